@@ -2,9 +2,10 @@
 // are checked at compile time. Every module's events go through this.
 import { EventEmitter } from 'node:events'
 
-export type EventMap = { [event: string]: unknown[] }
+/** Event name → argument tuple. Interfaces qualify (no index signature needed). */
+export type EventMap<T> = { [K in keyof T]: unknown[] }
 
-export class TypedEmitter<T extends EventMap> {
+export class TypedEmitter<T extends EventMap<T>> {
   readonly #emitter = new EventEmitter()
 
   constructor() {

@@ -91,6 +91,12 @@ declare module 'bittorrent-tracker' {
   export class Server extends EventEmitter {
     constructor(opts?: Record<string, unknown>)
     listen(port: number, hostname?: string | Record<string, unknown>, onlistening?: () => void): void
+    /** Per-protocol ports and hosts; the udp6 socket binds `udp6` (default: all interfaces). */
+    listen(
+      port: { http?: number; udp?: number },
+      hostname?: { http?: string; udp?: string; udp6?: string },
+      onlistening?: () => void,
+    ): void
     close(cb?: () => void): void
     http: any
     udp4: any

@@ -1,0 +1,665 @@
+// Picks the next blocks to request from a peer and keeps the books on what is
+// requested, received and verified. Pure: peers are opaque string ids; it never
+// touches a socket, a timer or the disk.
+//
+// A pick weighs, in this order:
+//   1. the piece: the peer has it, we lack it, its priority is > 0; higher priority first;
+//   2. pieces already started: the peer's own partial pieces, then any other
+//      started piece with unrequested blocks, before opening a new one;
+//   3. a new piece: uniformly random until `randomFirstPieces` are verified, then
+//      rarest first (fewest peers have it), ties broken at random;
+//   4. inside a piece: blocks in ascending order;
+//   5. never a block this peer already has outstanding; outside endgame never a
+//      block any peer has outstanding;
+//   6. endgame (every missing wanted block is outstanding somewhere): duplicates,
+//      fewest requesters first, at most `maxDuplicateRequests` per block;
+//   7. a piece whose hash failed is missing again and can be picked again.
+// Re-check all of these when you change any rule.
+//
+// Cost, with N pieces, P peers that are not seeds, L priority levels in use:
+// - Wanted pieces nobody started sit in RarityBuckets (one per priority) keyed by
+//   availability among non-seed peers; seeds are a shared offset, so a seed
+//   arriving or leaving costs O(1). Every non-seed peer keeps per-bucket counts of
+//   the unstarted pieces it has, so the picker knows which bucket holds one for
+//   it without scanning.
+// - pickBlocks: O(own partial pieces + started pieces with free blocks) to continue
+//   a piece, O(1) amortised per block in it (a cursor per piece); a new piece costs
+//   O(L·P) to find the bucket plus a draw in it: O(1) for a seed, expected
+//   O(bucket / owned) for a partial peer (16 random probes, then a scan from a
+//   random slot; a peer owning few pieces of a big bucket pays more, but only for
+//   those few picks). Endgame picks scan the blocks of started pieces only.
+// - handleHave of an unstarted piece, markVerified, setPriority: O(P).
+//   Bitfield, removePeer of a partial peer: O(N/8 + pieces it has · P).
+// - isInteresting, outstanding, missingCount, isComplete, inEndgame: O(1).
+// - Memory: a few typed arrays of N entries, a bitfield per partial peer, and
+//   block-level state only for started pieces.
+
+import { Bitfield } from '../core/bitfield.ts'
+import { BLOCK_SIZE, type BlockRef } from '../core/types.ts'
+import { PieceProgress } from './piece-progress.ts'
+import { RarityBuckets } from './rarity-buckets.ts'
+
+export interface PiecePickerOptions {
+  pieceCount: number
+  pieceLength: number
+  /** The last piece may be short. */
+  totalLength: number
+  /** Default BLOCK_SIZE; the last block of a piece may be short. */
+  blockSize?: number
+  /** Until this many pieces are verified, new pieces are chosen uniformly at random. Default 4. */
+  randomFirstPieces?: number
+  /** Endgame: how many peers may have the same block outstanding at once. Default 3. */
+  maxDuplicateRequests?: number
+  /** Uniform in [0, 1); default Math.random. */
+  rng?: () => number
+  /** Pieces already verified (resume). Copied. */
+  have?: Bitfield
+}
+
+export interface BlockResult {
+  /** False: never requested from anyone, already received, or not a block of a started piece. */
+  accepted: boolean
+  /** Other peers that had this block outstanding; their requests are cleared, send them `cancel`. */
+  alsoRequestedBy: string[]
+  /** Every block of the piece is now received: hash it. */
+  pieceComplete: boolean
+}
+
+interface LevelCounts {
+  total: number
+  /** Unstarted pieces of one level this peer has, by availability bucket. */
+  byAvailability: number[]
+}
+
+interface PeerState {
+  readonly id: string
+  seed: boolean
+  /** Our own copy; null while the peer is a seed. */
+  bits: Bitfield | null
+  /** Wanted pieces we lack that it has (non-seeds only; a seed has all of them). */
+  wanted: number
+  /** Indexed by RarityBuckets.id (non-seeds only). */
+  fresh: (LevelCounts | undefined)[]
+  /** Block keys (index·maxBlocksPerPiece + block) outstanding at this peer. */
+  readonly requests: Set<number>
+  /** Piece → how many of its blocks are outstanding at this peer. */
+  readonly pieces: Map<number, number>
+}
+
+const MAX_PRIORITY = 0x7fffffff
+/** Random probes into a bucket before falling back to a scan from a random slot. */
+const SAMPLE_PROBES = 16
+
+function rejected(): BlockResult {
+  return { accepted: false, alsoRequestedBy: [], pieceComplete: false }
+}
+
+export class PiecePicker {
+  /** Verified pieces, kept current here: read it, change it only through markVerified. */
+  readonly have: Bitfield
+  readonly #pieceCount: number
+  readonly #pieceLength: number
+  readonly #totalLength: number
+  readonly #blockSize: number
+  readonly #maxBlocksPerPiece: number
+  readonly #randomFirstPieces: number
+  readonly #maxDuplicates: number
+  readonly #rng: () => number
+
+  readonly #priority: Int32Array
+  /** How many non-seed peers have each piece; availability = this + #seedCount. */
+  readonly #partialAvailability: Int32Array
+  readonly #slotOf: Int32Array
+  readonly #levelByPriority = new Map<number, RarityBuckets>()
+  /** Highest priority first. */
+  readonly #levels: RarityBuckets[] = []
+  #freshCount = 0
+
+  readonly #open = new Map<number, PieceProgress>()
+  /** Started, wanted, still has free blocks; iteration order = oldest first. */
+  readonly #openWithFree = new Set<PieceProgress>()
+
+  readonly #peers = new Map<string, PeerState>()
+  readonly #partialPeers = new Set<PeerState>()
+  #seedCount = 0
+
+  #missingWanted = 0
+  readonly #wantedByPriority = new Map<number, number>()
+  #topPriority = 0
+
+  constructor(opts: PiecePickerOptions) {
+    const { pieceCount, pieceLength, totalLength } = opts
+    const blockSize = opts.blockSize ?? BLOCK_SIZE
+    if (!Number.isInteger(pieceCount) || pieceCount < 0) throw new RangeError(`pieceCount must be a whole number, got ${pieceCount}`)
+    if (!Number.isInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`pieceLength must be a positive whole number, got ${pieceLength}`)
+    if (!Number.isInteger(blockSize) || blockSize <= 0) throw new RangeError(`blockSize must be a positive whole number, got ${blockSize}`)
+    const fits = pieceCount === 0
+      ? totalLength === 0
+      : Number.isInteger(totalLength) && totalLength > (pieceCount - 1) * pieceLength && totalLength <= pieceCount * pieceLength
+    if (!fits) throw new RangeError(`totalLength ${totalLength} does not fit ${pieceCount} pieces of ${pieceLength} bytes (only the last may be short)`)
+    const randomFirstPieces = opts.randomFirstPieces ?? 4
+    if (!Number.isInteger(randomFirstPieces) || randomFirstPieces < 0) throw new RangeError(`randomFirstPieces must be a whole number, got ${randomFirstPieces}`)
+    const maxDuplicates = opts.maxDuplicateRequests ?? 3
+    if (!Number.isInteger(maxDuplicates) || maxDuplicates < 1 || maxDuplicates > 255) throw new RangeError(`maxDuplicateRequests must be 1-255, got ${maxDuplicates}`)
+    if (opts.have && opts.have.length !== pieceCount) throw new RangeError(`have bitfield has ${opts.have.length} pieces, the torrent has ${pieceCount}`)
+
+    this.#pieceCount = pieceCount
+    this.#pieceLength = pieceLength
+    this.#totalLength = totalLength
+    this.#blockSize = blockSize
+    this.#maxBlocksPerPiece = Math.ceil(pieceLength / blockSize)
+    this.#randomFirstPieces = randomFirstPieces
+    this.#maxDuplicates = maxDuplicates
+    this.#rng = opts.rng ?? Math.random
+    this.have = opts.have ? opts.have.clone() : new Bitfield(pieceCount)
+    this.#priority = new Int32Array(pieceCount).fill(1)
+    this.#partialAvailability = new Int32Array(pieceCount)
+    this.#slotOf = new Int32Array(pieceCount).fill(-1)
+
+    for (let i = 0; i < pieceCount; i++) {
+      if (this.have.get(i)) continue
+      this.#countWanted(i, 1)
+      this.#addFresh(i)
+    }
+  }
+
+  // ---- peers and availability ----
+
+  addPeer(peer: string, bitfield?: Bitfield): void {
+    if (this.#peers.has(peer)) {
+      if (bitfield) this.setPeerBitfield(peer, bitfield)
+      return
+    }
+    if (bitfield && bitfield.length !== this.#pieceCount) throw new RangeError(`peer ${peer} sent a bitfield of ${bitfield.length} pieces, the torrent has ${this.#pieceCount}`)
+    const state: PeerState = { id: peer, seed: false, bits: null, wanted: 0, fresh: [], requests: new Set(), pieces: new Map() }
+    this.#peers.set(peer, state)
+    if (bitfield) this.#applyBitfield(state, bitfield)
+    else this.#becomePartial(state)
+  }
+
+  /** Replaces what we knew of the peer's pieces; adds the peer if unknown. */
+  setPeerBitfield(peer: string, bitfield: Bitfield): void {
+    if (bitfield.length !== this.#pieceCount) throw new RangeError(`peer ${peer} sent a bitfield of ${bitfield.length} pieces, the torrent has ${this.#pieceCount}`)
+    const state = this.#peers.get(peer)
+    if (!state) return this.addPeer(peer, bitfield)
+    this.#forgetPieces(state)
+    this.#applyBitfield(state, bitfield)
+  }
+
+  handleHave(peer: string, index: number): void {
+    const state = this.#peers.get(peer)
+    if (!state || state.seed || !this.#inRange(index)) return
+    if (state.bits!.get(index)) return
+    this.#gain(state, index)
+    if (state.bits!.hasAll()) this.#becomeSeed(state)
+  }
+
+  handleHaveAll(peer: string): void {
+    const state = this.#peers.get(peer)
+    if (!state || state.seed) return
+    this.#becomeSeed(state)
+  }
+
+  removePeer(peer: string): void {
+    const state = this.#peers.get(peer)
+    if (!state) return
+    this.releasePeerRequests(peer)
+    this.#forgetPieces(state)
+    this.#peers.delete(peer)
+  }
+
+  isInteresting(peer: string): boolean {
+    const state = this.#peers.get(peer)
+    return state !== undefined && this.#interesting(state)
+  }
+
+  availability(index: number): number {
+    return this.#inRange(index) ? this.#seedCount + this.#partialAvailability[index] : 0
+  }
+
+  // ---- picking ----
+
+  /**
+   * Up to `max` new requests for `peer`. With `allowNewPieces` false only
+   * started pieces are continued (the caller is short of memory for more).
+   */
+  pickBlocks(peer: string, max: number, allowNewPieces = true): BlockRef[] {
+    const out: BlockRef[] = []
+    const state = this.#peers.get(peer)
+    if (!state || !(max > 0) || !this.#interesting(state)) return out
+    while (out.length < max) {
+      const progress = this.#choosePiece(state, allowNewPieces)
+      if (!progress) break
+      this.#takeFree(progress, state, max, out)
+    }
+    if (out.length < max && this.inEndgame()) this.#takeDuplicates(state, max, out)
+    return out
+  }
+
+  /** Pieces started (requested or partly received) and not yet verified. */
+  openPieceCount(): number {
+    return this.#open.size
+  }
+
+  handleBlock(peer: string, block: BlockRef): BlockResult {
+    const progress = this.#progressOf(block)
+    if (!progress) return rejected()
+    const b = block.begin / this.#blockSize
+    if (progress.received[b] === 1 || progress.everRequested[b] === 0) return rejected()
+    const freeBefore = progress.freeCount
+    progress.markReceived(b, peer)
+    if (freeBefore > 0 && progress.freeCount === 0) this.#openWithFree.delete(progress)
+    const alsoRequestedBy: string[] = []
+    while (progress.requestCount[b] > 0) {
+      const requester = progress.requesterAt(b, 0)
+      this.#dropRequest(progress, b, requester)
+      if (requester !== peer) alsoRequestedBy.push(requester)
+    }
+    return { accepted: true, alsoRequestedBy, pieceComplete: progress.receivedCount === progress.blockCount }
+  }
+
+  releaseRequest(peer: string, block: BlockRef): void {
+    const progress = this.#progressOf(block)
+    if (!progress) return
+    if (this.#dropRequest(progress, block.begin / this.#blockSize, peer)) this.#closeIfIdle(progress)
+  }
+
+  releasePeerRequests(peer: string): BlockRef[] {
+    const state = this.#peers.get(peer)
+    if (!state || state.requests.size === 0) return []
+    const released: BlockRef[] = []
+    for (const key of [...state.requests]) {
+      const index = Math.floor(key / this.#maxBlocksPerPiece)
+      const b = key - index * this.#maxBlocksPerPiece
+      const progress = this.#open.get(index)!
+      released.push({ index, begin: b * this.#blockSize, length: progress.blockLength(b) })
+      this.#dropRequest(progress, b, peer)
+      this.#closeIfIdle(progress)
+    }
+    return released
+  }
+
+  outstanding(peer: string): number {
+    return this.#peers.get(peer)?.requests.size ?? 0
+  }
+
+  // ---- verification and priorities ----
+
+  markVerified(index: number): void {
+    if (!this.#inRange(index) || this.have.get(index)) return
+    const wasWanted = this.#priority[index] > 0
+    if (this.#slotOf[index] >= 0) this.#removeFresh(index)
+    this.have.set(index)
+    const progress = this.#open.get(index)
+    if (progress) {
+      // Requests are still out only if the piece was verified without all its blocks
+      // coming through us (recheck, another source); data for them is refused from now on.
+      for (let b = 0; b < progress.blockCount; b++) {
+        while (progress.requestCount[b] > 0) this.#dropRequest(progress, b, progress.requesterAt(b, 0))
+      }
+      this.#open.delete(index)
+      this.#openWithFree.delete(progress)
+    }
+    if (wasWanted) this.#countWanted(index, -1)
+  }
+
+  markFailed(index: number): string[] {
+    if (!this.#inRange(index) || this.have.get(index)) return []
+    const progress = this.#open.get(index)
+    if (!progress) return []
+    const contributors = [...progress.contributors]
+    progress.reset()
+    if (progress.freeCount > 0 && this.#priority[index] > 0) this.#openWithFree.add(progress)
+    this.#closeIfIdle(progress)
+    return contributors
+  }
+
+  /** 0 = do not want, 1 normal, higher first. Requests already out for the piece stay out; release them to stop them. */
+  setPriority(index: number, priority: number): void {
+    if (!this.#inRange(index)) throw new RangeError(`piece ${index} out of range 0..${this.#pieceCount - 1}`)
+    if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) throw new RangeError(`priority must be a whole number 0..${MAX_PRIORITY}, got ${priority}`)
+    const old = this.#priority[index]
+    if (old === priority) return
+    if (this.have.get(index)) {
+      this.#priority[index] = priority
+      return
+    }
+    if (this.#slotOf[index] >= 0) this.#removeFresh(index)
+    if (old > 0) this.#countWanted(index, -1)
+    this.#priority[index] = priority
+    if (priority > 0) this.#countWanted(index, 1)
+    const progress = this.#open.get(index)
+    if (progress) {
+      if (priority > 0 && progress.freeCount > 0) this.#openWithFree.add(progress)
+      else this.#openWithFree.delete(progress)
+    } else if (priority > 0) {
+      this.#addFresh(index)
+    }
+  }
+
+  // ---- state ----
+
+  isComplete(): boolean {
+    return this.#missingWanted === 0
+  }
+
+  inEndgame(): boolean {
+    return this.#missingWanted > 0 && this.#freshCount === 0 && this.#openWithFree.size === 0
+  }
+
+  missingCount(): number {
+    return this.#missingWanted
+  }
+
+  /** Bytes in piece `index` (the last piece may be short). */
+  pieceSize(index: number): number {
+    if (!this.#inRange(index)) throw new RangeError(`piece ${index} out of range 0..${this.#pieceCount - 1}`)
+    return index === this.#pieceCount - 1 ? this.#totalLength - index * this.#pieceLength : this.#pieceLength
+  }
+
+  priority(index: number): number {
+    return this.#inRange(index) ? this.#priority[index] : 0
+  }
+
+  // ---- internals: choosing ----
+
+  #interesting(state: PeerState): boolean {
+    return state.seed ? this.#missingWanted > 0 : state.wanted > 0
+  }
+
+  #peerHas(state: PeerState, index: number): boolean {
+    return state.seed || state.bits!.get(index)
+  }
+
+  #wanted(index: number): boolean {
+    return this.#priority[index] > 0 && !this.have.get(index)
+  }
+
+  /** A started piece with free blocks, or a newly opened one; undefined when the peer has nothing left to give. */
+  #choosePiece(state: PeerState, allowNewPieces: boolean): PieceProgress | undefined {
+    let best: PieceProgress | undefined
+    let bestPriority = 0
+    const top = this.#topPriority
+    for (const index of state.pieces.keys()) {
+      const progress = this.#open.get(index)!
+      const priority = this.#priority[index]
+      if (progress.freeCount > 0 && priority > bestPriority) {
+        best = progress
+        bestPriority = priority
+        if (priority >= top) return best
+      }
+    }
+    for (const progress of this.#openWithFree) {
+      const priority = this.#priority[progress.index]
+      if (priority > bestPriority && this.#peerHas(state, progress.index)) {
+        best = progress
+        bestPriority = priority
+        if (priority >= top) return best
+      }
+    }
+    // Strictly higher: at equal priority a started piece wins over a new one.
+    if (!allowNewPieces) return best
+    for (const level of this.#levels) {
+      if (level.priority <= bestPriority) break
+      const index = this.#drawFresh(state, level)
+      if (index >= 0) return this.#openPiece(index)
+    }
+    return best
+  }
+
+  /** An unstarted piece of `level` the peer has, or -1. */
+  #drawFresh(state: PeerState, level: RarityBuckets): number {
+    const counts = state.seed ? undefined : state.fresh[level.id]
+    const total = state.seed ? level.size : counts?.total ?? 0
+    if (total === 0) return -1
+    const owned = (availability: number): number =>
+      counts ? counts.byAvailability[availability] ?? 0 : level.bucketSize(availability)
+    const bucketCount = counts ? counts.byAvailability.length : level.bucketCount
+    let bucket = 0
+    if (this.have.count() < this.#randomFirstPieces) {
+      // A bucket weighted by how many candidates it holds, then uniform inside it: uniform overall.
+      let r = this.#randomBelow(total)
+      for (; bucket < bucketCount; bucket++) {
+        const n = owned(bucket)
+        if (r < n) break
+        r -= n
+      }
+    } else {
+      while (bucket < bucketCount && owned(bucket) === 0) bucket++
+    }
+    if (bucket === bucketCount) throw new Error(`piece picker bookkeeping is inconsistent: peer ${state.id} counts ${total} candidates but no bucket holds one`)
+    return this.#drawFromBucket(state, level, bucket, owned(bucket))
+  }
+
+  #drawFromBucket(state: PeerState, level: RarityBuckets, bucket: number, owned: number): number {
+    const size = level.bucketSize(bucket)
+    if (state.seed || owned === size) return level.at(bucket, this.#randomBelow(size))
+    const bits = state.bits!
+    for (let probe = 0; probe < SAMPLE_PROBES; probe++) {
+      const index = level.at(bucket, this.#randomBelow(size))
+      if (bits.get(index)) return index
+    }
+    const start = this.#randomBelow(size)
+    for (let k = 0; k < size; k++) {
+      const index = level.at(bucket, (start + k) % size)
+      if (bits.get(index)) return index
+    }
+    throw new Error(`piece picker bookkeeping is inconsistent: peer ${state.id} counts ${owned} pieces in bucket ${bucket} but has none`)
+  }
+
+  #randomBelow(n: number): number {
+    return Math.min(n - 1, Math.floor(this.#rng() * n))
+  }
+
+  #openPiece(index: number): PieceProgress {
+    this.#removeFresh(index)
+    const progress = new PieceProgress(index, this.pieceSize(index), this.#blockSize, this.#maxDuplicates)
+    this.#open.set(index, progress)
+    this.#openWithFree.add(progress)
+    return progress
+  }
+
+  #takeFree(progress: PieceProgress, state: PeerState, max: number, out: BlockRef[]): void {
+    let b = progress.firstFree
+    for (; b < progress.blockCount && out.length < max; b++) {
+      if (!progress.isFree(b)) continue
+      this.#addRequest(progress, b, state)
+      out.push({ index: progress.index, begin: b * this.#blockSize, length: progress.blockLength(b) })
+    }
+    progress.firstFree = b
+  }
+
+  #takeDuplicates(state: PeerState, max: number, out: BlockRef[]): void {
+    for (let requesters = 1; requesters < this.#maxDuplicates; requesters++) {
+      for (const progress of this.#open.values()) {
+        if (!this.#wanted(progress.index) || !this.#peerHas(state, progress.index)) continue
+        for (let b = 0; b < progress.blockCount; b++) {
+          if (progress.received[b] === 1 || progress.requestCount[b] !== requesters || progress.isRequestedBy(b, state.id)) continue
+          this.#addRequest(progress, b, state)
+          out.push({ index: progress.index, begin: b * this.#blockSize, length: progress.blockLength(b) })
+          if (out.length >= max) return
+        }
+      }
+    }
+  }
+
+  // ---- internals: request books ----
+
+  #progressOf(block: BlockRef): PieceProgress | undefined {
+    const { index, begin, length } = block
+    if (!this.#inRange(index)) return undefined
+    const progress = this.#open.get(index)
+    if (!progress || !Number.isInteger(begin) || begin < 0 || begin % this.#blockSize !== 0) return undefined
+    const b = begin / this.#blockSize
+    if (b >= progress.blockCount || length !== progress.blockLength(b)) return undefined
+    return progress
+  }
+
+  #addRequest(progress: PieceProgress, b: number, state: PeerState): void {
+    progress.addRequester(b, state.id)
+    if (progress.freeCount === 0) this.#openWithFree.delete(progress)
+    state.requests.add(progress.index * this.#maxBlocksPerPiece + b)
+    state.pieces.set(progress.index, (state.pieces.get(progress.index) ?? 0) + 1)
+  }
+
+  #dropRequest(progress: PieceProgress, b: number, peer: string): boolean {
+    if (!progress.removeRequester(b, peer)) return false
+    const state = this.#peers.get(peer)
+    if (state) {
+      state.requests.delete(progress.index * this.#maxBlocksPerPiece + b)
+      const n = state.pieces.get(progress.index)! - 1
+      if (n === 0) state.pieces.delete(progress.index)
+      else state.pieces.set(progress.index, n)
+    }
+    if (progress.freeCount > 0 && this.#wanted(progress.index)) this.#openWithFree.add(progress)
+    return true
+  }
+
+  /** A started piece with nothing received and nothing outstanding goes back among the unstarted, where rarity applies again. */
+  #closeIfIdle(progress: PieceProgress): void {
+    if (progress.outstanding > 0 || progress.receivedCount > 0) return
+    this.#open.delete(progress.index)
+    this.#openWithFree.delete(progress)
+    if (this.#wanted(progress.index)) this.#addFresh(progress.index)
+  }
+
+  // ---- internals: availability and counters ----
+
+  #inRange(index: number): boolean {
+    return Number.isInteger(index) && index >= 0 && index < this.#pieceCount
+  }
+
+  #levelFor(priority: number): RarityBuckets {
+    let level = this.#levelByPriority.get(priority)
+    if (!level) {
+      level = new RarityBuckets(this.#levelByPriority.size, priority, this.#slotOf)
+      this.#levelByPriority.set(priority, level)
+      this.#levels.push(level)
+      this.#levels.sort((a, b) => b.priority - a.priority)
+    }
+    return level
+  }
+
+  #bump(state: PeerState, level: RarityBuckets, availability: number, delta: number): void {
+    let counts = state.fresh[level.id]
+    if (!counts) counts = state.fresh[level.id] = { total: 0, byAvailability: [] }
+    while (counts.byAvailability.length <= availability) counts.byAvailability.push(0)
+    counts.byAvailability[availability] += delta
+    counts.total += delta
+  }
+
+  #addFresh(index: number): void {
+    const level = this.#levelFor(this.#priority[index])
+    const availability = this.#partialAvailability[index]
+    level.add(index, availability)
+    this.#freshCount++
+    for (const q of this.#partialPeers) if (q.bits!.get(index)) this.#bump(q, level, availability, 1)
+  }
+
+  #removeFresh(index: number): void {
+    const level = this.#levelByPriority.get(this.#priority[index])!
+    const availability = this.#partialAvailability[index]
+    level.remove(index, availability)
+    this.#freshCount--
+    for (const q of this.#partialPeers) if (q.bits!.get(index)) this.#bump(q, level, availability, -1)
+  }
+
+  /** A wanted-missing piece appears (+1) or goes (-1) at its current priority. */
+  #countWanted(index: number, delta: 1 | -1): void {
+    const priority = this.#priority[index]
+    this.#missingWanted += delta
+    const n = (this.#wantedByPriority.get(priority) ?? 0) + delta
+    if (n === 0) {
+      this.#wantedByPriority.delete(priority)
+      if (priority === this.#topPriority) this.#topPriority = Math.max(0, ...this.#wantedByPriority.keys())
+    } else {
+      this.#wantedByPriority.set(priority, n)
+      if (priority > this.#topPriority) this.#topPriority = priority
+    }
+    for (const q of this.#partialPeers) if (q.bits!.get(index)) q.wanted += delta
+  }
+
+  /** Non-seed `state` announces `index`. */
+  #gain(state: PeerState, index: number): void {
+    const availability = this.#partialAvailability[index]
+    if (this.#slotOf[index] >= 0) {
+      const level = this.#levelByPriority.get(this.#priority[index])!
+      level.move(index, availability, availability + 1)
+      for (const q of this.#partialPeers) {
+        if (q === state || !q.bits!.get(index)) continue
+        this.#bump(q, level, availability, -1)
+        this.#bump(q, level, availability + 1, 1)
+      }
+      this.#bump(state, level, availability + 1, 1)
+    }
+    this.#partialAvailability[index] = availability + 1
+    state.bits!.set(index)
+    if (this.#wanted(index)) state.wanted++
+  }
+
+  /** Non-seed `state` no longer counts for `index`; its own counters are reset by the caller. */
+  #lose(state: PeerState, index: number): void {
+    const availability = this.#partialAvailability[index]
+    if (this.#slotOf[index] >= 0) {
+      const level = this.#levelByPriority.get(this.#priority[index])!
+      level.move(index, availability, availability - 1)
+      for (const q of this.#partialPeers) {
+        if (q === state || !q.bits!.get(index)) continue
+        this.#bump(q, level, availability, -1)
+        this.#bump(q, level, availability - 1, 1)
+      }
+    }
+    this.#partialAvailability[index] = availability - 1
+  }
+
+  /** Takes the peer's pieces out of availability and counters; the caller then makes it partial or seed, or drops it. */
+  #forgetPieces(state: PeerState): void {
+    if (state.seed) {
+      this.#seedCount--
+      state.seed = false
+      return
+    }
+    const bits = state.bits!
+    if (bits.count() > 0) {
+      const bytes = bits.toBuffer()
+      for (let byte = 0; byte < bytes.length; byte++) {
+        const v = bytes[byte]
+        if (v === 0) continue
+        for (let bit = 0; bit < 8; bit++) if (v & (0x80 >> bit)) this.#lose(state, byte * 8 + bit)
+      }
+    }
+    this.#partialPeers.delete(state)
+    state.bits = null
+    state.wanted = 0
+    state.fresh = []
+  }
+
+  /** `state` has just been created or forgotten. */
+  #becomePartial(state: PeerState): void {
+    state.bits = new Bitfield(this.#pieceCount)
+    this.#partialPeers.add(state)
+  }
+
+  #becomeSeed(state: PeerState): void {
+    this.#forgetPieces(state)
+    state.seed = true
+    this.#seedCount++
+  }
+
+  /** `state` has just been created or forgotten. */
+  #applyBitfield(state: PeerState, bitfield: Bitfield): void {
+    if (bitfield.hasAll()) {
+      state.seed = true
+      this.#seedCount++
+      return
+    }
+    this.#becomePartial(state)
+    if (bitfield.count() === 0) return
+    const bytes = bitfield.toBuffer()
+    for (let byte = 0; byte < bytes.length; byte++) {
+      const v = bytes[byte]
+      if (v === 0) continue
+      for (let bit = 0; bit < 8; bit++) if (v & (0x80 >> bit)) this.#gain(state, byte * 8 + bit)
+    }
+  }
+}

@@ -1,0 +1,292 @@
+// Reads .torrent files and raw info dicts (BEP 3, 12, 27, 47) into a validated Metainfo.
+// Everything in a torrent is untrusted: every field is checked here, paths go
+// through safePathComponents, and the info hash is taken over the exact bytes
+// of the info dict as written (never a re-encoding).
+
+import { createHash } from 'node:crypto'
+import bencode from 'bencode'
+import { MetainfoError } from './metainfo-error.ts'
+import { topLevelSpans, valueEnd } from './bencode-span.ts'
+import { safePathComponents } from './safe-path.ts'
+
+export { MetainfoError } from './metainfo-error.ts'
+
+const HASH_LENGTH = 20
+const MAX_PIECE_LENGTH = 64 * 1024 * 1024
+
+export interface FileEntry {
+  /** Safe components relative to the save folder; the torrent name comes first for multi-file torrents. */
+  path: string[]
+  length: number
+  /** Where this file starts in the concatenated payload. */
+  offset: number
+  /** BEP 47 pad file: its bytes are zeros, it is never created on disk and its path is not unique. */
+  padding?: boolean
+}
+
+export interface Metainfo {
+  infoHash: Buffer
+  infoHashHex: string
+  name: string
+  pieceLength: number
+  pieceCount: number
+  lastPieceLength: number
+  length: number
+  /** Concatenated 20-byte SHA-1s. */
+  pieceHashes: Buffer
+  files: FileEntry[]
+  /** BEP 12 tiers; http(s) and udp URLs only, each once. */
+  announce: string[][]
+  urlList: string[]
+  /** BEP 27 */
+  private: boolean
+  /** The bencoded info dict, byte-exact; its SHA-1 is infoHash. */
+  infoBuffer: Buffer
+}
+
+type Dict = Record<string, unknown>
+
+export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
+  const what = 'not a torrent file'
+  const { spans } = topLevelSpans(data, what)
+  const infoSpan = spans.get('info')
+  if (!infoSpan) throw new MetainfoError(`${what}: it has no info dictionary`)
+  if (data[infoSpan.start] !== 0x64) throw new MetainfoError(`${what}: its info entry is not a dictionary`)
+  const infoBuffer = Buffer.from(data.subarray(infoSpan.start, infoSpan.end))
+  const torrent = decode(data, what)
+  return build(infoBuffer, own(torrent, 'info') as Dict, announceTiers(torrent), urlList(torrent), what)
+}
+
+/** Builds a Metainfo from a bare info dict (BEP 9 metadata); `announce` tiers are filtered like a file's. */
+export async function metainfoFromInfo(infoBuffer: Buffer, announce: string[][] = []): Promise<Metainfo> {
+  const what = 'invalid info dictionary'
+  if (infoBuffer.length === 0) throw new MetainfoError(`${what}: it is empty`)
+  if (infoBuffer[0] !== 0x64) throw new MetainfoError(`${what}: it does not start with a bencoded dictionary`)
+  const end = valueEnd(infoBuffer, 0, what)
+  if (end !== infoBuffer.length) throw new MetainfoError(`${what}: ${infoBuffer.length - end} stray bytes after the dictionary`)
+  const info = decode(infoBuffer, what)
+  const tiers = filterTiers(announce.map((tier) => tier.map((url) => Buffer.from(url))))
+  return build(Buffer.from(infoBuffer), info, tiers, [], what)
+}
+
+/** The expected SHA-1 of piece `index`: a view into meta.pieceHashes, not a copy. */
+export function pieceHash(meta: Metainfo, index: number): Buffer {
+  checkIndex(meta, index)
+  return meta.pieceHashes.subarray(index * HASH_LENGTH, (index + 1) * HASH_LENGTH)
+}
+
+export function pieceSize(meta: Metainfo, index: number): number {
+  checkIndex(meta, index)
+  return index === meta.pieceCount - 1 ? meta.lastPieceLength : meta.pieceLength
+}
+
+function checkIndex(meta: Metainfo, index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= meta.pieceCount) {
+    throw new RangeError(`piece ${index} out of range 0..${meta.pieceCount - 1}`)
+  }
+}
+
+function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: string[], what: string): Metainfo {
+  if (!isDict(info)) throw new MetainfoError(`${what}: its info entry is not a dictionary`)
+  const pieces = own(info, 'pieces')
+  if (pieces === undefined && (own(info, 'meta version') === 2 || own(info, 'file tree') !== undefined)) {
+    throw new MetainfoError(`${what}: v2-only torrents are not supported (BEP 52); ask for a v1 or hybrid torrent`)
+  }
+
+  const name = text(preferUtf8(info, 'name'))
+  if (name === undefined) throw new MetainfoError(`${what}: it has no name`)
+  if (name === '') throw new MetainfoError(`${what}: its name is empty`)
+
+  const pieceLength = own(info, 'piece length')
+  if (typeof pieceLength !== 'number') throw new MetainfoError(`${what}: it has no piece length`)
+  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new MetainfoError(`${what}: piece length ${pieceLength} must be a positive whole number`)
+  if (pieceLength > MAX_PIECE_LENGTH) throw new MetainfoError(`${what}: piece length ${pieceLength} is over the 64 MiB limit`)
+
+  if (!(pieces instanceof Uint8Array)) throw new MetainfoError(`${what}: it has no piece hashes`)
+  if (pieces.length % HASH_LENGTH !== 0) throw new MetainfoError(`${what}: pieces length ${pieces.length} is not a multiple of ${HASH_LENGTH}`)
+
+  const files = own(info, 'files') !== undefined ? multiFile(info, name, what) : singleFile(info, name, what)
+  const last = files[files.length - 1]
+  const length = last.offset + last.length
+  if (length === 0) throw new MetainfoError(`${what}: it holds no data (total length 0)`)
+  const pieceCount = pieces.length / HASH_LENGTH
+  const expectedPieces = Math.ceil(length / pieceLength)
+  if (pieceCount !== expectedPieces) {
+    throw new MetainfoError(`${what}: it has ${pieceCount} piece hashes but ${length} bytes in ${pieceLength}-byte pieces need ${expectedPieces}`)
+  }
+  checkUniquePaths(files, what)
+
+  const infoHash = createHash('sha1').update(infoBuffer).digest()
+  return {
+    infoHash,
+    infoHashHex: infoHash.toString('hex'),
+    name,
+    pieceLength,
+    pieceCount,
+    lastPieceLength: length - (pieceCount - 1) * pieceLength,
+    length,
+    pieceHashes: Buffer.from(pieces.buffer, pieces.byteOffset, pieces.length),
+    files,
+    announce,
+    urlList: urls,
+    private: own(info, 'private') === 1,
+    infoBuffer,
+  }
+}
+
+function singleFile(info: Dict, name: string, what: string): FileEntry[] {
+  const length = own(info, 'length')
+  if (length === undefined) throw new MetainfoError(`${what}: it has neither a length nor a file list`)
+  checkLength(length, what, 'its length')
+  return [{ path: safe([name], what, 'its name'), length, offset: 0 }]
+}
+
+function multiFile(info: Dict, name: string, what: string): FileEntry[] {
+  const list = own(info, 'files')
+  if (!Array.isArray(list)) throw new MetainfoError(`${what}: its file list is not a list`)
+  if (list.length === 0) throw new MetainfoError(`${what}: its file list is empty`)
+  safe([name], what, 'its name')
+  const files: FileEntry[] = []
+  let offset = 0
+  for (let i = 0; i < list.length; i++) {
+    const entry: unknown = list[i]
+    const label = `file ${i + 1}`
+    if (!isDict(entry)) throw new MetainfoError(`${what}: ${label} is not a dictionary`)
+    const length = own(entry, 'length')
+    checkLength(length, what, `${label}'s length`)
+    const rawPath = preferUtf8(entry, 'path')
+    if (!Array.isArray(rawPath)) throw new MetainfoError(`${what}: ${label} has no path`)
+    if (rawPath.length === 0) throw new MetainfoError(`${what}: ${label} has an empty path`)
+    const parts = rawPath.map((p) => text(p))
+    if (parts.some((p) => p === undefined)) throw new MetainfoError(`${what}: ${label}'s path has a part that is not a string`)
+    const padding = (text(own(entry, 'attr')) ?? '').includes('p') // BEP 47
+    let path: string[]
+    if (padding) {
+      // Pad files are never created, so an odd path there must not reject the torrent.
+      try { path = safePathComponents([name, ...(parts as string[])]) } catch { path = [name, '.pad', String(length)] }
+    } else {
+      path = safe([name, ...(parts as string[])], what, label)
+    }
+    if (!Number.isSafeInteger(offset + length)) throw new MetainfoError(`${what}: total length is too large`)
+    files.push(padding ? { path, length, offset, padding: true } : { path, length, offset })
+    offset += length
+  }
+  return files
+}
+
+function checkLength(length: unknown, what: string, label: string): asserts length is number {
+  if (typeof length !== 'number') throw new MetainfoError(`${what}: ${label} is missing or not a number`)
+  if (!Number.isSafeInteger(length) || length < 0) throw new MetainfoError(`${what}: ${label} ${length} must be a whole number of bytes, 0 or more`)
+}
+
+function safe(parts: string[], what: string, label: string): string[] {
+  try {
+    return safePathComponents(parts)
+  } catch (err) {
+    if (err instanceof MetainfoError) throw new MetainfoError(`${what}: ${label} (${JSON.stringify(parts.join('/'))}): ${err.message}`)
+    throw err
+  }
+}
+
+/**
+ * Two files may not land on the same path, nor may a file sit where another
+ * needs a folder. Compared case-folded and NFC-normalised, because Windows and
+ * macOS filesystems would merge such names.
+ */
+function checkUniquePaths(files: FileEntry[], what: string): void {
+  const fileAt = new Map<string, number>()
+  const folderOf = new Map<string, number>()
+  files.forEach((file, i) => {
+    if (file.padding) return
+    const keys = file.path.map((p) => p.normalize('NFC').toLowerCase())
+    const key = keys.join('/')
+    const clash = fileAt.get(key) ?? folderOf.get(key)
+    if (clash !== undefined) throw new MetainfoError(`${what}: files ${clash + 1} and ${i + 1} both resolve to ${JSON.stringify(file.path.join('/'))}`)
+    for (let n = 1; n < keys.length; n++) {
+      const folder = keys.slice(0, n).join('/')
+      const fileThere = fileAt.get(folder)
+      if (fileThere !== undefined) throw new MetainfoError(`${what}: file ${fileThere + 1} is also a folder of file ${i + 1} (${JSON.stringify(file.path.join('/'))})`)
+      if (!folderOf.has(folder)) folderOf.set(folder, i)
+    }
+    fileAt.set(key, i)
+  })
+}
+
+/** BEP 12: tiers from announce-list, else the single announce URL. */
+function announceTiers(torrent: Dict): string[][] {
+  const list = own(torrent, 'announce-list')
+  if (Array.isArray(list)) {
+    // Some writers put bare strings in announce-list instead of tiers; treat each as its own tier.
+    const tiers = filterTiers(list.map((tier: unknown) => (Array.isArray(tier) ? tier : [tier])))
+    if (tiers.length > 0) return tiers
+  }
+  return filterTiers([[own(torrent, 'announce')]])
+}
+
+function filterTiers(tiers: unknown[][]): string[][] {
+  const seen = new Set<string>()
+  const out: string[][] = []
+  for (const tier of tiers) {
+    const kept: string[] = []
+    for (const raw of tier) {
+      const url = text(raw)?.trim()
+      if (url && !seen.has(url) && hasScheme(url, ['http:', 'https:', 'udp:'])) {
+        seen.add(url)
+        kept.push(url)
+      }
+    }
+    if (kept.length > 0) out.push(kept)
+  }
+  return out
+}
+
+/** BEP 19 web seeds: a string or a list of strings. */
+function urlList(torrent: Dict): string[] {
+  const raw = own(torrent, 'url-list')
+  const items = Array.isArray(raw) ? raw : [raw]
+  const out: string[] = []
+  for (const item of items) {
+    const url = text(item)?.trim()
+    if (url && !out.includes(url) && hasScheme(url, ['http:', 'https:'])) out.push(url)
+  }
+  return out
+}
+
+function hasScheme(url: string, schemes: string[]): boolean {
+  try {
+    return schemes.includes(new URL(url).protocol)
+  } catch {
+    return false
+  }
+}
+
+function decode(data: Uint8Array, what: string): Dict {
+  let value: unknown
+  try {
+    value = bencode.decode(data)
+  } catch (err) {
+    throw new MetainfoError(`${what}: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  if (!isDict(value)) throw new MetainfoError(`${what}: it is not a bencoded dictionary`)
+  return value
+}
+
+/** `key.utf-8` when present (written by some clients for non-UTF-8 legacy names), else `key`. */
+function preferUtf8(dict: Dict, key: string): unknown {
+  const utf8 = own(dict, `${key}.utf-8`)
+  return utf8 !== undefined ? utf8 : own(dict, key)
+}
+
+/** Own properties only: bencode builds plain objects, so a "__proto__" key must not leak fields in. */
+function own(dict: Dict, key: string): unknown {
+  return Object.hasOwn(dict, key) ? dict[key] : undefined
+}
+
+function isDict(value: unknown): value is Dict {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+}
+
+function text(value: unknown): string | undefined {
+  if (!(value instanceof Uint8Array)) return undefined
+  return Buffer.from(value.buffer, value.byteOffset, value.length).toString('utf8')
+}

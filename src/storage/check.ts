@@ -1,0 +1,110 @@
+// Verifies data already on disk against the piece hashes, e.g. when a torrent
+// is added over an existing download. Reads large chunks a few ahead so disk
+// and hashing overlap; never reads a piece the storage says cannot be there.
+
+import { createHash } from 'node:crypto'
+import { Bitfield } from '../core/bitfield.ts'
+import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts'
+import type { Storage } from './storage.ts'
+
+/** Each read covers whole consecutive pieces up to this size, or a slice of one bigger piece. */
+export const CHECK_CHUNK_BYTES = 1024 * 1024
+const READS_AHEAD = 4
+
+interface ChunkRead {
+  index: number
+  begin: number
+  length: number
+}
+
+export async function checkPieces(
+  storage: Storage,
+  meta: Metainfo,
+  opts: { onProgress?: (checked: number, total: number) => void; signal?: AbortSignal } = {},
+): Promise<Bitfield> {
+  const { onProgress, signal } = opts
+  const total = meta.pieceCount
+  const have = new Bitfield(total)
+  signal?.throwIfAborted()
+
+  const wanted = new Uint8Array(total)
+  for (let i = 0; i < total; i++) wanted[i] = (await storage.mayHavePiece(i)) ? 1 : 0
+
+  let checked = 0 // pieces [0, checked) are settled: verified, failed or skipped
+  const reportUpTo = (index: number): void => {
+    while (checked < index) {
+      checked++
+      onProgress?.(checked, total)
+    }
+  }
+
+  const plan = planReads(meta, wanted)
+  const pending: { read: ChunkRead; data: Promise<Buffer> }[] = []
+  const refill = (): void => {
+    while (pending.length < READS_AHEAD) {
+      const next = plan.next()
+      if (next.done) return
+      const data = storage.read(next.value.index, next.value.begin, next.value.length)
+      data.catch(() => {}) // awaited below in order; this keeps an abandoned read from being "unhandled"
+      pending.push({ read: next.value, data })
+    }
+  }
+
+  let hash = createHash('sha1')
+  let piece = 0
+  let pieceHashed = 0
+  refill()
+  while (pending.length > 0) {
+    const { read, data: dataPromise } = pending.shift()!
+    const data = await dataPromise
+    signal?.throwIfAborted()
+    refill()
+    if (read.begin === 0) {
+      reportUpTo(read.index)
+      piece = read.index
+    }
+    let pos = 0
+    while (pos < data.length) {
+      const take = Math.min(pieceSize(meta, piece) - pieceHashed, data.length - pos)
+      hash.update(data.subarray(pos, pos + take))
+      pos += take
+      pieceHashed += take
+      if (pieceHashed === pieceSize(meta, piece)) {
+        if (hash.digest().equals(pieceHash(meta, piece))) have.set(piece)
+        reportUpTo(piece + 1)
+        piece++
+        pieceHashed = 0
+        hash = createHash('sha1')
+      }
+    }
+  }
+  reportUpTo(total)
+  return have
+}
+
+/** Consecutive wanted pieces grouped into reads of at most CHECK_CHUNK_BYTES; bigger pieces split. */
+function* planReads(meta: Metainfo, wanted: Uint8Array): Generator<ChunkRead> {
+  let i = 0
+  while (i < meta.pieceCount) {
+    if (!wanted[i]) {
+      i++
+      continue
+    }
+    const size = pieceSize(meta, i)
+    if (size >= CHECK_CHUNK_BYTES) {
+      for (let begin = 0; begin < size; begin += CHECK_CHUNK_BYTES) {
+        yield { index: i, begin, length: Math.min(CHECK_CHUNK_BYTES, size - begin) }
+      }
+      i++
+      continue
+    }
+    let bytes = 0
+    let j = i
+    while (j < meta.pieceCount && wanted[j] && bytes + pieceSize(meta, j) <= CHECK_CHUNK_BYTES) {
+      bytes += pieceSize(meta, j)
+      j++
+    }
+    yield { index: i, begin: 0, length: bytes }
+    i = j
+  }
+}

@@ -1,0 +1,18 @@
+// The interface between a torrent and the bytes of its payload.
+// Addresses are (piece index, offset in piece); implementations map them onto
+// files. Storage never knows a peer exists and never verifies hashes itself.
+
+export interface Storage {
+  /**
+   * `length` bytes from `begin` in piece `index`. The range may run past the
+   * end of the piece into the following ones (checkPieces reads several
+   * pieces at once), but not past the end of the payload.
+   */
+  read(index: number, begin: number, length: number): Promise<Buffer>
+  /** Writes `data` at `begin` in piece `index`; must stay within that piece. */
+  write(index: number, begin: number, data: Buffer): Promise<void>
+  /** True when every file this piece touches exists and is long enough to hold it (so a check is worth reading it). */
+  mayHavePiece(index: number): Promise<boolean>
+  flush(): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,240 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import bencode from 'bencode'
+import createTorrent from 'create-torrent'
+import { FriendError } from '../../../src/core/types.ts'
+import { MetainfoError, metainfoFromInfo, parseTorrentFile, pieceHash, pieceSize } from '../../../src/metainfo/metainfo.ts'
+import { buildInfo, patternBytes, piecesOf, sha1, torrentBytes } from './build-torrent.ts'
+
+const KiB = 1024
+
+async function rejectsWith(data: Buffer, pattern: RegExp): Promise<void> {
+  await assert.rejects(parseTorrentFile(data), (err: unknown) => {
+    assert.ok(err instanceof MetainfoError, `expected MetainfoError, got ${String(err)}`)
+    assert.ok(err instanceof FriendError)
+    assert.match(err.message, pattern)
+    assert.ok(!err.message.includes('\n'), 'message is one line')
+    return true
+  })
+}
+
+test('parses a single-file torrent', async () => {
+  const payload = patternBytes(40 * KiB + 7)
+  const info = buildInfo('movie.mkv', 16 * KiB, payload)
+  const meta = await parseTorrentFile(torrentBytes(info))
+  assert.equal(meta.name, 'movie.mkv')
+  assert.equal(meta.length, payload.length)
+  assert.equal(meta.pieceLength, 16 * KiB)
+  assert.equal(meta.pieceCount, 3)
+  assert.equal(meta.lastPieceLength, 8 * KiB + 7)
+  assert.deepEqual(meta.files, [{ path: ['movie.mkv'], length: payload.length, offset: 0 }])
+  assert.deepEqual(meta.announce, [['http://tracker.example/announce']])
+  assert.deepEqual(meta.urlList, [])
+  assert.equal(meta.private, false)
+  const infoBytes = Buffer.from(bencode.encode(info))
+  assert.deepEqual(meta.infoBuffer, infoBytes)
+  assert.deepEqual(meta.infoHash, sha1(infoBytes))
+  assert.equal(meta.infoHashHex, sha1(infoBytes).toString('hex'))
+  assert.deepEqual(pieceHash(meta, 2), sha1(payload.subarray(32 * KiB)))
+  assert.equal(pieceHash(meta, 1).buffer, meta.pieceHashes.buffer, 'pieceHash is a view, not a copy')
+  assert.equal(pieceSize(meta, 0), 16 * KiB)
+  assert.equal(pieceSize(meta, 2), 8 * KiB + 7)
+  assert.throws(() => pieceSize(meta, 3), RangeError)
+  assert.throws(() => pieceHash(meta, -1), RangeError)
+})
+
+test('parses a multi-file torrent with announce tiers, url-list and the private flag', async () => {
+  const files = [
+    { path: ['a.txt'], data: patternBytes(10, 1) },
+    { path: ['sub', 'empty'], data: Buffer.alloc(0) },
+    { path: ['sub', 'b.bin'], data: patternBytes(30 * KiB, 2) },
+  ]
+  const info = buildInfo('album', 16 * KiB, files, { private: 1 })
+  const meta = await parseTorrentFile(torrentBytes(info, {
+    announce: 'http://ignored.example/announce',
+    'announce-list': [
+      ['udp://one.example:6969', 'wss://webrtc.example', 'http://two.example/a'],
+      ['udp://one.example:6969'],
+      ['magnet:?xt=nothing', 'not a url'],
+      ['HTTPS://three.example/announce '],
+    ],
+    'url-list': 'https://seed.example/files/',
+  }))
+  assert.equal(meta.name, 'album')
+  assert.deepEqual(meta.files, [
+    { path: ['album', 'a.txt'], length: 10, offset: 0 },
+    { path: ['album', 'sub', 'empty'], length: 0, offset: 10 },
+    { path: ['album', 'sub', 'b.bin'], length: 30 * KiB, offset: 10 },
+  ])
+  assert.equal(meta.length, 30 * KiB + 10)
+  assert.equal(meta.pieceCount, 2)
+  assert.equal(meta.lastPieceLength, 14 * KiB + 10)
+  assert.deepEqual(meta.announce, [
+    ['udp://one.example:6969', 'http://two.example/a'],
+    ['HTTPS://three.example/announce'],
+  ])
+  assert.deepEqual(meta.urlList, ['https://seed.example/files/'])
+  assert.equal(meta.private, true)
+})
+
+test('falls back to announce when announce-list has no usable URL, and to [] when neither does', async () => {
+  const info = buildInfo('x', 16 * KiB, patternBytes(100))
+  const fallback = await parseTorrentFile(torrentBytes(info, { announce: 'udp://t.example:80', 'announce-list': [['wss://only-webrtc.example']] }))
+  assert.deepEqual(fallback.announce, [['udp://t.example:80']])
+  const none = await parseTorrentFile(torrentBytes(info, {}))
+  assert.deepEqual(none.announce, [])
+})
+
+test('parses a torrent made by create-torrent', async () => {
+  const payload = patternBytes(100 * KiB + 3, 9)
+  const bytes = await new Promise<Uint8Array>((resolve, reject) => {
+    createTorrent(payload, {
+      name: 'made-by-create-torrent.bin',
+      pieceLength: 32 * KiB,
+      announceList: [['udp://tracker.example:1337'], ['http://backup.example/announce']],
+      urlList: ['https://mirror.example/made-by-create-torrent.bin'],
+    }, (err, torrent) => (err ? reject(err) : resolve(torrent)))
+  })
+  const meta = await parseTorrentFile(Buffer.from(bytes))
+  assert.equal(meta.name, 'made-by-create-torrent.bin')
+  assert.equal(meta.length, payload.length)
+  assert.equal(meta.pieceCount, 4)
+  assert.deepEqual(meta.pieceHashes, piecesOf(payload, 32 * KiB))
+  assert.deepEqual(meta.announce, [['udp://tracker.example:1337'], ['http://backup.example/announce']])
+  assert.deepEqual(meta.urlList, ['https://mirror.example/made-by-create-torrent.bin'])
+  const decoded = bencode.decode(bytes)
+  assert.deepEqual(meta.infoHash, sha1(bencode.encode(decoded.info)))
+})
+
+test('info hash is the SHA-1 of the info bytes as written, even with unsorted keys', async () => {
+  const payload = patternBytes(10)
+  const hash = sha1(payload)
+  // Keys out of order ("piece length" before "name", "length" last): a re-encoding would sort them.
+  const rawInfo = Buffer.concat([
+    Buffer.from('d12:piece lengthi16384e4:name5:x.bin6:pieces20:'), hash, Buffer.from('6:lengthi10ee'),
+  ])
+  const file = Buffer.concat([Buffer.from('d4:info'), rawInfo, Buffer.from('8:announce21:http://t.example/annoe')])
+  const meta = await parseTorrentFile(file)
+  assert.deepEqual(meta.infoBuffer, rawInfo)
+  assert.deepEqual(meta.infoHash, sha1(rawInfo))
+  const reencoded = Buffer.from(bencode.encode(bencode.decode(rawInfo)))
+  assert.notDeepEqual(sha1(reencoded), meta.infoHash, 'the test input really is non-canonical')
+  assert.equal(meta.name, 'x.bin')
+  assert.equal(meta.length, 10)
+  assert.deepEqual(meta.announce, [['http://t.example/anno']])
+})
+
+test('metainfoFromInfo builds the same metainfo from the bare info dict', async () => {
+  const info = buildInfo('pack', 16 * KiB, [
+    { path: ['one'], data: patternBytes(20 * KiB, 3) },
+    { path: ['two'], data: patternBytes(5, 4) },
+  ])
+  const fromFile = await parseTorrentFile(torrentBytes(info))
+  const fromInfo = await metainfoFromInfo(fromFile.infoBuffer, [['udp://a.example:1', 'ftp://no.example'], ['udp://a.example:1']])
+  assert.deepEqual(fromInfo.infoHash, fromFile.infoHash)
+  assert.deepEqual(fromInfo.files, fromFile.files)
+  assert.deepEqual(fromInfo.announce, [['udp://a.example:1']])
+  await assert.rejects(metainfoFromInfo(Buffer.concat([fromFile.infoBuffer, Buffer.from('x')])), /invalid info dictionary: 1 stray bytes/)
+  await assert.rejects(metainfoFromInfo(Buffer.from('li1ee')), MetainfoError)
+})
+
+test('prefers name.utf-8 and path.utf-8 when present', async () => {
+  const files = [{ path: ['legacy'], data: patternBytes(10) }]
+  const info = buildInfo('latin1-garbage', 16 * KiB, files)
+  ;(info.files as Record<string, unknown>[])[0]['path.utf-8'] = ['données', 'ñandú.bin']
+  info['name.utf-8'] = 'Señal'
+  const meta = await parseTorrentFile(torrentBytes(info))
+  assert.equal(meta.name, 'Señal')
+  assert.deepEqual(meta.files[0].path, ['Señal', 'données', 'ñandú.bin'])
+})
+
+test('rejects v2-only torrents by name', async () => {
+  const info = { name: 'v2', 'piece length': 16 * KiB, 'meta version': 2, 'file tree': { 'a.txt': { '': { length: 5, 'pieces root': Buffer.alloc(32) } } } }
+  await rejectsWith(torrentBytes(info), /v2-only torrents are not supported/)
+})
+
+test('accepts a hybrid torrent whose BEP 47 pad files share a path', async () => {
+  const pieceLength = 16 * KiB
+  const a = patternBytes(10 * KiB, 5)
+  const b = patternBytes(10 * KiB, 6)
+  const payload = Buffer.concat([a, Buffer.alloc(6 * KiB), b, Buffer.alloc(6 * KiB)])
+  const info = {
+    name: 'hybrid',
+    'piece length': pieceLength,
+    'meta version': 2,
+    'file tree': {},
+    files: [
+      { length: a.length, path: ['a'] },
+      { length: 6 * KiB, path: ['.pad', '6144'], attr: 'p' },
+      { length: b.length, path: ['b'] },
+      { length: 6 * KiB, path: ['.pad', '6144'], attr: 'p' },
+    ],
+    pieces: piecesOf(payload, pieceLength),
+  }
+  const meta = await parseTorrentFile(torrentBytes(info))
+  assert.equal(meta.files.length, 4)
+  assert.deepEqual(meta.files.map((f) => f.padding === true), [false, true, false, true])
+  assert.equal(meta.files[2].offset, 16 * KiB)
+})
+
+test('rejects malformed torrents with a MetainfoError that says what is wrong', async () => {
+  const payload = patternBytes(40 * KiB)
+  const good = (): Record<string, unknown> => buildInfo('ok.bin', 16 * KiB, payload)
+  const withInfo = (change: (info: Record<string, unknown>) => void): Buffer => {
+    const info = good()
+    change(info)
+    return torrentBytes(info)
+  }
+  const multi = (files: { length: unknown; path: unknown }[], pieces = 1): Buffer =>
+    torrentBytes({ name: 'm', 'piece length': 16 * KiB, files, pieces: Buffer.alloc(20 * pieces) })
+
+  await rejectsWith(Buffer.alloc(0), /not a torrent file: it is empty/)
+  await rejectsWith(Buffer.from('<html>nope</html>'), /does not start with a bencoded dictionary/)
+  await rejectsWith(torrentBytes(good()).subarray(0, 50), /truncated/)
+  await rejectsWith(Buffer.from('d4:infod4:name1:xe4:infod4:name1:yee'), /key "info" appears twice/)
+  await rejectsWith(Buffer.from(bencode.encode({ announce: 'http://x/announce' })), /no info dictionary/)
+  await rejectsWith(Buffer.from(bencode.encode({ info: 'not a dict' })), /info entry is not a dictionary/)
+  await rejectsWith(withInfo((i) => delete i.name), /it has no name/)
+  await rejectsWith(withInfo((i) => { i.name = '' }), /its name is empty/)
+  await rejectsWith(withInfo((i) => { i.pieces = Buffer.alloc(41) }), /not a torrent file: pieces length 41 is not a multiple of 20/)
+  await rejectsWith(withInfo((i) => delete i.pieces), /no piece hashes/)
+  await rejectsWith(withInfo((i) => delete i['piece length']), /no piece length/)
+  await rejectsWith(withInfo((i) => { i['piece length'] = 0 }), /piece length 0 must be a positive/)
+  await rejectsWith(withInfo((i) => { i['piece length'] = -16384 }), /piece length -16384 must be a positive/)
+  await rejectsWith(withInfo((i) => { i['piece length'] = 64 * 1024 * 1024 + 1 }), /piece length 67108865 is over the 64 MiB limit/)
+  await rejectsWith(withInfo((i) => { i.length = -1 }), /its length -1 must be a whole number/)
+  await rejectsWith(withInfo((i) => { i.length = '40960' }), /its length is missing or not a number/)
+  await rejectsWith(withInfo((i) => delete i.length), /neither a length nor a file list/)
+  await rejectsWith(withInfo((i) => { i.length = 100 * KiB }), /3 piece hashes but 102400 bytes in 16384-byte pieces need 7/)
+  await rejectsWith(withInfo((i) => { i.length = 0; i.pieces = Buffer.alloc(0) }), /holds no data/)
+  await rejectsWith(withInfo((i) => { i.name = '../escape' }), /its name .*contains a slash/)
+  await rejectsWith(multi([{ length: -5, path: ['a'] }]), /file 1's length -5 must be a whole number/)
+  await rejectsWith(multi([{ length: 5, path: ['a'] }, { length: 'x', path: ['b'] }]), /file 2's length is missing or not a number/)
+  await rejectsWith(multi([{ length: 5, path: [] }]), /file 1 has an empty path/)
+  await rejectsWith(multi([{ length: 5, path: 'a' }]), /file 1 has no path/)
+  await rejectsWith(multi([{ length: 5, path: ['..', 'etc', 'passwd'] }]), /file 1 \("m\/..\/etc\/passwd"\): .*"\.\." is not allowed/)
+  await rejectsWith(multi([{ length: 5, path: [5] }]), /file 1's path has a part that is not a string/)
+  await rejectsWith(multi([]), /file list is empty/)
+  await rejectsWith(multi([{ length: 5, path: ['same'] }, { length: 5, path: ['same'] }]), /files 1 and 2 both resolve to "m\/same"/)
+  await rejectsWith(multi([{ length: 5, path: ['Readme.TXT'] }, { length: 5, path: ['README.txt'] }]), /files 1 and 2 both resolve/)
+  await rejectsWith(multi([{ length: 5, path: ['d'] }, { length: 5, path: ['d', 'inner'] }]), /file 1 is also a folder of file 2/)
+  await rejectsWith(multi([{ length: 5, path: ['d', 'inner'] }, { length: 5, path: ['D'] }]), /files 1 and 2 both resolve to "m\/D"/)
+})
+
+test('accepts a piece length of exactly 64 MiB and odd, non-power-of-two piece lengths', async () => {
+  const payload = patternBytes(1000)
+  const big = await parseTorrentFile(torrentBytes(buildInfo('big', 64 * 1024 * 1024, payload)))
+  assert.equal(big.pieceCount, 1)
+  assert.equal(big.lastPieceLength, 1000)
+  const odd = await parseTorrentFile(torrentBytes(buildInfo('odd', 333, payload)))
+  assert.equal(odd.pieceCount, 4)
+  assert.equal(odd.lastPieceLength, 1)
+})
+
+test('a "__proto__" key in the info dict cannot supply fields', async () => {
+  const payload = patternBytes(10)
+  const rawInfo = Buffer.concat([
+    Buffer.from('d9:__proto__d6:lengthi10ee4:name1:x12:piece lengthi16384e6:pieces20:'), sha1(payload), Buffer.from('e'),
+  ])
+  await rejectsWith(Buffer.concat([Buffer.from('d4:info'), rawInfo, Buffer.from('e')]), /neither a length nor a file list/)
+})

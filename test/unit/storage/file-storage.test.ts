@@ -1,0 +1,256 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { chmod, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import bencode from 'bencode'
+import { metainfoFromInfo, pieceSize, type Metainfo } from '../../../src/metainfo/metainfo.ts'
+import { FileStorage } from '../../../src/storage/file-storage.ts'
+import { StorageError } from '../../../src/storage/storage-error.ts'
+import { patternBytes, piecesOf } from '../metainfo/build-torrent.ts'
+import { metaFor, tempDir } from './meta-for.ts'
+
+const KiB = 1024
+const BLOCK = 16 * KiB
+
+/** Writes the whole payload in 16 KiB blocks, in a scrambled order. */
+async function writeAll(storage: FileStorage, meta: Metainfo, payload: Buffer): Promise<void> {
+  const blocks: { index: number; begin: number; length: number }[] = []
+  for (let index = 0; index < meta.pieceCount; index++) {
+    for (let begin = 0; begin < pieceSize(meta, index); begin += BLOCK) {
+      blocks.push({ index, begin, length: Math.min(BLOCK, pieceSize(meta, index) - begin) })
+    }
+  }
+  blocks.reverse()
+  blocks.push(...blocks.splice(0, blocks.length >> 1))
+  await Promise.all(blocks.map((b) => {
+    const at = b.index * meta.pieceLength + b.begin
+    return storage.write(b.index, b.begin, payload.subarray(at, at + b.length))
+  }))
+}
+
+async function readAll(storage: FileStorage, meta: Metainfo): Promise<Buffer> {
+  const pieces: Buffer[] = []
+  for (let index = 0; index < meta.pieceCount; index++) pieces.push(await storage.read(index, 0, pieceSize(meta, index)))
+  return Buffer.concat(pieces)
+}
+
+const mixedFiles = () => [
+  { path: ['empty-first'], data: Buffer.alloc(0) },
+  { path: ['one-byte'], data: patternBytes(1, 11) },
+  { path: ['données', 'ñandú.bin'], data: patternBytes(40_001, 12) },
+  { path: ['données', 'vide'], data: Buffer.alloc(0) },
+  { path: ['nested', 'deeper', 'odd.bin'], data: patternBytes(12_345, 13) },
+  { path: ['last'], data: patternBytes(33_333, 14) },
+  { path: ['empty-last'], data: Buffer.alloc(0) },
+]
+
+test('round trip over empty, 1-byte, odd-sized, nested and non-ASCII files', async () => {
+  const { dir, remove } = await tempDir()
+  try {
+    const files = mixedFiles()
+    const { meta, payload } = await metaFor('Mélange', 32 * KiB, files)
+    const storage = await FileStorage.open(meta, dir)
+    const root = path.join(dir, 'Mélange')
+    for (const f of files) {
+      const st = await stat(path.join(root, ...f.path))
+      assert.ok(st.isFile(), `${f.path.join('/')} created at open`)
+      assert.equal(st.size, f.data.length)
+    }
+    await writeAll(storage, meta, payload)
+    assert.deepEqual(await readAll(storage, meta), payload)
+    // A read may span several pieces (checkPieces relies on it).
+    assert.deepEqual(await storage.read(0, 100, meta.length - 100), payload.subarray(100))
+    await storage.flush()
+    await storage.close()
+    for (const f of files) assert.deepEqual(await readFile(path.join(root, ...f.path)), f.data)
+    await assert.rejects(storage.read(0, 0, 1), /storage is closed/)
+    await assert.rejects(storage.write(0, 0, Buffer.alloc(1)), /storage is closed/)
+  } finally {
+    await remove()
+  }
+})
+
+test('reopening keeps existing data: files are never shrunk or overwritten', async () => {
+  const { dir, remove } = await tempDir()
+  try {
+    const data = patternBytes(50 * KiB, 3)
+    const { meta } = await metaFor('keep.bin', 16 * KiB, data)
+    const filePath = path.join(dir, 'keep.bin')
+    const longer = Buffer.concat([data, Buffer.from('extra bytes the torrent does not know')])
+    await writeFile(filePath, longer)
+    const storage = await FileStorage.open(meta, dir)
+    assert.deepEqual(await readFile(filePath), longer)
+    assert.deepEqual(await storage.read(3, 0, pieceSize(meta, 3)), data.subarray(48 * KiB))
+    for (let i = 0; i < meta.pieceCount; i++) assert.equal(await storage.mayHavePiece(i), true)
+    await storage.close()
+  } finally {
+    await remove()
+  }
+})
+
+test('short files are extended sparse, and mayHavePiece only says yes where data can be', async () => {
+  const { dir, remove } = await tempDir()
+  try {
+    const pieceLength = 1024 * KiB
+    const length = 1024 * 1024 * KiB // 1 GiB, all holes
+    const info = { name: 'big.iso', 'piece length': pieceLength, length, pieces: Buffer.alloc(20 * (length / pieceLength)) }
+    const meta = await metainfoFromInfo(Buffer.from(bencode.encode(info)))
+    const storage = await FileStorage.open(meta, dir)
+    const st = await stat(path.join(dir, 'big.iso'))
+    assert.equal(st.size, length)
+    assert.ok(st.blocks * 512 < 1024 * KiB, `expected a sparse file, got ${st.blocks} blocks allocated`)
+    assert.equal(await storage.mayHavePiece(0), false)
+    assert.equal(await storage.mayHavePiece(1023), false)
+    await storage.write(100, 0, Buffer.alloc(pieceLength, 7))
+    assert.equal(await storage.mayHavePiece(100), true)
+    assert.equal(await storage.mayHavePiece(101), false)
+    assert.deepEqual(await storage.read(100, pieceLength - 4, 4), Buffer.alloc(4, 7))
+    await storage.close()
+
+    // A file that was partly there before open: pieces inside the old size may be present.
+    const partial = await FileStorage.open(meta, dir)
+    assert.equal(await partial.mayHavePiece(100), true)
+    assert.equal(await partial.mayHavePiece(101), true, 'the file is now full length on disk, so a check must read it')
+    await partial.close()
+  } finally {
+    await remove()
+  }
+})
+
+test('existing data shorter than the file: pieces past it are not worth checking', async () => {
+  const { dir, remove } = await tempDir()
+  try {
+    const data = patternBytes(64 * KiB, 4)
+    const { meta } = await metaFor('half.bin', 16 * KiB, data)
+    await writeFile(path.join(dir, 'half.bin'), data.subarray(0, 20 * KiB))
+    const storage = await FileStorage.open(meta, dir)
+    assert.deepEqual(await Promise.all([0, 1, 2, 3].map((i) => storage.mayHavePiece(i))), [true, false, false, false])
+    assert.equal((await stat(path.join(dir, 'half.bin'))).size, 64 * KiB)
+    await storage.close()
+  } finally {
+    await remove()
+  }
+})
+
+test('the handle cache with maxOpenFiles=2 stays correct over 5 files under concurrency', async () => {
+  const { dir, remove } = await tempDir()
+  try {
+    const files = [1, 2, 3, 4, 5].map((n) => ({ path: [`f${n}.bin`], data: patternBytes(20 * KiB + n * 1000, n) }))
+    const { meta, payload } = await metaFor('five', 16 * KiB, files)
+    const storage = await FileStorage.open(meta, dir, { maxOpenFiles: 2 })
+    await writeAll(storage, meta, payload)
+    const reads = await Promise.all(Array.from({ length: 3 }, () => readAll(storage, meta)))
+    for (const r of reads) assert.deepEqual(r, payload)
+    if (process.platform === 'linux') {
+      const ours = []
+      for (const fd of await readdir('/proc/self/fd')) {
+        const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '')
+        if (target.startsWith(dir)) ours.push(target)
+      }
+      assert.ok(ours.length <= 2, `expected at most 2 open files, found ${ours.length}`)
+    }
+    await storage.flush()
+    await storage.close()
+    for (const f of files) assert.deepEqual(await readFile(path.join(dir, 'five', ...f.path)), f.data)
+  } finally {
+    await remove()
+  }
+})
+
+test('a symlink in the save folder pointing outside is refused and nothing is written there', async () => {
+  const inside = await tempDir()
+  const outside = await tempDir()
+  try {
+    const { meta } = await metaFor('album', 16 * KiB, [{ path: ['track.flac'], data: patternBytes(100) }])
+    await symlink(outside.dir, path.join(inside.dir, 'album'))
+    await assert.rejects(FileStorage.open(meta, inside.dir), (err: unknown) => {
+      assert.ok(err instanceof StorageError)
+      assert.match(err.message, /refusing to use .*album: it is a symbolic link/)
+      return true
+    })
+    assert.deepEqual(await readdir(outside.dir), [])
+
+    // The file itself a symlink to something outside.
+    const { meta: single } = await metaFor('victim.txt', 16 * KiB, patternBytes(100))
+    const target = path.join(outside.dir, 'precious.txt')
+    await writeFile(target, 'keep me')
+    await symlink(target, path.join(inside.dir, 'victim.txt'))
+    await assert.rejects(FileStorage.open(single, inside.dir), /victim\.txt: it is a symbolic link/)
+    assert.equal(await readFile(target, 'utf8'), 'keep me')
+  } finally {
+    await inside.remove()
+    await outside.remove()
+  }
+})
+
+test('OS errors name the file and the errno', async () => {
+  const { dir, remove } = await tempDir()
+  try {
+    const { meta } = await metaFor('gone', 16 * KiB, [{ path: ['sub', 'x.bin'], data: patternBytes(100) }])
+    const storage = await FileStorage.open(meta, dir)
+    await rm(path.join(dir, 'gone'), { recursive: true })
+    await assert.rejects(storage.write(0, 0, Buffer.alloc(10)), (err: unknown) => {
+      assert.ok(err instanceof StorageError)
+      assert.equal(err.code, 'ENOENT')
+      assert.equal(err.message, `cannot open ${path.join(dir, 'gone', 'sub', 'x.bin')}: ENOENT (no such file or directory)`)
+      return true
+    })
+    await storage.close()
+
+    await mkdir(path.join(dir, 'blocked'))
+    await writeFile(path.join(dir, 'blocked', 'gone'), 'a file where a folder must go')
+    await assert.rejects(FileStorage.open(meta, path.join(dir, 'blocked')), /gone: it exists and is not a folder/)
+
+    if (process.getuid?.() !== 0) {
+      const { meta: ro } = await metaFor('ro.bin', 16 * KiB, patternBytes(100))
+      await writeFile(path.join(dir, 'ro.bin'), '')
+      await chmod(path.join(dir, 'ro.bin'), 0o444)
+      await assert.rejects(FileStorage.open(ro, dir), /cannot open .*ro\.bin: EACCES \(permission denied\)/)
+    }
+  } finally {
+    await remove()
+  }
+})
+
+test('BEP 47 pad files are never created, read as zeros and swallow writes', async () => {
+  const { dir, remove } = await tempDir()
+  try {
+    const a = patternBytes(10 * KiB, 5)
+    const payload = Buffer.concat([a, Buffer.alloc(6 * KiB), patternBytes(100, 6)])
+    const info = {
+      name: 'padded',
+      'piece length': 16 * KiB,
+      files: [
+        { length: a.length, path: ['a'] },
+        { length: 6 * KiB, path: ['.pad', '6144'], attr: 'p' },
+        { length: 100, path: ['b'] },
+      ],
+      pieces: piecesOf(payload, 16 * KiB),
+    }
+    const meta = await metainfoFromInfo(Buffer.from(bencode.encode(info)))
+    const storage = await FileStorage.open(meta, dir)
+    assert.deepEqual((await readdir(path.join(dir, 'padded'))).sort(), ['a', 'b'])
+    await storage.write(0, 0, payload.subarray(0, 16 * KiB))
+    await storage.write(1, 0, payload.subarray(16 * KiB))
+    assert.deepEqual(await storage.read(0, 0, meta.length), payload)
+    assert.equal(await storage.mayHavePiece(0), true)
+    await storage.close()
+  } finally {
+    await remove()
+  }
+})
+
+test('out-of-range reads and writes are refused before touching disk', async () => {
+  const { dir, remove } = await tempDir()
+  try {
+    const { meta } = await metaFor('r.bin', 16 * KiB, patternBytes(20 * KiB))
+    const storage = await FileStorage.open(meta, dir)
+    await assert.rejects(storage.write(0, 16 * KiB - 1, Buffer.alloc(2)), RangeError)
+    await assert.rejects(storage.write(2, 0, Buffer.alloc(1)), RangeError)
+    await assert.rejects(storage.read(1, 0, 4 * KiB + 1), RangeError)
+    await assert.rejects(storage.read(0, -1, 1), RangeError)
+    await storage.close()
+  } finally {
+    await remove()
+  }
+})

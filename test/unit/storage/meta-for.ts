@@ -1,0 +1,21 @@
+// Metainfo for storage tests, built from real payload bytes through the real parser.
+
+import bencode from 'bencode'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { metainfoFromInfo, type Metainfo } from '../../../src/metainfo/metainfo.ts'
+import { buildInfo, type TestFile } from '../metainfo/build-torrent.ts'
+
+export async function metaFor(name: string, pieceLength: number, files: TestFile[] | Buffer): Promise<{ meta: Metainfo; payload: Buffer }> {
+  const info = buildInfo(name, pieceLength, files)
+  const meta = await metainfoFromInfo(Buffer.from(bencode.encode(info)))
+  const payload = Buffer.isBuffer(files) ? files : Buffer.concat(files.map((f) => f.data))
+  return { meta, payload }
+}
+
+/** A fresh temp folder and a function that removes it. */
+export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'friendtorrent-storage-'))
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) }
+}

@@ -67,7 +67,8 @@ export interface TrackerSourceOptions {
 
 export type TrackerSourceEvents = {
   /** One tracker reply's peers, each address once; not emitted for an empty reply. */
-  peers: [PeerCandidate[]]
+  /** Every answer, even an empty one: `candidates` is this tracker's whole latest list. */
+  peers: [candidates: PeerCandidate[], url: string]
   /**
    * `retryAtMs` is when this tracker's backoff ends. A failed tracker that sits
    * behind a working one in its tier (BEP 12) is only asked again once that one fails.
@@ -428,7 +429,7 @@ export class TrackerSource extends TypedEmitter<TrackerSourceEvents> implements 
       ...(t.seeders !== undefined && { seeders: t.seeders }),
       ...(t.leechers !== undefined && { leechers: t.leechers }),
     })
-    if (candidates.length > 0) this.emit('peers', candidates)
+    this.emit('peers', candidates, t.url)
   }
 
   #handleFailure(t: Tracker, flight: Flight, message: string): void {

@@ -424,3 +424,18 @@ test('constructor rejects sizes that do not add up', () => {
   const empty = new PiecePicker({ pieceCount: 0, pieceLength: B, totalLength: 0 })
   assert.equal(empty.isComplete(), true)
 })
+
+test('without allowNewPieces only started pieces are continued, and openPieceCount tracks them', () => {
+  const picker = makePicker(10, 4)
+  picker.addPeer('a', Bitfield.full(10))
+  assert.equal(picker.openPieceCount(), 0)
+  const first = picker.pickBlocks('a', 2)
+  assert.equal(picker.openPieceCount(), 1)
+  const started = first[0].index
+  const more = picker.pickBlocks('a', 10, false)
+  assert.deepEqual(more.map((b) => b.index), [started, started], 'only the rest of the started piece')
+  assert.deepEqual(picker.pickBlocks('a', 10, false), [], 'nothing new while new pieces are held back')
+  deliver(picker, 'a', [...first, ...more])
+  assert.equal(picker.openPieceCount(), 0, 'a verified piece is no longer open')
+  assert.equal(picker.pickBlocks('a', 4).length, 4, 'new pieces again when allowed')
+})

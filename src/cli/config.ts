@@ -1,0 +1,98 @@
+// Where friendtorrent keeps its config and state, and what the config file
+// may say. Honours XDG_CONFIG_HOME / XDG_DATA_HOME / HOME; never reads a TTY.
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { FriendError } from '../core/types.ts'
+
+interface NumberOption {
+  kind: 'number'
+  default: number
+  min: number
+  max: number
+  integer: boolean
+  doc: string
+}
+interface StringOption {
+  kind: 'string'
+  default: string
+  doc: string
+}
+
+/** Every config option, its bounds and what it does (the README table is made from the same words). */
+export const CONFIG_OPTIONS = {
+  downloadDir: { kind: 'string', default: 'downloads', doc: 'save folder, relative to the current directory unless absolute' },
+  listenPort: { kind: 'number', default: 6881, min: 0, max: 65535, integer: true, doc: 'TCP port for incoming peers (the next free of the ten after it if busy; 0 = any)' },
+  maxConnections: { kind: 'number', default: 200, min: 1, max: 5000, integer: true, doc: 'peer connections in all, across torrents' },
+  maxConnectionsPerTorrent: { kind: 'number', default: 50, min: 1, max: 1000, integer: true, doc: 'peer connections per torrent' },
+  maxHalfOpenConnections: { kind: 'number', default: 16, min: 1, max: 500, integer: true, doc: 'connection attempts in flight at once' },
+  requestTimeoutSeconds: { kind: 'number', default: 20, min: 1, max: 600, integer: false, doc: 'a peer that sends no block for this long is snubbed and its requests go elsewhere' },
+  connectTimeoutSeconds: { kind: 'number', default: 10, min: 1, max: 120, integer: false, doc: 'give up connecting to a peer after this long' },
+  maxStrikes: { kind: 'number', default: 3, min: 1, max: 100, integer: true, doc: 'pieces failing the hash check that a peer took part in before its address is banned' },
+  progressIntervalSeconds: { kind: 'number', default: 5, min: 1, max: 3600, integer: false, doc: 'how often `add` prints a progress line when not on a terminal' },
+} as const satisfies Record<string, NumberOption | StringOption>
+
+type Options = typeof CONFIG_OPTIONS
+export type Config = { -readonly [K in keyof Options]: Options[K]['kind'] extends 'number' ? number : string }
+
+export function defaultConfig(): Config {
+  const out: Record<string, unknown> = {}
+  for (const [key, opt] of Object.entries(CONFIG_OPTIONS)) out[key] = opt.default
+  return out as Config
+}
+
+/** Validates a parsed config object; throws one line naming the first bad key. */
+export function validateConfig(raw: unknown, where: string): Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new FriendError(`config ${where}: must be a JSON object`)
+  const config = defaultConfig() as Record<string, unknown>
+  for (const [key, value] of Object.entries(raw)) {
+    const opt = (CONFIG_OPTIONS as Record<string, NumberOption | StringOption>)[key]
+    if (!Object.hasOwn(CONFIG_OPTIONS, key) || !opt) {
+      throw new FriendError(`config ${where}: unknown option "${key}" (known: ${Object.keys(CONFIG_OPTIONS).join(', ')})`)
+    }
+    if (opt.kind === 'string') {
+      if (typeof value !== 'string' || value.length === 0) throw new FriendError(`config ${where}: ${key} must be a non-empty string`)
+    } else {
+      const ok = typeof value === 'number' && Number.isFinite(value) && (!opt.integer || Number.isInteger(value)) && value >= opt.min && value <= opt.max
+      if (!ok) throw new FriendError(`config ${where}: ${key} must be ${opt.integer ? 'a whole number' : 'a number'} from ${opt.min} to ${opt.max}, got ${JSON.stringify(value)}`)
+    }
+    config[key] = value
+  }
+  return config as Config
+}
+
+export interface Paths {
+  configDir: string
+  configFile: string
+  dataDir: string
+}
+
+export function paths(env: NodeJS.ProcessEnv = process.env): Paths {
+  const home = env.HOME || homedir()
+  const configHome = env.XDG_CONFIG_HOME || join(home, '.config')
+  const dataHome = env.XDG_DATA_HOME || join(home, '.local', 'share')
+  const configDir = join(configHome, 'friendtorrent')
+  return { configDir, configFile: join(configDir, 'config.json'), dataDir: join(dataHome, 'friendtorrent') }
+}
+
+/** Reads the config file (absent is fine: defaults) and validates it. */
+export async function loadConfig(file: string): Promise<Config> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig()
+    throw new FriendError(`cannot read config ${file}: ${(err as Error).message}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw new FriendError(`config ${file} is not valid JSON: ${(err as Error).message}`)
+  }
+  return validateConfig(raw, file)
+}
+
+export function resolveDownloadDir(config: Config, override: string | undefined, cwd = process.cwd()): string {
+  return resolve(cwd, override ?? config.downloadDir)
+}

@@ -1,0 +1,463 @@
+// One connection to one remote peer for one torrent: the socket, the wire
+// codec, choke/interest state both ways, what the peer has, the requests we
+// have outstanding at it, keep-alive and idle timeouts, and rate meters.
+// The only module that reads or writes peer sockets. It decides nothing about
+// which blocks to fetch or whom to upload to: it reports, the torrent decides.
+import type { Socket } from 'node:net'
+import { Bitfield } from '../core/bitfield.ts'
+import type { Clock, TimerHandle } from '../core/clock.ts'
+import { systemClock } from '../core/clock.ts'
+import { RateMeter } from '../core/rate-meter.ts'
+import { canonicalHost } from '../core/address.ts'
+import { TypedEmitter } from '../core/typed-emitter.ts'
+import type { BlockRef } from '../core/types.ts'
+import { Decoder, WireError } from '../wire/decoder.ts'
+import type { DecodedItem } from '../wire/decoder.ts'
+import { encodeExtended, decodeExtendedHandshake, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID } from '../wire/extension.ts'
+import type { ExtendedHandshake } from '../wire/extension.ts'
+import { encodeHandshake, supportsExtensionProtocol } from '../wire/handshake.ts'
+import type { Handshake } from '../wire/handshake.ts'
+import { encode, encodePieceHeader } from '../wire/messages.ts'
+import type { Message } from '../wire/messages.ts'
+
+/** BEP 3 peers drop a connection after 2 minutes of silence; we speak at least every 90 s. */
+const KEEP_ALIVE_MS = 90_000
+const IDLE_TIMEOUT_MS = 180_000
+const HANDSHAKE_TIMEOUT_MS = 15_000
+/** BEP 10 says libtorrent's default reqq is 250; we assume that when a peer does not say. */
+export const DEFAULT_PEER_REQQ = 250
+/** The close reason when the remote peer id is our own. */
+export const SELF_CONNECTION = 'connected to ourselves'
+/** Largest piece message we accept: a 16 KiB block is the norm, 128 KiB is what some clients allow. */
+const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
+
+export interface PeerConnectionOptions {
+  socket: Socket
+  infoHash: Buffer
+  ourPeerId: Buffer
+  pieceCount: number
+  outgoing: boolean
+  /** Incoming connections arrive with the remote handshake (and anything after it) already decoded. */
+  incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }
+  /** Our BEP 10 handshake dictionary (m, v, p, reqq, metadata_size). */
+  extendedHandshake: ExtendedHandshake
+  clock?: Clock
+}
+
+export interface PeerConnectionEvents {
+  /** The remote handshake checked out: the peer is ours to talk to. */
+  ready: []
+  choke: []
+  unchoke: []
+  interested: []
+  notInterested: []
+  /** The peer's bitfield (validated), or an all/none from BEP 6. */
+  bitfield: [bitfield: Bitfield]
+  have: [index: number]
+  haveAll: []
+  request: [block: BlockRef]
+  cancel: [block: BlockRef]
+  /** A block arrived that we had outstanding at this peer. */
+  block: [block: BlockRef, data: Buffer]
+  /** A block arrived that we never asked this peer for (ignored, counted as waste). */
+  unexpectedBlock: [block: BlockRef]
+  reject: [block: BlockRef]
+  extendedHandshake: [handshake: ExtendedHandshake]
+  extended: [name: string, payload: Buffer]
+  /** Socket closed; `reason` says why in one line. Emitted exactly once. */
+  close: [reason: string]
+}
+
+interface Outstanding {
+  block: BlockRef
+  sentAtMs: number
+}
+
+export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
+  readonly outgoing: boolean
+  readonly remoteAddress: string
+  readonly remotePort: number
+  readonly downloadMeter: RateMeter
+  readonly uploadMeter: RateMeter
+  readonly connectedAtMs: number
+
+  amChoking = true
+  amInterested = false
+  peerChoking = true
+  peerInterested = false
+  /** No block for a long while despite outstanding requests. */
+  snubbed = false
+  /** Hash failures of pieces this peer contributed to. */
+  strikes = 0
+  remotePeerId: Buffer | undefined
+  remoteExtensions: ExtendedHandshake | undefined
+  readonly have: Bitfield
+  lastBlockAtMs: number
+
+  readonly #socket: Socket
+  readonly #clock: Clock
+  readonly #infoHash: Buffer
+  readonly #ourPeerId: Buffer
+  readonly #ourExtended: ExtendedHandshake
+  readonly #pieceCount: number
+  #decoder: Decoder
+  #handshakeDone = false
+  #closed = false
+  #outstanding = new Map<number, Outstanding>()
+  #lastSentAtMs: number
+  #lastReceivedAtMs: number
+  #timer: TimerHandle | undefined
+  #handshakeTimer: TimerHandle | undefined
+
+  constructor(opts: PeerConnectionOptions) {
+    super()
+    this.#socket = opts.socket
+    this.#clock = opts.clock ?? systemClock
+    this.#infoHash = opts.infoHash
+    this.#ourPeerId = opts.ourPeerId
+    this.#ourExtended = opts.extendedHandshake
+    this.#pieceCount = opts.pieceCount
+    this.outgoing = opts.outgoing
+    this.remoteAddress = canonicalHost(opts.socket.remoteAddress ?? '?')
+    this.remotePort = opts.socket.remotePort ?? 0
+    this.have = new Bitfield(opts.pieceCount)
+    this.downloadMeter = new RateMeter(5, this.#clock)
+    this.uploadMeter = new RateMeter(5, this.#clock)
+    const now = this.#clock.now()
+    this.connectedAtMs = now
+    this.lastBlockAtMs = now
+    this.#lastSentAtMs = now
+    this.#lastReceivedAtMs = now
+    this.#decoder = opts.incoming?.decoder ?? new Decoder({ maxMessageLength: MAX_MESSAGE_LENGTH, expectHandshake: true, reuseBuffers: true })
+
+    this.#socket.setNoDelay(true)
+    this.#socket.on('data', (chunk: Buffer) => this.handleData(chunk))
+    this.#socket.on('error', (err) => this.close(`socket error: ${err.message}`))
+    this.#socket.on('close', () => this.close('connection closed by peer'))
+    this.#socket.on('end', () => this.close('connection closed by peer'))
+  }
+
+  /** Starts the exchange: sends our handshake, then processes anything already received. */
+  start(): void {
+    this.#send(encodeHandshake(this.#infoHash, this.#ourPeerId, { extended: true }))
+    this.#handshakeTimer = this.#clock.setTimeout(() => {
+      if (!this.#handshakeDone) this.close('no handshake within 15 s')
+    }, HANDSHAKE_TIMEOUT_MS)
+    this.#timer = this.#clock.setInterval(() => this.#tick(), 5_000)
+    this.#socket.resume()
+  }
+
+  /** For incoming connections: hand over what the listener decoded before routing. */
+  startIncoming(handshake: Handshake, rest: DecodedItem[]): void {
+    this.start()
+    this.#handleItems([{ type: 'handshake', ...handshake }, ...rest])
+  }
+
+  get key(): string {
+    return this.remoteAddress.includes(':') ? `[${this.remoteAddress}]:${this.remotePort}` : `${this.remoteAddress}:${this.remotePort}`
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  get ready(): boolean {
+    return this.#handshakeDone && !this.#closed
+  }
+
+  /** How many requests the peer will queue (BEP 10 `reqq`). */
+  get maxRequests(): number {
+    const reqq = this.remoteExtensions?.reqq
+    return reqq && reqq > 0 ? Math.min(reqq, 2000) : DEFAULT_PEER_REQQ
+  }
+
+  get outstandingCount(): number {
+    return this.#outstanding.size
+  }
+
+  /** Bytes queued in the socket but not yet handed to the kernel. */
+  get writeBacklogBytes(): number {
+    return this.#socket.writableLength
+  }
+
+  /** The remote client's extension id for `name` (BEP 10), or undefined. */
+  remoteExtensionId(name: string): number | undefined {
+    const id = this.remoteExtensions?.m[name]
+    return id && id > 0 ? id : undefined
+  }
+
+  // --- sending -------------------------------------------------------------
+
+  sendBitfield(bitfield: Bitfield): void {
+    if (bitfield.hasNone()) return
+    this.#send(encode({ type: 'bitfield', bitfield: bitfield.toBuffer() }))
+  }
+
+  sendHave(index: number): void {
+    this.#send(encode({ type: 'have', index }))
+  }
+
+  setInterested(interested: boolean): void {
+    if (this.amInterested === interested) return
+    this.amInterested = interested
+    this.#send(encode({ type: interested ? 'interested' : 'notInterested' }))
+  }
+
+  setChoking(choking: boolean): void {
+    if (this.amChoking === choking) return
+    this.amChoking = choking
+    this.#send(encode({ type: choking ? 'choke' : 'unchoke' }))
+  }
+
+  /** Sends requests in one write; each is remembered until its block, a reject, a cancel or a choke. */
+  request(blocks: BlockRef[]): void {
+    if (blocks.length === 0 || this.#closed) return
+    const now = this.#clock.now()
+    const frames = Buffer.allocUnsafe(17 * blocks.length)
+    let off = 0
+    for (const b of blocks) {
+      // <len=0013><id=6><index><begin><length>
+      frames.writeUInt32BE(13, off)
+      frames[off + 4] = 6
+      frames.writeUInt32BE(b.index, off + 5)
+      frames.writeUInt32BE(b.begin, off + 9)
+      frames.writeUInt32BE(b.length, off + 13)
+      off += 17
+      this.#outstanding.set(blockKey(b.index, b.begin), { block: b, sentAtMs: now })
+    }
+    this.#send(frames)
+  }
+
+  /** Cancels an outstanding request (endgame: another peer delivered it). */
+  cancel(block: BlockRef): void {
+    if (this.#outstanding.delete(blockKey(block.index, block.begin))) this.#send(encode({ type: 'cancel', ...block }))
+  }
+
+  /** Cancels every outstanding request (the peer is snubbed); returns them for others to fetch. */
+  cancelAll(): BlockRef[] {
+    const blocks = this.clearOutstanding()
+    for (const b of blocks) this.#send(encode({ type: 'cancel', ...b }))
+    return blocks
+  }
+
+  /** Forgets every outstanding request without telling the peer (after a choke, BEP 3 drops them). */
+  clearOutstanding(): BlockRef[] {
+    const blocks = [...this.#outstanding.values()].map((o) => o.block)
+    this.#outstanding.clear()
+    return blocks
+  }
+
+  /** Oldest outstanding request's age, for timeouts. */
+  oldestRequestAgeMs(): number {
+    const now = this.#clock.now()
+    for (const o of this.#outstanding.values()) return now - o.sentAtMs
+    return 0
+  }
+
+  /** Uploads one block: header and data go out corked, the block is not copied. */
+  sendBlock(index: number, begin: number, data: Buffer): void {
+    if (this.#closed) return
+    this.#socket.cork()
+    this.#send(encodePieceHeader(index, begin, data.length))
+    this.#send(data)
+    process.nextTick(() => this.#socket.uncork())
+    this.uploadMeter.add(data.length)
+  }
+
+  sendExtended(name: string, payload: Buffer): boolean {
+    const id = this.remoteExtensionId(name)
+    if (id === undefined) return false
+    this.#send(encodeExtended(id, payload))
+    return true
+  }
+
+  close(reason: string): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#timer?.cancel()
+    this.#handshakeTimer?.cancel()
+    this.#outstanding.clear()
+    this.#socket.destroy()
+    this.emit('close', reason)
+    this.removeAllListeners()
+  }
+
+  // --- receiving -----------------------------------------------------------
+
+  /**
+   * Bytes from the socket. Sockets made with `onread` feed this directly from a
+   * reused buffer, so nothing here may keep a view of `chunk` after returning:
+   * whatever outlives the call is copied (bitfield, extension payloads), and
+   * block data is copied by the torrent in its `block` handler.
+   */
+  handleData(chunk: Buffer): void {
+    if (this.#closed) return
+    this.#lastReceivedAtMs = this.#clock.now()
+    let items: DecodedItem[]
+    try {
+      items = this.#decoder.push(chunk)
+    } catch (err) {
+      this.close(err instanceof WireError ? `protocol error: ${err.message}` : `decoder failed: ${String(err)}`)
+      return
+    }
+    this.#handleItems(items)
+  }
+
+  #handleItems(items: DecodedItem[]): void {
+    for (const item of items) {
+      if (this.#closed) return
+      if (item.type === 'handshake') {
+        this.#handleHandshake(item)
+        continue
+      }
+      if (!this.#handshakeDone) {
+        this.close('message before handshake')
+        return
+      }
+      this.#handleMessage(item)
+    }
+  }
+
+  #handleHandshake(h: Handshake): void {
+    if (this.#handshakeDone) {
+      this.close('second handshake')
+      return
+    }
+    if (!h.infoHash.equals(this.#infoHash)) {
+      this.close('peer answered for another torrent')
+      return
+    }
+    if (h.peerId.equals(this.#ourPeerId)) {
+      this.close(SELF_CONNECTION)
+      return
+    }
+    this.#handshakeDone = true
+    this.#handshakeTimer?.cancel()
+    this.remotePeerId = h.peerId
+    if (supportsExtensionProtocol(h.reserved)) {
+      this.#send(encodeExtended(EXTENDED_HANDSHAKE_ID, encodeExtendedHandshake(this.#ourExtended)))
+    }
+    this.emit('ready')
+  }
+
+  #handleMessage(msg: Message): void {
+    switch (msg.type) {
+      case 'keepAlive':
+        return
+      case 'choke':
+        this.peerChoking = true
+        this.emit('choke')
+        return
+      case 'unchoke':
+        this.peerChoking = false
+        this.emit('unchoke')
+        return
+      case 'interested':
+        this.peerInterested = true
+        this.emit('interested')
+        return
+      case 'notInterested':
+        this.peerInterested = false
+        this.emit('notInterested')
+        return
+      case 'have':
+        if (msg.index >= this.#pieceCount) return this.close(`have for piece ${msg.index}, torrent has ${this.#pieceCount}`)
+        if (this.have.get(msg.index)) return
+        this.have.set(msg.index)
+        this.emit('have', msg.index)
+        return
+      case 'bitfield': {
+        const expected = Math.ceil(this.#pieceCount / 8)
+        if (msg.bitfield.length !== expected) return this.close(`bitfield of ${msg.bitfield.length} bytes, expected ${expected}`)
+        if (Bitfield.hasSpareBits(msg.bitfield, this.#pieceCount)) return this.close('bitfield has spare bits set')
+        const bf = new Bitfield(this.#pieceCount, msg.bitfield)
+        for (let i = 0; i < this.#pieceCount; i++) if (bf.get(i)) this.have.set(i)
+        this.emit('bitfield', this.have)
+        return
+      }
+      case 'haveAll':
+        for (let i = 0; i < this.#pieceCount; i++) this.have.set(i)
+        this.emit('haveAll')
+        return
+      case 'haveNone':
+        return
+      case 'request':
+        this.emit('request', { index: msg.index, begin: msg.begin, length: msg.length })
+        return
+      case 'cancel':
+        this.emit('cancel', { index: msg.index, begin: msg.begin, length: msg.length })
+        return
+      case 'piece':
+        return this.#handlePiece(msg.index, msg.begin, msg.block)
+      case 'reject': {
+        const key = blockKey(msg.index, msg.begin)
+        const o = this.#outstanding.get(key)
+        if (o) {
+          this.#outstanding.delete(key)
+          this.emit('reject', o.block)
+        }
+        return
+      }
+      case 'extended':
+        return this.#handleExtended(msg.extId, msg.payload)
+      case 'port':
+      case 'suggest':
+      case 'allowedFast':
+      case 'unknown':
+        return
+    }
+  }
+
+  #handlePiece(index: number, begin: number, data: Buffer): void {
+    const key = blockKey(index, begin)
+    const o = this.#outstanding.get(key)
+    this.downloadMeter.add(data.length)
+    if (!o || o.block.length !== data.length) {
+      this.emit('unexpectedBlock', { index, begin, length: data.length })
+      return
+    }
+    this.#outstanding.delete(key)
+    this.lastBlockAtMs = this.#clock.now()
+    this.snubbed = false
+    this.emit('block', o.block, data)
+  }
+
+  #handleExtended(extId: number, payload: Buffer): void {
+    if (extId === EXTENDED_HANDSHAKE_ID) {
+      try {
+        this.remoteExtensions = decodeExtendedHandshake(payload)
+      } catch (err) {
+        this.close(`bad extension handshake: ${(err as Error).message}`)
+        return
+      }
+      this.emit('extendedHandshake', this.remoteExtensions)
+      return
+    }
+    // BEP 10: the id in a message TO us is the one WE assigned in our `m`.
+    for (const [name, id] of Object.entries(this.#ourExtended.m)) {
+      if (id === extId) {
+        this.emit('extended', name, Buffer.from(payload))
+        return
+      }
+    }
+  }
+
+  // --- housekeeping --------------------------------------------------------
+
+  #send(data: Buffer): void {
+    if (this.#closed) return
+    this.#lastSentAtMs = this.#clock.now()
+    this.#socket.write(data)
+  }
+
+  #tick(): void {
+    const now = this.#clock.now()
+    if (now - this.#lastReceivedAtMs > IDLE_TIMEOUT_MS) return this.close('peer silent for 3 minutes')
+    if (this.#handshakeDone && now - this.#lastSentAtMs > KEEP_ALIVE_MS) this.#send(encode({ type: 'keepAlive' }))
+  }
+}
+
+/** A block as one number: begin < 64 MiB = 2^26 (the largest piece we accept), so index·2^26 + begin is unique. */
+function blockKey(index: number, begin: number): number {
+  return index * 0x4000000 + begin
+}

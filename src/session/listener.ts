@@ -1,0 +1,138 @@
+// The session's one TCP listening port. Reads each incoming handshake and
+// routes the connection to the torrent with that info hash; connections for
+// unknown torrents, or that do not speak BitTorrent, are closed.
+// It never keeps a routed socket: the torrent owns it from then on.
+import { createServer } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import type { Clock } from '../core/clock.ts'
+import { systemClock } from '../core/clock.ts'
+import { TypedEmitter } from '../core/typed-emitter.ts'
+import { Decoder } from '../wire/decoder.ts'
+import type { DecodedItem } from '../wire/decoder.ts'
+import type { Handshake } from '../wire/handshake.ts'
+
+const HANDSHAKE_TIMEOUT_MS = 10_000
+const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
+
+export type IncomingHandler = (socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]) => void
+
+export interface ListenerEvents {
+  /** A connection was closed before routing; `reason` says why. */
+  rejected: [remote: string, reason: string]
+}
+
+export class Listener extends TypedEmitter<ListenerEvents> {
+  readonly #server: Server
+  readonly #handlers = new Map<string, IncomingHandler>()
+  readonly #pending = new Set<Socket>()
+  readonly #clock: Clock
+  #port = 0
+
+  constructor(clock: Clock = systemClock) {
+    super()
+    this.#clock = clock
+    this.#server = createServer((socket) => this.#handleConnection(socket))
+  }
+
+  /**
+   * Listens on `port`, or the next free one of the ten after it when busy;
+   * port 0 asks the OS for any free port.
+   */
+  async listen(port: number, host?: string): Promise<number> {
+    const tries = port === 0 ? [0] : Array.from({ length: 10 }, (_, i) => port + i).filter((p) => p <= 65535)
+    let lastError: Error | undefined
+    for (const p of tries) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const onError = (err: Error) => {
+            this.#server.off('listening', onListening)
+            reject(err)
+          }
+          const onListening = () => {
+            this.#server.off('error', onError)
+            resolve()
+          }
+          this.#server.once('error', onError)
+          this.#server.once('listening', onListening)
+          this.#server.listen(p, host)
+        })
+        const addr = this.#server.address()
+        this.#port = typeof addr === 'object' && addr ? addr.port : p
+        return this.#port
+      } catch (err) {
+        lastError = err as Error
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break
+      }
+    }
+    throw new Error(`cannot listen for peers on port ${port}: ${lastError?.message ?? 'unknown error'}`)
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  /** Routes handshakes for `infoHash` to `handler` until the returned function is called. */
+  register(infoHash: Buffer, handler: IncomingHandler): () => void {
+    const key = infoHash.toString('hex')
+    this.#handlers.set(key, handler)
+    return () => {
+      if (this.#handlers.get(key) === handler) this.#handlers.delete(key)
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#pending) s.destroy()
+    this.#pending.clear()
+    if (!this.#server.listening) return
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+  }
+
+  #handleConnection(socket: Socket): void {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`
+    const decoder = new Decoder({ maxMessageLength: MAX_MESSAGE_LENGTH, expectHandshake: true, reuseBuffers: true })
+    this.#pending.add(socket)
+    const timer = this.#clock.setTimeout(() => reject('no handshake within 10 s'), HANDSHAKE_TIMEOUT_MS)
+    const cleanup = () => {
+      timer.cancel()
+      this.#pending.delete(socket)
+      socket.off('data', onData)
+      socket.off('error', onError)
+      socket.off('close', onClose)
+    }
+    const reject = (reason: string) => {
+      cleanup()
+      socket.destroy()
+      this.emit('rejected', remote, reason)
+    }
+    const onError = (err: Error) => reject(`socket error: ${err.message}`)
+    const onClose = () => reject('closed before handshake')
+    const onData = (chunk: Buffer) => {
+      let items: DecodedItem[]
+      try {
+        items = decoder.push(chunk)
+      } catch (err) {
+        // e.g. an MSE-encrypted handshake (aria2c tries one first): close cleanly, it retries in plain text.
+        reject((err as Error).message)
+        return
+      }
+      if (items.length === 0) return
+      const first = items[0]
+      if (first.type !== 'handshake') {
+        reject('first message was not a handshake')
+        return
+      }
+      const handler = this.#handlers.get(first.infoHash.toString('hex'))
+      if (!handler) {
+        reject(`no torrent with info hash ${first.infoHash.toString('hex')}`)
+        return
+      }
+      cleanup()
+      socket.pause()
+      const { type: _type, ...handshake } = first
+      handler(socket, decoder, handshake, items.slice(1))
+    }
+    socket.on('data', onData)
+    socket.on('error', onError)
+    socket.on('close', onClose)
+  }
+}

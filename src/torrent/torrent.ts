@@ -1,0 +1,677 @@
+// One torrent's download task: owns its peer connections, picker, storage and
+// tracker source, and turns their reports into decisions (whom to dial, what
+// to request, which piece is verified, whom to strike). All state changes
+// happen in its handle* methods, one input at a time, on Node's event loop.
+// It never parses wire bytes (peer does) and never touches files (storage does).
+import { connect } from 'node:net'
+import type { Socket } from 'node:net'
+import pLimit from 'p-limit'
+import type { LimitFunction } from 'p-limit'
+import { createHash } from 'node:crypto'
+import { Bitfield } from '../core/bitfield.ts'
+import { BufferPool } from '../core/buffer-pool.ts'
+import type { Clock, TimerHandle } from '../core/clock.ts'
+import { systemClock } from '../core/clock.ts'
+import { CLIENT_VERSION } from '../core/peer-id.ts'
+import { RateMeter } from '../core/rate-meter.ts'
+import { TypedEmitter } from '../core/typed-emitter.ts'
+import { addressKey, BLOCK_SIZE, errorMessage } from '../core/types.ts'
+import type { BlockRef, PeerCandidate } from '../core/types.ts'
+import { CandidatePool } from '../discovery/candidate-pool.ts'
+import { TrackerSource } from '../discovery/tracker-source.ts'
+import type { TrackerStatus } from '../discovery/tracker-source.ts'
+import type { Metainfo } from '../metainfo/metainfo.ts'
+import { pieceHash, pieceSize } from '../metainfo/metainfo.ts'
+import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
+import { PiecePicker } from '../picker/piece-picker.ts'
+import { checkPieces } from '../storage/check.ts'
+import type { Storage } from '../storage/storage.ts'
+import type { Decoder, DecodedItem } from '../wire/decoder.ts'
+import type { Handshake } from '../wire/handshake.ts'
+
+export type TorrentState = 'idle' | 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error'
+
+export interface TorrentOptions {
+  meta: Metainfo
+  storage: Storage
+  peerId: Buffer
+  /** The port our listener accepts peers on (announced to trackers). */
+  listenPort: number
+  clock?: Clock
+  /** Connections for this torrent at once. */
+  maxConnections?: number
+  /** Shared limit on connection attempts in flight (p-limit); one per torrent when not given. */
+  dialLimit?: LimitFunction
+  connectTimeoutMs?: number
+  /** A peer with requests outstanding and no block for this long is snubbed and its requests go elsewhere. */
+  requestTimeoutMs?: number
+  /**
+   * Memory for pieces being assembled or written. Past it only started pieces
+   * are continued, so a slow disk or many open pieces cannot grow memory.
+   */
+  maxPieceMemoryBytes?: number
+  /** Hash failures (pieces it sent blocks of) before a peer's address is banned. */
+  maxStrikes?: number
+  /** Announce to the torrent's trackers (off for tests that give peers by hand). */
+  useTrackers?: boolean
+  numWant?: number
+}
+
+export interface TorrentEvents {
+  state: [state: TorrentState]
+  checkProgress: [checked: number, total: number]
+  pieceVerified: [index: number]
+  pieceFailed: [index: number, peers: string[]]
+  complete: []
+  peerConnected: [key: string]
+  peerDisconnected: [key: string, reason: string]
+  /** A connection attempt that never became a peer (refused, timed out, bad handshake). */
+  peerFailed: [key: string, reason: string]
+  peerBanned: [host: string, reason: string]
+  trackerError: [info: { url: string; message: string; retryAtMs: number }]
+  trackerAnnounced: [info: { url: string; peers: number; intervalMs: number }]
+  error: [message: string]
+}
+
+export interface PeerSnapshot {
+  key: string
+  client: string
+  incoming: boolean
+  amChoking: boolean
+  amInterested: boolean
+  peerChoking: boolean
+  peerInterested: boolean
+  snubbed: boolean
+  downloadRate: number
+  uploadRate: number
+  progress: number
+  outstanding: number
+}
+
+export interface TorrentSnapshot {
+  infoHash: string
+  name: string
+  state: TorrentState
+  error?: string
+  sizeBytes: number
+  verifiedBytes: number
+  progress: number
+  pieceCount: number
+  piecesVerified: number
+  downloadedBytes: number
+  uploadedBytes: number
+  wastedBytes: number
+  downloadRate: number
+  uploadRate: number
+  connectedPeers: number
+  knownPeers: number
+  seeds: number
+  etaSeconds: number | undefined
+  peers: PeerSnapshot[]
+  trackers: TrackerStatus[]
+}
+
+const TICK_MS = 1_000
+/** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
+const MAX_QUEUE_DEPTH = 256
+
+export class Torrent extends TypedEmitter<TorrentEvents> {
+  readonly meta: Metainfo
+  readonly #storage: Storage
+  readonly #peerId: Buffer
+  readonly #clock: Clock
+  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort'>>
+  readonly #listenPort: number
+  readonly #dialLimit: LimitFunction
+  readonly #pool = new CandidatePool()
+  readonly #connections = new Map<string, PeerConnection>()
+  readonly #dialing = new Set<string>()
+  readonly #sockets = new Set<Socket>()
+  /** Pieces being assembled in memory: verified whole, then written in one go. */
+  readonly #assembling = new Map<number, Buffer>()
+  readonly #bufferPool: BufferPool
+  readonly #readBuffer = Buffer.allocUnsafeSlow(256 * 1024)
+  readonly #writes = new Set<Promise<void>>()
+  readonly #strikesByHost = new Map<string, number>()
+  readonly #trackerPeers = new Map<string, PeerCandidate[]>()
+  /** Addresses that turned out to be this very client (trackers list us too). */
+  readonly #selfKeys = new Set<string>()
+  readonly #downloadMeter: RateMeter
+  readonly #uploadMeter: RateMeter
+  #picker: PiecePicker | undefined
+  #tracker: TrackerSource | undefined
+  #tick: TimerHandle | undefined
+  #state: TorrentState = 'idle'
+  #error: string | undefined
+  #downloadedBytes = 0
+  /** New pieces were held back for memory: refill every peer once a write frees some. */
+  #memoryThrottled = false
+  #wastedBytes = 0
+  #stopping: Promise<void> | undefined
+
+  constructor(opts: TorrentOptions) {
+    super()
+    this.meta = opts.meta
+    this.#storage = opts.storage
+    this.#peerId = opts.peerId
+    this.#clock = opts.clock ?? systemClock
+    this.#listenPort = opts.listenPort
+    this.#dialLimit = opts.dialLimit ?? pLimit(16)
+    this.#opts = {
+      maxConnections: opts.maxConnections ?? 50,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 20_000,
+      maxPieceMemoryBytes: opts.maxPieceMemoryBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.meta.pieceLength),
+      maxStrikes: opts.maxStrikes ?? 3,
+      useTrackers: opts.useTrackers ?? true,
+      numWant: opts.numWant ?? 50,
+    }
+    // The pool may keep as many buffers as the memory cap allows, so a steady download allocates none.
+    this.#bufferPool = new BufferPool(this.meta.pieceLength, Math.ceil(this.#opts.maxPieceMemoryBytes / this.meta.pieceLength))
+    this.#downloadMeter = new RateMeter(5, this.#clock)
+    this.#uploadMeter = new RateMeter(5, this.#clock)
+  }
+
+  get state(): TorrentState {
+    return this.#state
+  }
+
+  get infoHashHex(): string {
+    return this.meta.infoHashHex
+  }
+
+  /** Checks the data already on disk, then downloads what is missing (or seeds when nothing is). */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new Error(`torrent already ${this.#state}`)
+    this.#setState('checking')
+    let have: Bitfield
+    try {
+      have = await checkPieces(this.#storage, this.meta, {
+        onProgress: (checked, total) => this.emit('checkProgress', checked, total),
+      })
+    } catch (err) {
+      this.#fail(`checking existing data failed: ${errorMessage(err)}`)
+      return
+    }
+    if (this.#stopping) return
+    this.#picker = new PiecePicker({
+      pieceCount: this.meta.pieceCount,
+      pieceLength: this.meta.pieceLength,
+      totalLength: this.meta.length,
+      have,
+    })
+    this.#tick = this.#clock.setInterval(() => this.#handleTick(), TICK_MS)
+    if (this.#opts.useTrackers && this.meta.announce.length > 0) this.#startTrackers()
+    if (this.#picker.isComplete()) {
+      this.#setState('seeding')
+      this.emit('complete')
+    } else {
+      this.#setState('downloading')
+    }
+    this.#maintainConnections()
+  }
+
+  /** Adds candidate peers (from the command line, DHT, PEX, ...). */
+  addPeers(candidates: PeerCandidate[]): void {
+    this.#pool.add(candidates, this.#clock.now())
+    this.#maintainConnections()
+  }
+
+  /** Stops cleanly: tells trackers, closes peers, lets pending writes land, closes files. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop()
+    return this.#stopping
+  }
+
+  async #stop(): Promise<void> {
+    this.#tick?.cancel()
+    for (const pc of this.#connections.values()) pc.close('torrent stopped')
+    for (const s of this.#sockets) s.destroy()
+    const trackerStopped = this.#tracker?.stop()
+    await this.#settleWrites()
+    await Promise.allSettled([trackerStopped, this.#storage.flush()])
+    await this.#storage.close().catch(() => {})
+    if (this.#state !== 'error') this.#setState('stopped')
+  }
+
+  /** A routed incoming connection (the listener read its handshake). */
+  handleIncoming(socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
+    if (this.#stopping || !this.#picker || this.#connections.size >= this.#opts.maxConnections) {
+      socket.destroy()
+      return
+    }
+    if (this.#pool.isBanned(socket.remoteAddress ?? '')) {
+      socket.destroy()
+      return
+    }
+    const pc = this.#newConnection(socket, false, { decoder, handshake, rest })
+    pc.startIncoming(handshake, rest)
+  }
+
+  snapshot(): TorrentSnapshot {
+    const picker = this.#picker
+    const piecesVerified = picker ? picker.have.count() : 0
+    const verifiedBytes = picker ? this.#verifiedBytes(picker.have) : 0
+    const downloadRate = this.#downloadMeter.rateBytesPerSec()
+    const left = this.meta.length - verifiedBytes
+    let seeds = 0
+    const peers: PeerSnapshot[] = []
+    for (const pc of this.#connections.values()) {
+      if (!pc.ready) continue
+      if (pc.have.hasAll()) seeds++
+      peers.push({
+        key: pc.key,
+        client: pc.remotePeerId ? describeClient(pc.remotePeerId) : '',
+        incoming: !pc.outgoing,
+        amChoking: pc.amChoking,
+        amInterested: pc.amInterested,
+        peerChoking: pc.peerChoking,
+        peerInterested: pc.peerInterested,
+        snubbed: pc.snubbed,
+        downloadRate: pc.downloadMeter.rateBytesPerSec(),
+        uploadRate: pc.uploadMeter.rateBytesPerSec(),
+        progress: this.meta.pieceCount ? pc.have.count() / this.meta.pieceCount : 0,
+        outstanding: pc.outstandingCount,
+      })
+    }
+    return {
+      infoHash: this.meta.infoHashHex,
+      name: this.meta.name,
+      state: this.#state,
+      error: this.#error,
+      sizeBytes: this.meta.length,
+      verifiedBytes,
+      progress: this.meta.length ? verifiedBytes / this.meta.length : 1,
+      pieceCount: this.meta.pieceCount,
+      piecesVerified,
+      downloadedBytes: this.#downloadedBytes,
+      uploadedBytes: this.#uploadMeter.total,
+      wastedBytes: this.#wastedBytes,
+      downloadRate,
+      uploadRate: this.#uploadMeter.rateBytesPerSec(),
+      connectedPeers: peers.length,
+      knownPeers: this.#pool.size(),
+      seeds,
+      etaSeconds: left > 0 && downloadRate > 0 ? Math.ceil(left / downloadRate) : left === 0 ? 0 : undefined,
+      peers,
+      trackers: this.#tracker?.status() ?? [],
+    }
+  }
+
+  // --- discovery and connections -------------------------------------------
+
+  #startTrackers(): void {
+    const tracker = new TrackerSource({
+      infoHash: this.meta.infoHash,
+      peerId: this.#peerId,
+      port: this.#listenPort,
+      tiers: this.meta.announce,
+      numWant: this.#opts.numWant,
+      clock: this.#clock,
+      getStats: () => ({
+        uploaded: this.#uploadMeter.total,
+        downloaded: this.#downloadedBytes,
+        left: this.#picker ? this.meta.length - this.#verifiedBytes(this.#picker.have) : this.meta.length,
+      }),
+    })
+    tracker.on('peers', (peers, url) => this.#handleTrackerPeers(url, peers))
+    tracker.on('trackerError', (info) => this.emit('trackerError', info))
+    tracker.on('trackerAnnounced', (info) => this.emit('trackerAnnounced', info))
+    this.#tracker = tracker
+    tracker.start()
+  }
+
+  /**
+   * A tracker's latest list replaces its previous one: candidates that no
+   * tracker lists any longer (and no other source knows) leave the pool.
+   */
+  #handleTrackerPeers(url: string, peers: PeerCandidate[]): void {
+    this.#trackerPeers.set(url, peers)
+    const union = [...this.#trackerPeers.values()].flat()
+    this.#pool.replaceFromSource('tracker', union, this.#clock.now())
+    this.#maintainConnections()
+  }
+
+  #wantsPeers(): boolean {
+    return this.#state === 'downloading' && !this.#stopping
+  }
+
+  #maintainConnections(): void {
+    if (!this.#wantsPeers()) return
+    const now = this.#clock.now()
+    while (this.#connections.size + this.#dialing.size < this.#opts.maxConnections) {
+      const candidate = this.#pool.next(now)
+      if (!candidate) break
+      const key = addressKey(candidate)
+      if (this.#connections.has(key) || this.#dialing.has(key) || this.#selfKeys.has(key)) {
+        this.#pool.markConnected(key)
+        continue
+      }
+      this.#dial(key, candidate.host, candidate.port)
+    }
+    // Out of peers to try: ask the trackers again rather than give up (they rate-limit themselves).
+    if (this.#connections.size === 0 && this.#dialing.size === 0 && this.#pool.readyCount(now) === 0) this.#tracker?.announceNow()
+  }
+
+  #dial(key: string, host: string, port: number): void {
+    this.#dialing.add(key)
+    void this.#dialLimit(() => this.#connectSocket(host, port)).then(
+      ({ socket, route }) => {
+        this.#dialing.delete(key)
+        if (this.#stopping || this.#connections.size >= this.#opts.maxConnections) {
+          socket.destroy()
+          this.#pool.markDisconnected(key, this.#clock.now())
+          return
+        }
+        const pc = this.#newConnection(socket, true)
+        route((chunk) => pc.handleData(chunk))
+        pc.start()
+      },
+      (err: unknown) => {
+        this.#dialing.delete(key)
+        this.emit('peerFailed', key, errorMessage(err))
+        this.#pool.markFailed(key, this.#clock.now())
+        this.#maintainConnections()
+      },
+    )
+  }
+
+  /** Resolves with the socket and the function its reads should go to once a peer owns it. */
+  #connectSocket(host: string, port: number): Promise<{ socket: Socket; route: (sink: (chunk: Buffer) => void) => void }> {
+    return new Promise((resolve, reject) => {
+      if (this.#stopping) return reject(new Error('stopping'))
+      // Reads land in one buffer reused for every outgoing socket (handled
+      // synchronously, one at a time): no garbage per read at hundreds of MB/s.
+      let sink: ((chunk: Buffer) => void) | undefined
+      const early: Buffer[] = []
+      const socket = connect({
+        host,
+        port,
+        onread: {
+          buffer: this.#readBuffer,
+          callback: (bytes: number, buffer: Uint8Array) => {
+            const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, bytes)
+            if (sink) sink(chunk)
+            else early.push(Buffer.from(chunk))
+            return true
+          },
+        },
+      })
+      const route = (to: (chunk: Buffer) => void) => {
+        sink = to
+        for (const chunk of early.splice(0)) to(chunk)
+      }
+      this.#sockets.add(socket)
+      const timer = this.#clock.setTimeout(() => {
+        socket.destroy()
+        reject(new Error(`connect to ${host}:${port} timed out`))
+      }, this.#opts.connectTimeoutMs)
+      socket.once('connect', () => {
+        timer.cancel()
+        this.#sockets.delete(socket)
+        socket.removeAllListeners('error')
+        resolve({ socket, route })
+      })
+      socket.once('error', (err) => {
+        timer.cancel()
+        this.#sockets.delete(socket)
+        socket.destroy()
+        reject(err)
+      })
+    })
+  }
+
+  #newConnection(socket: Socket, outgoing: boolean, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
+    const pc = new PeerConnection({
+      socket,
+      infoHash: this.meta.infoHash,
+      ourPeerId: this.#peerId,
+      pieceCount: this.meta.pieceCount,
+      outgoing,
+      incoming,
+      clock: this.#clock,
+      extendedHandshake: { m: {}, v: CLIENT_VERSION, p: this.#listenPort, reqq: 500 },
+    })
+    const key = pc.key
+    let registered = false
+    pc.on('ready', () => {
+      const duplicate = this.#connections.has(key) || [...this.#connections.values()].some((o) => o.remotePeerId && pc.remotePeerId && o.remotePeerId.equals(pc.remotePeerId))
+      if (duplicate) {
+        pc.close('already connected to this peer')
+        return
+      }
+      registered = true
+      this.#connections.set(key, pc)
+      if (outgoing) this.#pool.markConnected(key)
+      else this.#pool.add([{ host: pc.remoteAddress, port: pc.remotePort, source: 'incoming' }], this.#clock.now())
+      this.#picker!.addPeer(key)
+      pc.sendBitfield(this.#picker!.have)
+      this.emit('peerConnected', key)
+    })
+    pc.on('bitfield', (bf) => {
+      this.#picker!.setPeerBitfield(key, bf)
+      this.#updateInterest(pc)
+    })
+    pc.on('haveAll', () => {
+      this.#picker!.handleHaveAll(key)
+      this.#updateInterest(pc)
+    })
+    pc.on('have', (index) => {
+      this.#picker!.handleHave(key, index)
+      if (!pc.amInterested) this.#updateInterest(pc)
+    })
+    pc.on('unchoke', () => this.#fillRequests(pc))
+    pc.on('choke', () => {
+      // BEP 3: a choke discards every request we had queued at that peer.
+      pc.clearOutstanding()
+      this.#picker!.releasePeerRequests(key)
+      this.#fillAll()
+    })
+    pc.on('reject', (block) => {
+      this.#picker!.releaseRequest(key, block)
+      this.#fillRequests(pc)
+    })
+    pc.on('block', (block, data) => this.#handleBlock(pc, block, data))
+    pc.on('unexpectedBlock', (block) => {
+      this.#wastedBytes += block.length
+    })
+    pc.on('close', (reason) => {
+      if (registered) {
+        this.#connections.delete(key)
+        this.#picker?.removePeer(key)
+        this.emit('peerDisconnected', key, reason)
+        if (outgoing) this.#pool.markDisconnected(key, this.#clock.now())
+        this.#fillAll()
+      } else {
+        if (reason === SELF_CONNECTION) this.#selfKeys.add(key)
+        this.emit('peerFailed', key, reason)
+        if (outgoing) this.#pool.markFailed(key, this.#clock.now())
+      }
+      this.#maintainConnections()
+    })
+    return pc
+  }
+
+  // --- requesting ----------------------------------------------------------
+
+  #updateInterest(pc: PeerConnection): void {
+    const interested = this.#state === 'downloading' && this.#picker!.isInteresting(pc.key)
+    pc.setInterested(interested)
+    if (interested) this.#fillRequests(pc)
+  }
+
+  /**
+   * How many requests to keep outstanding at a peer: about one second of its
+   * current rate (far more than any round trip), at least 32, at most what it
+   * will queue (reqq) and never over MAX_QUEUE_DEPTH: deeper queues only hold
+   * more pieces open in memory.
+   */
+  #queueDepth(pc: PeerConnection): number {
+    if (pc.snubbed) return 1
+    const byRate = Math.ceil(pc.downloadMeter.rateBytesPerSec() / BLOCK_SIZE)
+    return Math.min(pc.maxRequests, MAX_QUEUE_DEPTH, Math.max(32, byRate))
+  }
+
+  #fillRequests(pc: PeerConnection): void {
+    if (!pc.ready || pc.peerChoking || !pc.amInterested || this.#state !== 'downloading') return
+    const want = this.#queueDepth(pc) - pc.outstandingCount
+    if (want <= 0) return
+    const picker = this.#picker!
+    // Open pieces (requested, assembling, or verified and being written) each hold a buffer.
+    const piecesInMemory = picker.openPieceCount()
+    const allowNewPieces = piecesInMemory === 0 || piecesInMemory * this.meta.pieceLength < this.#opts.maxPieceMemoryBytes
+    if (!allowNewPieces) this.#memoryThrottled = true
+    const blocks = picker.pickBlocks(pc.key, want, allowNewPieces)
+    if (blocks.length > 0) pc.request(blocks)
+  }
+
+  #fillAll(): void {
+    for (const pc of this.#connections.values()) this.#fillRequests(pc)
+  }
+
+  #handleBlock(pc: PeerConnection, block: BlockRef, view: Buffer): void {
+    const picker = this.#picker!
+    const result = picker.handleBlock(pc.key, block)
+    if (!result.accepted) {
+      this.#wastedBytes += view.length
+      this.#fillRequests(pc)
+      return
+    }
+    for (const other of result.alsoRequestedBy) this.#connections.get(other)?.cancel(block)
+    this.#downloadedBytes += view.length
+    this.#downloadMeter.add(view.length)
+    // Copied into the piece's buffer at once: the decoder's view pins a whole
+    // socket chunk, and a piece is hashed and written whole.
+    let buffer = this.#assembling.get(block.index)
+    if (!buffer) {
+      buffer = this.#bufferPool.acquire()
+      this.#assembling.set(block.index, buffer)
+    }
+    view.copy(buffer, block.begin)
+    if (result.pieceComplete) void this.#finishPiece(block.index)
+    this.#fillRequests(pc)
+  }
+
+  async #finishPiece(index: number): Promise<void> {
+    const buffer = this.#assembling.get(index)!
+    this.#assembling.delete(index)
+    const data = buffer.subarray(0, pieceSize(this.meta, index))
+    const ok = createHash('sha1').update(data).digest().equals(pieceHash(this.meta, index))
+    const picker = this.#picker!
+    if (!ok) {
+      this.#bufferPool.release(buffer)
+      const peers = picker.markFailed(index)
+      this.emit('pieceFailed', index, peers)
+      for (const key of peers) this.#strike(key, index)
+      this.#fillAll()
+      return
+    }
+    // Only verified bytes reach the disk, in one write; the piece is ours once they have.
+    const write = this.#storage.write(index, 0, data)
+    this.#writes.add(write)
+    try {
+      await write
+    } catch (err) {
+      this.#fail(`cannot write ${this.meta.name}: ${errorMessage(err)}`)
+      return
+    } finally {
+      this.#writes.delete(write)
+      this.#bufferPool.release(buffer)
+    }
+    if (this.#state !== 'downloading') return
+    picker.markVerified(index)
+    this.emit('pieceVerified', index)
+    if (this.#memoryThrottled) {
+      this.#memoryThrottled = false
+      this.#fillAll()
+    }
+    for (const pc of this.#connections.values()) {
+      if (!pc.ready) continue
+      if (!pc.have.get(index)) pc.sendHave(index)
+      if (pc.amInterested && !picker.isInteresting(pc.key)) pc.setInterested(false)
+    }
+    if (picker.isComplete()) await this.#handleComplete()
+  }
+
+  #strike(key: string, index: number): void {
+    const host = key.startsWith('[') ? key.slice(1, key.indexOf(']')) : key.slice(0, key.lastIndexOf(':'))
+    const strikes = (this.#strikesByHost.get(host) ?? 0) + 1
+    this.#strikesByHost.set(host, strikes)
+    if (strikes < this.#opts.maxStrikes || this.#pool.isBanned(host)) return
+    this.#pool.ban(key)
+    for (const pc of this.#connections.values()) {
+      if (pc.remoteAddress === host) pc.close(`banned: sent ${strikes} pieces that failed the hash check (last: ${index})`)
+    }
+    this.emit('peerBanned', host, `${strikes} pieces failed the hash check`)
+  }
+
+  async #handleComplete(): Promise<void> {
+    this.#setState('seeding')
+    for (const pc of this.#connections.values()) {
+      pc.setInterested(false)
+      // Seed-to-seed connections carry nothing (BEP 3 peers drop them too).
+      if (pc.have.hasAll()) pc.close('both sides are seeds')
+    }
+    try {
+      await this.#storage.flush()
+    } catch (err) {
+      this.#fail(`cannot flush ${this.meta.name} to disk: ${errorMessage(err)}`)
+      return
+    }
+    this.#tracker?.complete()
+    this.emit('complete')
+  }
+
+  #handleTick(): void {
+    const now = this.#clock.now()
+    for (const pc of this.#connections.values()) {
+      if (pc.outstandingCount === 0 || pc.snubbed) continue
+      const silentMs = now - Math.max(pc.lastBlockAtMs, pc.connectedAtMs)
+      if (silentMs > this.#opts.requestTimeoutMs && pc.oldestRequestAgeMs() > this.#opts.requestTimeoutMs) {
+        // Snubbed: its blocks go to others; it keeps one request so it can prove itself again.
+        pc.snubbed = true
+        for (const block of pc.cancelAll()) this.#picker!.releaseRequest(pc.key, block)
+      }
+    }
+    this.#fillAll()
+    this.#maintainConnections()
+  }
+
+  // --- state ---------------------------------------------------------------
+
+  #verifiedBytes(have: Bitfield): number {
+    const count = have.count()
+    if (count === 0) return 0
+    const last = this.meta.pieceCount - 1
+    return have.get(last) ? (count - 1) * this.meta.pieceLength + this.meta.lastPieceLength : count * this.meta.pieceLength
+  }
+
+  async #settleWrites(): Promise<void> {
+    await Promise.allSettled([...this.#writes])
+  }
+
+  #setState(state: TorrentState): void {
+    if (this.#state === state) return
+    this.#state = state
+    this.emit('state', state)
+  }
+
+  #fail(message: string): void {
+    if (this.#state === 'error') return
+    this.#error = message
+    this.#setState('error')
+    this.emit('error', message)
+    void this.stop()
+  }
+}
+
+/** A short client name from an Azureus-style peer id (BEP 20), e.g. "-qB4500-" → "qB 4.5.0.0". */
+export function describeClient(peerId: Buffer): string {
+  const text = peerId.subarray(0, 8).toString('latin1')
+  const m = /^-([A-Za-z~]{2})([0-9A-Za-z]{4})-$/.exec(text)
+  if (!m) return ''
+  const names: Record<string, string> = {
+    qB: 'qBittorrent', TR: 'Transmission', AR: 'aria2', lt: 'rTorrent', LT: 'libtorrent', UT: 'µTorrent', DE: 'Deluge', WW: 'WebTorrent', FT: 'friendtorrent', AZ: 'Vuze', BT: 'BitTorrent', KT: 'KTorrent',
+  }
+  return `${names[m[1]] ?? m[1]} ${m[2].split('').join('.')}`
+}

@@ -1,0 +1,34 @@
+// Human-readable bytes, rates, durations and progress for the CLI and the TUI.
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
+
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '?'
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`
+}
+
+export function formatRate(bytesPerSec: number): string {
+  return `${formatBytes(Math.round(bytesPerSec))}/s`
+}
+
+/** 0 → "0s", 75 → "1m15s", 3 700 → "1h01m", undefined → "--". */
+export function formatEta(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return '--'
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+  return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`
+}
+
+export function formatPercent(fraction: number): string {
+  const p = Math.max(0, Math.min(1, fraction)) * 100
+  // Never show 100.0% before the last piece is verified.
+  return `${(fraction < 1 ? Math.min(p, 99.9) : 100).toFixed(1)}%`
+}

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { loadConfig, paths, validateConfig } from '../../../src/cli/config.ts'
+
+test('paths honour XDG_CONFIG_HOME, XDG_DATA_HOME and HOME', () => {
+  const p = paths({ HOME: '/home/u', XDG_CONFIG_HOME: '/cfg', XDG_DATA_HOME: '/data' })
+  assert.equal(p.configFile, '/cfg/friendtorrent/config.json')
+  assert.equal(p.dataDir, '/data/friendtorrent')
+  const q = paths({ HOME: '/home/u' })
+  assert.equal(q.configFile, '/home/u/.config/friendtorrent/config.json')
+  assert.equal(q.dataDir, '/home/u/.local/share/friendtorrent')
+})
+
+test('a missing config gives the defaults; config.example.json is valid and equals them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ft-config-'))
+  try {
+    const defaults = await loadConfig(join(dir, 'absent.json'))
+    assert.equal(defaults.listenPort, 6881)
+    const example = JSON.parse(await readFile(new URL('../../../config.example.json', import.meta.url), 'utf8'))
+    assert.deepEqual(validateConfig(example, 'config.example.json'), defaults)
+    assert.deepEqual(Object.keys(example).sort(), Object.keys(defaults).sort(), 'the example documents every option')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('bad config gives one line naming the key', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ft-config-'))
+  try {
+    const file = join(dir, 'config.json')
+    await writeFile(file, JSON.stringify({ listenPort: 70000 }))
+    await assert.rejects(loadConfig(file), (err: Error) => /listenPort/.test(err.message) && !err.message.includes('\n'))
+    await writeFile(file, JSON.stringify({ listenprot: 1 }))
+    await assert.rejects(loadConfig(file), /unknown option "listenprot"/)
+    await writeFile(file, JSON.stringify({ maxStrikes: 2.5 }))
+    await assert.rejects(loadConfig(file), /maxStrikes must be a whole number from 1 to 100, got 2.5/)
+    await writeFile(file, '[]')
+    await assert.rejects(loadConfig(file), /must be a JSON object/)
+    await writeFile(file, '{ nope')
+    await assert.rejects(loadConfig(file), /not valid JSON/)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

@@ -1,0 +1,400 @@
+// Download benchmark on loopback: one real seeder (rtorrent by default), then
+// friendtorrent, aria2c and qbittorrent-nox download the same payload from it,
+// one after another, each into a fresh folder; prints wall time, MB/s, peak RSS
+// and friendtorrent's ratios to the others. Figures are noisy: compare the
+// clients of one run, as ratios. Never aborts the run because one client fails.
+//
+//   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--only friendtorrent,aria2c,qbittorrent]
+//                    [--seeder rtorrent|qbittorrent] [--timeout-s N] [--json out.json]
+//
+// The payload and its torrent are cached under $BENCH_DIR (default
+// <tmpdir>/friendtorrent-bench); each run writes a copy of the torrent that
+// announces to this run's tracker.
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdir, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { makeTorrent, readInfoHash, writeDeterministicFile, writeWithAnnounce } from '../fixtures/make-fixtures.ts'
+import { CLI_PATH, REPO_ROOT, isolatedEnv } from '../test/helpers/cli.ts'
+import { ManagedProcess } from '../test/helpers/managed-process.ts'
+import { freePort, tempDir } from '../test/helpers/net.ts'
+import {
+  hasBinary,
+  startAria2Leecher,
+  startQbittorrent,
+  startQbittorrentSeeder,
+  startRtorrentSeeder,
+  type ClientHandle,
+} from '../test/helpers/real-clients.ts'
+import { startTracker } from '../test/helpers/tracker.ts'
+
+const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
+type ClientName = (typeof CLIENTS)[number]
+type SeederName = 'rtorrent' | 'qbittorrent'
+
+const RSS_SAMPLE_INTERVAL_MS = 100
+const QB_POLL_INTERVAL_MS = 100
+const MIB = 1024 * 1024
+
+interface BenchOptions {
+  sizeMiB: number
+  pieceExp: number
+  only: ClientName[]
+  seeder: SeederName
+  timeoutMs: number
+  benchDir: string
+  jsonPath?: string
+}
+
+interface Row {
+  client: ClientName
+  ok: boolean
+  seconds?: number
+  mbPerSec?: number
+  peakRssMB?: number
+  error?: string
+}
+
+function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'size-mib': { type: 'string', default: '1024' },
+      'piece-exp': { type: 'string', default: '18' },
+      only: { type: 'string', default: CLIENTS.join(',') },
+      seeder: { type: 'string', default: 'rtorrent' },
+      'timeout-s': { type: 'string' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    console.log(
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only friendtorrent,aria2c,qbittorrent] ' +
+        '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--json FILE]',
+    )
+    process.exit(0)
+  }
+  const sizeMiB = Number(values['size-mib'])
+  if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new Error(`--size-mib must be a whole number of MiB ≥ 1, got ${values['size-mib']}`)
+  const pieceExp = Number(values['piece-exp'])
+  if (!Number.isInteger(pieceExp) || pieceExp < 15 || pieceExp > 24) throw new Error(`--piece-exp must be 15..24 (32 KiB..16 MiB), got ${values['piece-exp']}`)
+  const only = (values.only ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  for (const name of only) {
+    if (!(CLIENTS as readonly string[]).includes(name)) throw new Error(`--only: unknown client "${name}"; choose from ${CLIENTS.join(', ')}`)
+  }
+  if (values.seeder !== 'rtorrent' && values.seeder !== 'qbittorrent') throw new Error(`--seeder must be rtorrent or qbittorrent, got ${values.seeder}`)
+  // Generous: a client slower than 5 MB/s has failed the benchmark anyway.
+  const timeoutMs = values['timeout-s'] ? Number(values['timeout-s']) * 1000 : Math.max(60_000, ((sizeMiB * MIB) / 5e6) * 1000)
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`--timeout-s must be a positive number of seconds`)
+  return {
+    sizeMiB,
+    pieceExp,
+    only: CLIENTS.filter((c) => only.includes(c)),
+    seeder: values.seeder,
+    timeoutMs,
+    benchDir: resolve(process.env.BENCH_DIR || join(tmpdir(), 'friendtorrent-bench')),
+    jsonPath: values.json,
+  }
+}
+
+/** The cached payload and its torrent (made once per size and piece length). */
+async function ensurePayload(options: BenchOptions): Promise<{ payloadDir: string; name: string; torrentPath: string; sizeBytes: number }> {
+  const sizeBytes = options.sizeMiB * MIB
+  const name = `bench-${options.sizeMiB}mib.bin`
+  const payloadDir = join(options.benchDir, `payload-${options.sizeMiB}mib`)
+  const payloadPath = join(payloadDir, name)
+  const payloadMarker = `${payloadPath}.complete`
+  if (!existsSync(payloadMarker) || (await stat(payloadPath).catch(() => undefined))?.size !== sizeBytes) {
+    console.log(`making ${options.sizeMiB} MiB of pseudo-random payload in ${payloadDir} (once)…`)
+    await rm(payloadMarker, { force: true })
+    await writeDeterministicFile(payloadPath, sizeBytes, name)
+    writeFileSync(payloadMarker, `${sizeBytes}\n`)
+  }
+  const torrentPath = join(options.benchDir, `bench-${options.sizeMiB}mib-p${options.pieceExp}.torrent`)
+  const torrentMarker = `${torrentPath}.complete`
+  if (!existsSync(torrentMarker) || readFileSync(torrentMarker, 'utf8') !== readFileSync(payloadMarker, 'utf8')) {
+    console.log(`hashing it into ${torrentPath} (piece length 2^${options.pieceExp})…`)
+    // The announce URL is replaced per run; the info hash does not depend on it.
+    await makeTorrent(payloadPath, torrentPath, { pieceLength: 2 ** options.pieceExp, announce: ['http://127.0.0.1:1/announce'] })
+    writeFileSync(torrentMarker, readFileSync(payloadMarker, 'utf8'))
+  }
+  return { payloadDir, name, torrentPath, sizeBytes }
+}
+
+/** VmHWM (peak resident set) of a live process in bytes, or undefined once it is gone. */
+function peakRssBytes(pid: number): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Samples VmHWM of `pid` until stopped; VmHWM only grows, so the last sample before exit is the peak (±100 ms). */
+function sampleRss(pid: number): { stop(): number | undefined } {
+  let peak: number | undefined
+  const take = (): void => {
+    const v = peakRssBytes(pid)
+    if (v !== undefined) peak = Math.max(peak ?? 0, v)
+  }
+  take()
+  const timer = setInterval(take, RSS_SAMPLE_INTERVAL_MS)
+  return {
+    stop() {
+      take()
+      clearInterval(timer)
+      return peak
+    },
+  }
+}
+
+function sha1File(path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const hash = createHash('sha1')
+    createReadStream(path, { highWaterMark: 4 * MIB })
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolvePromise(hash.digest('hex')))
+  })
+}
+
+function runCommand(command: string, args: string[]): Promise<void> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(command, args, { stdio: 'ignore' })
+    child.once('error', () => resolvePromise())
+    child.once('exit', () => resolvePromise())
+  })
+}
+
+function lastLines(text: string, n: number): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-n)
+    .join(' | ')
+}
+
+interface Measured {
+  seconds: number
+  peakRssBytes?: number
+}
+
+async function runFriendtorrent(torrentPath: string, outDir: string, timeoutMs: number): Promise<Measured> {
+  const home = tempDir('bench-ft-home')
+  const port = await freePort()
+  let proc: ManagedProcess | undefined
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const started = performance.now()
+    // Run as a user does (the executable and its shebang's Node flags), not `node bin/...`.
+    proc = new ManagedProcess('friendtorrent', CLI_PATH, ['add', torrentPath, '-o', outDir, '--port', String(port)], {
+      env: isolatedEnv(home.path),
+      cwd: REPO_ROOT,
+    })
+    const rss = sampleRss(proc.pid)
+    const code = await Promise.race([
+      proc.exited,
+      new Promise<'timeout'>((resolvePromise) => (timer = setTimeout(() => resolvePromise('timeout'), timeoutMs))),
+    ])
+    const seconds = (performance.now() - started) / 1000
+    const peak = rss.stop()
+    if (code === 'timeout') throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${lastLines(proc.logs(), 2)}`)
+    if (code !== 0) throw new Error(`exit ${code}: ${lastLines(proc.logs(), 2)}`)
+    return { seconds, peakRssBytes: peak }
+  } finally {
+    clearTimeout(timer)
+    await proc?.stop()
+    await home.cleanup()
+  }
+}
+
+async function runAria2(torrentPath: string, outDir: string, timeoutMs: number): Promise<Measured> {
+  const started = performance.now()
+  const leecher = await startAria2Leecher({ torrentPath, dataDir: outDir })
+  const rss = sampleRss(leecher.pid)
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const code = await Promise.race([
+      leecher.exited,
+      new Promise<'timeout'>((resolvePromise) => (timer = setTimeout(() => resolvePromise('timeout'), timeoutMs))),
+    ])
+    const seconds = (performance.now() - started) / 1000
+    const peak = rss.stop()
+    if (code === 'timeout') throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${lastLines(leecher.logs(), 2)}`)
+    if (code !== 0) throw new Error(`exit ${code}: ${lastLines(leecher.logs(), 2)}`)
+    return { seconds, peakRssBytes: peak }
+  } finally {
+    clearTimeout(timer)
+    rss.stop()
+    await leecher.stop()
+  }
+}
+
+/** qbittorrent-nox is a daemon: it starts untimed; the clock runs from adding the torrent to progress 1. */
+async function runQbittorrent(torrentPath: string, outDir: string, timeoutMs: number): Promise<Measured> {
+  const qb = await startQbittorrent()
+  try {
+    const rss = sampleRss(qb.pid)
+    const started = performance.now()
+    const infoHash = await qb.addTorrent(torrentPath, outDir)
+    const deadline = started + timeoutMs
+    for (;;) {
+      const [t] = await qb.info(infoHash)
+      if (t && t.progress === 1) break
+      if (t && (t.state === 'error' || t.state === 'missingFiles')) throw new Error(`qBittorrent state ${t.state}`)
+      if (performance.now() > deadline) {
+        throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s at progress ${t?.progress ?? 0} (${t?.state ?? 'not listed'})`)
+      }
+      await new Promise((r) => setTimeout(r, QB_POLL_INTERVAL_MS))
+    }
+    const seconds = (performance.now() - started) / 1000
+    return { seconds, peakRssBytes: rss.stop() }
+  } finally {
+    await qb.stop()
+  }
+}
+
+const BINARY_OF: Record<ClientName, string | undefined> = {
+  friendtorrent: undefined,
+  aria2c: 'aria2c',
+  qbittorrent: 'qbittorrent-nox',
+}
+
+async function startSeeder(name: SeederName, torrentPath: string, dataDir: string): Promise<ClientHandle> {
+  const readyTimeoutMs = 10 * 60_000
+  if (name === 'rtorrent') {
+    if (!hasBinary('rtorrent')) throw new Error('rtorrent not found on PATH: apt-get install -y rtorrent (or use --seeder qbittorrent)')
+    return startRtorrentSeeder({ torrentPath, dataDir, readyTimeoutMs })
+  }
+  if (!hasBinary('qbittorrent-nox')) throw new Error('qbittorrent-nox not found on PATH: apt-get install -y qbittorrent-nox')
+  return startQbittorrentSeeder({ torrentPath, dataDir, readyTimeoutMs })
+}
+
+/**
+ * aria2c 1.36 replaces a batch of have messages by a bitfield message, mid-connection,
+ * once the batch costs more bytes than the bitfield; rtorrent 0.9.8 bans a peer
+ * for that. Only torrents with many pieces keep the batches below that size.
+ */
+function warnAboutAria2AndRtorrent(sizeBytes: number, pieceExp: number): void {
+  const pieces = Math.ceil(sizeBytes / 2 ** pieceExp)
+  const batchPieces = Math.ceil((5 + Math.ceil(pieces / 8)) / 9)
+  const batchBytes = batchPieces * 2 ** pieceExp
+  if (batchBytes < 8 * MIB) {
+    console.log(
+      `note: with ${pieces} pieces, aria2c sends a mid-connection bitfield after ${batchPieces} pieces in one read ` +
+        `(${(batchBytes / MIB).toFixed(1)} MiB), which rtorrent answers by banning it: its row may fail. ` +
+        'Use --seeder qbittorrent, or 1 GiB with 2^18 pieces.',
+    )
+  }
+}
+
+function formatTable(rows: Row[], sizeBytes: number, seeder: SeederName): string {
+  const header = ['client', 'time (s)', 'MB/s', 'peak RSS (MB)', 'result']
+  const body = rows.map((r) => [
+    r.client,
+    r.seconds !== undefined ? r.seconds.toFixed(2) : '-',
+    r.mbPerSec !== undefined ? r.mbPerSec.toFixed(1) : '-',
+    r.peakRssMB !== undefined ? r.peakRssMB.toFixed(1) : '-',
+    r.ok ? 'ok' : `FAILED: ${r.error ?? 'unknown error'}`,
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)))
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd()
+  return [
+    `${(sizeBytes / MIB).toFixed(0)} MiB from ${seeder} on 127.0.0.1 (MB = 10^6 bytes)`,
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+  ].join('\n')
+}
+
+function ratios(rows: Row[]): string[] {
+  const ft = rows.find((r) => r.client === 'friendtorrent' && r.ok)
+  const out: string[] = []
+  if (!ft) return out
+  for (const other of ['aria2c', 'qbittorrent'] as const) {
+    const r = rows.find((row) => row.client === other && row.ok)
+    if (!r || r.mbPerSec === undefined || ft.mbPerSec === undefined) continue
+    const speed = (ft.mbPerSec / r.mbPerSec).toFixed(2)
+    const rss = ft.peakRssMB !== undefined && r.peakRssMB !== undefined ? (ft.peakRssMB / r.peakRssMB).toFixed(2) : '-'
+    out.push(`friendtorrent/${other}: speed ×${speed}, peak RSS ×${rss}`)
+  }
+  return out
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2))
+  await mkdir(options.benchDir, { recursive: true })
+  const payload = await ensurePayload(options)
+  const tracker = await startTracker()
+  const run = tempDir('bench-run')
+  let seeder: ClientHandle | undefined
+  const rows: Row[] = []
+  try {
+    const torrentPath = join(run.path, 'bench.torrent')
+    await writeWithAnnounce(payload.torrentPath, torrentPath, [tracker.httpUrl])
+    const infoHash = await readInfoHash(torrentPath)
+    const expectedSha1 = await sha1File(join(payload.payloadDir, payload.name))
+    if (options.seeder === 'rtorrent' && options.only.includes('aria2c')) warnAboutAria2AndRtorrent(payload.sizeBytes, options.pieceExp)
+    console.log(`starting ${options.seeder} seeding ${payload.name} (verifying its data)…`)
+    seeder = await startSeeder(options.seeder, torrentPath, payload.payloadDir)
+    await tracker.waitForSeeders(infoHash, 1, 30_000)
+    for (const client of options.only) {
+      const outDir = join(run.path, `dl-${client}`)
+      await rm(outDir, { recursive: true, force: true })
+      await mkdir(outDir, { recursive: true })
+      // Let the previous download's writeback finish so it does not slow this one.
+      await runCommand('sync', [])
+      console.log(`${client}: downloading…`)
+      const row: Row = { client, ok: false }
+      try {
+        const binary = BINARY_OF[client]
+        if (binary && !hasBinary(binary)) throw new Error(`${binary} not found on PATH`)
+        const measured =
+          client === 'friendtorrent'
+            ? await runFriendtorrent(torrentPath, outDir, options.timeoutMs)
+            : client === 'aria2c'
+              ? await runAria2(torrentPath, outDir, options.timeoutMs)
+              : await runQbittorrent(torrentPath, outDir, options.timeoutMs)
+        row.seconds = measured.seconds
+        row.mbPerSec = payload.sizeBytes / 1e6 / measured.seconds
+        row.peakRssMB = measured.peakRssBytes !== undefined ? measured.peakRssBytes / 1e6 : undefined
+        // Untimed: the clients verified every piece themselves; this catches a wrong file anyway.
+        const actualSha1 = await sha1File(join(outDir, payload.name)).catch((err: Error) => `unreadable (${err.message})`)
+        if (actualSha1 !== expectedSha1) throw new Error(`finished, but the file differs from the payload (sha1 ${actualSha1})`)
+        row.ok = true
+      } catch (err) {
+        row.error = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 300)
+      }
+      rows.push(row)
+      console.log(`${client}: ${row.ok ? `${row.seconds!.toFixed(2)} s` : row.error}`)
+      await rm(outDir, { recursive: true, force: true })
+    }
+  } finally {
+    await seeder?.stop()
+    await tracker.close()
+    await run.cleanup()
+  }
+  console.log('')
+  console.log(formatTable(rows, payload.sizeBytes, options.seeder))
+  const ratioLines = ratios(rows)
+  if (ratioLines.length > 0) console.log(['', ...ratioLines].join('\n'))
+  if (options.jsonPath) {
+    writeFileSync(
+      options.jsonPath,
+      JSON.stringify({ date: new Date().toISOString(), sizeBytes: payload.sizeBytes, pieceExp: options.pieceExp, seeder: options.seeder, rows }, null, 2),
+    )
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`)
+  process.exitCode = 1
+})

@@ -3,6 +3,7 @@
 // and the files are closed. Composition only: the work is done by Torrent.
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import pLimit from 'p-limit'
 import { newPeerId } from '../core/peer-id.ts'
 import { errorMessage, FriendError, parseAddress } from '../core/types.ts'
 import type { PeerCandidate } from '../core/types.ts'
@@ -83,7 +84,9 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
     storage,
     peerId: newPeerId(),
     listenPort: port,
-    maxConnections: config.maxConnectionsPerTorrent,
+    // One torrent in the foreground: the global and per-torrent limits both apply to it.
+    maxConnections: Math.min(config.maxConnectionsPerTorrent, config.maxConnections),
+    dialLimit: pLimit(config.maxHalfOpenConnections),
     connectTimeoutMs: config.connectTimeoutSeconds * 1000,
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     maxStrikes: config.maxStrikes,

@@ -3,6 +3,5 @@
 export type { Storage } from './storage.ts'
 export { FileStorage } from './file-storage.ts'
 export { MemoryStorage } from './memory-storage.ts'
-export { PieceHasher } from './piece-hasher.ts'
 export { checkPieces, CHECK_CHUNK_BYTES } from './check.ts'
 export { StorageError } from './storage-error.ts'

@@ -181,3 +181,22 @@ test('many small messages in one large chunk decode quickly', () => {
   assert.deepEqual(decoded[49999], { type: 'have', index: 49999 })
   assert.ok(elapsedMs < 500, `took ${elapsedMs} ms`)
 })
+
+test('reuseBuffers: messages consumed after each push equal the plain decoder, with no buffer per split message', () => {
+  const stream = streamOf(everyMessage())
+  const blocks = Array.from({ length: 6 }, (_, i) => encode({ type: 'piece', index: i, begin: 0, block: Buffer.alloc(16384, i + 1) }))
+  const all = Buffer.concat([stream, ...blocks])
+  const expected = new Decoder().push(all).map((m) => JSON.stringify(m))
+  const reusing = new Decoder({ reuseBuffers: true })
+  const seen: string[] = []
+  const blockBuffers = new Set<ArrayBufferLike>()
+  // 5000-byte chunks split every piece message; each batch is consumed before the next push.
+  for (let at = 0; at < all.length; at += 5000) {
+    for (const m of reusing.push(all.subarray(at, at + 5000))) {
+      seen.push(JSON.stringify(m))
+      if (m.type === 'piece' && m.block.buffer !== all.buffer) blockBuffers.add(m.block.buffer)
+    }
+  }
+  assert.deepEqual(seen, expected)
+  assert.ok(blockBuffers.size <= 2, `split pieces used ${blockBuffers.size} buffers, expected the two scratch buffers`)
+})

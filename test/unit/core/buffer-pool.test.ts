@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { BufferPool } from '../../../src/core/buffer-pool.ts'
+
+test('released buffers are handed out again, up to maxFree kept', () => {
+  const pool = new BufferPool(1024, 2)
+  const a = pool.acquire()
+  const b = pool.acquire()
+  const c = pool.acquire()
+  assert.equal(a.length, 1024)
+  pool.release(a)
+  pool.release(b)
+  pool.release(c)
+  assert.equal(pool.freeCount, 2, 'the third is dropped for the GC')
+  const again = [pool.acquire(), pool.acquire()]
+  assert.ok(again.includes(a) && again.includes(b))
+  pool.release(Buffer.alloc(10))
+  assert.equal(pool.freeCount, 0, 'a buffer of another size is never pooled')
+})

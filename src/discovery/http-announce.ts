@@ -10,8 +10,8 @@ import { FriendError, errorMessage, type PeerAddress } from '../core/types.ts'
 import { canonicalHost } from '../core/address.ts'
 import { decodeCompactPeers } from './compact-peers.ts'
 import {
-  AnnounceCancelledError,
   describeNetworkError,
+  settleOnce,
   type AnnounceCall,
   type AnnounceRequest,
   type AnnounceResponse,
@@ -25,25 +25,10 @@ const PREVIEW_CHARS = 40
 
 export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCall {
   let current: http.ClientRequest | undefined
-  let settled = false
-  let resolveResult!: (value: AnnounceResponse) => void
-  let rejectResult!: (err: Error) => void
-  const result = new Promise<AnnounceResponse>((resolve, reject) => {
-    resolveResult = resolve
-    rejectResult = reject
-  })
-  // A caller that only cancels need not also handle the rejection.
-  result.catch(() => {})
-
-  const settle = (outcome: { value: AnnounceResponse } | { error: Error }): void => {
-    if (settled) return
-    settled = true
+  const { result, resolve, fail, cancel } = settleOnce(() => {
     current?.destroy()
     current = undefined
-    if ('value' in outcome) resolveResult(outcome.value)
-    else rejectResult(outcome.error)
-  }
-  const fail = (message: string): void => settle({ error: new FriendError(message) })
+  })
 
   const send = (target: URL, redirectsLeft: number): void => {
     const where = `tracker ${target.host}`
@@ -83,7 +68,7 @@ export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCal
           if (req !== current) return
           const body = Buffer.concat(chunks, received)
           try {
-            settle({ value: parseHttpAnnounceReply(status, res.statusMessage ?? '', body) })
+            resolve(parseHttpAnnounceReply(status, res.statusMessage ?? '', body))
           } catch (err) {
             fail(errorMessage(err))
           }
@@ -104,10 +89,10 @@ export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCal
     target = new URL(announceUrlWithQuery(url, request))
   } catch {
     fail(`"${url}" is not a valid tracker URL`)
-    return { result, cancel: () => {} }
+    return { result, cancel }
   }
   send(target, MAX_REDIRECTS)
-  return { result, cancel: () => settle({ error: new AnnounceCancelledError() }) }
+  return { result, cancel }
 }
 
 /** BEP 3 announce query; binary values are %-escaped byte by byte. */

@@ -1,5 +1,5 @@
 // What one announce to one tracker is, whatever the transport: the request,
-// the reply, the cancellable call, and how a URL picks its client
+// the reply, the cancellable call that settles once, and how a URL picks its client
 // (http-announce.ts for BEP 3/7/23, udp-announce.ts for BEP 15). No schedule,
 // no retries and no timers: the caller owns time and calls cancel().
 //
@@ -8,7 +8,7 @@
 // slow reply (on our timeout, or its own 15 s one) crashes the process with an
 // unhandled AbortError; and its trackers re-announce on their own setInterval,
 // keeping the interval to themselves (the UDP one never reports it).
-import type { PeerAddress } from '../core/types.ts'
+import { FriendError, type PeerAddress } from '../core/types.ts'
 
 export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'update'
 
@@ -48,6 +48,48 @@ export class AnnounceCancelledError extends Error {
   constructor() {
     super('announce cancelled')
     this.name = 'AnnounceCancelledError'
+  }
+}
+
+/** The settling side of an AnnounceCall, shared by both transports. */
+export interface AnnounceSettler {
+  readonly result: Promise<AnnounceResponse>
+  isSettled(): boolean
+  resolve(value: AnnounceResponse): void
+  /** Rejects with a FriendError carrying `message`. */
+  fail(message: string): void
+  /** Rejects with AnnounceCancelledError. */
+  cancel(): void
+}
+
+/**
+ * Settles an announce's result once, whichever of reply, failure or cancel comes first;
+ * later calls do nothing. `release` frees the transport's socket just before it settles.
+ */
+export function settleOnce(release: () => void): AnnounceSettler {
+  let settled = false
+  let resolveResult!: (value: AnnounceResponse) => void
+  let rejectResult!: (err: Error) => void
+  const result = new Promise<AnnounceResponse>((resolve, reject) => {
+    resolveResult = resolve
+    rejectResult = reject
+  })
+  // A caller that only cancels need not also handle the rejection.
+  result.catch(() => {})
+
+  const settle = (outcome: { value: AnnounceResponse } | { error: Error }): void => {
+    if (settled) return
+    settled = true
+    release()
+    if ('value' in outcome) resolveResult(outcome.value)
+    else rejectResult(outcome.error)
+  }
+  return {
+    result,
+    isSettled: () => settled,
+    resolve: (value) => settle({ value }),
+    fail: (message) => settle({ error: new FriendError(message) }),
+    cancel: () => settle({ error: new AnnounceCancelledError() }),
   }
 }
 

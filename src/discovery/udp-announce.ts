@@ -5,15 +5,13 @@
 import { createSocket, type Socket } from 'node:dgram'
 import { lookup } from 'node:dns'
 import { randomBytes } from 'node:crypto'
-import { FriendError } from '../core/types.ts'
 import { decodeCompactPeers } from './compact-peers.ts'
 import {
-  AnnounceCancelledError,
   describeNetworkError,
+  settleOnce,
   type AnnounceCall,
   type AnnounceEvent,
   type AnnounceRequest,
-  type AnnounceResponse,
 } from './tracker-announce.ts'
 
 // BEP 15: the magic constant a connect request carries as its connection id.
@@ -30,36 +28,19 @@ const MAX_UINT64 = 2n ** 64n - 1n
 
 export function udpAnnounce(url: string, request: AnnounceRequest): AnnounceCall {
   let socket: Socket | undefined
-  let settled = false
-  let resolveResult!: (value: AnnounceResponse) => void
-  let rejectResult!: (err: Error) => void
-  const result = new Promise<AnnounceResponse>((resolve, reject) => {
-    resolveResult = resolve
-    rejectResult = reject
-  })
-  // A caller that only cancels need not also handle the rejection.
-  result.catch(() => {})
-
-  const settle = (outcome: { value: AnnounceResponse } | { error: Error }): void => {
-    if (settled) return
-    settled = true
-    if (socket) {
-      const s = socket
-      socket = undefined
-      s.removeAllListeners('message')
-      s.removeAllListeners('error')
-      s.on('error', () => {})
-      try {
-        s.close()
-      } catch {
-        // Already closed by an error: nothing left to release.
-      }
+  const { result, isSettled, resolve, fail, cancel } = settleOnce(() => {
+    if (!socket) return
+    const s = socket
+    socket = undefined
+    s.removeAllListeners('message')
+    s.removeAllListeners('error')
+    s.on('error', () => {})
+    try {
+      s.close()
+    } catch {
+      // Already closed by an error: nothing left to release.
     }
-    if ('value' in outcome) resolveResult(outcome.value)
-    else rejectResult(outcome.error)
-  }
-  const fail = (message: string): void => settle({ error: new FriendError(message) })
-  const cancel = (): void => settle({ error: new AnnounceCancelledError() })
+  })
 
   let hostname: string
   let port: number
@@ -78,7 +59,7 @@ export function udpAnnounce(url: string, request: AnnounceRequest): AnnounceCall
   const where = `tracker ${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`
 
   lookup(hostname, (err, address, family) => {
-    if (settled) return
+    if (isSettled()) return
     if (err) return fail(describeNetworkError(err, where))
     const s = createSocket(family === 6 ? 'udp6' : 'udp4')
     socket = s
@@ -113,13 +94,11 @@ export function udpAnnounce(url: string, request: AnnounceRequest): AnnounceCall
       } catch (e) {
         return fail(`${where} sent a bad peer list: ${(e as Error).message}`)
       }
-      settle({
-        value: {
-          intervalSec: msg.readUInt32BE(8),
-          leechers: msg.readUInt32BE(12),
-          seeders: msg.readUInt32BE(16),
-          peers,
-        },
+      resolve({
+        intervalSec: msg.readUInt32BE(8),
+        leechers: msg.readUInt32BE(12),
+        seeders: msg.readUInt32BE(16),
+        peers,
       })
     })
     s.connect(port, address, () => {

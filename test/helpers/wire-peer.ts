@@ -16,6 +16,8 @@ export interface WirePeerOptions {
   /** Pieces whose blocks it sends with flipped bytes. */
   corruptPieces?: Set<number>
   peerId?: Buffer
+  /** Unchokes and accepts requests but never answers them (a peer to be snubbed). */
+  silent?: boolean
   /** Loopback address to listen on (default 127.0.0.1); 127.0.0.2 etc. make a peer a distinct host. */
   host?: string
 }
@@ -61,7 +63,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           socket.write(encode({ type: 'unchoke' }))
         } else if (item.type === 'request') {
           stats.requests++
-          if (choking || !have.get(item.index)) continue
+          if (choking || !have.get(item.index) || opts.silent) continue
           const start = item.index * opts.pieceLength + item.begin
           const end = start + item.length
           if (item.begin + item.length > opts.pieceLength || end > opts.payload.length) return void socket.destroy()

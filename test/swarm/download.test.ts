@@ -129,3 +129,37 @@ test('complete data on disk is verified and needs no peer', async () => {
     await second.stop()
   })
 })
+
+test('a peer that takes requests and never answers is snubbed; its blocks are fetched from another peer', async () => {
+  await withTempDir(async (dir) => {
+    const built = buildTorrent({ name: 'odd', files: ODD_LAYOUT, pieceLength: 32 * 1024, seed: 3 })
+    const meta = await parseTorrentFile(built.torrent)
+    const silent = await startWirePeer({ infoHash: meta.infoHash, payload: built.payload, pieceLength: meta.pieceLength, silent: true, host: '127.0.0.3' })
+    const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, dir), peerId: newPeerId(), listenPort: 0, useTrackers: false, requestTimeoutMs: 1500 })
+    let honest: Awaited<ReturnType<typeof startWirePeer>> | undefined
+    try {
+      const done = waitForEvent(torrent, 20_000)
+      torrent.addPeers([{ host: '127.0.0.3', port: silent.port, source: 'manual' }])
+      await torrent.start()
+      // Let the silent peer swallow a pipeline of requests before an honest one appears.
+      const deadline = Date.now() + 5000
+      while (silent.stats.requests === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      assert.ok(silent.stats.requests > 0, 'the silent peer was asked for blocks')
+      const requestsBefore = silent.stats.requests
+      const silentPeer = () => torrent.snapshot().peers.find((p) => p.key.startsWith('127.0.0.3:'))
+      const snubDeadline = Date.now() + 6000
+      while (!silentPeer()?.snubbed && Date.now() < snubDeadline) await new Promise((r) => setTimeout(r, 50))
+      assert.ok(silentPeer()?.snubbed, 'the silent peer is snubbed after the request timeout')
+      assert.ok(silentPeer()!.outstanding <= 1, `a snubbed peer keeps at most one request, has ${silentPeer()!.outstanding}`)
+      assert.ok(requestsBefore >= 32, `it had a pipeline of requests (${requestsBefore}) before`)
+      honest = await startWirePeer({ infoHash: meta.infoHash, payload: built.payload, pieceLength: meta.pieceLength })
+      torrent.addPeers([{ host: '127.0.0.1', port: honest.port, source: 'manual' }])
+      await done
+    } finally {
+      await torrent.stop()
+      await silent.close()
+      await honest?.close()
+    }
+    await assertFilesMatch(dir, 'odd', built.payload)
+  })
+})

@@ -180,6 +180,20 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     return this.#socket.writableLength
   }
 
+  /** Resolves once the socket has room for more writes (or the connection closed). */
+  drained(): Promise<void> {
+    if (this.#closed || !this.#socket.writableNeedDrain) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#socket.off('drain', done)
+        this.#socket.off('close', done)
+        resolve()
+      }
+      this.#socket.on('drain', done)
+      this.#socket.on('close', done)
+    })
+  }
+
   /** The remote client's extension id for `name` (BEP 10), or undefined. */
   remoteExtensionId(name: string): number | undefined {
     const id = this.remoteExtensions?.m[name]

@@ -26,6 +26,8 @@ import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
 import { PiecePicker } from '../picker/piece-picker.ts'
 import { checkPieces } from '../storage/check.ts'
 import type { Storage } from '../storage/storage.ts'
+import { Choker } from '../choker/choker.ts'
+import { Uploader } from './uploader.ts'
 import type { Decoder, DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
 
@@ -112,6 +114,11 @@ export interface TorrentSnapshot {
 }
 
 const TICK_MS = 1_000
+const RECHOKE_MS = 10_000
+/** Regular slots plus the optimistic one (the choker's defaults). */
+const UNCHOKE_SLOTS = 5
+/** Requests we queue per peer, advertised as BEP 10 `reqq`. */
+const UPLOAD_QUEUE = 256
 /** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
 const MAX_QUEUE_DEPTH = 256
 
@@ -131,6 +138,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #assembling = new Map<number, Buffer>()
   readonly #bufferPool: BufferPool
   readonly #readBuffer = Buffer.allocUnsafeSlow(256 * 1024)
+  readonly #uploader: Uploader
+  readonly #choker = new Choker()
+  #rechokeTimer: TimerHandle | undefined
+  /** Peers that turned out to be seeds while we seed too: not worth dialling again. */
+  readonly #seedKeys = new Set<string>()
   readonly #writes = new Set<Promise<void>>()
   readonly #strikesByHost = new Map<string, number>()
   readonly #trackerPeers = new Map<string, PeerCandidate[]>()
@@ -169,6 +181,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     // The pool may keep as many buffers as the memory cap allows, so a steady download allocates none.
     this.#bufferPool = new BufferPool(this.meta.pieceLength, Math.ceil(this.#opts.maxPieceMemoryBytes / this.meta.pieceLength))
     this.#downloadMeter = new RateMeter(5, this.#clock)
+    this.#uploader = new Uploader(this.meta, this.#storage, () => this.#picker!.have, {
+      maxQueuePerPeer: UPLOAD_QUEUE,
+      onUploaded: (bytes) => this.#uploadMeter.add(bytes),
+      onReadError: (message) => this.#fail(message),
+    })
     this.#uploadMeter = new RateMeter(5, this.#clock)
   }
 
@@ -201,6 +218,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       have,
     })
     this.#tick = this.#clock.setInterval(() => this.#handleTick(), TICK_MS)
+    this.#rechokeTimer = this.#clock.setInterval(() => this.#rechoke(), RECHOKE_MS)
     if (this.#opts.useTrackers && this.meta.announce.length > 0) this.#startTrackers()
     if (this.#picker.isComplete()) {
       this.#setState('seeding')
@@ -225,6 +243,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   async #stop(): Promise<void> {
     this.#tick?.cancel()
+    this.#rechokeTimer?.cancel()
     for (const pc of this.#connections.values()) pc.close('torrent stopped')
     for (const s of this.#sockets) s.destroy()
     const trackerStopped = this.#tracker?.stop()
@@ -332,8 +351,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#maintainConnections()
   }
 
+  /** Downloading, or seeding (a seeder dials the leechers it hears of: some never dial out). */
   #wantsPeers(): boolean {
-    return this.#state === 'downloading' && !this.#stopping
+    return (this.#state === 'downloading' || this.#state === 'seeding') && !this.#stopping
   }
 
   #maintainConnections(): void {
@@ -343,14 +363,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       const candidate = this.#pool.next(now)
       if (!candidate) break
       const key = addressKey(candidate)
-      if (this.#connections.has(key) || this.#dialing.has(key) || this.#selfKeys.has(key)) {
+      if (this.#connections.has(key) || this.#dialing.has(key) || this.#selfKeys.has(key) || (this.#state === 'seeding' && this.#seedKeys.has(key))) {
         this.#pool.markConnected(key)
         continue
       }
       this.#dial(key, candidate.host, candidate.port)
     }
     // Out of peers to try: ask the trackers again rather than give up (they rate-limit themselves).
-    if (this.#connections.size === 0 && this.#dialing.size === 0 && this.#pool.readyCount(now) === 0) this.#tracker?.announceNow()
+    if (this.#state === 'downloading' && this.#connections.size === 0 && this.#dialing.size === 0 && this.#pool.readyCount(now) === 0) this.#tracker?.announceNow()
   }
 
   #dial(key: string, host: string, port: number): void {
@@ -430,7 +450,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       outgoing,
       incoming,
       clock: this.#clock,
-      extendedHandshake: { m: {}, v: CLIENT_VERSION, p: this.#listenPort, reqq: 500 },
+      extendedHandshake: { m: {}, v: CLIENT_VERSION, p: this.#listenPort, reqq: UPLOAD_QUEUE },
     })
     const key = pc.key
     let registered = false
@@ -450,11 +470,23 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     })
     pc.on('bitfield', (bf) => {
       this.#picker!.setPeerBitfield(key, bf)
+      if (this.#closeIfBothSeeds(pc)) return
       this.#updateInterest(pc)
     })
     pc.on('haveAll', () => {
       this.#picker!.handleHaveAll(key)
+      if (this.#closeIfBothSeeds(pc)) return
       this.#updateInterest(pc)
+    })
+    pc.on('request', (block) => this.#uploader.handleRequest(pc, block))
+    pc.on('cancel', (block) => this.#uploader.handleCancel(pc, block))
+    pc.on('interested', () => {
+      // A free upload slot goes to a newly interested peer now, not at the next rechoke.
+      const unchoked = [...this.#connections.values()].filter((p) => !p.amChoking).length
+      if (unchoked < UNCHOKE_SLOTS) this.#rechoke()
+    })
+    pc.on('notInterested', () => {
+      if (!pc.amChoking) this.#rechoke()
     })
     pc.on('have', (index) => {
       this.#picker!.handleHave(key, index)
@@ -476,6 +508,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       this.#wastedBytes += block.length
     })
     pc.on('close', (reason) => {
+      this.#uploader.removePeer(pc)
       if (registered) {
         this.#connections.delete(key)
         this.#picker?.removePeer(key)
@@ -607,10 +640,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   async #handleComplete(): Promise<void> {
     this.#setState('seeding')
-    for (const pc of this.#connections.values()) {
+    for (const pc of [...this.#connections.values()]) {
       pc.setInterested(false)
-      // Seed-to-seed connections carry nothing (BEP 3 peers drop them too).
-      if (pc.have.hasAll()) pc.close('both sides are seeds')
+      this.#closeIfBothSeeds(pc)
     }
     try {
       await this.#storage.flush()
@@ -620,6 +652,38 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
     this.#tracker?.complete()
     this.emit('complete')
+  }
+
+  /** Both sides have everything: the connection can carry nothing (BEP 3 clients drop these too). */
+  #closeIfBothSeeds(pc: PeerConnection): boolean {
+    if (this.#state !== 'seeding' || !pc.have.hasAll()) return false
+    this.#seedKeys.add(pc.key)
+    pc.close('both sides are seeds')
+    return true
+  }
+
+  /** Tit-for-tat: the choker picks who may download from us; the rest are choked. */
+  #rechoke(): void {
+    if (!this.#picker || this.#stopping) return
+    const now = this.#clock.now()
+    const peers = [...this.#connections.values()].filter((pc) => pc.ready)
+    const decision = this.#choker.rechoke(
+      peers.map((pc) => ({
+        id: pc.key,
+        interested: pc.peerInterested,
+        downloadRate: pc.downloadMeter.rateBytesPerSec(),
+        uploadRate: pc.uploadMeter.rateBytesPerSec(),
+        connectedAtMs: pc.connectedAtMs,
+        snubbed: pc.snubbed,
+      })),
+      now,
+      this.#state === 'seeding',
+    )
+    for (const pc of peers) {
+      const unchoke = decision.unchoked.has(pc.key) || decision.optimistic === pc.key
+      if (!unchoke && !pc.amChoking) this.#uploader.handleChoked(pc)
+      pc.setChoking(!unchoke)
+    }
   }
 
   #handleTick(): void {

@@ -1,0 +1,83 @@
+// Our seeder serving our leecher on loopback, and the seeder refusing bad requests.
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
+import { describeRun, downloadWithCli } from '../helpers/cli.ts'
+import { assertSameTree } from '../helpers/compare.ts'
+import { tempDir } from '../helpers/net.ts'
+import { startOurSeeder } from '../helpers/our-seeder.ts'
+import { startTracker } from '../helpers/tracker.ts'
+
+test('our seeder serves our leecher, byte for byte', async () => {
+  const work = tempDir('ft-seed')
+  const tracker = await startTracker()
+  try {
+    const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
+    const seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, useTrackers: false })
+    try {
+      const outDir = join(work.path, 'out')
+      const run = await downloadWithCli({ torrentPath: fixture.torrentPath, outDir, timeoutMs: 30_000, peers: [`127.0.0.1:${seeder.port}`] })
+      assert.equal(run.code, 0, describeRun(run))
+      await assertSameTree(join(fixture.payloadDir, fixture.name), join(outDir, fixture.name))
+      assert.ok(seeder.torrent.snapshot().uploadedBytes >= fixture.totalBytes, 'the seeder counted what it uploaded')
+    } finally {
+      await seeder.stop()
+    }
+  } finally {
+    await tracker.close()
+    await work.cleanup()
+  }
+})
+
+test('bad requests are refused without harming the connection; a good one is then served', async () => {
+  const { connect } = await import('node:net')
+  const { readFile } = await import('node:fs/promises')
+  const { Decoder, encode, encodeHandshake } = await import('../../src/wire/index.ts')
+  const { parseTorrentFile } = await import('../../src/metainfo/metainfo.ts')
+  const work = tempDir('ft-seed-bad')
+  const tracker = await startTracker()
+  try {
+    const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
+    const meta = await parseTorrentFile(await readFile(fixture.torrentPath))
+    const seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, useTrackers: false })
+    const socket = connect({ host: '127.0.0.1', port: seeder.port })
+    const decoder = new Decoder({ expectHandshake: true })
+    const received: string[] = []
+    let block: Buffer | undefined
+    socket.on('data', (chunk: Buffer) => {
+      for (const m of decoder.push(chunk)) {
+        received.push(m.type)
+        if (m.type === 'piece') block = Buffer.from(m.block)
+      }
+    })
+    const until = async (what: () => boolean, label: string) => {
+      const deadline = Date.now() + 10_000
+      while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      assert.ok(what(), label)
+    }
+    try {
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+      socket.write(encodeHandshake(meta.infoHash, Buffer.from('-XX0001-abcdefghijkl'), { extended: false }))
+      await until(() => received.includes('bitfield'), 'the seeder sent its bitfield')
+      socket.write(encode({ type: 'request', index: 0, begin: 0, length: 16384 })) // before unchoke
+      socket.write(encode({ type: 'interested' }))
+      await until(() => received.includes('unchoke'), 'the seeder unchoked an interested peer')
+      socket.write(encode({ type: 'request', index: 0, begin: meta.pieceLength - 1, length: 2 })) // past the piece's end
+      socket.write(encode({ type: 'request', index: 0, begin: 0, length: 32768 })) // over 16 KiB
+      socket.write(encode({ type: 'request', index: meta.pieceCount, begin: 0, length: 16384 })) // no such piece
+      socket.write(encode({ type: 'request', index: 1, begin: 16384, length: 16384 })) // fine
+      await until(() => block !== undefined, 'the good request was served')
+      assert.equal(received.filter((t) => t === 'piece').length, 1, 'only the good request was answered')
+      assert.equal(block!.length, 16384)
+      assert.ok(!socket.destroyed, 'the connection is still open')
+      assert.ok(seeder.torrent.snapshot().connectedPeers === 1)
+    } finally {
+      socket.destroy()
+      await seeder.stop()
+    }
+  } finally {
+    await tracker.close()
+    await work.cleanup()
+  }
+})

@@ -107,19 +107,37 @@ declare module 'bittorrent-tracker' {
 
 declare module 'bittorrent-dht' {
   import { EventEmitter } from 'node:events'
+  export interface DHTNodeInfo {
+    id: Uint8Array
+    host: string
+    port: number
+  }
+  export interface DHTOptions {
+    /** Our node id (20 bytes or hex). */
+    nodeId?: string | Uint8Array
+    /** "host:port" strings or objects; `false` skips the initial bootstrap. Omitted = the public routers. */
+    bootstrap?: false | Array<string | { host: string; port: number }>
+    /** Adds our own announces to our local peer store (not the bind address). */
+    host?: string | false
+    concurrency?: number
+    timeBucketOutdated?: number
+    maxAge?: number
+  }
   export default class DHT extends EventEmitter {
-    constructor(opts?: Record<string, unknown>)
+    constructor(opts?: DHTOptions)
     listen(port?: number, address?: string, cb?: () => void): void
     address(): { address: string; family: string; port: number }
     lookup(infoHash: string | Uint8Array, cb?: (err: Error | null, n?: number) => void): () => void
     announce(infoHash: string | Uint8Array, port?: number, cb?: (err: Error | null) => void): void
-    addNode(node: { host: string; port: number }): void
+    /** With an id: straight into the routing table. Without: pinged first, added if it answers. */
+    addNode(node: { id?: string | Uint8Array; host: string; port: number }): void
     toJSON(): { nodes: { host: string; port: number }[]; values: Record<string, unknown> }
     destroy(cb?: () => void): void
     nodeId: Uint8Array
-    nodes: { count(): number; toArray(): any[] }
+    nodes: { count(): number; toArray(): DHTNodeInfo[] }
     listening: boolean
     ready: boolean
+    destroyed: boolean
   }
 }
 

@@ -1,0 +1,27 @@
+// Atomic file replacement: write a temp file beside the target, fsync it,
+// rename it over the target, fsync the folder. A crash at any moment leaves
+// either the old file or the new one, never a torn one.
+import { mkdir, open, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+
+export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true })
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`)
+  const handle = await open(temp, 'w', 0o600)
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  } catch (err) {
+    await handle.close().catch(() => {})
+    await rm(temp, { force: true })
+    throw err
+  }
+  await handle.close()
+  await rename(temp, file)
+  const dir = await open(dirname(file), 'r')
+  try {
+    await dir.sync()
+  } finally {
+    await dir.close()
+  }
+}

@@ -1,0 +1,343 @@
+// The session's one BEP 5 DHT node (bittorrent-dht over one UDP port): binds,
+// restores and saves the routing table, and runs get_peers lookups and
+// announce_peer for the torrents' DhtSources. Knows no torrent; never connects
+// to a peer; never contacts a node the caller did not give or the DHT taught it.
+import { readFile } from 'node:fs/promises'
+import { isIPv4 } from 'node:net'
+import { writeFileAtomic } from '../core/atomic-write.ts'
+import DHT, { type DHTNodeInfo } from 'bittorrent-dht'
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts'
+import { TypedEmitter } from '../core/typed-emitter.ts'
+import { errorMessage, FriendError, parseAddress, type PeerAddress } from '../core/types.ts'
+
+export interface DhtNodeOptions {
+  /** UDP port (the session's port); 0 picks a free one. */
+  port: number
+  /** Address to bind; all IPv4 interfaces when omitted. */
+  host?: string
+  /** "host:port" nodes to bootstrap from; an empty list relies on the saved routing table alone. */
+  bootstrap: string[]
+  /** Where the routing table is kept between runs (JSON). */
+  stateFile?: string
+  clock?: Clock
+}
+
+export type DhtNodeEvents = {
+  /** The bootstrap walk ended (attach before start()). */
+  ready: []
+  error: [message: string]
+  warning: [message: string]
+}
+
+const NODE_ID_BYTES = 20
+const INFO_HASH_BYTES = 20
+const HEX_ID = /^[0-9a-f]{40}$/i
+/** A crash loses at most this much of the routing table's history. */
+const SAVE_INTERVAL_MS = 30 * 60_000
+const STATE_VERSION = 1
+
+interface SavedNode {
+  id?: Buffer
+  host: string
+  port: number
+}
+
+interface SavedState {
+  nodeId?: Buffer
+  nodes: SavedNode[]
+}
+
+/** A pending lookup or announce; stop() settles it, since bittorrent-dht drops their callbacks on destroy. */
+type Settle = (err?: Error) => void
+
+export class DhtNode extends TypedEmitter<DhtNodeEvents> {
+  readonly #requestedPort: number
+  readonly #host: string | undefined
+  readonly #bootstrap: PeerAddress[]
+  readonly #stateFile: string | undefined
+  readonly #clock: Clock
+  #dht: DHT | undefined
+  #bound = false
+  #dhtReady = false
+  #startPromise: Promise<void> | undefined
+  #stopPromise: Promise<void> | undefined
+  #saveTimer: TimerHandle | undefined
+  #saveChain: Promise<void> = Promise.resolve()
+  readonly #pending = new Set<Settle>()
+
+  constructor(opts: DhtNodeOptions) {
+    super()
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
+      throw new FriendError(`DHT port must be 0-65535, got ${opts.port}`)
+    }
+    this.#requestedPort = opts.port
+    this.#host = opts.host
+    this.#bootstrap = opts.bootstrap.map((text) => {
+      try {
+        return parseAddress(text.trim())
+      } catch (err) {
+        throw new FriendError(`DHT bootstrap node ${errorMessage(err)}`)
+      }
+    })
+    this.#stateFile = opts.stateFile
+    this.#clock = opts.clock ?? systemClock
+  }
+
+  /** Binds the UDP port and begins bootstrapping (from the saved table and the bootstrap list); rejects if the port cannot be bound. */
+  start(): Promise<void> {
+    if (this.#stopPromise) return Promise.reject(new FriendError('this DHT node was stopped; create a new one'))
+    this.#startPromise ??= this.#start()
+    return this.#startPromise
+  }
+
+  /** Saves the routing table, then closes the socket and every timer. Never rejects. */
+  stop(): Promise<void> {
+    this.#stopPromise ??= this.#stop()
+    return this.#stopPromise
+  }
+
+  /** Writes the routing table to the state file (temp file, fsync, rename). An empty table is not written over a saved one. */
+  save(): Promise<void> {
+    const run = this.#saveChain.then(() => this.#save())
+    this.#saveChain = run.catch(() => {})
+    return run
+  }
+
+  get nodeCount(): number {
+    return this.#dht ? this.#dht.nodes.count() : 0
+  }
+
+  /** The bound UDP port (the requested one before start()). */
+  get port(): number {
+    return this.#dht && this.#bound ? this.#dht.address().port : this.#requestedPort
+  }
+
+  /** BEP 5 get_peers walk toward `infoHash`; `onPeer` gets every address as it arrives (repeats included). */
+  lookup(infoHash: Buffer, onPeer: (peer: PeerAddress) => void): Promise<void> {
+    const dht = this.#running()
+    if (!dht) return Promise.reject(notRunning())
+    if (infoHash.length !== INFO_HASH_BYTES) {
+      return Promise.reject(new FriendError(`info hash must be ${INFO_HASH_BYTES} bytes, got ${infoHash.length}`))
+    }
+    return new Promise<void>((resolve) => {
+      // bittorrent-dht reports every lookup's peers through one 'peer' event, tagged with the info hash.
+      const handlePeer = (peer: PeerAddress, hash: Buffer): void => {
+        if (infoHash.equals(hash)) onPeer({ host: peer.host, port: peer.port })
+      }
+      const settle: Settle = () => {
+        if (!this.#pending.delete(settle)) return
+        dht.off('peer', handlePeer)
+        resolve()
+      }
+      this.#pending.add(settle)
+      dht.on('peer', handlePeer)
+      dht.lookup(infoHash, () => settle())
+    })
+  }
+
+  /** BEP 5 announce_peer to the nodes closest to `infoHash` (bittorrent-dht first runs a lookup unless one ran in the last 5 min). */
+  announce(infoHash: Buffer, port: number): Promise<void> {
+    const dht = this.#running()
+    if (!dht) return Promise.reject(notRunning())
+    if (infoHash.length !== INFO_HASH_BYTES) {
+      return Promise.reject(new FriendError(`info hash must be ${INFO_HASH_BYTES} bytes, got ${infoHash.length}`))
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      return Promise.reject(new FriendError(`announce port must be 1-65535, got ${port}`))
+    }
+    return new Promise<void>((resolve, reject) => {
+      const settle: Settle = (err) => {
+        if (!this.#pending.delete(settle)) return
+        if (err) reject(err)
+        else resolve()
+      }
+      this.#pending.add(settle)
+      dht.announce(infoHash, port, (err) => settle(err ? new FriendError(announceFailure(err)) : undefined))
+    })
+  }
+
+  #running(): DHT | undefined {
+    return this.#dht && this.#bound && !this.#stopPromise ? this.#dht : undefined
+  }
+
+  async #start(): Promise<void> {
+    const saved = await this.#load()
+    const dht = new DHT({
+      // Always explicit: bittorrent-dht falls back to the public routers when this is omitted.
+      bootstrap: this.#bootstrap.map((a) => ({ host: a.host, port: a.port })),
+      ...(saved?.nodeId && { nodeId: saved.nodeId }),
+    })
+    this.#dht = dht
+    dht.on('warning', (err: unknown) => this.#handleWarning(err))
+    dht.on('error', (err: unknown) => this.#handleError(err))
+    dht.on('ready', () => this.#handleReady())
+
+    const bound = new Promise<void>((resolve, reject) => {
+      const onListening = (): void => {
+        dht.off('error', onError)
+        resolve()
+      }
+      const onError = (err: unknown): void => {
+        dht.off('listening', onListening)
+        reject(err)
+      }
+      dht.once('listening', onListening)
+      dht.once('error', onError)
+    })
+    // Synchronously after the constructor: its bootstrap walk starts on the next tick, and
+    // dgram would bind a random port for that first query if the socket were not binding yet.
+    dht.listen(this.#requestedPort, this.#host)
+    for (const node of saved?.nodes ?? []) dht.addNode(node)
+
+    try {
+      await bound
+    } catch (err) {
+      await new Promise<void>((resolve) => dht.destroy(() => resolve()))
+      this.#dht = undefined
+      const where = `${this.#host ?? '0.0.0.0'}:${this.#requestedPort}`
+      throw new FriendError(`DHT could not listen on UDP ${where} (${errorMessage(err)}); choose another port or stop the program using it`)
+    }
+    this.#bound = true
+    if (this.#dhtReady) this.#emitReady()
+    if (this.#stateFile) {
+      this.#saveTimer = this.#clock.setInterval(() => {
+        this.save().catch((err: unknown) => this.emit('warning', errorMessage(err)))
+      }, SAVE_INTERVAL_MS)
+    }
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#startPromise) await this.#startPromise.catch(() => {})
+    this.#saveTimer?.cancel()
+    this.#saveTimer = undefined
+    const dht = this.#dht
+    if (!dht) return
+    if (this.#stateFile) {
+      try {
+        await this.save()
+      } catch (err) {
+        this.emit('warning', errorMessage(err))
+      }
+    }
+    for (const settle of [...this.#pending]) settle(new FriendError('the DHT node stopped before the announce finished'))
+    await new Promise<void>((resolve) => dht.destroy(() => resolve()))
+    this.#bound = false
+  }
+
+  #handleReady(): void {
+    this.#dhtReady = true
+    if (this.#bound) this.#emitReady()
+  }
+
+  #emitReady(): void {
+    if (this.nodeCount === 0) {
+      this.emit(
+        'warning',
+        'DHT bootstrap reached no nodes (no saved routing table answered and no bootstrap node replied); check the network and the DHT bootstrap list',
+      )
+    }
+    this.emit('ready')
+  }
+
+  /**
+   * Socket-level trouble only. k-rpc also warns about every late reply and
+   * malformed packet from remote nodes; on the public DHT that is routine
+   * traffic no one can act on, so those are dropped here.
+   */
+  #handleWarning(err: unknown): void {
+    const code = (err as { code?: unknown } | null)?.code
+    if (typeof code === 'string') this.emit('warning', `DHT socket: ${errorMessage(err)}`)
+  }
+
+  #handleError(err: unknown): void {
+    if (!this.#bound) return // start() reports bind failures
+    // An 'error' with no listener would throw inside a socket callback and take the process down.
+    const message = `DHT socket failed: ${errorMessage(err)}`
+    if (this.listenerCount('error') > 0) this.emit('error', message)
+    else this.emit('warning', message)
+  }
+
+  /** The saved table, or undefined when there is none or it cannot be used (with a warning). */
+  async #load(): Promise<SavedState | undefined> {
+    const file = this.#stateFile
+    if (!file) return undefined
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      this.emit('warning', `DHT state ${file} could not be read (${errorMessage(err)}); starting with an empty routing table`)
+      return undefined
+    }
+    try {
+      const { state, skipped } = parseState(text)
+      if (skipped > 0) {
+        this.emit('warning', `DHT state ${file}: ${skipped} unreadable node entries were skipped`)
+      }
+      return state
+    } catch (err) {
+      this.emit('warning', `DHT state ${file} is corrupt (${errorMessage(err)}); starting with an empty routing table`)
+      return undefined
+    }
+  }
+
+  async #save(): Promise<void> {
+    const file = this.#stateFile
+    const dht = this.#dht
+    if (!file || !dht || dht.destroyed) return
+    const nodes = dht.nodes.toArray()
+    // After an offline run the table is empty; keeping the older file is worth more.
+    if (nodes.length === 0) return
+    const text = JSON.stringify({
+      version: STATE_VERSION,
+      nodeId: Buffer.from(dht.nodeId).toString('hex'),
+      nodes: nodes.map((n: DHTNodeInfo) => ({ id: Buffer.from(n.id).toString('hex'), host: n.host, port: n.port })),
+    })
+    try {
+      await writeFileAtomic(file, text)
+    } catch (err) {
+      throw new FriendError(`could not save the DHT routing table to ${file} (${errorMessage(err)}); check that folder's permissions and free space`)
+    }
+  }
+}
+
+/** Throws when the text is not a state file at all; counts node entries that are unusable. */
+function parseState(text: string): { state: SavedState; skipped: number } {
+  const raw: unknown = JSON.parse(text)
+  if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { nodes?: unknown }).nodes)) {
+    throw new Error('expected an object with a "nodes" list')
+  }
+  const { nodeId, nodes } = raw as { nodeId?: unknown; nodes: unknown[] }
+  const state: SavedState = { nodes: [] }
+  if (typeof nodeId === 'string' && HEX_ID.test(nodeId)) state.nodeId = Buffer.from(nodeId, 'hex')
+  let skipped = 0
+  for (const entry of nodes) {
+    const node = readNode(entry)
+    if (node) state.nodes.push(node)
+    else skipped++
+  }
+  return { state, skipped }
+}
+
+function readNode(entry: unknown): SavedNode | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined
+  const { id, host, port } = entry as { id?: unknown; host?: unknown; port?: unknown }
+  // bittorrent-dht speaks IPv4 only (compact node info is 26 bytes).
+  if (typeof host !== 'string' || !isIPv4(host)) return undefined
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined
+  if (id === undefined) return { host, port }
+  if (typeof id !== 'string' || !HEX_ID.test(id)) return undefined
+  const idBytes = Buffer.from(id, 'hex')
+  return idBytes.length === NODE_ID_BYTES ? { id: idBytes, host, port } : undefined
+}
+
+function notRunning(): FriendError {
+  return new FriendError('the DHT node is not running; start() it first (a stopped node cannot be restarted)')
+}
+
+function announceFailure(err: Error): string {
+  if (err.message === 'No nodes to query') return 'DHT announce found no nodes near the torrent (the routing table is empty; check the network and bootstrap list)'
+  if (err.message === 'All queries failed') return 'DHT announce: every node near the torrent refused or ignored it'
+  if (err.message === 'dht is destroyed') return 'the DHT node stopped before the announce finished'
+  return `DHT announce failed: ${err.message}`
+}

@@ -1,0 +1,169 @@
+// Magnet links (BEP 9 "magnet URI format", BEP 53 x.pe) and bare info hashes → MagnetLink.
+// Everything in a magnet is untrusted: the info hash is checked for length and alphabet,
+// trackers are kept only if they are http(s)/udp URLs, bad peer addresses are skipped.
+// Never fetches anything; v2-only (btmh) links are refused, never half-handled.
+
+import { encode as encodeMagnet } from 'magnet-uri'
+import { addressKey, parseAddress, type PeerAddress } from '../core/types.ts'
+import { canonicalHost } from '../core/address.ts'
+import { MetainfoError } from './metainfo-error.ts'
+
+export interface MagnetLink {
+  infoHash: Buffer
+  infoHashHex: string
+  name?: string
+  /** Each tr= is its own tier (BEP 12 order has no meaning in a magnet); http(s) and udp only, each once. */
+  tiers: string[][]
+  /** x.pe peer addresses, each once. */
+  peers: PeerAddress[]
+}
+
+const HEX_HASH = /^[0-9a-fA-F]{40}$/
+const BASE32_HASH = /^[A-Za-z2-7]{32}$/
+const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:'])
+const MAGNET_PREFIX = 'magnet:?'
+/** Text meant as a bare hash, so a bad digit gets the hash error rather than "not a magnet". */
+const HASH_SHAPED = /^(?:[A-Za-z0-9]{32}|[A-Za-z0-9]{40})$/
+
+/** A magnet URI, or a bare info hash (40 hex digits or 32 base32 characters). */
+export function parseMagnetOrInfoHash(text: string): MagnetLink {
+  const trimmed = text.trim()
+  if (trimmed.slice(0, MAGNET_PREFIX.length).toLowerCase() === MAGNET_PREFIX) {
+    return parseMagnet(trimmed.slice(MAGNET_PREFIX.length))
+  }
+  if (HASH_SHAPED.test(trimmed)) {
+    const infoHash = hashFromText(trimmed)
+    return { infoHash, infoHashHex: infoHash.toString('hex'), tiers: [], peers: [] }
+  }
+  throw new MetainfoError(`${quote(trimmed)} is neither a magnet link (magnet:?xt=urn:btih:...) nor a 40-hex-digit info hash`)
+}
+
+/** A v1 magnet URI: xt, then dn, then one tr per tracker. */
+export function magnetUri(link: { infoHashHex: string; name?: string; tiers?: string[][] }): string {
+  if (!HEX_HASH.test(link.infoHashHex)) {
+    throw new MetainfoError(`info hash ${quote(link.infoHashHex)} must be 40 hex digits`)
+  }
+  const trackers = [...new Set((link.tiers ?? []).flat())]
+  return encodeMagnet({
+    xt: `urn:btih:${link.infoHashHex.toLowerCase()}`,
+    ...(link.name ? { dn: link.name } : {}),
+    ...(trackers.length > 0 ? { tr: trackers } : {}),
+  })
+}
+
+function parseMagnet(query: string): MagnetLink {
+  const hashes: string[] = []
+  let sawV2 = false
+  let name: string | undefined
+  const trackers: string[] = []
+  const peerTexts: string[] = []
+  // Parsed by hand: magnet-uri's decoder drops any parameter whose value contains "=",
+  // which tracker URLs with a passkey query routinely do.
+  for (const param of query.split('&')) {
+    const eq = param.indexOf('=')
+    if (eq <= 0) continue
+    const key = param.slice(0, eq)
+    const raw = param.slice(eq + 1)
+    if (key === 'xt' || /^xt\.\d+$/.test(key)) {
+      const xt = decodeComponent(raw) ?? raw
+      if (/^urn:btih:/i.test(xt)) hashes.push(xt.slice('urn:btih:'.length))
+      else if (/^urn:btmh:/i.test(xt)) sawV2 = true
+    } else if (key === 'dn') {
+      name ??= decodeComponent(raw.replace(/\+/g, ' ')) ?? raw
+    } else if (key === 'tr') {
+      const url = decodeComponent(raw)
+      if (url !== undefined) trackers.push(url)
+    } else if (key === 'x.pe') {
+      const peer = decodeComponent(raw)
+      if (peer !== undefined) peerTexts.push(peer)
+    }
+  }
+  if (hashes.length === 0) {
+    if (sawV2) throw new MetainfoError('v2-only magnet links are not supported; ask for a v1 or hybrid magnet (xt=urn:btih:...)')
+    throw new MetainfoError('magnet link has no info hash: it needs an xt=urn:btih:<40 hex digits> parameter')
+  }
+  const infoHash = hashFromText(hashes[0])
+  const link: MagnetLink = {
+    infoHash,
+    infoHashHex: infoHash.toString('hex'),
+    tiers: trackerTiers(trackers),
+    peers: peerAddresses(peerTexts),
+  }
+  if (name) link.name = name
+  return link
+}
+
+function hashFromText(text: string): Buffer {
+  if (HEX_HASH.test(text)) return Buffer.from(text, 'hex')
+  if (BASE32_HASH.test(text)) return base32Decode(text.toUpperCase())
+  throw new MetainfoError(`info hash ${quote(text)} must be 40 hex digits or 32 base32 characters (A-Z, 2-7)`)
+}
+
+/** RFC 4648 base32 without padding; 32 characters are exactly 160 bits. */
+function base32Decode(text: string): Buffer {
+  const out = Buffer.alloc((text.length * 5) >> 3)
+  let bits = 0
+  let value = 0
+  let at = 0
+  for (const ch of text) {
+    value = (value << 5) | BASE32_ALPHABET.indexOf(ch)
+    bits += 5
+    if (bits >= 8) {
+      bits -= 8
+      out[at++] = (value >>> bits) & 0xff
+    }
+  }
+  return out
+}
+
+function trackerTiers(urls: string[]): string[][] {
+  const seen = new Set<string>()
+  const tiers: string[][] = []
+  for (const text of urls) {
+    const url = text.trim()
+    if (seen.has(url)) continue
+    let protocol: string
+    try {
+      protocol = new URL(url).protocol
+    } catch {
+      continue
+    }
+    if (!TRACKER_PROTOCOLS.has(protocol)) continue
+    seen.add(url)
+    tiers.push([url])
+  }
+  return tiers
+}
+
+function peerAddresses(texts: string[]): PeerAddress[] {
+  const seen = new Set<string>()
+  const peers: PeerAddress[] = []
+  for (const text of texts) {
+    let peer: PeerAddress
+    try {
+      peer = parseAddress(text.trim())
+    } catch {
+      continue
+    }
+    peer = { host: canonicalHost(peer.host), port: peer.port }
+    const key = addressKey(peer)
+    if (seen.has(key)) continue
+    seen.add(key)
+    peers.push(peer)
+  }
+  return peers
+}
+
+function decodeComponent(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** Quoted and cut short, so a pasted page of text still makes a one-line message. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)
+}

@@ -1,22 +1,34 @@
 // `friendtorrent add <file.torrent>` with no session running: downloads in the
 // foreground with a progress display and exits 0 once every piece is verified
 // and the files are closed. Composition only: the work is done by Torrent.
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pLimit from 'p-limit'
+import type { LimitFunction } from 'p-limit'
 import { newPeerId } from '../core/peer-id.ts'
 import { errorMessage, FriendError, parseAddress } from '../core/types.ts'
 import type { PeerCandidate } from '../core/types.ts'
 import { parseTorrentFile } from '../metainfo/metainfo.ts'
+import type { Metainfo } from '../metainfo/metainfo.ts'
+import { parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
+import type { MagnetLink } from '../metainfo/magnet.ts'
+import { torrentFileBytes } from '../metainfo/torrent-file.ts'
+import { DhtNode } from '../discovery/dht-node.ts'
+import { DhtSource } from '../discovery/dht-source.ts'
+import type { PeerSource } from '../discovery/peer-source.ts'
+import { MetadataTask } from '../torrent/metadata-task.ts'
+import { writeFileAtomic } from '../core/atomic-write.ts'
 import { Listener } from '../session/listener.ts'
 import { FileStorage } from '../storage/file-storage.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import type { TorrentSnapshot } from '../torrent/torrent.ts'
 import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
 import { loadConfig, paths, resolveDownloadDir } from './config.ts'
+import type { Config } from './config.ts'
 import type { CliIo } from './io.ts'
 
-export const ADD_USAGE = `usage: friendtorrent add <file.torrent> [-o DIR] [--peer HOST:PORT ...] [--port N]
+export const ADD_USAGE = `usage: friendtorrent add <file.torrent | magnet:?xt=urn:btih:… | INFOHASH> [-o DIR] [--peer HOST:PORT ...] [--port N]
 
   -o, --output DIR     save folder (default: config downloadDir, "downloads")
       --peer HOST:PORT connect to this peer too (repeatable)
@@ -43,26 +55,17 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length !== 1) throw new FriendError(`add takes one torrent, got ${positionals.length}; see friendtorrent add --help`)
   const target = positionals[0]
-  if (/^magnet:/i.test(target) || /^[0-9a-f]{40}$/i.test(target)) {
-    throw new FriendError('magnet links and bare info hashes are not supported yet (no DHT/metadata exchange in this version): pass a .torrent file')
-  }
   const manualPeers: PeerCandidate[] = (values.peer ?? []).map((p) => ({ ...parseAddress(p), source: 'manual' as const }))
-  const config = await loadConfig(paths(io.env).configFile)
+  const where = paths(io.env)
+  const config = await loadConfig(where.configFile)
   let listenPort = config.listenPort
   if (values.port !== undefined) {
     listenPort = Number(values.port)
     if (!Number.isInteger(listenPort) || listenPort < 0 || listenPort > 65535) throw new FriendError(`--port must be 0-65535, got "${values.port}"`)
   }
 
-  let data: Buffer
-  try {
-    data = await readFile(target)
-  } catch (err) {
-    throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(err)}`)
-  }
-  const meta = await parseTorrentFile(data).catch((err: unknown) => {
-    throw new FriendError(`${target}: ${errorMessage(err)}`)
-  })
+  // Everything that can be wrong with the input is found before anything is written.
+  const input = await readInput(target)
   const saveDir = resolveDownloadDir(config, values.output, io.cwd)
 
   const listener = new Listener()
@@ -72,28 +75,149 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   } catch {
     port = await listener.listen(0)
   }
+  const peerId = newPeerId()
+  const dialLimit = pLimit(config.maxHalfOpenConnections)
+  let dht: DhtNode | undefined
+  if (config.dht) {
+    dht = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(where.dataDir, 'dht.json') })
+    dht.on('warning', (message) => io.err(`friendtorrent: DHT: ${message}`))
+    try {
+      await dht.start()
+    } catch (err) {
+      io.err(`friendtorrent: DHT unavailable, going on with trackers only: ${errorMessage(err)}`)
+      dht = undefined
+    }
+  }
+  const dhtSource = (infoHash: Buffer, isPrivate: boolean) =>
+    dht && !isPrivate ? [new DhtSource({ node: dht, infoHash, port, private: isPrivate, announce: true })] : []
+
+  let interrupted: ((signal: NodeJS.Signals) => void) | undefined
+  const onSignal = (signal: NodeJS.Signals) => interrupted?.(signal)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const closeAll = async () => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await listener.close()
+    await dht?.stop()
+  }
+
+  try {
+    let meta: Metainfo
+    let handedPeers: PeerCandidate[] = []
+    if (input.kind === 'torrent') {
+      meta = input.meta
+    } else {
+      const fetched = await fetchMetadata(input.link, { io, peerId, port, dialLimit, manualPeers, sources: dhtSource(input.link.infoHash, false), quiet: Boolean(values.quiet), setInterrupt: (fn) => (interrupted = fn) })
+      if (fetched.code !== 0) {
+        io.err(`friendtorrent: ${fetched.message}`)
+        return fetched.code
+      }
+      meta = fetched.meta!
+      handedPeers = fetched.peers!
+      const saved = await saveTorrentFile(meta, join(where.dataDir, 'torrents'))
+      io.out(`metadata verified: ${meta.name}; saved ${saved}`)
+    }
+    return await download(meta, { io, config, saveDir, port, peerId, dialLimit, listener, peers: [...manualPeers, ...handedPeers], sources: dhtSource(meta.infoHash, meta.private), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose), setInterrupt: (fn) => (interrupted = fn) })
+  } finally {
+    await closeAll()
+  }
+}
+
+type Input = { kind: 'torrent'; meta: Metainfo } | { kind: 'link'; link: MagnetLink }
+
+async function readInput(target: string): Promise<Input> {
+  if (/^magnet:/i.test(target) || /^[0-9a-f]{40}$/i.test(target)) {
+    try {
+      return { kind: 'link', link: parseMagnetOrInfoHash(target) }
+    } catch (err) {
+      throw new FriendError(errorMessage(err))
+    }
+  }
+  let data: Buffer
+  try {
+    data = await readFile(target)
+  } catch (err) {
+    throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(err)}`)
+  }
+  const meta = await parseTorrentFile(data).catch((err: unknown) => {
+    throw new FriendError(`${target}: ${errorMessage(err)}`)
+  })
+  return { kind: 'torrent', meta }
+}
+
+interface PhaseContext {
+  io: CliIo
+  peerId: Buffer
+  port: number
+  dialLimit: LimitFunction
+  sources: PeerSource[]
+  quiet: boolean
+  setInterrupt(fn: (signal: NodeJS.Signals) => void): void
+}
+
+/** BEP 9: the info dict from peers found through the link's trackers, x.pe, --peer and the DHT. */
+async function fetchMetadata(
+  link: MagnetLink,
+  ctx: PhaseContext & { manualPeers: PeerCandidate[] },
+): Promise<{ code: number; message?: string; meta?: Metainfo; peers?: PeerCandidate[] }> {
+  const { io } = ctx
+  const task = new MetadataTask({ link, peerId: ctx.peerId, listenPort: ctx.port, dialLimit: ctx.dialLimit, sources: ctx.sources })
+  io.out(`${link.name ?? link.infoHashHex}: fetching metadata from peers…`)
+  const timer = ctx.quiet ? undefined : setInterval(() => io.out(`fetching metadata: peers ${task.connectedPeers}/${task.knownPeers}`), 5000)
+  timer?.unref()
+  try {
+    return await new Promise((resolve) => {
+      task.on('metadata', (meta, peers) => resolve({ code: 0, meta, peers }))
+      task.on('error', (message) => resolve({ code: 1, message }))
+      task.on('trackerError', ({ url, message, retryAtMs }) =>
+        io.err(`friendtorrent: tracker ${url}: ${message}; retrying in ${formatEta((retryAtMs - Date.now()) / 1000)}`),
+      )
+      ctx.setInterrupt((signal) => resolve({ code: signal === 'SIGINT' ? 130 : 143, message: `interrupted by ${signal} while fetching metadata` }))
+      task.start()
+      task.addPeers(ctx.manualPeers)
+    })
+  } finally {
+    if (timer) clearInterval(timer)
+    await task.stop()
+  }
+}
+
+/** Keeps the fetched metadata as a .torrent in the state folder (written atomically). */
+async function saveTorrentFile(meta: Metainfo, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true })
+  const file = join(dir, `${meta.infoHashHex}.torrent`)
+  await writeFileAtomic(file, torrentFileBytes(meta))
+  return file
+}
+
+async function download(
+  meta: Metainfo,
+  ctx: PhaseContext & { config: Config; saveDir: string; listener: Listener; peers: PeerCandidate[]; verbose: boolean },
+): Promise<number> {
+  const { io, config, saveDir } = ctx
   let storage: FileStorage
   try {
     storage = await FileStorage.open(meta, saveDir)
   } catch (err) {
-    await listener.close()
     throw new FriendError(`cannot prepare files in ${saveDir}: ${errorMessage(err)}`)
   }
   const torrent = new Torrent({
     meta,
     storage,
-    peerId: newPeerId(),
-    listenPort: port,
+    peerId: ctx.peerId,
+    listenPort: ctx.port,
     // One torrent in the foreground: the global and per-torrent limits both apply to it.
     maxConnections: Math.min(config.maxConnectionsPerTorrent, config.maxConnections),
-    dialLimit: pLimit(config.maxHalfOpenConnections),
+    dialLimit: ctx.dialLimit,
     connectTimeoutMs: config.connectTimeoutSeconds * 1000,
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     maxStrikes: config.maxStrikes,
+    sources: ctx.sources,
   })
-  const unregister = listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
+  const unregister = ctx.listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
 
-  const progress = new ProgressReporter(io, values.quiet ? 0 : config.progressIntervalSeconds * 1000)
+  const progress = new ProgressReporter(io, ctx.quiet ? 0 : config.progressIntervalSeconds * 1000)
   const startedAt = Date.now()
   const outcome = new Promise<{ code: number; message?: string }>((resolve) => {
     torrent.on('complete', () => resolve({ code: 0 }))
@@ -102,19 +226,17 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
     torrent.on('trackerError', ({ url, message, retryAtMs }) =>
       io.err(`friendtorrent: tracker ${url}: ${message}; retrying in ${formatEta((retryAtMs - Date.now()) / 1000)}`),
     )
-    if (values.verbose) {
+    if (ctx.verbose) {
       torrent.on('trackerAnnounced', ({ url, peers, intervalMs }) => io.err(`tracker ${url}: ${peers} peers, next announce in ${formatEta(intervalMs / 1000)}`))
       torrent.on('peerConnected', (key) => io.err(`peer ${key}: connected`))
       torrent.on('peerDisconnected', (key, reason) => io.err(`peer ${key}: ${reason}`))
       torrent.on('peerFailed', (key, reason) => io.err(`peer ${key}: ${reason}`))
     }
-    const onSignal = (signal: NodeJS.Signals) => resolve({ code: signal === 'SIGINT' ? 130 : 143, message: `interrupted by ${signal}; partial data kept in ${saveDir}` })
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    ctx.setInterrupt((signal) => resolve({ code: signal === 'SIGINT' ? 130 : 143, message: `interrupted by ${signal}; partial data kept in ${saveDir}` }))
   })
   io.out(`${meta.name}: ${formatBytes(meta.length)} in ${meta.files.length} file${meta.files.length === 1 ? '' : 's'}, ${meta.pieceCount} pieces → ${saveDir}`)
   progress.start(() => torrent.snapshot())
-  torrent.addPeers(manualPeers)
+  torrent.addPeers(ctx.peers)
   await torrent.start()
   const result = await outcome
   progress.stop()
@@ -124,7 +246,6 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   process.once('SIGINT', forceExit)
   await torrent.stop()
   unregister()
-  await listener.close()
   process.off('SIGINT', forceExit)
   if (result.code === 0) {
     const seconds = (Date.now() - startedAt) / 1000

@@ -18,6 +18,17 @@ interface StringOption {
   default: string
   doc: string
 }
+interface BooleanOption {
+  kind: 'boolean'
+  default: boolean
+  doc: string
+}
+interface AddressListOption {
+  kind: 'addresses'
+  default: readonly string[]
+  doc: string
+}
+type OptionSpec = NumberOption | StringOption | BooleanOption | AddressListOption
 
 /** Every config option, its bounds and what it does (the README table is made from the same words). */
 export const CONFIG_OPTIONS = {
@@ -30,14 +41,21 @@ export const CONFIG_OPTIONS = {
   connectTimeoutSeconds: { kind: 'number', default: 10, min: 1, max: 120, integer: false, doc: 'give up connecting to a peer after this long' },
   maxStrikes: { kind: 'number', default: 3, min: 1, max: 100, integer: true, doc: 'pieces failing the hash check that a peer took part in before its address is banned' },
   progressIntervalSeconds: { kind: 'number', default: 5, min: 1, max: 3600, integer: false, doc: 'how often `add` prints a progress line when not on a terminal' },
-} as const satisfies Record<string, NumberOption | StringOption>
+  dht: { kind: 'boolean', default: true, doc: 'find peers through the DHT (BEP 5) on the listen port (UDP); never for private torrents' },
+  dhtBootstrap: {
+    kind: 'addresses',
+    default: ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'],
+    doc: 'HOST:PORT nodes to join the DHT through when no saved routing table helps',
+  },
+} as const satisfies Record<string, OptionSpec>
 
 type Options = typeof CONFIG_OPTIONS
-export type Config = { -readonly [K in keyof Options]: Options[K]['kind'] extends 'number' ? number : string }
+type ValueOf<O> = O extends { kind: 'number' } ? number : O extends { kind: 'boolean' } ? boolean : O extends { kind: 'addresses' } ? string[] : string
+export type Config = { -readonly [K in keyof Options]: ValueOf<Options[K]> }
 
 export function defaultConfig(): Config {
   const out: Record<string, unknown> = {}
-  for (const [key, opt] of Object.entries(CONFIG_OPTIONS)) out[key] = opt.default
+  for (const [key, opt] of Object.entries(CONFIG_OPTIONS)) out[key] = Array.isArray(opt.default) ? [...opt.default] : opt.default
   return out as Config
 }
 
@@ -46,12 +64,17 @@ export function validateConfig(raw: unknown, where: string): Config {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new FriendError(`config ${where}: must be a JSON object`)
   const config = defaultConfig() as Record<string, unknown>
   for (const [key, value] of Object.entries(raw)) {
-    const opt = (CONFIG_OPTIONS as Record<string, NumberOption | StringOption>)[key]
+    const opt = (CONFIG_OPTIONS as Record<string, OptionSpec>)[key]
     if (!Object.hasOwn(CONFIG_OPTIONS, key) || !opt) {
       throw new FriendError(`config ${where}: unknown option "${key}" (known: ${Object.keys(CONFIG_OPTIONS).join(', ')})`)
     }
     if (opt.kind === 'string') {
       if (typeof value !== 'string' || value.length === 0) throw new FriendError(`config ${where}: ${key} must be a non-empty string`)
+    } else if (opt.kind === 'boolean') {
+      if (typeof value !== 'boolean') throw new FriendError(`config ${where}: ${key} must be true or false, got ${JSON.stringify(value)}`)
+    } else if (opt.kind === 'addresses') {
+      const bad = Array.isArray(value) ? value.find((v) => typeof v !== 'string' || !/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(v)) : value
+      if (!Array.isArray(value) || bad !== undefined) throw new FriendError(`config ${where}: ${key} must be a list of "HOST:PORT" strings, got ${JSON.stringify(bad)}`)
     } else {
       const ok = typeof value === 'number' && Number.isFinite(value) && (!opt.integer || Number.isInteger(value)) && value >= opt.min && value <= opt.max
       if (!ok) throw new FriendError(`config ${where}: ${key} must be ${opt.integer ? 'a whole number' : 'a number'} from ${opt.min} to ${opt.max}, got ${JSON.stringify(value)}`)

@@ -10,6 +10,8 @@ export interface PeerSourceEvents {
 export interface PeerSource {
   readonly kind: PeerSourceKind
   start(): void
+  /** The owner is out of peers: look again soon (each source rate-limits itself). */
+  requestMore(): void
   /** Releases every timer and socket; never rejects. */
   stop(): Promise<void>
   on(event: 'peers', l: (c: PeerCandidate[]) => void): unknown

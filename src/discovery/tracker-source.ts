@@ -212,6 +212,10 @@ export class TrackerSource extends TypedEmitter<TrackerSourceEvents> implements 
    * asked again once its `min interval` (30 s if it gave none) since the last
    * announce has passed; a failing one keeps its backoff.
    */
+  requestMore(): void {
+    this.announceNow()
+  }
+
   announceNow(): void {
     if (!this.#running) return
     const now = this.#clock.now()

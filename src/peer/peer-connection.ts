@@ -35,7 +35,8 @@ export interface PeerConnectionOptions {
   socket: Socket
   infoHash: Buffer
   ourPeerId: Buffer
-  pieceCount: number
+  /** Undefined while fetching metadata (BEP 9): then have/bitfield cannot be checked and are ignored. */
+  pieceCount: number | undefined
   outgoing: boolean
   /** Incoming connections arrive with the remote handshake (and anything after it) already decoded. */
   incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }
@@ -99,7 +100,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   readonly #infoHash: Buffer
   readonly #ourPeerId: Buffer
   readonly #ourExtended: ExtendedHandshake
-  readonly #pieceCount: number
+  readonly #pieceCount: number | undefined
   #decoder: Decoder
   #handshakeDone = false
   #closed = false
@@ -120,7 +121,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.outgoing = opts.outgoing
     this.remoteAddress = canonicalHost(opts.socket.remoteAddress ?? '?')
     this.remotePort = opts.socket.remotePort ?? 0
-    this.have = new Bitfield(opts.pieceCount)
+    this.have = new Bitfield(opts.pieceCount ?? 0)
     this.downloadMeter = new RateMeter(5, this.#clock)
     this.uploadMeter = new RateMeter(5, this.#clock)
     const now = this.#clock.now()
@@ -355,6 +356,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   }
 
   #handleMessage(msg: Message): void {
+    if (this.#pieceCount === undefined && (msg.type === 'have' || msg.type === 'bitfield' || msg.type === 'haveAll')) return
+    const pieceCount = this.#pieceCount ?? 0
     switch (msg.type) {
       case 'keepAlive':
         return
@@ -375,22 +378,22 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
         this.emit('notInterested')
         return
       case 'have':
-        if (msg.index >= this.#pieceCount) return this.close(`have for piece ${msg.index}, torrent has ${this.#pieceCount}`)
+        if (msg.index >= pieceCount) return this.close(`have for piece ${msg.index}, torrent has ${pieceCount}`)
         if (this.have.get(msg.index)) return
         this.have.set(msg.index)
         this.emit('have', msg.index)
         return
       case 'bitfield': {
-        const expected = Math.ceil(this.#pieceCount / 8)
+        const expected = Math.ceil(pieceCount / 8)
         if (msg.bitfield.length !== expected) return this.close(`bitfield of ${msg.bitfield.length} bytes, expected ${expected}`)
-        if (Bitfield.hasSpareBits(msg.bitfield, this.#pieceCount)) return this.close('bitfield has spare bits set')
-        const bf = new Bitfield(this.#pieceCount, msg.bitfield)
-        for (let i = 0; i < this.#pieceCount; i++) if (bf.get(i)) this.have.set(i)
+        if (Bitfield.hasSpareBits(msg.bitfield, pieceCount)) return this.close('bitfield has spare bits set')
+        const bf = new Bitfield(pieceCount, msg.bitfield)
+        for (let i = 0; i < pieceCount; i++) if (bf.get(i)) this.have.set(i)
         this.emit('bitfield', this.have)
         return
       }
       case 'haveAll':
-        for (let i = 0; i < this.#pieceCount; i++) this.have.set(i)
+        for (let i = 0; i < pieceCount; i++) this.have.set(i)
         this.emit('haveAll')
         return
       case 'haveNone':

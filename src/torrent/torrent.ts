@@ -3,7 +3,6 @@
 // to request, which piece is verified, whom to strike). All state changes
 // happen in its handle* methods, one input at a time, on Node's event loop.
 // It never parses wire bytes (peer does) and never touches files (storage does).
-import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
@@ -16,17 +15,24 @@ import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { RateMeter } from '../core/rate-meter.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { addressKey, BLOCK_SIZE, errorMessage } from '../core/types.ts'
-import type { BlockRef, PeerCandidate } from '../core/types.ts'
+import type { BlockRef, PeerCandidate, PeerSourceKind } from '../core/types.ts'
 import { CandidatePool } from '../discovery/candidate-pool.ts'
 import { TrackerSource } from '../discovery/tracker-source.ts'
 import type { TrackerStatus } from '../discovery/tracker-source.ts'
+import type { PeerSource } from '../discovery/peer-source.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { pieceHash, pieceSize } from '../metainfo/metainfo.ts'
+import { dialPeer } from '../peer/dial.ts'
 import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
 import { PiecePicker } from '../picker/piece-picker.ts'
 import { checkPieces } from '../storage/check.ts'
 import type { Storage } from '../storage/storage.ts'
 import { Choker } from '../choker/choker.ts'
+import { PexState } from '../discovery/pex.ts'
+import { metadataResponse } from '../metadata/metadata-server.ts'
+import { decodeMetadataMessage, encodeMetadataMessage } from '../wire/ut-metadata.ts'
+import { decodePex, encodePex } from '../wire/ut-pex.ts'
+import type { PeerAddress } from '../core/types.ts'
 import { Uploader } from './uploader.ts'
 import type { Decoder, DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
@@ -56,6 +62,8 @@ export interface TorrentOptions {
   maxStrikes?: number
   /** Announce to the torrent's trackers (off for tests that give peers by hand). */
   useTrackers?: boolean
+  /** Other peer sources for this torrent (the DHT); started after the check, stopped with the torrent. */
+  sources?: PeerSource[]
   numWant?: number
 }
 
@@ -77,6 +85,8 @@ export interface TorrentEvents {
 
 export interface PeerSnapshot {
   key: string
+  /** Where we learnt of it (tracker, dht, pex, incoming, manual). */
+  source: PeerSourceKind | undefined
   client: string
   incoming: boolean
   amChoking: boolean
@@ -117,6 +127,8 @@ const TICK_MS = 1_000
 const RECHOKE_MS = 10_000
 /** Regular slots plus the optimistic one (the choker's defaults). */
 const UNCHOKE_SLOTS = 5
+/** Our BEP 10 extension ids (what peers must use when sending to us). */
+export const OUR_EXTENSIONS = { ut_metadata: 1, ut_pex: 2 } as const
 /** Requests we queue per peer, advertised as BEP 10 `reqq`. */
 const UPLOAD_QUEUE = 256
 /** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
@@ -127,7 +139,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #storage: Storage
   readonly #peerId: Buffer
   readonly #clock: Clock
-  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort'>>
+  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources'>>
+  readonly #sources: PeerSource[]
   readonly #listenPort: number
   readonly #dialLimit: LimitFunction
   readonly #pool = new CandidatePool()
@@ -143,6 +156,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #rechokeTimer: TimerHandle | undefined
   /** Peers that turned out to be seeds while we seed too: not worth dialling again. */
   readonly #seedKeys = new Set<string>()
+  readonly #pex: PexState
   readonly #writes = new Set<Promise<void>>()
   readonly #strikesByHost = new Map<string, number>()
   readonly #trackerPeers = new Map<string, PeerCandidate[]>()
@@ -168,6 +182,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#peerId = opts.peerId
     this.#clock = opts.clock ?? systemClock
     this.#listenPort = opts.listenPort
+    this.#sources = opts.sources ?? []
     this.#dialLimit = opts.dialLimit ?? pLimit(16)
     this.#opts = {
       maxConnections: opts.maxConnections ?? 50,
@@ -180,6 +195,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
     // The pool may keep as many buffers as the memory cap allows, so a steady download allocates none.
     this.#bufferPool = new BufferPool(this.meta.pieceLength, Math.ceil(this.#opts.maxPieceMemoryBytes / this.meta.pieceLength))
+    this.#pex = new PexState({ private: this.meta.private })
     this.#downloadMeter = new RateMeter(5, this.#clock)
     this.#uploader = new Uploader(this.meta, this.#storage, () => this.#picker!.have, {
       maxQueuePerPeer: UPLOAD_QUEUE,
@@ -220,6 +236,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#tick = this.#clock.setInterval(() => this.#handleTick(), TICK_MS)
     this.#rechokeTimer = this.#clock.setInterval(() => this.#rechoke(), RECHOKE_MS)
     if (this.#opts.useTrackers && this.meta.announce.length > 0) this.#startTrackers()
+    for (const source of this.#sources) {
+      source.on('peers', (peers) => this.addPeers(peers))
+      source.start()
+    }
     if (this.#picker.isComplete()) {
       this.#setState('seeding')
       this.emit('complete')
@@ -246,9 +266,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#rechokeTimer?.cancel()
     for (const pc of this.#connections.values()) pc.close('torrent stopped')
     for (const s of this.#sockets) s.destroy()
-    const trackerStopped = this.#tracker?.stop()
+    const sourcesStopped = [this.#tracker?.stop(), ...this.#sources.map((s) => s.stop())]
     await this.#settleWrites()
-    await Promise.allSettled([trackerStopped, this.#storage.flush()])
+    await Promise.allSettled([...sourcesStopped, this.#storage.flush()])
     await this.#storage.close().catch(() => {})
     if (this.#state !== 'error') this.#setState('stopped')
   }
@@ -280,6 +300,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       if (pc.have.hasAll()) seeds++
       peers.push({
         key: pc.key,
+        source: pc.outgoing ? [...(this.#pool.get(pc.key)?.sources ?? [])][0] : 'incoming',
         client: pc.remotePeerId ? describeClient(pc.remotePeerId) : '',
         incoming: !pc.outgoing,
         amChoking: pc.amChoking,
@@ -370,12 +391,18 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       this.#dial(key, candidate.host, candidate.port)
     }
     // Out of peers to try: ask the trackers again rather than give up (they rate-limit themselves).
-    if (this.#state === 'downloading' && this.#connections.size === 0 && this.#dialing.size === 0 && this.#pool.readyCount(now) === 0) this.#tracker?.announceNow()
+    if (this.#state === 'downloading' && this.#connections.size === 0 && this.#dialing.size === 0 && this.#pool.readyCount(now) === 0) {
+      this.#tracker?.requestMore()
+      for (const source of this.#sources) source.requestMore()
+    }
   }
 
   #dial(key: string, host: string, port: number): void {
     this.#dialing.add(key)
-    void this.#dialLimit(() => this.#connectSocket(host, port)).then(
+    void this.#dialLimit(() => {
+      if (this.#stopping) throw new Error('stopping')
+      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets })
+    }).then(
       ({ socket, route }) => {
         this.#dialing.delete(key)
         if (this.#stopping || this.#connections.size >= this.#opts.maxConnections) {
@@ -396,51 +423,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     )
   }
 
-  /** Resolves with the socket and the function its reads should go to once a peer owns it. */
-  #connectSocket(host: string, port: number): Promise<{ socket: Socket; route: (sink: (chunk: Buffer) => void) => void }> {
-    return new Promise((resolve, reject) => {
-      if (this.#stopping) return reject(new Error('stopping'))
-      // Reads land in one buffer reused for every outgoing socket (handled
-      // synchronously, one at a time): no garbage per read at hundreds of MB/s.
-      let sink: ((chunk: Buffer) => void) | undefined
-      const early: Buffer[] = []
-      const socket = connect({
-        host,
-        port,
-        onread: {
-          buffer: this.#readBuffer,
-          callback: (bytes: number, buffer: Uint8Array) => {
-            const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, bytes)
-            if (sink) sink(chunk)
-            else early.push(Buffer.from(chunk))
-            return true
-          },
-        },
-      })
-      const route = (to: (chunk: Buffer) => void) => {
-        sink = to
-        for (const chunk of early.splice(0)) to(chunk)
-      }
-      this.#sockets.add(socket)
-      const timer = this.#clock.setTimeout(() => {
-        socket.destroy()
-        reject(new Error(`connect to ${host}:${port} timed out`))
-      }, this.#opts.connectTimeoutMs)
-      socket.once('connect', () => {
-        timer.cancel()
-        this.#sockets.delete(socket)
-        socket.removeAllListeners('error')
-        resolve({ socket, route })
-      })
-      socket.once('error', (err) => {
-        timer.cancel()
-        this.#sockets.delete(socket)
-        socket.destroy()
-        reject(err)
-      })
-    })
-  }
-
   #newConnection(socket: Socket, outgoing: boolean, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
     const pc = new PeerConnection({
       socket,
@@ -450,7 +432,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       outgoing,
       incoming,
       clock: this.#clock,
-      extendedHandshake: { m: {}, v: CLIENT_VERSION, p: this.#listenPort, reqq: UPLOAD_QUEUE },
+      extendedHandshake: {
+        // BEP 27: no peer exchange for private torrents.
+        m: this.meta.private ? { ut_metadata: OUR_EXTENSIONS.ut_metadata } : { ...OUR_EXTENSIONS },
+        v: CLIENT_VERSION,
+        p: this.#listenPort || undefined,
+        reqq: UPLOAD_QUEUE,
+        metadataSize: this.meta.infoBuffer.length,
+      },
     })
     const key = pc.key
     let registered = false
@@ -466,8 +455,20 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       else this.#pool.add([{ host: pc.remoteAddress, port: pc.remotePort, source: 'incoming' }], this.#clock.now())
       this.#picker!.addPeer(key)
       pc.sendBitfield(this.#picker!.have)
+      // Outgoing: we reached it at this address. Incoming: only once it tells its listen port (BEP 10 `p`).
+      if (outgoing) advertised = { host: pc.remoteAddress, port: pc.remotePort }
+      if (advertised) this.#pex.handleConnected(advertised)
       this.emit('peerConnected', key)
     })
+    let advertised: PeerAddress | undefined
+    pc.on('extendedHandshake', (h) => {
+      if (!outgoing && h.p && !advertised && registered) {
+        advertised = { host: pc.remoteAddress, port: h.p }
+        this.#pex.handleConnected(advertised)
+      }
+      if (registered) this.#sendPex(pc)
+    })
+    pc.on('extended', (name, payload) => this.#handleExtended(pc, name, payload))
     pc.on('bitfield', (bf) => {
       this.#picker!.setPeerBitfield(key, bf)
       if (this.#closeIfBothSeeds(pc)) return
@@ -509,6 +510,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     })
     pc.on('close', (reason) => {
       this.#uploader.removePeer(pc)
+      if (advertised) this.#pex.handleDisconnected(advertised)
+      this.#pex.forgetPeer(key)
       if (registered) {
         this.#connections.delete(key)
         this.#picker?.removePeer(key)
@@ -654,6 +657,32 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.emit('complete')
   }
 
+  /** BEP 9 requests for our metadata, and BEP 11 peer lists. A malformed message drops that peer. */
+  #handleExtended(pc: PeerConnection, name: string, payload: Buffer): void {
+    try {
+      if (name === 'ut_metadata') {
+        const m = decodeMetadataMessage(payload)
+        if (m.msgType === 'request') pc.sendExtended('ut_metadata', encodeMetadataMessage(metadataResponse(this.meta.infoBuffer, m.piece)))
+      } else if (name === 'ut_pex') {
+        const candidates = this.#pex.handleMessage(pc.key, decodePex(payload), this.#clock.now())
+        if (candidates.length > 0) this.addPeers(candidates)
+      }
+    } catch (err) {
+      pc.close(`bad ${name} message: ${errorMessage(err)}`)
+    }
+  }
+
+  /** Who we are connected to, at most once a minute per peer (PexState keeps time); the first right after its handshake. */
+  #sendPex(only?: PeerConnection): void {
+    if (this.meta.private) return
+    const now = this.#clock.now()
+    for (const pc of only ? [only] : this.#connections.values()) {
+      if (!pc.ready || pc.remoteExtensionId('ut_pex') === undefined) continue
+      const message = this.#pex.messageFor(pc.key, { host: pc.remoteAddress, port: pc.remotePort }, now)
+      if (message) pc.sendExtended('ut_pex', encodePex(message))
+    }
+  }
+
   /** Both sides have everything: the connection can carry nothing (BEP 3 clients drop these too). */
   #closeIfBothSeeds(pc: PeerConnection): boolean {
     if (this.#state !== 'seeding' || !pc.have.hasAll()) return false
@@ -699,6 +728,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
     this.#fillAll()
     this.#maintainConnections()
+    this.#sendPex()
   }
 
   // --- state ---------------------------------------------------------------

@@ -2,7 +2,7 @@
 // would, with home and XDG folders in a temp dir so nothing touches the real home.
 // Never leaves the child running: on timeout it is killed by its own PID.
 import { spawn } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, tempDir } from './net.ts'
@@ -39,6 +39,12 @@ export function isolatedEnv(homeDir: string, extra: NodeJS.ProcessEnv = {}): Nod
     XDG_CACHE_HOME: join(homeDir, '.cache'),
   }
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true })
+  // Tests never reach the public DHT: off unless a test writes its own config with loopback bootstrap nodes.
+  const config = join(dirs.XDG_CONFIG_HOME, 'friendtorrent', 'config.json')
+  if (!existsSync(config)) {
+    mkdirSync(join(dirs.XDG_CONFIG_HOME, 'friendtorrent'), { recursive: true })
+    writeFileSync(config, JSON.stringify({ dht: false }))
+  }
   return { ...process.env, ...dirs, NO_COLOR: '1', ...extra }
 }
 

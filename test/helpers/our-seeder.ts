@@ -1,32 +1,47 @@
-// One of our own torrents seeding on loopback for tests: a listener on a free
-// port plus a Torrent over complete data, announcing to the torrent's trackers.
+// Our own client on loopback for tests: a listener on a free port plus a
+// Torrent over a folder, announcing to the torrent's trackers (and any other
+// sources given), seeding when the data is complete.
 import { readFile } from 'node:fs/promises'
 import { newPeerId } from '../../src/core/peer-id.ts'
+import type { PeerCandidate } from '../../src/core/types.ts'
+import type { PeerSource } from '../../src/discovery/peer-source.ts'
 import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
 import type { Metainfo } from '../../src/metainfo/metainfo.ts'
 import { Listener } from '../../src/session/listener.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
 
-export interface OurSeeder {
+export interface OurPeer {
   torrent: Torrent
   meta: Metainfo
   port: number
   stop(): Promise<void>
 }
 
-export async function startOurSeeder(opts: { torrentPath: string; dataDir: string; useTrackers?: boolean }): Promise<OurSeeder> {
+export interface OurPeerOptions {
+  torrentPath: string
+  dataDir: string
+  useTrackers?: boolean
+  peers?: PeerCandidate[]
+  /** Built once the listen port is known (e.g. a DhtSource announcing it). */
+  sources?: (port: number, meta: Metainfo) => PeerSource[]
+}
+
+export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
   const meta = await parseTorrentFile(await readFile(opts.torrentPath))
   const listener = new Listener()
   const port = await listener.listen(0, '127.0.0.1')
-  const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, opts.dataDir), peerId: newPeerId(), listenPort: port, useTrackers: opts.useTrackers ?? true })
+  const torrent = new Torrent({
+    meta,
+    storage: await FileStorage.open(meta, opts.dataDir),
+    peerId: newPeerId(),
+    listenPort: port,
+    useTrackers: opts.useTrackers ?? true,
+    sources: opts.sources?.(port, meta),
+  })
   const unregister = listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
+  torrent.addPeers(opts.peers ?? [])
   await torrent.start()
-  if (torrent.state !== 'seeding') {
-    await torrent.stop()
-    await listener.close()
-    throw new Error(`our seeder is ${torrent.state} after checking ${opts.dataDir}, not seeding: is the data complete?`)
-  }
   return {
     torrent,
     meta,
@@ -37,4 +52,14 @@ export async function startOurSeeder(opts: { torrentPath: string; dataDir: strin
       await listener.close()
     },
   }
+}
+
+/** Our peer over complete data; throws if the data does not check out. */
+export async function startOurSeeder(opts: OurPeerOptions): Promise<OurPeer> {
+  const peer = await startOurPeer(opts)
+  if (peer.torrent.state !== 'seeding') {
+    await peer.stop()
+    throw new Error(`our seeder is ${peer.torrent.state} after checking ${opts.dataDir}, not seeding: is the data complete?`)
+  }
+  return peer
 }

@@ -1,10 +1,10 @@
 // A small seeding peer for tests, speaking the real wire protocol over
 // loopback TCP with our codec. It can be told to lie: corrupt chosen pieces,
 // or hold only some pieces. Hostile behaviours for hardening tests go here.
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import { Bitfield } from '../../src/core/bitfield.ts'
-import { Decoder, encode, encodeHandshake, encodePieceHeader } from '../../src/wire/index.ts'
+import { Decoder, encode, encodeExtended, encodeExtendedHandshake, encodeHandshake, encodePieceHeader } from '../../src/wire/index.ts'
 
 export interface WirePeerOptions {
   infoHash: Buffer
@@ -18,6 +18,8 @@ export interface WirePeerOptions {
   peerId?: Buffer
   /** Unchokes and accepts requests but never answers them (a peer to be snubbed). */
   silent?: boolean
+  /** Also connect out to this peer, saying (BEP 10 `p`) which port we listen on. */
+  dial?: { host: string; port: number }
   /** Loopback address to listen on (default 127.0.0.1); 127.0.0.2 etc. make a peer a distinct host. */
   host?: string
 }
@@ -38,7 +40,8 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
   const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0 }
   const sockets = new Set<Socket>()
 
-  const server: Server = createServer((socket) => {
+  let listenPort = 0
+  const handle = (socket: Socket, outgoing: boolean): void => {
     stats.connections++
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -56,8 +59,9 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
       for (const item of items) {
         if (item.type === 'handshake') {
           if (!item.infoHash.equals(opts.infoHash)) return void socket.destroy()
-          socket.write(encodeHandshake(opts.infoHash, peerId, { extended: false }))
+          if (!outgoing) socket.write(encodeHandshake(opts.infoHash, peerId, { extended: false }))
           socket.write(encode({ type: 'bitfield', bitfield: have.toBuffer() }))
+          if (outgoing) socket.write(encodeExtended(0, encodeExtendedHandshake({ m: {}, p: listenPort })))
         } else if (item.type === 'interested' && choking) {
           choking = false
           socket.write(encode({ type: 'unchoke' }))
@@ -79,8 +83,15 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
         }
       }
     })
-  })
+  }
+  const server: Server = createServer((socket) => handle(socket, false))
   await new Promise<void>((resolve) => server.listen(0, opts.host ?? '127.0.0.1', resolve))
+  listenPort = (server.address() as AddressInfo).port
+  if (opts.dial) {
+    const out = connect({ host: opts.dial.host, port: opts.dial.port, localAddress: opts.host })
+    out.once('connect', () => out.write(encodeHandshake(opts.infoHash, peerId, { extended: true })))
+    handle(out, true)
+  }
   return {
     host: opts.host ?? '127.0.0.1',
     port: (server.address() as AddressInfo).port,

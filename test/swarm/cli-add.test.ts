@@ -10,7 +10,7 @@ import { freePort, tempDir } from '../helpers/net.ts'
 import { startTracker } from '../helpers/tracker.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
 
-test('a broken .torrent, a magnet and a missing file each give one line, exit 1 and write nothing', async () => {
+test('a broken .torrent, a malformed magnet and a missing file each give one line, exit 1 and write nothing', async () => {
   const dir = tempDir('ft-cli-bad')
   try {
     const bad = join(dir.path, 'bad.torrent')
@@ -18,7 +18,7 @@ test('a broken .torrent, a magnet and a missing file each give one line, exit 1 
     const out = join(dir.path, 'out')
     for (const [input, pattern] of [
       [bad, /bad\.torrent: .*piece length/],
-      ['magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567', /magnet/],
+      ['magnet:?xt=urn:btih:0123456789abcdef', /magnet|info hash|hex/i],
       [join(dir.path, 'absent.torrent'), /cannot read .*absent\.torrent: no such file/],
     ] as const) {
       const run = await runCli(['add', input, '-o', out], { timeoutMs: 15_000 })

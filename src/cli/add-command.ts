@@ -14,7 +14,7 @@ import type { Metainfo } from '../metainfo/metainfo.ts'
 import { parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
 import { torrentFileBytes } from '../metainfo/torrent-file.ts'
-import { DhtNode } from '../discovery/dht-node.ts'
+import type { DhtNode } from '../discovery/dht-node.ts'
 import { DhtSource } from '../discovery/dht-source.ts'
 import type { PeerSource } from '../discovery/peer-source.ts'
 import { MetadataTask } from '../torrent/metadata-task.ts'
@@ -79,6 +79,8 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   const dialLimit = pLimit(config.maxHalfOpenConnections)
   let dht: DhtNode | undefined
   if (config.dht) {
+    // Loaded only when used: bittorrent-dht and its dependencies cost ~16 MB of memory.
+    const { DhtNode } = await import('../discovery/dht-node.ts')
     dht = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(where.dataDir, 'dht.json') })
     dht.on('warning', (message) => io.err(`friendtorrent: DHT: ${message}`))
     try {

@@ -4,44 +4,34 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import DHT from 'bittorrent-dht'
+import type DHT from 'bittorrent-dht'
+import { LOOPBACK, startLocalDht, type LocalDht } from '../helpers/local-dht.ts'
 import type { PeerCandidate } from '../../src/core/types.ts'
 import { DhtNode } from '../../src/discovery/dht-node.ts'
 import { DhtSource } from '../../src/discovery/dht-source.ts'
 import { tempDir, waitFor, waitUntil, type TempDir } from '../helpers/net.ts'
 
-const LOOPBACK = '127.0.0.1'
 const PLAIN_NODES = 6
 const WAIT_MS = 10_000
 
 let plain: DHT[] = []
 let bootstrap: string[] = []
 let dir: TempDir
+let local: LocalDht
 const ours: DhtNode[] = []
-
-async function plainNode(bootstrapList: string[]): Promise<DHT> {
-  const dht = new DHT({ bootstrap: bootstrapList })
-  dht.on('warning', () => {})
-  const ready = bootstrapList.length > 0 ? once(dht, 'ready') : Promise.resolve()
-  dht.listen(0, LOOPBACK)
-  await once(dht, 'listening')
-  await ready
-  return dht
-}
 
 before(async () => {
   dir = tempDir('dht')
-  const first = await plainNode([])
-  bootstrap = [`${LOOPBACK}:${first.address().port}`]
-  plain = [first, ...(await Promise.all(Array.from({ length: PLAIN_NODES - 1 }, () => plainNode(bootstrap))))]
+  local = await startLocalDht(PLAIN_NODES)
+  plain = local.nodes
+  bootstrap = local.bootstrap
 })
 
 after(async () => {
   await Promise.all(ours.map((n) => n.stop()))
-  await Promise.all(plain.map((d) => new Promise<void>((resolve) => d.destroy(() => resolve()))))
+  await local.close()
   await dir.cleanup()
 })
 

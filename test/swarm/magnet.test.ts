@@ -2,11 +2,10 @@
 // bittorrent-dht nodes on 127.0.0.1 that our seeder announces into. Every
 // node gets an explicit loopback bootstrap list: nothing here leaves the machine.
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import DHT from 'bittorrent-dht'
+import type DHT from 'bittorrent-dht'
 import { DhtNode } from '../../src/discovery/dht-node.ts'
 import { DhtSource } from '../../src/discovery/dht-source.ts'
 import { magnetUri } from '../../src/metainfo/magnet.ts'
@@ -15,30 +14,19 @@ import { describeRun, runCli } from '../helpers/cli.ts'
 import { assertSameTree } from '../helpers/compare.ts'
 import { freePort, tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
+import { LOOPBACK, startLocalDht, type LocalDht } from '../helpers/local-dht.ts'
 
-const LOOPBACK = '127.0.0.1'
+let local: LocalDht
 let plain: DHT[] = []
 let bootstrap: string[] = []
 
-async function plainNode(list: string[]): Promise<DHT> {
-  const dht = new DHT({ bootstrap: list })
-  dht.on('warning', () => {})
-  const ready = list.length > 0 ? once(dht, 'ready') : Promise.resolve()
-  dht.listen(0, LOOPBACK)
-  await once(dht, 'listening')
-  await ready
-  return dht
-}
-
 before(async () => {
-  const first = await plainNode([])
-  bootstrap = [`${LOOPBACK}:${first.address().port}`]
-  plain = [first, ...(await Promise.all([1, 2, 3].map(() => plainNode(bootstrap))))]
+  local = await startLocalDht(4)
+  plain = local.nodes
+  bootstrap = local.bootstrap
 })
 
-after(async () => {
-  await Promise.all(plain.map((d) => new Promise<void>((resolve) => d.destroy(() => resolve()))))
-})
+after(() => local.close())
 
 test('add <magnet> with no tracker: metadata over BEP 9 from a peer found in the DHT, then the download', { timeout: 90_000 }, async () => {
   const work = tempDir('ft-magnet')

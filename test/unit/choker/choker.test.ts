@@ -2,18 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Choker } from '../../../src/choker/choker.ts'
 import type { ChokeDecision, ChokerPeer } from '../../../src/choker/choker.ts'
+import { seededRandom as seeded } from '../../helpers/seeded-random.ts'
 
-/** mulberry32: a small seeded generator so every run draws the same numbers. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const OLD_MS = -1_000_000
 

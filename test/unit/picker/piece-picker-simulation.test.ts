@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { Bitfield } from '../../../src/core/bitfield.ts'
 import { BLOCK_SIZE, type BlockRef } from '../../../src/core/types.ts'
 import { PiecePicker } from '../../../src/picker/piece-picker.ts'
-import { seededRandom } from './seeded-random.ts'
+import { seededRandom } from '../../helpers/seeded-random.ts'
 
 const B = BLOCK_SIZE
 

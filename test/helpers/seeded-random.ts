@@ -1,4 +1,4 @@
-// A small seeded generator (mulberry32) so picker tests are repeatable.
+// A small seeded generator (mulberry32) so tests that draw at random are repeatable.
 // Test helper only: never use it where randomness must be unpredictable.
 
 export function seededRandom(seed: number): () => number {

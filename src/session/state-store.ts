@@ -1,0 +1,445 @@
+// The session's persistence: the library (library.json), each torrent's
+// .torrent file and its resume data, in one private folder. Every write goes
+// through writeFileAtomic, one at a time, so a kill -9 leaves old or new files,
+// never torn ones. It never decides what to download: it only stores.
+import { createHash } from 'node:crypto'
+import { chmod, lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import path from 'node:path'
+import bencode from 'bencode'
+import { writeFileAtomic } from '../core/atomic-write.ts'
+import { Bitfield } from '../core/bitfield.ts'
+import { FriendError, errorMessage } from '../core/types.ts'
+import { parseTorrentFile, type Metainfo } from '../metainfo/metainfo.ts'
+import { resolveInside, safePathComponents } from '../metainfo/safe-path.ts'
+
+export type StoredState = 'queued' | 'downloading' | 'seeding' | 'paused' | 'error'
+
+export interface LibraryEntry {
+  /** 40 lowercase hex digits. */
+  infoHash: string
+  name: string
+  savePath: string
+  state: StoredState
+  error?: string
+  uploadedBytes: number
+  downloadedBytes: number
+  addedAtMs: number
+  completedAtMs?: number
+  queuePosition: number
+}
+
+export interface ResumeFile {
+  length: number
+  /** Whole milliseconds; a fraction is dropped when saved. */
+  mtimeMs: number
+}
+
+export interface ResumeData {
+  infoHash: string
+  pieceCount: number
+  /** Verified pieces, BEP 3 bit order, spare bits zero. */
+  bitfield: Buffer
+  /** One per metainfo file, padding files included (their values are ignored), as on disk when saved. */
+  files: ResumeFile[]
+}
+
+const LIBRARY_FILE = 'library.json'
+const LIBRARY_VERSION = 1
+const RESUME_FORMAT = 1
+const DIR_MODE = 0o700
+const STATES: readonly StoredState[] = ['queued', 'downloading', 'seeding', 'paused', 'error']
+const HASH_RE = /^[0-9a-f]{40}$/
+/** writeFileAtomic names its temp files `.<name>.<pid>.<ms>.tmp`. */
+const TEMP_RE = /^\..+\.(\d+)\.\d+\.tmp$/
+const STAT_BATCH = 64
+
+/**
+ * Opening a folder whose library.json is corrupt throws a FriendError naming
+ * the file and leaves it untouched: the store never starts fresh on its own,
+ * because that would silently drop the user's torrent list.
+ */
+export class StateStore {
+  readonly dir: string
+  readonly #entries: Map<string, LibraryEntry>
+  /** Adds between their checks and their library write, so a second add of the same hash waits. */
+  readonly #adding = new Map<string, Promise<unknown>>()
+  /** Every disk write runs after the one before it: writeFileAtomic's temp names are only unique per millisecond. */
+  #tail: Promise<void> = Promise.resolve()
+  /** A library write queued but not yet started; later changes ride along with it. */
+  #libraryPending: Promise<void> | undefined
+
+  private constructor(dir: string, entries: Map<string, LibraryEntry>) {
+    this.dir = dir
+    this.#entries = entries
+  }
+
+  /** Creates (or tightens to 0700) the folder and its torrents/ and resume/ folders, then reads library.json. */
+  static async open(dir: string): Promise<StateStore> {
+    const root = path.resolve(dir)
+    for (const folder of [root, path.join(root, 'torrents'), path.join(root, 'resume')]) {
+      try {
+        await mkdir(folder, { recursive: true, mode: DIR_MODE })
+        await chmod(folder, DIR_MODE)
+      } catch (err) {
+        throw new FriendError(`cannot create the state folder ${folder}: ${errorMessage(err)}`, { cause: err })
+      }
+    }
+    const entries = await readLibrary(path.join(root, LIBRARY_FILE))
+    for (const folder of [root, path.join(root, 'torrents'), path.join(root, 'resume')]) await removeDeadTempFiles(folder)
+    return new StateStore(root, entries)
+  }
+
+  /** Entries in queue order (queuePosition, then addedAtMs); copies. */
+  list(): LibraryEntry[] {
+    return sortedEntries(this.#entries).map((e) => ({ ...e }))
+  }
+
+  get(infoHash: string): LibraryEntry | undefined {
+    const entry = this.#entries.get(checkHash(infoHash))
+    return entry ? { ...entry } : undefined
+  }
+
+  /**
+   * Stores the .torrent, drops any stale resume data for the hash, then
+   * records the entry. A hash already present → {added:false} and nothing is
+   * written. Throws if torrentFile is not the torrent of entry.infoHash.
+   */
+  async add(entry: LibraryEntry, torrentFile: Buffer): Promise<{ added: boolean }> {
+    const hash = checkHash(entry.infoHash)
+    const pending = this.#adding.get(hash)
+    if (pending) {
+      await pending.catch(() => {})
+      return this.add(entry, torrentFile)
+    }
+    if (this.#entries.has(hash)) return { added: false }
+    const stored = validEntry({ ...entry, infoHash: hash }, 'entry')
+    if (typeof stored === 'string') throw new TypeError(`cannot add torrent ${hash}: ${stored}`)
+    const work = (async () => {
+      const meta = await parseTorrentFile(torrentFile)
+      if (meta.infoHashHex !== hash) throw new FriendError(`cannot add torrent ${hash}: the .torrent given is for ${meta.infoHashHex}`)
+      await this.#enqueue(async () => {
+        await rm(this.#resumePath(hash), { force: true })
+        await writeFileAtomic(this.#torrentPath(hash), torrentFile)
+      })
+      this.#entries.set(hash, stored)
+    })()
+    this.#adding.set(hash, work)
+    try {
+      await work
+    } finally {
+      this.#adding.delete(hash)
+    }
+    await this.#saveLibrary()
+    return { added: true }
+  }
+
+  /** Merges patch into the entry and writes library.json; the info hash cannot change. */
+  async update(infoHash: string, patch: Partial<LibraryEntry>): Promise<void> {
+    const hash = checkHash(infoHash)
+    const current = this.#entries.get(hash)
+    if (!current) throw new FriendError(`cannot update torrent ${hash}: it is not in the library`)
+    if (patch.infoHash !== undefined && patch.infoHash.toLowerCase() !== hash) {
+      throw new TypeError(`cannot update torrent ${hash}: its info hash cannot change to ${patch.infoHash}`)
+    }
+    const merged: Record<string, unknown> = { ...current, ...patch, infoHash: hash }
+    for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key]
+    const next = validEntry(merged, 'update')
+    if (typeof next === 'string') throw new TypeError(`cannot update torrent ${hash}: ${next}`)
+    this.#entries.set(hash, next)
+    await this.#saveLibrary()
+  }
+
+  /** Removes the entry (library.json first, so a crash leaves only orphan files), its .torrent and resume data. */
+  async remove(infoHash: string): Promise<void> {
+    const hash = checkHash(infoHash)
+    await this.#adding.get(hash)?.catch(() => {})
+    if (this.#entries.delete(hash)) await this.#saveLibrary()
+    await this.#enqueue(async () => {
+      await rm(this.#torrentPath(hash), { force: true })
+      await rm(this.#resumePath(hash), { force: true })
+    })
+  }
+
+  async torrentFile(infoHash: string): Promise<Buffer> {
+    const hash = checkHash(infoHash)
+    const file = this.#torrentPath(hash)
+    try {
+      return await readFile(file)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new FriendError(`the .torrent of ${hash} is missing (${file}); remove the torrent and add it again`, { cause: err })
+      }
+      throw new FriendError(`cannot read ${file}: ${errorMessage(err)}`, { cause: err })
+    }
+  }
+
+  /** Atomically replaces the torrent's resume file; the torrent must be in the library. */
+  async saveResume(data: ResumeData): Promise<void> {
+    const hash = checkHash(data.infoHash)
+    const problem = resumeProblem(data)
+    if (problem) throw new TypeError(`cannot save resume data for ${hash}: ${problem}`)
+    const body = Buffer.from(bencode.encode({
+      'info hash': Buffer.from(hash, 'hex'),
+      'piece count': data.pieceCount,
+      bitfield: data.bitfield,
+      files: data.files.map((f) => [f.length, Math.floor(f.mtimeMs)]),
+    }))
+    const file = Buffer.from(bencode.encode({ format: RESUME_FORMAT, resume: body, sha1: sha1(body) }))
+    await this.#enqueue(async () => {
+      // Checked in turn, so a save queued behind remove() cannot leave an orphan.
+      if (!this.#entries.has(hash)) throw new FriendError(`cannot save resume data for ${hash}: it is not in the library`)
+      await writeFileAtomic(this.#resumePath(hash), file)
+    })
+  }
+
+  /** Forgets the resume data, so the next start hashes every piece again. */
+  async clearResume(infoHash: string): Promise<void> {
+    const hash = checkHash(infoHash)
+    await this.#enqueue(() => rm(this.#resumePath(hash), { force: true }))
+  }
+
+  /** The saved resume data, or undefined when there is none or it is damaged in any way (the caller rechecks). */
+  async loadResume(infoHash: string): Promise<ResumeData | undefined> {
+    const hash = checkHash(infoHash)
+    let raw: Buffer
+    try {
+      raw = await readFile(this.#resumePath(hash))
+    } catch {
+      return undefined
+    }
+    return decodeResume(raw, hash)
+  }
+
+  /** Whether the files on disk still match the resume data (sizes and mtimes): then the bitfield can be trusted without re-hashing. */
+  static async resumeMatches(data: ResumeData, meta: Metainfo, savePath: string): Promise<boolean> {
+    if (data.infoHash.toLowerCase() !== meta.infoHashHex || data.pieceCount !== meta.pieceCount) return false
+    if (data.files.length !== meta.files.length) return false
+    const root = path.resolve(savePath)
+    for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
+      const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file, i) => {
+        if (file.padding) return true
+        const recorded = data.files[start + i]
+        const stat = await statFile(root, file.path)
+        return stat !== undefined && stat.length === recorded.length && stat.mtimeMs === Math.floor(recorded.mtimeMs)
+      })
+      if (!(await Promise.all(batch)).every(Boolean)) return false
+    }
+    return true
+  }
+
+  /**
+   * Sizes and whole-ms mtimes of the torrent's files as resumeMatches will
+   * read them, for ResumeData.files. Call after the storage is flushed.
+   */
+  static async diskFiles(meta: Metainfo, savePath: string): Promise<ResumeFile[]> {
+    const root = path.resolve(savePath)
+    const out: ResumeFile[] = []
+    for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
+      const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file) => {
+        if (file.padding) return { length: file.length, mtimeMs: 0 }
+        const stat = await statFile(root, file.path)
+        if (!stat) throw new FriendError(`cannot record resume data: ${resolveInside(root, file.path)} is missing or not a regular file`)
+        return stat
+      })
+      out.push(...(await Promise.all(batch)))
+    }
+    return out
+  }
+
+  /** Writes library.json and waits for every write queued before it. */
+  async flush(): Promise<void> {
+    await this.#saveLibrary()
+    await this.#tail
+  }
+
+  #torrentPath(hash: string): string {
+    return path.join(this.dir, 'torrents', `${hash}.torrent`)
+  }
+
+  #resumePath(hash: string): string {
+    return path.join(this.dir, 'resume', `${hash}.resume`)
+  }
+
+  #saveLibrary(): Promise<void> {
+    if (this.#libraryPending) return this.#libraryPending
+    const run = this.#enqueue(async () => {
+      this.#libraryPending = undefined
+      const doc = { version: LIBRARY_VERSION, torrents: sortedEntries(this.#entries) }
+      await writeFileAtomic(path.join(this.dir, LIBRARY_FILE), JSON.stringify(doc, null, 2) + '\n')
+    })
+    this.#libraryPending = run
+    return run
+  }
+
+  #enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.#tail.then(job)
+    this.#tail = run.catch(() => {})
+    return run
+  }
+}
+
+function checkHash(infoHash: string): string {
+  const hash = typeof infoHash === 'string' ? infoHash.toLowerCase() : ''
+  if (!HASH_RE.test(hash)) throw new TypeError(`info hash must be 40 hex digits, got ${JSON.stringify(infoHash)}`)
+  return hash
+}
+
+function sortedEntries(entries: Map<string, LibraryEntry>): LibraryEntry[] {
+  return [...entries.values()].sort((a, b) => a.queuePosition - b.queuePosition || a.addedAtMs - b.addedAtMs)
+}
+
+function sha1(data: Uint8Array): Buffer {
+  return createHash('sha1').update(data).digest()
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
+
+/** A clean copy of a library entry, or a one-line reason it is not one. */
+function validEntry(raw: unknown, what: string): LibraryEntry | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `${what} is not an object`
+  const r = raw as Record<string, unknown>
+  const hash = r.infoHash
+  if (typeof hash !== 'string' || !HASH_RE.test(hash)) return `${what} has info hash ${JSON.stringify(hash)}, not 40 lowercase hex digits`
+  const label = `${what} ${hash}`
+  if (typeof r.name !== 'string' || r.name === '') return `${label} has no name`
+  if (typeof r.savePath !== 'string' || r.savePath === '') return `${label} has no save path`
+  if (!STATES.includes(r.state as StoredState)) return `${label} has state ${JSON.stringify(r.state)} (expected ${STATES.join(', ')})`
+  if (r.error !== undefined && typeof r.error !== 'string') return `${label} has an error that is not a string`
+  for (const key of ['uploadedBytes', 'downloadedBytes', 'addedAtMs'] as const) {
+    if (!isCount(r[key])) return `${label} has ${key} ${JSON.stringify(r[key])}, not a whole number 0 or more`
+  }
+  if (r.completedAtMs !== undefined && !isCount(r.completedAtMs)) return `${label} has completedAtMs ${JSON.stringify(r.completedAtMs)}, not a whole number 0 or more`
+  if (typeof r.queuePosition !== 'number' || !Number.isSafeInteger(r.queuePosition)) return `${label} has queuePosition ${JSON.stringify(r.queuePosition)}, not a whole number`
+  const entry: LibraryEntry = {
+    infoHash: hash,
+    name: r.name,
+    savePath: r.savePath,
+    state: r.state as StoredState,
+    uploadedBytes: r.uploadedBytes as number,
+    downloadedBytes: r.downloadedBytes as number,
+    addedAtMs: r.addedAtMs as number,
+    queuePosition: r.queuePosition,
+  }
+  if (r.error !== undefined) entry.error = r.error as string
+  if (r.completedAtMs !== undefined) entry.completedAtMs = r.completedAtMs as number
+  return entry
+}
+
+async function readLibrary(file: string): Promise<Map<string, LibraryEntry>> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map()
+    throw new FriendError(`cannot read the library ${file}: ${errorMessage(err)}`, { cause: err })
+  }
+  const corrupt = (reason: string): FriendError =>
+    new FriendError(`the library ${file} is corrupt (${reason}); fix it, restore a backup, or move it aside to start with an empty library`)
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (err) {
+    throw corrupt(`not valid JSON: ${errorMessage(err)}`)
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw corrupt('not a JSON object')
+  const { version, torrents } = doc as Record<string, unknown>
+  if (typeof version === 'number' && version > LIBRARY_VERSION) {
+    throw new FriendError(`the library ${file} was written by a newer friendtorrent (format ${version}); upgrade friendtorrent to use it`)
+  }
+  if (version !== LIBRARY_VERSION) throw corrupt(`format ${JSON.stringify(version)}, expected ${LIBRARY_VERSION}`)
+  if (!Array.isArray(torrents)) throw corrupt('"torrents" is not a list')
+  const entries = new Map<string, LibraryEntry>()
+  torrents.forEach((raw, i) => {
+    const entry = validEntry(raw, `torrent ${i + 1}`)
+    if (typeof entry === 'string') throw corrupt(entry)
+    if (entries.has(entry.infoHash)) throw corrupt(`torrent ${entry.infoHash} is listed twice`)
+    entries.set(entry.infoHash, entry)
+  })
+  return entries
+}
+
+/** A killed writer leaves its temp file behind; only files of processes no longer running are removed. */
+async function removeDeadTempFiles(folder: string): Promise<void> {
+  let names: string[]
+  try {
+    names = await readdir(folder)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const m = TEMP_RE.exec(name)
+    if (!m || isRunning(Number(m[1]))) continue
+    await rm(path.join(folder, name), { force: true }).catch(() => {})
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function resumeProblem(data: ResumeData): string | undefined {
+  if (!isCount(data.pieceCount) || data.pieceCount === 0) return `piece count ${data.pieceCount} is not a whole number above 0`
+  if (!(data.bitfield instanceof Uint8Array)) return 'the bitfield is not bytes'
+  const bytes = Math.ceil(data.pieceCount / 8)
+  if (data.bitfield.length !== bytes) return `the bitfield has ${data.bitfield.length} bytes, ${data.pieceCount} pieces need ${bytes}`
+  if (Bitfield.hasSpareBits(data.bitfield, data.pieceCount)) return 'the bitfield has bits set past the last piece'
+  if (!Array.isArray(data.files) || data.files.length === 0) return 'the file list is empty'
+  for (const [i, f] of data.files.entries()) {
+    if (!isCount(f?.length)) return `file ${i + 1} has length ${f?.length}, not a whole number 0 or more`
+    if (typeof f.mtimeMs !== 'number' || !Number.isFinite(f.mtimeMs) || !Number.isSafeInteger(Math.floor(f.mtimeMs))) return `file ${i + 1} has mtime ${f.mtimeMs}`
+  }
+  return undefined
+}
+
+function decodeResume(raw: Buffer, hash: string): ResumeData | undefined {
+  try {
+    const outer: unknown = bencode.decode(raw)
+    if (!isDict(outer) || outer.format !== RESUME_FORMAT) return undefined
+    const body = outer.resume
+    const sum = outer.sha1
+    if (!(body instanceof Uint8Array) || !(sum instanceof Uint8Array) || !sha1(body).equals(sum)) return undefined
+    const inner: unknown = bencode.decode(body)
+    if (!isDict(inner)) return undefined
+    const savedHash = inner['info hash']
+    if (!(savedHash instanceof Uint8Array) || Buffer.from(savedHash).toString('hex') !== hash) return undefined
+    const files = inner.files
+    if (!Array.isArray(files)) return undefined
+    const data: ResumeData = {
+      infoHash: hash,
+      pieceCount: inner['piece count'] as number,
+      bitfield: inner.bitfield instanceof Uint8Array ? Buffer.from(inner.bitfield) : Buffer.alloc(0),
+      files: files.map((f: unknown) => (Array.isArray(f) && f.length === 2 ? { length: f[0], mtimeMs: f[1] } : { length: -1, mtimeMs: NaN })),
+    }
+    return resumeProblem(data) === undefined ? data : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isDict(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+}
+
+/**
+ * Size and whole-ms mtime of a regular file (symlinks count as missing, as
+ * FileStorage refuses them). Whole ms of Stats.mtimeMs, not of mtimeNs: that
+ * float can round up across a ms boundary, and callers recording
+ * stat().mtimeMs themselves must get the same number.
+ */
+async function statFile(root: string, parts: string[]): Promise<ResumeFile | undefined> {
+  try {
+    const stat = await lstat(resolveInside(root, safePathComponents(parts)))
+    if (!stat.isFile()) return undefined
+    return { length: stat.size, mtimeMs: Math.floor(stat.mtimeMs) }
+  } catch {
+    return undefined
+  }
+}

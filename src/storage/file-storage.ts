@@ -2,6 +2,8 @@
 // over file spans and written with positional writes through a small LRU of
 // open handles. Must never create, follow or write anything outside the save
 // folder: every path goes through resolveInside and symlinks are refused.
+// Skipped files that are not on disk are never created: their bytes go to the
+// torrent's part file (part-file.ts) until they are un-skipped.
 
 import { constants as fsConstants } from 'node:fs'
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises'
@@ -12,6 +14,7 @@ import { spansFor, type Span } from '../metainfo/layout.ts'
 import type { Storage } from './storage.ts'
 import { StorageError, osError } from './storage-error.ts'
 import { readStart, writeStart } from './range.ts'
+import { PartFile } from './part-file.ts'
 
 const DEFAULT_MAX_OPEN_FILES = 64
 // O_NOFOLLOW makes open fail (ELOOP) if the final component is a symlink; absent on Windows.
@@ -25,11 +28,24 @@ interface OpenFile {
   users: number
 }
 
+export interface FileStorageOptions {
+  maxOpenFiles?: number
+  /**
+   * Per file, true to skip it. A skipped file that is not on disk is never
+   * created; one that already exists is left in place and used as it is,
+   * since pieces already verified may rely on its bytes.
+   */
+  skip?: boolean[]
+}
+
 export class FileStorage implements Storage {
   readonly #meta: Metainfo
   readonly #root: string
   /** Absolute path per file; null for BEP 47 pad files, which are never on disk. */
   readonly #paths: (string | null)[]
+  /** Per file, true while its bytes live in the part file rather than in the file itself. */
+  readonly #inPartFile: boolean[]
+  readonly #part: PartFile
   /**
    * Per file, how many leading bytes may hold data: its size before open
    * extended it, raised by our writes. Bytes past it are holes we made, so a
@@ -42,27 +58,34 @@ export class FileStorage implements Storage {
   readonly #closing = new Set<Promise<void>>()
   readonly #dirty = new Set<number>()
   #inflight = 0
-  #onIdle: (() => void) | null = null
+  #idleWaiters: (() => void)[] = []
+  /** Set while a skip change runs alone: reads and writes wait for it. */
+  #gate: Promise<void> | null = null
   #closed = false
   /** A close of an evicted handle that failed; reported by the next flush or close. */
   #deferredError: unknown = null
 
-  private constructor(meta: Metainfo, root: string, paths: (string | null)[], dataEnd: number[], maxOpenFiles: number) {
+  private constructor(meta: Metainfo, root: string, paths: (string | null)[], dataEnd: number[], inPartFile: boolean[], part: PartFile, maxOpenFiles: number) {
     this.#meta = meta
     this.#root = root
     this.#paths = paths
     this.#dataEnd = dataEnd
+    this.#inPartFile = inPartFile
+    this.#part = part
     this.#maxOpenFiles = maxOpenFiles
   }
 
   /**
-   * Creates the save folder, every folder and every file (zero-length ones
-   * too). Files shorter than their length are extended sparse; none is ever
-   * shrunk or overwritten.
+   * Creates the save folder, every folder and every file not skipped
+   * (zero-length ones too). Files shorter than their length are extended
+   * sparse; none is ever shrunk or overwritten. Part-file bytes of files that
+   * are no longer skipped are moved into them.
    */
-  static async open(meta: Metainfo, saveDir: string, opts: { maxOpenFiles?: number } = {}): Promise<FileStorage> {
+  static async open(meta: Metainfo, saveDir: string, opts: FileStorageOptions = {}): Promise<FileStorage> {
     const maxOpenFiles = opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES
     if (!Number.isInteger(maxOpenFiles) || maxOpenFiles < 1) throw new RangeError(`maxOpenFiles must be 1 or more, got ${maxOpenFiles}`)
+    const skip = opts.skip ?? []
+    if (opts.skip && skip.length !== meta.files.length) throw new RangeError(`skip needs one entry per file (${meta.files.length}), got ${skip.length}`)
     const root = path.resolve(saveDir)
     try {
       await mkdir(root, { recursive: true })
@@ -72,24 +95,69 @@ export class FileStorage implements Storage {
     const readyFolders = new Set<string>()
     const paths: (string | null)[] = []
     const dataEnd: number[] = []
-    for (const file of meta.files) {
+    const inPartFile: boolean[] = []
+    for (const [i, file] of meta.files.entries()) {
       if (file.padding) {
         paths.push(null)
         dataEnd.push(file.length)
+        inPartFile.push(false)
         continue
       }
       const parts = safePathComponents(file.path)
-      for (let n = 1; n < parts.length; n++) {
-        const folder = resolveInside(root, parts.slice(0, n))
-        if (readyFolders.has(folder)) continue
-        await ensureFolder(folder, root)
-        readyFolders.add(folder)
-      }
       const full = resolveInside(root, parts)
       paths.push(full)
-      dataEnd.push(await ensureFile(full, file.length, root))
+      if (skip[i] === true && !(await exists(full))) {
+        dataEnd.push(0)
+        inPartFile.push(true)
+        continue
+      }
+      inPartFile.push(false)
+      dataEnd.push(await createFile(root, parts, file.length, readyFolders))
     }
-    return new FileStorage(meta, root, paths, dataEnd, maxOpenFiles)
+    const part = await PartFile.open(meta, root)
+    const storage = new FileStorage(meta, root, paths, dataEnd, inPartFile, part, maxOpenFiles)
+    try {
+      for (const fileIndex of part.filesWithRecords()) {
+        if (!inPartFile[fileIndex]) await storage.#moveOutOfPartFile(fileIndex)
+      }
+    } catch (err) {
+      await storage.close().catch(() => {})
+      throw err
+    }
+    return storage
+  }
+
+  /**
+   * Skips or un-skips file `fileIndex`. Skipping only redirects a file that is
+   * not on disk (an existing one is left alone and kept in use). Un-skipping
+   * creates the file and moves its bytes out of the part file, which is
+   * deleted once empty. Reads and writes wait while this runs.
+   */
+  async setSkipped(fileIndex: number, skipped: boolean): Promise<void> {
+    if (!Number.isInteger(fileIndex) || fileIndex < 0 || fileIndex >= this.#meta.files.length) {
+      throw new RangeError(`file ${fileIndex} out of range 0..${this.#meta.files.length - 1}`)
+    }
+    const filePath = this.#paths[fileIndex]
+    if (filePath === null) return // BEP 47: pad files are never on disk either way
+    await this.#exclusive(async () => {
+      if (skipped) {
+        if (this.#inPartFile[fileIndex] || await exists(filePath)) return
+        const entry = this.#open.get(fileIndex)
+        if (entry) {
+          this.#open.delete(fileIndex)
+          this.#closeEntry(fileIndex, entry)
+        }
+        this.#dirty.delete(fileIndex)
+        this.#dataEnd[fileIndex] = 0
+        this.#inPartFile[fileIndex] = true
+        return
+      }
+      if (!this.#inPartFile[fileIndex]) return
+      const file = this.#meta.files[fileIndex]
+      this.#dataEnd[fileIndex] = await createFile(this.#root, safePathComponents(file.path), file.length, new Set())
+      this.#inPartFile[fileIndex] = false
+      await this.#moveOutOfPartFile(fileIndex)
+    })
   }
 
   async read(index: number, begin: number, length: number): Promise<Buffer> {
@@ -97,7 +165,7 @@ export class FileStorage implements Storage {
     const buf = Buffer.allocUnsafe(length)
     await this.#track(async () => {
       const spans = spansFor(this.#meta.files, start, length)
-      await Promise.all(spans.map((span) => this.#readSpan(buf, span)))
+      await Promise.all(spans.map((span) => this.#readSpan(buf, span, start)))
     })
     return buf
   }
@@ -106,7 +174,10 @@ export class FileStorage implements Storage {
     const start = writeStart(this.#meta, index, begin, data.length)
     await this.#track(async () => {
       const spans = spansFor(this.#meta.files, start, data.length)
-      await Promise.all(spans.map((span) => this.#writeSpan(data, span)))
+      await Promise.all(spans.map((span) => {
+        if (this.#inPartFile[span.fileIndex]) return this.#part.write(index, begin + span.chunkOffset, span.fileIndex, data, span.chunkOffset, span.length)
+        return this.#writeSpan(data, span)
+      }))
     })
   }
 
@@ -114,7 +185,11 @@ export class FileStorage implements Storage {
     const start = readStart(this.#meta, index, 0, 0)
     const size = index === this.#meta.pieceCount - 1 ? this.#meta.lastPieceLength : this.#meta.pieceLength
     for (const span of spansFor(this.#meta.files, start, size)) {
-      if (this.#dataEnd[span.fileIndex] < span.fileOffset + span.length) return false
+      if (this.#inPartFile[span.fileIndex]) {
+        if (!this.#part.covers(start + span.chunkOffset, span.length)) return false
+      } else if (this.#dataEnd[span.fileIndex] < span.fileOffset + span.length) {
+        return false
+      }
     }
     return true
   }
@@ -125,7 +200,7 @@ export class FileStorage implements Storage {
       const dirty = [...this.#dirty]
       this.#dirty.clear()
       try {
-        await Promise.all(dirty.map((i) => this.#use(i, 'sync', (h) => h.datasync())))
+        await Promise.all([...dirty.map((i) => this.#use(i, 'sync', (h) => h.datasync())), this.#part.flush()])
       } catch (err) {
         for (const i of dirty) this.#dirty.add(i)
         throw err
@@ -138,19 +213,35 @@ export class FileStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#inflight > 0) await new Promise<void>((resolve) => { this.#onIdle = resolve })
+    while (this.#gate) await this.#gate
+    await this.#idle()
     for (const [i, entry] of this.#open) this.#closeEntry(i, entry)
     this.#open.clear()
+    const partClosed = this.#part.close()
     await Promise.all([...this.#closing])
+    await partClosed
     this.#throwDeferred()
   }
 
-  async #readSpan(buf: Buffer, span: Span): Promise<void> {
+  /** Moves file `fileIndex`'s bytes from the part file into the file, syncs them, then drops them from the part file. */
+  async #moveOutOfPartFile(fileIndex: number): Promise<void> {
+    let wrote = false
+    await this.#part.copyOut(fileIndex, async (fileOffset, data) => {
+      await this.#writeSpan(data, { fileIndex, fileOffset, length: data.length, chunkOffset: 0 })
+      wrote = true
+    })
+    // Durable in the file before it leaves the part file, so a crash loses nothing.
+    if (wrote) await this.#use(fileIndex, 'sync', (h) => h.datasync())
+    await this.#part.drop(fileIndex)
+  }
+
+  async #readSpan(buf: Buffer, span: Span, start: number): Promise<void> {
     const filePath = this.#paths[span.fileIndex]
     if (filePath === null) {
       buf.fill(0, span.chunkOffset, span.chunkOffset + span.length) // BEP 47: pad bytes are zeros
       return
     }
+    if (this.#inPartFile[span.fileIndex]) return this.#part.readInto(buf, span.chunkOffset, start + span.chunkOffset, span.length)
     await this.#use(span.fileIndex, 'read', async (h) => {
       let done = 0
       while (done < span.length) {
@@ -231,22 +322,74 @@ export class FileStorage implements Storage {
   }
 
   async #track<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#gate) await this.#gate
     if (this.#closed) throw new StorageError('storage is closed')
     this.#inflight++
     try {
       return await fn()
     } finally {
-      if (--this.#inflight === 0 && this.#onIdle) {
-        this.#onIdle()
-        this.#onIdle = null
-      }
+      this.#leave()
     }
+  }
+
+  #leave(): void {
+    if (--this.#inflight === 0) {
+      for (const wake of this.#idleWaiters.splice(0)) wake()
+    }
+  }
+
+  /** Runs `fn` with no other operation under way: later ones wait for it, earlier ones finish first. */
+  async #exclusive(fn: () => Promise<void>): Promise<void> {
+    while (this.#gate) await this.#gate
+    if (this.#closed) throw new StorageError('storage is closed')
+    let release!: () => void
+    this.#gate = new Promise<void>((resolve) => { release = resolve })
+    try {
+      await this.#idle()
+      this.#inflight++ // counted, so close waits for it
+      try {
+        await fn()
+      } finally {
+        this.#leave()
+      }
+    } finally {
+      this.#gate = null
+      release()
+    }
+  }
+
+  #idle(): Promise<void> {
+    if (this.#inflight === 0) return Promise.resolve()
+    return new Promise<void>((resolve) => { this.#idleWaiters.push(resolve) })
   }
 
   #throwDeferred(): void {
     const err = this.#deferredError
     this.#deferredError = null
     if (err) throw err
+  }
+}
+
+/** Creates the file's folders (refusing symlinks) and the file itself; returns its size before extension. */
+async function createFile(root: string, parts: string[], length: number, readyFolders: Set<string>): Promise<number> {
+  for (let n = 1; n < parts.length; n++) {
+    const folder = resolveInside(root, parts.slice(0, n))
+    if (readyFolders.has(folder)) continue
+    await ensureFolder(folder, root)
+    readyFolders.add(folder)
+  }
+  return ensureFile(resolveInside(root, parts), length, root)
+}
+
+/** Whether anything is at `target` (a symlink counts); a missing folder on the way means no. */
+async function exists(target: string): Promise<boolean> {
+  try {
+    await lstat(target)
+    return true
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false
+    throw osError(err, 'look for', target)
   }
 }
 

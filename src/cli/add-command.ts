@@ -27,6 +27,8 @@ import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format
 import { loadConfig, paths, resolveDownloadDir } from './config.ts'
 import type { Config } from './config.ts'
 import type { CliIo } from './io.ts'
+import { ControlClient } from './control-client.ts'
+import { controlSocketPath } from './session-control.ts'
 
 export const ADD_USAGE = `usage: friendtorrent add <file.torrent | magnet:?xt=urn:btih:… | INFOHASH> [-o DIR] [--peer HOST:PORT ...] [--port N]
 
@@ -67,6 +69,15 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   // Everything that can be wrong with the input is found before anything is written.
   const input = await readInput(target)
   const saveDir = resolveDownloadDir(config, values.output, io.cwd)
+
+  const session = await ControlClient.connect(controlSocketPath(where.dataDir))
+  if (session) {
+    try {
+      return await handToSession(session, input, { io, saveDir, manualPeers })
+    } finally {
+      session.close()
+    }
+  }
 
   const listener = new Listener()
   let port: number
@@ -126,7 +137,37 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-type Input = { kind: 'torrent'; meta: Metainfo } | { kind: 'link'; link: MagnetLink }
+type Input = { kind: 'torrent'; meta: Metainfo; data: Buffer } | { kind: 'link'; link: MagnetLink }
+
+/** A session runs: it takes the torrent and we return at once (a magnet's metadata is fetched here first). */
+async function handToSession(session: ControlClient, input: Input, ctx: { io: CliIo; saveDir: string; manualPeers: PeerCandidate[] }): Promise<number> {
+  let data: Buffer
+  if (input.kind === 'torrent') {
+    data = input.data
+  } else {
+    const fetched = await fetchMetadata(input.link, {
+      io: ctx.io,
+      peerId: newPeerId(),
+      port: 0,
+      dialLimit: pLimit(16),
+      sources: [],
+      quiet: false,
+      manualPeers: ctx.manualPeers,
+      setInterrupt: (fn) => {
+        process.once('SIGINT', () => fn('SIGINT'))
+        process.once('SIGTERM', () => fn('SIGTERM'))
+      },
+    })
+    if (fetched.code !== 0) {
+      ctx.io.err(`friendtorrent: ${fetched.message}`)
+      return fetched.code
+    }
+    data = torrentFileBytes(fetched.meta!)
+  }
+  const result = (await session.call('add', { torrentBase64: data.toString('base64'), savePath: ctx.saveDir })) as { added: boolean; note?: string; summary: { name: string } }
+  ctx.io.out(result.added ? `added ${result.summary.name} to the running session (save folder ${ctx.saveDir})` : `note: ${result.note}`)
+  return 0
+}
 
 async function readInput(target: string): Promise<Input> {
   if (/^magnet:/i.test(target) || /^[0-9a-f]{40}$/i.test(target)) {
@@ -145,7 +186,7 @@ async function readInput(target: string): Promise<Input> {
   const meta = await parseTorrentFile(data).catch((err: unknown) => {
     throw new FriendError(`${target}: ${errorMessage(err)}`)
   })
-  return { kind: 'torrent', meta }
+  return { kind: 'torrent', meta, data }
 }
 
 interface PhaseContext {

@@ -3,16 +3,34 @@
 import { errorMessage, FriendError } from '../core/types.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { ADD_USAGE, runAdd } from './add-command.ts'
+import { CREATE_USAGE, runCreate } from './create-command.ts'
+import { runTracker, TRACKER_USAGE } from './tracker-command.ts'
 import type { CliIo } from './io.ts'
+import { LIBRARY_USAGE, runLibraryCommand, runList } from './library-commands.ts'
+import { runSeed, SEED_USAGE } from './seed-command.ts'
 
 const USAGE = `usage: friendtorrent <command> [options]
 
 commands:
-  add <file.torrent>   download a torrent in the foreground
+  add <torrent>        hand a .torrent, magnet or info hash to the running session,
+                       or download it in the foreground when none runs
+  seed [--download]    run the library headless (seed; --download also downloads)
+  list [--json]        the library, from the running session or the state folder
+  pause|resume|verify|remove|queue <torrent>   act on one torrent
+  create <path>        make a .torrent of a file or folder and print its magnet link
+  tracker              run a small HTTP + UDP tracker for friends
   help                 this text
   version              print the version
 
-${ADD_USAGE}`
+${ADD_USAGE}
+
+${SEED_USAGE}
+
+${LIBRARY_USAGE}
+
+${CREATE_USAGE}
+
+${TRACKER_USAGE}`
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
@@ -20,6 +38,20 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     switch (command) {
       case 'add':
         return await runAdd(rest, io)
+      case 'seed':
+        return await runSeed(rest, io)
+      case 'list':
+        return await runList(rest, io)
+      case 'pause':
+      case 'resume':
+      case 'verify':
+      case 'remove':
+      case 'queue':
+        return await runLibraryCommand(command, rest, io)
+      case 'create':
+        return await runCreate(rest, io)
+      case 'tracker':
+        return await runTracker(rest, io)
       case 'version':
       case '--version':
         io.out(CLIENT_VERSION)
@@ -38,7 +70,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
   } catch (err) {
     const known = err instanceof FriendError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-    io.err(`friendtorrent: ${errorMessage(err)}`)
+    // Node's parseArgs errors run over several lines; a person gets one.
+    io.err(`friendtorrent: ${errorMessage(err).replace(/\s*\n\s*/g, ' ')}`)
     if (!known && io.env.FRIENDTORRENT_DEBUG) io.err(String((err as Error).stack))
     return 1
   }

@@ -4,10 +4,14 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+let sequence = 0
+
+/** Private state is 0600 (the default); files meant to be shared, such as a made .torrent, pass 0o644. */
+export async function writeFileAtomic(file: string, data: Uint8Array | string, mode = 0o600): Promise<void> {
   await mkdir(dirname(file), { recursive: true })
-  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`)
-  const handle = await open(temp, 'w', 0o600)
+  // pid, time and a counter: two writes of one file in the same millisecond never share a temp file.
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}${String(++sequence).padStart(4, '0')}.tmp`)
+  const handle = await open(temp, 'w', mode)
   try {
     await handle.writeFile(data)
     await handle.sync()

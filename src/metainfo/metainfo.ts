@@ -75,6 +75,11 @@ export function pieceHash(meta: Metainfo, index: number): Buffer {
   return meta.pieceHashes.subarray(index * HASH_LENGTH, (index + 1) * HASH_LENGTH)
 }
 
+/** The one path under the save folder that holds all of a torrent's data: its file, or its top folder. */
+export function dataRoot(meta: Metainfo): string[] {
+  return [meta.files[0].path[0]]
+}
+
 export function pieceSize(meta: Metainfo, index: number): number {
   checkIndex(meta, index)
   return index === meta.pieceCount - 1 ? meta.lastPieceLength : meta.pieceLength

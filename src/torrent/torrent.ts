@@ -64,6 +64,8 @@ export interface TorrentOptions {
   useTrackers?: boolean
   /** Other peer sources for this torrent (the DHT); started after the check, stopped with the torrent. */
   sources?: PeerSource[]
+  /** Verified pieces from resume data that matched the files on disk: the check is skipped. */
+  have?: Bitfield
   numWant?: number
 }
 
@@ -139,7 +141,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #storage: Storage
   readonly #peerId: Buffer
   readonly #clock: Clock
-  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources'>>
+  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have'>>
+  readonly #resumeHave: Bitfield | undefined
   readonly #sources: PeerSource[]
   readonly #listenPort: number
   readonly #dialLimit: LimitFunction
@@ -183,6 +186,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#clock = opts.clock ?? systemClock
     this.#listenPort = opts.listenPort
     this.#sources = opts.sources ?? []
+    this.#resumeHave = opts.have?.length === opts.meta.pieceCount ? opts.have.clone() : undefined
     this.#dialLimit = opts.dialLimit ?? pLimit(16)
     this.#opts = {
       maxConnections: opts.maxConnections ?? 50,
@@ -209,6 +213,17 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     return this.#state
   }
 
+  /** Verified pieces so far (a copy, for resume data); undefined before the check ends. */
+  verifiedPieces(): Bitfield | undefined {
+    return this.#picker?.have.clone()
+  }
+
+  /** Writes what is on its way to disk and fdatasyncs it, so resume data saved next is true. */
+  async flush(): Promise<void> {
+    await this.#settleWrites()
+    await this.#storage.flush()
+  }
+
   get infoHashHex(): string {
     return this.meta.infoHashHex
   }
@@ -218,13 +233,18 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#state !== 'idle') throw new Error(`torrent already ${this.#state}`)
     this.#setState('checking')
     let have: Bitfield
-    try {
-      have = await checkPieces(this.#storage, this.meta, {
-        onProgress: (checked, total) => this.emit('checkProgress', checked, total),
-      })
-    } catch (err) {
-      this.#fail(`checking existing data failed: ${errorMessage(err)}`)
-      return
+    if (this.#resumeHave) {
+      // Resume data matched the files on disk (sizes and mtimes): no re-hash.
+      have = this.#resumeHave
+    } else {
+      try {
+        have = await checkPieces(this.#storage, this.meta, {
+          onProgress: (checked, total) => this.emit('checkProgress', checked, total),
+        })
+      } catch (err) {
+        this.#fail(`checking existing data failed: ${errorMessage(err)}`)
+        return
+      }
     }
     if (this.#stopping) return
     this.#picker = new PiecePicker({

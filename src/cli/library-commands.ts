@@ -1,0 +1,137 @@
+// `friendtorrent list|pause|resume|verify|remove|queue`: sent to the running
+// session over its control socket; with no session running they act on the
+// stored library directly (the next `seed` picks the change up).
+import { rm } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { FriendError } from '../core/types.ts'
+import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
+import { resolveInside } from '../metainfo/safe-path.ts'
+import type { TorrentSummary } from '../session/session.ts'
+import { StateStore } from '../session/state-store.ts'
+import type { LibraryEntry } from '../session/state-store.ts'
+import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
+import { paths } from './config.ts'
+import { ControlClient } from './control-client.ts'
+import type { CliIo } from './io.ts'
+import { controlSocketPath } from './session-control.ts'
+
+export const LIBRARY_USAGE = `usage: friendtorrent list [--json]
+       friendtorrent pause|resume|verify <torrent>
+       friendtorrent remove <torrent> [--delete-data]
+       friendtorrent queue <torrent> up|down
+
+  <torrent> is an info hash, a unique prefix of one, or the torrent's name.`
+
+/** Runs `command` in the running session, or undefined when none runs. */
+async function inSession(io: CliIo, command: string, args: Record<string, unknown>): Promise<unknown | undefined> {
+  const client = await ControlClient.connect(controlSocketPath(paths(io.env).dataDir))
+  if (!client) return undefined
+  try {
+    return await client.call(command, args)
+  } finally {
+    client.close()
+  }
+}
+
+async function openStore(io: CliIo): Promise<StateStore> {
+  return StateStore.open(paths(io.env).dataDir)
+}
+
+function find(store: StateStore, id: string): LibraryEntry {
+  const key = id.toLowerCase()
+  const matches = store.list().filter((e) => e.infoHash === key || e.infoHash.startsWith(key) || e.name === id)
+  if (matches.length === 1) return matches[0]
+  throw new FriendError(matches.length === 0 ? `no torrent "${id}" in the library` : `"${id}" matches ${matches.length} torrents; give more of the info hash`)
+}
+
+async function offlineSummary(store: StateStore, e: LibraryEntry): Promise<TorrentSummary> {
+  const meta = await parseTorrentFile(await store.torrentFile(e.infoHash)).catch(() => undefined)
+  return {
+    infoHash: e.infoHash,
+    name: e.name,
+    state: e.state,
+    error: e.error ?? null,
+    savePath: e.savePath,
+    sizeBytes: meta?.length ?? 0,
+    progress: e.state === 'seeding' ? 1 : 0,
+    downloadRateBytesPerSec: 0,
+    uploadRateBytesPerSec: 0,
+    downloadedBytes: e.downloadedBytes,
+    uploadedBytes: e.uploadedBytes,
+    connectedPeers: 0,
+    seeds: 0,
+    etaSeconds: null,
+    queuePosition: e.queuePosition,
+    addedAt: new Date(e.addedAtMs).toISOString(),
+    completedAt: e.completedAtMs ? new Date(e.completedAtMs).toISOString() : null,
+  }
+}
+
+export async function runList(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } })
+  let torrents = (await inSession(io, 'list', {})) as TorrentSummary[] | undefined
+  const running = torrents !== undefined
+  if (!torrents) {
+    const store = await openStore(io)
+    torrents = await Promise.all(store.list().map((e) => offlineSummary(store, e)))
+  }
+  if (values.json) {
+    io.out(JSON.stringify(torrents, null, 2))
+    return 0
+  }
+  if (torrents.length === 0) io.out('the library is empty; add a torrent with `friendtorrent add`')
+  for (const t of torrents) {
+    const rates = running ? `  ↓ ${formatRate(t.downloadRateBytesPerSec)} ↑ ${formatRate(t.uploadRateBytesPerSec)}  peers ${t.connectedPeers}  ETA ${formatEta(t.etaSeconds ?? undefined)}` : ''
+    io.out(`${t.infoHash.slice(0, 8)}  ${t.state.padEnd(11)} ${formatPercent(t.progress).padStart(6)}  ${formatBytes(t.sizeBytes).padStart(10)}  ${t.name}${rates}${t.error ? `  (${t.error})` : ''}`)
+  }
+  if (!running) io.out('(no session is running: `friendtorrent seed` starts one)')
+  return 0
+}
+
+export async function runLibraryCommand(command: 'pause' | 'resume' | 'verify' | 'remove' | 'queue', argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'delete-data': { type: 'boolean' } } })
+  const id = positionals[0]
+  if (!id) throw new FriendError(`${command} needs a torrent: its info hash (or a unique prefix) or its name`)
+  const direction = positionals[1]
+  if (command === 'queue' && direction !== 'up' && direction !== 'down') throw new FriendError('usage: friendtorrent queue <torrent> up|down')
+  const args = { id, deleteData: values['delete-data'] === true, direction }
+  const result = await inSession(io, command, args)
+  if (result !== undefined) {
+    io.out(command === 'remove' ? `removed ${id}` : command === 'queue' ? 'moved' : `${command}: ${(result as TorrentSummary).name} is now ${(result as TorrentSummary).state}`)
+    return 0
+  }
+  const store = await openStore(io)
+  const entry = find(store, id)
+  switch (command) {
+    case 'pause':
+      await store.update(entry.infoHash, { state: 'paused' })
+      break
+    case 'resume':
+      if (entry.state === 'paused' || entry.state === 'error') await store.update(entry.infoHash, { state: 'queued', error: undefined })
+      break
+    case 'verify':
+      // Without a session nothing runs the check now: forgetting the resume data makes the next start re-hash every piece.
+      await store.clearResume(entry.infoHash)
+      break
+    case 'remove': {
+      const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash)).catch(() => undefined)
+      await store.remove(entry.infoHash)
+      if (values['delete-data'] && meta) await rm(resolveInside(entry.savePath, dataRoot(meta)), { recursive: true, force: true })
+      break
+    }
+    case 'queue': {
+      const ordered = store.list()
+      const i = ordered.findIndex((e) => e.infoHash === entry.infoHash)
+      const j = direction === 'up' ? i - 1 : i + 1
+      if (j >= 0 && j < ordered.length) {
+        const [a, b] = [ordered[i].queuePosition, ordered[j].queuePosition]
+        await store.update(ordered[i].infoHash, { queuePosition: b })
+        await store.update(ordered[j].infoHash, { queuePosition: a })
+      }
+      break
+    }
+  }
+  await store.flush()
+  io.out(`${command}: ${entry.name} (no session running: the library is updated${command === 'verify' ? '; it is re-checked when it next starts' : ''})`)
+  return 0
+}

@@ -1,0 +1,47 @@
+// What the control socket's commands do in a running session, and where the
+// socket lives. One table, so the CLI and the future dashboard agree.
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { FriendError } from '../core/types.ts'
+import type { ControlHandler } from '../session/control-server.ts'
+import type { Session } from '../session/session.ts'
+
+export function controlSocketPath(stateDir: string): string {
+  return join(stateDir, 'control.sock')
+}
+
+function idOf(args: Record<string, unknown>): string {
+  if (typeof args.id !== 'string' || args.id === '') throw new FriendError('which torrent? give its info hash (or a unique prefix) or its name')
+  return args.id
+}
+
+export function controlHandler(session: Session, cwd: string, defaultSaveDir: string): ControlHandler {
+  return async (command, args) => {
+    switch (command) {
+      case 'list':
+        return session.list()
+      case 'add': {
+        // The CLI sends the file's bytes: the session may not be able to read the caller's path.
+        const torrent = typeof args.torrentBase64 === 'string' ? Buffer.from(args.torrentBase64, 'base64') : typeof args.path === 'string' ? await readFile(args.path) : undefined
+        if (!torrent) throw new FriendError('add needs a .torrent')
+        const savePath = resolve(typeof args.cwd === 'string' ? args.cwd : cwd, typeof args.savePath === 'string' ? args.savePath : defaultSaveDir)
+        return session.add(torrent, savePath)
+      }
+      case 'pause':
+        return session.pause(idOf(args))
+      case 'resume':
+        return session.resume(idOf(args))
+      case 'verify':
+        return session.verify(idOf(args))
+      case 'remove':
+        await session.remove(idOf(args), args.deleteData === true)
+        return { removed: idOf(args) }
+      case 'queue': {
+        if (args.direction !== 'up' && args.direction !== 'down') throw new FriendError('queue takes "up" or "down"')
+        return session.move(idOf(args), args.direction)
+      }
+      default:
+        throw new FriendError(`unknown command "${command}"`)
+    }
+  }
+}

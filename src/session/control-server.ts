@@ -1,0 +1,120 @@
+// The local control channel of a running session: a Unix socket in the state
+// folder (the folder 0700, the socket 0600, so only the owning user reaches
+// it), one JSON request per line, one JSON answer per line. It knows nothing
+// of torrents: each command goes to the handler the session gives it.
+import { chmod, mkdir, rm } from 'node:fs/promises'
+import { connect, createServer } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import { dirname } from 'node:path'
+import { errorMessage } from '../core/types.ts'
+
+/** A request line: `{"id":1,"command":"pause","args":{...}}`. */
+export interface ControlRequest {
+  id: number
+  command: string
+  args?: Record<string, unknown>
+}
+
+/** An answer line: `{"id":1,"ok":true,"result":...}` or `{"id":1,"ok":false,"error":"one line"}`. */
+export type ControlResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string }
+
+export type ControlHandler = (command: string, args: Record<string, unknown>) => Promise<unknown>
+
+const MAX_LINE_BYTES = 1024 * 1024
+
+export class ControlServer {
+  readonly #path: string
+  readonly #handler: ControlHandler
+  readonly #server: Server
+  readonly #clients = new Set<Socket>()
+
+  constructor(socketPath: string, handler: ControlHandler) {
+    this.#path = socketPath
+    this.#handler = handler
+    this.#server = createServer((socket) => this.#handleClient(socket))
+  }
+
+  get path(): string {
+    return this.#path
+  }
+
+  /** Listens; a socket file left by a session that died is replaced, a live one is an error. */
+  async listen(): Promise<void> {
+    await mkdir(dirname(this.#path), { recursive: true, mode: 0o700 })
+    await chmod(dirname(this.#path), 0o700)
+    if (await isLive(this.#path)) throw new Error(`another friendtorrent session is already running (control socket ${this.#path})`)
+    await rm(this.#path, { force: true })
+    // The umask makes the socket 0600 from its birth, not only after chmod.
+    const oldMask = process.umask(0o177)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#server.once('error', reject)
+        this.#server.listen(this.#path, () => {
+          this.#server.off('error', reject)
+          resolve()
+        })
+      })
+    } finally {
+      process.umask(oldMask)
+    }
+    await chmod(this.#path, 0o600)
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.#clients) c.destroy()
+    if (this.#server.listening) await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    await rm(this.#path, { force: true })
+  }
+
+  #handleClient(socket: Socket): void {
+    this.#clients.add(socket)
+    socket.on('close', () => this.#clients.delete(socket))
+    socket.on('error', () => socket.destroy())
+    let buffered = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (text: string) => {
+      buffered += text
+      if (buffered.length > MAX_LINE_BYTES) {
+        socket.end(JSON.stringify({ id: 0, ok: false, error: 'request line too long' }) + '\n')
+        return
+      }
+      let newline: number
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline)
+        buffered = buffered.slice(newline + 1)
+        if (line.trim()) void this.#answer(socket, line)
+      }
+    })
+  }
+
+  async #answer(socket: Socket, line: string): Promise<void> {
+    let request: ControlRequest
+    try {
+      request = JSON.parse(line) as ControlRequest
+      if (typeof request !== 'object' || request === null || typeof request.command !== 'string') throw new Error('expected {"id", "command", "args"}')
+    } catch (err) {
+      socket.write(JSON.stringify({ id: 0, ok: false, error: `bad request: ${errorMessage(err)}` }) + '\n')
+      return
+    }
+    let response: ControlResponse
+    try {
+      const result = await this.#handler(request.command, request.args ?? {})
+      response = { id: request.id, ok: true, result: result ?? null }
+    } catch (err) {
+      response = { id: request.id, ok: false, error: errorMessage(err) }
+    }
+    if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n')
+  }
+}
+
+/** True when a session answers on this socket path. */
+async function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path)
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('error', () => resolve(false))
+  })
+}

@@ -1,0 +1,396 @@
+// The session: the only owner of torrents. It keeps the library (state store),
+// decides which torrents run (queue limits for downloads and seeds), starts
+// each running torrent from resume data when its files still match (no
+// re-hash), saves resume data as pieces are verified and when torrents stop,
+// and shares one listening port, one DHT node and one connect queue among
+// them. Views and the control channel see it through list() and its events.
+import { rm } from 'node:fs/promises'
+import pLimit from 'p-limit'
+import type { LimitFunction } from 'p-limit'
+import { Bitfield } from '../core/bitfield.ts'
+import type { Clock, TimerHandle } from '../core/clock.ts'
+import { systemClock } from '../core/clock.ts'
+import { newPeerId } from '../core/peer-id.ts'
+import { TypedEmitter } from '../core/typed-emitter.ts'
+import { errorMessage, FriendError } from '../core/types.ts'
+import type { DhtNode } from '../discovery/dht-node.ts'
+import { DhtSource } from '../discovery/dht-source.ts'
+import type { Metainfo } from '../metainfo/metainfo.ts'
+import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
+import { resolveInside } from '../metainfo/safe-path.ts'
+import { FileStorage } from '../storage/file-storage.ts'
+import { Torrent } from '../torrent/torrent.ts'
+import { Listener } from './listener.ts'
+import { StateStore } from './state-store.ts'
+import type { LibraryEntry, StoredState } from './state-store.ts'
+
+export type SessionTorrentState = 'queued' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error'
+
+/** The stable shape of `friendtorrent list --json` (documented in the README). */
+export interface TorrentSummary {
+  infoHash: string
+  name: string
+  state: SessionTorrentState
+  error: string | null
+  savePath: string
+  sizeBytes: number
+  progress: number
+  downloadRateBytesPerSec: number
+  uploadRateBytesPerSec: number
+  downloadedBytes: number
+  uploadedBytes: number
+  connectedPeers: number
+  seeds: number
+  etaSeconds: number | null
+  queuePosition: number
+  addedAt: string
+  completedAt: string | null
+}
+
+export interface SessionOptions {
+  /** The state folder: library, .torrent files, resume data, DHT table, control socket. */
+  stateDir: string
+  listenPort: number
+  /** Headless `seed` without --download runs complete torrents only; incomplete ones wait queued. */
+  download: boolean
+  maxActiveDownloads: number
+  maxActiveSeeds: number
+  maxConnectionsPerTorrent: number
+  maxHalfOpenConnections: number
+  /** Makes the session's DHT node on its listen port (UDP) once that port is known; none without. */
+  startDht?: (port: number) => Promise<DhtNode | undefined>
+  /** How often resume data of running torrents is saved. */
+  resumeSaveIntervalMs?: number
+  clock?: Clock
+}
+
+export interface SessionEvents {
+  added: [summary: TorrentSummary]
+  removed: [infoHash: string, name: string]
+  state: [summary: TorrentSummary]
+  completed: [summary: TorrentSummary]
+  error: [summary: TorrentSummary]
+  trackerError: [name: string, info: { url: string; message: string; retryAtMs: number }]
+}
+
+interface Record_ {
+  entry: LibraryEntry
+  meta: Metainfo
+  torrent?: Torrent
+  unregister?: () => void
+  /** Verified pieces changed since resume data was last saved. */
+  dirty: boolean
+  /** Totals carried over from earlier runs (the running torrent counts from 0). */
+  baseUploaded: number
+  baseDownloaded: number
+}
+
+export class Session extends TypedEmitter<SessionEvents> {
+  readonly #opts: SessionOptions
+  readonly #store: StateStore
+  readonly #listener = new Listener()
+  readonly #records = new Map<string, Record_>()
+  readonly #peerId = newPeerId()
+  readonly #dialLimit: LimitFunction
+  readonly #clock: Clock
+  #port = 0
+  #dht: DhtNode | undefined
+  #saveTimer: TimerHandle | undefined
+  #closing: Promise<void> | undefined
+  /** Serialises schedule runs: starting and stopping torrents is async. */
+  #scheduling: Promise<void> = Promise.resolve()
+
+  private constructor(opts: SessionOptions, store: StateStore) {
+    super()
+    this.#opts = opts
+    this.#store = store
+    this.#clock = opts.clock ?? systemClock
+    this.#dialLimit = pLimit(opts.maxHalfOpenConnections)
+  }
+
+  /** Opens the state folder, listens for peers and resumes the library. */
+  static async open(opts: SessionOptions): Promise<Session> {
+    const store = await StateStore.open(opts.stateDir)
+    const session = new Session(opts, store)
+    try {
+      session.#port = await session.#listener.listen(opts.listenPort).catch(() => session.#listener.listen(0))
+    } catch (err) {
+      throw new FriendError(`cannot listen for peers: ${errorMessage(err)}`)
+    }
+    session.#dht = await opts.startDht?.(session.#port)
+    for (const entry of store.list()) {
+      try {
+        const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
+        session.#records.set(entry.infoHash, { entry, meta, dirty: false, baseUploaded: entry.uploadedBytes, baseDownloaded: entry.downloadedBytes })
+      } catch (err) {
+        await store.update(entry.infoHash, { state: 'error', error: `its .torrent in the state folder is unreadable: ${errorMessage(err)}` })
+      }
+    }
+    session.#saveTimer = session.#clock.setInterval(() => void session.#saveAllResume(), opts.resumeSaveIntervalMs ?? 30_000)
+    await session.#schedule()
+    return session
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  get dhtNodes(): number {
+    return this.#dht?.nodeCount ?? 0
+  }
+
+  get stateDir(): string {
+    return this.#opts.stateDir
+  }
+
+  list(): TorrentSummary[] {
+    return [...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition).map((r) => this.#summary(r))
+  }
+
+  /** Adds a torrent (or resumes it, with a note, when it is already in the library). */
+  async add(torrentFile: Buffer, savePath: string): Promise<{ summary: TorrentSummary; added: boolean; note?: string }> {
+    const meta = await parseTorrentFile(torrentFile)
+    const existing = this.#records.get(meta.infoHashHex)
+    if (existing) {
+      if (existing.entry.state === 'paused' || existing.entry.state === 'error') await this.resume(meta.infoHashHex)
+      return { summary: this.#summary(existing), added: false, note: `${meta.name} is already in the library; resumed it` }
+    }
+    const entry: LibraryEntry = {
+      infoHash: meta.infoHashHex,
+      name: meta.name,
+      savePath,
+      state: 'queued',
+      uploadedBytes: 0,
+      downloadedBytes: 0,
+      addedAtMs: Date.now(),
+      queuePosition: this.#records.size === 0 ? 0 : Math.max(...[...this.#records.values()].map((r) => r.entry.queuePosition)) + 1,
+    }
+    await this.#store.add(entry, torrentFile)
+    const record: Record_ = { entry, meta, dirty: false, baseUploaded: 0, baseDownloaded: 0 }
+    this.#records.set(meta.infoHashHex, record)
+    this.emit('added', this.#summary(record))
+    await this.#schedule()
+    return { summary: this.#summary(record), added: true }
+  }
+
+  async pause(infoHash: string): Promise<TorrentSummary> {
+    const r = this.#get(infoHash)
+    await this.#stopTorrent(r)
+    await this.#setStored(r, { state: 'paused', error: undefined })
+    await this.#schedule()
+    return this.#summary(r)
+  }
+
+  async resume(infoHash: string): Promise<TorrentSummary> {
+    const r = this.#get(infoHash)
+    if (r.entry.state === 'paused' || r.entry.state === 'error') await this.#setStored(r, { state: 'queued', error: undefined })
+    await this.#schedule()
+    return this.#summary(r)
+  }
+
+  /** Full recheck: forgets the resume data and hashes every piece again. */
+  async verify(infoHash: string): Promise<TorrentSummary> {
+    const r = this.#get(infoHash)
+    const wasPaused = r.entry.state === 'paused'
+    await this.#stopTorrent(r, { saveResume: false })
+    await this.#store.clearResume(r.entry.infoHash)
+    if (!wasPaused) await this.#setStored(r, { state: 'queued', error: undefined })
+    await this.#schedule()
+    return this.#summary(r)
+  }
+
+  async remove(infoHash: string, deleteData: boolean): Promise<void> {
+    const r = this.#get(infoHash)
+    await this.#stopTorrent(r, { saveResume: false })
+    this.#records.delete(infoHash)
+    await this.#store.remove(infoHash)
+    if (deleteData) {
+      // Only the torrent's own file or folder, always inside the save path.
+      await rm(resolveInside(r.entry.savePath, dataRoot(r.meta)), { recursive: true, force: true })
+    }
+    this.emit('removed', infoHash, r.entry.name)
+    await this.#schedule()
+  }
+
+  /** Moves a torrent one place up (toward the front) or down the queue. */
+  async move(infoHash: string, direction: 'up' | 'down'): Promise<TorrentSummary[]> {
+    const ordered = [...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition)
+    const i = ordered.findIndex((r) => r.entry.infoHash === this.#get(infoHash).entry.infoHash)
+    const j = direction === 'up' ? i - 1 : i + 1
+    if (j >= 0 && j < ordered.length) {
+      const a = ordered[i].entry.queuePosition
+      await this.#setStored(ordered[i], { queuePosition: ordered[j].entry.queuePosition })
+      await this.#setStored(ordered[j], { queuePosition: a })
+      await this.#schedule()
+    }
+    return this.list()
+  }
+
+  /** Stops every torrent cleanly (trackers told, resume data saved) and closes the session. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    this.#saveTimer?.cancel()
+    await this.#scheduling.catch(() => {})
+    await Promise.allSettled([...this.#records.values()].map((r) => this.#stopTorrent(r)))
+    await this.#listener.close()
+    await this.#dht?.stop()
+    await this.#store.flush()
+  }
+
+  // --- scheduling ----------------------------------------------------------
+
+  /** Starts what may run and stops what may not, in queue order. */
+  #schedule(): Promise<void> {
+    const run = this.#scheduling.then(() => this.#scheduleNow())
+    this.#scheduling = run.catch(() => {})
+    return run
+  }
+
+  async #scheduleNow(): Promise<void> {
+    if (this.#closing) return
+    let downloads = 0
+    let seeds = 0
+    const ordered = [...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition)
+    for (const r of ordered) {
+      if (r.entry.state === 'paused' || r.entry.state === 'error') continue
+      const complete = r.entry.state === 'seeding'
+      const mayRun = complete ? seeds < this.#opts.maxActiveSeeds : this.#opts.download && downloads < this.#opts.maxActiveDownloads
+      if (mayRun) {
+        if (complete) seeds++
+        else downloads++
+        if (!r.torrent) await this.#startTorrent(r)
+      } else if (r.torrent) {
+        await this.#stopTorrent(r)
+        await this.#setStored(r, { state: complete ? 'seeding' : 'queued' })
+      }
+    }
+  }
+
+  async #startTorrent(r: Record_): Promise<void> {
+    const { meta, entry } = r
+    let storage: FileStorage
+    try {
+      storage = await FileStorage.open(meta, entry.savePath)
+    } catch (err) {
+      await this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
+      return
+    }
+    const resume = await this.#store.loadResume(entry.infoHash)
+    const have = resume && resume.pieceCount === meta.pieceCount && (await StateStore.resumeMatches(resume, meta, entry.savePath)) ? new Bitfield(meta.pieceCount, resume.bitfield) : undefined
+    const dht = this.#dht
+    const torrent = new Torrent({
+      meta,
+      storage,
+      peerId: this.#peerId,
+      listenPort: this.#port,
+      clock: this.#clock,
+      dialLimit: this.#dialLimit,
+      maxConnections: this.#opts.maxConnectionsPerTorrent,
+      have,
+      sources: dht && !meta.private ? [new DhtSource({ node: dht, infoHash: meta.infoHash, port: this.#port, private: false, announce: true })] : [],
+    })
+    r.torrent = torrent
+    r.unregister = this.#listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
+    torrent.on('pieceVerified', () => (r.dirty = true))
+    torrent.on('state', () => this.emit('state', this.#summary(r)))
+    torrent.on('trackerError', (info) => this.emit('trackerError', entry.name, info))
+    torrent.on('complete', () => {
+      r.dirty = true
+      const firstTime = entry.state !== 'seeding'
+      void this.#setStored(r, { state: 'seeding', completedAtMs: entry.completedAtMs ?? Date.now() }).then(async () => {
+        await this.#saveResume(r)
+        if (firstTime) this.emit('completed', this.#summary(r))
+        await this.#schedule()
+      })
+    })
+    torrent.on('error', (message) => void this.#fail(r, message))
+    if (entry.state !== 'seeding') await this.#setStored(r, { state: 'downloading' })
+    await torrent.start()
+  }
+
+  async #stopTorrent(r: Record_, opts: { saveResume?: boolean } = {}): Promise<void> {
+    const torrent = r.torrent
+    if (!torrent) return
+    r.torrent = undefined
+    r.unregister?.()
+    const snap = torrent.snapshot()
+    await torrent.stop()
+    r.baseUploaded += snap.uploadedBytes
+    r.baseDownloaded += snap.downloadedBytes
+    await this.#setStored(r, { uploadedBytes: r.baseUploaded, downloadedBytes: r.baseDownloaded })
+    if ((opts.saveResume ?? true) && snap.state !== 'checking') await this.#saveResume(r, torrent)
+  }
+
+  // --- persistence ---------------------------------------------------------
+
+  async #saveAllResume(): Promise<void> {
+    for (const r of this.#records.values()) if (r.torrent && r.dirty) await this.#saveResume(r)
+  }
+
+  /** Verified pieces plus the files' sizes and mtimes right after a flush, so a match later means "nothing changed". */
+  async #saveResume(r: Record_, stopped?: Torrent): Promise<void> {
+    const torrent = stopped ?? r.torrent
+    const bitfield = torrent?.verifiedPieces()
+    if (!torrent || !bitfield) return
+    try {
+      if (!stopped) await torrent.flush()
+      const files = await StateStore.diskFiles(r.meta, r.entry.savePath)
+      await this.#store.saveResume({ infoHash: r.entry.infoHash, pieceCount: r.meta.pieceCount, bitfield: bitfield.toBuffer(), files })
+      r.dirty = false
+    } catch {
+      // Resume data is a shortcut: without it the torrent is rechecked at the next start.
+    }
+  }
+
+  async #setStored(r: Record_, patch: Partial<LibraryEntry>): Promise<void> {
+    Object.assign(r.entry, patch)
+    if (this.#records.has(r.entry.infoHash)) await this.#store.update(r.entry.infoHash, patch)
+  }
+
+  async #fail(r: Record_, message: string): Promise<void> {
+    await this.#stopTorrent(r).catch(() => {})
+    await this.#setStored(r, { state: 'error', error: message })
+    this.emit('error', this.#summary(r))
+    await this.#schedule()
+  }
+
+  #get(infoHash: string): Record_ {
+    const key = infoHash.toLowerCase()
+    const r = this.#records.get(key) ?? [...this.#records.values()].find((x) => x.entry.infoHash.startsWith(key) || x.entry.name === infoHash)
+    if (!r) throw new FriendError(`no torrent "${infoHash}" in the library (give its info hash, a unique prefix of it, or its name)`)
+    return r
+  }
+
+  #summary(r: Record_): TorrentSummary {
+    const snap = r.torrent?.snapshot()
+    const stored: StoredState = r.entry.state
+    let state: SessionTorrentState = stored
+    if (snap?.state === 'checking') state = 'checking'
+    else if (snap?.state === 'downloading') state = 'downloading'
+    else if (snap?.state === 'seeding') state = 'seeding'
+    return {
+      infoHash: r.entry.infoHash,
+      name: r.entry.name,
+      state,
+      error: r.entry.error ?? null,
+      savePath: r.entry.savePath,
+      sizeBytes: r.meta.length,
+      progress: snap ? snap.progress : stored === 'seeding' ? 1 : 0,
+      downloadRateBytesPerSec: snap?.downloadRate ?? 0,
+      uploadRateBytesPerSec: snap?.uploadRate ?? 0,
+      downloadedBytes: r.baseDownloaded + (snap?.downloadedBytes ?? 0),
+      uploadedBytes: r.baseUploaded + (snap?.uploadedBytes ?? 0),
+      connectedPeers: snap?.connectedPeers ?? 0,
+      seeds: snap?.seeds ?? 0,
+      etaSeconds: snap?.etaSeconds ?? null,
+      queuePosition: r.entry.queuePosition,
+      addedAt: new Date(r.entry.addedAtMs).toISOString(),
+      completedAt: r.entry.completedAtMs ? new Date(r.entry.completedAtMs).toISOString() : null,
+    }
+  }
+}
+

@@ -36,6 +36,8 @@ export const CONFIG_OPTIONS = {
   listenPort: { kind: 'number', default: 6881, min: 0, max: 65535, integer: true, doc: 'TCP port for incoming peers (the next free of the ten after it if busy; 0 = any)' },
   maxActiveDownloads: { kind: 'number', default: 3, min: 1, max: 1000, integer: true, doc: 'torrents downloading at once in a session; the rest wait queued' },
   maxActiveSeeds: { kind: 'number', default: 20, min: 1, max: 10000, integer: true, doc: 'torrents seeding at once in a session' },
+  uploadLimitKiBps: { kind: 'number', default: 0, min: 0, max: 10_000_000, integer: true, doc: 'upload limit for the whole session in KiB/s (0 = none); `friendtorrent limit` changes it at run time' },
+  downloadLimitKiBps: { kind: 'number', default: 0, min: 0, max: 10_000_000, integer: true, doc: 'download limit for the whole session in KiB/s (0 = none); `friendtorrent limit` changes it at run time' },
   maxConnections: { kind: 'number', default: 200, min: 1, max: 5000, integer: true, doc: 'peer connections in all, across torrents' },
   maxConnectionsPerTorrent: { kind: 'number', default: 50, min: 1, max: 1000, integer: true, doc: 'peer connections per torrent' },
   maxHalfOpenConnections: { kind: 'number', default: 16, min: 1, max: 500, integer: true, doc: 'connection attempts in flight at once' },

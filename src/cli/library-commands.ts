@@ -19,6 +19,7 @@ export const LIBRARY_USAGE = `usage: friendtorrent list [--json]
        friendtorrent pause|resume|verify <torrent>
        friendtorrent remove <torrent> [--delete-data]
        friendtorrent queue <torrent> up|down
+       friendtorrent limit [--up KiB/s] [--down KiB/s] [<torrent>]   (0 = no limit; the session's limits without <torrent>)
 
   <torrent> is an info hash, a unique prefix of one, or the torrent's name.`
 
@@ -85,6 +86,25 @@ export async function runList(argv: string[], io: CliIo): Promise<number> {
     io.out(`${t.infoHash.slice(0, 8)}  ${t.state.padEnd(11)} ${formatPercent(t.progress).padStart(6)}  ${formatBytes(t.sizeBytes).padStart(10)}  ${t.name}${rates}${t.error ? `  (${t.error})` : ''}`)
   }
   if (!running) io.out('(no session is running: `friendtorrent seed` starts one)')
+  return 0
+}
+
+/** Rate limits change in the running session; without one, the session-wide ones live in config.json. */
+export async function runLimit(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { up: { type: 'string' }, down: { type: 'string' } } })
+  const kib = (text: string | undefined, name: string) => {
+    if (text === undefined) return undefined
+    const n = Number(text)
+    if (!Number.isFinite(n) || n < 0) throw new FriendError(`--${name} is KiB/s, a number ≥ 0 (0 = no limit), got "${text}"`)
+    return n
+  }
+  const args = { id: positionals[0], upKiBps: kib(values.up, 'up'), downKiBps: kib(values.down, 'down') }
+  const result = (await inSession(io, 'limit', args)) as { upKiBps: number; downKiBps: number } | undefined
+  if (result === undefined) {
+    throw new FriendError(`no session is running; set uploadLimitKiBps / downloadLimitKiBps in ${paths(io.env).configFile} for the next one`)
+  }
+  const show = (v: number) => (v === 0 ? 'unlimited' : `${v} KiB/s`)
+  io.out(`${positionals[0] ?? 'session'}: up ${show(result.upKiBps)}, down ${show(result.downKiBps)}`)
   return 0
 }
 

@@ -6,7 +6,7 @@ import { ADD_USAGE, runAdd } from './add-command.ts'
 import { CREATE_USAGE, runCreate } from './create-command.ts'
 import { runTracker, TRACKER_USAGE } from './tracker-command.ts'
 import type { CliIo } from './io.ts'
-import { LIBRARY_USAGE, runLibraryCommand, runList } from './library-commands.ts'
+import { LIBRARY_USAGE, runLibraryCommand, runLimit, runList } from './library-commands.ts'
 import { runSeed, SEED_USAGE } from './seed-command.ts'
 
 const USAGE = `usage: friendtorrent <command> [options]
@@ -17,6 +17,7 @@ commands:
   seed [--download]    run the library headless (seed; --download also downloads)
   list [--json]        the library, from the running session or the state folder
   pause|resume|verify|remove|queue <torrent>   act on one torrent
+  limit [--up N] [--down N] [<torrent>]        rate limits in KiB/s, now
   create <path>        make a .torrent of a file or folder and print its magnet link
   tracker              run a small HTTP + UDP tracker for friends
   help                 this text
@@ -48,6 +49,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'remove':
       case 'queue':
         return await runLibraryCommand(command, rest, io)
+      case 'limit':
+        return await runLimit(rest, io)
       case 'create':
         return await runCreate(rest, io)
       case 'tracker':

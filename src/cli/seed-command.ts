@@ -39,6 +39,8 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
     maxActiveSeeds: config.maxActiveSeeds,
     maxConnectionsPerTorrent: config.maxConnectionsPerTorrent,
     maxHalfOpenConnections: config.maxHalfOpenConnections,
+    uploadLimitBytesPerSec: config.uploadLimitKiBps * 1024,
+    downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
     startDht: async (port) => {
       if (!config.dht) return undefined
       const { DhtNode } = await import('../discovery/dht-node.ts')

@@ -10,6 +10,10 @@ export function controlSocketPath(stateDir: string): string {
   return join(stateDir, 'control.sock')
 }
 
+function badLimit(v: unknown): never {
+  throw new FriendError(`a limit is KiB/s, a number ≥ 0 (0 = none), got ${JSON.stringify(v)}`)
+}
+
 function idOf(args: Record<string, unknown>): string {
   if (typeof args.id !== 'string' || args.id === '') throw new FriendError('which torrent? give its info hash (or a unique prefix) or its name')
   return args.id
@@ -39,6 +43,11 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
       case 'queue': {
         if (args.direction !== 'up' && args.direction !== 'down') throw new FriendError('queue takes "up" or "down"')
         return session.move(idOf(args), args.direction)
+      }
+      case 'limit': {
+        const kib = (v: unknown) => (v === undefined ? undefined : typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v * 1024 : badLimit(v))
+        const set = session.setLimits({ uploadBytesPerSec: kib(args.upKiBps), downloadBytesPerSec: kib(args.downKiBps) }, typeof args.id === 'string' ? args.id : undefined)
+        return { upKiBps: set.uploadBytesPerSec / 1024, downKiBps: set.downloadBytesPerSec / 1024 }
       }
       default:
         throw new FriendError(`unknown command "${command}"`)

@@ -12,6 +12,7 @@ import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { newPeerId } from '../core/peer-id.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
+import { LimiterChain, TokenBucket } from '../core/token-bucket.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
 import { DhtSource } from '../discovery/dht-source.ts'
@@ -59,6 +60,9 @@ export interface SessionOptions {
   maxHalfOpenConnections: number
   /** Makes the session's DHT node on its listen port (UDP) once that port is known; none without. */
   startDht?: (port: number) => Promise<DhtNode | undefined>
+  /** Session-wide limits in bytes/s (0 = none). */
+  uploadLimitBytesPerSec?: number
+  downloadLimitBytesPerSec?: number
   /** How often resume data of running torrents is saved. */
   resumeSaveIntervalMs?: number
   clock?: Clock
@@ -75,6 +79,9 @@ export interface SessionEvents {
 
 interface Record_ {
   entry: LibraryEntry
+  /** This torrent's own limits (0 = none), chained after the session's. */
+  upload: TokenBucket
+  download: TokenBucket
   meta: Metainfo
   torrent?: Torrent
   unregister?: () => void
@@ -95,6 +102,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #clock: Clock
   #port = 0
   #dht: DhtNode | undefined
+  readonly #upload: TokenBucket
+  readonly #download: TokenBucket
   #saveTimer: TimerHandle | undefined
   #closing: Promise<void> | undefined
   /** Serialises schedule runs: starting and stopping torrents is async. */
@@ -106,6 +115,18 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#store = store
     this.#clock = opts.clock ?? systemClock
     this.#dialLimit = pLimit(opts.maxHalfOpenConnections)
+    this.#upload = new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, undefined, this.#clock)
+    this.#download = new TokenBucket(opts.downloadLimitBytesPerSec ?? 0, undefined, this.#clock)
+  }
+
+  /** Changes rate limits now: the session's, or one torrent's when `infoHash` is given. Bytes/s; 0 = none; undefined leaves it. */
+  setLimits(limits: { uploadBytesPerSec?: number; downloadBytesPerSec?: number }, infoHash?: string): { uploadBytesPerSec: number; downloadBytesPerSec: number } {
+    const r = infoHash === undefined ? undefined : this.#get(infoHash)
+    const up = r ? r.upload : this.#upload
+    const down = r ? r.download : this.#download
+    if (limits.uploadBytesPerSec !== undefined) up.setRate(limits.uploadBytesPerSec)
+    if (limits.downloadBytesPerSec !== undefined) down.setRate(limits.downloadBytesPerSec)
+    return { uploadBytesPerSec: up.rateBytesPerSec, downloadBytesPerSec: down.rateBytesPerSec }
   }
 
   /** Opens the state folder, listens for peers and resumes the library. */
@@ -121,7 +142,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     for (const entry of store.list()) {
       try {
         const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
-        session.#records.set(entry.infoHash, { entry, meta, dirty: false, baseUploaded: entry.uploadedBytes, baseDownloaded: entry.downloadedBytes })
+        session.#records.set(entry.infoHash, session.#record(entry, meta))
       } catch (err) {
         await store.update(entry.infoHash, { state: 'error', error: `its .torrent in the state folder is unreadable: ${errorMessage(err)}` })
       }
@@ -166,7 +187,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       queuePosition: this.#records.size === 0 ? 0 : Math.max(...[...this.#records.values()].map((r) => r.entry.queuePosition)) + 1,
     }
     await this.#store.add(entry, torrentFile)
-    const record: Record_ = { entry, meta, dirty: false, baseUploaded: 0, baseDownloaded: 0 }
+    const record = this.#record(entry, meta)
     this.#records.set(meta.infoHashHex, record)
     this.emit('added', this.#summary(record))
     await this.#schedule()
@@ -291,6 +312,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       dialLimit: this.#dialLimit,
       maxConnections: this.#opts.maxConnectionsPerTorrent,
       have,
+      uploadLimiter: new LimiterChain(this.#upload, r.upload),
+      downloadLimiter: new LimiterChain(this.#download, r.download),
       sources: dht && !meta.private ? [new DhtSource({ node: dht, infoHash: meta.infoHash, port: this.#port, private: false, announce: true })] : [],
     })
     r.torrent = torrent
@@ -356,6 +379,18 @@ export class Session extends TypedEmitter<SessionEvents> {
     await this.#setStored(r, { state: 'error', error: message })
     this.emit('error', this.#summary(r))
     await this.#schedule()
+  }
+
+  #record(entry: LibraryEntry, meta: Metainfo): Record_ {
+    return {
+      entry,
+      meta,
+      upload: new TokenBucket(0, undefined, this.#clock),
+      download: new TokenBucket(0, undefined, this.#clock),
+      dirty: false,
+      baseUploaded: entry.uploadedBytes,
+      baseDownloaded: entry.downloadedBytes,
+    }
   }
 
   #get(infoHash: string): Record_ {

@@ -9,6 +9,7 @@ import type { LimitFunction } from 'p-limit'
 import { createHash } from 'node:crypto'
 import { Bitfield } from '../core/bitfield.ts'
 import { BufferPool } from '../core/buffer-pool.ts'
+import type { LimiterChain } from '../core/token-bucket.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
@@ -66,6 +67,9 @@ export interface TorrentOptions {
   sources?: PeerSource[]
   /** Verified pieces from resume data that matched the files on disk: the check is skipped. */
   have?: Bitfield
+  /** Rate limits (global and per torrent, chained); none means unlimited. */
+  uploadLimiter?: LimiterChain
+  downloadLimiter?: LimiterChain
   numWant?: number
 }
 
@@ -141,7 +145,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #storage: Storage
   readonly #peerId: Buffer
   readonly #clock: Clock
-  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have'>>
+  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have' | 'uploadLimiter' | 'downloadLimiter'>>
+  readonly #downloadLimiter: LimiterChain | undefined
+  #refillTimer: TimerHandle | undefined
   readonly #resumeHave: Bitfield | undefined
   readonly #sources: PeerSource[]
   readonly #listenPort: number
@@ -186,6 +192,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#clock = opts.clock ?? systemClock
     this.#listenPort = opts.listenPort
     this.#sources = opts.sources ?? []
+    this.#downloadLimiter = opts.downloadLimiter
+    const uploadLimiter = opts.uploadLimiter
     this.#resumeHave = opts.have?.length === opts.meta.pieceCount ? opts.have.clone() : undefined
     this.#dialLimit = opts.dialLimit ?? pLimit(16)
     this.#opts = {
@@ -203,6 +211,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#downloadMeter = new RateMeter(5, this.#clock)
     this.#uploader = new Uploader(this.meta, this.#storage, () => this.#picker!.have, {
       maxQueuePerPeer: UPLOAD_QUEUE,
+      allowUpload: uploadLimiter
+        ? (bytes) => (uploadLimiter.tryTake(bytes) ? { ok: true } : { ok: false, retryInMs: Math.max(1, uploadLimiter.waitMs(bytes)) })
+        : undefined,
       onUploaded: (bytes) => this.#uploadMeter.add(bytes),
       onReadError: (message) => this.#fail(message),
     })
@@ -284,6 +295,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   async #stop(): Promise<void> {
     this.#tick?.cancel()
     this.#rechokeTimer?.cancel()
+    this.#refillTimer?.cancel()
     for (const pc of this.#connections.values()) pc.close('torrent stopped')
     for (const s of this.#sockets) s.destroy()
     const sourcesStopped = [this.#tracker?.stop(), ...this.#sources.map((s) => s.stop())]
@@ -577,8 +589,27 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const piecesInMemory = picker.openPieceCount()
     const allowNewPieces = piecesInMemory === 0 || piecesInMemory * this.meta.pieceLength < this.#opts.maxPieceMemoryBytes
     if (!allowNewPieces) this.#memoryThrottled = true
-    const blocks = picker.pickBlocks(pc.key, want, allowNewPieces)
+    const blocks = picker.pickBlocks(pc.key, this.#allowedByLimit(want), allowNewPieces)
     if (blocks.length > 0) pc.request(blocks)
+  }
+
+  /**
+   * The download limit is kept by requesting no faster than it allows: each
+   * request takes a block's worth of tokens. Out of tokens, a timer refills
+   * every peer once the bucket has room again.
+   */
+  #allowedByLimit(want: number): number {
+    const limiter = this.#downloadLimiter
+    if (!limiter) return want
+    let allowed = 0
+    while (allowed < want && limiter.tryTake(BLOCK_SIZE)) allowed++
+    if (allowed < want && !this.#refillTimer) {
+      this.#refillTimer = this.#clock.setTimeout(() => {
+        this.#refillTimer = undefined
+        this.#fillAll()
+      }, Math.max(1, limiter.waitMs(BLOCK_SIZE)))
+    }
+    return allowed
   }
 
   #fillAll(): void {

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { newPeerId } from '../../src/core/peer-id.ts'
 import type { PeerCandidate } from '../../src/core/types.ts'
 import type { PeerSource } from '../../src/discovery/peer-source.ts'
+import type { LimiterChain } from '../../src/core/token-bucket.ts'
 import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
 import type { Metainfo } from '../../src/metainfo/metainfo.ts'
 import { Listener } from '../../src/session/listener.ts'
@@ -25,6 +26,7 @@ export interface OurPeerOptions {
   peers?: PeerCandidate[]
   /** Built once the listen port is known (e.g. a DhtSource announcing it). */
   sources?: (port: number, meta: Metainfo) => PeerSource[]
+  uploadLimiter?: LimiterChain
 }
 
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
@@ -38,6 +40,7 @@ export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
     listenPort: port,
     useTrackers: opts.useTrackers ?? true,
     sources: opts.sources?.(port, meta),
+    uploadLimiter: opts.uploadLimiter,
   })
   const unregister = listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
   torrent.addPeers(opts.peers ?? [])

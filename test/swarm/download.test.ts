@@ -163,3 +163,29 @@ test('a peer that takes requests and never answers is snubbed; its blocks are fe
     await assertFilesMatch(dir, 'odd', built.payload)
   })
 })
+
+test('download and upload limits hold the rate near the limit', async () => {
+  const { LimiterChain, TokenBucket } = await import('../../src/core/token-bucket.ts')
+  await withTempDir(async (dir) => {
+    const built = buildTorrent({ name: 'odd', files: ODD_LAYOUT, pieceLength: 16 * 1024, seed: 8 })
+    const meta = await parseTorrentFile(built.torrent)
+    const limit = 256 * 1024
+    const seeder = await startWirePeer({ infoHash: meta.infoHash, payload: built.payload, pieceLength: meta.pieceLength })
+    const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, dir), peerId: newPeerId(), listenPort: 0, useTrackers: false, downloadLimiter: new LimiterChain(new TokenBucket(0), new TokenBucket(limit)) })
+    const started = Date.now()
+    try {
+      const done = waitForEvent(torrent, 30_000)
+      torrent.addPeers([{ host: '127.0.0.1', port: seeder.port, source: 'manual' }])
+      await torrent.start()
+      await done
+    } finally {
+      await torrent.stop()
+      await seeder.close()
+    }
+    const seconds = (Date.now() - started) / 1000
+    // ~944 KiB at 256 KiB/s after a 256 KiB burst: about 2.7 s; unlimited it takes well under 0.5 s.
+    const expected = (built.payload.length - limit) / limit
+    assert.ok(seconds > expected * 0.8 && seconds < expected * 2, `took ${seconds.toFixed(2)} s, expected about ${expected.toFixed(2)} s`)
+    await assertFilesMatch(dir, 'odd', built.payload)
+  })
+})

@@ -9,6 +9,30 @@ import { tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
 import { startTracker } from '../helpers/tracker.ts'
 
+test('an upload limit holds our seeder near it', async () => {
+  const { LimiterChain, TokenBucket } = await import('../../src/core/token-bucket.ts')
+  const work = tempDir('ft-seed-limit')
+  const tracker = await startTracker()
+  try {
+    const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
+    const limit = 512 * 1024
+    const seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, useTrackers: false, uploadLimiter: new LimiterChain(new TokenBucket(limit)) })
+    try {
+      const run = await downloadWithCli({ torrentPath: fixture.torrentPath, outDir: join(work.path, 'out'), timeoutMs: 30_000, peers: [`127.0.0.1:${seeder.port}`] })
+      assert.equal(run.code, 0, describeRun(run))
+      // ~3 MB at 512 KiB/s after a 512 KiB burst: about 5 s (the CLI's own start-up adds a little).
+      const expected = (fixture.totalBytes - limit) / limit
+      const seconds = run.durationMs / 1000
+      assert.ok(seconds > expected * 0.8 && seconds < expected * 2 + 2, `took ${seconds.toFixed(2)} s, expected about ${expected.toFixed(2)} s`)
+    } finally {
+      await seeder.stop()
+    }
+  } finally {
+    await tracker.close()
+    await work.cleanup()
+  }
+})
+
 test('our seeder serves our leecher, byte for byte', async () => {
   const work = tempDir('ft-seed')
   const tracker = await startTracker()

@@ -8,6 +8,7 @@ import { runTracker, TRACKER_USAGE } from './tracker-command.ts'
 import type { CliIo } from './io.ts'
 import { LIBRARY_USAGE, runLibraryCommand, runLimit, runList } from './library-commands.ts'
 import { runSeed, SEED_USAGE } from './seed-command.ts'
+import { runShare, SHARE_USAGE } from './share-command.ts'
 
 const USAGE = `usage: friendtorrent <command> [options]
 
@@ -19,6 +20,7 @@ commands:
   pause|resume|verify|remove|queue <torrent>   act on one torrent
   limit [--up N] [--down N] [<torrent>]        rate limits in KiB/s, now
   create <path>        make a .torrent of a file or folder and print its magnet link
+  share <path>         create it, add it for seeding and print the magnet link
   tracker              run a small HTTP + UDP tracker for friends
   help                 this text
   version              print the version
@@ -26,6 +28,8 @@ commands:
 ${ADD_USAGE}
 
 ${SEED_USAGE}
+
+${SHARE_USAGE}
 
 ${LIBRARY_USAGE}
 
@@ -53,6 +57,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await runLimit(rest, io)
       case 'create':
         return await runCreate(rest, io)
+      case 'share':
+        return await runShare(rest, io)
       case 'tracker':
         return await runTracker(rest, io)
       case 'version':

@@ -40,6 +40,8 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
     maxConnectionsPerTorrent: config.maxConnectionsPerTorrent,
     maxHalfOpenConnections: config.maxHalfOpenConnections,
     uploadLimitBytesPerSec: config.uploadLimitKiBps * 1024,
+    seedRatioLimit: config.seedRatioLimit,
+    seedTimeLimitMs: config.seedTimeLimitMinutes * 60_000,
     downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
     startDht: async (port) => {
       if (!config.dht) return undefined
@@ -66,6 +68,7 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
   session.on('added', (t) => log(`added ${t.name} (${formatBytes(t.sizeBytes)}) → ${t.savePath}`))
   session.on('removed', (_hash, name) => log(`removed ${name}`))
   session.on('completed', (t) => log(`completed ${t.name}`))
+  session.on('seedLimit', (t, reason) => log(`paused ${t.name}: ${reason}`))
   session.on('error', (t) => log(`error ${t.name}: ${t.error}`))
   session.on('trackerError', (name, { url, message, retryAtMs }) => log(`tracker ${url} (${name}): ${message}; next try in ${formatEta((retryAtMs - Date.now()) / 1000)}`))
   const torrents = session.list()

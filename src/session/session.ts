@@ -63,6 +63,9 @@ export interface SessionOptions {
   /** Session-wide limits in bytes/s (0 = none). */
   uploadLimitBytesPerSec?: number
   downloadLimitBytesPerSec?: number
+  /** Seeding stops (the torrent is paused, with a note) at this upload ratio or after this long; 0 = never. */
+  seedRatioLimit?: number
+  seedTimeLimitMs?: number
   /** How often resume data of running torrents is saved. */
   resumeSaveIntervalMs?: number
   clock?: Clock
@@ -75,6 +78,8 @@ export interface SessionEvents {
   completed: [summary: TorrentSummary]
   error: [summary: TorrentSummary]
   trackerError: [name: string, info: { url: string; message: string; retryAtMs: number }]
+  /** A torrent reached its seed ratio or seed time and was paused; `reason` says which. */
+  seedLimit: [summary: TorrentSummary, reason: string]
 }
 
 interface Record_ {
@@ -87,6 +92,10 @@ interface Record_ {
   unregister?: () => void
   /** Verified pieces changed since resume data was last saved. */
   dirty: boolean
+  /** When this run started seeding (for the seed-time limit). */
+  seedingSinceMs?: number
+  /** Checked in a session that does not download, and found incomplete: it waits. */
+  waitsForDownload?: boolean
   /** Totals carried over from earlier runs (the running torrent counts from 0). */
   baseUploaded: number
   baseDownloaded: number
@@ -105,6 +114,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #upload: TokenBucket
   readonly #download: TokenBucket
   #saveTimer: TimerHandle | undefined
+  #limitTimer: TimerHandle | undefined
   #closing: Promise<void> | undefined
   /** Serialises schedule runs: starting and stopping torrents is async. */
   #scheduling: Promise<void> = Promise.resolve()
@@ -148,6 +158,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       }
     }
     session.#saveTimer = session.#clock.setInterval(() => void session.#saveAllResume(), opts.resumeSaveIntervalMs ?? 30_000)
+    session.#limitTimer = session.#clock.setInterval(() => void session.#checkSeedLimits(), 5_000)
     await session.#schedule()
     return session
   }
@@ -255,6 +266,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   async #close(): Promise<void> {
     this.#saveTimer?.cancel()
+    this.#limitTimer?.cancel()
     await this.#scheduling.catch(() => {})
     await Promise.allSettled([...this.#records.values()].map((r) => this.#stopTorrent(r)))
     await this.#listener.close()
@@ -279,7 +291,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     for (const r of ordered) {
       if (r.entry.state === 'paused' || r.entry.state === 'error') continue
       const complete = r.entry.state === 'seeding'
-      const mayRun = complete ? seeds < this.#opts.maxActiveSeeds : this.#opts.download && downloads < this.#opts.maxActiveDownloads
+      // Without --download an unknown torrent still runs once: the check tells whether it can seed.
+      const mayDownload = this.#opts.download || !r.waitsForDownload
+      const mayRun = complete ? seeds < this.#opts.maxActiveSeeds : mayDownload && downloads < this.#opts.maxActiveDownloads
       if (mayRun) {
         if (complete) seeds++
         else downloads++
@@ -319,7 +333,13 @@ export class Session extends TypedEmitter<SessionEvents> {
     r.torrent = torrent
     r.unregister = this.#listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
     torrent.on('pieceVerified', () => (r.dirty = true))
-    torrent.on('state', () => this.emit('state', this.#summary(r)))
+    torrent.on('state', (state) => {
+      this.emit('state', this.#summary(r))
+      if (state === 'downloading' && !this.#opts.download) {
+        r.waitsForDownload = true
+        void this.#stopTorrent(r).then(() => this.#setStored(r, { state: 'queued' }))
+      }
+    })
     torrent.on('trackerError', (info) => this.emit('trackerError', entry.name, info))
     torrent.on('complete', () => {
       r.dirty = true
@@ -346,6 +366,31 @@ export class Session extends TypedEmitter<SessionEvents> {
     r.baseDownloaded += snap.downloadedBytes
     await this.#setStored(r, { uploadedBytes: r.baseUploaded, downloadedBytes: r.baseDownloaded })
     if ((opts.saveResume ?? true) && snap.state !== 'checking') await this.#saveResume(r, torrent)
+  }
+
+  /** Pauses seeding torrents that reached the seed ratio or seed time. */
+  async #checkSeedLimits(): Promise<void> {
+    const { seedRatioLimit = 0, seedTimeLimitMs = 0 } = this.#opts
+    if (seedRatioLimit <= 0 && seedTimeLimitMs <= 0) return
+    const now = this.#clock.now()
+    for (const r of this.#records.values()) {
+      if (!r.torrent || r.torrent.state !== 'seeding') {
+        r.seedingSinceMs = undefined
+        continue
+      }
+      r.seedingSinceMs ??= now
+      const s = this.#summary(r)
+      const ratio = s.sizeBytes > 0 ? s.uploadedBytes / s.sizeBytes : 0
+      const reason =
+        seedRatioLimit > 0 && ratio >= seedRatioLimit
+          ? `reached the seed ratio ${seedRatioLimit} (uploaded ${ratio.toFixed(2)}× its size)`
+          : seedTimeLimitMs > 0 && now - r.seedingSinceMs >= seedTimeLimitMs
+            ? `seeded for ${Math.round(seedTimeLimitMs / 60_000)} min, the seed-time limit`
+            : undefined
+      if (!reason) continue
+      await this.pause(r.entry.infoHash)
+      this.emit('seedLimit', this.#summary(r), reason)
+    }
   }
 
   // --- persistence ---------------------------------------------------------

@@ -304,19 +304,31 @@ function runTool(command: string, args: string[], env: NodeJS.ProcessEnv, timeou
 
 // Transmission's torrent status codes (libtransmission tr_torrent_activity).
 const TR_STATUS_SEED = 6
+// tr_stat error 3 is local (e.g. files missing or unwritable); 1 and 2 are tracker warnings/errors that a retry may clear.
+const TR_STAT_LOCAL_ERROR = 3
+
+/** A running daemon with the torrent added; the caller decides what to wait for. */
+interface TransmissionDaemon {
+  proc: ManagedProcess
+  handle: TransmissionHandle
+  /** The torrent's fields from torrent-get, or undefined while the daemon does not list it yet. */
+  torrent(fields: string[]): Promise<Record<string, any> | undefined>
+}
 
 /**
- * transmission-daemon seeding `dataDir`. Transmission 3.00 never dials
- * 127.0.0.0/8 peers, so the leecher must connect to it; it keys peers by IP,
- * so use one daemon per download.
+ * Starts transmission-daemon on 127.0.0.1 (DHT/LPD/PEX/uTP/port forwarding off,
+ * encryption 0 = plaintext preferred) and adds the torrent with `dataDir` as its
+ * download dir. On failure nothing is left running.
  */
-export async function startTransmissionSeeder(options: TransmissionOptions): Promise<TransmissionHandle> {
-  const state = tempDir('transmission')
+async function launchTransmission(options: TransmissionOptions, role: string): Promise<TransmissionDaemon> {
+  const state = tempDir(`transmission-${role}`)
   const configDir = join(state.path, 'config')
   mkdirSync(configDir, { recursive: true })
   const port = options.port ?? (await freePort())
   const rpcPort = await freePort()
   const dataDir = resolve(options.dataDir)
+  mkdirSync(dataDir, { recursive: true })
+  const infoHash = await readInfoHash(options.torrentPath)
   const settings = {
     'bind-address-ipv4': '127.0.0.1',
     'bind-address-ipv6': '::1',
@@ -348,7 +360,7 @@ export async function startTransmissionSeeder(options: TransmissionOptions): Pro
   }
   writeFileSync(join(configDir, 'settings.json'), JSON.stringify(settings, null, 2))
   const env = clientEnv(state.path)
-  const proc = new ManagedProcess('transmission-daemon', 'transmission-daemon', ['-f', '-g', configDir], { env, cwd: state.path })
+  const proc = new ManagedProcess(`transmission-daemon ${role}`, 'transmission-daemon', ['-f', '-g', configDir], { env, cwd: state.path })
   let sessionId = ''
   const rpc = async (method: string, args: Record<string, unknown> = {}): Promise<any> => {
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -369,6 +381,9 @@ export async function startTransmissionSeeder(options: TransmissionOptions): Pro
     }
     throw new Error(`transmission ${method}: the daemon kept refusing the session id`)
   }
+  // RPC accepts an info hash wherever it takes a torrent id.
+  const torrent = async (fields: string[]): Promise<Record<string, any> | undefined> =>
+    ((await rpc('torrent-get', { ids: [infoHash], fields })) as { torrents: Record<string, any>[] }).torrents[0]
   const handle: TransmissionHandle = {
     pid: proc.pid,
     port,
@@ -386,23 +401,91 @@ export async function startTransmissionSeeder(options: TransmissionOptions): Pro
   return orCleanUp(proc, state, async () => {
     await waitReady(proc, async () => (await rpc('session-get')) !== undefined, 15_000, `transmission-daemon RPC on port ${rpcPort}`)
     await runTool('transmission-remote', [`127.0.0.1:${rpcPort}`, '-a', resolve(options.torrentPath), '-w', dataDir], env)
+    return { proc, handle, torrent }
+  })
+}
+
+/** Polls the torrent until `done` says so; a local error (tr_stat error 3) fails at once. */
+async function waitTransmissionTorrent(
+  daemon: TransmissionDaemon,
+  fields: string[],
+  done: (t: Record<string, any>) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  let last: Record<string, any> | undefined
+  try {
     await waitReady(
-      proc,
+      daemon.proc,
       async () => {
-        const { torrents } = await rpc('torrent-get', {
-          fields: ['id', 'status', 'haveValid', 'sizeWhenDone', 'leftUntilDone', 'error', 'errorString'],
-        })
-        const t = torrents[0]
-        if (!t) return false
-        // tr_stat error 3 is local (e.g. files missing); 1 and 2 are tracker warnings/errors that a retry may clear.
-        if (t.error === 3) throw new ClientFailedError(`transmission reports: ${t.errorString}`)
-        return t.status === TR_STATUS_SEED && t.leftUntilDone === 0 && t.haveValid === t.sizeWhenDone
+        last = await daemon.torrent(['error', 'errorString', ...fields])
+        if (!last) return false
+        if (last.error === TR_STAT_LOCAL_ERROR) throw new ClientFailedError(`transmission reports: ${last.errorString}`)
+        return done(last)
       },
+      timeoutMs,
+      what,
+    )
+  } catch (err) {
+    const seen = last ? `last seen: ${fields.map((f) => `${f} ${JSON.stringify(last![f])}`).join(', ')}` : 'torrent never listed'
+    const message = (err as Error).message
+    const cut = message.includes('\n') ? message.indexOf('\n') : message.length
+    throw new Error(`${message.slice(0, cut)} (${seen})${message.slice(cut)}`)
+  }
+}
+
+/**
+ * transmission-daemon seeding `dataDir`. Transmission 3.00 never dials
+ * 127.0.0.0/8 peers, so the leecher must connect to it; it keys peers by IP,
+ * so use one daemon per download.
+ */
+export async function startTransmissionSeeder(options: TransmissionOptions): Promise<TransmissionHandle> {
+  const daemon = await launchTransmission(options, 'seeder')
+  try {
+    await waitTransmissionTorrent(
+      daemon,
+      ['status', 'haveValid', 'sizeWhenDone', 'leftUntilDone'],
+      (t) => t.status === TR_STATUS_SEED && t.leftUntilDone === 0 && t.haveValid === t.sizeWhenDone,
       options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
       `transmission to verify ${options.torrentPath} and seed it`,
     )
-    return handle
-  })
+  } catch (err) {
+    await daemon.handle.stop()
+    throw err
+  }
+  return daemon.handle
+}
+
+export interface TransmissionLeecherHandle extends TransmissionHandle {
+  /** percentDone (0..1) of its torrent, via RPC. */
+  progress(): Promise<number>
+  /** Resolves once every byte is downloaded and verified; rejects after `timeoutMs`, or at once if the daemon exits or reports a local error. */
+  waitComplete(timeoutMs: number): Promise<void>
+}
+
+/**
+ * transmission-daemon downloading into `dataDir` (created if missing). Transmission
+ * 3.00 never dials 127.0.0.0/8 peers, so on loopback it gets data only from a
+ * seeder that connects to it (e.g. one that hears of it from a tracker).
+ */
+export async function startTransmissionLeecher(options: TransmissionOptions): Promise<TransmissionLeecherHandle> {
+  const daemon = await launchTransmission(options, 'leecher')
+  return {
+    ...daemon.handle,
+    progress: async () => {
+      const t = await daemon.torrent(['percentDone'])
+      if (!t) throw new Error(`transmission-daemon on RPC port ${daemon.handle.rpcPort} does not list ${options.torrentPath}`)
+      return t.percentDone as number
+    },
+    waitComplete: (timeoutMs) =>
+      waitTransmissionTorrent(
+        daemon,
+        ['percentDone', 'leftUntilDone', 'status'],
+        (t) => t.percentDone === 1 && t.leftUntilDone === 0,
+        timeoutMs,
+        `transmission to download ${options.torrentPath}`,
+      ),
+  }
 }
 
 // ---------------------------------------------------------------- rtorrent

@@ -1,18 +1,27 @@
-// Download benchmark on loopback: one real seeder (rtorrent by default), then
-// friendtorrent, aria2c and qbittorrent-nox download the same payload from it,
-// one after another, each into a fresh folder; prints wall time, MB/s, peak RSS
-// and friendtorrent's ratios to the others. Figures are noisy: compare the
-// clients of one run, as ratios. Never aborts the run because one client fails.
+// Loopback benchmarks, in sections (default: all of them):
+//  download: one real seeder (rtorrent by default), then friendtorrent, aria2c
+//    and qbittorrent-nox download the same payload from it, one after another,
+//    each into a fresh folder; wall time, MB/s, peak RSS and friendtorrent's ratios.
+//  seed: aria2c downloads the payload from rtorrent, then from `friendtorrent
+//    seed`; MB/s from each, the ratio and our seeder's peak RSS (bench/seed-section.ts).
+//  library: `friendtorrent seed` over 1000 small torrents; start-up time,
+//    peak RSS and shutdown (bench/library-section.ts).
+// Figures are noisy: compare the clients of one run, as ratios. Never aborts
+// the run because one client fails.
 //
-//   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--only friendtorrent,aria2c,qbittorrent]
-//                    [--seeder rtorrent|qbittorrent] [--timeout-s N] [--json out.json]
+//   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
+//                    [--only download,seed,library | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
+//                    [--cpu-prof-dir DIR] [--json out.json]
+//
+// --only takes section names and download clients: a client name selects the
+// download section with just the clients named. --cpu-prof-dir makes every
+// `friendtorrent seed` of the seed and library sections write a CPU profile there.
 //
 // The payload and its torrent are cached under $BENCH_DIR (default
 // <tmpdir>/friendtorrent-bench); each run writes a copy of the torrent that
 // announces to this run's tracker.
-import { spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -30,23 +39,32 @@ import {
   type ClientHandle,
 } from '../test/helpers/real-clients.ts'
 import { startTracker } from '../test/helpers/tracker.ts'
+import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
+import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
+import { formatSeedSection, runSeedSection, type SeedRow } from './seed-section.ts'
 
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
+const SECTIONS = ['download', 'seed', 'library'] as const
+type SectionName = (typeof SECTIONS)[number]
 
-const RSS_SAMPLE_INTERVAL_MS = 100
 const QB_POLL_INTERVAL_MS = 100
-const MIB = 1024 * 1024
 
 interface BenchOptions {
   sizeMiB: number
   pieceExp: number
+  /** Clients of the download section; empty when that section is not run. */
   only: ClientName[]
+  sections: SectionName[]
   seeder: SeederName
   timeoutMs: number
   benchDir: string
   jsonPath?: string
+  libraryCount: number
+  libraryFileBytes: number
+  libraryMaxActiveSeeds?: number
+  cpuProfDir?: string
 }
 
 interface Row {
@@ -64,18 +82,23 @@ function parseOptions(argv: string[]): BenchOptions {
     options: {
       'size-mib': { type: 'string', default: '1024' },
       'piece-exp': { type: 'string', default: '18' },
-      only: { type: 'string', default: CLIENTS.join(',') },
+      only: { type: 'string', default: SECTIONS.join(',') },
       seeder: { type: 'string', default: 'rtorrent' },
       'timeout-s': { type: 'string' },
       json: { type: 'string' },
+      'library-count': { type: 'string', default: '1000' },
+      'library-file-kib': { type: 'string', default: '64' },
+      'library-max-active-seeds': { type: 'string' },
+      'cpu-prof-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only friendtorrent,aria2c,qbittorrent] ' +
-        '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--json FILE]',
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library|friendtorrent,aria2c,qbittorrent] ' +
+        '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
+        '[--cpu-prof-dir DIR] [--json FILE]',
     )
     process.exit(0)
   }
@@ -85,8 +108,20 @@ function parseOptions(argv: string[]): BenchOptions {
   if (!Number.isInteger(pieceExp) || pieceExp < 15 || pieceExp > 24) throw new Error(`--piece-exp must be 15..24 (32 KiB..16 MiB), got ${values['piece-exp']}`)
   const only = (values.only ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   for (const name of only) {
-    if (!(CLIENTS as readonly string[]).includes(name)) throw new Error(`--only: unknown client "${name}"; choose from ${CLIENTS.join(', ')}`)
+    if (!(CLIENTS as readonly string[]).includes(name) && !(SECTIONS as readonly string[]).includes(name)) {
+      throw new Error(`--only: unknown section or client "${name}"; choose from ${[...SECTIONS, ...CLIENTS].join(', ')}`)
+    }
   }
+  const namedClients = CLIENTS.filter((c) => only.includes(c))
+  const sections = SECTIONS.filter((s) => only.includes(s) || (s === 'download' && namedClients.length > 0))
+  const libraryCount = Number(values['library-count'])
+  if (!Number.isInteger(libraryCount) || libraryCount < 1) throw new Error(`--library-count must be a whole number ≥ 1, got ${values['library-count']}`)
+  const libraryMaxActiveSeeds = values['library-max-active-seeds'] === undefined ? undefined : Number(values['library-max-active-seeds'])
+  if (libraryMaxActiveSeeds !== undefined && (!Number.isInteger(libraryMaxActiveSeeds) || libraryMaxActiveSeeds < 1)) {
+    throw new Error(`--library-max-active-seeds must be a whole number ≥ 1, got ${values['library-max-active-seeds']}`)
+  }
+  const libraryFileKiB = Number(values['library-file-kib'])
+  if (!Number.isInteger(libraryFileKiB) || libraryFileKiB < 1) throw new Error(`--library-file-kib must be a whole number of KiB ≥ 1, got ${values['library-file-kib']}`)
   if (values.seeder !== 'rtorrent' && values.seeder !== 'qbittorrent') throw new Error(`--seeder must be rtorrent or qbittorrent, got ${values.seeder}`)
   // Generous: a client slower than 5 MB/s has failed the benchmark anyway.
   const timeoutMs = values['timeout-s'] ? Number(values['timeout-s']) * 1000 : Math.max(60_000, ((sizeMiB * MIB) / 5e6) * 1000)
@@ -94,11 +129,16 @@ function parseOptions(argv: string[]): BenchOptions {
   return {
     sizeMiB,
     pieceExp,
-    only: CLIENTS.filter((c) => only.includes(c)),
+    only: !sections.includes('download') ? [] : namedClients.length > 0 ? namedClients : [...CLIENTS],
+    sections,
     seeder: values.seeder,
     timeoutMs,
     benchDir: resolve(process.env.BENCH_DIR || join(tmpdir(), 'friendtorrent-bench')),
     jsonPath: values.json,
+    libraryCount,
+    libraryFileBytes: libraryFileKiB * 1024,
+    libraryMaxActiveSeeds,
+    cpuProfDir: values['cpu-prof-dir'] ? resolve(values['cpu-prof-dir']) : undefined,
   }
 }
 
@@ -124,61 +164,6 @@ async function ensurePayload(options: BenchOptions): Promise<{ payloadDir: strin
     writeFileSync(torrentMarker, readFileSync(payloadMarker, 'utf8'))
   }
   return { payloadDir, name, torrentPath, sizeBytes }
-}
-
-/** VmHWM (peak resident set) of a live process in bytes, or undefined once it is gone. */
-function peakRssBytes(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) * 1024 : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** Samples VmHWM of `pid` until stopped; VmHWM only grows, so the last sample before exit is the peak (±100 ms). */
-function sampleRss(pid: number): { stop(): number | undefined } {
-  let peak: number | undefined
-  const take = (): void => {
-    const v = peakRssBytes(pid)
-    if (v !== undefined) peak = Math.max(peak ?? 0, v)
-  }
-  take()
-  const timer = setInterval(take, RSS_SAMPLE_INTERVAL_MS)
-  return {
-    stop() {
-      take()
-      clearInterval(timer)
-      return peak
-    },
-  }
-}
-
-function sha1File(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash('sha1')
-    createReadStream(path, { highWaterMark: 4 * MIB })
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolvePromise(hash.digest('hex')))
-  })
-}
-
-function runCommand(command: string, args: string[]): Promise<void> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(command, args, { stdio: 'ignore' })
-    child.once('error', () => resolvePromise())
-    child.once('exit', () => resolvePromise())
-  })
-}
-
-function lastLines(text: string, n: number): string {
-  return text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .slice(-n)
-    .join(' | ')
 }
 
 interface Measured {
@@ -295,24 +280,18 @@ function warnAboutAria2AndRtorrent(sizeBytes: number, pieceExp: number): void {
   }
 }
 
-function formatTable(rows: Row[], sizeBytes: number, seeder: SeederName): string {
-  const header = ['client', 'time (s)', 'MB/s', 'peak RSS (MB)', 'result']
-  const body = rows.map((r) => [
-    r.client,
-    r.seconds !== undefined ? r.seconds.toFixed(2) : '-',
-    r.mbPerSec !== undefined ? r.mbPerSec.toFixed(1) : '-',
-    r.peakRssMB !== undefined ? r.peakRssMB.toFixed(1) : '-',
-    r.ok ? 'ok' : `FAILED: ${r.error ?? 'unknown error'}`,
-  ])
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)))
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd()
-  return [
+function formatDownloadTable(rows: Row[], sizeBytes: number, seeder: SeederName): string {
+  return formatColumns(
     `${(sizeBytes / MIB).toFixed(0)} MiB from ${seeder} on 127.0.0.1 (MB = 10^6 bytes)`,
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...body.map(line),
-  ].join('\n')
+    ['client', 'time (s)', 'MB/s', 'peak RSS (MB)', 'result'],
+    rows.map((r) => [
+      r.client,
+      r.seconds !== undefined ? r.seconds.toFixed(2) : '-',
+      r.mbPerSec !== undefined ? r.mbPerSec.toFixed(1) : '-',
+      r.peakRssMB !== undefined ? r.peakRssMB.toFixed(1) : '-',
+      r.ok ? 'ok' : `FAILED: ${r.error ?? 'unknown error'}`,
+    ]),
+  )
 }
 
 function ratios(rows: Row[]): string[] {
@@ -329,10 +308,9 @@ function ratios(rows: Row[]): string[] {
   return out
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2))
-  await mkdir(options.benchDir, { recursive: true })
-  const payload = await ensurePayload(options)
+type Payload = Awaited<ReturnType<typeof ensurePayload>>
+
+async function runDownloadSection(options: BenchOptions, payload: Payload): Promise<Row[]> {
   const tracker = await startTracker()
   const run = tempDir('bench-run')
   let seeder: ClientHandle | undefined
@@ -371,7 +349,7 @@ async function main(): Promise<void> {
         if (actualSha1 !== expectedSha1) throw new Error(`finished, but the file differs from the payload (sha1 ${actualSha1})`)
         row.ok = true
       } catch (err) {
-        row.error = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 300)
+        row.error = oneLine(err)
       }
       rows.push(row)
       console.log(`${client}: ${row.ok ? `${row.seconds!.toFixed(2)} s` : row.error}`)
@@ -382,16 +360,47 @@ async function main(): Promise<void> {
     await tracker.close()
     await run.cleanup()
   }
-  console.log('')
-  console.log(formatTable(rows, payload.sizeBytes, options.seeder))
-  const ratioLines = ratios(rows)
-  if (ratioLines.length > 0) console.log(['', ...ratioLines].join('\n'))
-  if (options.jsonPath) {
-    writeFileSync(
-      options.jsonPath,
-      JSON.stringify({ date: new Date().toISOString(), sizeBytes: payload.sizeBytes, pieceExp: options.pieceExp, seeder: options.seeder, rows }, null, 2),
-    )
+  return rows
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2))
+  await mkdir(options.benchDir, { recursive: true })
+  if (options.cpuProfDir) await mkdir(options.cpuProfDir, { recursive: true })
+  const needsPayload = options.sections.includes('download') || options.sections.includes('seed')
+  const payload = needsPayload ? await ensurePayload(options) : undefined
+  const report: string[] = []
+  const json: Record<string, unknown> = { date: new Date().toISOString(), sections: options.sections }
+  // Each section prints its table at the end, so a failing one still leaves the others' figures.
+  if (options.sections.includes('download') && payload) {
+    const rows = await runDownloadSection(options, payload).catch((err: unknown): Row[] => {
+      console.log(`download: ${oneLine(err)}`)
+      return options.only.map((client) => ({ client, ok: false, error: oneLine(err) }))
+    })
+    const ratioLines = ratios(rows)
+    report.push([formatDownloadTable(rows, payload.sizeBytes, options.seeder), ...(ratioLines.length > 0 ? ['', ...ratioLines] : [])].join('\n'))
+    json.download = { sizeBytes: payload.sizeBytes, pieceExp: options.pieceExp, seeder: options.seeder, rows }
   }
+  if (options.sections.includes('seed') && payload) {
+    const rows: SeedRow[] = await runSeedSection({ payload, timeoutMs: options.timeoutMs, cpuProfDir: options.cpuProfDir })
+    report.push(formatSeedSection(rows, payload.sizeBytes))
+    json.seed = { sizeBytes: payload.sizeBytes, pieceExp: options.pieceExp, rows }
+  }
+  if (options.sections.includes('library')) {
+    const result: LibraryResult = await runLibrarySection({
+      benchDir: options.benchDir,
+      torrentCount: options.libraryCount,
+      fileBytes: options.libraryFileBytes,
+      maxActiveSeeds: options.libraryMaxActiveSeeds,
+      cpuProfDir: options.cpuProfDir,
+    })
+    report.push(formatLibrarySection(result))
+    json.library = result
+  }
+  console.log('')
+  console.log(report.join('\n\n'))
+  if (options.cpuProfDir) console.log(`\nCPU profiles of friendtorrent seed: ${options.cpuProfDir}`)
+  if (options.jsonPath) writeFileSync(options.jsonPath, JSON.stringify(json, null, 2))
 }
 
 main().catch((err: unknown) => {

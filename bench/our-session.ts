@@ -1,0 +1,141 @@
+// Runs `friendtorrent seed` as users do (the executable, its shebang's Node
+// flags, an isolated HOME) over a library the benchmark writes beforehand
+// through StateStore: complete torrents stored as 'seeding' with resume data
+// that matches the files, so the session starts without hashing anything.
+// Never touches the user's real HOME; never leaves the child running.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { Bitfield } from '../src/core/bitfield.ts'
+import { paths } from '../src/cli/config.ts'
+import { parseTorrentFile } from '../src/metainfo/metainfo.ts'
+import { StateStore } from '../src/session/state-store.ts'
+import { CLI_PATH, REPO_ROOT, isolatedEnv } from '../test/helpers/cli.ts'
+import { ManagedProcess } from '../test/helpers/managed-process.ts'
+import { lastLines } from './measure.ts'
+
+export interface SeedingTorrent {
+  torrentFile: Buffer
+  /** The folder holding the torrent's file (single-file) or its top folder (multi-file). */
+  savePath: string
+}
+
+/**
+ * Writes config.json (`{dht:false, listenPort}` plus `extraConfig`) and a library of `torrents`
+ * into the state folder of `homeDir`; returns that folder. Adds run in
+ * parallel so StateStore folds the library.json writes together.
+ */
+export async function writeSeedingLibrary(
+  homeDir: string,
+  listenPort: number,
+  torrents: SeedingTorrent[],
+  extraConfig: Record<string, unknown> = {},
+): Promise<{ env: NodeJS.ProcessEnv; stateDir: string }> {
+  const env = isolatedEnv(homeDir)
+  const where = paths(env)
+  mkdirSync(where.configDir, { recursive: true })
+  writeFileSync(where.configFile, JSON.stringify({ dht: false, listenPort, ...extraConfig }))
+  const store = await StateStore.open(where.dataDir)
+  const addedAtMs = Date.now()
+  await Promise.all(
+    torrents.map(async ({ torrentFile, savePath }, queuePosition) => {
+      const meta = await parseTorrentFile(torrentFile)
+      const entry = {
+        infoHash: meta.infoHashHex,
+        name: meta.name,
+        savePath,
+        state: 'seeding' as const,
+        uploadedBytes: 0,
+        downloadedBytes: 0,
+        addedAtMs,
+        completedAtMs: addedAtMs,
+        queuePosition,
+      }
+      const { added } = await store.add(entry, torrentFile)
+      if (!added) throw new Error(`torrent ${meta.infoHashHex} (${meta.name}) is in the benchmark library twice`)
+      await store.saveResume({
+        infoHash: meta.infoHashHex,
+        pieceCount: meta.pieceCount,
+        bitfield: Buffer.from(Bitfield.full(meta.pieceCount).toBuffer()),
+        files: await StateStore.diskFiles(meta, savePath),
+      })
+    }),
+  )
+  await store.flush()
+  return { env, stateDir: where.dataDir }
+}
+
+export interface RunningSession {
+  proc: ManagedProcess
+  /** Milliseconds from spawn to the `session on port` line. */
+  startupMs: number
+  /** What that line says: the port and torrent count. */
+  port: number
+  torrentCount: number
+}
+
+const READY_RE = /session on port (\d+): (\d+) torrents?,/
+
+/** The Node flags of bin/friendtorrent.js's `#!/usr/bin/env -S node …` line, so a profiled run keeps them. */
+function shebangNodeFlags(): string[] {
+  const first = readFileSync(CLI_PATH, 'utf8').split('\n', 1)[0]
+  const m = /^#!\S*env -S node\b(.*)$/.exec(first)
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : []
+}
+
+/**
+ * Spawns `friendtorrent seed` and resolves once it logs `session on port`;
+ * rejects (after stopping it) if it exits first or takes longer than `timeoutMs`.
+ * With `cpuProfDir`, runs `node <shebang flags> --cpu-prof` on the script
+ * instead (Node refuses --cpu-prof in NODE_OPTIONS); the profile is written at exit.
+ */
+export async function startSeedSession(env: NodeJS.ProcessEnv, timeoutMs: number, cpuProfDir?: string): Promise<RunningSession> {
+  const started = performance.now()
+  const proc = cpuProfDir
+    ? new ManagedProcess('friendtorrent seed', process.execPath, [...shebangNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, 'seed'], { env, cwd: REPO_ROOT })
+    : new ManagedProcess('friendtorrent seed', CLI_PATH, ['seed'], { env, cwd: REPO_ROOT })
+  let timer: NodeJS.Timeout | undefined
+  let onData: ((chunk: Buffer) => void) | undefined
+  try {
+    const ready = await Promise.race([
+      new Promise<{ ms: number; match: RegExpExecArray }>((resolvePromise) => {
+        let seen = ''
+        onData = (chunk: Buffer) => {
+          const ms = performance.now() - started
+          // Only complete lines matter; keep the unfinished tail.
+          seen = (seen + chunk.toString()).slice(-4096)
+          const match = READY_RE.exec(seen)
+          if (match) resolvePromise({ ms, match })
+        }
+        proc.child.stdout?.on('data', onData)
+      }),
+      proc.exited.then((code) => {
+        throw new Error(`friendtorrent seed exited with ${code} before its session was up: ${lastLines(proc.logs(), 3)}`)
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`friendtorrent seed did not log "session on port" within ${timeoutMs / 1000} s: ${lastLines(proc.logs(), 3)}`)), timeoutMs)
+      }),
+    ])
+    return { proc, startupMs: ready.ms, port: Number(ready.match[1]), torrentCount: Number(ready.match[2]) }
+  } catch (err) {
+    await proc.stop()
+    throw err
+  } finally {
+    clearTimeout(timer)
+    if (onData) proc.child.stdout?.off('data', onData)
+  }
+}
+
+/** SIGTERM, then waits up to `graceMs` (SIGKILL after); the exit code and how long the shutdown took. */
+export async function stopSeedSession(proc: ManagedProcess, graceMs: number): Promise<{ exitCode: number; shutdownMs: number; killed: boolean; stoppedLine: boolean }> {
+  const started = performance.now()
+  let killed = false
+  proc.child.kill('SIGTERM')
+  const timer = setTimeout(() => {
+    if (proc.running) {
+      killed = true
+      proc.child.kill('SIGKILL')
+    }
+  }, graceMs)
+  const exitCode = await proc.exited
+  clearTimeout(timer)
+  return { exitCode, shutdownMs: performance.now() - started, killed, stoppedLine: /Z stopped\s*$/m.test(proc.logs()) }
+}

@@ -40,6 +40,7 @@ export const CONFIG_OPTIONS = {
   downloadLimitKiBps: { kind: 'number', default: 0, min: 0, max: 10_000_000, integer: true, doc: 'download limit for the whole session in KiB/s (0 = none); `friendtorrent limit` changes it at run time' },
   seedRatioLimit: { kind: 'number', default: 0, min: 0, max: 10_000, integer: false, doc: 'stop seeding a torrent (paused) once uploaded/size reaches this ratio (0 = seed for ever)' },
   seedTimeLimitMinutes: { kind: 'number', default: 0, min: 0, max: 5_256_000, integer: true, doc: 'stop seeding a torrent (paused) after it has seeded this long in a session (0 = for ever)' },
+  resumeSaveIntervalSeconds: { kind: 'number', default: 30, min: 1, max: 3600, integer: true, doc: 'how often a session saves resume data of running torrents (also saved when a torrent stops); after a crash, pieces verified since are found by re-hashing only the files that changed' },
   maxConnections: { kind: 'number', default: 200, min: 1, max: 5000, integer: true, doc: 'peer connections in all for a foreground `add` (a session does not enforce a session-wide total yet; each torrent keeps under the per-torrent limit)' },
   maxConnectionsPerTorrent: { kind: 'number', default: 50, min: 1, max: 1000, integer: true, doc: 'peer connections per torrent' },
   maxHalfOpenConnections: { kind: 'number', default: 16, min: 1, max: 500, integer: true, doc: 'connection attempts in flight at once' },

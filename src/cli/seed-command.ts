@@ -41,6 +41,7 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
     maxHalfOpenConnections: config.maxHalfOpenConnections,
     uploadLimitBytesPerSec: config.uploadLimitKiBps * 1024,
     seedRatioLimit: config.seedRatioLimit,
+    resumeSaveIntervalMs: config.resumeSaveIntervalSeconds * 1000,
     seedTimeLimitMs: config.seedTimeLimitMinutes * 60_000,
     downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
     startDht: async (port) => {
@@ -68,9 +69,12 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
   session.on('added', (t) => log(`added ${t.name} (${formatBytes(t.sizeBytes)}) → ${t.savePath}`))
   session.on('removed', (_hash, name) => log(`removed ${name}`))
   session.on('completed', (t) => log(`completed ${t.name}`))
+  session.on('warning', (message) => log(`warning: ${message}`))
+  session.on('resumed', (t, trusted, rechecked) => log(`resumed ${t.name}: ${trusted} pieces from resume data, ${rechecked} re-checked`))
   session.on('seedLimit', (t, reason) => log(`paused ${t.name}: ${reason}`))
   session.on('error', (t) => log(`error ${t.name}: ${t.error}`))
   session.on('trackerError', (name, { url, message, retryAtMs }) => log(`tracker ${url} (${name}): ${message}; next try in ${formatEta((retryAtMs - Date.now()) / 1000)}`))
+  await session.start()
   const torrents = session.list()
   log(`session on port ${session.port}: ${torrents.length} torrent${torrents.length === 1 ? '' : 's'}, control socket ${control.path}`)
   const summary = setInterval(() => log(summaryLine(session.list())), SUMMARY_EVERY_MS)

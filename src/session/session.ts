@@ -4,7 +4,7 @@
 // re-hash), saves resume data as pieces are verified and when torrents stop,
 // and shares one listening port, one DHT node and one connect queue among
 // them. Views and the control channel see it through list() and its events.
-import { rm } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
 import { Bitfield } from '../core/bitfield.ts'
@@ -78,6 +78,10 @@ export interface SessionEvents {
   completed: [summary: TorrentSummary]
   error: [summary: TorrentSummary]
   trackerError: [name: string, info: { url: string; message: string; retryAtMs: number }]
+  /** Something went wrong that costs time, not data (e.g. resume data not saved). */
+  warning: [message: string]
+  /** A torrent started from resume data: `trusted` pieces taken as verified, `rechecked` hashed again. */
+  resumed: [summary: TorrentSummary, trusted: number, rechecked: number]
   /** A torrent reached its seed ratio or seed time and was paused; `reason` says which. */
   seedLimit: [summary: TorrentSummary, reason: string]
 }
@@ -139,7 +143,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     return { uploadBytesPerSec: up.rateBytesPerSec, downloadBytesPerSec: down.rateBytesPerSec }
   }
 
-  /** Opens the state folder, listens for peers and resumes the library. */
+  /** Opens the state folder, listens for peers and loads the library; `start()` then runs it. */
   static async open(opts: SessionOptions): Promise<Session> {
     const store = await StateStore.open(opts.stateDir)
     const session = new Session(opts, store)
@@ -157,10 +161,14 @@ export class Session extends TypedEmitter<SessionEvents> {
         await store.update(entry.infoHash, { state: 'error', error: `its .torrent in the state folder is unreadable: ${errorMessage(err)}` })
       }
     }
-    session.#saveTimer = session.#clock.setInterval(() => void session.#saveAllResume(), opts.resumeSaveIntervalMs ?? 30_000)
-    session.#limitTimer = session.#clock.setInterval(() => void session.#checkSeedLimits(), 5_000)
-    await session.#schedule()
     return session
+  }
+
+  /** Resumes the library: starts what the queue limits allow (subscribe to events before). */
+  async start(): Promise<void> {
+    this.#saveTimer ??= this.#clock.setInterval(() => void this.#saveAllResume(), this.#opts.resumeSaveIntervalMs ?? 30_000)
+    this.#limitTimer ??= this.#clock.setInterval(() => void this.#checkSeedLimits(), 5_000)
+    await this.#schedule()
   }
 
   get port(): number {
@@ -314,8 +322,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       await this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
       return
     }
-    const resume = await this.#store.loadResume(entry.infoHash)
-    const have = resume && resume.pieceCount === meta.pieceCount && (await StateStore.resumeMatches(resume, meta, entry.savePath)) ? new Bitfield(meta.pieceCount, resume.bitfield) : undefined
+    const { have, recheck } = await this.#resumeState(r)
     const dht = this.#dht
     const torrent = new Torrent({
       meta,
@@ -326,6 +333,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       dialLimit: this.#dialLimit,
       maxConnections: this.#opts.maxConnectionsPerTorrent,
       have,
+      recheck,
       uploadLimiter: new LimiterChain(this.#upload, r.upload),
       downloadLimiter: new LimiterChain(this.#download, r.download),
       sources: dht && !meta.private ? [new DhtSource({ node: dht, infoHash: meta.infoHash, port: this.#port, private: false, announce: true })] : [],
@@ -353,6 +361,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     torrent.on('error', (message) => void this.#fail(r, message))
     if (entry.state !== 'seeding') await this.#setStored(r, { state: 'downloading' })
     await torrent.start()
+    if (have) this.emit('resumed', this.#summary(r), have.count() - (recheck ? countAnd(have, recheck) : 0), recheck?.count() ?? 0)
   }
 
   async #stopTorrent(r: Record_, opts: { saveResume?: boolean } = {}): Promise<void> {
@@ -395,6 +404,32 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   // --- persistence ---------------------------------------------------------
 
+  /**
+   * What resume data still vouches for: a file whose size and mtime are as
+   * saved is unchanged, so its pieces' saved bits stand; pieces touching any
+   * other file are hashed again. (We mark a piece verified only once its bytes
+   * are on disk, so a crash never leaves a saved bit over unwritten data.)
+   */
+  async #resumeState(r: Record_): Promise<{ have?: Bitfield; recheck?: Bitfield }> {
+    const { meta, entry } = r
+    const resume = await this.#store.loadResume(entry.infoHash)
+    if (!resume || resume.pieceCount !== meta.pieceCount || resume.files.length !== meta.files.length) return {}
+    const have = new Bitfield(meta.pieceCount, resume.bitfield)
+    const recheck = new Bitfield(meta.pieceCount)
+    await Promise.all(
+      meta.files.map(async (file, i) => {
+        if (file.padding || file.length === 0) return
+        const saved = resume.files[i]
+        const now = await stat(resolveInside(entry.savePath, file.path)).catch(() => undefined)
+        if (now && now.size === saved.length && Math.floor(now.mtimeMs) === Math.floor(saved.mtimeMs)) return
+        const first = Math.floor(file.offset / meta.pieceLength)
+        const last = Math.floor((file.offset + file.length - 1) / meta.pieceLength)
+        for (let p = first; p <= last; p++) recheck.set(p)
+      }),
+    )
+    return { have, recheck: recheck.hasNone() ? undefined : recheck }
+  }
+
   async #saveAllResume(): Promise<void> {
     for (const r of this.#records.values()) if (r.torrent && r.dirty) await this.#saveResume(r)
   }
@@ -409,8 +444,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       const files = await StateStore.diskFiles(r.meta, r.entry.savePath)
       await this.#store.saveResume({ infoHash: r.entry.infoHash, pieceCount: r.meta.pieceCount, bitfield: bitfield.toBuffer(), files })
       r.dirty = false
-    } catch {
+    } catch (err) {
       // Resume data is a shortcut: without it the torrent is rechecked at the next start.
+      this.emit('warning', `could not save resume data for ${r.entry.name}: ${errorMessage(err)}`)
     }
   }
 
@@ -474,3 +510,9 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 }
 
+/** Bits set in both. */
+function countAnd(a: Bitfield, b: Bitfield): number {
+  let n = 0
+  for (let i = 0; i < a.length; i++) if (a.get(i) && b.get(i)) n++
+  return n
+}

@@ -20,7 +20,8 @@ interface ChunkRead {
 export async function checkPieces(
   storage: Storage,
   meta: Metainfo,
-  opts: { onProgress?: (checked: number, total: number) => void; signal?: AbortSignal } = {},
+  /** `only`: hash just these pieces (the rest are reported as not had). */
+  opts: { onProgress?: (checked: number, total: number) => void; signal?: AbortSignal; only?: Bitfield } = {},
 ): Promise<Bitfield> {
   const { onProgress, signal } = opts
   const total = meta.pieceCount
@@ -28,7 +29,7 @@ export async function checkPieces(
   signal?.throwIfAborted()
 
   const wanted = new Uint8Array(total)
-  for (let i = 0; i < total; i++) wanted[i] = (await storage.mayHavePiece(i)) ? 1 : 0
+  for (let i = 0; i < total; i++) wanted[i] = (!opts.only || opts.only.get(i)) && (await storage.mayHavePiece(i)) ? 1 : 0
 
   let checked = 0 // pieces [0, checked) are settled: verified, failed or skipped
   const reportUpTo = (index: number): void => {

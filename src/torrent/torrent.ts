@@ -65,8 +65,10 @@ export interface TorrentOptions {
   useTrackers?: boolean
   /** Other peer sources for this torrent (the DHT); started after the check, stopped with the torrent. */
   sources?: PeerSource[]
-  /** Verified pieces from resume data that matched the files on disk: the check is skipped. */
+  /** Verified pieces from resume data, trusted where their files matched it (size and mtime). */
   have?: Bitfield
+  /** With `have`: pieces touching files that changed since the resume data was saved; only these are re-hashed. */
+  recheck?: Bitfield
   /** Rate limits (global and per torrent, chained); none means unlimited. */
   uploadLimiter?: LimiterChain
   downloadLimiter?: LimiterChain
@@ -145,7 +147,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #storage: Storage
   readonly #peerId: Buffer
   readonly #clock: Clock
-  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have' | 'uploadLimiter' | 'downloadLimiter'>>
+  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have' | 'recheck' | 'uploadLimiter' | 'downloadLimiter'>>
+  readonly #recheck: Bitfield | undefined
   readonly #downloadLimiter: LimiterChain | undefined
   #refillTimer: TimerHandle | undefined
   readonly #resumeHave: Bitfield | undefined
@@ -195,6 +198,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#downloadLimiter = opts.downloadLimiter
     const uploadLimiter = opts.uploadLimiter
     this.#resumeHave = opts.have?.length === opts.meta.pieceCount ? opts.have.clone() : undefined
+    this.#recheck = this.#resumeHave && opts.recheck?.length === opts.meta.pieceCount ? opts.recheck : undefined
     this.#dialLimit = opts.dialLimit ?? pLimit(16)
     this.#opts = {
       maxConnections: opts.maxConnections ?? 50,
@@ -244,7 +248,17 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#state !== 'idle') throw new Error(`torrent already ${this.#state}`)
     this.#setState('checking')
     let have: Bitfield
-    if (this.#resumeHave) {
+    if (this.#resumeHave && this.#recheck) {
+      // Trusted pieces stand; pieces touching changed files are hashed again
+      // (those verified after the resume data was saved are found this way).
+      try {
+        have = await checkPieces(this.#storage, this.meta, { only: this.#recheck, onProgress: (checked, total) => this.emit('checkProgress', checked, total) })
+      } catch (err) {
+        this.#fail(`checking existing data failed: ${errorMessage(err)}`)
+        return
+      }
+      for (let i = 0; i < this.meta.pieceCount; i++) if (!this.#recheck.get(i) && this.#resumeHave.get(i)) have.set(i)
+    } else if (this.#resumeHave) {
       // Resume data matched the files on disk (sizes and mtimes): no re-hash.
       have = this.#resumeHave
     } else {

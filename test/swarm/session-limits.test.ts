@@ -19,6 +19,7 @@ test('a torrent is paused when it reaches the seed-time limit', { timeout: 30_00
     maxHalfOpenConnections: 4,
     seedTimeLimitMs: 1_000,
   })
+  await session.start()
   try {
     const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: ['http://127.0.0.1:9/announce'] })
     const limited = new Promise<string>((resolve) => session.once('seedLimit', (_summary, reason) => resolve(reason)))

@@ -1,0 +1,85 @@
+// kill -9 during a download, then restart: pieces of unchanged files come from
+// resume data (no re-hash), changed files are re-hashed, only what was in
+// flight is fetched again, and the files come out correct.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { buildTorrent, type TestFile } from '../helpers/make-torrent.ts'
+import { CLI_PATH, describeRun, isolatedEnv, REPO_ROOT, runCli } from '../helpers/cli.ts'
+import { freePort, tempDir } from '../helpers/net.ts'
+import { startOurSeeder } from '../helpers/our-seeder.ts'
+import { startTracker } from '../helpers/tracker.ts'
+import { readFileSync } from 'node:fs'
+
+test('kill -9 mid-download, restart: resume data is trusted where files match; only in-flight pieces are fetched again', { timeout: 120_000 }, async () => {
+  const tracker = await startTracker({ intervalMs: 2_000 })
+  const work = tempDir('ft-crash')
+  const home = join(work.path, 'home')
+  const env = isolatedEnv(home)
+  const configFile = join(home, '.config', 'friendtorrent', 'config.json')
+  const port = await freePort()
+  const files: TestFile[] = Array.from({ length: 96 }, (_, i) => ({ path: [`part-${String(i).padStart(2, '0')}.bin`], length: 256 * 1024 }))
+  const built = buildTorrent({ name: 'many', files, pieceLength: 64 * 1024, announce: [tracker.httpUrl], seed: 77 })
+  const torrentPath = join(work.path, 'many.torrent')
+  writeFileSync(torrentPath, built.torrent)
+  let offset = 0
+  for (const f of files) {
+    mkdirSync(join(work.path, 'seed', 'many'), { recursive: true })
+    writeFileSync(join(work.path, 'seed', 'many', ...f.path), built.payload.subarray(offset, offset + f.length))
+    offset += f.length
+  }
+  const seeder = await startOurSeeder({ torrentPath, dataDir: join(work.path, 'seed') })
+  const out = join(work.path, 'out')
+  const startSession = (downloadLimitKiBps: number) => {
+    writeFileSync(configFile, JSON.stringify({ dht: false, listenPort: port, resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
+    const child = spawn(CLI_PATH, ['seed', '--download'], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const state = { log: '' }
+    child.stdout.on('data', (c: Buffer) => (state.log += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (state.log += c.toString()))
+    return { child, state, exited: new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code))) }
+  }
+  const progress = async () => ((JSON.parse((await runCli(['list', '--json'], { timeoutMs: 15_000, homeDir: home })).stdout) as { progress: number; state: string }[])[0] ?? { progress: 0, state: 'none' })
+  const until = async (what: () => Promise<boolean>, ms: number, label: string) => {
+    const deadline = Date.now() + ms
+    while (!(await what()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    assert.ok(await what(), label)
+  }
+  try {
+    const first = startSession(2048)
+    await until(async () => first.state.log.includes('control socket'), 15_000, `session up: ${first.state.log}`)
+    const added = await runCli(['add', torrentPath, '-o', out], { timeoutMs: 15_000, homeDir: home })
+    assert.equal(added.code, 0, describeRun(added))
+    await until(async () => (await progress()).progress >= 0.4, 40_000, 'the download passed 40 %')
+    await new Promise((r) => setTimeout(r, 1500)) // at least one resume save since
+    const atKill = (await progress()).progress
+    first.child.kill('SIGKILL')
+    await first.exited
+    assert.ok(atKill < 1, `killed before the end (at ${atKill})`)
+    const uploadedBefore = seeder.torrent.snapshot().uploadedBytes
+
+    const second = startSession(0)
+    await until(async () => (await progress()).state === 'seeding', 40_000, `the download completed after the restart:\n${second.state.log}`)
+    const resumed = /resumed many: (\d+) pieces from resume data, (\d+) re-checked/.exec(second.state.log)
+    assert.ok(resumed, `the restart used resume data:\n${second.state.log}\n--- first run ---\n${first.state.log}\n--- resume dir: ${JSON.stringify(readdirSync(join(home, ".local", "share", "friendtorrent", "resume")))}`)
+    const [trusted, rechecked] = [Number(resumed[1]), Number(resumed[2])]
+    const pieces = built.payload.length / (64 * 1024)
+    assert.ok(trusted > 0, 'some pieces were taken from resume data without re-hashing')
+    assert.ok(rechecked < pieces, `not everything was re-hashed (${rechecked} of ${pieces})`)
+    const fetchedAgain = seeder.torrent.snapshot().uploadedBytes - uploadedBefore
+    const missingAtKill = (1 - atKill) * built.payload.length
+    assert.ok(fetchedAgain <= missingAtKill + 3 * 1024 * 1024, `fetched ${fetchedAgain} bytes after the restart; ${Math.round(missingAtKill)} were missing at the kill`)
+    second.child.kill('SIGTERM')
+    assert.equal(await second.exited, 0)
+    let at = 0
+    for (const f of files) {
+      assert.ok(readFileSync(join(out, 'many', ...f.path)).equals(built.payload.subarray(at, at + f.length)), `${f.path[0]} is correct`)
+      at += f.length
+    }
+  } finally {
+    await seeder.stop()
+    await tracker.close()
+    await work.cleanup()
+  }
+})

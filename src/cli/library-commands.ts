@@ -10,6 +10,7 @@ import type { TorrentSummary } from '../session/session.ts'
 import { StateStore } from '../session/state-store.ts'
 import type { LibraryEntry } from '../session/state-store.ts'
 import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
+import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 import { paths } from './config.ts'
 import { ControlClient } from './control-client.ts'
 import type { CliIo } from './io.ts'
@@ -20,6 +21,8 @@ export const LIBRARY_USAGE = `usage: friendtorrent list [--json]
        friendtorrent remove <torrent> [--delete-data]
        friendtorrent queue <torrent> up|down
        friendtorrent limit [--up KiB/s] [--down KiB/s] [<torrent>]   (0 = no limit; the session's limits without <torrent>)
+       friendtorrent files <torrent>
+       friendtorrent priority <torrent> <N[,N…]|all> skip|low|normal|high
 
   <torrent> is an info hash, a unique prefix of one, or the torrent's name.`
 
@@ -86,6 +89,44 @@ export async function runList(argv: string[], io: CliIo): Promise<number> {
     io.out(`${t.infoHash.slice(0, 8)}  ${t.state.padEnd(11)} ${formatPercent(t.progress).padStart(6)}  ${formatBytes(t.sizeBytes).padStart(10)}  ${t.name}${rates}${t.error ? `  (${t.error})` : ''}`)
   }
   if (!running) io.out('(no session is running: `friendtorrent seed` starts one)')
+  return 0
+}
+
+/** `files <torrent>`: its files, numbered, with size and priority (from the session or the library). */
+export async function runFiles(argv: string[], io: CliIo): Promise<number> {
+  const id = argv[0]
+  if (!id) throw new FriendError('files needs a torrent: its info hash (or a unique prefix) or its name')
+  let files = (await inSession(io, 'files', { id })) as { index: number; path: string; sizeBytes: number; priority: string }[] | undefined
+  if (!files) {
+    const store = await openStore(io)
+    const entry = find(store, id)
+    const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
+    files = meta.files.flatMap((f, index) => (f.padding ? [] : [{ index, path: f.path.join('/'), sizeBytes: f.length, priority: entry.filePriorities?.[index] ?? 'normal' }]))
+  }
+  for (const f of files) io.out(`${String(f.index).padStart(4)}  ${f.priority.padEnd(6)}  ${formatBytes(f.sizeBytes).padStart(10)}  ${f.path}`)
+  return 0
+}
+
+/** `priority <torrent> <N,N…|all> <priority>`: in the running session at once, else in the library. */
+export async function runPriority(argv: string[], io: CliIo): Promise<number> {
+  const [id, which, priority] = argv
+  if (!id || !which || !priority) throw new FriendError('usage: friendtorrent priority <torrent> <N[,N…]|all> skip|low|normal|high')
+  if (!FILE_PRIORITIES.includes(priority as FilePriority)) throw new FriendError(`a priority is one of ${FILE_PRIORITIES.join(', ')}, got "${priority}"`)
+  const pick = async (count: number) => (which === 'all' ? Array.from({ length: count }, (_, i) => i) : which.split(',').map((n) => Number(n)))
+  const store = await openStore(io)
+  const entry = find(store, id)
+  const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
+  const indexes = await pick(meta.files.length)
+  const bad = indexes.find((i) => !Number.isInteger(i) || i < 0 || i >= meta.files.length)
+  if (bad !== undefined) throw new FriendError(`${entry.name} has files 0 to ${meta.files.length - 1}, not "${which}"`)
+  const result = await inSession(io, 'priority', { id: entry.infoHash, files: indexes, priority })
+  if (result === undefined) {
+    const priorities = entry.filePriorities ? [...entry.filePriorities] : Array<FilePriority>(meta.files.length).fill('normal')
+    for (const i of indexes) priorities[i] = priority as FilePriority
+    await store.update(entry.infoHash, { filePriorities: priorities })
+    await store.flush()
+  }
+  io.out(`${entry.name}: ${indexes.length} file${indexes.length === 1 ? '' : 's'} set to ${priority}${result === undefined ? ' (no session running: the library is updated)' : ''}`)
   return 0
 }
 

@@ -6,7 +6,7 @@ import { ADD_USAGE, runAdd } from './add-command.ts'
 import { CREATE_USAGE, runCreate } from './create-command.ts'
 import { runTracker, TRACKER_USAGE } from './tracker-command.ts'
 import type { CliIo } from './io.ts'
-import { LIBRARY_USAGE, runLibraryCommand, runLimit, runList } from './library-commands.ts'
+import { LIBRARY_USAGE, runFiles, runLibraryCommand, runLimit, runList, runPriority } from './library-commands.ts'
 import { runSeed, SEED_USAGE } from './seed-command.ts'
 import { runShare, SHARE_USAGE } from './share-command.ts'
 
@@ -19,6 +19,8 @@ commands:
   list [--json]        the library, from the running session or the state folder
   pause|resume|verify|remove|queue <torrent>   act on one torrent
   limit [--up N] [--down N] [<torrent>]        rate limits in KiB/s, now
+  files <torrent>                              its files with their priorities
+  priority <torrent> <N,…|all> skip|low|normal|high   choose what to download
   create <path>        make a .torrent of a file or folder and print its magnet link
   share <path>         create it, add it for seeding and print the magnet link
   tracker              run a small HTTP + UDP tracker for friends
@@ -55,6 +57,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await runLibraryCommand(command, rest, io)
       case 'limit':
         return await runLimit(rest, io)
+      case 'files':
+        return await runFiles(rest, io)
+      case 'priority':
+        return await runPriority(rest, io)
       case 'create':
         return await runCreate(rest, io)
       case 'share':

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import { FriendError } from '../core/types.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import type { Session } from '../session/session.ts'
+import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 
 export function controlSocketPath(stateDir: string): string {
   return join(stateDir, 'control.sock')
@@ -43,6 +44,15 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
       case 'queue': {
         if (args.direction !== 'up' && args.direction !== 'down') throw new FriendError('queue takes "up" or "down"')
         return session.move(idOf(args), args.direction)
+      }
+      case 'files':
+        return session.files(idOf(args))
+      case 'priority': {
+        const priority = args.priority
+        if (!FILE_PRIORITIES.includes(priority as FilePriority)) throw new FriendError(`a priority is one of ${FILE_PRIORITIES.join(', ')}, got ${JSON.stringify(priority)}`)
+        if (!Array.isArray(args.files)) throw new FriendError('priority needs file numbers (see `friendtorrent files <torrent>`)')
+        await session.setFilePriority(idOf(args), args.files as number[], priority as FilePriority)
+        return session.files(idOf(args))
       }
       case 'limit': {
         const kib = (v: unknown) => (v === undefined ? undefined : typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v * 1024 : badLimit(v))

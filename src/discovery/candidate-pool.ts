@@ -133,6 +133,11 @@ export class CandidatePool {
     e.nextAttemptAtMs = nowMs + this.#baseRetryMs
   }
 
+  /** The owner wants peers again (e.g. more files chosen): idle candidates that never failed are ready now. */
+  wakeIdle(nowMs: number): void {
+    for (const e of this.#entries.values()) if (e.state === 'idle' && e.failures === 0) e.nextAttemptAtMs = nowMs
+  }
+
   /** Bans the candidate's host on every port, now and for candidates added later. */
   ban(key: string): void {
     const e = this.#entries.get(key)

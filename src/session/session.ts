@@ -20,6 +20,7 @@ import type { Metainfo } from '../metainfo/metainfo.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
 import { resolveInside } from '../metainfo/safe-path.ts'
 import { FileStorage } from '../storage/file-storage.ts'
+import type { FilePriority } from '../storage/file-priorities.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import { Listener } from './listener.ts'
 import { StateStore } from './state-store.ts'
@@ -188,8 +189,9 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /** Adds a torrent (or resumes it, with a note, when it is already in the library). */
-  async add(torrentFile: Buffer, savePath: string): Promise<{ summary: TorrentSummary; added: boolean; note?: string }> {
+  async add(torrentFile: Buffer, savePath: string, opts: { filePriorities?: FilePriority[] } = {}): Promise<{ summary: TorrentSummary; added: boolean; note?: string }> {
     const meta = await parseTorrentFile(torrentFile)
+    if (opts.filePriorities && opts.filePriorities.length !== meta.files.length) throw new FriendError(`${meta.name} has ${meta.files.length} files, got ${opts.filePriorities.length} priorities`)
     const existing = this.#records.get(meta.infoHashHex)
     if (existing) {
       if (existing.entry.state === 'paused' || existing.entry.state === 'error') await this.resume(meta.infoHashHex)
@@ -204,6 +206,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       downloadedBytes: 0,
       addedAtMs: Date.now(),
       queuePosition: this.#records.size === 0 ? 0 : Math.max(...[...this.#records.values()].map((r) => r.entry.queuePosition)) + 1,
+      ...(opts.filePriorities && { filePriorities: [...opts.filePriorities] }),
     }
     await this.#store.add(entry, torrentFile)
     const record = this.#record(entry, meta)
@@ -211,6 +214,27 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.emit('added', this.#summary(record))
     await this.#schedule()
     return { summary: this.#summary(record), added: true }
+  }
+
+  /** The torrent's files with their priorities. */
+  files(infoHash: string): { index: number; path: string; sizeBytes: number; priority: FilePriority }[] {
+    const r = this.#get(infoHash)
+    return r.meta.files
+      .map((f, index) => ({ index, padding: f.padding, path: f.path.join('/'), sizeBytes: f.length, priority: r.entry.filePriorities?.[index] ?? ('normal' as FilePriority) }))
+      .filter((f) => !f.padding)
+      .map(({ padding: _padding, ...f }) => f)
+  }
+
+  /** Sets some files' priority (skip, low, normal, high); kept in the library, applied at once when running. */
+  async setFilePriority(infoHash: string, fileIndexes: number[], priority: FilePriority): Promise<void> {
+    const r = this.#get(infoHash)
+    const count = r.meta.files.length
+    const bad = fileIndexes.find((i) => !Number.isInteger(i) || i < 0 || i >= count)
+    if (bad !== undefined) throw new FriendError(`${r.entry.name} has files 0 to ${count - 1}, not ${bad}`)
+    const priorities = r.entry.filePriorities ? [...r.entry.filePriorities] : Array<FilePriority>(count).fill('normal')
+    for (const i of fileIndexes) priorities[i] = priority
+    await this.#setStored(r, { filePriorities: priorities })
+    await r.torrent?.setFilePriorities(priorities)
   }
 
   async pause(infoHash: string): Promise<TorrentSummary> {
@@ -317,7 +341,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const { meta, entry } = r
     let storage: FileStorage
     try {
-      storage = await FileStorage.open(meta, entry.savePath)
+      storage = await FileStorage.open(meta, entry.savePath, { skip: entry.filePriorities?.map((p) => p === 'skip') })
     } catch (err) {
       await this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
       return
@@ -334,6 +358,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       maxConnections: this.#opts.maxConnectionsPerTorrent,
       have,
       recheck,
+      filePriorities: entry.filePriorities,
       uploadLimiter: new LimiterChain(this.#upload, r.upload),
       downloadLimiter: new LimiterChain(this.#download, r.download),
       sources: dht && !meta.private ? [new DhtSource({ node: dht, infoHash: meta.infoHash, port: this.#port, private: false, announce: true })] : [],

@@ -2,6 +2,7 @@
 // .torrent file and its resume data, in one private folder. Every write goes
 // through writeFileAtomic, one at a time, so a kill -9 leaves old or new files,
 // never torn ones. It never decides what to download: it only stores.
+import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 import { createHash } from 'node:crypto'
 import { chmod, lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
@@ -26,6 +27,8 @@ export interface LibraryEntry {
   addedAtMs: number
   completedAtMs?: number
   queuePosition: number
+  /** One per file in the torrent; absent means every file at normal priority. */
+  filePriorities?: FilePriority[]
 }
 
 export interface ResumeFile {
@@ -324,6 +327,12 @@ function validEntry(raw: unknown, what: string): LibraryEntry | string {
   }
   if (r.error !== undefined) entry.error = r.error as string
   if (r.completedAtMs !== undefined) entry.completedAtMs = r.completedAtMs as number
+  if (r.filePriorities !== undefined) {
+    if (!Array.isArray(r.filePriorities) || !r.filePriorities.every((p) => FILE_PRIORITIES.includes(p as FilePriority))) {
+      return `${label} has filePriorities that are not all one of ${FILE_PRIORITIES.join(', ')}`
+    }
+    entry.filePriorities = [...(r.filePriorities as FilePriority[])]
+  }
   return entry
 }
 

@@ -5,6 +5,7 @@
 import type { Metainfo } from '../metainfo/metainfo.ts'
 
 export type FilePriority = 'skip' | 'low' | 'normal' | 'high'
+export const FILE_PRIORITIES: readonly FilePriority[] = ['skip', 'low', 'normal', 'high']
 
 const PIECE_PRIORITY: Record<FilePriority, number> = { skip: 0, low: 1, normal: 2, high: 3 }
 

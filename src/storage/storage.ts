@@ -13,6 +13,8 @@ export interface Storage {
   write(index: number, begin: number, data: Buffer): Promise<void>
   /** True when every file this piece touches exists and is long enough to hold it (so a check is worth reading it). */
   mayHavePiece(index: number): Promise<boolean>
+  /** Keeps a file off the disk (its bytes in pieces we still need go to a part file), or brings it back. */
+  setSkipped?(fileIndex: number, skipped: boolean): Promise<void>
   flush(): Promise<void>
   close(): Promise<void>
 }

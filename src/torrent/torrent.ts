@@ -15,7 +15,7 @@ import { systemClock } from '../core/clock.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { RateMeter } from '../core/rate-meter.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { addressKey, BLOCK_SIZE, errorMessage } from '../core/types.ts'
+import { addressKey, BLOCK_SIZE, errorMessage, FriendError } from '../core/types.ts'
 import type { BlockRef, PeerCandidate, PeerSourceKind } from '../core/types.ts'
 import { CandidatePool } from '../discovery/candidate-pool.ts'
 import { TrackerSource } from '../discovery/tracker-source.ts'
@@ -35,6 +35,7 @@ import { decodeMetadataMessage, encodeMetadataMessage } from '../wire/ut-metadat
 import { decodePex, encodePex } from '../wire/ut-pex.ts'
 import type { PeerAddress } from '../core/types.ts'
 import { Uploader } from './uploader.ts'
+import { piecePriorities, type FilePriority } from '../storage/file-priorities.ts'
 import type { Decoder, DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
 
@@ -69,6 +70,8 @@ export interface TorrentOptions {
   have?: Bitfield
   /** With `have`: pieces touching files that changed since the resume data was saved; only these are re-hashed. */
   recheck?: Bitfield
+  /** One per file; skipped files are not fetched (the storage keeps them off the disk). Default all normal. */
+  filePriorities?: FilePriority[]
   /** Rate limits (global and per torrent, chained); none means unlimited. */
   uploadLimiter?: LimiterChain
   downloadLimiter?: LimiterChain
@@ -147,7 +150,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #storage: Storage
   readonly #peerId: Buffer
   readonly #clock: Clock
-  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have' | 'recheck' | 'uploadLimiter' | 'downloadLimiter'>>
+  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have' | 'recheck' | 'uploadLimiter' | 'downloadLimiter' | 'filePriorities'>>
+  #filePriorities: FilePriority[] | undefined
   readonly #recheck: Bitfield | undefined
   readonly #downloadLimiter: LimiterChain | undefined
   #refillTimer: TimerHandle | undefined
@@ -196,6 +200,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#listenPort = opts.listenPort
     this.#sources = opts.sources ?? []
     this.#downloadLimiter = opts.downloadLimiter
+    this.#filePriorities = opts.filePriorities
     const uploadLimiter = opts.uploadLimiter
     this.#resumeHave = opts.have?.length === opts.meta.pieceCount ? opts.have.clone() : undefined
     this.#recheck = this.#resumeHave && opts.recheck?.length === opts.meta.pieceCount ? opts.recheck : undefined
@@ -226,6 +231,37 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   get state(): TorrentState {
     return this.#state
+  }
+
+  /**
+   * New file priorities while running: skipped files leave the disk plan, the
+   * picker re-weighs pieces, and a torrent that had finished its old selection
+   * downloads again if the new one wants more.
+   */
+  async setFilePriorities(priorities: FilePriority[]): Promise<void> {
+    if (priorities.length !== this.meta.files.length) throw new FriendError(`${this.meta.name} has ${this.meta.files.length} files, got ${priorities.length} priorities`)
+    const before = this.#filePriorities
+    this.#filePriorities = [...priorities]
+    for (let i = 0; i < priorities.length; i++) {
+      const wasSkipped = (before?.[i] ?? 'normal') === 'skip'
+      if (wasSkipped !== (priorities[i] === 'skip')) await this.#storage.setSkipped?.(i, priorities[i] === 'skip')
+    }
+    if (!this.#picker) return
+    this.#applyPiecePriorities()
+    if (this.#state === 'seeding' && !this.#picker.isComplete()) {
+      // Seeds we left because we wanted nothing more have something for us again.
+      this.#seedKeys.clear()
+      this.#pool.wakeIdle(this.#clock.now())
+      this.#setState('downloading')
+    }
+    else if (this.#state === 'downloading' && this.#picker.isComplete()) await this.#handleComplete()
+    for (const pc of this.#connections.values()) if (pc.ready) this.#updateInterest(pc)
+    this.#maintainConnections()
+  }
+
+  #applyPiecePriorities(): void {
+    const pieces = piecePriorities(this.meta, this.#filePriorities!)
+    for (let i = 0; i < pieces.length; i++) this.#picker!.setPriority(i, pieces[i])
   }
 
   /** Verified pieces so far (a copy, for resume data); undefined before the check ends. */
@@ -278,6 +314,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       totalLength: this.meta.length,
       have,
     })
+    if (this.#filePriorities) this.#applyPiecePriorities()
     this.#tick = this.#clock.setInterval(() => this.#handleTick(), TICK_MS)
     this.#rechokeTimer = this.#clock.setInterval(() => this.#rechoke(), RECHOKE_MS)
     if (this.#opts.useTrackers && this.meta.announce.length > 0) this.#startTrackers()

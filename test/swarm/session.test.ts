@@ -82,6 +82,17 @@ test('seed --download: control socket commands from another process, then SIGTER
     assert.equal(unknown.code, 1)
     assert.match(unknown.stderr, /no torrent "no-such-torrent"/)
 
+    // A second torrent to remove with its data, while the first keeps seeding.
+    const other = await makeOddLayout(join(work.path, 'other'), { announce: [tracker.httpUrl], pieceLength: 16 * 1024 })
+    const otherOut = join(work.path, 'other-out')
+    assert.equal((await cli('add', other.torrentPath, '-o', otherOut)).code, 0)
+    await until(async () => (await listJson()).length === 2, 10_000, 'the second torrent is in the library')
+    const removed = await cli('remove', other.infoHash, '--delete-data')
+    assert.equal(removed.code, 0, describeRun(removed))
+    assert.deepEqual((await listJson()).map((t) => t.infoHash), [fixture.infoHash])
+    assert.ok(!existsSync(join(otherOut, other.name)), 'its data was deleted')
+    assert.ok(existsSync(join(out, fixture.name)), 'the first torrent\u2019s data is untouched')
+
     child.kill('SIGTERM')
     assert.equal(await exited, 0, log)
     assert.ok(events.includes('stopped'), `the tracker heard "stopped": ${events.join(',')}`)

@@ -73,7 +73,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   const session = await ControlClient.connect(controlSocketPath(where.dataDir))
   if (session) {
     try {
-      return await handToSession(session, input, { io, saveDir, manualPeers })
+      return await handToSession(session, input, { io, saveDir })
     } finally {
       session.close()
     }
@@ -137,42 +137,20 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-type Input = { kind: 'torrent'; meta: Metainfo; data: Buffer } | { kind: 'link'; link: MagnetLink }
+type Input = { kind: 'torrent'; meta: Metainfo; data: Buffer } | { kind: 'link'; link: MagnetLink; text: string }
 
-/** A session runs: it takes the torrent and we return at once (a magnet's metadata is fetched here first). */
-async function handToSession(session: ControlClient, input: Input, ctx: { io: CliIo; saveDir: string; manualPeers: PeerCandidate[] }): Promise<number> {
-  let data: Buffer
-  if (input.kind === 'torrent') {
-    data = input.data
-  } else {
-    const fetched = await fetchMetadata(input.link, {
-      io: ctx.io,
-      peerId: newPeerId(),
-      port: 0,
-      dialLimit: pLimit(16),
-      sources: [],
-      quiet: false,
-      manualPeers: ctx.manualPeers,
-      setInterrupt: (fn) => {
-        process.once('SIGINT', () => fn('SIGINT'))
-        process.once('SIGTERM', () => fn('SIGTERM'))
-      },
-    })
-    if (fetched.code !== 0) {
-      ctx.io.err(`friendtorrent: ${fetched.message}`)
-      return fetched.code
-    }
-    data = torrentFileBytes(fetched.meta!)
-  }
-  const result = (await session.call('add', { torrentBase64: data.toString('base64'), savePath: ctx.saveDir })) as { added: boolean; note?: string; summary: { name: string } }
-  ctx.io.out(result.added ? `added ${result.summary.name} to the running session (save folder ${ctx.saveDir})` : `note: ${result.note}`)
+/** A session runs: it takes the torrent (or the magnet link, whose metadata it fetches) and we return at once. */
+async function handToSession(session: ControlClient, input: Input, ctx: { io: CliIo; saveDir: string }): Promise<number> {
+  const args = input.kind === 'torrent' ? { torrentBase64: input.data.toString('base64') } : { magnet: input.text }
+  const result = (await session.call('add', { ...args, savePath: ctx.saveDir })) as { added: boolean; note?: string; summary: { name: string; state: string } }
+  ctx.io.out(result.added ? `added ${result.summary.name} to the running session (${result.summary.state}; save folder ${ctx.saveDir})` : `note: ${result.note}`)
   return 0
 }
 
 async function readInput(target: string): Promise<Input> {
   if (/^magnet:/i.test(target) || /^[0-9a-f]{40}$/i.test(target)) {
     try {
-      return { kind: 'link', link: parseMagnetOrInfoHash(target) }
+      return { kind: 'link', link: parseMagnetOrInfoHash(target), text: target }
     } catch (err) {
       throw new FriendError(errorMessage(err))
     }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import { FriendError } from '../core/types.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import type { Session } from '../session/session.ts'
+import { parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 
 export function controlSocketPath(stateDir: string): string {
@@ -26,6 +27,8 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
       case 'list':
         return session.list()
       case 'add': {
+        const saveTo = () => resolve(typeof args.cwd === 'string' ? args.cwd : cwd, typeof args.savePath === 'string' ? args.savePath : defaultSaveDir)
+        if (typeof args.magnet === 'string') return session.addMagnet(parseMagnetOrInfoHash(args.magnet), saveTo())
         // The CLI sends the file's bytes: the session may not be able to read the caller's path.
         const torrent = typeof args.torrentBase64 === 'string' ? Buffer.from(args.torrentBase64, 'base64') : typeof args.path === 'string' ? await readFile(args.path) : undefined
         if (!torrent) throw new FriendError('add needs a .torrent')

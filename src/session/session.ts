@@ -20,13 +20,24 @@ import type { Metainfo } from '../metainfo/metainfo.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
 import { resolveInside } from '../metainfo/safe-path.ts'
 import { FileStorage } from '../storage/file-storage.ts'
+import type { MagnetLink } from '../metainfo/magnet.ts'
+import { torrentFileBytes } from '../metainfo/torrent-file.ts'
+import { MetadataTask } from '../torrent/metadata-task.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import { Listener } from './listener.ts'
 import { StateStore } from './state-store.ts'
 import type { LibraryEntry, StoredState } from './state-store.ts'
 
-export type SessionTorrentState = 'queued' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error'
+export type SessionTorrentState = 'fetching metadata' | 'queued' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error'
+
+/** A magnet link whose metadata is being fetched: kept in memory until it arrives, then added to the library. */
+interface Fetch {
+  link: MagnetLink
+  savePath: string
+  task: MetadataTask
+  addedAtMs: number
+}
 
 /** The stable shape of `friendtorrent list --json` (documented in the README). */
 export interface TorrentSummary {
@@ -116,6 +127,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #clock: Clock
   #port = 0
   #dht: DhtNode | undefined
+  readonly #fetching = new Map<string, Fetch>()
   readonly #upload: TokenBucket
   readonly #download: TokenBucket
   #saveTimer: TimerHandle | undefined
@@ -185,7 +197,69 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   list(): TorrentSummary[] {
-    return [...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition).map((r) => this.#summary(r))
+    const fetching = [...this.#fetching.values()].map((f) => this.#fetchSummary(f))
+    return fetching.concat([...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition).map((r) => this.#summary(r)))
+  }
+
+  /**
+   * Adds a magnet link: the metadata is fetched from peers (the link's
+   * trackers and x.pe, the DHT) while the torrent shows as "fetching
+   * metadata"; once verified it joins the library like any .torrent.
+   */
+  async addMagnet(link: MagnetLink, savePath: string): Promise<{ summary: TorrentSummary; added: boolean; note?: string }> {
+    if (this.#records.has(link.infoHashHex)) return this.add(await this.#store.torrentFile(link.infoHashHex), savePath)
+    const pending = this.#fetching.get(link.infoHashHex)
+    if (pending) return { summary: this.#fetchSummary(pending), added: false, note: `${link.name ?? link.infoHashHex} is already fetching its metadata` }
+    const dht = this.#dht
+    const task = new MetadataTask({
+      link,
+      peerId: this.#peerId,
+      listenPort: this.#port,
+      dialLimit: this.#dialLimit,
+      clock: this.#clock,
+      sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port: this.#port, private: false, announce: false })] : [],
+    })
+    const fetch: Fetch = { link, savePath, task, addedAtMs: Date.now() }
+    this.#fetching.set(link.infoHashHex, fetch)
+    task.on('metadata', (meta, peers) => {
+      if (this.#fetching.get(link.infoHashHex) !== fetch) return
+      this.#fetching.delete(link.infoHashHex)
+      void task.stop().then(async () => {
+        await this.add(torrentFileBytes(meta), savePath)
+        this.#records.get(meta.infoHashHex)?.torrent?.addPeers(peers)
+      })
+    })
+    task.on('error', (message) => {
+      this.#fetching.delete(link.infoHashHex)
+      void task.stop()
+      this.emit('warning', `${link.name ?? link.infoHashHex}: ${message}`)
+    })
+    task.start()
+    const summary = this.#fetchSummary(fetch)
+    this.emit('added', summary)
+    return { summary, added: true }
+  }
+
+  #fetchSummary(f: Fetch): TorrentSummary {
+    return {
+      infoHash: f.link.infoHashHex,
+      name: f.link.name ?? f.link.infoHashHex,
+      state: 'fetching metadata',
+      error: null,
+      savePath: f.savePath,
+      sizeBytes: 0,
+      progress: 0,
+      downloadRateBytesPerSec: 0,
+      uploadRateBytesPerSec: 0,
+      downloadedBytes: 0,
+      uploadedBytes: 0,
+      connectedPeers: f.task.connectedPeers,
+      seeds: 0,
+      etaSeconds: null,
+      queuePosition: -1,
+      addedAt: new Date(f.addedAtMs).toISOString(),
+      completedAt: null,
+    }
   }
 
   /** Adds a torrent (or resumes it, with a note, when it is already in the library). */
@@ -264,6 +338,14 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   async remove(infoHash: string, deleteData: boolean): Promise<void> {
+    const fetch = [...this.#fetching.values()].find((f) => f.link.infoHashHex.startsWith(infoHash.toLowerCase()) || f.link.name === infoHash)
+    if (fetch) {
+      // Nothing is on disk yet: stopping the fetch is all there is to remove.
+      this.#fetching.delete(fetch.link.infoHashHex)
+      await fetch.task.stop()
+      this.emit('removed', fetch.link.infoHashHex, fetch.link.name ?? fetch.link.infoHashHex)
+      return
+    }
     const r = this.#get(infoHash)
     await this.#stopTorrent(r, { saveResume: false })
     this.#records.delete(infoHash)
@@ -299,6 +381,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   async #close(): Promise<void> {
     this.#saveTimer?.cancel()
     this.#limitTimer?.cancel()
+    await Promise.allSettled([...this.#fetching.values()].map((f) => f.task.stop()))
+    this.#fetching.clear()
     await this.#scheduling.catch(() => {})
     await Promise.allSettled([...this.#records.values()].map((r) => this.#stopTorrent(r)))
     await this.#listener.close()

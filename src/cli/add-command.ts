@@ -24,7 +24,7 @@ import { FileStorage } from '../storage/file-storage.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import type { TorrentSnapshot } from '../torrent/torrent.ts'
 import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
-import { loadConfig, paths, resolveDownloadDir } from './config.ts'
+import { loadConfig, paths, resolveDownloadDir, resolveStateDir } from './config.ts'
 import type { Config } from './config.ts'
 import type { CliIo } from './io.ts'
 import { ControlClient } from './control-client.ts'
@@ -60,6 +60,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   const manualPeers: PeerCandidate[] = (values.peer ?? []).map((p) => ({ ...parseAddress(p), source: 'manual' as const }))
   const where = paths(io.env)
   const config = await loadConfig(where.configFile)
+  const stateDir = resolveStateDir(config, io.env, io.cwd)
   let listenPort = config.listenPort
   if (values.port !== undefined) {
     listenPort = Number(values.port)
@@ -70,7 +71,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   const input = await readInput(target)
   const saveDir = resolveDownloadDir(config, values.output, io.cwd)
 
-  const session = await ControlClient.connect(controlSocketPath(where.dataDir))
+  const session = await ControlClient.connect(controlSocketPath(stateDir))
   if (session) {
     try {
       return await handToSession(session, input, { io, saveDir })
@@ -92,7 +93,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   if (config.dht) {
     // Loaded only when used: bittorrent-dht and its dependencies cost ~16 MB of memory.
     const { DhtNode } = await import('../discovery/dht-node.ts')
-    dht = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(where.dataDir, 'dht.json') })
+    dht = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(stateDir, 'dht.json') })
     dht.on('warning', (message) => io.err(`friendtorrent: DHT: ${message}`))
     try {
       await dht.start()
@@ -128,7 +129,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
       }
       meta = fetched.meta!
       handedPeers = fetched.peers!
-      const saved = await saveTorrentFile(meta, join(where.dataDir, 'torrents'))
+      const saved = await saveTorrentFile(meta, join(stateDir, 'torrents'))
       io.out(`metadata verified: ${meta.name}; saved ${saved}`)
     }
     return await download(meta, { io, config, saveDir, port, peerId, dialLimit, listener, peers: [...manualPeers, ...handedPeers], sources: dhtSource(meta.infoHash, meta.private), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose), setInterrupt: (fn) => (interrupted = fn) })

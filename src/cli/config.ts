@@ -16,6 +16,8 @@ interface NumberOption {
 interface StringOption {
   kind: 'string'
   default: string
+  /** An empty string is allowed (and means "the built-in default"). */
+  optional?: boolean
   doc: string
 }
 interface BooleanOption {
@@ -33,6 +35,7 @@ type OptionSpec = NumberOption | StringOption | BooleanOption | AddressListOptio
 /** Every config option, its bounds and what it does (the README table is made from the same words). */
 export const CONFIG_OPTIONS = {
   downloadDir: { kind: 'string', default: 'downloads', doc: 'save folder, relative to the current directory unless absolute' },
+  stateDir: { kind: 'string', default: '', optional: true, doc: 'state folder (library, .torrent files, resume data, DHT table, control socket); empty = $XDG_DATA_HOME/friendtorrent' },
   listenPort: { kind: 'number', default: 6881, min: 0, max: 65535, integer: true, doc: 'TCP port for incoming peers (the next free of the ten after it if busy; 0 = any)' },
   maxActiveDownloads: { kind: 'number', default: 3, min: 1, max: 1000, integer: true, doc: 'torrents downloading at once in a session; the rest wait queued' },
   maxActiveSeeds: { kind: 'number', default: 20, min: 1, max: 10000, integer: true, doc: 'torrents seeding at once in a session' },
@@ -76,7 +79,7 @@ export function validateConfig(raw: unknown, where: string): Config {
       throw new FriendError(`config ${where}: unknown option "${key}" (known: ${Object.keys(CONFIG_OPTIONS).join(', ')})`)
     }
     if (opt.kind === 'string') {
-      if (typeof value !== 'string' || value.length === 0) throw new FriendError(`config ${where}: ${key} must be a non-empty string`)
+      if (typeof value !== 'string' || (value.length === 0 && !opt.optional)) throw new FriendError(`config ${where}: ${key} must be a non-empty string`)
     } else if (opt.kind === 'boolean') {
       if (typeof value !== 'boolean') throw new FriendError(`config ${where}: ${key} must be true or false, got ${JSON.stringify(value)}`)
     } else if (opt.kind === 'addresses') {
@@ -121,6 +124,11 @@ export async function loadConfig(file: string): Promise<Config> {
     throw new FriendError(`config ${file} is not valid JSON: ${(err as Error).message}`)
   }
   return validateConfig(raw, file)
+}
+
+/** The state folder: `stateDir` from the config (relative to the current directory), else under XDG_DATA_HOME. */
+export function resolveStateDir(config: Config, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return config.stateDir ? resolve(cwd, config.stateDir) : paths(env).dataDir
 }
 
 export function resolveDownloadDir(config: Config, override: string | undefined, cwd = process.cwd()): string {

@@ -11,7 +11,7 @@ import { StateStore } from '../session/state-store.ts'
 import type { LibraryEntry } from '../session/state-store.ts'
 import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
-import { paths } from './config.ts'
+import { loadConfig, paths, resolveStateDir } from './config.ts'
 import { ControlClient } from './control-client.ts'
 import type { CliIo } from './io.ts'
 import { controlSocketPath } from './session-control.ts'
@@ -28,7 +28,7 @@ export const LIBRARY_USAGE = `usage: friendtorrent list [--json]
 
 /** Runs `command` in the running session, or undefined when none runs. */
 async function inSession(io: CliIo, command: string, args: Record<string, unknown>): Promise<unknown | undefined> {
-  const client = await ControlClient.connect(controlSocketPath(paths(io.env).dataDir))
+  const client = await ControlClient.connect(controlSocketPath(await stateDirOf(io)))
   if (!client) return undefined
   try {
     return await client.call(command, args)
@@ -38,7 +38,11 @@ async function inSession(io: CliIo, command: string, args: Record<string, unknow
 }
 
 async function openStore(io: CliIo): Promise<StateStore> {
-  return StateStore.open(paths(io.env).dataDir)
+  return StateStore.open(await stateDirOf(io))
+}
+
+async function stateDirOf(io: CliIo): Promise<string> {
+  return resolveStateDir(await loadConfig(paths(io.env).configFile), io.env, io.cwd)
 }
 
 function find(store: StateStore, id: string): LibraryEntry {

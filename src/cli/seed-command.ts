@@ -10,7 +10,7 @@ import { ControlServer } from '../session/control-server.ts'
 import { Session } from '../session/session.ts'
 import type { TorrentSummary } from '../session/session.ts'
 import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
-import { loadConfig, paths } from './config.ts'
+import { loadConfig, paths, resolveStateDir } from './config.ts'
 import type { CliIo } from './io.ts'
 import { controlHandler, controlSocketPath } from './session-control.ts'
 
@@ -29,10 +29,11 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
   }
   const where = paths(io.env)
   const config = await loadConfig(where.configFile)
+  const stateDir = resolveStateDir(config, io.env, io.cwd)
   const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`)
 
   const session = await Session.open({
-    stateDir: where.dataDir,
+    stateDir,
     listenPort: config.listenPort,
     download: Boolean(values.download),
     maxActiveDownloads: config.maxActiveDownloads,
@@ -47,7 +48,7 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
     startDht: async (port) => {
       if (!config.dht) return undefined
       const { DhtNode } = await import('../discovery/dht-node.ts')
-      const node = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(where.dataDir, 'dht.json') })
+      const node = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(stateDir, 'dht.json') })
       node.on('warning', (message) => log(`DHT: ${message}`))
       try {
         await node.start()
@@ -58,7 +59,7 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
       }
     },
   })
-  const control = new ControlServer(controlSocketPath(where.dataDir), controlHandler(session, io.cwd, config.downloadDir))
+  const control = new ControlServer(controlSocketPath(stateDir), controlHandler(session, io.cwd, config.downloadDir))
   try {
     await control.listen()
   } catch (err) {

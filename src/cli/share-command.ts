@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { FriendError } from '../core/types.ts'
 import { magnetUri } from '../metainfo/magnet.ts'
 import { StateStore } from '../session/state-store.ts'
-import { paths } from './config.ts'
+import { loadConfig, paths, resolveStateDir } from './config.ts'
 import { ControlClient } from './control-client.ts'
 import { checkTrackerUrl, createTorrentFile, parsePieceLength } from './create-command.ts'
 import type { CliIo } from './io.ts'
@@ -38,7 +38,8 @@ export async function runShare(argv: string[], io: CliIo): Promise<number> {
   // The data stays where it is: the save folder is the one that holds it.
   const savePath = dirname(source)
   const where = paths(io.env)
-  const session = await ControlClient.connect(controlSocketPath(where.dataDir))
+  const stateDir = resolveStateDir(await loadConfig(where.configFile), io.env, io.cwd)
+  const session = await ControlClient.connect(controlSocketPath(stateDir))
   if (session) {
     try {
       await session.call('add', { torrentBase64: bytes.toString('base64'), savePath })
@@ -47,7 +48,7 @@ export async function runShare(argv: string[], io: CliIo): Promise<number> {
     }
     io.out(`sharing ${meta.name} in the running session`)
   } else {
-    const store = await StateStore.open(where.dataDir)
+    const store = await StateStore.open(stateDir)
     const position = Math.max(-1, ...store.list().map((e) => e.queuePosition)) + 1
     const { added } = await store.add(
       { infoHash: meta.infoHashHex, name: meta.name, savePath, state: 'queued', uploadedBytes: 0, downloadedBytes: 0, addedAtMs: Date.now(), queuePosition: position },

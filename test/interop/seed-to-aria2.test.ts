@@ -21,7 +21,9 @@ test('aria2c downloads the odd layout from our seeder', { timeout: 90_000 }, asy
       const outDir = join(work.path, 'out')
       const leecher = await startAria2Leecher({ torrentPath: fixture.torrentPath, dataDir: outDir })
       try {
-        const code = await Promise.race([leecher.exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 60_000))])
+        let timer: NodeJS.Timeout | undefined
+        const code = await Promise.race([leecher.exited, new Promise<string>((r) => (timer = setTimeout(() => r('timeout'), 60_000)))])
+        clearTimeout(timer)
         assert.equal(code, 0, `aria2c ended with ${code}\n${leecher.logs().slice(-2000)}`)
       } finally {
         await leecher.stop()

@@ -45,3 +45,11 @@ test('bad config gives one line naming the key', async () => {
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('stateDir from the config wins; empty means the XDG data folder', async () => {
+  const { defaultConfig, resolveStateDir } = await import('../../../src/cli/config.ts')
+  const env = { HOME: '/home/u', XDG_DATA_HOME: '/data' }
+  assert.equal(resolveStateDir(defaultConfig(), env, '/work'), '/data/friendtorrent')
+  assert.equal(resolveStateDir({ ...defaultConfig(), stateDir: 'state' }, env, '/work'), '/work/state')
+  assert.equal(resolveStateDir({ ...defaultConfig(), stateDir: '/srv/ft' }, env, '/work'), '/srv/ft')
+})

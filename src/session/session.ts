@@ -4,7 +4,7 @@
 // re-hash), saves resume data as pieces are verified and when torrents stop,
 // and shares one listening port, one DHT node and one connect queue among
 // them. Views and the control channel see it through list() and its events.
-import { rm, stat } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
 import { Bitfield } from '../core/bitfield.ts'
@@ -522,20 +522,16 @@ export class Session extends TypedEmitter<SessionEvents> {
   async #resumeState(r: Record_): Promise<{ have?: Bitfield; recheck?: Bitfield }> {
     const { meta, entry } = r
     const resume = await this.#store.loadResume(entry.infoHash)
-    if (!resume || resume.pieceCount !== meta.pieceCount || resume.files.length !== meta.files.length) return {}
+    const unchanged = resume && (await StateStore.unchangedFiles(resume, meta, entry.savePath))
+    if (!resume || !unchanged) return {}
     const have = new Bitfield(meta.pieceCount, resume.bitfield)
     const recheck = new Bitfield(meta.pieceCount)
-    await Promise.all(
-      meta.files.map(async (file, i) => {
-        if (file.padding || file.length === 0) return
-        const saved = resume.files[i]
-        const now = await stat(resolveInside(entry.savePath, file.path)).catch(() => undefined)
-        if (now && now.size === saved.length && Math.floor(now.mtimeMs) === Math.floor(saved.mtimeMs)) return
-        const first = Math.floor(file.offset / meta.pieceLength)
-        const last = Math.floor((file.offset + file.length - 1) / meta.pieceLength)
-        for (let p = first; p <= last; p++) recheck.set(p)
-      }),
-    )
+    meta.files.forEach((file, i) => {
+      if (unchanged[i] || file.length === 0) return
+      const first = Math.floor(file.offset / meta.pieceLength)
+      const last = Math.floor((file.offset + file.length - 1) / meta.pieceLength)
+      for (let p = first; p <= last; p++) recheck.set(p)
+    })
     return { have, recheck: recheck.hasNone() ? undefined : recheck }
   }
 

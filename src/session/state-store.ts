@@ -215,9 +215,21 @@ export class StateStore {
 
   /** Whether the files on disk still match the resume data (sizes and mtimes): then the bitfield can be trusted without re-hashing. */
   static async resumeMatches(data: ResumeData, meta: Metainfo, savePath: string): Promise<boolean> {
-    if (data.infoHash.toLowerCase() !== meta.infoHashHex || data.pieceCount !== meta.pieceCount) return false
-    if (data.files.length !== meta.files.length) return false
+    const unchanged = await StateStore.unchangedFiles(data, meta, savePath)
+    return unchanged !== undefined && unchanged.every(Boolean)
+  }
+
+  /**
+   * Per file, whether it is on disk as the resume data recorded it (size and
+   * whole-ms mtime; padding files always true); undefined when the resume
+   * data is for another torrent or layout. Lets a restart trust the pieces of
+   * unchanged files and re-hash only the rest.
+   */
+  static async unchangedFiles(data: ResumeData, meta: Metainfo, savePath: string): Promise<boolean[] | undefined> {
+    if (data.infoHash.toLowerCase() !== meta.infoHashHex || data.pieceCount !== meta.pieceCount) return undefined
+    if (data.files.length !== meta.files.length) return undefined
     const root = path.resolve(savePath)
+    const out: boolean[] = []
     for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
       const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file, i) => {
         if (file.padding) return true
@@ -225,9 +237,9 @@ export class StateStore {
         const stat = await statFile(root, file.path)
         return stat !== undefined && stat.length === recorded.length && stat.mtimeMs === Math.floor(recorded.mtimeMs)
       })
-      if (!(await Promise.all(batch)).every(Boolean)) return false
+      out.push(...(await Promise.all(batch)))
     }
-    return true
+    return out
   }
 
   /**

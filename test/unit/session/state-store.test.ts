@@ -302,6 +302,11 @@ test('resumeMatches: true while sizes and mtimes hold; false on a size change, a
     const files = await StateStore.diskFiles(meta, save)
     assert.deepEqual(files, [{ length: 10_000, mtimeMs: 1_700_000_000_500 }, { length: 6384, mtimeMs: 0 }, { length: 20_000, mtimeMs: 1_700_000_000_500 }])
     const data: ResumeData = { infoHash: meta.infoHashHex, pieceCount: meta.pieceCount, bitfield: Buffer.from([0b1110_0000]), files }
+    assert.deepEqual(await StateStore.unchangedFiles(data, meta, save), [true, true, true])
+    await utimes(b, when + 1, when + 1)
+    assert.deepEqual(await StateStore.unchangedFiles(data, meta, save), [true, true, false], 'only the touched file is changed')
+    await utimes(b, when, when)
+    assert.equal(await StateStore.unchangedFiles({ ...data, pieceCount: data.pieceCount + 1 }, meta, save), undefined, 'resume data of another layout')
     assert.equal(await StateStore.resumeMatches(data, meta, save), true, 'the pad file is never on disk and is not checked')
 
     await utimes(b, when, when + 3 / 2048)

@@ -46,7 +46,7 @@ export class Uploader {
     this.#have = have
     this.#opts = {
       maxQueuePerPeer: 256,
-      cacheBytes: 8 * 1024 * 1024,
+      cacheBytes: 2 * 1024 * 1024,
       maxBacklogBytes: 512 * 1024,
       ...opts,
     }

@@ -28,7 +28,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { makeTorrent, readInfoHash, writeDeterministicFile, writeWithAnnounce } from '../fixtures/make-fixtures.ts'
 import { CLI_PATH, REPO_ROOT, isolatedEnv } from '../test/helpers/cli.ts'
-import { ManagedProcess } from '../test/helpers/managed-process.ts'
+import { exitWithin, ManagedProcess } from '../test/helpers/managed-process.ts'
 import { freePort, tempDir } from '../test/helpers/net.ts'
 import {
   hasBinary,
@@ -175,7 +175,6 @@ async function runFriendtorrent(torrentPath: string, outDir: string, timeoutMs: 
   const home = tempDir('bench-ft-home')
   const port = await freePort()
   let proc: ManagedProcess | undefined
-  let timer: NodeJS.Timeout | undefined
   try {
     const started = performance.now()
     // Run as a user does (the executable and its shebang's Node flags), not `node bin/...`.
@@ -184,17 +183,13 @@ async function runFriendtorrent(torrentPath: string, outDir: string, timeoutMs: 
       cwd: REPO_ROOT,
     })
     const rss = sampleRss(proc.pid)
-    const code = await Promise.race([
-      proc.exited,
-      new Promise<'timeout'>((resolvePromise) => (timer = setTimeout(() => resolvePromise('timeout'), timeoutMs))),
-    ])
+    const code = await exitWithin(proc.exited, timeoutMs)
     const seconds = (performance.now() - started) / 1000
     const peak = rss.stop()
     if (code === 'timeout') throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${lastLines(proc.logs(), 2)}`)
     if (code !== 0) throw new Error(`exit ${code}: ${lastLines(proc.logs(), 2)}`)
     return { seconds, peakRssBytes: peak }
   } finally {
-    clearTimeout(timer)
     await proc?.stop()
     await home.cleanup()
   }
@@ -204,19 +199,14 @@ async function runAria2(torrentPath: string, outDir: string, timeoutMs: number):
   const started = performance.now()
   const leecher = await startAria2Leecher({ torrentPath, dataDir: outDir })
   const rss = sampleRss(leecher.pid)
-  let timer: NodeJS.Timeout | undefined
   try {
-    const code = await Promise.race([
-      leecher.exited,
-      new Promise<'timeout'>((resolvePromise) => (timer = setTimeout(() => resolvePromise('timeout'), timeoutMs))),
-    ])
+    const code = await exitWithin(leecher.exited, timeoutMs)
     const seconds = (performance.now() - started) / 1000
     const peak = rss.stop()
     if (code === 'timeout') throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${lastLines(leecher.logs(), 2)}`)
     if (code !== 0) throw new Error(`exit ${code}: ${lastLines(leecher.logs(), 2)}`)
     return { seconds, peakRssBytes: peak }
   } finally {
-    clearTimeout(timer)
     rss.stop()
     await leecher.stop()
   }

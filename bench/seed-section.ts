@@ -6,6 +6,7 @@ import { readFile, mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readInfoHash, writeWithAnnounce } from '../fixtures/make-fixtures.ts'
 import { freePort, tempDir } from '../test/helpers/net.ts'
+import { exitWithin } from '../test/helpers/managed-process.ts'
 import { hasBinary, startAria2Leecher, startRtorrentSeeder, type ClientHandle } from '../test/helpers/real-clients.ts'
 import { startTracker, type TestTracker } from '../test/helpers/tracker.ts'
 import { MIB, fixed, formatTable, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
@@ -58,12 +59,8 @@ async function downloadWithAria2(torrentPath: string, outDir: string, expectedSh
   await mkdir(outDir, { recursive: true })
   const started = performance.now()
   const leecher = await startAria2Leecher({ torrentPath, dataDir: outDir })
-  let timer: NodeJS.Timeout | undefined
   try {
-    const code = await Promise.race([
-      leecher.exited,
-      new Promise<'timeout'>((resolvePromise) => (timer = setTimeout(() => resolvePromise('timeout'), timeoutMs))),
-    ])
+    const code = await exitWithin(leecher.exited, timeoutMs)
     const seconds = (performance.now() - started) / 1000
     if (code === 'timeout') throw new Error(`aria2c timed out after ${Math.round(timeoutMs / 1000)} s: ${lastLines(leecher.logs(), 2)}`)
     if (code !== 0) throw new Error(`aria2c exit ${code}: ${lastLines(leecher.logs(), 2)}`)
@@ -72,7 +69,6 @@ async function downloadWithAria2(torrentPath: string, outDir: string, expectedSh
     if (actualSha1 !== expectedSha1) throw new Error(`aria2c finished, but the file differs from the payload (sha1 ${actualSha1})`)
     return seconds
   } finally {
-    clearTimeout(timer)
     await leecher.stop()
     await rm(outDir, { recursive: true, force: true })
   }

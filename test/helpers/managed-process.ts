@@ -128,3 +128,13 @@ export class ManagedProcess {
     clearTimeout(timer)
   }
 }
+
+/** The exit code, or 'timeout' once `ms` pass; its timer never outlives the wait (a stray one holds a test process open). */
+export async function exitWithin<T>(exited: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([exited, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}

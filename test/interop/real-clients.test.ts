@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import { makeOddLayout, type Fixture } from '../../fixtures/make-fixtures.ts'
 import { assertSameTree } from '../helpers/compare.ts'
 import { tempDir, type TempDir } from '../helpers/net.ts'
+import { exitWithin } from '../helpers/managed-process.ts'
 import {
   requireBinaries,
   startAria2Leecher,
@@ -45,12 +46,7 @@ async function withSwarm(run: (swarm: Swarm) => Promise<void>): Promise<void> {
 async function aria2LeechesFrom(swarm: Swarm, seeder: ClientHandle): Promise<void> {
   const leecher = await startAria2Leecher({ torrentPath: swarm.fixture.torrentPath, dataDir: swarm.outDir })
   try {
-    let timer: NodeJS.Timeout | undefined
-    const code = await Promise.race([
-      leecher.exited,
-      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), LEECH_TIMEOUT_MS))),
-    ])
-    clearTimeout(timer)
+    const code = await exitWithin(leecher.exited, LEECH_TIMEOUT_MS)
     assert.equal(code, 0, `aria2c leecher did not finish (${code}):\n${leecher.logs().slice(-3000)}\n${seeder.logs().slice(-3000)}`)
   } finally {
     await leecher.stop()

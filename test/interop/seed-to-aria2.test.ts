@@ -6,6 +6,7 @@ import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
 import { assertSameTree } from '../helpers/compare.ts'
 import { tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
+import { exitWithin } from '../helpers/managed-process.ts'
 import { requireBinaries, startAria2Leecher } from '../helpers/real-clients.ts'
 import { startTracker } from '../helpers/tracker.ts'
 
@@ -21,9 +22,7 @@ test('aria2c downloads the odd layout from our seeder', { timeout: 90_000 }, asy
       const outDir = join(work.path, 'out')
       const leecher = await startAria2Leecher({ torrentPath: fixture.torrentPath, dataDir: outDir })
       try {
-        let timer: NodeJS.Timeout | undefined
-        const code = await Promise.race([leecher.exited, new Promise<string>((r) => (timer = setTimeout(() => r('timeout'), 60_000)))])
-        clearTimeout(timer)
+        const code = await exitWithin(leecher.exited, 60_000)
         assert.equal(code, 0, `aria2c ended with ${code}\n${leecher.logs().slice(-2000)}`)
       } finally {
         await leecher.stop()

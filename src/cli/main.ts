@@ -10,7 +10,13 @@ import { LIBRARY_USAGE, runFiles, runLibraryCommand, runLimit, runList, runPrior
 import { runSeed, SEED_USAGE } from './seed-command.ts'
 import { runShare, SHARE_USAGE } from './share-command.ts'
 
-const USAGE = `usage: friendtorrent <command> [options]
+const USAGE = `usage: friendtorrent [<command>] [options]
+
+  With no command: the dashboard (needs a terminal; ? inside lists the keys)
+      --debug          show a log pane
+      --mode M         which torrents run in a session the dashboard owns:
+                       seeding (complete ones only), downloading, or all (default)
+      --path DIR       save folder for torrents added from the dashboard
 
 commands:
   add <torrent>        hand a .torrent, magnet or info hash to the running session,
@@ -38,6 +44,12 @@ ${LIBRARY_USAGE}
 ${CREATE_USAGE}
 
 ${TRACKER_USAGE}`
+
+/** The dashboard loads Ink and React only when it is asked for. */
+async function dashboard(argv: string[], io: CliIo): Promise<number> {
+  const { runDashboard } = await import('./dashboard-command.ts')
+  return runDashboard(argv, io, main)
+}
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
@@ -77,9 +89,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         io.out(USAGE)
         return 0
       case undefined:
-        io.err('friendtorrent: the dashboard is not available yet; use `friendtorrent add <file.torrent>`')
-        return 2
+        return await dashboard(rest, io)
       default:
+        if (command.startsWith('-')) return await dashboard(argv, io)
         io.err(`friendtorrent: unknown command "${command}"; see friendtorrent help`)
         return 2
     }

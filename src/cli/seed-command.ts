@@ -3,16 +3,12 @@
 // per event and a summary every minute, until SIGINT/SIGTERM; then it tells
 // the trackers, saves resume data and exits 0. Listens on the control socket
 // so `friendtorrent add|list|pause|...` reach it from another process.
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { errorMessage } from '../core/types.ts'
-import { ControlServer } from '../session/control-server.ts'
-import { Session } from '../session/session.ts'
 import type { TorrentSummary } from '../session/session.ts'
-import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
+import { formatPercent, formatRate } from '../tui/format/format.ts'
 import { loadConfig, paths, resolveStateDir } from './config.ts'
 import type { CliIo } from './io.ts'
-import { controlHandler, controlSocketPath } from './session-control.ts'
+import { hostSession } from './session-host.ts'
 
 export const SEED_USAGE = `usage: friendtorrent seed [--download]
 
@@ -32,49 +28,14 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
   const stateDir = resolveStateDir(config, io.env, io.cwd)
   const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`)
 
-  const session = await Session.open({
+  const { session, control, close } = await hostSession({
+    config,
     stateDir,
-    listenPort: config.listenPort,
+    cwd: io.cwd,
+    saveDir: config.downloadDir,
     download: Boolean(values.download),
-    maxActiveDownloads: config.maxActiveDownloads,
-    maxActiveSeeds: config.maxActiveSeeds,
-    maxConnectionsPerTorrent: config.maxConnectionsPerTorrent,
-    maxHalfOpenConnections: config.maxHalfOpenConnections,
-    uploadLimitBytesPerSec: config.uploadLimitKiBps * 1024,
-    seedRatioLimit: config.seedRatioLimit,
-    resumeSaveIntervalMs: config.resumeSaveIntervalSeconds * 1000,
-    seedTimeLimitMs: config.seedTimeLimitMinutes * 60_000,
-    downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
-    startDht: async (port) => {
-      if (!config.dht) return undefined
-      const { DhtNode } = await import('../discovery/dht-node.ts')
-      const node = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(stateDir, 'dht.json') })
-      node.on('warning', (message) => log(`DHT: ${message}`))
-      try {
-        await node.start()
-        return node
-      } catch (err) {
-        log(`DHT unavailable, going on with trackers only: ${errorMessage(err)}`)
-        return undefined
-      }
-    },
+    onLog: (line) => log(line.text),
   })
-  const control = new ControlServer(controlSocketPath(stateDir), controlHandler(session, io.cwd, config.downloadDir))
-  try {
-    await control.listen()
-  } catch (err) {
-    await session.close()
-    throw err
-  }
-
-  session.on('added', (t) => log(`added ${t.name} (${formatBytes(t.sizeBytes)}) → ${t.savePath}`))
-  session.on('removed', (_hash, name) => log(`removed ${name}`))
-  session.on('completed', (t) => log(`completed ${t.name}`))
-  session.on('warning', (message) => log(`warning: ${message}`))
-  session.on('resumed', (t, trusted, rechecked) => log(`resumed ${t.name}: ${trusted} pieces from resume data, ${rechecked} re-checked`))
-  session.on('seedLimit', (t, reason) => log(`paused ${t.name}: ${reason}`))
-  session.on('error', (t) => log(`error ${t.name}: ${t.error}`))
-  session.on('trackerError', (name, { url, message, retryAtMs }) => log(`tracker ${url} (${name}): ${message}; next try in ${formatEta((retryAtMs - Date.now()) / 1000)}`))
   await session.start()
   const torrents = session.list()
   log(`session on port ${session.port}: ${torrents.length} torrent${torrents.length === 1 ? '' : 's'}, control socket ${control.path}`)
@@ -87,8 +48,7 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
   })
   log(`${signal}: stopping (telling trackers, saving resume data)…`)
   clearInterval(summary)
-  await control.close()
-  await session.close()
+  await close()
   log('stopped')
   return 0
 }

@@ -1,10 +1,11 @@
 // What the control socket's commands do in a running session, and where the
 // socket lives. One table, so the CLI and the future dashboard agree.
-import { readFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { readFile, statfs } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import { FriendError } from '../core/types.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import type { Session } from '../session/session.ts'
+import type { EventLog } from './session-host.ts'
 import { parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 
@@ -21,11 +22,19 @@ function idOf(args: Record<string, unknown>): string {
   return args.id
 }
 
-export function controlHandler(session: Session, cwd: string, defaultSaveDir: string): ControlHandler {
+export function controlHandler(session: Session, cwd: string, defaultSaveDir: string, events?: EventLog): ControlHandler {
   return async (command, args) => {
     switch (command) {
       case 'list':
         return session.list()
+      case 'status':
+        return { ...session.status(), saveDir: defaultSaveDir, freeBytes: await freeBytes(defaultSaveDir) }
+      case 'details':
+        return session.details(idOf(args))
+      case 'start':
+        return session.startNow(idOf(args))
+      case 'events':
+        return events?.since(typeof args.since === 'number' ? args.since : 0) ?? []
       case 'add': {
         const saveTo = () => resolve(typeof args.cwd === 'string' ? args.cwd : cwd, typeof args.savePath === 'string' ? args.savePath : defaultSaveDir)
         if (typeof args.magnet === 'string') return session.addMagnet(parseMagnetOrInfoHash(args.magnet), saveTo())
@@ -64,6 +73,18 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
       }
       default:
         throw new FriendError(`unknown command "${command}"`)
+    }
+  }
+}
+
+/** Free bytes for an unprivileged user on the disk holding `dir` (or its nearest existing parent); null when unknown. */
+export async function freeBytes(dir: string): Promise<number | null> {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    try {
+      const s = await statfs(d)
+      return s.bavail * s.bsize
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) return null
     }
   }
 }

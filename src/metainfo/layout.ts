@@ -52,3 +52,20 @@ function lastFileStartingAtOrBefore(files: FileEntry[], pos: number): number {
   }
   return lo
 }
+
+/**
+ * Verified bytes of each file: the part of each file covered by a verified
+ * piece (`hasPiece`). O(files + pieces), for progress per file in views.
+ */
+export function verifiedBytesPerFile(files: FileEntry[], pieceLength: number, hasPiece: (index: number) => boolean): number[] {
+  return files.map((file) => {
+    if (file.length === 0) return 0
+    const end = file.offset + file.length
+    let bytes = 0
+    for (let p = Math.floor(file.offset / pieceLength); p * pieceLength < end; p++) {
+      if (!hasPiece(p)) continue
+      bytes += Math.min(end, (p + 1) * pieceLength) - Math.max(file.offset, p * pieceLength)
+    }
+    return bytes
+  })
+}

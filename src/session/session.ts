@@ -25,6 +25,9 @@ import { torrentFileBytes } from '../metainfo/torrent-file.ts'
 import { MetadataTask } from '../torrent/metadata-task.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
 import { Torrent } from '../torrent/torrent.ts'
+import type { PeerSnapshot } from '../torrent/torrent.ts'
+import type { TrackerStatus } from '../discovery/tracker-source.ts'
+import { verifiedBytesPerFile } from '../metainfo/layout.ts'
 import { Listener } from './listener.ts'
 import { StateStore } from './state-store.ts'
 import type { LibraryEntry, StoredState } from './state-store.ts'
@@ -53,11 +56,39 @@ export interface TorrentSummary {
   downloadedBytes: number
   uploadedBytes: number
   connectedPeers: number
+  /** Peers we know of (connected or not). */
+  knownPeers: number
   seeds: number
   etaSeconds: number | null
   queuePosition: number
   addedAt: string
   completedAt: string | null
+}
+
+/** The stable shape of the control channel's `details` reply (what the dashboard's detail view shows). */
+export interface TorrentDetails {
+  summary: TorrentSummary
+  pieceCount: number
+  pieceLength: number
+  /** Verified pieces, BEP 3 bit order, base64. */
+  piecesBase64: string
+  files: { index: number; path: string; sizeBytes: number; priority: FilePriority; verifiedBytes: number }[]
+  peers: PeerSnapshot[]
+  trackers: TrackerStatus[]
+  /** The session clock's now, for countdowns to the trackers' next announce. */
+  nowMs: number
+}
+
+export interface SessionStatus {
+  port: number
+  dhtNodes: number
+  downloadRateBytesPerSec: number
+  uploadRateBytesPerSec: number
+  /** 0 = none. */
+  downloadLimitBytesPerSec: number
+  uploadLimitBytesPerSec: number
+  connectedPeers: number
+  torrents: number
 }
 
 export interface SessionOptions {
@@ -254,6 +285,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       downloadedBytes: 0,
       uploadedBytes: 0,
       connectedPeers: f.task.connectedPeers,
+      knownPeers: f.task.connectedPeers,
       seeds: 0,
       etaSeconds: null,
       queuePosition: -1,
@@ -314,7 +346,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   async pause(infoHash: string): Promise<TorrentSummary> {
     const r = this.#get(infoHash)
     await this.#stopTorrent(r)
-    await this.#setStored(r, { state: 'paused', error: undefined })
+    await this.#setStored(r, { state: 'paused', error: undefined, forceStart: undefined })
     await this.#schedule()
     return this.#summary(r)
   }
@@ -372,6 +404,64 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.list()
   }
 
+  /** Runs the torrent now, whatever the queue limits say (until it is paused). */
+  async startNow(infoHash: string): Promise<TorrentSummary> {
+    const r = this.#get(infoHash)
+    const patch: Partial<LibraryEntry> = { forceStart: true }
+    if (r.entry.state === 'paused' || r.entry.state === 'error') Object.assign(patch, { state: 'queued', error: undefined })
+    await this.#setStored(r, patch)
+    await this.#schedule()
+    return this.#summary(r)
+  }
+
+  /** Everything a detail view shows of one torrent: files with progress, peers, trackers and the verified-piece map. */
+  async details(infoHash: string): Promise<TorrentDetails> {
+    const r = this.#get(infoHash)
+    const snap = r.torrent?.snapshot()
+    let have = r.torrent?.verifiedPieces()
+    if (!have && r.entry.state === 'seeding') have = Bitfield.full(r.meta.pieceCount)
+    if (!have) {
+      const resume = await this.#store.loadResume(r.entry.infoHash).catch(() => undefined)
+      have = resume ? new Bitfield(r.meta.pieceCount, resume.bitfield) : new Bitfield(r.meta.pieceCount)
+    }
+    const pieces = have
+    const verified = verifiedBytesPerFile(r.meta.files, r.meta.pieceLength, (i) => pieces.get(i))
+    return {
+      summary: this.#summary(r),
+      pieceCount: r.meta.pieceCount,
+      pieceLength: r.meta.pieceLength,
+      piecesBase64: pieces.toBuffer().toString('base64'),
+      files: this.files(infoHash).map((f) => ({ ...f, verifiedBytes: verified[f.index] })),
+      peers: snap?.peers ?? [],
+      trackers: snap?.trackers ?? r.meta.announce.flatMap((tier, i) => tier.map((url) => ({ url, tier: i, state: 'idle' as const, failures: 0, peersReceived: 0 }))),
+      nowMs: this.#clock.now(),
+    }
+  }
+
+  /** Totals for a status bar: rates, limits, peers, DHT nodes, listen port. */
+  status(): SessionStatus {
+    let down = 0
+    let up = 0
+    let peers = 0
+    for (const r of this.#records.values()) {
+      const snap = r.torrent?.snapshot()
+      if (!snap) continue
+      down += snap.downloadRate
+      up += snap.uploadRate
+      peers += snap.connectedPeers
+    }
+    return {
+      port: this.#port,
+      dhtNodes: this.dhtNodes,
+      downloadRateBytesPerSec: down,
+      uploadRateBytesPerSec: up,
+      downloadLimitBytesPerSec: this.#download.rateBytesPerSec,
+      uploadLimitBytesPerSec: this.#upload.rateBytesPerSec,
+      connectedPeers: peers,
+      torrents: this.#records.size + this.#fetching.size,
+    }
+  }
+
   /** Stops every torrent cleanly (trackers told, resume data saved) and closes the session. */
   close(): Promise<void> {
     this.#closing ??= this.#close()
@@ -407,6 +497,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     for (const r of ordered) {
       if (r.entry.state === 'paused' || r.entry.state === 'error') continue
       const complete = r.entry.state === 'seeding'
+      if (r.entry.forceStart) {
+        if (!r.torrent) await this.#startTorrent(r)
+        continue
+      }
       // Without --download an unknown torrent still runs once: the check tells whether it can seed.
       const mayDownload = this.#opts.download || !r.waitsForDownload
       const mayRun = complete ? seeds < this.#opts.maxActiveSeeds : mayDownload && downloads < this.#opts.maxActiveDownloads
@@ -482,7 +576,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     await torrent.stop()
     r.baseUploaded += snap.uploadedBytes
     r.baseDownloaded += snap.downloadedBytes
-    await this.#setStored(r, { uploadedBytes: r.baseUploaded, downloadedBytes: r.baseDownloaded })
+    await this.#setStored(r, { uploadedBytes: r.baseUploaded, downloadedBytes: r.baseDownloaded, verifiedBytes: snap.verifiedBytes })
     if ((opts.saveResume ?? true) && snap.state !== 'checking') await this.#saveResume(r, torrent)
   }
 
@@ -600,12 +694,13 @@ export class Session extends TypedEmitter<SessionEvents> {
       error: r.entry.error ?? null,
       savePath: r.entry.savePath,
       sizeBytes: r.meta.length,
-      progress: snap ? snap.progress : stored === 'seeding' ? 1 : 0,
+      progress: snap ? snap.progress : stored === 'seeding' ? 1 : r.meta.length ? (r.entry.verifiedBytes ?? 0) / r.meta.length : 0,
       downloadRateBytesPerSec: snap?.downloadRate ?? 0,
       uploadRateBytesPerSec: snap?.uploadRate ?? 0,
       downloadedBytes: r.baseDownloaded + (snap?.downloadedBytes ?? 0),
       uploadedBytes: r.baseUploaded + (snap?.uploadedBytes ?? 0),
       connectedPeers: snap?.connectedPeers ?? 0,
+      knownPeers: snap?.knownPeers ?? 0,
       seeds: snap?.seeds ?? 0,
       etaSeconds: snap?.etaSeconds ?? null,
       queuePosition: r.entry.queuePosition,

@@ -27,6 +27,10 @@ export interface LibraryEntry {
   addedAtMs: number
   completedAtMs?: number
   queuePosition: number
+  /** Verified bytes when it last stopped (what a stopped torrent's progress shows). */
+  verifiedBytes?: number
+  /** Runs whatever the queue limits say (the dashboard's "start now"); pausing clears it. */
+  forceStart?: boolean
   /** One per file in the torrent; absent means every file at normal priority. */
   filePriorities?: FilePriority[]
 }

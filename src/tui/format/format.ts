@@ -32,3 +32,16 @@ export function formatPercent(fraction: number): string {
   // Never show 100.0% before the last piece is verified.
   return `${(fraction < 1 ? Math.min(p, 99.9) : 100).toFixed(1)}%`
 }
+
+/** Bytes in at most 6 characters for narrow columns: 512B, 12.3K, 850M, 1.21G. */
+export function formatBytesShort(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '?'
+  let value = bytes
+  let unit = 0
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1024
+    unit++
+  }
+  const suffix = unit === 0 ? 'B' : UNITS[unit][0]
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)}${suffix}`
+}

@@ -1,0 +1,100 @@
+// `friendtorrent` with no command: the full-screen dashboard. It attaches to a
+// running session through the control socket, or owns one (with the control
+// socket, so `friendtorrent add` from another shell reaches it) and stops it
+// cleanly on quit. Without a terminal it says where to go instead and exits 2.
+import { parseArgs } from 'node:util'
+import { createElement } from 'react'
+import { FriendError } from '../core/types.ts'
+import { remoteBackend, localBackend } from '../tui/backend.ts'
+import type { DashboardBackend } from '../tui/backend.ts'
+import { Dashboard } from '../tui/dashboard.tsx'
+import { ControlClient } from './control-client.ts'
+import { loadConfig, paths, resolveDownloadDir, resolveStateDir } from './config.ts'
+import type { CliIo } from './io.ts'
+import { controlSocketPath } from './session-control.ts'
+import { hostSession } from './session-host.ts'
+import type { HostedSession } from './session-host.ts'
+
+const MODES = ['seeding', 'downloading', 'all'] as const
+
+export type RunCommand = (argv: string[], io: CliIo) => Promise<number>
+
+export async function runDashboard(argv: string[], io: CliIo, runCommand: RunCommand): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { debug: { type: 'boolean' }, mode: { type: 'string' }, path: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  })
+  if (values.help) return runCommand(['help'], io)
+  const mode = values.mode ?? 'all'
+  if (!MODES.includes(mode as (typeof MODES)[number])) throw new FriendError(`--mode is one of ${MODES.join(', ')}, got "${mode}"`)
+  if (!io.isTTY || !process.stdin.isTTY) {
+    io.err('friendtorrent: the dashboard needs a terminal; use `friendtorrent seed` to run headless or `friendtorrent add <torrent>` to download one (see friendtorrent help)')
+    return 2
+  }
+  const config = await loadConfig(paths(io.env).configFile)
+  const stateDir = resolveStateDir(config, io.env, io.cwd)
+  const saveDir = values.path === undefined ? undefined : resolveDownloadDir(config, values.path, io.cwd)
+  const socketPath = controlSocketPath(stateDir)
+
+  let backend: DashboardBackend
+  let hosted: HostedSession | undefined
+  let client: ControlClient | undefined
+  let notice: string | undefined
+  client = await ControlClient.connect(socketPath)
+  if (client) {
+    backend = remoteBackend(client, socketPath)
+    notice = `attached to the session at ${socketPath}${values.mode ? '; --mode applies only to a session the dashboard runs' : ''}; q detaches, the session keeps running`
+  } else {
+    hosted = await hostSession({
+      config,
+      stateDir,
+      cwd: io.cwd,
+      saveDir: saveDir ?? config.downloadDir,
+      download: mode !== 'seeding',
+      seed: mode !== 'downloading',
+    })
+    await hosted.session.start()
+    backend = localBackend(hosted.handler)
+  }
+
+  const { render } = await import('ink')
+  const stdout = process.stdout
+  // The alternate screen: the shell's scrollback is left as it was on quit.
+  stdout.write('\x1b[?1049h\x1b[?25l')
+  let quit!: () => void
+  const quitting = new Promise<void>((resolve) => (quit = resolve))
+  const onSignal = () => quit()
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal)
+  const app = render(
+    createElement(Dashboard, {
+      backend,
+      saveDir,
+      cwd: io.cwd,
+      debug: Boolean(values.debug),
+      notice,
+      onQuit: () => quit(),
+      runCommand: async (args: string[]) => {
+        const lines: string[] = []
+        const capture: CliIo = { ...io, isTTY: false, out: (l) => lines.push(...l.split('\n')), err: (l) => lines.push(...l.split('\n')), write: () => {} }
+        const code = await runCommand(args, capture)
+        return { code, lines }
+      },
+    }),
+    { exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 10 },
+  )
+  try {
+    await quitting
+  } finally {
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal)
+    app.unmount()
+    app.cleanup()
+    stdout.write('\x1b[?25h\x1b[?1049l')
+  }
+  if (hosted) {
+    io.out('friendtorrent: stopping (telling trackers, saving resume data)…')
+    await hosted.close()
+    io.out(`friendtorrent: stopped; the library is in ${stateDir}`)
+  }
+  client?.close()
+  return 0
+}

@@ -1,0 +1,127 @@
+// Runs a session for a process that owns one (headless `seed`, the dashboard):
+// opens it from the config, starts its DHT node, serves the control socket,
+// and turns session events into plain log lines kept in a small ring (the
+// control channel's `events`) and handed to the caller's log.
+// It never writes to stdout itself: the dashboard owns the terminal.
+import { join } from 'node:path'
+import { errorMessage } from '../core/types.ts'
+import { ControlServer } from '../session/control-server.ts'
+import type { ControlHandler } from '../session/control-server.ts'
+import { Session } from '../session/session.ts'
+import { formatBytes, formatEta } from '../tui/format/format.ts'
+import type { Config } from './config.ts'
+import { controlHandler, controlSocketPath } from './session-control.ts'
+
+export interface LogLine {
+  seq: number
+  atMs: number
+  text: string
+}
+
+/** The last `capacity` log lines, numbered so a reader can ask for what it has not seen. */
+export class EventLog {
+  readonly #lines: LogLine[] = []
+  readonly #capacity: number
+  #seq = 0
+
+  constructor(capacity = 500) {
+    this.#capacity = capacity
+  }
+
+  push(text: string): LogLine {
+    const line = { seq: ++this.#seq, atMs: Date.now(), text }
+    this.#lines.push(line)
+    if (this.#lines.length > this.#capacity) this.#lines.shift()
+    return line
+  }
+
+  /** Lines after `seq` (all kept lines for 0). */
+  since(seq: number): LogLine[] {
+    const first = this.#lines.findIndex((l) => l.seq > seq)
+    return first < 0 ? [] : this.#lines.slice(first)
+  }
+}
+
+export interface HostedSession {
+  session: Session
+  control: ControlServer
+  /** The control channel's commands, callable in this process. */
+  handler: ControlHandler
+  events: EventLog
+  close(): Promise<void>
+}
+
+export interface HostOptions {
+  config: Config
+  stateDir: string
+  cwd: string
+  /** Where added torrents are saved unless the caller says otherwise. */
+  saveDir: string
+  /** Incomplete torrents download (else only complete ones run). */
+  download: boolean
+  /** Complete torrents seed (else they wait). */
+  seed?: boolean
+  /** Every log line, as it happens. */
+  onLog?: (line: LogLine) => void
+}
+
+export async function hostSession(opts: HostOptions): Promise<HostedSession> {
+  const { config, stateDir } = opts
+  const events = new EventLog()
+  const log = (text: string) => opts.onLog?.(events.push(text))
+  const session = await Session.open({
+    stateDir,
+    listenPort: config.listenPort,
+    download: opts.download,
+    maxActiveDownloads: config.maxActiveDownloads,
+    maxActiveSeeds: opts.seed === false ? 0 : config.maxActiveSeeds,
+    maxConnectionsPerTorrent: config.maxConnectionsPerTorrent,
+    maxHalfOpenConnections: config.maxHalfOpenConnections,
+    uploadLimitBytesPerSec: config.uploadLimitKiBps * 1024,
+    seedRatioLimit: config.seedRatioLimit,
+    resumeSaveIntervalMs: config.resumeSaveIntervalSeconds * 1000,
+    seedTimeLimitMs: config.seedTimeLimitMinutes * 60_000,
+    downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
+    startDht: async (port) => {
+      if (!config.dht) return undefined
+      const { DhtNode } = await import('../discovery/dht-node.ts')
+      const node = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(stateDir, 'dht.json') })
+      node.on('warning', (message) => log(`DHT: ${message}`))
+      try {
+        await node.start()
+        return node
+      } catch (err) {
+        log(`DHT unavailable, going on with trackers only: ${errorMessage(err)}`)
+        return undefined
+      }
+    },
+  })
+  const handler = controlHandler(session, opts.cwd, opts.saveDir, events)
+  const control = new ControlServer(controlSocketPath(stateDir), handler)
+  try {
+    await control.listen()
+  } catch (err) {
+    await session.close()
+    throw err
+  }
+  session.on('added', (t) => log(`added ${t.name}${t.sizeBytes ? ` (${formatBytes(t.sizeBytes)})` : ''} → ${t.savePath}`))
+  session.on('removed', (_hash, name) => log(`removed ${name}`))
+  session.on('completed', (t) => log(`completed ${t.name}`))
+  session.on('warning', (message) => log(`warning: ${message}`))
+  session.on('resumed', (t, trusted, rechecked) => log(`resumed ${t.name}: ${trusted} pieces from resume data, ${rechecked} re-checked`))
+  session.on('seedLimit', (t, reason) => log(`paused ${t.name}: ${reason}`))
+  session.on('error', (t) => log(`error ${t.name}: ${t.error}`))
+  session.on('trackerError', (name, { url, message, retryAtMs }) => log(`tracker ${url} (${name}): ${message}; next try in ${formatEta((retryAtMs - Date.now()) / 1000)}`))
+  let closing: Promise<void> | undefined
+  return {
+    session,
+    control,
+    handler,
+    events,
+    close: () =>
+      (closing ??= (async () => {
+        await control.close()
+        await session.close()
+      })()),
+  }
+}

@@ -1,0 +1,177 @@
+// The dashboard's pure logic: which torrents a view shows and in what order,
+// which list columns fit a terminal's width, and how a cell reads. No React,
+// no I/O: the components render what these return, the tests check them.
+import type { TorrentSummary } from '../session/session.ts'
+import { formatBytesShort, formatEta, formatPercent } from './format/format.ts'
+
+export const VIEWS = ['all', 'downloading', 'seeding', 'paused', 'error'] as const
+export type View = (typeof VIEWS)[number]
+
+export function inView(t: TorrentSummary, view: View): boolean {
+  switch (view) {
+    case 'all':
+      return true
+    case 'downloading':
+      return t.state === 'downloading' || t.state === 'checking' || t.state === 'fetching metadata' || (t.state === 'queued' && t.progress < 1)
+    case 'seeding':
+      return t.state === 'seeding' || (t.state === 'queued' && t.progress >= 1)
+    case 'paused':
+      return t.state === 'paused'
+    case 'error':
+      return t.state === 'error'
+  }
+}
+
+/** Uploaded over what we hold of it (downloaded, or the size when we seeded from our own files). */
+export function ratioOf(t: TorrentSummary): number {
+  const base = Math.max(t.downloadedBytes, t.progress * t.sizeBytes)
+  return base > 0 ? t.uploadedBytes / base : 0
+}
+
+export interface Column {
+  key: SortKey
+  title: string
+  width: number
+  /** Lower is dropped last when the terminal is narrow. */
+  keep: number
+  cell(t: TorrentSummary): string
+  value(t: TorrentSummary): number | string
+}
+
+export const SORT_KEYS = ['queue', 'name', 'size', 'progress', 'state', 'down', 'up', 'peers', 'seeds', 'eta', 'ratio'] as const
+export type SortKey = (typeof SORT_KEYS)[number]
+
+const STATE_ORDER = ['downloading', 'checking', 'fetching metadata', 'seeding', 'queued', 'paused', 'error']
+
+/** The list's columns, name first; the progress column's cell is the percent (the bar is drawn beside it). */
+export const COLUMNS: Column[] = [
+  { key: 'queue', title: '#', width: 3, keep: 3, cell: (t) => (t.queuePosition < 0 ? '' : String(t.queuePosition + 1)), value: (t) => t.queuePosition },
+  { key: 'name', title: 'Name', width: 0, keep: 0, cell: (t) => t.name, value: (t) => t.name.toLowerCase() },
+  { key: 'size', title: 'Size', width: 6, keep: 2, cell: (t) => (t.sizeBytes ? formatBytesShort(t.sizeBytes) : '?'), value: (t) => t.sizeBytes },
+  { key: 'progress', title: 'Progress', width: 13, keep: 0, cell: (t) => formatPercent(t.progress), value: (t) => t.progress },
+  { key: 'state', title: 'State', width: 11, keep: 1, cell: (t) => (t.state === 'fetching metadata' ? 'metadata' : t.state), value: (t) => STATE_ORDER.indexOf(t.state) },
+  { key: 'down', title: 'Down/s', width: 6, keep: 1, cell: (t) => (t.downloadRateBytesPerSec ? formatBytesShort(t.downloadRateBytesPerSec) : ''), value: (t) => t.downloadRateBytesPerSec },
+  { key: 'up', title: 'Up/s', width: 6, keep: 1, cell: (t) => (t.uploadRateBytesPerSec ? formatBytesShort(t.uploadRateBytesPerSec) : ''), value: (t) => t.uploadRateBytesPerSec },
+  { key: 'peers', title: 'Peers', width: 7, keep: 2, cell: (t) => `${t.connectedPeers}/${t.knownPeers}`, value: (t) => t.connectedPeers },
+  { key: 'seeds', title: 'Seeds', width: 5, keep: 4, cell: (t) => String(t.seeds), value: (t) => t.seeds },
+  { key: 'eta', title: 'ETA', width: 6, keep: 2, cell: (t) => (t.progress >= 1 ? '' : formatEta(t.etaSeconds ?? undefined)), value: (t) => t.etaSeconds ?? Infinity },
+  { key: 'ratio', title: 'Ratio', width: 5, keep: 3, cell: (t) => ratioOf(t).toFixed(2), value: (t) => ratioOf(t) },
+]
+
+const MIN_NAME_WIDTH = 16
+
+/** The columns that fit `width` (one space between them), dropping the least needed first; the name takes what is left. */
+export function fitColumns(width: number): { columns: Column[]; nameWidth: number } {
+  let columns = COLUMNS
+  const used = (cols: Column[]) => cols.reduce((n, c) => n + c.width + 1, 0)
+  while (width - used(columns) < MIN_NAME_WIDTH) {
+    const droppable = columns.filter((c) => c.keep > 0)
+    if (droppable.length === 0) break
+    const drop = droppable.reduce((a, b) => (b.keep >= a.keep ? b : a))
+    columns = columns.filter((c) => c !== drop)
+  }
+  return { columns, nameWidth: Math.max(4, width - used(columns)) }
+}
+
+export interface ListQuery {
+  view: View
+  filter: string
+  sort: SortKey
+  descending: boolean
+}
+
+/** The torrents a view shows, filtered by name (case-insensitive substring) and sorted (ties keep queue order). */
+export function visibleTorrents(torrents: TorrentSummary[], q: ListQuery): TorrentSummary[] {
+  const needle = q.filter.trim().toLowerCase()
+  const column = COLUMNS.find((c) => c.key === q.sort) ?? COLUMNS[0]
+  const dir = q.descending ? -1 : 1
+  return torrents
+    .filter((t) => inView(t, q.view) && (!needle || t.name.toLowerCase().includes(needle)))
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => {
+      const x = column.value(a.t)
+      const y = column.value(b.t)
+      return (x < y ? -1 : x > y ? 1 : 0) * dir || a.i - b.i
+    })
+    .map(({ t }) => t)
+}
+
+/** `text` cut or padded to exactly `width` cells (an ellipsis marks a cut). */
+export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  if (width <= 0) return ''
+  const chars = [...text]
+  if (chars.length > width) return width === 1 ? '…' : chars.slice(0, width - 1).join('') + '…'
+  const pad = ' '.repeat(width - chars.length)
+  return align === 'left' ? text + pad : pad + text
+}
+
+/** A bar of `width` cells, eighth blocks for the partial cell. */
+export function progressBar(fraction: number, width: number): string {
+  const f = Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0))
+  const eighths = Math.floor(f * width * 8)
+  const full = Math.floor(eighths / 8)
+  const part = eighths % 8
+  const partial = part ? '▏▎▍▌▋▊▉'[part - 1] : ''
+  return ('█'.repeat(full) + partial).padEnd(width, '·').slice(0, width)
+}
+
+/**
+ * A piece map of `cells` characters: each cell covers a run of pieces and
+ * shows how many of them are verified (' ' none, ░ ▒ ▓ some, █ all).
+ */
+export function pieceMap(pieces: Uint8Array, pieceCount: number, cells: number): string {
+  if (pieceCount === 0 || cells <= 0) return ''
+  const n = Math.min(cells, pieceCount)
+  let out = ''
+  for (let c = 0; c < n; c++) {
+    const from = Math.floor((c * pieceCount) / n)
+    const to = Math.floor(((c + 1) * pieceCount) / n)
+    let have = 0
+    for (let p = from; p < to; p++) if (pieces[p >> 3] & (0x80 >> (p & 7))) have++
+    const f = have / (to - from)
+    out += f === 0 ? '·' : f === 1 ? '█' : f < 0.34 ? '░' : f < 0.67 ? '▒' : '▓'
+  }
+  return out
+}
+
+/** Decodes a peer's flags the way rTorrent and Transmission show them. */
+export function peerFlags(p: { amChoking: boolean; amInterested: boolean; peerChoking: boolean; peerInterested: boolean; snubbed: boolean; incoming: boolean }): string {
+  return [
+    p.peerChoking ? (p.amInterested ? 'd' : '') : p.amInterested ? 'D' : 'K',
+    p.amChoking ? (p.peerInterested ? 'u' : '') : p.peerInterested ? 'U' : '?',
+    p.snubbed ? 'S' : '',
+    p.incoming ? 'I' : '',
+  ].join('')
+}
+
+/** Splits a command line like a shell would for simple cases: spaces separate, quotes group, backslash escapes. */
+export function splitCommandLine(line: string): string[] {
+  const words: string[] = []
+  let word = ''
+  let inWord = false
+  let quote: string | undefined
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]
+    if (quote) {
+      if (ch === quote) quote = undefined
+      else if (ch === '\\' && quote === '"' && i + 1 < line.length) word += line[++i]
+      else word += ch
+    } else if (ch === '"' || ch === "'") {
+      quote = ch
+      inWord = true
+    } else if (ch === '\\' && i + 1 < line.length) {
+      word += line[++i]
+      inWord = true
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word)
+      word = ''
+      inWord = false
+    } else {
+      word += ch
+      inWord = true
+    }
+  }
+  if (quote) throw new Error(`unclosed ${quote} quote`)
+  if (inWord) words.push(word)
+  return words
+}

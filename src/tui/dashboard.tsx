@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
 import { Box, Text, useInput, useStdout } from 'ink'
+import type { Key } from 'ink'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { TorrentDetails, TorrentSummary } from '../session/session.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
@@ -301,7 +302,11 @@ export function Dashboard(props: DashboardProps) {
     return false
   }
 
-  useInput((input, key) => {
+  // Ink subscribes a handler after a render's effects run; keys that come sooner
+  // must still see the latest state, so the subscription calls the newest handler.
+  const onKey = useRef<(input: string, key: Key) => void>(() => {})
+  useInput((input, key) => onKey.current(input, key))
+  onKey.current = (input, key) => {
     if (key.ctrl && input === 'c') return quit()
     if (quitting.current) return
     const mode = modeRef.current
@@ -404,7 +409,7 @@ export function Dashboard(props: DashboardProps) {
         return
       }
     }
-  })
+  }
 
   function switchTab(next: Tab) {
     setTab(next)
@@ -485,7 +490,7 @@ function BottomLine({ mode, message, width }: { mode: Mode; message: Message | u
   if (mode.kind === 'delete')
     return (
       <Text color="red" bold wrap="truncate">
-        {fit(`delete ${formatBytes(mode.torrent.sizeBytes)} of ${mode.torrent.name} from ${mode.torrent.savePath}? this cannot be undone. y: delete · any other key: keep`, width)}
+        {fit(`delete ${formatBytes(mode.torrent.sizeBytes)} of data in ${mode.torrent.savePath} for good? y: delete · other keys: keep`, width)}
       </Text>
     )
   return (

@@ -80,15 +80,15 @@ function FilesTab({ details, row, width, height }: { details: TorrentDetails; ro
 
 function PeersTab({ details, row, width, height }: { details: TorrentDetails; row: number; width: number; height: number }) {
   if (details.peers.length === 0) return <Text dimColor>no peers connected</Text>
-  const fixed = 16 + 1 + 6 + 1 + 10 + 1 + 10 + 1 + 6 + 1 + 8
+  const fixed = 18 + 1 + 5 + 1 + 10 + 1 + 10 + 1 + 6 + 1 + 8
   const addrWidth = Math.max(12, Math.min(40, width - fixed - 1))
   const { first, shown } = window(details.peers, row, height - 1)
   return (
     <Box flexDirection="column">
-      <Text bold>{fit(`${fit('Address', addrWidth)} ${fit('Client', 16)} ${fit('Flags', 6)} ${fit('Down', 10, 'right')} ${fit('Up', 10, 'right')} ${fit('Has', 6, 'right')} Source`, width)}</Text>
+      <Text bold>{fit(`${fit('Address', addrWidth)} ${fit('Client', 18)} ${fit('Flags', 5)} ${fit('Down', 10, 'right')} ${fit('Up', 10, 'right')} ${fit('Has', 6, 'right')} Source`, width)}</Text>
       {shown.map((p, i) => (
         <Text key={p.key} inverse={first + i === row} wrap="truncate">
-          {fit(p.key, addrWidth)} {fit(p.client || '?', 16)} {fit(peerFlags(p), 6)} {fit(p.downloadRate ? formatRate(p.downloadRate) : '', 10, 'right')}{' '}
+          {fit(p.key, addrWidth)} {fit(p.client || '?', 18)} {fit(peerFlags(p), 5)} {fit(p.downloadRate ? formatRate(p.downloadRate) : '', 10, 'right')}{' '}
           {fit(p.uploadRate ? formatRate(p.uploadRate) : '', 10, 'right')} {fit(formatPercent(p.progress), 6, 'right')} {p.source ?? ''}
         </Text>
       ))}
@@ -105,15 +105,15 @@ function TrackersTab({ details, width, height, nowMs }: { details: TorrentDetail
     const inS = formatEta((t.nextAnnounceAtMs - nowMs) / 1000)
     return t.state === 'error' ? `retry in ${inS}` : `in ${inS}`
   }
-  const urlWidth = Math.max(16, width - (7 + 1 + 12 + 1 + 14 + 1 + 11 + 1))
+  const urlWidth = Math.max(16, width - (7 + 1 + 10 + 1 + 14 + 1 + 9 + 1))
   return (
     <Box flexDirection="column">
-      <Text bold>{fit(`${fit('Tracker', urlWidth)} ${fit('Status', 7)} ${fit('Last', 12)} ${fit('Next', 14)} Seeds/Leech`, width)}</Text>
+      <Text bold>{fit(`${fit('Tracker', urlWidth)} ${fit('Status', 7)} ${fit('Last', 10)} ${fit('Next', 14)} Seed/Leech`, width)}</Text>
       {details.trackers.slice(0, Math.max(1, Math.floor((height - 1) / 2))).map((t) => (
         <Box key={t.url} flexDirection="column">
           <Text wrap="truncate">
             {fit(`${t.tier + 1}. ${t.url}`, urlWidth)} <Text color={t.state === 'error' ? 'red' : t.state === 'ok' ? 'green' : undefined}>{fit(t.state, 7)}</Text>{' '}
-            {fit(ago(t.lastAnnounceAtMs), 12)} {fit(next(t), 14)} {t.seeders ?? '?'}/{t.leechers ?? '?'}
+            {fit(ago(t.lastAnnounceAtMs), 10)} {fit(next(t), 14)} {t.seeders ?? '?'}/{t.leechers ?? '?'}
           </Text>
           <Text dimColor wrap="truncate">
             {fit(`   ${t.lastError ? `${t.lastError} (${t.failures} failed)` : `${t.peersReceived} peers received`}`, width)}

@@ -2,26 +2,27 @@
 // free space where new torrents are saved. Props only.
 import { Text } from 'ink'
 import type { SessionStatus } from '../session/session.ts'
-import { formatBytes, formatRate } from './format/format.ts'
+import { formatBytesShort } from './format/format.ts'
 import { fit } from './model.ts'
 
 export type DashboardStatus = SessionStatus & { saveDir: string; freeBytes: number | null }
 
 export function statusLine(s: DashboardStatus | undefined, attachedTo: string | undefined): string {
   if (!s) return 'connecting to the session…'
-  const limit = (n: number) => (n > 0 ? ` [${formatRate(n)}]` : '')
+  const rate = (n: number) => `${formatBytesShort(n)}/s`
+  const limit = (n: number) => (n > 0 ? ` [≤${formatBytesShort(n)}]` : '')
   return [
-    `↓ ${formatRate(s.downloadRateBytesPerSec)}${limit(s.downloadLimitBytesPerSec)}`,
-    `↑ ${formatRate(s.uploadRateBytesPerSec)}${limit(s.uploadLimitBytesPerSec)}`,
+    `↓ ${rate(s.downloadRateBytesPerSec)}${limit(s.downloadLimitBytesPerSec)}`,
+    `↑ ${rate(s.uploadRateBytesPerSec)}${limit(s.uploadLimitBytesPerSec)}`,
     `peers ${s.connectedPeers}`,
     `DHT ${s.dhtNodes}`,
     `port ${s.port}`,
-    `free ${s.freeBytes === null ? '?' : formatBytes(s.freeBytes)}`,
+    `free ${s.freeBytes === null ? '?' : formatBytesShort(s.freeBytes)}`,
     attachedTo ? 'attached' : '',
     '? help',
   ]
     .filter(Boolean)
-    .join(' │ ')
+    .join('  ')
 }
 
 export function StatusBar({ status, attachedTo, width }: { status: DashboardStatus | undefined; attachedTo?: string; width: number }) {

@@ -137,13 +137,14 @@ function trackerTiers(urls: string[]): string[][] {
   for (const text of urls) {
     const url = text.trim()
     if (seen.has(url)) continue
-    let protocol: string
+    let parsed: URL
     try {
-      protocol = new URL(url).protocol
+      parsed = new URL(url)
     } catch {
       continue
     }
-    if (!TRACKER_PROTOCOLS.has(protocol)) continue
+    // "udp:./x" parses as a URL but names no host.
+    if (!TRACKER_PROTOCOLS.has(parsed.protocol) || parsed.hostname === '') continue
     seen.add(url)
     tiers.push([url])
   }

@@ -291,9 +291,11 @@ function urlList(torrent: Dict): string[] {
   return out
 }
 
+/** One of `schemes` and a host: "udp:./x" parses as a URL but names no tracker. */
 function hasScheme(url: string, schemes: string[]): boolean {
   try {
-    return schemes.includes(new URL(url).protocol)
+    const parsed = new URL(url)
+    return schemes.includes(parsed.protocol) && parsed.hostname !== ''
   } catch {
     return false
   }

@@ -4,16 +4,18 @@
 // already has keeps seeding. Each bad input has its own unit test in
 // test/unit/metainfo/bad-input.test.ts; these are a representative few end to end.
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { test } from 'node:test'
 import bencode from 'bencode'
 import { ControlClient } from '../../src/cli/control-client.ts'
 import { FriendError } from '../../src/core/types.ts'
-import { CLI_PATH, describeRun, isolatedEnv, REPO_ROOT, runCli } from '../helpers/cli.ts'
+import { CLI_PATH, describeRun, downloadWithCli, isolatedEnv, REPO_ROOT, runCli } from '../helpers/cli.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { freePort, tempDir, waitUntil } from '../helpers/net.ts'
+import { startWirePeer } from '../helpers/wire-peer.ts'
 
 const HASH_HEX = 'c9e15763f722f23e98a29decdfae341b98d53056'
 const GOOD = buildTorrent({ name: 'good.bin', files: 40_000, pieceLength: 16 * 1024 })
@@ -155,4 +157,34 @@ test('with a session running, bad files and links are refused by the CLI and by 
     await dir.cleanup()
   }
   assert.equal(await session.exited, 0, session.tail())
+})
+
+test('a torrent with names Windows cannot hold downloads to the renamed paths, byte for byte', { timeout: 60_000 }, async () => {
+  const long = 'x'.repeat(300) + '.txt'
+  const layout = [
+    { path: ['CON'], length: 1000, onDisk: 'CON_' },
+    { path: ['notes: draft?.txt'], length: 20_000, onDisk: 'notes_ draft_.txt' },
+    { path: [long], length: 5, onDisk: `${'x'.repeat(255 - 4 - 9)}~${createHash('sha1').update(long).digest('hex').slice(0, 8)}.txt` },
+    { path: ['trailing.'], length: 30_000, onDisk: 'trailing_' },
+  ]
+  const built = buildTorrent({ name: 'aux', files: layout.map(({ path, length }) => ({ path, length })), pieceLength: 16 * 1024 })
+  const dir = tempDir('ft-renamed')
+  const seeder = await startWirePeer({ infoHash: built.infoHash, payload: built.payload, pieceLength: built.pieceLength })
+  try {
+    const torrentPath = join(dir.path, 'aux.torrent')
+    writeFileSync(torrentPath, built.torrent)
+    const out = join(dir.path, 'out')
+    const run = await downloadWithCli({ torrentPath, outDir: out, timeoutMs: 30_000, peers: [`127.0.0.1:${seeder.port}`] })
+    assert.equal(run.code, 0, describeRun(run))
+    assert.deepEqual(readdirSync(out), ['aux_'], 'the torrent folder "aux" became "aux_"')
+    assert.deepEqual(readdirSync(join(out, 'aux_')).sort(), layout.map((f) => f.onDisk).sort())
+    let offset = 0
+    for (const f of layout) {
+      assert.ok(readFileSync(join(out, 'aux_', f.onDisk)).equals(built.payload.subarray(offset, offset + f.length)), `${f.onDisk} content`)
+      offset += f.length
+    }
+  } finally {
+    await seeder.close()
+    await dir.cleanup()
+  }
 })

@@ -306,6 +306,9 @@ function decode(data: Uint8Array, what: string): Dict {
   try {
     value = bencode.decode(data)
   } catch (err) {
+    // bencode builds dicts with `dict[key] = value`: a "__proto__" key holding a string
+    // makes the dict a Uint8Array, and a later "length" key then throws a TypeError.
+    if (err instanceof TypeError) throw new MetainfoError(`${what}: a "__proto__" key hides the keys after it`)
     throw new MetainfoError(`${what}: ${err instanceof Error ? err.message : String(err)}`)
   }
   if (!isDict(value)) throw new MetainfoError(`${what}: it is not a bencoded dictionary`)

@@ -54,6 +54,7 @@ const REFUSED: [label: string, data: () => Buffer, pattern: RegExp][] = [
   ['a string claiming 10^14 bytes', () => Buffer.from('d4:info99999999999999:x'), /truncated/],
   ['a string length of 400 digits', () => Buffer.from(`d4:info${BIG_INT}:x`), /truncated/],
   ['lists nested a million deep', () => Buffer.from('d4:info' + 'l'.repeat(1_000_000)), /nests deeper than 511 levels/],
+  ['a "__proto__" key holding a string, then "length"', () => Buffer.from('d4:infod9:__proto__0:6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee'), /a "__proto__" key hides the keys after it/],
   ['two info keys', () => Buffer.from('d4:infod4:name1:xe4:infod4:name1:yee'), /key "info" appears twice/],
   ['no info dict', () => Buffer.from(bencode.encode({ announce: 'http://x/announce' })), /it has no info dictionary/],
   ['info that is a string', () => Buffer.from(bencode.encode({ info: 'not a dict' })), /its info entry is not a dictionary/],

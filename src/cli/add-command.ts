@@ -149,7 +149,8 @@ async function handToSession(session: ControlClient, input: Input, ctx: { io: Cl
 }
 
 async function readInput(target: string): Promise<Input> {
-  if (/^magnet:/i.test(target) || /^[0-9a-f]{40}$/i.test(target)) {
+  // Bare hashes too: 40 hex digits (v1), 32 base32 characters, and 64 hex digits (v2, refused by name).
+  if (/^magnet:/i.test(target) || /^(?:[0-9a-f]{40}|[0-9a-f]{64}|[a-z2-7]{32})$/i.test(target)) {
     try {
       return { kind: 'link', link: parseMagnetOrInfoHash(target), text: target }
     } catch (err) {

@@ -2,6 +2,11 @@
 // Everything in a magnet is untrusted: the info hash is checked for length and alphabet,
 // trackers are kept only if they are http(s)/udp URLs, bad peer addresses are skipped.
 // Never fetches anything; v2-only (btmh) links are refused, never half-handled.
+// Refused with one line: no xt=urn:btih, a hash that is not 40 hex digits or 32
+// base32 characters, two different v1 hashes in one link (which torrent is
+// meant?), a v2-only link, a bare 64-hex-digit (v2) hash. The dn name is for
+// display only (the files' names come from the metadata); its control
+// characters are dropped so it cannot steer a terminal.
 
 import { encode as encodeMagnet } from 'magnet-uri'
 import { addressKey, parseAddress, type PeerAddress } from '../core/types.ts'
@@ -23,6 +28,7 @@ const BASE32_HASH = /^[A-Za-z2-7]{32}$/
 const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:'])
 const MAGNET_PREFIX = 'magnet:?'
+const CONTROL_CHARACTERS = /[\x00-\x1f\x7f-\x9f]/g
 /** Text meant as a bare hash, so a bad digit gets the hash error rather than "not a magnet". */
 const HASH_SHAPED = /^(?:[A-Za-z0-9]{32}|[A-Za-z0-9]{40})$/
 
@@ -31,6 +37,9 @@ export function parseMagnetOrInfoHash(text: string): MagnetLink {
   const trimmed = text.trim()
   if (trimmed.slice(0, MAGNET_PREFIX.length).toLowerCase() === MAGNET_PREFIX) {
     return parseMagnet(trimmed.slice(MAGNET_PREFIX.length))
+  }
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) {
+    throw new MetainfoError('a 64-hex-digit info hash is a v2 (SHA-256) one, which is not supported; use the torrent\'s v1 hash (40 hex digits)')
   }
   if (HASH_SHAPED.test(trimmed)) {
     const infoHash = hashFromText(trimmed)
@@ -70,7 +79,7 @@ function parseMagnet(query: string): MagnetLink {
       if (/^urn:btih:/i.test(xt)) hashes.push(xt.slice('urn:btih:'.length))
       else if (/^urn:btmh:/i.test(xt)) sawV2 = true
     } else if (key === 'dn') {
-      name ??= decodeComponent(raw.replace(/\+/g, ' ')) ?? raw
+      name ??= (decodeComponent(raw.replace(/\+/g, ' ')) ?? raw).replace(CONTROL_CHARACTERS, '')
     } else if (key === 'tr') {
       const url = decodeComponent(raw)
       if (url !== undefined) trackers.push(url)
@@ -84,6 +93,11 @@ function parseMagnet(query: string): MagnetLink {
     throw new MetainfoError('magnet link has no info hash: it needs an xt=urn:btih:<40 hex digits> parameter')
   }
   const infoHash = hashFromText(hashes[0])
+  for (const other of hashes.slice(1)) {
+    if (!hashFromText(other).equals(infoHash)) {
+      throw new MetainfoError(`magnet link names two different torrents (${infoHash.toString('hex')} and ${hashFromText(other).toString('hex')}); add them one at a time`)
+    }
+  }
   const link: MagnetLink = {
     infoHash,
     infoHashHex: infoHash.toString('hex'),
@@ -123,13 +137,14 @@ function trackerTiers(urls: string[]): string[][] {
   for (const text of urls) {
     const url = text.trim()
     if (seen.has(url)) continue
-    let protocol: string
+    let parsed: URL
     try {
-      protocol = new URL(url).protocol
+      parsed = new URL(url)
     } catch {
       continue
     }
-    if (!TRACKER_PROTOCOLS.has(protocol)) continue
+    // "udp:./x" parses as a URL but names no host.
+    if (!TRACKER_PROTOCOLS.has(parsed.protocol) || parsed.hostname === '') continue
     seen.add(url)
     tiers.push([url])
   }

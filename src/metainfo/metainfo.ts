@@ -1,13 +1,36 @@
 // Reads .torrent files and raw info dicts (BEP 3, 12, 27, 47) into a validated Metainfo.
 // Everything in a torrent is untrusted: every field is checked here, paths go
-// through safePathComponents, and the info hash is taken over the exact bytes
-// of the info dict as written (never a re-encoding).
+// through sanitisePathComponents, and the info hash is taken over the exact bytes
+// of the info dict as written (never a re-encoding). Throws only MetainfoError,
+// one line naming the problem; never allocates more than the input's size.
+//
+// The rules, each refused with its own message:
+// - Framing: the file is one bencoded dict (bytes after it are ignored, as other
+//   clients do); nesting past 512 levels, a string longer than the file, a
+//   repeated top-level key, a missing or non-dict info entry.
+// - BEP 52 v2-only torrents (no "pieces", a "file tree") are refused; hybrids
+//   are read through their v1 part.
+// - name: present, a non-empty string. It becomes the file (single-file) or the
+//   top folder (multi-file), sanitised like any path; Metainfo.name is that
+//   sanitised form, so what is shown is what is on disk.
+// - piece length: a whole number from 1 to 64 MiB. Not necessarily a power of two
+//   (BEP 3 only says "almost always"); the cap is because a download holds up to
+//   four whole pieces in memory, and no common client writes bigger pieces.
+// - pieces: a string whose length is a multiple of 20, one hash per piece, and
+//   exactly ceil(total / piece length) of them.
+// - sizes: whole numbers of bytes, 0 or more, whose sum is a safe integer
+//   (< 2^53) and more than 0. Exactly one of "length" and "files" is present;
+//   "files" is a non-empty list of dicts with a non-empty path of strings.
+// - paths: safe-path refuses traversal and renames unportable names; two
+//   files that meet on disk after that, compared case-folded and NFC-normalised,
+//   or a file that is also another's folder, are refused. BEP 47 pad files are
+//   never created, so their paths are not checked.
 
 import { createHash } from 'node:crypto'
 import bencode from 'bencode'
 import { MetainfoError } from './metainfo-error.ts'
 import { topLevelSpans, valueEnd } from './bencode-span.ts'
-import { safePathComponents } from './safe-path.ts'
+import { sanitisePathComponents } from './safe-path.ts'
 
 export { MetainfoError } from './metainfo-error.ts'
 
@@ -48,12 +71,12 @@ type Dict = Record<string, unknown>
 
 export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
   const what = 'not a torrent file'
-  const { spans } = topLevelSpans(data, what)
+  const { spans, end } = topLevelSpans(data, what)
   const infoSpan = spans.get('info')
   if (!infoSpan) throw new MetainfoError(`${what}: it has no info dictionary`)
   if (data[infoSpan.start] !== 0x64) throw new MetainfoError(`${what}: its info entry is not a dictionary`)
   const infoBuffer = Buffer.from(data.subarray(infoSpan.start, infoSpan.end))
-  const torrent = decode(data, what)
+  const torrent = decode(data.subarray(0, end), what)
   return build(infoBuffer, own(torrent, 'info') as Dict, announceTiers(torrent), urlList(torrent), what)
 }
 
@@ -98,26 +121,30 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
     throw new MetainfoError(`${what}: v2-only torrents are not supported (BEP 52); ask for a v1 or hybrid torrent`)
   }
 
-  const name = text(preferUtf8(info, 'name'))
-  if (name === undefined) throw new MetainfoError(`${what}: it has no name`)
-  if (name === '') throw new MetainfoError(`${what}: its name is empty`)
+  const rawName = text(preferUtf8(info, 'name'))
+  if (rawName === undefined) throw new MetainfoError(`${what}: it has no name`)
+  if (rawName === '') throw new MetainfoError(`${what}: its name is empty`)
 
   const pieceLength = own(info, 'piece length')
   if (typeof pieceLength !== 'number') throw new MetainfoError(`${what}: it has no piece length`)
-  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new MetainfoError(`${what}: piece length ${pieceLength} must be a positive whole number`)
-  if (pieceLength > MAX_PIECE_LENGTH) throw new MetainfoError(`${what}: piece length ${pieceLength} is over the 64 MiB limit`)
+  if (pieceLength > MAX_PIECE_LENGTH) throw new MetainfoError(`${what}: piece length ${shown(pieceLength)} is over the 64 MiB limit`)
+  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new MetainfoError(`${what}: piece length ${shown(pieceLength)} must be a positive whole number`)
 
   if (!(pieces instanceof Uint8Array)) throw new MetainfoError(`${what}: it has no piece hashes`)
   if (pieces.length % HASH_LENGTH !== 0) throw new MetainfoError(`${what}: pieces length ${pieces.length} is not a multiple of ${HASH_LENGTH}`)
 
-  const files = own(info, 'files') !== undefined ? multiFile(info, name, what) : singleFile(info, name, what)
+  const hasFiles = own(info, 'files') !== undefined
+  if (hasFiles && own(info, 'length') !== undefined) throw new MetainfoError(`${what}: it has both a length and a file list; a torrent is either one file or a list`)
+  const files = hasFiles ? multiFile(info, rawName, what) : singleFile(info, rawName, what)
+  const name = files[0].path[0]
   const last = files[files.length - 1]
   const length = last.offset + last.length
   if (length === 0) throw new MetainfoError(`${what}: it holds no data (total length 0)`)
   const pieceCount = pieces.length / HASH_LENGTH
-  const expectedPieces = Math.ceil(length / pieceLength)
-  if (pieceCount !== expectedPieces) {
-    throw new MetainfoError(`${what}: it has ${pieceCount} piece hashes but ${length} bytes in ${pieceLength}-byte pieces need ${expectedPieces}`)
+  // Exact in doubles: pieceCount is bounded by the input's size and pieceLength by 64 MiB.
+  if (pieceCount === 0 || (pieceCount - 1) * pieceLength >= length || pieceCount * pieceLength < length) {
+    const expected = Math.floor((length - 1) / pieceLength) + 1
+    throw new MetainfoError(`${what}: it has ${pieceCount} piece hashes but ${length} bytes in ${pieceLength}-byte pieces need ${expected}`)
   }
   checkUniquePaths(files, what)
 
@@ -150,7 +177,7 @@ function multiFile(info: Dict, name: string, what: string): FileEntry[] {
   const list = own(info, 'files')
   if (!Array.isArray(list)) throw new MetainfoError(`${what}: its file list is not a list`)
   if (list.length === 0) throw new MetainfoError(`${what}: its file list is empty`)
-  safe([name], what, 'its name')
+  const root = safe([name], what, 'its name')[0]
   const files: FileEntry[] = []
   let offset = 0
   for (let i = 0; i < list.length; i++) {
@@ -168,7 +195,7 @@ function multiFile(info: Dict, name: string, what: string): FileEntry[] {
     let path: string[]
     if (padding) {
       // Pad files are never created, so an odd path there must not reject the torrent.
-      try { path = safePathComponents([name, ...(parts as string[])]) } catch { path = [name, '.pad', String(length)] }
+      try { path = sanitisePathComponents([name, ...(parts as string[])]) } catch { path = [root, '.pad', String(length)] }
     } else {
       path = safe([name, ...(parts as string[])], what, label)
     }
@@ -181,12 +208,19 @@ function multiFile(info: Dict, name: string, what: string): FileEntry[] {
 
 function checkLength(length: unknown, what: string, label: string): asserts length is number {
   if (typeof length !== 'number') throw new MetainfoError(`${what}: ${label} is missing or not a number`)
-  if (!Number.isSafeInteger(length) || length < 0) throw new MetainfoError(`${what}: ${label} ${length} must be a whole number of bytes, 0 or more`)
+  if (length > Number.MAX_SAFE_INTEGER) throw new MetainfoError(`${what}: ${label} ${shown(length)} is too large`)
+  if (!Number.isSafeInteger(length) || length < 0) throw new MetainfoError(`${what}: ${label} ${shown(length)} must be a whole number of bytes, 0 or more`)
+}
+
+/** A decoded integer for a message: bencode turns a 400-digit one into Infinity or a rounded double. */
+function shown(value: number): string {
+  if (Math.abs(value) <= Number.MAX_SAFE_INTEGER) return String(value)
+  return value < 0 ? '(below -2^53)' : '(2^53 or more)'
 }
 
 function safe(parts: string[], what: string, label: string): string[] {
   try {
-    return safePathComponents(parts)
+    return sanitisePathComponents(parts)
   } catch (err) {
     if (err instanceof MetainfoError) throw new MetainfoError(`${what}: ${label} (${JSON.stringify(parts.join('/'))}): ${err.message}`)
     throw err
@@ -257,9 +291,11 @@ function urlList(torrent: Dict): string[] {
   return out
 }
 
+/** One of `schemes` and a host: "udp:./x" parses as a URL but names no tracker. */
 function hasScheme(url: string, schemes: string[]): boolean {
   try {
-    return schemes.includes(new URL(url).protocol)
+    const parsed = new URL(url)
+    return schemes.includes(parsed.protocol) && parsed.hostname !== ''
   } catch {
     return false
   }
@@ -270,6 +306,9 @@ function decode(data: Uint8Array, what: string): Dict {
   try {
     value = bencode.decode(data)
   } catch (err) {
+    // bencode builds dicts with `dict[key] = value`: a "__proto__" key holding a string
+    // makes the dict a Uint8Array, and a later "length" key then throws a TypeError.
+    if (err instanceof TypeError) throw new MetainfoError(`${what}: a "__proto__" key hides the keys after it`)
     throw new MetainfoError(`${what}: ${err instanceof Error ? err.message : String(err)}`)
   }
   if (!isDict(value)) throw new MetainfoError(`${what}: it is not a bencoded dictionary`)

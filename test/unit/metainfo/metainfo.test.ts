@@ -177,49 +177,7 @@ test('accepts a hybrid torrent whose BEP 47 pad files share a path', async () =>
   assert.equal(meta.files[2].offset, 16 * KiB)
 })
 
-test('rejects malformed torrents with a MetainfoError that says what is wrong', async () => {
-  const payload = patternBytes(40 * KiB)
-  const good = (): Record<string, unknown> => buildInfo('ok.bin', 16 * KiB, payload)
-  const withInfo = (change: (info: Record<string, unknown>) => void): Buffer => {
-    const info = good()
-    change(info)
-    return torrentBytes(info)
-  }
-  const multi = (files: { length: unknown; path: unknown }[], pieces = 1): Buffer =>
-    torrentBytes({ name: 'm', 'piece length': 16 * KiB, files, pieces: Buffer.alloc(20 * pieces) })
-
-  await rejectsWith(Buffer.alloc(0), /not a torrent file: it is empty/)
-  await rejectsWith(Buffer.from('<html>nope</html>'), /does not start with a bencoded dictionary/)
-  await rejectsWith(torrentBytes(good()).subarray(0, 50), /truncated/)
-  await rejectsWith(Buffer.from('d4:infod4:name1:xe4:infod4:name1:yee'), /key "info" appears twice/)
-  await rejectsWith(Buffer.from(bencode.encode({ announce: 'http://x/announce' })), /no info dictionary/)
-  await rejectsWith(Buffer.from(bencode.encode({ info: 'not a dict' })), /info entry is not a dictionary/)
-  await rejectsWith(withInfo((i) => delete i.name), /it has no name/)
-  await rejectsWith(withInfo((i) => { i.name = '' }), /its name is empty/)
-  await rejectsWith(withInfo((i) => { i.pieces = Buffer.alloc(41) }), /not a torrent file: pieces length 41 is not a multiple of 20/)
-  await rejectsWith(withInfo((i) => delete i.pieces), /no piece hashes/)
-  await rejectsWith(withInfo((i) => delete i['piece length']), /no piece length/)
-  await rejectsWith(withInfo((i) => { i['piece length'] = 0 }), /piece length 0 must be a positive/)
-  await rejectsWith(withInfo((i) => { i['piece length'] = -16384 }), /piece length -16384 must be a positive/)
-  await rejectsWith(withInfo((i) => { i['piece length'] = 64 * 1024 * 1024 + 1 }), /piece length 67108865 is over the 64 MiB limit/)
-  await rejectsWith(withInfo((i) => { i.length = -1 }), /its length -1 must be a whole number/)
-  await rejectsWith(withInfo((i) => { i.length = '40960' }), /its length is missing or not a number/)
-  await rejectsWith(withInfo((i) => delete i.length), /neither a length nor a file list/)
-  await rejectsWith(withInfo((i) => { i.length = 100 * KiB }), /3 piece hashes but 102400 bytes in 16384-byte pieces need 7/)
-  await rejectsWith(withInfo((i) => { i.length = 0; i.pieces = Buffer.alloc(0) }), /holds no data/)
-  await rejectsWith(withInfo((i) => { i.name = '../escape' }), /its name .*contains a slash/)
-  await rejectsWith(multi([{ length: -5, path: ['a'] }]), /file 1's length -5 must be a whole number/)
-  await rejectsWith(multi([{ length: 5, path: ['a'] }, { length: 'x', path: ['b'] }]), /file 2's length is missing or not a number/)
-  await rejectsWith(multi([{ length: 5, path: [] }]), /file 1 has an empty path/)
-  await rejectsWith(multi([{ length: 5, path: 'a' }]), /file 1 has no path/)
-  await rejectsWith(multi([{ length: 5, path: ['..', 'etc', 'passwd'] }]), /file 1 \("m\/..\/etc\/passwd"\): .*"\.\." is not allowed/)
-  await rejectsWith(multi([{ length: 5, path: [5] }]), /file 1's path has a part that is not a string/)
-  await rejectsWith(multi([]), /file list is empty/)
-  await rejectsWith(multi([{ length: 5, path: ['same'] }, { length: 5, path: ['same'] }]), /files 1 and 2 both resolve to "m\/same"/)
-  await rejectsWith(multi([{ length: 5, path: ['Readme.TXT'] }, { length: 5, path: ['README.txt'] }]), /files 1 and 2 both resolve/)
-  await rejectsWith(multi([{ length: 5, path: ['d'] }, { length: 5, path: ['d', 'inner'] }]), /file 1 is also a folder of file 2/)
-  await rejectsWith(multi([{ length: 5, path: ['d', 'inner'] }, { length: 5, path: ['D'] }]), /files 1 and 2 both resolve to "m\/D"/)
-})
+// Each malformed torrent has its own test in bad-input.test.ts.
 
 test('accepts a piece length of exactly 64 MiB and odd, non-power-of-two piece lengths', async () => {
   const payload = patternBytes(1000)

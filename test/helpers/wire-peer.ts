@@ -175,6 +175,8 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
 /** A raw client connected to one of our peers: it sends what the test writes and records what comes back. */
 export interface WireClient {
   socket: Socket
+  /** host:port of this end, as the other side names it. */
+  key: string
   /** Every message received, in order (piece blocks are not kept). */
   received: DecodedItem['type'][]
   blocks: number
@@ -194,6 +196,7 @@ export async function connectWirePeer(opts: { port: number; infoHash: Buffer; ho
   const decoder = new Decoder({ expectHandshake: true })
   const client: WireClient = {
     socket,
+    key: '',
     received: [],
     blocks: 0,
     extendedHandshake: undefined,
@@ -222,6 +225,7 @@ export async function connectWirePeer(opts: { port: number; infoHash: Buffer; ho
     socket.once('connect', () => resolve())
     socket.once('error', reject)
   })
+  client.key = `${socket.localAddress}:${socket.localPort}`
   socket.write(encodeHandshake(opts.infoHash, opts.peerId ?? Buffer.from('-XX0001-' + Math.random().toString(36).slice(2, 14).padEnd(12, '0')), { extended: opts.extended ?? false }))
   await client.until(() => client.received.includes('handshake') || client.closed, 'the handshake back')
   return client

@@ -91,8 +91,12 @@ async function downloadPastHostile(opts: {
     const done = completes(torrent)
     torrent.addPeers([{ host: HOSTILE_HOST, port: hostile.port, source: 'manual' }])
     await torrent.start()
-    // A fake clock moves 5 s every 20 ms of real time, while the hostile peer keeps trickling.
-    if (opts.clock) advancing = setInterval(() => opts.clock!.advance(5_000), 20)
+    if (opts.clock) {
+      // Once connected (so no connect or handshake timeout can fire first), the fake
+      // clock moves 5 s every 20 ms of real time while the hostile peer keeps trickling.
+      await waitUntil(() => torrent.snapshot().peers.some((p) => p.key.startsWith(`${HOSTILE_HOST}:`)), WAIT_MS, 'the hostile peer to connect')
+      advancing = setInterval(() => opts.clock!.advance(5_000), 20)
+    }
     if (opts.expectDrop) {
       const drop = await within(first, WAIT_MS, 'the hostile peer to be dropped')
       assert.match(drop.reason, opts.expectDrop)

@@ -173,3 +173,35 @@ test('hostile leecher: a message trickled a byte at a time is dropped after 60 s
     }
   })
 })
+
+test('hostile leechers: sockets that never handshake wait at most 8 per address (an honest leecher still gets in) and 64 in all', async () => {
+  const { connect } = await import('node:net')
+  await withSeeder({}, async (s) => {
+    const silent: import('node:net').Socket[] = []
+    const open = async (localAddress: string) => {
+      const socket = connect({ host: '127.0.0.1', port: s.seeder.port, localAddress })
+      silent.push(socket)
+      socket.on('error', () => socket.destroy())
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+      return socket
+    }
+    const closedSoon = (socket: import('node:net').Socket) =>
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 5_000)
+        socket.once('close', () => {
+          clearTimeout(timer)
+          resolve(true)
+        })
+      })
+    try {
+      for (let i = 0; i < 8; i++) await open('127.0.0.3')
+      assert.ok(await closedSoon(await open('127.0.0.3')), 'a 9th silent socket from one address is closed at once')
+      await honestLeecherCompletes(s)
+      for (let host = 10; host < 17; host++) for (let i = 0; i < 8; i++) await open(`127.0.0.${host}`)
+      assert.ok(await closedSoon(await open('127.0.0.17')), 'a 65th silent socket in all is closed at once')
+      assert.equal(silent.filter((x) => !x.destroyed).length, 64, 'the first 64 wait (for their 10 s handshake timeout)')
+    } finally {
+      for (const x of silent) x.destroy()
+    }
+  })
+})

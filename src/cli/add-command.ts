@@ -232,6 +232,9 @@ async function download(
     listenPort: ctx.port,
     // One torrent in the foreground: the global and per-torrent limits both apply to it.
     maxConnections: Math.min(config.maxConnectionsPerTorrent, config.maxConnections),
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxPendingRequestsPerPeer: config.maxPendingRequestsPerPeer,
+    maxBufferedBytesPerPeer: config.maxBufferedBytesPerPeer,
     dialLimit: ctx.dialLimit,
     connectTimeoutMs: config.connectTimeoutSeconds * 1000,
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,

@@ -121,6 +121,14 @@ export class CandidatePool {
     e.nextAttemptAtMs = nowMs + Math.min(this.#baseRetryMs * 2 ** (e.failures - 1), RETRY_CAP_MS)
   }
 
+  /** next() handed it out but the owner could not dial it now (e.g. its host has all its slots): idle again, no backoff. */
+  putBack(key: string): void {
+    const e = this.#entries.get(key)
+    if (!e || e.state !== 'connecting') return
+    e.state = 'idle'
+    e.attempts--
+  }
+
   /** A connection ended: the peer may be dialled again after baseRetryMs (it may have just dropped us). */
   markDisconnected(key: string, nowMs: number): void {
     const e = this.#entries.get(key)

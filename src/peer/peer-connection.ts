@@ -24,6 +24,13 @@ import type { Message } from '../wire/messages.ts'
 const KEEP_ALIVE_MS = 90_000
 const IDLE_TIMEOUT_MS = 180_000
 const HANDSHAKE_TIMEOUT_MS = 15_000
+/**
+ * A message begun must be finished within this long. The idle timeout alone
+ * would let a peer trickle one byte a minute and hold a connection (and up to
+ * a max-size message buffer) for ever; an honest 16 KiB block at this limit
+ * still arrives at 270 B/s.
+ */
+export const MESSAGE_TIMEOUT_MS = 60_000
 /** BEP 10 says libtorrent's default reqq is 250; we assume that when a peer does not say. */
 export const DEFAULT_PEER_REQQ = 250
 /** The close reason when the remote peer id is our own. */
@@ -43,6 +50,8 @@ export interface PeerConnectionOptions {
   /** Our BEP 10 handshake dictionary (m, v, p, reqq, metadata_size). */
   extendedHandshake: ExtendedHandshake
   clock?: Clock
+  /** A message begun and not finished within this long closes the connection (default MESSAGE_TIMEOUT_MS). */
+  messageTimeoutMs?: number
 }
 
 export interface PeerConnectionEvents {
@@ -107,6 +116,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   #outstanding = new Map<number, Outstanding>()
   #lastSentAtMs: number
   #lastReceivedAtMs: number
+  readonly #messageTimeoutMs: number
+  /** When the message the decoder is part-way through began arriving; undefined between messages. */
+  #partialSinceMs: number | undefined
   #timer: TimerHandle | undefined
   #handshakeTimer: TimerHandle | undefined
 
@@ -118,6 +130,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.#ourPeerId = opts.ourPeerId
     this.#ourExtended = opts.extendedHandshake
     this.#pieceCount = opts.pieceCount
+    this.#messageTimeoutMs = opts.messageTimeoutMs ?? MESSAGE_TIMEOUT_MS
     this.outgoing = opts.outgoing
     this.remoteAddress = canonicalHost(opts.socket.remoteAddress ?? '?')
     this.remotePort = opts.socket.remotePort ?? 0
@@ -130,6 +143,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.#lastSentAtMs = now
     this.#lastReceivedAtMs = now
     this.#decoder = opts.incoming?.decoder ?? new Decoder({ maxMessageLength: MAX_MESSAGE_LENGTH, expectHandshake: true, reuseBuffers: true })
+    if (this.#decoder.bufferedBytes > 0) this.#partialSinceMs = now
 
     this.#socket.setNoDelay(true)
     this.#socket.on('data', (chunk: Buffer) => this.handleData(chunk))
@@ -307,7 +321,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
    */
   handleData(chunk: Buffer): void {
     if (this.#closed) return
-    this.#lastReceivedAtMs = this.#clock.now()
+    const now = this.#clock.now()
+    this.#lastReceivedAtMs = now
     let items: DecodedItem[]
     try {
       items = this.#decoder.push(chunk)
@@ -315,6 +330,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       this.close(err instanceof WireError ? `protocol error: ${err.message}` : `decoder failed: ${String(err)}`)
       return
     }
+    // A message completed in this chunk means whatever is buffered now began in it.
+    if (this.#decoder.bufferedBytes === 0) this.#partialSinceMs = undefined
+    else if (items.length > 0 || this.#partialSinceMs === undefined) this.#partialSinceMs = now
     this.#handleItems(items)
   }
 
@@ -470,6 +488,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   #tick(): void {
     const now = this.#clock.now()
     if (now - this.#lastReceivedAtMs > IDLE_TIMEOUT_MS) return this.close('peer silent for 3 minutes')
+    if (this.#partialSinceMs !== undefined && now - this.#partialSinceMs > this.#messageTimeoutMs) {
+      return this.close(`message not finished within ${Math.round(this.#messageTimeoutMs / 1000)} s (${this.#decoder.bufferedBytes} bytes of it received)`)
+    }
     if (this.#handshakeDone && now - this.#lastSentAtMs > KEEP_ALIVE_MS) this.#send(encode({ type: 'keepAlive' }))
   }
 }

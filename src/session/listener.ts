@@ -12,6 +12,10 @@ import type { DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
+/** Connections still owing their handshake at once; more are closed on arrival, so a flood of silent sockets holds little. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 64
+/** Of those, from one address: one host cannot take every place and shut honest peers out. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_HOST = 8
 const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
 
 export type IncomingHandler = (socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]) => void
@@ -26,11 +30,16 @@ export class Listener extends TypedEmitter<ListenerEvents> {
   readonly #handlers = new Map<string, IncomingHandler>()
   readonly #pending = new Set<Socket>()
   readonly #clock: Clock
+  readonly #maxPending: number
+  readonly #maxPendingPerHost: number
+  readonly #pendingPerHost = new Map<string, number>()
   #port = 0
 
-  constructor(clock: Clock = systemClock) {
+  constructor(clock: Clock = systemClock, opts: { maxPendingHandshakes?: number; maxPendingHandshakesPerHost?: number } = {}) {
     super()
     this.#clock = clock
+    this.#maxPending = opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
+    this.#maxPendingPerHost = opts.maxPendingHandshakesPerHost ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_HOST
     this.#server = createServer((socket) => this.#handleConnection(socket))
   }
 
@@ -83,18 +92,31 @@ export class Listener extends TypedEmitter<ListenerEvents> {
   async close(): Promise<void> {
     for (const s of this.#pending) s.destroy()
     this.#pending.clear()
+    this.#pendingPerHost.clear()
     if (!this.#server.listening) return
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
   }
 
   #handleConnection(socket: Socket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`
+    const host = socket.remoteAddress ?? '?'
+    const fromHost = this.#pendingPerHost.get(host) ?? 0
+    if (this.#pending.size >= this.#maxPending || fromHost >= this.#maxPendingPerHost) {
+      socket.destroy()
+      this.emit('rejected', remote, fromHost >= this.#maxPendingPerHost ? `${fromHost} connections from ${host} are already waiting to handshake` : `${this.#maxPending} connections are already waiting to handshake`)
+      return
+    }
+    this.#pendingPerHost.set(host, fromHost + 1)
     const decoder = new Decoder({ maxMessageLength: MAX_MESSAGE_LENGTH, expectHandshake: true, reuseBuffers: true })
     this.#pending.add(socket)
     const timer = this.#clock.setTimeout(() => reject('no handshake within 10 s'), HANDSHAKE_TIMEOUT_MS)
     const cleanup = () => {
       timer.cancel()
-      this.#pending.delete(socket)
+      if (this.#pending.delete(socket)) {
+        const left = (this.#pendingPerHost.get(host) ?? 1) - 1
+        if (left > 0) this.#pendingPerHost.set(host, left)
+        else this.#pendingPerHost.delete(host)
+      }
       socket.off('data', onData)
       socket.off('error', onError)
       socket.off('close', onClose)

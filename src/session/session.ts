@@ -10,6 +10,7 @@ import type { LimitFunction } from 'p-limit'
 import { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
+import { ConnectionSlots } from '../core/connection-slots.ts'
 import { newPeerId } from '../core/peer-id.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { LimiterChain, TokenBucket } from '../core/token-bucket.ts'
@@ -101,6 +102,14 @@ export interface SessionOptions {
   maxActiveSeeds: number
   maxConnectionsPerTorrent: number
   maxHalfOpenConnections: number
+  /** Peer connections in all, across torrents and magnet fetches, incoming and outgoing (default: only the per-torrent limit). */
+  maxConnections?: number
+  /** Connections to one IP address per torrent (default: no limit). */
+  maxConnectionsPerIp?: number
+  /** Block requests queued per peer (BEP 10 reqq); see TorrentOptions. */
+  maxPendingRequestsPerPeer?: number
+  /** Bytes waiting in a peer's socket before we stop sending it blocks until it drains. */
+  maxBufferedBytesPerPeer?: number
   /** Makes the session's DHT node on its listen port (UDP) once that port is known; none without. */
   startDht?: (port: number) => Promise<DhtNode | undefined>
   /** Session-wide limits in bytes/s (0 = none). */
@@ -155,6 +164,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #records = new Map<string, Record_>()
   readonly #peerId = newPeerId()
   readonly #dialLimit: LimitFunction
+  readonly #slots: ConnectionSlots | undefined
   readonly #clock: Clock
   #port = 0
   #dht: DhtNode | undefined
@@ -173,6 +183,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#store = store
     this.#clock = opts.clock ?? systemClock
     this.#dialLimit = pLimit(opts.maxHalfOpenConnections)
+    this.#slots = opts.maxConnections ? new ConnectionSlots(opts.maxConnections) : undefined
     this.#upload = new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, undefined, this.#clock)
     this.#download = new TokenBucket(opts.downloadLimitBytesPerSec ?? 0, undefined, this.#clock)
   }
@@ -247,6 +258,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       peerId: this.#peerId,
       listenPort: this.#port,
       dialLimit: this.#dialLimit,
+      connectionSlots: this.#slots,
       clock: this.#clock,
       sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port: this.#port, private: false, announce: false })] : [],
     })
@@ -534,6 +546,10 @@ export class Session extends TypedEmitter<SessionEvents> {
       clock: this.#clock,
       dialLimit: this.#dialLimit,
       maxConnections: this.#opts.maxConnectionsPerTorrent,
+      connectionSlots: this.#slots,
+      maxConnectionsPerIp: this.#opts.maxConnectionsPerIp,
+      maxPendingRequestsPerPeer: this.#opts.maxPendingRequestsPerPeer,
+      maxBufferedBytesPerPeer: this.#opts.maxBufferedBytesPerPeer,
       have,
       recheck,
       filePriorities: entry.filePriorities,

@@ -9,6 +9,7 @@ import type { LimitFunction } from 'p-limit'
 import type { Socket } from 'node:net'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
+import type { ConnectionSlots } from '../core/connection-slots.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { addressKey, errorMessage } from '../core/types.ts'
@@ -33,6 +34,8 @@ export interface MetadataTaskOptions {
   sources?: PeerSource[]
   useTrackers?: boolean
   maxConnections?: number
+  /** Connection slots shared with the session's torrents (its total); taken before each dial. */
+  connectionSlots?: ConnectionSlots
   connectTimeoutMs?: number
   dialLimit?: LimitFunction
   clock?: Clock
@@ -124,16 +127,23 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
     if (this.#stopped || this.#done) return
     const now = this.#clock.now()
     const max = this.#opts.maxConnections ?? 30
-    while (this.#connections.size + this.#dialing.size < max) {
+    const slots = this.#opts.connectionSlots
+    while (this.#connections.size + this.#dialing.size < max && (!slots || slots.free > 0)) {
       const candidate = this.#pool.next(now)
       if (!candidate) break
       const key = addressKey(candidate)
       if (this.#connections.has(key) || this.#dialing.has(key)) continue
-      this.#dial(key, candidate.host, candidate.port)
+      slots?.tryAcquire()
+      let held = Boolean(slots)
+      this.#dial(key, candidate.host, candidate.port, () => {
+        if (held) slots!.release()
+        held = false
+      })
     }
   }
 
-  #dial(key: string, host: string, port: number): void {
+  /** `release` gives back the connection's slot, once the dial fails or the connection closes. */
+  #dial(key: string, host: string, port: number, release: () => void): void {
     this.#dialing.add(key)
     void this.#dialLimit(() => {
       if (this.#stopped) throw new Error('stopping')
@@ -142,15 +152,18 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
       ({ socket, route }) => {
         this.#dialing.delete(key)
         if (this.#stopped || this.#done) {
+          release()
           socket.destroy()
           return
         }
         const pc = this.#connect(key, socket)
+        pc.on('close', release)
         route((chunk) => pc.handleData(chunk))
         pc.start()
       },
       () => {
         this.#dialing.delete(key)
+        release()
         this.#pool.markFailed(key, this.#clock.now())
         this.#maintain()
       },

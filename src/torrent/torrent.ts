@@ -9,6 +9,8 @@ import type { LimitFunction } from 'p-limit'
 import { createHash } from 'node:crypto'
 import { Bitfield } from '../core/bitfield.ts'
 import { BufferPool } from '../core/buffer-pool.ts'
+import { canonicalHost } from '../core/address.ts'
+import { ConnectionSlots } from '../core/connection-slots.ts'
 import type { LimiterChain } from '../core/token-bucket.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
@@ -50,6 +52,14 @@ export interface TorrentOptions {
   clock?: Clock
   /** Connections for this torrent at once. */
   maxConnections?: number
+  /** Connections to one IP address for this torrent, dialled or accepted (default: no limit but maxConnections). */
+  maxConnectionsPerIp?: number
+  /** Connection slots shared with other torrents (a session-wide total); taken before dialling or accepting. Default: this torrent's own maxConnections. */
+  connectionSlots?: ConnectionSlots
+  /** Block requests a peer may have queued with us, advertised as BEP 10 `reqq`; more are dropped, and a peer sending over twice that many in a row is disconnected. */
+  maxPendingRequestsPerPeer?: number
+  /** Bytes waiting in a peer's socket past which we send it no more blocks (and refuse metadata requests) until it drains. */
+  maxBufferedBytesPerPeer?: number
   /** Shared limit on connection attempts in flight (p-limit); one per torrent when not given. */
   dialLimit?: LimitFunction
   connectTimeoutMs?: number
@@ -140,8 +150,10 @@ const RECHOKE_MS = 10_000
 const UNCHOKE_SLOTS = 5
 /** Our BEP 10 extension ids (what peers must use when sending to us). */
 export const OUR_EXTENSIONS = { ut_metadata: 1, ut_pex: 2 } as const
-/** Requests we queue per peer, advertised as BEP 10 `reqq`. */
-const UPLOAD_QUEUE = 256
+/** Requests we queue per peer by default, advertised as BEP 10 `reqq`. */
+export const DEFAULT_MAX_PENDING_REQUESTS_PER_PEER = 256
+/** Socket backlog per peer by default: 32 blocks, well past what keeps any link busy between drains. */
+export const DEFAULT_MAX_BUFFERED_BYTES_PER_PEER = 512 * 1024
 /** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
 const MAX_QUEUE_DEPTH = 256
 
@@ -150,7 +162,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #storage: Storage
   readonly #peerId: Buffer
   readonly #clock: Clock
-  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have' | 'recheck' | 'uploadLimiter' | 'downloadLimiter' | 'filePriorities'>>
+  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have' | 'recheck' | 'uploadLimiter' | 'downloadLimiter' | 'filePriorities' | 'connectionSlots'>>
+  readonly #slots: ConnectionSlots
+  /** Slots held per remote host (dialling, handshaking or connected), for maxConnectionsPerIp. */
+  readonly #slotsPerHost = new Map<string, number>()
   #filePriorities: FilePriority[] | undefined
   readonly #recheck: Bitfield | undefined
   readonly #downloadLimiter: LimiterChain | undefined
@@ -207,6 +222,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#dialLimit = opts.dialLimit ?? pLimit(16)
     this.#opts = {
       maxConnections: opts.maxConnections ?? 50,
+      maxConnectionsPerIp: opts.maxConnectionsPerIp ?? Infinity,
+      maxPendingRequestsPerPeer: opts.maxPendingRequestsPerPeer ?? DEFAULT_MAX_PENDING_REQUESTS_PER_PEER,
+      maxBufferedBytesPerPeer: opts.maxBufferedBytesPerPeer ?? DEFAULT_MAX_BUFFERED_BYTES_PER_PEER,
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 20_000,
       maxPieceMemoryBytes: opts.maxPieceMemoryBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.meta.pieceLength),
@@ -214,12 +232,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       useTrackers: opts.useTrackers ?? true,
       numWant: opts.numWant ?? 50,
     }
+    this.#slots = opts.connectionSlots ?? new ConnectionSlots(this.#opts.maxConnections)
     // The pool may keep as many buffers as the memory cap allows, so a steady download allocates none.
     this.#bufferPool = new BufferPool(this.meta.pieceLength, Math.ceil(this.#opts.maxPieceMemoryBytes / this.meta.pieceLength))
     this.#pex = new PexState({ private: this.meta.private })
     this.#downloadMeter = new RateMeter(5, this.#clock)
     this.#uploader = new Uploader(this.meta, this.#storage, () => this.#picker!.have, {
-      maxQueuePerPeer: UPLOAD_QUEUE,
+      maxQueuePerPeer: this.#opts.maxPendingRequestsPerPeer,
+      maxBacklogBytes: this.#opts.maxBufferedBytesPerPeer,
       allowUpload: uploadLimiter
         ? (bytes) => (uploadLimiter.tryTake(bytes) ? { ok: true } : { ok: false, retryInMs: Math.max(1, uploadLimiter.waitMs(bytes)) })
         : undefined,
@@ -366,7 +386,15 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       socket.destroy()
       return
     }
-    const pc = this.#newConnection(socket, false, { decoder, handshake, rest })
+    const host = canonicalHost(socket.remoteAddress ?? '?')
+    const release = this.#takeSlot(host)
+    if (!release) {
+      const key = addressKey({ host, port: socket.remotePort ?? 0 })
+      socket.destroy()
+      this.emit('peerFailed', key, this.#slots.free === 0 ? `refused: all ${this.#slots.maxTotal} connection slots are in use` : `refused: already ${this.#opts.maxConnectionsPerIp} connections with ${host}`)
+      return
+    }
+    const pc = this.#newConnection(socket, false, release, { decoder, handshake, rest })
     pc.startIncoming(handshake, rest)
   }
 
@@ -463,7 +491,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #maintainConnections(): void {
     if (!this.#wantsPeers()) return
     const now = this.#clock.now()
-    while (this.#connections.size + this.#dialing.size < this.#opts.maxConnections) {
+    const hostFull: string[] = []
+    while (this.#connections.size + this.#dialing.size < this.#opts.maxConnections && this.#slots.free > 0) {
       const candidate = this.#pool.next(now)
       if (!candidate) break
       const key = addressKey(candidate)
@@ -471,8 +500,15 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         this.#pool.markConnected(key)
         continue
       }
-      this.#dial(key, candidate.host, candidate.port)
+      const release = this.#takeSlot(canonicalHost(candidate.host))
+      if (!release) {
+        hostFull.push(key)
+        continue
+      }
+      this.#dial(key, candidate.host, candidate.port, release)
     }
+    // Their host has all its slots: they wait, without a failure, for one to free.
+    for (const key of hostFull) this.#pool.putBack(key)
     // Out of peers to try: ask the trackers again rather than give up (they rate-limit themselves).
     if (this.#state === 'downloading' && this.#connections.size === 0 && this.#dialing.size === 0 && this.#pool.readyCount(now) === 0) {
       this.#tracker?.requestMore()
@@ -480,7 +516,27 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
   }
 
-  #dial(key: string, host: string, port: number): void {
+  /**
+   * A slot for one more connection with `host`: one of the shared total and
+   * one of the host's share. Returns the function that gives both back (once),
+   * or undefined when either is used up.
+   */
+  #takeSlot(host: string): (() => void) | undefined {
+    const held = this.#slotsPerHost.get(host) ?? 0
+    if (held >= this.#opts.maxConnectionsPerIp || !this.#slots.tryAcquire()) return undefined
+    this.#slotsPerHost.set(host, held + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#slots.release()
+      const left = (this.#slotsPerHost.get(host) ?? 1) - 1
+      if (left > 0) this.#slotsPerHost.set(host, left)
+      else this.#slotsPerHost.delete(host)
+    }
+  }
+
+  #dial(key: string, host: string, port: number, release: () => void): void {
     this.#dialing.add(key)
     void this.#dialLimit(() => {
       if (this.#stopping) throw new Error('stopping')
@@ -489,16 +545,18 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       ({ socket, route }) => {
         this.#dialing.delete(key)
         if (this.#stopping || this.#connections.size >= this.#opts.maxConnections) {
+          release()
           socket.destroy()
           this.#pool.markDisconnected(key, this.#clock.now())
           return
         }
-        const pc = this.#newConnection(socket, true)
+        const pc = this.#newConnection(socket, true, release)
         route((chunk) => pc.handleData(chunk))
         pc.start()
       },
       (err: unknown) => {
         this.#dialing.delete(key)
+        release()
         this.emit('peerFailed', key, errorMessage(err))
         this.#pool.markFailed(key, this.#clock.now())
         this.#maintainConnections()
@@ -506,7 +564,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     )
   }
 
-  #newConnection(socket: Socket, outgoing: boolean, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
+  /** `release` gives back the connection's slot; it is called when the connection closes. */
+  #newConnection(socket: Socket, outgoing: boolean, release: () => void, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
     const pc = new PeerConnection({
       socket,
       infoHash: this.meta.infoHash,
@@ -520,7 +579,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         m: this.meta.private ? { ut_metadata: OUR_EXTENSIONS.ut_metadata } : { ...OUR_EXTENSIONS },
         v: CLIENT_VERSION,
         p: this.#listenPort || undefined,
-        reqq: UPLOAD_QUEUE,
+        reqq: this.#opts.maxPendingRequestsPerPeer,
         metadataSize: this.meta.infoBuffer.length,
       },
     })
@@ -562,7 +621,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       if (this.#closeIfBothSeeds(pc)) return
       this.#updateInterest(pc)
     })
-    pc.on('request', (block) => this.#uploader.handleRequest(pc, block))
+    pc.on('request', (block) => {
+      if (this.#uploader.handleRequest(pc, block) === 'flooding') {
+        pc.close(`request flood: over ${2 * this.#opts.maxPendingRequestsPerPeer} requests refused in a row (we queue ${this.#opts.maxPendingRequestsPerPeer})`)
+      }
+    })
     pc.on('cancel', (block) => this.#uploader.handleCancel(pc, block))
     pc.on('interested', () => {
       // A free upload slot goes to a newly interested peer now, not at the next rechoke.
@@ -592,6 +655,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       this.#wastedBytes += block.length
     })
     pc.on('close', (reason) => {
+      release()
       this.#uploader.removePeer(pc)
       if (advertised) this.#pex.handleDisconnected(advertised)
       this.#pex.forgetPeer(key)
@@ -764,7 +828,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     try {
       if (name === 'ut_metadata') {
         const m = decodeMetadataMessage(payload)
-        if (m.msgType === 'request') pc.sendExtended('ut_metadata', encodeMetadataMessage(metadataResponse(this.meta.infoBuffer, m.piece)))
+        if (m.msgType === 'request') {
+          // A peer that asks and never reads would grow our send buffer: past the bound it gets a reject (BEP 9).
+          const full = pc.writeBacklogBytes > this.#opts.maxBufferedBytesPerPeer
+          pc.sendExtended('ut_metadata', encodeMetadataMessage(full ? { msgType: 'reject', piece: m.piece } : metadataResponse(this.meta.infoBuffer, m.piece)))
+        }
       } else if (name === 'ut_pex') {
         const candidates = this.#pex.handleMessage(pc.key, decodePex(payload), this.#clock.now())
         if (candidates.length > 0) this.addPeers(candidates)

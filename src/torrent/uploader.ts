@@ -2,7 +2,9 @@
 // per peer (bounded), reads pieces through a small cache and sends blocks as
 // fast as each socket drains. Requests it must refuse (a piece we lack, past
 // the piece's end, over 16 KiB, from a peer we choke, over the queue bound)
-// are dropped without touching any other peer or the connection itself.
+// are dropped without touching any other peer or the connection itself; only
+// a peer that keeps sending far past the bound is reported as flooding, and
+// the torrent decides to drop it.
 // It never decides whom to unchoke: the torrent's choker does.
 import { BLOCK_SIZE, errorMessage } from '../core/types.ts'
 import type { BlockRef } from '../core/types.ts'
@@ -17,7 +19,7 @@ export interface UploaderOptions {
   maxQueuePerPeer?: number
   /** Whole pieces kept in memory for the next requests. */
   cacheBytes?: number
-  /** Socket backlog past which we wait for it to drain before sending more. */
+  /** Socket backlog past which we wait for it to drain before sending more (bytes buffered per peer). */
   maxBacklogBytes?: number
   /** Called before each block goes out; false means "not now" (rate limit), with a retry delay. */
   allowUpload?: (bytes: number) => { ok: true } | { ok: false; retryInMs: number }
@@ -28,7 +30,12 @@ export interface UploaderOptions {
 interface PeerQueue {
   requests: BlockRef[]
   pumping: boolean
+  /** Requests refused in a row, with none queued between: an honest peer never sends 2×reqq of those. */
+  refusedInARow: number
 }
+
+/** What became of a request: queued, refused (ignored, BEP 3 allows it), or refused from a peer that floods. */
+export type RequestOutcome = 'queued' | 'refused' | 'flooding'
 
 export class Uploader {
   readonly #meta: Metainfo
@@ -61,19 +68,22 @@ export class Uploader {
     return this.#queues.get(pc)?.requests.length ?? 0
   }
 
-  handleRequest(pc: PeerConnection, block: BlockRef): void {
-    if (!this.#acceptable(pc, block)) {
-      this.#refused++
-      return
-    }
+  /**
+   * Queues a request, or refuses it. 'flooding' means the peer sent over twice
+   * our queue bound of refused requests in a row: more than a choke or a
+   * race can explain (after a choke at most its reqq are in flight).
+   */
+  handleRequest(pc: PeerConnection, block: BlockRef): RequestOutcome {
     let queue = this.#queues.get(pc)
-    if (!queue) this.#queues.set(pc, (queue = { requests: [], pumping: false }))
-    if (queue.requests.length >= this.#opts.maxQueuePerPeer) {
+    if (!queue) this.#queues.set(pc, (queue = { requests: [], pumping: false, refusedInARow: 0 }))
+    if (!this.#acceptable(pc, block) || queue.requests.length >= this.#opts.maxQueuePerPeer) {
       this.#refused++
-      return
+      return ++queue.refusedInARow > 2 * this.#opts.maxQueuePerPeer ? 'flooding' : 'refused'
     }
+    queue.refusedInARow = 0
     queue.requests.push(block)
     void this.#pump(pc, queue)
+    return 'queued'
   }
 
   handleCancel(pc: PeerConnection, block: BlockRef): void {

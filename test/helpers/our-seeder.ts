@@ -11,6 +11,8 @@ import type { Metainfo } from '../../src/metainfo/metainfo.ts'
 import { Listener } from '../../src/session/listener.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
+import type { TorrentOptions } from '../../src/torrent/torrent.ts'
+import type { Clock } from '../../src/core/clock.ts'
 
 export interface OurPeer {
   torrent: Torrent
@@ -27,6 +29,10 @@ export interface OurPeerOptions {
   /** Built once the listen port is known (e.g. a DhtSource announcing it). */
   sources?: (port: number, meta: Metainfo) => PeerSource[]
   uploadLimiter?: LimiterChain
+  /** A FakeClock to drive its timeouts by hand. */
+  clock?: Clock
+  /** Per-peer and connection limits (default: the Torrent's). */
+  limits?: Pick<TorrentOptions, 'maxConnections' | 'maxConnectionsPerIp' | 'connectionSlots' | 'maxPendingRequestsPerPeer' | 'maxBufferedBytesPerPeer'>
 }
 
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
@@ -41,6 +47,8 @@ export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
     useTrackers: opts.useTrackers ?? true,
     sources: opts.sources?.(port, meta),
     uploadLimiter: opts.uploadLimiter,
+    clock: opts.clock,
+    ...opts.limits,
   })
   const unregister = listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
   torrent.addPeers(opts.peers ?? [])

@@ -1,10 +1,42 @@
 // A small seeding peer for tests, speaking the real wire protocol over
 // loopback TCP with our codec. It can be told to lie: corrupt chosen pieces,
-// or hold only some pieces. Hostile behaviours for hardening tests go here.
+// or hold only some pieces. Hostile behaviours for hardening tests go here:
+// a `hostile` script (bad handshake, raw frames, a message trickled for ever,
+// lies about the metadata) for the seeding side, and connectWirePeer(), a raw
+// client that dials our seeder and sends whatever a test writes.
 import { connect, createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import { Bitfield } from '../../src/core/bitfield.ts'
-import { Decoder, encode, encodeExtended, encodeExtendedHandshake, encodeHandshake, encodePieceHeader } from '../../src/wire/index.ts'
+import { metadataResponse } from '../../src/metadata/metadata-server.ts'
+import {
+  Decoder, decodeExtendedHandshake, decodeMetadataMessage, encode, encodeExtended, encodeExtendedHandshake, encodeHandshake, encodeMetadataMessage, encodePieceHeader, EXTENDED_HANDSHAKE_ID,
+} from '../../src/wire/index.ts'
+import type { DecodedItem, ExtendedHandshake } from '../../src/wire/index.ts'
+import { waitUntil } from './net.ts'
+
+/** What a hostile wire peer does instead of (or besides) behaving. */
+export interface HostileScript {
+  /** Sent instead of its handshake (garbage, another torrent's info hash, ...). */
+  handshake?: Buffer
+  /** Raw bytes sent right after its handshake and bitfield. */
+  afterHandshake?: Buffer
+  /** Sends no bitfield (the raw bytes speak for it). */
+  noBitfield?: boolean
+  /** After the handshake (and bitfield), these bytes one at a time, one every `everyMs`: a message that never ends. */
+  trickle?: { bytes: Buffer; everyMs: number }
+}
+
+/** BEP 10 and BEP 9: its extended handshake and the info dict it serves (it may lie about both). */
+export interface WirePeerMetadata {
+  /** The real info dict. */
+  info: Buffer
+  /** metadata_size to announce instead of the real one. */
+  claimSize?: number
+  /** Serve pieces of a dict of `claimSize` bytes: the real one cut or padded with junk. */
+  serveClaimed?: boolean
+  /** Raw bytes sent as its extended handshake payload instead of a good one (e.g. broken bencode). */
+  rawHandshake?: Buffer
+}
 
 export interface WirePeerOptions {
   infoHash: Buffer
@@ -22,13 +54,16 @@ export interface WirePeerOptions {
   dial?: { host: string; port: number }
   /** Loopback address to listen on (default 127.0.0.1); 127.0.0.2 etc. make a peer a distinct host. */
   host?: string
+  hostile?: HostileScript
+  /** Speak BEP 10 and serve ut_metadata (BEP 9) from this. */
+  metadata?: WirePeerMetadata
 }
 
 export interface WirePeer {
   host: string
   port: number
   /** Blocks served, and how many of them were corrupt. */
-  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number }
+  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number; metadataServed: number }
   close(): Promise<void>
 }
 
@@ -37,8 +72,34 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
   const have = new Bitfield(pieceCount)
   for (const i of opts.pieces ?? Array.from({ length: pieceCount }, (_, i) => i)) have.set(i)
   const peerId = opts.peerId ?? Buffer.from('-TS0001-' + Math.random().toString(36).slice(2, 14).padEnd(12, '0'))
-  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0 }
+  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0, metadataServed: 0 }
   const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+  const hostile = opts.hostile ?? {}
+  const md = opts.metadata
+  const served = md?.serveClaimed && md.claimSize !== undefined ? Buffer.concat([md.info, Buffer.alloc(Math.max(0, md.claimSize - md.info.length), 0x5a)]).subarray(0, md.claimSize) : md?.info
+  const afterHandshake = (socket: Socket, outgoing: boolean): void => {
+    if (!hostile.noBitfield) socket.write(encode({ type: 'bitfield', bitfield: have.toBuffer() }))
+    if (outgoing) socket.write(encodeExtended(0, encodeExtendedHandshake({ m: {}, p: listenPort })))
+    else if (md) {
+      const ours: ExtendedHandshake = { m: { ut_metadata: 3 }, metadataSize: md.claimSize ?? md.info.length }
+      socket.write(encodeExtended(EXTENDED_HANDSHAKE_ID, md.rawHandshake ?? encodeExtendedHandshake(ours)))
+    }
+    if (hostile.afterHandshake) socket.write(hostile.afterHandshake)
+    if (hostile.trickle) {
+      const { bytes, everyMs } = hostile.trickle
+      let sent = 0
+      const timer = setInterval(() => {
+        if (socket.destroyed || sent >= bytes.length) return void clearInterval(timer)
+        socket.write(bytes.subarray(sent, ++sent))
+      }, everyMs)
+      timers.add(timer)
+      socket.on('close', () => {
+        clearInterval(timer)
+        timers.delete(timer)
+      })
+    }
+  }
 
   let listenPort = 0
   const handle = (socket: Socket, outgoing: boolean): void => {
@@ -48,6 +109,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
     socket.on('error', () => socket.destroy())
     const decoder = new Decoder({ expectHandshake: true })
     let choking = true
+    let remoteMetadataId: number | undefined
     socket.on('data', (chunk: Buffer) => {
       let items
       try {
@@ -59,9 +121,15 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
       for (const item of items) {
         if (item.type === 'handshake') {
           if (!item.infoHash.equals(opts.infoHash)) return void socket.destroy()
-          if (!outgoing) socket.write(encodeHandshake(opts.infoHash, peerId, { extended: false }))
-          socket.write(encode({ type: 'bitfield', bitfield: have.toBuffer() }))
-          if (outgoing) socket.write(encodeExtended(0, encodeExtendedHandshake({ m: {}, p: listenPort })))
+          if (!outgoing) socket.write(hostile.handshake ?? encodeHandshake(opts.infoHash, peerId, { extended: md !== undefined }))
+          afterHandshake(socket, outgoing)
+        } else if (item.type === 'extended' && item.extId === EXTENDED_HANDSHAKE_ID) {
+          remoteMetadataId = decodeExtendedHandshake(item.payload).m.ut_metadata
+        } else if (item.type === 'extended' && item.extId === 3 && served && remoteMetadataId) {
+          const m = decodeMetadataMessage(item.payload)
+          if (m.msgType !== 'request') continue
+          stats.metadataServed++
+          socket.write(encodeExtended(remoteMetadataId, encodeMetadataMessage(metadataResponse(served, m.piece))))
         } else if (item.type === 'interested' && choking) {
           choking = false
           socket.write(encode({ type: 'unchoke' }))
@@ -97,8 +165,68 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
     port: (server.address() as AddressInfo).port,
     stats,
     async close() {
+      for (const t of timers) clearInterval(t)
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** A raw client connected to one of our peers: it sends what the test writes and records what comes back. */
+export interface WireClient {
+  socket: Socket
+  /** host:port of this end, as the other side names it. */
+  key: string
+  /** Every message received, in order (piece blocks are not kept). */
+  received: DecodedItem['type'][]
+  blocks: number
+  /** Its BEP 10 handshake, when we asked for extensions. */
+  extendedHandshake: ExtendedHandshake | undefined
+  /** Set once the other side closed the connection. */
+  closed: boolean
+  send(bytes: Buffer): void
+  /** Waits (generously) until `what` holds; fails naming `label`. */
+  until(what: () => boolean, label: string, ms?: number): Promise<void>
+  close(): void
+}
+
+/** Dials our peer on loopback, says the BitTorrent handshake and waits for its handshake back. */
+export async function connectWirePeer(opts: { port: number; infoHash: Buffer; host?: string; localAddress?: string; peerId?: Buffer; extended?: boolean }): Promise<WireClient> {
+  const socket = connect({ host: opts.host ?? '127.0.0.1', port: opts.port, localAddress: opts.localAddress })
+  const decoder = new Decoder({ expectHandshake: true })
+  const client: WireClient = {
+    socket,
+    key: '',
+    received: [],
+    blocks: 0,
+    extendedHandshake: undefined,
+    closed: false,
+    send: (bytes) => void socket.write(bytes),
+    until: (what, label, ms = 15_000) => waitUntil(what, ms, label, 20),
+    close: () => void socket.destroy(),
+  }
+  socket.on('data', (chunk: Buffer) => {
+    let items: DecodedItem[]
+    try {
+      items = decoder.push(chunk)
+    } catch {
+      socket.destroy()
+      return
+    }
+    for (const m of items) {
+      client.received.push(m.type)
+      if (m.type === 'piece') client.blocks++
+      if (m.type === 'extended' && m.extId === EXTENDED_HANDSHAKE_ID) client.extendedHandshake = decodeExtendedHandshake(m.payload)
+    }
+  })
+  socket.on('error', () => socket.destroy())
+  socket.on('close', () => (client.closed = true))
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve())
+    socket.once('error', reject)
+  })
+  client.key = `${socket.localAddress}:${socket.localPort}`
+  socket.write(encodeHandshake(opts.infoHash, opts.peerId ?? Buffer.from('-XX0001-' + Math.random().toString(36).slice(2, 14).padEnd(12, '0')), { extended: opts.extended ?? false }))
+  await client.until(() => client.received.includes('handshake') || client.closed, 'the handshake back')
+  return client
 }

@@ -202,3 +202,18 @@ test('nextReadyAtMs is undefined with no idle candidate', () => {
   pool.next(5)
   assert.equal(pool.nextReadyAtMs(), undefined)
 })
+
+test('putBack returns a picked candidate to idle at once, still never tried, with no failure', () => {
+  const pool = new CandidatePool({ baseRetryMs: BASE_MS })
+  pool.add([peer('10.0.0.1', 1), peer('10.0.0.2', 2)], 0)
+  const first = pool.next(0)!
+  pool.putBack(`${first.host}:${first.port}`)
+  assert.equal(pool.readyCount(0), 2, 'ready again now, no backoff')
+  assert.equal(pool.get(`${first.host}:${first.port}`)!.failures, 0)
+  // Still a never-tried candidate: next() may pick it again before tried ones.
+  const again = pool.next(0)!
+  assert.equal(`${again.host}:${again.port}`, `${first.host}:${first.port}`)
+  pool.markConnected('10.0.0.1:1')
+  pool.putBack('10.0.0.1:1')
+  assert.equal(pool.get('10.0.0.1:1')!.state, 'connected', 'only a candidate being dialled can be put back')
+})

@@ -1,0 +1,62 @@
+// The upload queue against a real loopback socket: the bytes waiting in a
+// peer's socket stay under maxBacklogBytes (plus the one block that crossed
+// it) when the peer stops reading, and serving resumes once it drains.
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect, createServer } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
+import { test } from 'node:test'
+import { Bitfield } from '../../../src/core/bitfield.ts'
+import { newPeerId } from '../../../src/core/peer-id.ts'
+import { PeerConnection } from '../../../src/peer/peer-connection.ts'
+import { MemoryStorage } from '../../../src/storage/memory-storage.ts'
+import { Uploader } from '../../../src/torrent/uploader.ts'
+import { pseudoRandomBytes } from '../../helpers/make-torrent.ts'
+import { waitUntil } from '../../helpers/net.ts'
+import { metaFor } from '../storage/meta-for.ts'
+
+const BLOCK = 16 * 1024
+const PIECE_FRAME = 13 + BLOCK
+
+test('a peer that stops reading holds at most maxBacklogBytes plus one block in its socket; serving resumes when it drains', async () => {
+  // 16 MiB: more than the kernel's socket buffers on loopback can swallow, so the backlog must build up in ours.
+  const payload = pseudoRandomBytes(16 * 1024 * 1024, 5)
+  const { meta } = await metaFor('backlog', BLOCK, payload)
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const client = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port })
+  client.pause()
+  const [socket] = (await once(server, 'connection')) as [Socket]
+  const pc = new PeerConnection({ socket, infoHash: meta.infoHash, ourPeerId: newPeerId(), pieceCount: meta.pieceCount, outgoing: false, extendedHandshake: { m: {} } })
+  const limit = 256 * 1024
+  let maxBacklog = 0
+  const write = socket.write.bind(socket) as (chunk: Buffer) => boolean
+  socket.write = ((chunk: Buffer) => {
+    const ok = write(chunk)
+    maxBacklog = Math.max(maxBacklog, socket.writableLength)
+    return ok
+  }) as typeof socket.write
+  const have = new Bitfield(meta.pieceCount)
+  for (let i = 0; i < meta.pieceCount; i++) have.set(i)
+  const uploader = new Uploader(meta, new MemoryStorage(meta, payload), () => have, { maxQueuePerPeer: meta.pieceCount, maxBacklogBytes: limit })
+  try {
+    pc.setChoking(false)
+    for (let i = 0; i < meta.pieceCount; i++) assert.equal(uploader.handleRequest(pc, { index: i, begin: 0, length: BLOCK }), 'queued')
+    await waitUntil(() => pc.writeBacklogBytes > limit, 20_000, 'the backlog to reach the limit while the peer does not read')
+    assert.ok(uploader.queuedFor(pc) > 0, 'requests wait in the queue, not in the socket')
+    assert.ok(maxBacklog <= limit + PIECE_FRAME, `backlog peaked at ${maxBacklog} bytes, limit ${limit} + one block`)
+
+    let received = 0
+    client.on('data', (chunk: Buffer) => (received += chunk.length))
+    client.resume()
+    const expected = 5 + meta.pieceCount * PIECE_FRAME // the unchoke, then every block
+    await waitUntil(() => received === expected, 30_000, `all ${meta.pieceCount} blocks to arrive once the peer reads`)
+    assert.equal(uploader.queuedFor(pc), 0)
+    assert.ok(maxBacklog <= limit + PIECE_FRAME, `backlog peaked at ${maxBacklog} bytes, limit ${limit} + one block`)
+  } finally {
+    pc.close('test over')
+    client.destroy()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+})

@@ -20,6 +20,8 @@ export interface WirePeerOptions {
   silent?: boolean
   /** Also connect out to this peer, saying (BEP 10 `p`) which port we listen on. */
   dial?: { host: string; port: number }
+  /** Serves this many blocks on a connection, then closes it (a peer leaving mid-piece). */
+  closeAfterBlocks?: number
   /** Loopback address to listen on (default 127.0.0.1); 127.0.0.2 etc. make a peer a distinct host. */
   host?: string
 }
@@ -48,6 +50,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
     socket.on('error', () => socket.destroy())
     const decoder = new Decoder({ expectHandshake: true })
     let choking = true
+    let served = 0
     socket.on('data', (chunk: Buffer) => {
       let items
       try {
@@ -67,7 +70,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           socket.write(encode({ type: 'unchoke' }))
         } else if (item.type === 'request') {
           stats.requests++
-          if (choking || !have.get(item.index) || opts.silent) continue
+          if (choking || !have.get(item.index) || opts.silent || served === opts.closeAfterBlocks) continue
           const start = item.index * opts.pieceLength + item.begin
           const end = start + item.length
           if (item.begin + item.length > opts.pieceLength || end > opts.payload.length) return void socket.destroy()
@@ -80,6 +83,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           socket.write(encodePieceHeader(item.index, item.begin, block.length))
           socket.write(block)
           stats.blocksServed++
+          if (++served === opts.closeAfterBlocks) socket.end() // after the blocks already written
         }
       }
     })

@@ -438,7 +438,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     try {
       storage = await FileStorage.open(meta, entry.savePath, { skip: entry.filePriorities?.map((p) => p === 'skip') })
     } catch (err) {
-      await this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
+      // Not awaited: this runs inside a schedule run, and #fail schedules again after it.
+      void this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
       return
     }
     const { have, recheck } = await this.#resumeState(r)

@@ -271,6 +271,43 @@ test('disk full: the torrent on the full disk goes to error with one line, the o
   }
 })
 
+test('a read-only disk (EROFS): error with the reason, no retry on its own even with space free; resume by hand completes it', { timeout: 60_000, skip: isRoot ? false : 'needs root to mount a small tmpfs (CI runs as root)' }, async () => {
+  const work = tempDir('faults-erofs')
+  const ro = join(work.path, 'ro')
+  mkdirSync(ro)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', ro])
+  execFileSync('mount', ['-o', 'remount,ro', ro])
+  const tracker = await startTracker()
+  let seeder: OurPeer | undefined
+  let session: Session | undefined
+  try {
+    const built = buildTorrent({ name: 'ro.bin', files: 1_000_000, pieceLength: 32 * 1024, announce: [tracker.httpUrl], seed: 43 })
+    const dir = join(work.path, 'seed')
+    seeder = await startOurSeeder({ torrentPath: writeTorrent(built, 'ro.bin', undefined, dir), dataDir: dir })
+    await tracker.waitForSeeders(seeder.meta.infoHashHex, 1, WAIT_MS)
+    session = await openSession(join(work.path, 'state'), { diskFullRetryMs: 100 })
+    await session.start()
+    const failed = waitFor<TorrentSummary>(session, 'error', WAIT_MS)
+    await session.add(built.torrent, ro)
+    const failure = await failed
+    assert.match(failure.error ?? '', /EROFS \(read-only file system\)/)
+    assert.doesNotMatch(failure.error ?? '', /\n|resumes/)
+    execFileSync('mount', ['-o', 'remount,rw', ro])
+    await new Promise((r) => setTimeout(r, 1000)) // ten retry intervals
+    assert.equal(summaryOf(session, 'ro.bin').state, 'error', 'only a full disk is retried on its own')
+    const done = completed(session, 'ro.bin')
+    await session.resume(failure.infoHash)
+    await done
+    assert.ok(readFileSync(join(ro, 'ro.bin')).equals(built.payload), 'byte-identical once resumed by hand')
+  } finally {
+    await session?.close()
+    await seeder?.stop()
+    await tracker.close()
+    execFileSync('umount', [ro])
+    await work.cleanup()
+  }
+})
+
 test('the save folder deleted under a seeding torrent: error "data missing", nothing recreated or served as data, the other torrent keeps seeding, verify finds the pieces missing', { timeout: 60_000 }, async () => {
   const work = tempDir('faults-deleted')
   let session: Session | undefined

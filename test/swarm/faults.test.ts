@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import { BLOCK_SIZE } from '../../src/core/types.ts'
 import { DhtNode } from '../../src/discovery/dht-node.ts'
 import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
@@ -200,11 +200,25 @@ test('a peer leaving mid-piece: nothing of the half piece reaches the disk, its 
 
 const isRoot = process.getuid?.() === 0
 
-test('disk full: the torrent on the full disk goes to error with one line, the other completes, and once space is freed it resumes on its own with no verified piece lost', { timeout: 90_000, skip: isRoot ? false : 'needs root to mount a small tmpfs (CI runs as root)' }, async () => {
+/** A tmpfs of `size` on `dir`, unmounted after the test even if it times out. */
+function mountTmpfs(t: TestContext, dir: string, size: string): void {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
+  t.after(() => unmount(dir))
+}
+
+function unmount(dir: string): void {
+  try {
+    execFileSync('umount', ['--lazy', dir], { stdio: 'ignore' })
+  } catch {
+    // already unmounted
+  }
+}
+
+test('disk full: the torrent on the full disk goes to error with one line, the other completes, and once space is freed it resumes on its own with no verified piece lost', { timeout: 90_000, skip: isRoot ? false : 'needs root to mount a small tmpfs (CI runs as root)' }, async (t) => {
   const work = tempDir('faults-enospc')
   const tiny = join(work.path, 'tiny')
   mkdirSync(tiny)
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tiny])
+  mountTmpfs(t, tiny, '1m')
   const tracker = await startTracker()
   const seeders: OurPeer[] = []
   let session: Session | undefined
@@ -266,16 +280,16 @@ test('disk full: the torrent on the full disk goes to error with one line, the o
     await session?.close()
     for (const s of seeders) await s.stop()
     await tracker.close()
-    execFileSync('umount', [tiny])
+    unmount(tiny)
     await work.cleanup()
   }
 })
 
-test('a read-only disk (EROFS): error with the reason, no retry on its own even with space free; resume by hand completes it', { timeout: 60_000, skip: isRoot ? false : 'needs root to mount a small tmpfs (CI runs as root)' }, async () => {
+test('a read-only disk (EROFS): error with the reason, no retry on its own even with space free; resume by hand completes it', { timeout: 60_000, skip: isRoot ? false : 'needs root to mount a small tmpfs (CI runs as root)' }, async (t) => {
   const work = tempDir('faults-erofs')
   const ro = join(work.path, 'ro')
   mkdirSync(ro)
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', ro])
+  mountTmpfs(t, ro, '4m')
   execFileSync('mount', ['-o', 'remount,ro', ro])
   const tracker = await startTracker()
   let seeder: OurPeer | undefined
@@ -303,7 +317,7 @@ test('a read-only disk (EROFS): error with the reason, no retry on its own even 
     await session?.close()
     await seeder?.stop()
     await tracker.close()
-    execFileSync('umount', [ro])
+    unmount(ro)
     await work.cleanup()
   }
 })

@@ -3,7 +3,8 @@
 // each running torrent from resume data when its files still match (no
 // re-hash), saves resume data as pieces are verified and when torrents stop,
 // and shares one listening port, one DHT node and one connect queue among
-// them. Views and the control channel see it through list() and its events.
+// them. A torrent stopped by a full disk is put back in the queue once its
+// disk has room. Views and the control channel see it through list() and its events.
 import { rm, statfs } from 'node:fs/promises'
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
@@ -84,7 +85,7 @@ export interface SessionOptions {
   seedTimeLimitMs?: number
   /** How often resume data of running torrents is saved. */
   resumeSaveIntervalMs?: number
-  /** How often a torrent stopped by a full disk looks for free space (a piece's worth) to resume on its own. */
+  /** How often a torrent stopped by a full disk looks for free space to resume on its own (default 30 s). */
   diskFullRetryMs?: number
   clock?: Clock
 }
@@ -118,7 +119,7 @@ interface Record_ {
   seedingSinceMs?: number
   /** Checked in a session that does not download, and found incomplete: it waits. */
   waitsForDownload?: boolean
-  /** Stopped by a full disk: it resumes on its own once its save folder has room for a piece. */
+  /** Stopped by a full disk: it resumes on its own once its save folder has room again. */
   waitsForSpace?: boolean
   /** Totals carried over from earlier runs (the running torrent counts from 0). */
   baseUploaded: number

@@ -3,8 +3,9 @@
 // each running torrent from resume data when its files still match (no
 // re-hash), saves resume data as pieces are verified and when torrents stop,
 // and shares one listening port, one DHT node and one connect queue among
-// them. Views and the control channel see it through list() and its events.
-import { rm } from 'node:fs/promises'
+// them. A torrent stopped by a full disk is put back in the queue once its
+// disk has room. Views and the control channel see it through list() and its events.
+import { rm, statfs } from 'node:fs/promises'
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
 import { Bitfield } from '../core/bitfield.ts'
@@ -29,9 +30,13 @@ import { Torrent } from '../torrent/torrent.ts'
 import type { PeerSnapshot } from '../torrent/torrent.ts'
 import type { TrackerStatus } from '../discovery/tracker-source.ts'
 import { verifiedBytesPerFile } from '../metainfo/layout.ts'
+import type { TorrentErrorKind } from '../torrent/torrent.ts'
 import { Listener } from './listener.ts'
 import { StateStore } from './state-store.ts'
 import type { LibraryEntry, StoredState } from './state-store.ts'
+
+/** Free space a torrent stopped by a full disk waits for (or for what it lacks, if less) before it resumes. */
+const DISK_FULL_HEADROOM_BYTES = 4 * 1024 * 1024
 
 export type SessionTorrentState = 'fetching metadata' | 'queued' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error'
 
@@ -120,6 +125,8 @@ export interface SessionOptions {
   seedTimeLimitMs?: number
   /** How often resume data of running torrents is saved. */
   resumeSaveIntervalMs?: number
+  /** How often a torrent stopped by a full disk looks for free space to resume on its own (default 30 s). */
+  diskFullRetryMs?: number
   clock?: Clock
 }
 
@@ -152,6 +159,8 @@ interface Record_ {
   seedingSinceMs?: number
   /** Checked in a session that does not download, and found incomplete: it waits. */
   waitsForDownload?: boolean
+  /** Stopped by a full disk: it resumes on its own once its save folder has room again. */
+  waitsForSpace?: boolean
   /** Totals carried over from earlier runs (the running torrent counts from 0). */
   baseUploaded: number
   baseDownloaded: number
@@ -173,6 +182,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #download: TokenBucket
   #saveTimer: TimerHandle | undefined
   #limitTimer: TimerHandle | undefined
+  #spaceTimer: TimerHandle | undefined
   #closing: Promise<void> | undefined
   /** Serialises schedule runs: starting and stopping torrents is async. */
   #scheduling: Promise<void> = Promise.resolve()
@@ -223,6 +233,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   async start(): Promise<void> {
     this.#saveTimer ??= this.#clock.setInterval(() => void this.#saveAllResume(), this.#opts.resumeSaveIntervalMs ?? 30_000)
     this.#limitTimer ??= this.#clock.setInterval(() => void this.#checkSeedLimits(), 5_000)
+    this.#spaceTimer ??= this.#clock.setInterval(() => void this.#retryDiskFull(), this.#opts.diskFullRetryMs ?? 30_000)
     await this.#schedule()
   }
 
@@ -483,6 +494,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   async #close(): Promise<void> {
     this.#saveTimer?.cancel()
     this.#limitTimer?.cancel()
+    this.#spaceTimer?.cancel()
     await Promise.allSettled([...this.#fetching.values()].map((f) => f.task.stop()))
     this.#fetching.clear()
     await this.#scheduling.catch(() => {})
@@ -533,7 +545,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     try {
       storage = await FileStorage.open(meta, entry.savePath, { skip: entry.filePriorities?.map((p) => p === 'skip') })
     } catch (err) {
-      await this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
+      // Not awaited: this runs inside a schedule run, and #fail schedules again after it.
+      void this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
       return
     }
     const { have, recheck } = await this.#resumeState(r)
@@ -577,7 +590,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         await this.#schedule()
       })
     })
-    torrent.on('error', (message) => void this.#fail(r, message))
+    torrent.on('error', (message, kind) => void this.#fail(r, message, kind))
     if (entry.state !== 'seeding') await this.#setStored(r, { state: 'downloading' })
     await torrent.start()
     if (have) this.emit('resumed', this.#summary(r), have.count() - (recheck ? countAnd(have, recheck) : 0), recheck?.count() ?? 0)
@@ -619,6 +632,36 @@ export class Session extends TypedEmitter<SessionEvents> {
       await this.pause(r.entry.infoHash)
       this.emit('seedLimit', this.#summary(r), reason)
     }
+  }
+
+  /**
+   * Torrents stopped by a full disk go back to the queue once their save
+   * folder has room for what they still lack, or for a few pieces of it
+   * (DISK_FULL_HEADROOM): room for just one would stop them again at once,
+   * with many pieces on their way to disk. Their verified pieces come back
+   * from the resume data saved when they stopped.
+   */
+  async #retryDiskFull(): Promise<void> {
+    let resumed = false
+    for (const r of this.#records.values()) {
+      if (!r.waitsForSpace || r.entry.state !== 'error' || this.#closing) continue
+      let freeBytes: number
+      try {
+        const st = await statfs(r.entry.savePath)
+        freeBytes = st.bavail * st.bsize
+      } catch {
+        continue // the folder is unreachable for now: no space to be had there either
+      }
+      const resume = await this.#store.loadResume(r.entry.infoHash)
+      const verified = resume ? new Bitfield(r.meta.pieceCount, resume.bitfield).count() : 0
+      const leftBytes = Math.max(r.meta.pieceLength, r.meta.length - verified * r.meta.pieceLength)
+      const needBytes = Math.min(leftBytes, Math.max(4 * r.meta.pieceLength, DISK_FULL_HEADROOM_BYTES))
+      if (freeBytes < needBytes || !r.waitsForSpace || r.entry.state !== 'error') continue
+      r.waitsForSpace = false
+      await this.#setStored(r, { state: 'queued', error: undefined })
+      resumed = true
+    }
+    if (resumed) await this.#schedule()
   }
 
   // --- persistence ---------------------------------------------------------
@@ -670,9 +713,13 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.#records.has(r.entry.infoHash)) await this.#store.update(r.entry.infoHash, patch)
   }
 
-  async #fail(r: Record_, message: string): Promise<void> {
+  async #fail(r: Record_, message: string, kind?: TorrentErrorKind): Promise<void> {
+    r.waitsForSpace = kind === 'disk full'
+    if (r.waitsForSpace) message = `${message}: free space in ${r.entry.savePath} and it resumes`
+    // Marked first: a schedule run while it stops must not start it again.
+    const stored = this.#setStored(r, { state: 'error', error: message })
     await this.#stopTorrent(r).catch(() => {})
-    await this.#setStored(r, { state: 'error', error: message })
+    await stored
     this.emit('error', this.#summary(r))
     await this.#schedule()
   }

@@ -194,6 +194,27 @@ export class FileStorage implements Storage {
     return true
   }
 
+  /**
+   * The first folder holding our files that is gone, or an open file whose
+   * last link was removed (reads through its handle would still succeed, from
+   * a file no longer on disk). One lstat per folder and one fstat per open
+   * handle: never a walk over every file.
+   */
+  async findMissing(): Promise<string | undefined> {
+    if (this.#closed) return undefined
+    const folders = new Set<string>()
+    for (const [i, p] of this.#paths.entries()) if (p !== null && !this.#inPartFile[i]) folders.add(path.dirname(p))
+    for (const folder of folders) {
+      if (!(await exists(folder))) return folder
+    }
+    for (const [i, entry] of [...this.#open]) {
+      const handle = await entry.handle.catch(() => undefined)
+      const st = await handle?.stat().catch(() => undefined)
+      if (st && st.nlink === 0) return this.#paths[i] as string
+    }
+    return undefined
+  }
+
   /** fdatasync every file written since the last flush, reopening any the cache has closed. */
   async flush(): Promise<void> {
     await this.#track(async () => {

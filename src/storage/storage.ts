@@ -15,6 +15,12 @@ export interface Storage {
   mayHavePiece(index: number): Promise<boolean>
   /** Keeps a file off the disk (its bytes in pieces we still need go to a part file), or brings it back. */
   setSkipped?(fileIndex: number, skipped: boolean): Promise<void>
+  /**
+   * A file or folder of the torrent's data that is gone from the disk (deleted
+   * under us, even while a handle to it is still open), or undefined when all
+   * is there. Cheap enough to call every few seconds.
+   */
+  findMissing?(): Promise<string | undefined>
   flush(): Promise<void>
   close(): Promise<void>
 }

@@ -43,6 +43,13 @@ import type { Handshake } from '../wire/handshake.ts'
 
 export type TorrentState = 'idle' | 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error'
 
+/**
+ * Why a torrent stopped with an error, where its owner may act on it:
+ * 'disk full' (ENOSPC, EDQUOT: retry once there is space) and 'data missing'
+ * (its files were deleted under it: the user verifies or removes).
+ */
+export type TorrentErrorKind = 'disk full' | 'data missing'
+
 export interface TorrentOptions {
   meta: Metainfo
   storage: Storage
@@ -101,7 +108,7 @@ export interface TorrentEvents {
   peerBanned: [host: string, reason: string]
   trackerError: [info: { url: string; message: string; retryAtMs: number }]
   trackerAnnounced: [info: { url: string; peers: number; intervalMs: number }]
-  error: [message: string]
+  error: [message: string, kind: TorrentErrorKind | undefined]
 }
 
 export interface PeerSnapshot {
@@ -156,6 +163,8 @@ export const DEFAULT_MAX_PENDING_REQUESTS_PER_PEER = 256
 export const DEFAULT_MAX_BUFFERED_BYTES_PER_PEER = 512 * 1024
 /** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
 const MAX_QUEUE_DEPTH = 256
+/** How often the data on disk is looked for (a folder deleted under us): ticks, i.e. seconds. */
+const DATA_CHECK_TICKS = 5
 
 export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly meta: Metainfo
@@ -205,6 +214,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #memoryThrottled = false
   #wastedBytes = 0
   #stopping: Promise<void> | undefined
+  #ticks = 0
+  #checkingData = false
 
   constructor(opts: TorrentOptions) {
     super()
@@ -244,7 +255,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         ? (bytes) => (uploadLimiter.tryTake(bytes) ? { ok: true } : { ok: false, retryInMs: Math.max(1, uploadLimiter.waitMs(bytes)) })
         : undefined,
       onUploaded: (bytes) => this.#uploadMeter.add(bytes),
-      onReadError: (message) => this.#fail(message),
+      onReadError: (message, err) => this.#failStorage(message, err),
     })
     this.#uploadMeter = new RateMeter(5, this.#clock)
   }
@@ -774,7 +785,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     try {
       await write
     } catch (err) {
-      this.#fail(`cannot write ${this.meta.name}: ${errorMessage(err)}`)
+      this.#failStorage(`cannot write ${this.meta.name}: ${errorMessage(err)}`, err)
       return
     } finally {
       this.#writes.delete(write)
@@ -816,7 +827,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     try {
       await this.#storage.flush()
     } catch (err) {
-      this.#fail(`cannot flush ${this.meta.name} to disk: ${errorMessage(err)}`)
+      this.#failStorage(`cannot flush ${this.meta.name} to disk: ${errorMessage(err)}`, err)
       return
     }
     this.#tracker?.complete()
@@ -899,6 +910,25 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#fillAll()
     this.#maintainConnections()
     this.#sendPex()
+    if (++this.#ticks % DATA_CHECK_TICKS === 0) void this.#checkDataPresent()
+  }
+
+  /**
+   * A save folder deleted under us must stop the torrent: reads through
+   * handles still open would serve a file no longer on disk, writes would
+   * vanish with it, and new opens must never recreate the files empty.
+   */
+  async #checkDataPresent(): Promise<void> {
+    if (this.#checkingData || !this.#storage.findMissing || (this.#state !== 'downloading' && this.#state !== 'seeding')) return
+    this.#checkingData = true
+    try {
+      const missing = await this.#storage.findMissing()
+      if (missing !== undefined && !this.#stopping) this.#fail(`data missing: ${missing}; verify or remove`, 'data missing')
+    } catch {
+      // Not knowing is not "missing": a read or write that fails says why.
+    } finally {
+      this.#checkingData = false
+    }
   }
 
   // --- state ---------------------------------------------------------------
@@ -920,12 +950,22 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.emit('state', state)
   }
 
-  #fail(message: string): void {
+  #fail(message: string, kind?: TorrentErrorKind): void {
     if (this.#state === 'error') return
     this.#error = message
     this.#setState('error')
-    this.emit('error', message)
+    this.emit('error', message, kind)
     void this.stop()
+  }
+
+  /** A storage failure, said plainly when it is one the user (or the session) can act on. */
+  #failStorage(message: string, err: unknown): void {
+    const code = (err as { code?: unknown } | undefined)?.code
+    const file = (err as { path?: unknown } | undefined)?.path
+    const where = typeof file === 'string' ? file : this.meta.name
+    if (code === 'ENOSPC' || code === 'EDQUOT') this.#fail(`disk full writing ${where} (${code === 'ENOSPC' ? 'no space left' : 'over the disk quota'})`, 'disk full')
+    else if (code === 'ENOENT') this.#fail(`data missing: ${where}; verify or remove`, 'data missing')
+    else this.#fail(message)
   }
 }
 

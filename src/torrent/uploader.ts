@@ -24,7 +24,8 @@ export interface UploaderOptions {
   /** Called before each block goes out; false means "not now" (rate limit), with a retry delay. */
   allowUpload?: (bytes: number) => { ok: true } | { ok: false; retryInMs: number }
   onUploaded?: (bytes: number) => void
-  onReadError?: (message: string) => void
+  /** A piece could not be read; `err` is what storage threw (its code tells a deleted file from a bad disk). */
+  onReadError?: (message: string, err: unknown) => void
 }
 
 interface PeerQueue {
@@ -137,7 +138,7 @@ export class Uploader {
         try {
           piece = await this.#piece(block.index)
         } catch (err) {
-          this.#opts.onReadError?.(`cannot read piece ${block.index} for upload: ${errorMessage(err)}`)
+          this.#opts.onReadError?.(`cannot read piece ${block.index} for upload: ${errorMessage(err)}`, err)
           queue.requests.length = 0
           return
         }

@@ -1,7 +1,11 @@
 // Trackers on 127.0.0.1 for tests: bittorrent-tracker's Server in-process
-// (HTTP and UDP on one port), and Debian's opentracker as a child process.
+// (HTTP and UDP on one port), Debian's opentracker as a child process, and a
+// bad HTTP tracker answering every announce with the same fixed body.
 // Never listens beyond loopback; close() releases every socket and process.
+import { once } from 'node:events'
 import { chmodSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { Server } from 'bittorrent-tracker'
 import { ManagedProcess } from './managed-process.ts'
@@ -190,5 +194,30 @@ export async function startOpentracker(whitelist: string[]): Promise<Opentracker
     scrapeSeeders,
     logs: () => proc.logs(),
     close,
+  }
+}
+
+/** A tiny HTTP "tracker" answering every request with `body`; counts connections still open. */
+export async function fixedReplyTracker(body: string | undefined): Promise<{ url: string; openSockets: () => number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const server = http.createServer((_req, res) => {
+    if (body !== undefined) res.end(body) // undefined: never answer
+  })
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  return {
+    url: `http://127.0.0.1:${port}/announce`,
+    openSockets: () => sockets.size,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }

@@ -52,6 +52,8 @@ export interface WirePeerOptions {
   silent?: boolean
   /** Also connect out to this peer, saying (BEP 10 `p`) which port we listen on. */
   dial?: { host: string; port: number }
+  /** Serves this many blocks on a connection, then closes it (a peer leaving mid-piece). */
+  closeAfterBlocks?: number
   /** Loopback address to listen on (default 127.0.0.1); 127.0.0.2 etc. make a peer a distinct host. */
   host?: string
   hostile?: HostileScript
@@ -110,6 +112,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
     const decoder = new Decoder({ expectHandshake: true })
     let choking = true
     let remoteMetadataId: number | undefined
+    let blocksSent = 0
     socket.on('data', (chunk: Buffer) => {
       let items
       try {
@@ -135,7 +138,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           socket.write(encode({ type: 'unchoke' }))
         } else if (item.type === 'request') {
           stats.requests++
-          if (choking || !have.get(item.index) || opts.silent) continue
+          if (choking || !have.get(item.index) || opts.silent || blocksSent === opts.closeAfterBlocks) continue
           const start = item.index * opts.pieceLength + item.begin
           const end = start + item.length
           if (item.begin + item.length > opts.pieceLength || end > opts.payload.length) return void socket.destroy()
@@ -148,6 +151,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           socket.write(encodePieceHeader(item.index, item.begin, block.length))
           socket.write(block)
           stats.blocksServed++
+          if (++blocksSent === opts.closeAfterBlocks) socket.end() // after the blocks already written
         }
       }
     })

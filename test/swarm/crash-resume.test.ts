@@ -1,6 +1,8 @@
 // kill -9 during a download, then restart: pieces of unchanged files come from
 // resume data (no re-hash), changed files are re-hashed, only what was in
-// flight is fetched again, and the files come out correct.
+// flight is fetched again, and the files come out correct. Then the same
+// through twenty-odd kills at random moments: no verified piece is ever lost
+// and the resume data never claims a piece the disk does not hold.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
@@ -12,6 +14,13 @@ import { freePort, tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
 import { startTracker } from '../helpers/tracker.ts'
 import { readFileSync } from 'node:fs'
+import { Bitfield } from '../../src/core/bitfield.ts'
+import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
+import { StateStore } from '../../src/session/state-store.ts'
+import { checkPieces } from '../../src/storage/check.ts'
+import { FileStorage } from '../../src/storage/file-storage.ts'
+import { ManagedProcess } from '../helpers/managed-process.ts'
+import { seededRandom } from '../helpers/seeded-random.ts'
 
 test('kill -9 mid-download, restart: resume data is trusted where files match; only in-flight pieces are fetched again', { timeout: 120_000 }, async () => {
   const tracker = await startTracker({ intervalMs: 2_000 })
@@ -78,6 +87,103 @@ test('kill -9 mid-download, restart: resume data is trusted where files match; o
       at += f.length
     }
   } finally {
+    await seeder.stop()
+    await tracker.close()
+    await work.cleanup()
+  }
+})
+
+test('kill -9 at random moments, 22 rounds: every piece verified before a kill is still verified after it, resume data never claims a bad piece, and the files come out byte-identical', { timeout: 180_000 }, async (t) => {
+  const seed = Number(process.env.FT_CRASH_SEED ?? Math.floor(Math.random() * 1e9))
+  t.diagnostic(`kill moments drawn with seed ${seed} (FT_CRASH_SEED=${seed} repeats them)`)
+  const random = seededRandom(seed)
+  const ROUNDS = 22
+  const tracker = await startTracker({ intervalMs: 2_000 })
+  const work = tempDir('ft-crash-loop')
+  const home = join(work.path, 'home')
+  const env = isolatedEnv(home)
+  const configFile = join(home, '.config', 'friendtorrent', 'config.json')
+  const stateDir = join(home, '.local', 'share', 'friendtorrent')
+  const port = await freePort()
+  // Odd sizes, so pieces straddle files.
+  const files: TestFile[] = Array.from({ length: 24 }, (_, i) => ({ path: [`dir-${i % 3}`, `f-${String(i).padStart(2, '0')}.bin`], length: 400_000 + i * 17_001 }))
+  const built = buildTorrent({ name: 'loop', files, pieceLength: 64 * 1024, announce: [tracker.httpUrl], seed: 78 })
+  const torrentPath = join(work.path, 'loop.torrent')
+  writeFileSync(torrentPath, built.torrent)
+  let offset = 0
+  for (const f of files) {
+    mkdirSync(join(work.path, 'seed', 'loop', ...f.path.slice(0, -1)), { recursive: true })
+    writeFileSync(join(work.path, 'seed', 'loop', ...f.path), built.payload.subarray(offset, offset + f.length))
+    offset += f.length
+  }
+  const meta = await parseTorrentFile(built.torrent)
+  const seeder = await startOurSeeder({ torrentPath, dataDir: join(work.path, 'seed') })
+  const out = join(work.path, 'out')
+  const sessions: ManagedProcess[] = []
+  const startSession = async (downloadLimitKiBps: number): Promise<ManagedProcess> => {
+    writeFileSync(configFile, JSON.stringify({ dht: false, listenPort: port, resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
+    const p = new ManagedProcess('friendtorrent seed --download', CLI_PATH, ['seed', '--download'], { env, cwd: REPO_ROOT })
+    sessions.push(p)
+    const deadline = Date.now() + 20_000
+    while (!p.logs().includes('control socket') && p.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    assert.ok(p.logs().includes('control socket'), `session up:\n${p.tail()}`)
+    return p
+  }
+  /** What the disk holds (a full check) and what the resume data claims, between runs. */
+  const inspect = async (): Promise<{ onDisk: Bitfield; claimed: Bitfield }> => {
+    const storage = await FileStorage.open(meta, out)
+    let onDisk: Bitfield
+    try {
+      onDisk = await checkPieces(storage, meta)
+    } finally {
+      await storage.close()
+    }
+    const resume = await (await StateStore.open(stateDir)).loadResume(meta.infoHashHex)
+    return { onDisk, claimed: resume ? new Bitfield(meta.pieceCount, resume.bitfield) : new Bitfield(meta.pieceCount) }
+  }
+  const missingFrom = (before: Bitfield, after: Bitfield): number[] => {
+    const lost: number[] = []
+    for (let i = 0; i < before.length; i++) if (before.get(i) && !after.get(i)) lost.push(i)
+    return lost
+  }
+  try {
+    let verified = new Bitfield(meta.pieceCount)
+    let killedMidDownload = 0
+    for (let round = 0; round < ROUNDS; round++) {
+      const session = await startSession(200)
+      if (round === 0) {
+        const added = await runCli(['add', torrentPath, '-o', out], { timeoutMs: 15_000, homeDir: home })
+        assert.equal(added.code, 0, describeRun(added))
+      }
+      const waitMs = 50 + Math.floor(random() * 1450)
+      await new Promise((r) => setTimeout(r, waitMs))
+      session.child.kill('SIGKILL')
+      await session.exited
+      const { onDisk, claimed } = await inspect()
+      const lost = missingFrom(verified, onDisk)
+      assert.deepEqual(lost, [], `round ${round} (kill after ${waitMs} ms, seed ${seed}): pieces verified before were lost`)
+      const lies = missingFrom(claimed, onDisk)
+      assert.deepEqual(lies, [], `round ${round} (kill after ${waitMs} ms, seed ${seed}): resume data claims pieces the disk does not hold`)
+      verified = onDisk
+      if (!onDisk.hasAll()) killedMidDownload++
+    }
+    t.diagnostic(`${verified.count()} of ${meta.pieceCount} pieces verified after ${ROUNDS} kills, ${killedMidDownload} of them mid-download`)
+    assert.ok(killedMidDownload >= ROUNDS / 2, `most kills landed mid-download (${killedMidDownload} of ${ROUNDS})`)
+
+    const last = await startSession(0)
+    const deadline = Date.now() + 60_000
+    const state = async () => ((JSON.parse((await runCli(['list', '--json'], { timeoutMs: 15_000, homeDir: home })).stdout) as { state: string }[])[0]?.state)
+    while ((await state()) !== 'seeding' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300))
+    assert.equal(await state(), 'seeding', `the download completed after the last restart:\n${last.tail(30)}`)
+    await last.stop()
+    assert.equal(await last.exited, 0)
+    let at = 0
+    for (const f of files) {
+      assert.ok(readFileSync(join(out, 'loop', ...f.path)).equals(built.payload.subarray(at, at + f.length)), `${f.path.join('/')} is byte-identical`)
+      at += f.length
+    }
+  } finally {
+    for (const p of sessions) await p.stop()
     await seeder.stop()
     await tracker.close()
     await work.cleanup()

@@ -5,14 +5,12 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import http from 'node:http'
-import type { Socket } from 'node:net'
 import { Server } from 'bittorrent-tracker'
 import { FakeClock } from '../../src/core/clock.ts'
 import type { PeerCandidate } from '../../src/core/types.ts'
 import { TrackerSource, type TrackerSourceOptions } from '../../src/discovery/tracker-source.ts'
 import { freePort, waitFor, waitUntil } from '../helpers/net.ts'
-import { startTracker, type TestTracker } from '../helpers/tracker.ts'
+import { fixedReplyTracker, startTracker, type TestTracker } from '../helpers/tracker.ts'
 
 const WAIT_MS = 5000
 const START_MS = 1_000_000
@@ -68,31 +66,6 @@ function closeServer(server: Server): Promise<void> {
     server.http?.closeAllConnections?.()
     server.close(() => resolve())
   })
-}
-
-/** A tiny HTTP "tracker" answering every request with `body`; counts connections still open. */
-async function fixedReplyTracker(body: string | undefined): Promise<{ url: string; openSockets: () => number; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>()
-  const server = http.createServer((_req, res) => {
-    if (body !== undefined) res.end(body) // undefined: never answer
-  })
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : 0
-  return {
-    url: `http://127.0.0.1:${port}/announce`,
-    openSockets: () => sockets.size,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
 }
 
 /** Registers a peer on `url` for `infoHash` and returns its port. */

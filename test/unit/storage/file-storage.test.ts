@@ -254,3 +254,27 @@ test('out-of-range reads and writes are refused before touching disk', async () 
     await remove()
   }
 })
+
+test('findMissing: nothing while all is there; a file unlinked under an open handle, then a deleted folder, are named; reads never recreate them', async () => {
+  const { dir, remove } = await tempDir()
+  const { meta, payload } = await metaFor('kept', 16 * KiB, [
+    { path: ['a.bin'], data: patternBytes(20_000, 1) },
+    { path: ['sub', 'b.bin'], data: patternBytes(30_000, 2) },
+  ])
+  const storage = await FileStorage.open(meta, dir, { maxOpenFiles: 1 })
+  try {
+    await writeAll(storage, meta, payload)
+    assert.equal(await storage.findMissing(), undefined)
+    assert.ok((await storage.read(0, 0, 100)).equals(payload.subarray(0, 100)), 'a.bin now has the one open handle; b.bin has none')
+    await rm(path.join(dir, 'kept', 'a.bin'))
+    assert.equal(await storage.findMissing(), path.join(dir, 'kept', 'a.bin'), 'unlinked while open: reads would still succeed, so it must be named')
+    await rm(path.join(dir, 'kept'), { recursive: true })
+    assert.equal(await storage.findMissing(), path.join(dir, 'kept'))
+    const lastPiece = meta.pieceCount - 1
+    await assert.rejects(storage.read(lastPiece, 0, 10), (err: unknown) => err instanceof StorageError && err.code === 'ENOENT')
+    await assert.rejects(stat(path.join(dir, 'kept')), { code: 'ENOENT' }, 'nothing was recreated')
+  } finally {
+    await storage.close()
+    await remove()
+  }
+})

@@ -112,6 +112,8 @@ interface Record_ {
   seedingSinceMs?: number
   /** Checked in a session that does not download, and found incomplete: it waits. */
   waitsForDownload?: boolean
+  /** Pauses, removals, rechecks or failures stopping it now: the scheduler leaves it alone until they end. */
+  holds: number
   /** Totals carried over from earlier runs (the running torrent counts from 0). */
   baseUploaded: number
   baseDownloaded: number
@@ -313,8 +315,10 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   async pause(infoHash: string): Promise<TorrentSummary> {
     const r = this.#get(infoHash)
-    await this.#stopTorrent(r)
-    await this.#setStored(r, { state: 'paused', error: undefined })
+    await this.#hold(r, async () => {
+      await this.#stopTorrent(r)
+      await this.#setStored(r, { state: 'paused', error: undefined })
+    })
     await this.#schedule()
     return this.#summary(r)
   }
@@ -330,9 +334,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   async verify(infoHash: string): Promise<TorrentSummary> {
     const r = this.#get(infoHash)
     const wasPaused = r.entry.state === 'paused'
-    await this.#stopTorrent(r, { saveResume: false })
-    await this.#store.clearResume(r.entry.infoHash)
-    if (!wasPaused) await this.#setStored(r, { state: 'queued', error: undefined })
+    await this.#hold(r, async () => {
+      await this.#stopTorrent(r, { saveResume: false })
+      await this.#store.clearResume(r.entry.infoHash)
+      if (!wasPaused) await this.#setStored(r, { state: 'queued', error: undefined })
+    })
     await this.#schedule()
     return this.#summary(r)
   }
@@ -347,14 +353,16 @@ export class Session extends TypedEmitter<SessionEvents> {
       return
     }
     const r = this.#get(infoHash)
-    await this.#stopTorrent(r, { saveResume: false })
-    this.#records.delete(infoHash)
-    await this.#store.remove(infoHash)
+    await this.#hold(r, async () => {
+      await this.#stopTorrent(r, { saveResume: false })
+      this.#records.delete(r.entry.infoHash)
+    })
+    await this.#store.remove(r.entry.infoHash)
     if (deleteData) {
       // Only the torrent's own file or folder, always inside the save path.
       await rm(resolveInside(r.entry.savePath, dataRoot(r.meta)), { recursive: true, force: true })
     }
-    this.emit('removed', infoHash, r.entry.name)
+    this.emit('removed', r.entry.infoHash, r.entry.name)
     await this.#schedule()
   }
 
@@ -405,7 +413,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     let seeds = 0
     const ordered = [...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition)
     for (const r of ordered) {
-      if (r.entry.state === 'paused' || r.entry.state === 'error') continue
+      if (r.holds > 0 || r.entry.state === 'paused' || r.entry.state === 'error') continue
       const complete = r.entry.state === 'seeding'
       // Without --download an unknown torrent still runs once: the check tells whether it can seed.
       const mayDownload = this.#opts.download || !r.waitsForDownload
@@ -561,10 +569,26 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   async #fail(r: Record_, message: string): Promise<void> {
-    await this.#stopTorrent(r).catch(() => {})
-    await this.#setStored(r, { state: 'error', error: message })
+    await this.#hold(r, async () => {
+      await this.#stopTorrent(r).catch(() => {})
+      await this.#setStored(r, { state: 'error', error: message })
+    })
     this.emit('error', this.#summary(r))
     await this.#schedule()
+  }
+
+  /**
+   * Runs a stop and the state change that follows it with the scheduler kept
+   * off this torrent: a schedule run in between (another torrent completing
+   * or resumed) would otherwise start it again half-way through.
+   */
+  async #hold<T>(r: Record_, fn: () => Promise<T>): Promise<T> {
+    r.holds++
+    try {
+      return await fn()
+    } finally {
+      r.holds--
+    }
   }
 
   #record(entry: LibraryEntry, meta: Metainfo): Record_ {
@@ -574,6 +598,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       upload: new TokenBucket(0, undefined, this.#clock),
       download: new TokenBucket(0, undefined, this.#clock),
       dirty: false,
+      holds: 0,
       baseUploaded: entry.uploadedBytes,
       baseDownloaded: entry.downloadedBytes,
     }

@@ -161,6 +161,8 @@ interface Record_ {
   waitsForDownload?: boolean
   /** Stopped by a full disk: it resumes on its own once its save folder has room again. */
   waitsForSpace?: boolean
+  /** Pauses, removals, rechecks or failures stopping it now: the scheduler leaves it alone until they end. */
+  holds: number
   /** Totals carried over from earlier runs (the running torrent counts from 0). */
   baseUploaded: number
   baseDownloaded: number
@@ -368,8 +370,10 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   async pause(infoHash: string): Promise<TorrentSummary> {
     const r = this.#get(infoHash)
-    await this.#stopTorrent(r)
-    await this.#setStored(r, { state: 'paused', error: undefined, forceStart: undefined })
+    await this.#hold(r, async () => {
+      await this.#stopTorrent(r)
+      await this.#setStored(r, { state: 'paused', error: undefined, forceStart: undefined })
+    })
     await this.#schedule()
     return this.#summary(r)
   }
@@ -385,9 +389,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   async verify(infoHash: string): Promise<TorrentSummary> {
     const r = this.#get(infoHash)
     const wasPaused = r.entry.state === 'paused'
-    await this.#stopTorrent(r, { saveResume: false })
-    await this.#store.clearResume(r.entry.infoHash)
-    if (!wasPaused) await this.#setStored(r, { state: 'queued', error: undefined })
+    await this.#hold(r, async () => {
+      await this.#stopTorrent(r, { saveResume: false })
+      await this.#store.clearResume(r.entry.infoHash)
+      if (!wasPaused) await this.#setStored(r, { state: 'queued', error: undefined })
+    })
     await this.#schedule()
     return this.#summary(r)
   }
@@ -402,14 +408,16 @@ export class Session extends TypedEmitter<SessionEvents> {
       return
     }
     const r = this.#get(infoHash)
-    await this.#stopTorrent(r, { saveResume: false })
-    this.#records.delete(infoHash)
-    await this.#store.remove(infoHash)
+    await this.#hold(r, async () => {
+      await this.#stopTorrent(r, { saveResume: false })
+      this.#records.delete(r.entry.infoHash)
+    })
+    await this.#store.remove(r.entry.infoHash)
     if (deleteData) {
       // Only the torrent's own file or folder, always inside the save path.
       await rm(resolveInside(r.entry.savePath, dataRoot(r.meta)), { recursive: true, force: true })
     }
-    this.emit('removed', infoHash, r.entry.name)
+    this.emit('removed', r.entry.infoHash, r.entry.name)
     await this.#schedule()
   }
 
@@ -519,7 +527,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     let seeds = 0
     const ordered = [...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition)
     for (const r of ordered) {
-      if (r.entry.state === 'paused' || r.entry.state === 'error') continue
+      if (r.holds > 0 || r.entry.state === 'paused' || r.entry.state === 'error') continue
       const complete = r.entry.state === 'seeding'
       if (r.entry.forceStart) {
         if (!r.torrent) await this.#startTorrent(r)
@@ -716,12 +724,28 @@ export class Session extends TypedEmitter<SessionEvents> {
   async #fail(r: Record_, message: string, kind?: TorrentErrorKind): Promise<void> {
     r.waitsForSpace = kind === 'disk full'
     if (r.waitsForSpace) message = `${message}: free space in ${r.entry.savePath} and it resumes`
-    // Marked first: a schedule run while it stops must not start it again.
-    const stored = this.#setStored(r, { state: 'error', error: message })
-    await this.#stopTorrent(r).catch(() => {})
-    await stored
+    await this.#hold(r, async () => {
+      // Marked first: a schedule run while it stops must not start it again.
+      const stored = this.#setStored(r, { state: 'error', error: message })
+      await this.#stopTorrent(r).catch(() => {})
+      await stored
+    })
     this.emit('error', this.#summary(r))
     await this.#schedule()
+  }
+
+  /**
+   * Runs a stop and the state change that follows it with the scheduler kept
+   * off this torrent: a schedule run in between (another torrent completing
+   * or resumed) would otherwise start it again half-way through.
+   */
+  async #hold<T>(r: Record_, fn: () => Promise<T>): Promise<T> {
+    r.holds++
+    try {
+      return await fn()
+    } finally {
+      r.holds--
+    }
   }
 
   #record(entry: LibraryEntry, meta: Metainfo): Record_ {
@@ -731,6 +755,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       upload: new TokenBucket(0, undefined, this.#clock),
       download: new TokenBucket(0, undefined, this.#clock),
       dirty: false,
+      holds: 0,
       baseUploaded: entry.uploadedBytes,
       baseDownloaded: entry.downloadedBytes,
     }

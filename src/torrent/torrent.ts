@@ -185,6 +185,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #dialLimit: LimitFunction
   readonly #pool = new CandidatePool()
   readonly #connections = new Map<string, PeerConnection>()
+  /** Connections still in their handshake: not peers yet, but stop() must close them too. */
+  readonly #handshaking = new Set<PeerConnection>()
   readonly #dialing = new Set<string>()
   readonly #sockets = new Set<Socket>()
   /** Pieces being assembled in memory: verified whole, then written in one go. */
@@ -379,6 +381,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#rechokeTimer?.cancel()
     this.#refillTimer?.cancel()
     for (const pc of this.#connections.values()) pc.close('torrent stopped')
+    for (const pc of [...this.#handshaking]) pc.close('torrent stopped')
     for (const s of this.#sockets) s.destroy()
     const sourcesStopped = [this.#tracker?.stop(), ...this.#sources.map((s) => s.stop())]
     await this.#settleWrites()
@@ -596,7 +599,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     })
     const key = pc.key
     let registered = false
+    this.#handshaking.add(pc)
     pc.on('ready', () => {
+      this.#handshaking.delete(pc)
       const duplicate = this.#connections.has(key) || [...this.#connections.values()].some((o) => o.remotePeerId && pc.remotePeerId && o.remotePeerId.equals(pc.remotePeerId))
       if (duplicate) {
         pc.close('already connected to this peer')
@@ -667,6 +672,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     })
     pc.on('close', (reason) => {
       release()
+      this.#handshaking.delete(pc)
       this.#uploader.removePeer(pc)
       if (advertised) this.#pex.handleDisconnected(advertised)
       this.#pex.forgetPeer(key)

@@ -66,10 +66,11 @@ export class ManagedProcess {
   #output = ''
   #running = true
 
-  constructor(name: string, command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; logFiles?: string[] }) {
+  /** `ipc`: a Node child gets an IPC channel (child.send / process.send) beside its piped output. */
+  constructor(name: string, command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; logFiles?: string[]; ipc?: boolean }) {
     this.#name = name
     this.#logFiles = options.logFiles ?? []
-    this.child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] })
     trackChild(this.child)
     this.child.stdout?.on('data', (chunk: Buffer) => this.#append(chunk))
     this.child.stderr?.on('data', (chunk: Buffer) => this.#append(chunk))

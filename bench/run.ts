@@ -6,13 +6,15 @@
 //    seed`; MB/s from each, the ratio and our seeder's peak RSS (bench/seed-section.ts).
 //  library: `friendtorrent seed` over 1000 small torrents; start-up time,
 //    peak RSS and shutdown (bench/library-section.ts).
+//  dashboard: the payload from rtorrent into a headless session and into the
+//    dashboard's in tmux, alternating; time and peak RSS (bench/dashboard-section.ts).
 // Figures are noisy: compare the clients of one run, as ratios. Never aborts
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
-//                    [--cpu-prof-dir DIR] [--json out.json]
+//                    [--dashboard-rounds 2] [--cpu-prof-dir DIR] [--json out.json]
 //
 // --only takes section names and download clients: a client name selects the
 // download section with just the clients named. --cpu-prof-dir makes every
@@ -39,6 +41,7 @@ import {
   type ClientHandle,
 } from '../test/helpers/real-clients.ts'
 import { startTracker } from '../test/helpers/tracker.ts'
+import { formatDashboardSection, runDashboardSection, type DashboardRow } from './dashboard-section.ts'
 import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
 import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
 import { formatSeedSection, runSeedSection, type SeedRow } from './seed-section.ts'
@@ -46,7 +49,7 @@ import { formatSeedSection, runSeedSection, type SeedRow } from './seed-section.
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -64,6 +67,7 @@ interface BenchOptions {
   libraryCount: number
   libraryFileBytes: number
   libraryMaxActiveSeeds?: number
+  dashboardRounds: number
   cpuProfDir?: string
 }
 
@@ -90,15 +94,16 @@ function parseOptions(argv: string[]): BenchOptions {
       'library-file-kib': { type: 'string', default: '64' },
       'library-max-active-seeds': { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
+      'dashboard-rounds': { type: 'string', default: '2' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
-        '[--cpu-prof-dir DIR] [--json FILE]',
+        '[--dashboard-rounds N] [--cpu-prof-dir DIR] [--json FILE]',
     )
     process.exit(0)
   }
@@ -122,6 +127,8 @@ function parseOptions(argv: string[]): BenchOptions {
   }
   const libraryFileKiB = Number(values['library-file-kib'])
   if (!Number.isInteger(libraryFileKiB) || libraryFileKiB < 1) throw new Error(`--library-file-kib must be a whole number of KiB ≥ 1, got ${values['library-file-kib']}`)
+  const dashboardRounds = Number(values['dashboard-rounds'])
+  if (!Number.isInteger(dashboardRounds) || dashboardRounds < 1) throw new Error(`--dashboard-rounds must be a whole number ≥ 1, got ${values['dashboard-rounds']}`)
   if (values.seeder !== 'rtorrent' && values.seeder !== 'qbittorrent') throw new Error(`--seeder must be rtorrent or qbittorrent, got ${values.seeder}`)
   // Generous: a client slower than 5 MB/s has failed the benchmark anyway.
   const timeoutMs = values['timeout-s'] ? Number(values['timeout-s']) * 1000 : Math.max(60_000, ((sizeMiB * MIB) / 5e6) * 1000)
@@ -138,6 +145,7 @@ function parseOptions(argv: string[]): BenchOptions {
     libraryCount,
     libraryFileBytes: libraryFileKiB * 1024,
     libraryMaxActiveSeeds,
+    dashboardRounds,
     cpuProfDir: values['cpu-prof-dir'] ? resolve(values['cpu-prof-dir']) : undefined,
   }
 }
@@ -357,7 +365,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2))
   await mkdir(options.benchDir, { recursive: true })
   if (options.cpuProfDir) await mkdir(options.cpuProfDir, { recursive: true })
-  const needsPayload = options.sections.includes('download') || options.sections.includes('seed')
+  const needsPayload = options.sections.includes('download') || options.sections.includes('seed') || options.sections.includes('dashboard')
   const payload = needsPayload ? await ensurePayload(options) : undefined
   const report: string[] = []
   const json: Record<string, unknown> = { date: new Date().toISOString(), sections: options.sections }
@@ -386,6 +394,11 @@ async function main(): Promise<void> {
     })
     report.push(formatLibrarySection(result))
     json.library = result
+  }
+  if (options.sections.includes('dashboard') && payload) {
+    const rows = await runDashboardSection({ payload, timeoutMs: options.timeoutMs, rounds: options.dashboardRounds }).catch((err: unknown): DashboardRow[] => [{ mode: 'dashboard', ok: false, error: oneLine(err) }])
+    report.push(formatDashboardSection(rows, payload.sizeBytes))
+    json.dashboard = { sizeBytes: payload.sizeBytes, rows }
   }
   console.log('')
   console.log(report.join('\n\n'))

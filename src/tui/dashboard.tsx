@@ -135,10 +135,12 @@ export function Dashboard(props: DashboardProps) {
         detailHash ? (backend.call('details', { id: detailHash }) as Promise<TorrentDetails>).catch(() => undefined) : undefined,
         backend.call('events', { since: ps.logSeq }) as Promise<LogLine[]>,
       ])
+      // The first answer is the session's history: it fills the log pane, not the message line.
+      const history = ps.logSeq === 0
       if (log.length) ps.logSeq = log[log.length - 1].seq
       if (quitting.current) return
       setData((d) => ({ torrents, status, details, detailsAtMs: Date.now(), log: log.length ? d.log.concat(log).slice(-200) : d.log }))
-      if (log.length && !props.debug) {
+      if (log.length && !props.debug && !history) {
         const last = log[log.length - 1]
         setMessage({ text: last.text, error: /^(error|warning)/.test(last.text) })
       }

@@ -47,6 +47,8 @@ ${TRACKER_USAGE}`
 
 /** The dashboard loads Ink and React only when it is asked for. */
 async function dashboard(argv: string[], io: CliIo): Promise<number> {
+  // React's production build: its development checks cost the engine CPU on every redraw.
+  process.env.NODE_ENV ??= 'production'
   const { runDashboard } = await import('./dashboard-command.ts')
   return runDashboard(argv, io, main)
 }

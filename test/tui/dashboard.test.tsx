@@ -298,6 +298,18 @@ describe('dashboard keys become session commands', () => {
     d.ui.unmount()
   })
 
+  it('says the session is gone when its socket stops answering, and still quits with q', async () => {
+    const backend = new RecordingBackend()
+    const d = open({ backend })
+    await d.ready()
+    backend.fail = 'list'
+    await d.press('p') // a command makes it poll again
+    await d.shows('the session is unreachable: cannot write to /srv/torrents')
+    await d.press('q')
+    assert.equal(d.quits(), 1)
+    d.ui.unmount()
+  })
+
   it('runs a : command line through the CLI verbs and shows what it printed', async () => {
     const seen: string[][] = []
     const d = open({ runCommand: async (argv) => (seen.push(argv), { code: 0, lines: ['paused debian-13.2.0-amd64-netinst.iso'] }) })

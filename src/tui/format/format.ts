@@ -2,15 +2,25 @@
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
 
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '?'
+/** `bytes` in the largest unit that keeps the value under `below` (1024 for full units, 1000 to stay short). */
+function scaleBytes(bytes: number, below: number): { value: number; unit: number } {
   let value = bytes
   let unit = 0
-  while (value >= 1024 && unit < UNITS.length - 1) {
+  while (value >= below && unit < UNITS.length - 1) {
     value /= 1024
     unit++
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`
+  return { value, unit }
+}
+
+function digits(value: number): string {
+  return value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)
+}
+
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '?'
+  const { value, unit } = scaleBytes(bytes, 1024)
+  return unit === 0 ? `${value} B` : `${digits(value)} ${UNITS[unit]}`
 }
 
 export function formatRate(bytesPerSec: number): string {
@@ -36,12 +46,6 @@ export function formatPercent(fraction: number): string {
 /** Bytes in at most 6 characters for narrow columns: 512B, 12.3K, 850M, 1.21G. */
 export function formatBytesShort(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '?'
-  let value = bytes
-  let unit = 0
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1024
-    unit++
-  }
-  const suffix = unit === 0 ? 'B' : UNITS[unit][0]
-  return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)}${suffix}`
+  const { value, unit } = scaleBytes(bytes, 1000)
+  return unit === 0 ? `${Math.round(value)}B` : `${digits(value)}${UNITS[unit][0]}`
 }

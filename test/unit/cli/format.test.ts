@@ -23,3 +23,15 @@ test('percent never says 100% before completion', () => {
   assert.equal(formatPercent(1), '100.0%')
   assert.equal(formatPercent(0.5), '50.0%')
 })
+
+test('formatBytesShort keeps to six characters', async () => {
+  const { formatBytesShort } = await import('../../../src/tui/format/format.ts')
+  assert.equal(formatBytesShort(0), '0B')
+  assert.equal(formatBytesShort(999), '999B')
+  assert.equal(formatBytesShort(1000), '0.98K')
+  assert.equal(formatBytesShort(12.3 * 1024), '12.3K')
+  assert.equal(formatBytesShort(850 * 1024 ** 2), '850M')
+  assert.equal(formatBytesShort(1.21 * 1024 ** 3), '1.21G')
+  assert.equal(formatBytesShort(-1), '?')
+  for (let b = 1; b < 2 ** 50; b *= 1.7) assert.ok(formatBytesShort(b).length <= 6, formatBytesShort(b))
+})

@@ -115,6 +115,10 @@ export interface SessionOptions {
   maxPendingRequestsPerPeer?: number
   /** Bytes waiting in a peer's socket before we stop sending it blocks until it drains. */
   maxBufferedBytesPerPeer?: number
+  /** Per peer: give up a dial after this long; snub a peer silent this long; ban an address after this many bad pieces. */
+  connectTimeoutMs?: number
+  requestTimeoutMs?: number
+  maxStrikes?: number
   /** Makes the session's DHT node on its listen port (UDP) once that port is known; none without. */
   startDht?: (port: number) => Promise<DhtNode | undefined>
   /** Session-wide limits in bytes/s (0 = none). */
@@ -571,6 +575,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       maxConnectionsPerIp: this.#opts.maxConnectionsPerIp,
       maxPendingRequestsPerPeer: this.#opts.maxPendingRequestsPerPeer,
       maxBufferedBytesPerPeer: this.#opts.maxBufferedBytesPerPeer,
+      connectTimeoutMs: this.#opts.connectTimeoutMs,
+      requestTimeoutMs: this.#opts.requestTimeoutMs,
+      maxStrikes: this.#opts.maxStrikes,
       have,
       recheck,
       filePriorities: entry.filePriorities,

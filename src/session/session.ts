@@ -605,7 +605,11 @@ export class Session extends TypedEmitter<SessionEvents> {
         await this.#schedule()
       })
     })
-    torrent.on('error', (message, kind) => void this.#fail(r, message, kind))
+    // A torrent already let go of (paused, removed, restarted) may still report its
+    // closing (e.g. "storage is closed"): that is not this entry's error.
+    torrent.on('error', (message, kind) => {
+      if (r.torrent === torrent) void this.#fail(r, message, kind)
+    })
     if (entry.state !== 'seeding') await this.#setStored(r, { state: 'downloading' })
     await torrent.start()
     if (have) this.emit('resumed', this.#summary(r), have.count() - (recheck ? countAnd(have, recheck) : 0), recheck?.count() ?? 0)

@@ -20,6 +20,11 @@ export class BufferPool {
     if (buffer.length === this.size && this.#free.length < this.#maxFree) this.#free.push(buffer)
   }
 
+  /** Lets the GC have every free buffer (a torrent done downloading assembles no more pieces). */
+  drain(): void {
+    this.#free.length = 0
+  }
+
   /** Buffers waiting for reuse. */
   get freeCount(): number {
     return this.#free.length

@@ -953,6 +953,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #setState(state: TorrentState): void {
     if (this.#state === state) return
     this.#state = state
+    // A seed assembles no pieces: its pooled piece buffers (up to maxPieceMemoryBytes) go back to the GC.
+    if (state === 'seeding') this.#bufferPool.drain()
     this.emit('state', state)
   }
 

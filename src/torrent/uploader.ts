@@ -104,6 +104,13 @@ export class Uploader {
     const queue = this.#queues.get(pc)
     if (queue) queue.requests.length = 0
     this.#queues.delete(pc)
+    // No one left to serve: an idle seed keeps no cached pieces.
+    if (this.#queues.size === 0) this.#cache.clear()
+  }
+
+  /** Pieces held in the read cache. */
+  get cachedPieces(): number {
+    return this.#cache.size
   }
 
   /** The piece changed on disk (a recheck failed it): forget any cached copy. */

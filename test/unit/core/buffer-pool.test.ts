@@ -17,3 +17,13 @@ test('released buffers are handed out again, up to maxFree kept', () => {
   pool.release(Buffer.alloc(10))
   assert.equal(pool.freeCount, 0, 'a buffer of another size is never pooled')
 })
+
+test('drain hands every free buffer to the GC; the pool still works after', () => {
+  const pool = new BufferPool(64, 4)
+  pool.release(pool.acquire())
+  pool.release(Buffer.allocUnsafeSlow(64))
+  assert.equal(pool.freeCount, 2)
+  pool.drain()
+  assert.equal(pool.freeCount, 0)
+  assert.equal(pool.acquire().length, 64)
+})

@@ -54,6 +54,9 @@ test('a peer that stops reading holds at most maxBacklogBytes plus one block in 
     await waitUntil(() => received === expected, 30_000, `all ${meta.pieceCount} blocks to arrive once the peer reads`)
     assert.equal(uploader.queuedFor(pc), 0)
     assert.ok(maxBacklog <= limit + PIECE_FRAME, `backlog peaked at ${maxBacklog} bytes, limit ${limit} + one block`)
+    assert.ok(uploader.cachedPieces > 0, 'pieces read for the peer are cached')
+    uploader.removePeer(pc)
+    assert.equal(uploader.cachedPieces, 0, 'with no peer left the cache is dropped')
   } finally {
     pc.close('test over')
     client.destroy()

@@ -677,7 +677,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       const needBytes = Math.min(leftBytes, Math.max(4 * r.meta.pieceLength, DISK_FULL_HEADROOM_BYTES))
       if (freeBytes < needBytes || !r.waitsForSpace || r.entry.state !== 'error') continue
       r.waitsForSpace = false
-      await this.#setStored(r, { state: 'queued', error: undefined })
+      await this.#setStored(r, { state: 'queued', error: undefined, waitsForSpace: undefined })
       resumed = true
     }
     if (resumed) await this.#schedule()
@@ -737,7 +737,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (r.waitsForSpace) message = `${message}: free space in ${r.entry.savePath} and it resumes`
     await this.#hold(r, async () => {
       // Marked first: a schedule run while it stops must not start it again.
-      const stored = this.#setStored(r, { state: 'error', error: message })
+      const stored = this.#setStored(r, { state: 'error', error: message, waitsForSpace: r.waitsForSpace || undefined })
       await this.#stopTorrent(r).catch(() => {})
       await stored
     })
@@ -767,6 +767,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       download: new TokenBucket(0, undefined, this.#clock),
       dirty: false,
       holds: 0,
+      waitsForSpace: entry.state === 'error' && entry.waitsForSpace === true,
       baseUploaded: entry.uploadedBytes,
       baseDownloaded: entry.downloadedBytes,
     }

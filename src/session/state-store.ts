@@ -22,6 +22,8 @@ export interface LibraryEntry {
   savePath: string
   state: StoredState
   error?: string
+  /** Set with a disk-full error: the session resumes the torrent once there is space, after a restart too. */
+  waitsForSpace?: boolean
   uploadedBytes: number
   downloadedBytes: number
   addedAtMs: number
@@ -343,6 +345,15 @@ function validEntry(raw: unknown, what: string): LibraryEntry | string {
   }
   if (r.error !== undefined) entry.error = r.error as string
   if (r.completedAtMs !== undefined) entry.completedAtMs = r.completedAtMs as number
+  if (r.verifiedBytes !== undefined) {
+    if (!isCount(r.verifiedBytes)) return `${label} has verifiedBytes ${JSON.stringify(r.verifiedBytes)}, not a whole number 0 or more`
+    entry.verifiedBytes = r.verifiedBytes
+  }
+  for (const key of ['forceStart', 'waitsForSpace'] as const) {
+    if (r[key] === undefined) continue
+    if (typeof r[key] !== 'boolean') return `${label} has ${key} ${JSON.stringify(r[key])}, not true or false`
+    entry[key] = r[key] as boolean
+  }
   if (r.filePriorities !== undefined) {
     if (!Array.isArray(r.filePriorities) || !r.filePriorities.every((p) => FILE_PRIORITIES.includes(p as FilePriority))) {
       return `${label} has filePriorities that are not all one of ${FILE_PRIORITIES.join(', ')}`

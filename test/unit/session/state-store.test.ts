@@ -145,6 +145,21 @@ test('update merges, persists and can clear optional fields; unknown hashes and 
   })
 })
 
+test('verifiedBytes, forceStart and waitsForSpace survive a reopen; wrong types are refused', async () => {
+  await withTemp(async (dir) => {
+    const store = await StateStore.open(dir)
+    await store.add(entryFor(A.hash, { state: 'error', error: 'disk full', waitsForSpace: true, verifiedBytes: 32768 }), A.torrent)
+    await store.add(entryFor(B.hash, { forceStart: true, queuePosition: 1 }), B.torrent)
+    await store.flush()
+    const again = await StateStore.open(dir)
+    assert.equal(again.get(A.hash)?.waitsForSpace, true)
+    assert.equal(again.get(A.hash)?.verifiedBytes, 32768)
+    assert.equal(again.get(B.hash)?.forceStart, true)
+    await assert.rejects(again.update(A.hash, { verifiedBytes: -1 }), /verifiedBytes/)
+    await assert.rejects(again.update(A.hash, { forceStart: 'yes' as never }), /forceStart/)
+  })
+})
+
 test('remove deletes the library entry, the .torrent and the resume data', async () => {
   await withTemp(async (dir) => {
     const store = await StateStore.open(dir)

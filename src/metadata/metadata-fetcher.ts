@@ -46,6 +46,8 @@ export class MetadataFetcher {
   readonly #requestTimeoutMs: number
   readonly #maxRequestsPerPeer: number
   readonly #peers = new Map<string, PeerState>()
+  /** Peers that announced another metadata_size than the fetch's: kept, not asked, until their size is the one tried. */
+  readonly #parked = new Map<string, number>()
   #size: number | undefined
   #pieces: PieceState[] = []
   #haveCount = 0
@@ -88,15 +90,24 @@ export class MetadataFetcher {
     if (size > MAX_METADATA_SIZE) {
       return { ok: false, reason: `peer announced metadata_size ${size}, over the ${MAX_METADATA_SIZE}-byte limit` }
     }
+    // Sizes disagree: one side lies, and only the info hash can tell which. The peer
+    // waits; its size is tried if the current one's peers all go or all stall.
     if (this.#size !== undefined && size !== this.#size) {
-      return { ok: false, reason: `peer announced metadata_size ${size} but the other peers announced ${this.#size}` }
+      this.#parked.set(peer.id, size)
+      return { ok: true }
     }
     if (this.#size === undefined) this.#chooseSize(size)
     this.#peers.set(peer.id, { outstanding: new Map() })
     return { ok: true }
   }
 
+  /** Peers kept aside because they announced a size other than the one being fetched. */
+  get parkedPeers(): number {
+    return this.#parked.size
+  }
+
   removePeer(id: string): void {
+    this.#parked.delete(id)
     const state = this.#peers.get(id)
     if (!state) return
     this.#peers.delete(id)
@@ -110,13 +121,43 @@ export class MetadataFetcher {
     }
     // With no peer left, the size that peer announced is vouched for by no one: a liar
     // about the size must not lock out every honest peer that joins later.
-    if (this.#peers.size === 0 && !this.#complete) this.#resetSize()
+    if (this.#peers.size === 0 && !this.#complete) {
+      this.#resetSize()
+      this.#tryParkedSize()
+    }
+  }
+
+  /** Moves the fetch to the size most parked peers announced, parking the current peers under theirs. */
+  #tryParkedSize(): void {
+    if (this.#parked.size === 0) return
+    const votes = new Map<number, number>()
+    for (const size of this.#parked.values()) votes.set(size, (votes.get(size) ?? 0) + 1)
+    const size = [...votes].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0]
+    const old = this.#size
+    for (const id of this.#peers.keys()) if (old !== undefined) this.#parked.set(id, old)
+    this.#peers.clear()
+    this.#chooseSize(size)
+    for (const [id, s] of this.#parked) {
+      if (s !== size) continue
+      this.#parked.delete(id)
+      this.#peers.set(id, { outstanding: new Map() })
+    }
+  }
+
+  /** Nothing received, and every peer of this size has let a request time out: the size itself may be the lie. */
+  #stalled(): boolean {
+    if (this.#haveCount > 0 || this.#parked.size === 0 || this.#peers.size === 0) return false
+    const timedOut = new Set<string>()
+    for (const piece of this.#pieces) for (const id of piece.timedOutBy) timedOut.add(id)
+    for (const id of this.#peers.keys()) if (!timedOut.has(id)) return false
+    return true
   }
 
   /** The requests to send now; each is recorded as sent at `nowMs`. */
   nextRequests(nowMs: number): MetadataRequest[] {
     if (this.#complete || this.#size === undefined) return []
     this.#expireRequests(nowMs)
+    if (this.#stalled()) this.#tryParkedSize()
     const requests: MetadataRequest[] = []
     for (let index = 0; index < this.#pieces.length; index++) {
       const piece = this.#pieces[index]

@@ -103,7 +103,7 @@ test('a peer sending a wrong piece: hash mismatch, its pieces refetched from an 
   assert.ok(fetcher.complete)
 })
 
-test('metadata_size is bounded and must agree', () => {
+test('metadata_size is bounded; a peer announcing another size waits aside', () => {
   const fetcher = new MetadataFetcher(infoHash)
   assertOneLine(fetcher.addPeer({ id: 'zero', metadataSize: 0 }), /impossible metadata_size 0/)
   assertOneLine(fetcher.addPeer({ id: 'huge', metadataSize: MAX_METADATA_SIZE + 1 }), /over the 8388608-byte limit/)
@@ -112,15 +112,40 @@ test('metadata_size is bounded and must agree', () => {
   assert.deepEqual(fetcher.nextRequests(0), [])
 
   assert.deepEqual(fetcher.addPeer({ id: 'max', metadataSize: MAX_METADATA_SIZE }), { ok: true })
-  assertOneLine(fetcher.addPeer({ id: 'other', metadataSize: SIZE }), /announced metadata_size \d+ but the other peers announced 8388608/)
-  assert.equal(fetcher.size, MAX_METADATA_SIZE)
-  assert.ok(fetcher.nextRequests(0).every((r) => r.peer === 'max'))
-
-  // Once the peer that set the size is gone, no one vouches for it.
-  fetcher.removePeer('max')
-  assert.equal(fetcher.size, undefined)
   assert.deepEqual(fetcher.addPeer({ id: 'other', metadataSize: SIZE }), { ok: true })
+  assert.equal(fetcher.parkedPeers, 1)
+  assert.equal(fetcher.size, MAX_METADATA_SIZE)
+  assert.ok(fetcher.nextRequests(0).every((r) => r.peer === 'max'), 'only the size being fetched is asked')
+  assertOneLine(answer(fetcher, 'other', 0), /without being part of the metadata fetch/)
+
+  // Once the peer that set the size is gone, no one vouches for it: the waiting peer's size is tried.
+  assert.deepEqual(fetcher.addPeer({ id: 'other', metadataSize: SIZE }), { ok: true })
+  fetcher.removePeer('max')
   assert.equal(fetcher.size, SIZE)
+  assert.equal(fetcher.parkedPeers, 0)
+  assert.ok(fetcher.nextRequests(1).length > 0)
+  assert.ok(fetcher.nextRequests(1).every((r) => r.peer === 'other'))
+})
+
+test('a silent peer lying about the size does not lock out the honest ones: once it stalls, their size is fetched', () => {
+  const fetcher = new MetadataFetcher(infoHash, { requestTimeoutMs: 1_000, maxRequestsPerPeer: 4 })
+  assert.deepEqual(fetcher.addPeer({ id: 'liar', metadataSize: SIZE * 3 }), { ok: true })
+  addAll(fetcher, ['honest-1', 'honest-2'])
+  assert.equal(fetcher.parkedPeers, 2)
+  assert.ok(fetcher.nextRequests(0).every((r) => r.peer === 'liar'))
+  // The liar answers nothing; at the timeout the fetch moves to the size the honest peers announced.
+  const requests = fetcher.nextRequests(1_000)
+  assert.equal(fetcher.size, SIZE)
+  assert.ok(requests.length > 0 && requests.every((r) => r.peer.startsWith('honest')))
+  let done: Buffer | undefined
+  for (let round = 0, batch = requests; !done && round < 100; round++, batch = fetcher.nextRequests(1_000 + round)) {
+    for (const r of batch) {
+      const result = answer(fetcher, r.peer, r.piece)
+      assert.equal(result.ok, true)
+      if (result.ok && result.done) done = result.done
+    }
+  }
+  assert.deepEqual(done, info)
 })
 
 test('bad data drops the peer from the fetch', () => {

@@ -49,6 +49,12 @@ ${TRACKER_USAGE}`
 async function dashboard(argv: string[], io: CliIo): Promise<number> {
   // React's production build: its development checks cost the engine CPU on every redraw.
   process.env.NODE_ENV ??= 'production'
+  // Ink draws only a last frame when CI is set (is-in-ci, read as Ink loads). On a real
+  // terminal a person is watching, CI or not: a shell inside a CI job gets the dashboard too.
+  if (io.isTTY && process.stdin.isTTY) {
+    delete process.env.CI
+    delete process.env.CONTINUOUS_INTEGRATION
+  }
   const { runDashboard } = await import('./dashboard-command.ts')
   return runDashboard(argv, io, main)
 }

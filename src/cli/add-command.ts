@@ -14,7 +14,6 @@ import type { Metainfo } from '../metainfo/metainfo.ts'
 import { parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
 import { torrentFileBytes } from '../metainfo/torrent-file.ts'
-import type { DhtNode } from '../discovery/dht-node.ts'
 import { DhtSource } from '../discovery/dht-source.ts'
 import type { PeerSource } from '../discovery/peer-source.ts'
 import { MetadataTask } from '../torrent/metadata-task.ts'
@@ -24,7 +23,8 @@ import { FileStorage } from '../storage/file-storage.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import type { TorrentSnapshot } from '../torrent/torrent.ts'
 import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
-import { loadConfig, paths, resolveDownloadDir, resolveStateDir } from './config.ts'
+import { startConfiguredDht } from './start-dht.ts'
+import { loadConfig, paths, peerOptions, resolveDownloadDir, resolveStateDir } from './config.ts'
 import type { Config } from './config.ts'
 import type { CliIo } from './io.ts'
 import { ControlClient } from './control-client.ts'
@@ -89,19 +89,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   }
   const peerId = newPeerId()
   const dialLimit = pLimit(config.maxHalfOpenConnections)
-  let dht: DhtNode | undefined
-  if (config.dht) {
-    // Loaded only when used: bittorrent-dht and its dependencies cost ~16 MB of memory.
-    const { DhtNode } = await import('../discovery/dht-node.ts')
-    dht = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(stateDir, 'dht.json') })
-    dht.on('warning', (message) => io.err(`friendtorrent: DHT: ${message}`))
-    try {
-      await dht.start()
-    } catch (err) {
-      io.err(`friendtorrent: DHT unavailable, going on with trackers only: ${errorMessage(err)}`)
-      dht = undefined
-    }
-  }
+  const dht = await startConfiguredDht(config, stateDir, port, (line) => io.err(`friendtorrent: ${line}`))
   const dhtSource = (infoHash: Buffer, isPrivate: boolean) =>
     dht && !isPrivate ? [new DhtSource({ node: dht, infoHash, port, private: isPrivate, announce: true })] : []
 
@@ -232,13 +220,8 @@ async function download(
     listenPort: ctx.port,
     // One torrent in the foreground: the global and per-torrent limits both apply to it.
     maxConnections: Math.min(config.maxConnectionsPerTorrent, config.maxConnections),
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
-    maxPendingRequestsPerPeer: config.maxPendingRequestsPerPeer,
-    maxBufferedBytesPerPeer: config.maxBufferedBytesPerPeer,
+    ...peerOptions(config),
     dialLimit: ctx.dialLimit,
-    connectTimeoutMs: config.connectTimeoutSeconds * 1000,
-    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
-    maxStrikes: config.maxStrikes,
     sources: ctx.sources,
   })
   const unregister = ctx.listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))

@@ -137,3 +137,22 @@ export function resolveStateDir(config: Config, env: NodeJS.ProcessEnv = process
 export function resolveDownloadDir(config: Config, override: string | undefined, cwd = process.cwd()): string {
   return resolve(cwd, override ?? config.downloadDir)
 }
+
+/** What every torrent's peers get from the config, for the foreground `add` and a session alike. */
+export function peerOptions(config: Config): {
+  maxConnectionsPerIp: number
+  maxPendingRequestsPerPeer: number
+  maxBufferedBytesPerPeer: number
+  connectTimeoutMs: number
+  requestTimeoutMs: number
+  maxStrikes: number
+} {
+  return {
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxPendingRequestsPerPeer: config.maxPendingRequestsPerPeer,
+    maxBufferedBytesPerPeer: config.maxBufferedBytesPerPeer,
+    connectTimeoutMs: config.connectTimeoutSeconds * 1000,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+    maxStrikes: config.maxStrikes,
+  }
+}

@@ -3,13 +3,13 @@
 // and turns session events into plain log lines kept in a small ring (the
 // control channel's `events`) and handed to the caller's log.
 // It never writes to stdout itself: the dashboard owns the terminal.
-import { join } from 'node:path'
-import { errorMessage } from '../core/types.ts'
 import { ControlServer } from '../session/control-server.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import { Session } from '../session/session.ts'
 import { formatBytes, formatEta } from '../tui/format/format.ts'
 import type { Config } from './config.ts'
+import { peerOptions } from './config.ts'
+import { startConfiguredDht } from './start-dht.ts'
 import { controlHandler, controlSocketPath } from './session-control.ts'
 
 export interface LogLine {
@@ -78,30 +78,13 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     maxConnectionsPerTorrent: config.maxConnectionsPerTorrent,
     maxHalfOpenConnections: config.maxHalfOpenConnections,
     maxConnections: config.maxConnections,
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
-    maxPendingRequestsPerPeer: config.maxPendingRequestsPerPeer,
-    maxBufferedBytesPerPeer: config.maxBufferedBytesPerPeer,
-    connectTimeoutMs: config.connectTimeoutSeconds * 1000,
-    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
-    maxStrikes: config.maxStrikes,
+    ...peerOptions(config),
     uploadLimitBytesPerSec: config.uploadLimitKiBps * 1024,
     seedRatioLimit: config.seedRatioLimit,
     resumeSaveIntervalMs: config.resumeSaveIntervalSeconds * 1000,
     seedTimeLimitMs: config.seedTimeLimitMinutes * 60_000,
     downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
-    startDht: async (port) => {
-      if (!config.dht) return undefined
-      const { DhtNode } = await import('../discovery/dht-node.ts')
-      const node = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(stateDir, 'dht.json') })
-      node.on('warning', (message) => log(`DHT: ${message}`))
-      try {
-        await node.start()
-        return node
-      } catch (err) {
-        log(`DHT unavailable, going on with trackers only: ${errorMessage(err)}`)
-        return undefined
-      }
-    },
+    startDht: (port) => startConfiguredDht(config, stateDir, port, log),
   })
   const handler = controlHandler(session, opts.cwd, opts.saveDir, events)
   const control = new ControlServer(controlSocketPath(stateDir), handler)

@@ -2,6 +2,7 @@
 // shared by every torrent of a session (incoming and outgoing alike). A freed
 // slot is used again. Last, the same limits read from config.json by a real
 // `friendtorrent seed` process.
+import { openTestSession } from '../helpers/session.ts'
 import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,7 +12,6 @@ import { CLI_PATH, describeRun, isolatedEnv, REPO_ROOT, runCli } from '../helper
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { newPeerId } from '../../src/core/peer-id.ts'
 import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
-import { Session } from '../../src/session/session.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
@@ -76,16 +76,7 @@ test('session total: maxConnections 3 holds across two seeding torrents; closing
     buildTorrent({ name: 'one.bin', files: 3 * PIECE_LENGTH, pieceLength: PIECE_LENGTH, seed: 21 }),
     buildTorrent({ name: 'two.bin', files: 5 * PIECE_LENGTH + 9, pieceLength: PIECE_LENGTH, seed: 22 }),
   ]
-  const session = await Session.open({
-    stateDir: join(work.path, 'state'),
-    listenPort: 0,
-    download: false,
-    maxActiveDownloads: 1,
-    maxActiveSeeds: 5,
-    maxConnectionsPerTorrent: 10,
-    maxHalfOpenConnections: 4,
-    maxConnections: 3,
-  })
+  const session = await openTestSession(join(work.path, 'state'), { download: false, maxActiveDownloads: 1, maxConnectionsPerTorrent: 10, maxHalfOpenConnections: 4, maxConnections: 3 })
   const clients: WireClient[] = []
   try {
     await session.start()

@@ -1,11 +1,11 @@
 // A torrent stopped by a full disk still waits for space after the session
 // restarts: the library remembers it, and the next session resumes it on its
 // own once its save folder has room (here: it always had, so at the first look).
+import { openTestSession } from '../helpers/session.ts'
 import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { Session } from '../../src/session/session.ts'
 import { StateStore } from '../../src/session/state-store.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
@@ -22,7 +22,7 @@ test('a disk-full error survives a restart and resumes on its own once there is 
   const message = `disk full writing full.bin (no space left): free space in ${save} and it resumes`
   await store.add({ infoHash, name: 'full.bin', savePath: save, state: 'error', error: message, waitsForSpace: true, uploadedBytes: 0, downloadedBytes: 0, addedAtMs: Date.now(), queuePosition: 0 }, built.torrent)
   await store.flush()
-  const session = await Session.open({ stateDir, listenPort: 0, download: true, maxActiveDownloads: 1, maxActiveSeeds: 1, maxConnectionsPerTorrent: 5, maxHalfOpenConnections: 2, diskFullRetryMs: 50 })
+  const session = await openTestSession(stateDir, { diskFullRetryMs: 50 })
   try {
     assert.equal(session.list()[0].state, 'error', 'it starts where it stopped')
     await session.start()
@@ -43,7 +43,7 @@ test('an error that is not a full disk waits for the person after a restart', { 
   const store = await StateStore.open(stateDir)
   await store.add({ infoHash: built.infoHash.toString('hex'), name: 'ro.bin', savePath: save, state: 'error', error: 'cannot write ro.bin: read-only file system', uploadedBytes: 0, downloadedBytes: 0, addedAtMs: Date.now(), queuePosition: 0 }, built.torrent)
   await store.flush()
-  const session = await Session.open({ stateDir, listenPort: 0, download: true, maxActiveDownloads: 1, maxActiveSeeds: 1, maxConnectionsPerTorrent: 5, maxHalfOpenConnections: 2, diskFullRetryMs: 50 })
+  const session = await openTestSession(stateDir, { diskFullRetryMs: 50 })
   try {
     await session.start()
     await new Promise((r) => setTimeout(r, 300))

@@ -12,7 +12,7 @@ import { test, type TestContext } from 'node:test'
 import { BLOCK_SIZE } from '../../src/core/types.ts'
 import { DhtNode } from '../../src/discovery/dht-node.ts'
 import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
-import { Session, type SessionOptions, type TorrentSummary } from '../../src/session/session.ts'
+import type { Session, TorrentSummary } from '../../src/session/session.ts'
 import { StateStore } from '../../src/session/state-store.ts'
 import { checkPieces } from '../../src/storage/check.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
@@ -20,22 +20,10 @@ import { buildTorrent, type BuiltTorrent, type TestFile } from '../helpers/make-
 import { freePort, tempDir, waitFor, waitUntil } from '../helpers/net.ts'
 import { startOurPeer, startOurSeeder, type OurPeer } from '../helpers/our-seeder.ts'
 import { fixedReplyTracker, startTracker } from '../helpers/tracker.ts'
+import { openTestSession } from '../helpers/session.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
 
 const WAIT_MS = 30_000
-
-function openSession(stateDir: string, extra: Partial<SessionOptions> = {}): Promise<Session> {
-  return Session.open({
-    stateDir,
-    listenPort: 0,
-    download: true,
-    maxActiveDownloads: 5,
-    maxActiveSeeds: 5,
-    maxConnectionsPerTorrent: 20,
-    maxHalfOpenConnections: 8,
-    ...extra,
-  })
-}
 
 /** Writes a built torrent's payload under `dir` (files of a multi-file torrent in its folder) and the .torrent beside it. */
 function writeTorrent(built: BuiltTorrent, name: string, files: TestFile[] | undefined, dir: string): string {
@@ -83,7 +71,7 @@ test('trackers that refuse, answer garbage or are down: each is one trackerError
     const torrentPath = writeTorrent(built, 'tiers.bin', undefined, join(work.path, 'seed'))
     seeder = await startOurSeeder({ torrentPath, dataDir: join(work.path, 'seed') })
     await tracker.waitForSeeders(seeder.meta.infoHashHex, 1, WAIT_MS)
-    session = await openSession(join(work.path, 'state'))
+    session = await openTestSession(join(work.path, 'state'))
     const errors: { url: string; message: string; retryAtMs: number; atMs: number }[] = []
     session.on('trackerError', (name, info) => {
       assert.equal(name, 'tiers.bin')
@@ -131,7 +119,7 @@ test('a DHT whose bootstrap node never answers: the session starts, the torrent 
     await tracker.waitForSeeders(seeder.meta.infoHashHex, 1, WAIT_MS)
     const stateDir = join(work.path, 'state')
     const warnings: string[] = []
-    session = await openSession(stateDir, {
+    session = await openTestSession(stateDir, {
       startDht: async (port) => {
         const node = new DhtNode({ port, host: '127.0.0.1', bootstrap: [`127.0.0.1:${silent.address().port}`], stateFile: join(stateDir, 'dht.json') })
         node.on('warning', (m) => warnings.push(m))
@@ -232,7 +220,7 @@ test('disk full: the torrent on the full disk goes to error with one line, the o
     }
     for (const s of seeders) await tracker.waitForSeeders(s.meta.infoHashHex, 1, WAIT_MS)
     const stateDir = join(work.path, 'state')
-    session = await openSession(stateDir, { diskFullRetryMs: 300 })
+    session = await openTestSession(stateDir, { diskFullRetryMs: 300 })
     const errors: TorrentSummary[] = []
     session.on('error', (s) => errors.push(s))
     let resumedWith = -1
@@ -299,7 +287,7 @@ test('a read-only disk (EROFS): error with the reason, no retry on its own even 
     const dir = join(work.path, 'seed')
     seeder = await startOurSeeder({ torrentPath: writeTorrent(built, 'ro.bin', undefined, dir), dataDir: dir })
     await tracker.waitForSeeders(seeder.meta.infoHashHex, 1, WAIT_MS)
-    session = await openSession(join(work.path, 'state'), { diskFullRetryMs: 100 })
+    session = await openTestSession(join(work.path, 'state'), { diskFullRetryMs: 100 })
     await session.start()
     const failed = waitFor<TorrentSummary>(session, 'error', WAIT_MS)
     await session.add(built.torrent, ro)
@@ -334,7 +322,7 @@ test('the save folder deleted under a seeding torrent: error "data missing", not
     const keptDir = join(work.path, 'kept-seed')
     const gonePath = writeTorrent(gone, 'gone', files, goneDir)
     const keptPath = writeTorrent(kept, 'kept.bin', undefined, keptDir)
-    session = await openSession(join(work.path, 'state'), { download: false })
+    session = await openTestSession(join(work.path, 'state'), { download: false })
     await session.start()
     await session.add(gone.torrent, goneDir)
     await session.add(kept.torrent, keptDir)

@@ -1,10 +1,10 @@
 // Skipping a file: it is never created, its neighbours come out whole, the
 // torrent finishes its selection; un-skipping it downloads it after all.
+import { openTestSession } from '../helpers/session.ts'
 import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { Session } from '../../src/session/session.ts'
 import type { FilePriority } from '../../src/storage/file-priorities.ts'
 import { buildTorrent, ODD_LAYOUT } from '../helpers/make-torrent.ts'
 import { tempDir } from '../helpers/net.ts'
@@ -26,7 +26,7 @@ test('a skipped file is never written; un-skipped later, it is downloaded', { ti
     return slice
   })
   const seeder = await startOurSeeder({ torrentPath, dataDir: join(work.path, 'seed') })
-  const session = await Session.open({ stateDir: join(work.path, 'state'), listenPort: 0, download: true, maxActiveDownloads: 2, maxActiveSeeds: 2, maxConnectionsPerTorrent: 10, maxHalfOpenConnections: 4 })
+  const session = await openTestSession(join(work.path, 'state'), { maxActiveDownloads: 2, maxActiveSeeds: 2, maxConnectionsPerTorrent: 10, maxHalfOpenConnections: 4 })
   await session.start()
   const skipped = ODD_LAYOUT.findIndex((f) => f.path.at(-1) === 'ñandú.bin')
   const out = join(work.path, 'out')

@@ -1,24 +1,15 @@
 // The session pauses a seeding torrent at its seed-time limit and says why.
+import { openTestSession } from '../helpers/session.ts'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
-import { Session } from '../../src/session/session.ts'
 import { tempDir } from '../helpers/net.ts'
 
 test('a torrent is paused when it reaches the seed-time limit', { timeout: 30_000 }, async () => {
   const work = tempDir('ft-seed-limit')
-  const session = await Session.open({
-    stateDir: join(work.path, 'state'),
-    listenPort: 0,
-    download: false,
-    maxActiveDownloads: 1,
-    maxActiveSeeds: 5,
-    maxConnectionsPerTorrent: 10,
-    maxHalfOpenConnections: 4,
-    seedTimeLimitMs: 1_000,
-  })
+  const session = await openTestSession(join(work.path, 'state'), { download: false, maxActiveDownloads: 1, maxConnectionsPerTorrent: 10, maxHalfOpenConnections: 4, seedTimeLimitMs: 1_000 })
   await session.start()
   try {
     const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: ['http://127.0.0.1:9/announce'] })

@@ -1,13 +1,13 @@
 // A magnet link added to a running session shows as "fetching metadata", then
 // joins the library like a .torrent and downloads; one nobody serves can be
 // removed while it is still fetching.
+import { openTestSession } from '../helpers/session.ts'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
 import { magnetUri, parseMagnetOrInfoHash } from '../../src/metainfo/magnet.ts'
-import { Session } from '../../src/session/session.ts'
 import { assertSameTree } from '../helpers/compare.ts'
 import { tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
@@ -19,7 +19,7 @@ test('a session fetches a magnet link\u2019s metadata, then downloads it; a pend
   const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
   const seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir })
   const stateDir = join(work.path, 'state')
-  const session = await Session.open({ stateDir, listenPort: 0, download: true, maxActiveDownloads: 2, maxActiveSeeds: 2, maxConnectionsPerTorrent: 10, maxHalfOpenConnections: 4 })
+  const session = await openTestSession(stateDir, { maxActiveDownloads: 2, maxActiveSeeds: 2, maxConnectionsPerTorrent: 10, maxHalfOpenConnections: 4 })
   await session.start()
   try {
     await tracker.waitForSeeders(fixture.infoHash, 1, 15_000)

@@ -3,13 +3,13 @@
 // "stopped"): the scheduler must not start it again half-way through its
 // stop. Found by the soak (test/soak), where such a restarted torrent kept
 // running after its data was removed.
+import { openTestSession } from '../helpers/session.ts'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { Session } from '../../src/session/session.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
 
@@ -36,7 +36,7 @@ test('pause is not undone by a schedule run while the torrent is still stopping'
     writeFileSync(join(data, name), built.payload)
     return { ...built, hex: built.infoHash.toString('hex') }
   })
-  const session = await Session.open({ stateDir: join(work.path, 'state'), listenPort: 0, download: true, maxActiveDownloads: 2, maxActiveSeeds: 2, maxConnectionsPerTorrent: 10, maxHalfOpenConnections: 4 })
+  const session = await openTestSession(join(work.path, 'state'), { maxActiveDownloads: 2, maxActiveSeeds: 2, maxConnectionsPerTorrent: 10, maxHalfOpenConnections: 4 })
   try {
     await session.start()
     await session.add(a.torrent, data)

@@ -1,10 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import bencode from 'bencode'
-import { metainfoFromInfo } from '../../../src/metainfo/metainfo.ts'
 import { piecePriorities, type FilePriority } from '../../../src/storage/file-priorities.ts'
-import { patternBytes, piecesOf } from '../metainfo/build-torrent.ts'
-import { metaFor } from './meta-for.ts'
+import { patternBytes } from '../metainfo/build-torrent.ts'
+import { metaFor, paddedMeta } from './meta-for.ts'
 
 const KiB = 1024
 
@@ -49,19 +47,7 @@ test('zero-length files do not make a piece wanted', async () => {
 })
 
 test('BEP 47 pad files do not make a piece wanted', async () => {
-  const a = patternBytes(10 * KiB, 5)
-  const payload = Buffer.concat([a, Buffer.alloc(6 * KiB), patternBytes(100, 6)])
-  const info = {
-    name: 'padded',
-    'piece length': 16 * KiB,
-    files: [
-      { length: a.length, path: ['a'] },
-      { length: 6 * KiB, path: ['.pad', '6144'], attr: 'p' },
-      { length: 100, path: ['b'] },
-    ],
-    pieces: piecesOf(payload, 16 * KiB),
-  }
-  const meta = await metainfoFromInfo(Buffer.from(bencode.encode(info)))
+  const { meta } = await paddedMeta()
   assert.deepEqual([...piecePriorities(meta, ['skip', 'high', 'normal'])], [0, 2])
   assert.deepEqual([...piecePriorities(meta, ['low', 'high', 'skip'])], [1, 0])
 })

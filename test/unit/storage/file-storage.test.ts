@@ -6,8 +6,8 @@ import bencode from 'bencode'
 import { metainfoFromInfo, pieceSize, type Metainfo } from '../../../src/metainfo/metainfo.ts'
 import { FileStorage } from '../../../src/storage/file-storage.ts'
 import { StorageError } from '../../../src/storage/storage-error.ts'
-import { patternBytes, piecesOf } from '../metainfo/build-torrent.ts'
-import { metaFor, tempDir } from './meta-for.ts'
+import { patternBytes } from '../metainfo/build-torrent.ts'
+import { metaFor, paddedMeta, tempDir } from './meta-for.ts'
 
 const KiB = 1024
 const BLOCK = 16 * KiB
@@ -215,19 +215,7 @@ test('OS errors name the file and the errno', async () => {
 test('BEP 47 pad files are never created, read as zeros and swallow writes', async () => {
   const { dir, remove } = await tempDir()
   try {
-    const a = patternBytes(10 * KiB, 5)
-    const payload = Buffer.concat([a, Buffer.alloc(6 * KiB), patternBytes(100, 6)])
-    const info = {
-      name: 'padded',
-      'piece length': 16 * KiB,
-      files: [
-        { length: a.length, path: ['a'] },
-        { length: 6 * KiB, path: ['.pad', '6144'], attr: 'p' },
-        { length: 100, path: ['b'] },
-      ],
-      pieces: piecesOf(payload, 16 * KiB),
-    }
-    const meta = await metainfoFromInfo(Buffer.from(bencode.encode(info)))
+    const { meta, payload } = await paddedMeta()
     const storage = await FileStorage.open(meta, dir)
     assert.deepEqual((await readdir(path.join(dir, 'padded'))).sort(), ['a', 'b'])
     await storage.write(0, 0, payload.subarray(0, 16 * KiB))

@@ -100,14 +100,17 @@ export async function runList(argv: string[], io: CliIo): Promise<number> {
     return 0
   }
   if (torrents.length === 0) io.out('the library is empty; add a torrent with `friendtorrent add`')
-  for (const t of torrents) {
-    // An ETA only means something while downloading: a seed has none (not "0s").
-    const eta = t.state === 'downloading' ? `  ETA ${formatEta(t.etaSeconds ?? undefined)}` : ''
-    const rates = running ? `  ↓ ${formatRate(t.downloadRateBytesPerSec)} ↑ ${formatRate(t.uploadRateBytesPerSec)}  peers ${t.connectedPeers}${eta}` : ''
-    io.out(`${t.infoHash.slice(0, 8)}  ${t.state.padEnd(11)} ${formatPercent(t.progress).padStart(6)}  ${formatBytes(t.sizeBytes).padStart(10)}  ${t.name}${rates}${t.error ? `  (${t.error})` : ''}`)
-  }
+  for (const t of torrents) io.out(listLine(t, running))
   if (!running) io.out('(no session is running: `friendtorrent seed` starts one)')
   return 0
+}
+
+/** One torrent in `list`; rates, peers and an ETA only from a running session. */
+export function listLine(t: TorrentSummary, running: boolean): string {
+  // An ETA only means something while downloading: a seed has none (not "0s").
+  const eta = t.state === 'downloading' ? `  ETA ${formatEta(t.etaSeconds ?? undefined)}` : ''
+  const rates = running ? `  ↓ ${formatRate(t.downloadRateBytesPerSec)} ↑ ${formatRate(t.uploadRateBytesPerSec)}  peers ${t.connectedPeers}${eta}` : ''
+  return `${t.infoHash.slice(0, 8)}  ${t.state.padEnd(11)} ${formatPercent(t.progress).padStart(6)}  ${formatBytes(t.sizeBytes).padStart(10)}  ${t.name}${rates}${t.error ? `  (${t.error})` : ''}`
 }
 
 /** The stable shape of one element of `files --json` (documented in the README). */

@@ -116,7 +116,7 @@ export function listLine(t: TorrentSummary, running: boolean): string {
 /** The stable shape of one element of `files --json` (documented in the README). */
 export interface FileEntry {
   index: number
-  /** Inside the torrent, '/'-separated. */
+  /** Under the save folder, '/'-separated (a multi-file torrent's folder first). */
   path: string
   sizeBytes: number
   priority: FilePriority

@@ -3,7 +3,7 @@
 // and the files are closed. Composition only: the work is done by Torrent.
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './command-line.ts'
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
 import { newPeerId } from '../core/peer-id.ts'
@@ -11,7 +11,7 @@ import { errorMessage, FriendError, parseAddress } from '../core/types.ts'
 import type { PeerCandidate } from '../core/types.ts'
 import { parseTorrentFile } from '../metainfo/metainfo.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
-import { parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
+import { notAnInfoHashNote, parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
 import { torrentFileBytes } from '../metainfo/torrent-file.ts'
 import { DhtSource } from '../discovery/dht-source.ts'
@@ -39,7 +39,7 @@ export const ADD_USAGE = `usage: friendtorrent add <file.torrent | magnet:?xt=ur
   -v, --verbose        also log peers connecting and leaving, and every announce`
 
 export async function runAdd(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine('add', {
     args: argv,
     allowPositionals: true,
     options: {
@@ -149,7 +149,7 @@ async function readInput(target: string): Promise<Input> {
   try {
     data = await readFile(target)
   } catch (err) {
-    throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(err)}`)
+    throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file${notAnInfoHashNote(target)}` : errorMessage(err)}`)
   }
   const meta = await parseTorrentFile(data).catch((err: unknown) => {
     throw new FriendError(`${target}: ${errorMessage(err)}`)

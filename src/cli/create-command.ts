@@ -4,7 +4,6 @@
 // back with our own parser, never over an existing file unless --force.
 import { access, constants, lstat, readdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { writeFileAtomic } from '../core/atomic-write.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
@@ -13,6 +12,7 @@ import { parseTorrentFile } from '../metainfo/metainfo.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { safePathComponents } from '../metainfo/safe-path.ts'
 import { formatBytes } from '../tui/format/format.ts'
+import { parseCommandLine } from './command-line.ts'
 import type { CliIo } from './io.ts'
 
 export const CREATE_USAGE = `usage: friendtorrent create <file-or-folder> [--tracker URL ...] [--piece-length N] [--private] [-o out.torrent] [--name NAME] [--comment TEXT] [--force]
@@ -50,7 +50,7 @@ export interface CreatedTorrent {
 }
 
 export async function runCreate(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandLine(() => parseArgs({
+  const { values, positionals } = parseCommandLine('create', {
     args: argv,
     allowPositionals: true,
     options: {
@@ -63,7 +63,7 @@ export async function runCreate(argv: string[], io: CliIo): Promise<number> {
       force: { type: 'boolean', short: 'f' },
       help: { type: 'boolean', short: 'h' },
     },
-  }))
+  })
   if (values.help) {
     io.out(CREATE_USAGE)
     return 0
@@ -328,15 +328,5 @@ class HashProgress {
 
   stop(): void {
     if (this.#drawn) this.#io.write('\r\x1b[K')
-  }
-}
-
-/** node:util's parse errors run to three lines; the CLI promises one. */
-function parseCommandLine<T>(parse: () => T): T {
-  try {
-    return parse()
-  } catch (err) {
-    if (!String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw err
-    throw new FriendError(`${errorMessage(err).split('\n').map((line) => line.trim()).filter(Boolean).join(' ')} (see friendtorrent create --help)`)
   }
 }

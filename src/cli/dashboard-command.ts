@@ -2,7 +2,7 @@
 // running session through the control socket, or owns one (with the control
 // socket, so `friendtorrent add` from another shell reaches it) and stops it
 // cleanly on quit. Without a terminal it says where to go instead and exits 2.
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './command-line.ts'
 import { createElement } from 'react'
 import { FriendError } from '../core/types.ts'
 import { remoteBackend, localBackend } from '../tui/backend.ts'
@@ -20,7 +20,7 @@ const MODES = ['seeding', 'downloading', 'all'] as const
 export type RunCommand = (argv: string[], io: CliIo) => Promise<number>
 
 export async function runDashboard(argv: string[], io: CliIo, runCommand: RunCommand): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine('', {
     args: argv,
     options: { debug: { type: 'boolean' }, mode: { type: 'string' }, path: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   })

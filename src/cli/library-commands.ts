@@ -2,7 +2,6 @@
 // session over its control socket; with no session running they act on the
 // stored library directly (the next `seed` picks the change up).
 import { rm } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
 import { FriendError } from '../core/types.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
 import { resolveInside } from '../metainfo/safe-path.ts'
@@ -13,6 +12,7 @@ import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 import { loadConfig, paths, resolveStateDir } from './config.ts'
 import { ControlClient } from './control-client.ts'
+import { parseCommandLine } from './command-line.ts'
 import type { CliIo } from './io.ts'
 import { controlSocketPath } from './session-control.ts'
 
@@ -21,7 +21,7 @@ export const LIBRARY_USAGE = `usage: friendtorrent list [--json]
        friendtorrent remove <torrent> [--delete-data]
        friendtorrent queue <torrent> up|down
        friendtorrent limit [--up KiB/s] [--down KiB/s] [<torrent>]   (0 = no limit; the session's limits without <torrent>)
-       friendtorrent files <torrent>
+       friendtorrent files <torrent> [--json]
        friendtorrent priority <torrent> <N[,N…]|all> skip|low|normal|high
 
   <torrent> is an info hash, a unique prefix of one, or the torrent's name.`
@@ -35,6 +35,11 @@ async function inSession(io: CliIo, command: string, args: Record<string, unknow
   } finally {
     client.close()
   }
+}
+
+function usage(io: CliIo): number {
+  io.out(LIBRARY_USAGE)
+  return 0
 }
 
 async function openStore(io: CliIo): Promise<StateStore> {
@@ -76,8 +81,14 @@ async function offlineSummary(store: StateStore, e: LibraryEntry): Promise<Torre
   }
 }
 
+/** The options every library command takes, with its own. */
+function parse<O extends Record<string, { type: 'string' | 'boolean' }>>(command: string, argv: string[], options: O, allowPositionals = true) {
+  return parseCommandLine(command, { args: argv, allowPositionals, options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } } })
+}
+
 export async function runList(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } })
+  const { values } = parse('list', argv, { json: { type: 'boolean' } }, false)
+  if (values.help) return usage(io)
   let torrents = (await inSession(io, 'list', {})) as TorrentSummary[] | undefined
   const running = torrents !== undefined
   if (!torrents) {
@@ -89,24 +100,44 @@ export async function runList(argv: string[], io: CliIo): Promise<number> {
     return 0
   }
   if (torrents.length === 0) io.out('the library is empty; add a torrent with `friendtorrent add`')
-  for (const t of torrents) {
-    const rates = running ? `  ↓ ${formatRate(t.downloadRateBytesPerSec)} ↑ ${formatRate(t.uploadRateBytesPerSec)}  peers ${t.connectedPeers}  ETA ${formatEta(t.etaSeconds ?? undefined)}` : ''
-    io.out(`${t.infoHash.slice(0, 8)}  ${t.state.padEnd(11)} ${formatPercent(t.progress).padStart(6)}  ${formatBytes(t.sizeBytes).padStart(10)}  ${t.name}${rates}${t.error ? `  (${t.error})` : ''}`)
-  }
+  for (const t of torrents) io.out(listLine(t, running))
   if (!running) io.out('(no session is running: `friendtorrent seed` starts one)')
   return 0
 }
 
-/** `files <torrent>`: its files, numbered, with size and priority (from the session or the library). */
+/** One torrent in `list`; rates, peers and an ETA only from a running session. */
+export function listLine(t: TorrentSummary, running: boolean): string {
+  // An ETA only means something while downloading: a seed has none (not "0s").
+  const eta = t.state === 'downloading' ? `  ETA ${formatEta(t.etaSeconds ?? undefined)}` : ''
+  const rates = running ? `  ↓ ${formatRate(t.downloadRateBytesPerSec)} ↑ ${formatRate(t.uploadRateBytesPerSec)}  peers ${t.connectedPeers}${eta}` : ''
+  return `${t.infoHash.slice(0, 8)}  ${t.state.padEnd(11)} ${formatPercent(t.progress).padStart(6)}  ${formatBytes(t.sizeBytes).padStart(10)}  ${t.name}${rates}${t.error ? `  (${t.error})` : ''}`
+}
+
+/** The stable shape of one element of `files --json` (documented in the README). */
+export interface FileEntry {
+  index: number
+  /** Under the save folder, '/'-separated (a multi-file torrent's folder first). */
+  path: string
+  sizeBytes: number
+  priority: FilePriority
+}
+
+/** `files <torrent> [--json]`: its files, numbered, with size and priority (from the session or the library). */
 export async function runFiles(argv: string[], io: CliIo): Promise<number> {
-  const id = argv[0]
-  if (!id) throw new FriendError('files needs a torrent: its info hash (or a unique prefix) or its name')
-  let files = (await inSession(io, 'files', { id })) as { index: number; path: string; sizeBytes: number; priority: string }[] | undefined
+  const { values, positionals } = parse('files', argv, { json: { type: 'boolean' } })
+  if (values.help) return usage(io)
+  const id = positionals[0]
+  if (!id || positionals.length > 1) throw new FriendError('files needs one torrent: its info hash (or a unique prefix) or its name')
+  let files = (await inSession(io, 'files', { id })) as FileEntry[] | undefined
   if (!files) {
     const store = await openStore(io)
     const entry = find(store, id)
     const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
     files = meta.files.flatMap((f, index) => (f.padding ? [] : [{ index, path: f.path.join('/'), sizeBytes: f.length, priority: entry.filePriorities?.[index] ?? 'normal' }]))
+  }
+  if (values.json) {
+    io.out(JSON.stringify(files, null, 2))
+    return 0
   }
   for (const f of files) io.out(`${String(f.index).padStart(4)}  ${f.priority.padEnd(6)}  ${formatBytes(f.sizeBytes).padStart(10)}  ${f.path}`)
   return 0
@@ -114,8 +145,10 @@ export async function runFiles(argv: string[], io: CliIo): Promise<number> {
 
 /** `priority <torrent> <N,N…|all> <priority>`: in the running session at once, else in the library. */
 export async function runPriority(argv: string[], io: CliIo): Promise<number> {
-  const [id, which, priority] = argv
-  if (!id || !which || !priority) throw new FriendError('usage: friendtorrent priority <torrent> <N[,N…]|all> skip|low|normal|high')
+  const { values, positionals } = parse('priority', argv, {})
+  if (values.help) return usage(io)
+  const [id, which, priority] = positionals
+  if (!id || !which || !priority || positionals.length > 3) throw new FriendError('usage: friendtorrent priority <torrent> <N[,N…]|all> skip|low|normal|high')
   if (!FILE_PRIORITIES.includes(priority as FilePriority)) throw new FriendError(`a priority is one of ${FILE_PRIORITIES.join(', ')}, got "${priority}"`)
   const pick = async (count: number) => (which === 'all' ? Array.from({ length: count }, (_, i) => i) : which.split(',').map((n) => Number(n)))
   const store = await openStore(io)
@@ -137,13 +170,15 @@ export async function runPriority(argv: string[], io: CliIo): Promise<number> {
 
 /** Rate limits change in the running session; without one, the session-wide ones live in config.json. */
 export async function runLimit(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { up: { type: 'string' }, down: { type: 'string' } } })
+  const { values, positionals } = parse('limit', argv, { up: { type: 'string' }, down: { type: 'string' } })
+  if (values.help) return usage(io)
   const kib = (text: string | undefined, name: string) => {
     if (text === undefined) return undefined
     const n = Number(text)
     if (!Number.isFinite(n) || n < 0) throw new FriendError(`--${name} is KiB/s, a number ≥ 0 (0 = no limit), got "${text}"`)
     return n
   }
+  if (positionals.length > 1) throw new FriendError(`limit takes at most one torrent, got ${positionals.length}; see friendtorrent limit --help`)
   const args = { id: positionals[0], upKiBps: kib(values.up, 'up'), downKiBps: kib(values.down, 'down') }
   const result = (await inSession(io, 'limit', args)) as { upKiBps: number; downKiBps: number } | undefined
   if (result === undefined) {
@@ -155,11 +190,13 @@ export async function runLimit(argv: string[], io: CliIo): Promise<number> {
 }
 
 export async function runLibraryCommand(command: 'pause' | 'resume' | 'verify' | 'remove' | 'queue', argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'delete-data': { type: 'boolean' } } })
+  const { values, positionals } = parse(command, argv, command === 'remove' ? { 'delete-data': { type: 'boolean' } } : {})
+  if (values.help) return usage(io)
   const id = positionals[0]
   if (!id) throw new FriendError(`${command} needs a torrent: its info hash (or a unique prefix) or its name`)
   const direction = positionals[1]
-  if (command === 'queue' && direction !== 'up' && direction !== 'down') throw new FriendError('usage: friendtorrent queue <torrent> up|down')
+  if (command === 'queue' && (direction !== 'up' && direction !== 'down' || positionals.length > 2)) throw new FriendError('usage: friendtorrent queue <torrent> up|down')
+  if (command !== 'queue' && positionals.length > 1) throw new FriendError(`${command} takes one torrent, got ${positionals.length}; see friendtorrent ${command} --help`)
   const args = { id, deleteData: values['delete-data'] === true, direction }
   const result = await inSession(io, command, args)
   if (result !== undefined) {

@@ -1,5 +1,6 @@
 // The composition root: parses the command line and runs a command.
-// Every error a person can act on reaches stderr as one line, exit code 1.
+// Every error a person can act on reaches stderr as one line, exit code 1,
+// a mistyped command or option included (README: Exit codes).
 import { errorMessage, FriendError } from '../core/types.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { ADD_USAGE, runAdd } from './add-command.ts'
@@ -9,6 +10,7 @@ import type { CliIo } from './io.ts'
 import { LIBRARY_USAGE, runFiles, runLibraryCommand, runLimit, runList, runPriority } from './library-commands.ts'
 import { runSeed, SEED_USAGE } from './seed-command.ts'
 import { runShare, SHARE_USAGE } from './share-command.ts'
+import { runStatus, STATUS_USAGE } from './status-command.ts'
 
 const USAGE = `usage: friendtorrent [<command>] [options]
 
@@ -23,9 +25,10 @@ commands:
                        or download it in the foreground when none runs
   seed [--download]    run the library headless (seed; --download also downloads)
   list [--json]        the library, from the running session or the state folder
+  status [--json]      the session: rates, limits, peers, DHT nodes, port, free space
   pause|resume|verify|remove|queue <torrent>   act on one torrent
   limit [--up N] [--down N] [<torrent>]        rate limits in KiB/s, now
-  files <torrent>                              its files with their priorities
+  files <torrent> [--json]                     its files with their priorities
   priority <torrent> <N,…|all> skip|low|normal|high   choose what to download
   create <path>        make a .torrent of a file or folder and print its magnet link
   share <path>         create it, add it for seeding and print the magnet link
@@ -40,6 +43,8 @@ ${SEED_USAGE}
 ${SHARE_USAGE}
 
 ${LIBRARY_USAGE}
+
+${STATUS_USAGE}
 
 ${CREATE_USAGE}
 
@@ -69,6 +74,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await runSeed(rest, io)
       case 'list':
         return await runList(rest, io)
+      case 'status':
+        return await runStatus(rest, io)
       case 'pause':
       case 'resume':
       case 'verify':
@@ -101,11 +108,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       default:
         if (command.startsWith('-')) return await dashboard(argv, io)
         io.err(`friendtorrent: unknown command "${command}"; see friendtorrent help`)
-        return 2
+        return 1
     }
   } catch (err) {
-    const known = err instanceof FriendError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-    // Node's parseArgs errors run over several lines; a person gets one.
+    const known = err instanceof FriendError
+    // An unexpected error's message may run over several lines; a person gets one.
     io.err(`friendtorrent: ${errorMessage(err).replace(/\s*\n\s*/g, ' ')}`)
     if (!known && io.env.FRIENDTORRENT_DEBUG) io.err(String((err as Error).stack))
     return 1

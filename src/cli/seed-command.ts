@@ -3,7 +3,7 @@
 // per event and a summary every minute, until SIGINT/SIGTERM; then it tells
 // the trackers, saves resume data and exits 0. Listens on the control socket
 // so `friendtorrent add|list|pause|...` reach it from another process.
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './command-line.ts'
 import type { TorrentSummary } from '../session/session.ts'
 import { formatPercent, formatRate } from '../tui/format/format.ts'
 import { loadConfig, paths, resolveStateDir } from './config.ts'
@@ -18,7 +18,7 @@ export const SEED_USAGE = `usage: friendtorrent seed [--download]
 const SUMMARY_EVERY_MS = 60_000
 
 export async function runSeed(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { download: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
+  const { values } = parseCommandLine('seed', { args: argv, options: { download: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
   if (values.help) {
     io.out(SEED_USAGE)
     return 0

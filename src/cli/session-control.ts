@@ -27,8 +27,10 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
     switch (command) {
       case 'list':
         return session.list()
-      case 'status':
-        return { ...session.status(), saveDir: defaultSaveDir, freeBytes: await freeBytes(defaultSaveDir) }
+      case 'status': {
+        const saveDir = resolve(cwd, defaultSaveDir)
+        return { ...session.status(), saveDir, freeBytes: await freeBytes(saveDir) }
+      }
       case 'details':
         return session.details(idOf(args))
       case 'start':

@@ -3,7 +3,7 @@
 // link, in one step. With a session running it starts seeding at once;
 // otherwise the next `friendtorrent seed` checks it and seeds it.
 import { dirname, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './command-line.ts'
 import { FriendError } from '../core/types.ts'
 import { magnetUri } from '../metainfo/magnet.ts'
 import { StateStore } from '../session/state-store.ts'
@@ -18,7 +18,7 @@ export const SHARE_USAGE = `usage: friendtorrent share <file-or-folder> [--track
   Makes its torrent, adds it to the library for seeding and prints the magnet link.`
 
 export async function runShare(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine('share', {
     args: argv,
     allowPositionals: true,
     options: { tracker: { type: 'string', multiple: true }, 'piece-length': { type: 'string' }, private: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },

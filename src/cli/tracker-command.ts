@@ -5,9 +5,9 @@
 import { networkInterfaces } from 'node:os'
 import { isIP } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { parseArgs } from 'node:util'
 import type { Server } from 'bittorrent-tracker'
 import { errorMessage, FriendError } from '../core/types.ts'
+import { parseCommandLine } from './command-line.ts'
 import type { CliIo } from './io.ts'
 
 export const TRACKER_USAGE = `usage: friendtorrent tracker [--port N] [--host ADDRESS] [-v]
@@ -39,7 +39,7 @@ interface BindHosts {
 }
 
 export async function runTracker(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandLine(() => parseArgs({
+  const { values, positionals } = parseCommandLine('tracker', {
     args: argv,
     allowPositionals: true,
     options: {
@@ -48,7 +48,7 @@ export async function runTracker(argv: string[], io: CliIo): Promise<number> {
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
-  }))
+  })
   if (values.help) {
     io.out(TRACKER_USAGE)
     return 0
@@ -190,14 +190,4 @@ function urlHost(host: string): string {
 
 function clock(): string {
   return new Date().toTimeString().slice(0, 8)
-}
-
-/** node:util's parse errors run to three lines; the CLI promises one. */
-function parseCommandLine<T>(parse: () => T): T {
-  try {
-    return parse()
-  } catch (err) {
-    if (!String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw err
-    throw new FriendError(`${errorMessage(err).split('\n').map((line) => line.trim()).filter(Boolean).join(' ')} (see friendtorrent tracker --help)`)
-  }
 }

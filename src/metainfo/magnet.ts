@@ -32,6 +32,21 @@ const CONTROL_CHARACTERS = /[\x00-\x1f\x7f-\x9f]/g
 /** Text meant as a bare hash, so a bad digit gets the hash error rather than "not a magnet". */
 const HASH_SHAPED = /^(?:[A-Za-z0-9]{32}|[A-Za-z0-9]{40})$/
 
+/**
+ * For text that named no file: when it looks meant as an info hash but is not
+ * one (hex of the wrong length, a stray letter in 40 or 64 digits, base32 of
+ * the wrong length), a clause saying so (", and not an info hash: …"); else ''.
+ */
+export function notAnInfoHashNote(text: string): string {
+  const t = text.trim()
+  const shapes = 'an info hash is 40 hex digits (v1), 32 base32 characters, or 64 hex digits (v2)'
+  let what: string | undefined
+  if (/^[0-9a-f]{8,}$/i.test(t)) what = `${t.length} hex digits`
+  else if ((t.length === 40 || t.length === 64) && /^[0-9a-z]+$/i.test(t)) what = `${quote(t.match(/[^0-9a-f]/i)![0])} is not a hex digit`
+  else if (/^[a-z2-7]{24,40}$/i.test(t) && /[2-7]/.test(t)) what = `${t.length} base32 characters`
+  return what ? `, and not an info hash: ${what}; ${shapes}` : ''
+}
+
 /** A magnet URI, or a bare info hash (40 hex digits or 32 base32 characters). */
 export function parseMagnetOrInfoHash(text: string): MagnetLink {
   const trimmed = text.trim()

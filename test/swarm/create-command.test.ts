@@ -233,7 +233,7 @@ test('bad input: one line on stderr, exit 1, nothing written', async () => {
       [[good, '--tracker', 'not a url'], /is not a URL/],
       [[good, '--tracker', 'udp://tracker.example'], /needs a port/],
       [[good, '--name', '../escape'], /torrent name "..\/escape" cannot be used/],
-      [[good, '--bogus'], /Unknown option '--bogus'/],
+      [[good, '--bogus'], /^friendtorrent: unknown option --bogus for create; see friendtorrent create --help$/],
     ]
     const failures: string[] = []
     const runs: Array<[string[], RegExp, CliResult]> = []

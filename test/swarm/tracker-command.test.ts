@@ -186,7 +186,7 @@ test('tracker: a busy TCP or UDP port, or a bad --host/--port, is one line and e
       [['--port', String(udpPort), '--host', '127.0.0.1'], new RegExp(`port ${udpPort} \\(udp\\) is already in use on 127\\.0\\.0\\.1`)],
       [['--host', 'tracker.example'], /--host must be an IP address/],
       [['--port', '70000', '--host', '127.0.0.1'], /--port must be 0-65535/],
-      [['--port', '-1'], /Option '--port' argument is ambiguous\. Did you forget/],
+      [['--port', '-1'], /^friendtorrent: option --port for tracker needs a value \(one starting with "-" is written --port=-1\); see friendtorrent tracker --help$/],
     ]
     for (const [args, pattern] of cases) {
       const run = startTrackerCli(args, home.path)

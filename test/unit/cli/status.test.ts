@@ -1,0 +1,52 @@
+// The pure parts of `status` and `list`: counts by state, the human lines, no ETA for a seed.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { listLine } from '../../../src/cli/library-commands.ts'
+import { countByState, statusLines } from '../../../src/cli/status-command.ts'
+import type { StatusReport } from '../../../src/cli/status-command.ts'
+import type { TorrentSummary } from '../../../src/session/session.ts'
+
+test('countByState: every state present, zero when none, and a total', () => {
+  assert.deepEqual(countByState(['seeding', 'seeding', 'paused', 'fetching metadata']), {
+    total: 4, 'fetching metadata': 1, queued: 0, checking: 0, downloading: 0, seeding: 2, paused: 1, error: 0,
+  })
+  assert.equal(countByState([]).total, 0)
+})
+
+function report(over: Partial<StatusReport>): StatusReport {
+  return {
+    running: true, stateDir: '/s', saveDir: '/d', freeBytes: 2 * 1024 ** 3, listenPort: 6881, dhtNodes: 120, connectedPeers: 7,
+    downloadRateBytesPerSec: 1024, uploadRateBytesPerSec: 0, downloadLimitBytesPerSec: 0, uploadLimitBytesPerSec: 100 * 1024,
+    torrents: countByState(['seeding', 'downloading']), ...over,
+  }
+}
+
+test('statusLines: a running session and none', () => {
+  assert.deepEqual(statusLines(report({}), '/s/control.sock'), [
+    'session running: port 6881, control socket /s/control.sock',
+    'torrents: 2 (1 downloading, 1 seeding)',
+    '↓ 1.00 KiB/s (no limit)  ↑ 0 B/s (limit 100 KiB/s)',
+    'peers 7, DHT nodes 120',
+    'save folder /d: 2.00 GiB free',
+  ])
+  const lines = statusLines(report({ running: false, listenPort: null, dhtNodes: null, freeBytes: null, torrents: countByState([]) }), '/s/control.sock')
+  assert.deepEqual(lines, [
+    'no session is running (`friendtorrent seed` starts one)',
+    'torrents: 0',
+    'limits for the next session: ↓ no limit, ↑ limit 100 KiB/s',
+    'save folder /d: free space unknown',
+  ])
+})
+
+const summary = (over: Partial<TorrentSummary>): TorrentSummary => ({
+  infoHash: 'c9e15763f722f23e98a29decdfae341b98d53056', name: 'x', state: 'seeding', error: null, savePath: '/d', sizeBytes: 1024, progress: 1,
+  downloadRateBytesPerSec: 0, uploadRateBytesPerSec: 0, downloadedBytes: 0, uploadedBytes: 0, connectedPeers: 0, knownPeers: 0, seeds: 0,
+  etaSeconds: 0, queuePosition: 0, addedAt: '2026-01-01T00:00:00.000Z', completedAt: null, ...over,
+})
+
+test('list: an ETA only while downloading, never for a seed', () => {
+  assert.doesNotMatch(listLine(summary({ state: 'seeding', etaSeconds: 0 }), true), /ETA/)
+  assert.doesNotMatch(listLine(summary({ state: 'paused', progress: 0.5, etaSeconds: null }), true), /ETA/)
+  assert.match(listLine(summary({ state: 'downloading', progress: 0.5, etaSeconds: 90 }), true), /  ETA 1m30s$/)
+  assert.doesNotMatch(listLine(summary({ state: 'downloading', progress: 0.5, etaSeconds: 90 }), false), /ETA|peers/)
+})

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { FriendError } from '../core/types.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import type { Session } from '../session/session.ts'
-import type { EventLog } from './session-host.ts'
+import type { EventLog } from '../session/event-log.ts'
 import { parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 

@@ -4,6 +4,8 @@
 // control channel's `events`) and handed to the caller's log.
 // It never writes to stdout itself: the dashboard owns the terminal.
 import { ControlServer } from '../session/control-server.ts'
+import { EventLog } from '../session/event-log.ts'
+import type { LogLine } from '../session/event-log.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import { Session } from '../session/session.ts'
 import { formatBytes, formatEta } from '../tui/format/format.ts'
@@ -12,35 +14,7 @@ import { peerOptions } from './config.ts'
 import { startConfiguredDht } from './start-dht.ts'
 import { controlHandler, controlSocketPath } from './session-control.ts'
 
-export interface LogLine {
-  seq: number
-  atMs: number
-  text: string
-}
-
-/** The last `capacity` log lines, numbered so a reader can ask for what it has not seen. */
-export class EventLog {
-  readonly #lines: LogLine[] = []
-  readonly #capacity: number
-  #seq = 0
-
-  constructor(capacity = 500) {
-    this.#capacity = capacity
-  }
-
-  push(text: string): LogLine {
-    const line = { seq: ++this.#seq, atMs: Date.now(), text }
-    this.#lines.push(line)
-    if (this.#lines.length > this.#capacity) this.#lines.shift()
-    return line
-  }
-
-  /** Lines after `seq` (all kept lines for 0). */
-  since(seq: number): LogLine[] {
-    const first = this.#lines.findIndex((l) => l.seq > seq)
-    return first < 0 ? [] : this.#lines.slice(first)
-  }
-}
+export type { LogLine }
 
 export interface HostedSession {
   session: Session

@@ -16,6 +16,9 @@
 //   7. a piece whose hash failed is missing again and can be picked again.
 // Re-check all of these when you change any rule.
 //
+// Who has what, and the unstarted pieces by priority and rarity, are kept in
+// availability.ts; the request books and the choosing are here.
+//
 // Cost, with N pieces, P peers that are not seeds, L priority levels in use:
 // - Wanted pieces nobody started sit in RarityBuckets (one per priority) keyed by
 //   availability among non-seed peers; seeds are a shared offset, so a seed
@@ -36,8 +39,9 @@
 
 import { Bitfield } from '../core/bitfield.ts'
 import { BLOCK_SIZE, type BlockRef } from '../core/types.ts'
+import { Availability } from './availability.ts'
+import type { PeerState } from './availability.ts'
 import { PieceProgress } from './piece-progress.ts'
-import { RarityBuckets } from './rarity-buckets.ts'
 
 export interface PiecePickerOptions {
   pieceCount: number
@@ -65,30 +69,7 @@ export interface BlockResult {
   pieceComplete: boolean
 }
 
-interface LevelCounts {
-  total: number
-  /** Unstarted pieces of one level this peer has, by availability bucket. */
-  byAvailability: number[]
-}
-
-interface PeerState {
-  readonly id: string
-  seed: boolean
-  /** Our own copy; null while the peer is a seed. */
-  bits: Bitfield | null
-  /** Wanted pieces we lack that it has (non-seeds only; a seed has all of them). */
-  wanted: number
-  /** Indexed by RarityBuckets.id (non-seeds only). */
-  fresh: (LevelCounts | undefined)[]
-  /** Block keys (index·maxBlocksPerPiece + block) outstanding at this peer. */
-  readonly requests: Set<number>
-  /** Piece → how many of its blocks are outstanding at this peer. */
-  readonly pieces: Map<number, number>
-}
-
 const MAX_PRIORITY = 0x7fffffff
-/** Random probes into a bucket before falling back to a scan from a random slot. */
-const SAMPLE_PROBES = 16
 
 function rejected(): BlockResult {
   return { accepted: false, alsoRequestedBy: [], pieceComplete: false }
@@ -102,30 +83,16 @@ export class PiecePicker {
   readonly #totalLength: number
   readonly #blockSize: number
   readonly #maxBlocksPerPiece: number
-  readonly #randomFirstPieces: number
   readonly #maxDuplicates: number
-  readonly #rng: () => number
 
-  readonly #priority: Int32Array
-  /** How many non-seed peers have each piece; availability = this + #seedCount. */
-  readonly #partialAvailability: Int32Array
-  readonly #slotOf: Int32Array
-  readonly #levelByPriority = new Map<number, RarityBuckets>()
-  /** Highest priority first. */
-  readonly #levels: RarityBuckets[] = []
-  #freshCount = 0
+  /** Who has which piece; the unstarted wanted pieces by priority and rarity. */
+  readonly #avail: Availability
 
   readonly #open = new Map<number, PieceProgress>()
   /** Started, wanted, still has free blocks; iteration order = oldest first. */
   readonly #openWithFree = new Set<PieceProgress>()
 
   readonly #peers = new Map<string, PeerState>()
-  readonly #partialPeers = new Set<PeerState>()
-  #seedCount = 0
-
-  #missingWanted = 0
-  readonly #wantedByPriority = new Map<number, number>()
-  #topPriority = 0
 
   constructor(opts: PiecePickerOptions) {
     const { pieceCount, pieceLength, totalLength } = opts
@@ -148,19 +115,9 @@ export class PiecePicker {
     this.#totalLength = totalLength
     this.#blockSize = blockSize
     this.#maxBlocksPerPiece = Math.ceil(pieceLength / blockSize)
-    this.#randomFirstPieces = randomFirstPieces
     this.#maxDuplicates = maxDuplicates
-    this.#rng = opts.rng ?? Math.random
     this.have = opts.have ? opts.have.clone() : new Bitfield(pieceCount)
-    this.#priority = new Int32Array(pieceCount).fill(1)
-    this.#partialAvailability = new Int32Array(pieceCount)
-    this.#slotOf = new Int32Array(pieceCount).fill(-1)
-
-    for (let i = 0; i < pieceCount; i++) {
-      if (this.have.get(i)) continue
-      this.#countWanted(i, 1)
-      this.#addFresh(i)
-    }
+    this.#avail = new Availability(pieceCount, this.have, randomFirstPieces, opts.rng ?? Math.random)
   }
 
   // ---- peers and availability ----
@@ -173,8 +130,8 @@ export class PiecePicker {
     if (bitfield && bitfield.length !== this.#pieceCount) throw new RangeError(`peer ${peer} sent a bitfield of ${bitfield.length} pieces, the torrent has ${this.#pieceCount}`)
     const state: PeerState = { id: peer, seed: false, bits: null, wanted: 0, fresh: [], requests: new Set(), pieces: new Map() }
     this.#peers.set(peer, state)
-    if (bitfield) this.#applyBitfield(state, bitfield)
-    else this.#becomePartial(state)
+    if (bitfield) this.#avail.applyBitfield(state, bitfield)
+    else this.#avail.becomePartial(state)
   }
 
   /** Replaces what we knew of the peer's pieces; adds the peer if unknown. */
@@ -182,39 +139,39 @@ export class PiecePicker {
     if (bitfield.length !== this.#pieceCount) throw new RangeError(`peer ${peer} sent a bitfield of ${bitfield.length} pieces, the torrent has ${this.#pieceCount}`)
     const state = this.#peers.get(peer)
     if (!state) return this.addPeer(peer, bitfield)
-    this.#forgetPieces(state)
-    this.#applyBitfield(state, bitfield)
+    this.#avail.forgetPieces(state)
+    this.#avail.applyBitfield(state, bitfield)
   }
 
   handleHave(peer: string, index: number): void {
     const state = this.#peers.get(peer)
     if (!state || state.seed || !this.#inRange(index)) return
     if (state.bits!.get(index)) return
-    this.#gain(state, index)
-    if (state.bits!.hasAll()) this.#becomeSeed(state)
+    this.#avail.gain(state, index)
+    if (state.bits!.hasAll()) this.#avail.becomeSeed(state)
   }
 
   handleHaveAll(peer: string): void {
     const state = this.#peers.get(peer)
     if (!state || state.seed) return
-    this.#becomeSeed(state)
+    this.#avail.becomeSeed(state)
   }
 
   removePeer(peer: string): void {
     const state = this.#peers.get(peer)
     if (!state) return
     this.releasePeerRequests(peer)
-    this.#forgetPieces(state)
+    this.#avail.forgetPieces(state)
     this.#peers.delete(peer)
   }
 
   isInteresting(peer: string): boolean {
     const state = this.#peers.get(peer)
-    return state !== undefined && this.#interesting(state)
+    return state !== undefined && this.#avail.interesting(state)
   }
 
   availability(index: number): number {
-    return this.#inRange(index) ? this.#seedCount + this.#partialAvailability[index] : 0
+    return this.#inRange(index) ? this.#avail.seedCount + this.#avail.partialAvailability[index] : 0
   }
 
   // ---- picking ----
@@ -226,7 +183,7 @@ export class PiecePicker {
   pickBlocks(peer: string, max: number, allowNewPieces = true): BlockRef[] {
     const out: BlockRef[] = []
     const state = this.#peers.get(peer)
-    if (!state || !(max > 0) || !this.#interesting(state)) return out
+    if (!state || !(max > 0) || !this.#avail.interesting(state)) return out
     while (out.length < max) {
       const progress = this.#choosePiece(state, allowNewPieces)
       if (!progress) break
@@ -287,8 +244,8 @@ export class PiecePicker {
 
   markVerified(index: number): void {
     if (!this.#inRange(index) || this.have.get(index)) return
-    const wasWanted = this.#priority[index] > 0
-    if (this.#slotOf[index] >= 0) this.#removeFresh(index)
+    const wasWanted = this.#avail.priority[index] > 0
+    if (this.#avail.slotOf[index] >= 0) this.#avail.removeFresh(index)
     this.have.set(index)
     const progress = this.#open.get(index)
     if (progress) {
@@ -300,7 +257,7 @@ export class PiecePicker {
       this.#open.delete(index)
       this.#openWithFree.delete(progress)
     }
-    if (wasWanted) this.#countWanted(index, -1)
+    if (wasWanted) this.#avail.countWanted(index, -1)
   }
 
   markFailed(index: number): string[] {
@@ -309,7 +266,7 @@ export class PiecePicker {
     if (!progress) return []
     const contributors = [...progress.contributors]
     progress.reset()
-    if (progress.freeCount > 0 && this.#priority[index] > 0) this.#openWithFree.add(progress)
+    if (progress.freeCount > 0 && this.#avail.priority[index] > 0) this.#openWithFree.add(progress)
     this.#closeIfIdle(progress)
     return contributors
   }
@@ -318,37 +275,37 @@ export class PiecePicker {
   setPriority(index: number, priority: number): void {
     if (!this.#inRange(index)) throw new RangeError(`piece ${index} out of range 0..${this.#pieceCount - 1}`)
     if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) throw new RangeError(`priority must be a whole number 0..${MAX_PRIORITY}, got ${priority}`)
-    const old = this.#priority[index]
+    const old = this.#avail.priority[index]
     if (old === priority) return
     if (this.have.get(index)) {
-      this.#priority[index] = priority
+      this.#avail.priority[index] = priority
       return
     }
-    if (this.#slotOf[index] >= 0) this.#removeFresh(index)
-    if (old > 0) this.#countWanted(index, -1)
-    this.#priority[index] = priority
-    if (priority > 0) this.#countWanted(index, 1)
+    if (this.#avail.slotOf[index] >= 0) this.#avail.removeFresh(index)
+    if (old > 0) this.#avail.countWanted(index, -1)
+    this.#avail.priority[index] = priority
+    if (priority > 0) this.#avail.countWanted(index, 1)
     const progress = this.#open.get(index)
     if (progress) {
       if (priority > 0 && progress.freeCount > 0) this.#openWithFree.add(progress)
       else this.#openWithFree.delete(progress)
     } else if (priority > 0) {
-      this.#addFresh(index)
+      this.#avail.addFresh(index)
     }
   }
 
   // ---- state ----
 
   isComplete(): boolean {
-    return this.#missingWanted === 0
+    return this.#avail.missingWanted === 0
   }
 
   inEndgame(): boolean {
-    return this.#missingWanted > 0 && this.#freshCount === 0 && this.#openWithFree.size === 0
+    return this.#avail.missingWanted > 0 && this.#avail.freshCount === 0 && this.#openWithFree.size === 0
   }
 
   missingCount(): number {
-    return this.#missingWanted
+    return this.#avail.missingWanted
   }
 
   /** Bytes in piece `index` (the last piece may be short). */
@@ -358,31 +315,23 @@ export class PiecePicker {
   }
 
   priority(index: number): number {
-    return this.#inRange(index) ? this.#priority[index] : 0
+    return this.#inRange(index) ? this.#avail.priority[index] : 0
   }
 
   // ---- internals: choosing ----
 
-  #interesting(state: PeerState): boolean {
-    return state.seed ? this.#missingWanted > 0 : state.wanted > 0
-  }
-
   #peerHas(state: PeerState, index: number): boolean {
     return state.seed || state.bits!.get(index)
-  }
-
-  #wanted(index: number): boolean {
-    return this.#priority[index] > 0 && !this.have.get(index)
   }
 
   /** A started piece with free blocks, or a newly opened one; undefined when the peer has nothing left to give. */
   #choosePiece(state: PeerState, allowNewPieces: boolean): PieceProgress | undefined {
     let best: PieceProgress | undefined
     let bestPriority = 0
-    const top = this.#topPriority
+    const top = this.#avail.topPriority
     for (const index of state.pieces.keys()) {
       const progress = this.#open.get(index)!
-      const priority = this.#priority[index]
+      const priority = this.#avail.priority[index]
       if (progress.freeCount > 0 && priority > bestPriority) {
         best = progress
         bestPriority = priority
@@ -390,7 +339,7 @@ export class PiecePicker {
       }
     }
     for (const progress of this.#openWithFree) {
-      const priority = this.#priority[progress.index]
+      const priority = this.#avail.priority[progress.index]
       if (priority > bestPriority && this.#peerHas(state, progress.index)) {
         best = progress
         bestPriority = priority
@@ -399,60 +348,16 @@ export class PiecePicker {
     }
     // Strictly higher: at equal priority a started piece wins over a new one.
     if (!allowNewPieces) return best
-    for (const level of this.#levels) {
+    for (const level of this.#avail.levels) {
       if (level.priority <= bestPriority) break
-      const index = this.#drawFresh(state, level)
+      const index = this.#avail.drawFresh(state, level)
       if (index >= 0) return this.#openPiece(index)
     }
     return best
   }
 
-  /** An unstarted piece of `level` the peer has, or -1. */
-  #drawFresh(state: PeerState, level: RarityBuckets): number {
-    const counts = state.seed ? undefined : state.fresh[level.id]
-    const total = state.seed ? level.size : counts?.total ?? 0
-    if (total === 0) return -1
-    const owned = (availability: number): number =>
-      counts ? counts.byAvailability[availability] ?? 0 : level.bucketSize(availability)
-    const bucketCount = counts ? counts.byAvailability.length : level.bucketCount
-    let bucket = 0
-    if (this.have.count() < this.#randomFirstPieces) {
-      // A bucket weighted by how many candidates it holds, then uniform inside it: uniform overall.
-      let r = this.#randomBelow(total)
-      for (; bucket < bucketCount; bucket++) {
-        const n = owned(bucket)
-        if (r < n) break
-        r -= n
-      }
-    } else {
-      while (bucket < bucketCount && owned(bucket) === 0) bucket++
-    }
-    if (bucket === bucketCount) throw new Error(`piece picker bookkeeping is inconsistent: peer ${state.id} counts ${total} candidates but no bucket holds one`)
-    return this.#drawFromBucket(state, level, bucket, owned(bucket))
-  }
-
-  #drawFromBucket(state: PeerState, level: RarityBuckets, bucket: number, owned: number): number {
-    const size = level.bucketSize(bucket)
-    if (state.seed || owned === size) return level.at(bucket, this.#randomBelow(size))
-    const bits = state.bits!
-    for (let probe = 0; probe < SAMPLE_PROBES; probe++) {
-      const index = level.at(bucket, this.#randomBelow(size))
-      if (bits.get(index)) return index
-    }
-    const start = this.#randomBelow(size)
-    for (let k = 0; k < size; k++) {
-      const index = level.at(bucket, (start + k) % size)
-      if (bits.get(index)) return index
-    }
-    throw new Error(`piece picker bookkeeping is inconsistent: peer ${state.id} counts ${owned} pieces in bucket ${bucket} but has none`)
-  }
-
-  #randomBelow(n: number): number {
-    return Math.min(n - 1, Math.floor(this.#rng() * n))
-  }
-
   #openPiece(index: number): PieceProgress {
-    this.#removeFresh(index)
+    this.#avail.removeFresh(index)
     const progress = new PieceProgress(index, this.pieceSize(index), this.#blockSize, this.#maxDuplicates)
     this.#open.set(index, progress)
     this.#openWithFree.add(progress)
@@ -472,7 +377,7 @@ export class PiecePicker {
   #takeDuplicates(state: PeerState, max: number, out: BlockRef[]): void {
     for (let requesters = 1; requesters < this.#maxDuplicates; requesters++) {
       for (const progress of this.#open.values()) {
-        if (!this.#wanted(progress.index) || !this.#peerHas(state, progress.index)) continue
+        if (!this.#avail.wanted(progress.index) || !this.#peerHas(state, progress.index)) continue
         for (let b = 0; b < progress.blockCount; b++) {
           if (progress.received[b] === 1 || progress.requestCount[b] !== requesters || progress.isRequestedBy(b, state.id)) continue
           this.#addRequest(progress, b, state)
@@ -511,7 +416,7 @@ export class PiecePicker {
       if (n === 0) state.pieces.delete(progress.index)
       else state.pieces.set(progress.index, n)
     }
-    if (progress.freeCount > 0 && this.#wanted(progress.index)) this.#openWithFree.add(progress)
+    if (progress.freeCount > 0 && this.#avail.wanted(progress.index)) this.#openWithFree.add(progress)
     return true
   }
 
@@ -520,146 +425,10 @@ export class PiecePicker {
     if (progress.outstanding > 0 || progress.receivedCount > 0) return
     this.#open.delete(progress.index)
     this.#openWithFree.delete(progress)
-    if (this.#wanted(progress.index)) this.#addFresh(progress.index)
+    if (this.#avail.wanted(progress.index)) this.#avail.addFresh(progress.index)
   }
-
-  // ---- internals: availability and counters ----
 
   #inRange(index: number): boolean {
     return Number.isInteger(index) && index >= 0 && index < this.#pieceCount
-  }
-
-  #levelFor(priority: number): RarityBuckets {
-    let level = this.#levelByPriority.get(priority)
-    if (!level) {
-      level = new RarityBuckets(this.#levelByPriority.size, priority, this.#slotOf)
-      this.#levelByPriority.set(priority, level)
-      this.#levels.push(level)
-      this.#levels.sort((a, b) => b.priority - a.priority)
-    }
-    return level
-  }
-
-  #bump(state: PeerState, level: RarityBuckets, availability: number, delta: number): void {
-    let counts = state.fresh[level.id]
-    if (!counts) counts = state.fresh[level.id] = { total: 0, byAvailability: [] }
-    while (counts.byAvailability.length <= availability) counts.byAvailability.push(0)
-    counts.byAvailability[availability] += delta
-    counts.total += delta
-  }
-
-  #addFresh(index: number): void {
-    const level = this.#levelFor(this.#priority[index])
-    const availability = this.#partialAvailability[index]
-    level.add(index, availability)
-    this.#freshCount++
-    for (const q of this.#partialPeers) if (q.bits!.get(index)) this.#bump(q, level, availability, 1)
-  }
-
-  #removeFresh(index: number): void {
-    const level = this.#levelByPriority.get(this.#priority[index])!
-    const availability = this.#partialAvailability[index]
-    level.remove(index, availability)
-    this.#freshCount--
-    for (const q of this.#partialPeers) if (q.bits!.get(index)) this.#bump(q, level, availability, -1)
-  }
-
-  /** A wanted-missing piece appears (+1) or goes (-1) at its current priority. */
-  #countWanted(index: number, delta: 1 | -1): void {
-    const priority = this.#priority[index]
-    this.#missingWanted += delta
-    const n = (this.#wantedByPriority.get(priority) ?? 0) + delta
-    if (n === 0) {
-      this.#wantedByPriority.delete(priority)
-      if (priority === this.#topPriority) this.#topPriority = Math.max(0, ...this.#wantedByPriority.keys())
-    } else {
-      this.#wantedByPriority.set(priority, n)
-      if (priority > this.#topPriority) this.#topPriority = priority
-    }
-    for (const q of this.#partialPeers) if (q.bits!.get(index)) q.wanted += delta
-  }
-
-  /** Non-seed `state` announces `index`. */
-  #gain(state: PeerState, index: number): void {
-    const availability = this.#partialAvailability[index]
-    if (this.#slotOf[index] >= 0) {
-      const level = this.#levelByPriority.get(this.#priority[index])!
-      level.move(index, availability, availability + 1)
-      for (const q of this.#partialPeers) {
-        if (q === state || !q.bits!.get(index)) continue
-        this.#bump(q, level, availability, -1)
-        this.#bump(q, level, availability + 1, 1)
-      }
-      this.#bump(state, level, availability + 1, 1)
-    }
-    this.#partialAvailability[index] = availability + 1
-    state.bits!.set(index)
-    if (this.#wanted(index)) state.wanted++
-  }
-
-  /** Non-seed `state` no longer counts for `index`; its own counters are reset by the caller. */
-  #lose(state: PeerState, index: number): void {
-    const availability = this.#partialAvailability[index]
-    if (this.#slotOf[index] >= 0) {
-      const level = this.#levelByPriority.get(this.#priority[index])!
-      level.move(index, availability, availability - 1)
-      for (const q of this.#partialPeers) {
-        if (q === state || !q.bits!.get(index)) continue
-        this.#bump(q, level, availability, -1)
-        this.#bump(q, level, availability - 1, 1)
-      }
-    }
-    this.#partialAvailability[index] = availability - 1
-  }
-
-  /** Takes the peer's pieces out of availability and counters; the caller then makes it partial or seed, or drops it. */
-  #forgetPieces(state: PeerState): void {
-    if (state.seed) {
-      this.#seedCount--
-      state.seed = false
-      return
-    }
-    const bits = state.bits!
-    if (bits.count() > 0) {
-      const bytes = bits.toBuffer()
-      for (let byte = 0; byte < bytes.length; byte++) {
-        const v = bytes[byte]
-        if (v === 0) continue
-        for (let bit = 0; bit < 8; bit++) if (v & (0x80 >> bit)) this.#lose(state, byte * 8 + bit)
-      }
-    }
-    this.#partialPeers.delete(state)
-    state.bits = null
-    state.wanted = 0
-    state.fresh = []
-  }
-
-  /** `state` has just been created or forgotten. */
-  #becomePartial(state: PeerState): void {
-    state.bits = new Bitfield(this.#pieceCount)
-    this.#partialPeers.add(state)
-  }
-
-  #becomeSeed(state: PeerState): void {
-    this.#forgetPieces(state)
-    state.seed = true
-    this.#seedCount++
-  }
-
-  /** `state` has just been created or forgotten. */
-  #applyBitfield(state: PeerState, bitfield: Bitfield): void {
-    if (bitfield.hasAll()) {
-      state.seed = true
-      this.#seedCount++
-      return
-    }
-    this.#becomePartial(state)
-    if (bitfield.count() === 0) return
-    const bytes = bitfield.toBuffer()
-    for (let byte = 0; byte < bytes.length; byte++) {
-      const v = bytes[byte]
-      if (v === 0) continue
-      for (let bit = 0; bit < 8; bit++) if (v & (0x80 >> bit)) this.#gain(state, byte * 8 + bit)
-    }
   }
 }

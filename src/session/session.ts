@@ -1,11 +1,13 @@
-// The session: the only owner of torrents. It keeps the library (state store),
-// decides which torrents run (queue limits for downloads and seeds), starts
-// each running torrent from resume data when its files still match (no
-// re-hash), saves resume data as pieces are verified and when torrents stop,
-// and shares one listening port, one DHT node and one connect queue among
-// them. A torrent stopped by a full disk is put back in the queue once its
-// disk has room. Views and the control channel see it through list() and its events.
-import { rm, statfs } from 'node:fs/promises'
+// The session: the only owner of torrents, and the library's bookkeeping.
+// It keeps the library (state store), adds and removes torrents, fetches
+// magnets' metadata, pauses, resumes and rechecks, starts each running
+// torrent from resume data when its files still match (no re-hash), saves
+// resume data as pieces are verified and when torrents stop, and shares one
+// listening port, one DHT node and one connect queue among them. Which
+// torrents run (queue limits, seed limits, the wait for disk space) the
+// scheduler decides. Views and the control channel see it through list() and
+// its events.
+import { rm } from 'node:fs/promises'
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
 import { Bitfield } from '../core/bitfield.ts'
@@ -14,184 +16,48 @@ import { systemClock } from '../core/clock.ts'
 import { ConnectionSlots } from '../core/connection-slots.ts'
 import { newPeerId } from '../core/peer-id.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { LimiterChain, TokenBucket } from '../core/token-bucket.ts'
+import { TokenBucket } from '../core/token-bucket.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
 import { DhtSource } from '../discovery/dht-source.ts'
+import { verifiedBytesPerFile } from '../metainfo/layout.ts'
+import type { MagnetLink } from '../metainfo/magnet.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
 import { resolveInside } from '../metainfo/safe-path.ts'
-import { FileStorage } from '../storage/file-storage.ts'
-import type { MagnetLink } from '../metainfo/magnet.ts'
 import { torrentFileBytes } from '../metainfo/torrent-file.ts'
-import { MetadataTask } from '../torrent/metadata-task.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
-import { Torrent } from '../torrent/torrent.ts'
-import type { PeerSnapshot } from '../torrent/torrent.ts'
-import type { TrackerStatus } from '../discovery/tracker-source.ts'
-import { verifiedBytesPerFile } from '../metainfo/layout.ts'
-import type { TorrentErrorKind } from '../torrent/torrent.ts'
+import { FileStorage } from '../storage/file-storage.ts'
+import { MetadataTask } from '../torrent/metadata-task.ts'
+import type { Torrent, TorrentErrorKind } from '../torrent/torrent.ts'
+import { libraryTorrent, newRecord } from './library-torrent.ts'
 import { Listener } from './listener.ts'
+import { saveResume, trustedPieces } from './resume.ts'
+import { Scheduler } from './scheduler.ts'
+import type { MagnetFetch, SessionEvents, SessionOptions, SessionStatus, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
 import { StateStore } from './state-store.ts'
-import type { LibraryEntry, StoredState } from './state-store.ts'
+import type { LibraryEntry } from './state-store.ts'
+import { fetchSummary, torrentSummary } from './summary.ts'
 
-/** Free space a torrent stopped by a full disk waits for (or for what it lacks, if less) before it resumes. */
-const DISK_FULL_HEADROOM_BYTES = 4 * 1024 * 1024
-
-export type SessionTorrentState = 'fetching metadata' | 'queued' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error'
-
-/** A magnet link whose metadata is being fetched: kept in memory until it arrives, then added to the library. */
-interface Fetch {
-  link: MagnetLink
-  savePath: string
-  task: MetadataTask
-  addedAtMs: number
-}
-
-/** The stable shape of `friendtorrent list --json` (documented in the README). */
-export interface TorrentSummary {
-  infoHash: string
-  name: string
-  state: SessionTorrentState
-  error: string | null
-  savePath: string
-  sizeBytes: number
-  progress: number
-  downloadRateBytesPerSec: number
-  uploadRateBytesPerSec: number
-  downloadedBytes: number
-  uploadedBytes: number
-  connectedPeers: number
-  /** Peers we know of (connected or not). */
-  knownPeers: number
-  seeds: number
-  etaSeconds: number | null
-  queuePosition: number
-  addedAt: string
-  completedAt: string | null
-}
-
-/** The stable shape of the control channel's `details` reply (what the dashboard's detail view shows). */
-export interface TorrentDetails {
-  summary: TorrentSummary
-  pieceCount: number
-  pieceLength: number
-  /** Verified pieces, BEP 3 bit order, base64. */
-  piecesBase64: string
-  files: { index: number; path: string; sizeBytes: number; priority: FilePriority; verifiedBytes: number }[]
-  peers: PeerSnapshot[]
-  trackers: TrackerStatus[]
-  /** The session clock's now, for countdowns to the trackers' next announce. */
-  nowMs: number
-}
-
-export interface SessionStatus {
-  port: number
-  dhtNodes: number
-  downloadRateBytesPerSec: number
-  uploadRateBytesPerSec: number
-  /** 0 = none. */
-  downloadLimitBytesPerSec: number
-  uploadLimitBytesPerSec: number
-  connectedPeers: number
-  torrents: number
-}
-
-export interface SessionOptions {
-  /** The state folder: library, .torrent files, resume data, DHT table, control socket. */
-  stateDir: string
-  listenPort: number
-  /** Headless `seed` without --download runs complete torrents only; incomplete ones wait queued. */
-  download: boolean
-  maxActiveDownloads: number
-  maxActiveSeeds: number
-  maxConnectionsPerTorrent: number
-  maxHalfOpenConnections: number
-  /** Peer connections in all, across torrents and magnet fetches, incoming and outgoing (default: only the per-torrent limit). */
-  maxConnections?: number
-  /** Connections to one IP address per torrent (default: no limit). */
-  maxConnectionsPerIp?: number
-  /** Block requests queued per peer (BEP 10 reqq); see TorrentOptions. */
-  maxPendingRequestsPerPeer?: number
-  /** Bytes waiting in a peer's socket before we stop sending it blocks until it drains. */
-  maxBufferedBytesPerPeer?: number
-  /** Per peer: give up a dial after this long; snub a peer silent this long; ban an address after this many bad pieces. */
-  connectTimeoutMs?: number
-  requestTimeoutMs?: number
-  maxStrikes?: number
-  /** Makes the session's DHT node on its listen port (UDP) once that port is known; none without. */
-  startDht?: (port: number) => Promise<DhtNode | undefined>
-  /** Session-wide limits in bytes/s (0 = none). */
-  uploadLimitBytesPerSec?: number
-  downloadLimitBytesPerSec?: number
-  /** Seeding stops (the torrent is paused, with a note) at this upload ratio or after this long; 0 = never. */
-  seedRatioLimit?: number
-  seedTimeLimitMs?: number
-  /** How often resume data of running torrents is saved. */
-  resumeSaveIntervalMs?: number
-  /** How often a torrent stopped by a full disk looks for free space to resume on its own (default 30 s). */
-  diskFullRetryMs?: number
-  clock?: Clock
-}
-
-export interface SessionEvents {
-  added: [summary: TorrentSummary]
-  removed: [infoHash: string, name: string]
-  state: [summary: TorrentSummary]
-  completed: [summary: TorrentSummary]
-  error: [summary: TorrentSummary]
-  trackerError: [name: string, info: { url: string; message: string; retryAtMs: number }]
-  /** Something went wrong that costs time, not data (e.g. resume data not saved). */
-  warning: [message: string]
-  /** A torrent started from resume data: `trusted` pieces taken as verified, `rechecked` hashed again. */
-  resumed: [summary: TorrentSummary, trusted: number, rechecked: number]
-  /** A torrent reached its seed ratio or seed time and was paused; `reason` says which. */
-  seedLimit: [summary: TorrentSummary, reason: string]
-}
-
-interface Record_ {
-  entry: LibraryEntry
-  /** This torrent's own limits (0 = none), chained after the session's. */
-  upload: TokenBucket
-  download: TokenBucket
-  meta: Metainfo
-  torrent?: Torrent
-  unregister?: () => void
-  /** Verified pieces changed since resume data was last saved. */
-  dirty: boolean
-  /** When this run started seeding (for the seed-time limit). */
-  seedingSinceMs?: number
-  /** Checked in a session that does not download, and found incomplete: it waits. */
-  waitsForDownload?: boolean
-  /** Stopped by a full disk: it resumes on its own once its save folder has room again. */
-  waitsForSpace?: boolean
-  /** Pauses, removals, rechecks or failures stopping it now: the scheduler leaves it alone until they end. */
-  holds: number
-  /** Totals carried over from earlier runs (the running torrent counts from 0). */
-  baseUploaded: number
-  baseDownloaded: number
-}
+export type { SessionEvents, SessionOptions, SessionStatus, SessionTorrentState, TorrentDetails, TorrentSummary } from './session-types.ts'
 
 export class Session extends TypedEmitter<SessionEvents> {
   readonly #opts: SessionOptions
   readonly #store: StateStore
   readonly #listener = new Listener()
-  readonly #records = new Map<string, Record_>()
+  readonly #records = new Map<string, TorrentRecord>()
   readonly #peerId = newPeerId()
   readonly #dialLimit: LimitFunction
   readonly #slots: ConnectionSlots | undefined
   readonly #clock: Clock
   #port = 0
   #dht: DhtNode | undefined
-  readonly #fetching = new Map<string, Fetch>()
+  readonly #fetching = new Map<string, MagnetFetch>()
   readonly #upload: TokenBucket
   readonly #download: TokenBucket
   #saveTimer: TimerHandle | undefined
-  #limitTimer: TimerHandle | undefined
-  #spaceTimer: TimerHandle | undefined
+  readonly #scheduler: Scheduler
   #closing: Promise<void> | undefined
-  /** Serialises schedule runs: starting and stopping torrents is async. */
-  #scheduling: Promise<void> = Promise.resolve()
 
   private constructor(opts: SessionOptions, store: StateStore) {
     super()
@@ -202,6 +68,16 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#slots = opts.maxConnections ? new ConnectionSlots(opts.maxConnections) : undefined
     this.#upload = new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, undefined, this.#clock)
     this.#download = new TokenBucket(opts.downloadLimitBytesPerSec ?? 0, undefined, this.#clock)
+    this.#scheduler = new Scheduler({
+      ...opts,
+      clock: this.#clock,
+      store,
+      records: () => this.#records.values(),
+      startTorrent: (r) => this.#startTorrent(r),
+      stopTorrent: (r) => this.#stopTorrent(r),
+      setStored: (r, patch) => this.#setStored(r, patch),
+      handleSeedLimit: (r, reason) => this.#handleSeedLimit(r, reason),
+    })
   }
 
   /** Changes rate limits now: the session's, or one torrent's when `infoHash` is given. Bytes/s; 0 = none; undefined leaves it. */
@@ -238,8 +114,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** Resumes the library: starts what the queue limits allow (subscribe to events before). */
   async start(): Promise<void> {
     this.#saveTimer ??= this.#clock.setInterval(() => void this.#saveAllResume(), this.#opts.resumeSaveIntervalMs ?? 30_000)
-    this.#limitTimer ??= this.#clock.setInterval(() => void this.#checkSeedLimits(), 5_000)
-    this.#spaceTimer ??= this.#clock.setInterval(() => void this.#retryDiskFull(), this.#opts.diskFullRetryMs ?? 30_000)
+    this.#scheduler.start()
     await this.#schedule()
   }
 
@@ -279,7 +154,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       clock: this.#clock,
       sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port: this.#port, private: false, announce: false })] : [],
     })
-    const fetch: Fetch = { link, savePath, task, addedAtMs: Date.now() }
+    const fetch: MagnetFetch = { link, savePath, task, addedAtMs: Date.now() }
     this.#fetching.set(link.infoHashHex, fetch)
     task.on('metadata', (meta, peers) => {
       if (this.#fetching.get(link.infoHashHex) !== fetch) return
@@ -300,28 +175,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     return { summary, added: true }
   }
 
-  #fetchSummary(f: Fetch): TorrentSummary {
-    return {
-      infoHash: f.link.infoHashHex,
-      name: f.link.name ?? f.link.infoHashHex,
-      state: 'fetching metadata',
-      error: null,
-      savePath: f.savePath,
-      sizeBytes: 0,
-      progress: 0,
-      downloadRateBytesPerSec: 0,
-      uploadRateBytesPerSec: 0,
-      downloadedBytes: 0,
-      uploadedBytes: 0,
-      connectedPeers: f.task.connectedPeers,
-      knownPeers: f.task.connectedPeers,
-      seeds: 0,
-      etaSeconds: null,
-      queuePosition: -1,
-      addedAt: new Date(f.addedAtMs).toISOString(),
-      completedAt: null,
-    }
-  }
+
 
   /** Adds a torrent (or resumes it, with a note, when it is already in the library). */
   async add(torrentFile: Buffer, savePath: string, opts: { filePriorities?: FilePriority[] } = {}): Promise<{ summary: TorrentSummary; added: boolean; note?: string }> {
@@ -505,11 +359,10 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   async #close(): Promise<void> {
     this.#saveTimer?.cancel()
-    this.#limitTimer?.cancel()
-    this.#spaceTimer?.cancel()
+    this.#scheduler.close()
     await Promise.allSettled([...this.#fetching.values()].map((f) => f.task.stop()))
     this.#fetching.clear()
-    await this.#scheduling.catch(() => {})
+    await this.#scheduler.settled()
     await Promise.allSettled([...this.#records.values()].map((r) => this.#stopTorrent(r)))
     await this.#listener.close()
     await this.#dht?.stop()
@@ -518,40 +371,18 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   // --- scheduling ----------------------------------------------------------
 
-  /** Starts what may run and stops what may not, in queue order. */
+  /** Starts what may run and stops what may not, in queue order (the scheduler decides). */
   #schedule(): Promise<void> {
-    const run = this.#scheduling.then(() => this.#scheduleNow())
-    this.#scheduling = run.catch(() => {})
-    return run
+    return this.#scheduler.run()
   }
 
-  async #scheduleNow(): Promise<void> {
-    if (this.#closing) return
-    let downloads = 0
-    let seeds = 0
-    const ordered = [...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition)
-    for (const r of ordered) {
-      if (r.holds > 0 || r.entry.state === 'paused' || r.entry.state === 'error') continue
-      const complete = r.entry.state === 'seeding'
-      if (r.entry.forceStart) {
-        if (!r.torrent) await this.#startTorrent(r)
-        continue
-      }
-      // Without --download an unknown torrent still runs once: the check tells whether it can seed.
-      const mayDownload = this.#opts.download || !r.waitsForDownload
-      const mayRun = complete ? seeds < this.#opts.maxActiveSeeds : mayDownload && downloads < this.#opts.maxActiveDownloads
-      if (mayRun) {
-        if (complete) seeds++
-        else downloads++
-        if (!r.torrent) await this.#startTorrent(r)
-      } else if (r.torrent) {
-        await this.#stopTorrent(r)
-        await this.#setStored(r, { state: complete ? 'seeding' : 'queued' })
-      }
-    }
+  /** A seeding torrent reached its seed ratio or seed time: paused, with the reason. */
+  async #handleSeedLimit(r: TorrentRecord, reason: string): Promise<void> {
+    await this.pause(r.entry.infoHash)
+    this.emit('seedLimit', this.#summary(r), reason)
   }
 
-  async #startTorrent(r: Record_): Promise<void> {
+  async #startTorrent(r: TorrentRecord): Promise<void> {
     const { meta, entry } = r
     let storage: FileStorage
     try {
@@ -561,29 +392,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       void this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
       return
     }
-    const { have, recheck } = await this.#resumeState(r)
-    const dht = this.#dht
-    const torrent = new Torrent({
-      meta,
-      storage,
-      peerId: this.#peerId,
-      listenPort: this.#port,
-      clock: this.#clock,
-      dialLimit: this.#dialLimit,
-      maxConnections: this.#opts.maxConnectionsPerTorrent,
-      connectionSlots: this.#slots,
-      maxConnectionsPerIp: this.#opts.maxConnectionsPerIp,
-      maxPendingRequestsPerPeer: this.#opts.maxPendingRequestsPerPeer,
-      maxBufferedBytesPerPeer: this.#opts.maxBufferedBytesPerPeer,
-      connectTimeoutMs: this.#opts.connectTimeoutMs,
-      requestTimeoutMs: this.#opts.requestTimeoutMs,
-      maxStrikes: this.#opts.maxStrikes,
-      have,
-      recheck,
-      filePriorities: entry.filePriorities,
-      uploadLimiter: new LimiterChain(this.#upload, r.upload),
-      downloadLimiter: new LimiterChain(this.#download, r.download),
-      sources: dht && !meta.private ? [new DhtSource({ node: dht, infoHash: meta.infoHash, port: this.#port, private: false, announce: true })] : [],
+    const { torrent, have, recheck } = await libraryTorrent(r, storage, {
+      opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
+      dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, upload: this.#upload, download: this.#download,
     })
     r.torrent = torrent
     r.unregister = this.#listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
@@ -612,10 +423,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     })
     if (entry.state !== 'seeding') await this.#setStored(r, { state: 'downloading' })
     await torrent.start()
-    if (have) this.emit('resumed', this.#summary(r), have.count() - (recheck ? countAnd(have, recheck) : 0), recheck?.count() ?? 0)
+    if (have) this.emit('resumed', this.#summary(r), trustedPieces(have, recheck), recheck?.count() ?? 0)
   }
 
-  async #stopTorrent(r: Record_, opts: { saveResume?: boolean } = {}): Promise<void> {
+  async #stopTorrent(r: TorrentRecord, opts: { saveResume?: boolean } = {}): Promise<void> {
     const torrent = r.torrent
     if (!torrent) return
     r.torrent = undefined
@@ -628,111 +439,30 @@ export class Session extends TypedEmitter<SessionEvents> {
     if ((opts.saveResume ?? true) && snap.state !== 'checking') await this.#saveResume(r, torrent)
   }
 
-  /** Pauses seeding torrents that reached the seed ratio or seed time. */
-  async #checkSeedLimits(): Promise<void> {
-    const { seedRatioLimit = 0, seedTimeLimitMs = 0 } = this.#opts
-    if (seedRatioLimit <= 0 && seedTimeLimitMs <= 0) return
-    const now = this.#clock.now()
-    for (const r of this.#records.values()) {
-      if (!r.torrent || r.torrent.state !== 'seeding') {
-        r.seedingSinceMs = undefined
-        continue
-      }
-      r.seedingSinceMs ??= now
-      const s = this.#summary(r)
-      const ratio = s.sizeBytes > 0 ? s.uploadedBytes / s.sizeBytes : 0
-      const reason =
-        seedRatioLimit > 0 && ratio >= seedRatioLimit
-          ? `reached the seed ratio ${seedRatioLimit} (uploaded ${ratio.toFixed(2)}× its size)`
-          : seedTimeLimitMs > 0 && now - r.seedingSinceMs >= seedTimeLimitMs
-            ? `seeded for ${Math.round(seedTimeLimitMs / 60_000)} min, the seed-time limit`
-            : undefined
-      if (!reason) continue
-      await this.pause(r.entry.infoHash)
-      this.emit('seedLimit', this.#summary(r), reason)
-    }
-  }
-
-  /**
-   * Torrents stopped by a full disk go back to the queue once their save
-   * folder has room for what they still lack, or for a few pieces of it
-   * (DISK_FULL_HEADROOM): room for just one would stop them again at once,
-   * with many pieces on their way to disk. Their verified pieces come back
-   * from the resume data saved when they stopped.
-   */
-  async #retryDiskFull(): Promise<void> {
-    let resumed = false
-    for (const r of this.#records.values()) {
-      if (!r.waitsForSpace || r.entry.state !== 'error' || this.#closing) continue
-      let freeBytes: number
-      try {
-        const st = await statfs(r.entry.savePath)
-        freeBytes = st.bavail * st.bsize
-      } catch {
-        continue // the folder is unreachable for now: no space to be had there either
-      }
-      const resume = await this.#store.loadResume(r.entry.infoHash)
-      const verified = resume ? new Bitfield(r.meta.pieceCount, resume.bitfield).count() : 0
-      const leftBytes = Math.max(r.meta.pieceLength, r.meta.length - verified * r.meta.pieceLength)
-      const needBytes = Math.min(leftBytes, Math.max(4 * r.meta.pieceLength, DISK_FULL_HEADROOM_BYTES))
-      if (freeBytes < needBytes || !r.waitsForSpace || r.entry.state !== 'error') continue
-      r.waitsForSpace = false
-      await this.#setStored(r, { state: 'queued', error: undefined, waitsForSpace: undefined })
-      resumed = true
-    }
-    if (resumed) await this.#schedule()
-  }
-
   // --- persistence ---------------------------------------------------------
-
-  /**
-   * What resume data still vouches for: a file whose size and mtime are as
-   * saved is unchanged, so its pieces' saved bits stand; pieces touching any
-   * other file are hashed again. (We mark a piece verified only once its bytes
-   * are on disk, so a crash never leaves a saved bit over unwritten data.)
-   */
-  async #resumeState(r: Record_): Promise<{ have?: Bitfield; recheck?: Bitfield }> {
-    const { meta, entry } = r
-    const resume = await this.#store.loadResume(entry.infoHash)
-    const unchanged = resume && (await StateStore.unchangedFiles(resume, meta, entry.savePath))
-    if (!resume || !unchanged) return {}
-    const have = new Bitfield(meta.pieceCount, resume.bitfield)
-    const recheck = new Bitfield(meta.pieceCount)
-    meta.files.forEach((file, i) => {
-      if (unchanged[i] || file.length === 0) return
-      const first = Math.floor(file.offset / meta.pieceLength)
-      const last = Math.floor((file.offset + file.length - 1) / meta.pieceLength)
-      for (let p = first; p <= last; p++) recheck.set(p)
-    })
-    return { have, recheck: recheck.hasNone() ? undefined : recheck }
-  }
 
   async #saveAllResume(): Promise<void> {
     for (const r of this.#records.values()) if (r.torrent && r.dirty) await this.#saveResume(r)
   }
 
-  /** Verified pieces plus the files' sizes and mtimes right after a flush, so a match later means "nothing changed". */
-  async #saveResume(r: Record_, stopped?: Torrent): Promise<void> {
+  /** Resume data of the running torrent, or of `stopped` (just stopped, so flushed). */
+  async #saveResume(r: TorrentRecord, stopped?: Torrent): Promise<void> {
     const torrent = stopped ?? r.torrent
-    const bitfield = torrent?.verifiedPieces()
-    if (!torrent || !bitfield) return
+    if (!torrent) return
     try {
-      if (!stopped) await torrent.flush()
-      const files = await StateStore.diskFiles(r.meta, r.entry.savePath)
-      await this.#store.saveResume({ infoHash: r.entry.infoHash, pieceCount: r.meta.pieceCount, bitfield: bitfield.toBuffer(), files })
-      r.dirty = false
+      if (await saveResume(this.#store, r.meta, r.entry, torrent, !stopped)) r.dirty = false
     } catch (err) {
       // Resume data is a shortcut: without it the torrent is rechecked at the next start.
       this.emit('warning', `could not save resume data for ${r.entry.name}: ${errorMessage(err)}`)
     }
   }
 
-  async #setStored(r: Record_, patch: Partial<LibraryEntry>): Promise<void> {
+  async #setStored(r: TorrentRecord, patch: Partial<LibraryEntry>): Promise<void> {
     Object.assign(r.entry, patch)
     if (this.#records.has(r.entry.infoHash)) await this.#store.update(r.entry.infoHash, patch)
   }
 
-  async #fail(r: Record_, message: string, kind?: TorrentErrorKind): Promise<void> {
+  async #fail(r: TorrentRecord, message: string, kind?: TorrentErrorKind): Promise<void> {
     r.waitsForSpace = kind === 'disk full'
     if (r.waitsForSpace) message = `${message}: free space in ${r.entry.savePath} and it resumes`
     await this.#hold(r, async () => {
@@ -750,7 +480,7 @@ export class Session extends TypedEmitter<SessionEvents> {
    * off this torrent: a schedule run in between (another torrent completing
    * or resumed) would otherwise start it again half-way through.
    */
-  async #hold<T>(r: Record_, fn: () => Promise<T>): Promise<T> {
+  async #hold<T>(r: TorrentRecord, fn: () => Promise<T>): Promise<T> {
     r.holds++
     try {
       return await fn()
@@ -759,60 +489,22 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
   }
 
-  #record(entry: LibraryEntry, meta: Metainfo): Record_ {
-    return {
-      entry,
-      meta,
-      upload: new TokenBucket(0, undefined, this.#clock),
-      download: new TokenBucket(0, undefined, this.#clock),
-      dirty: false,
-      holds: 0,
-      waitsForSpace: entry.state === 'error' && entry.waitsForSpace === true,
-      baseUploaded: entry.uploadedBytes,
-      baseDownloaded: entry.downloadedBytes,
-    }
+  #record(entry: LibraryEntry, meta: Metainfo): TorrentRecord {
+    return newRecord(entry, meta, this.#clock)
   }
 
-  #get(infoHash: string): Record_ {
+  #summary(r: TorrentRecord): TorrentSummary {
+    return torrentSummary(r)
+  }
+
+  #fetchSummary(f: MagnetFetch): TorrentSummary {
+    return fetchSummary(f)
+  }
+
+  #get(infoHash: string): TorrentRecord {
     const key = infoHash.toLowerCase()
     const r = this.#records.get(key) ?? [...this.#records.values()].find((x) => x.entry.infoHash.startsWith(key) || x.entry.name === infoHash)
     if (!r) throw new FriendError(`no torrent "${infoHash}" in the library (give its info hash, a unique prefix of it, or its name)`)
     return r
   }
-
-  #summary(r: Record_): TorrentSummary {
-    const snap = r.torrent?.snapshot()
-    const stored: StoredState = r.entry.state
-    let state: SessionTorrentState = stored
-    if (snap?.state === 'checking') state = 'checking'
-    else if (snap?.state === 'downloading') state = 'downloading'
-    else if (snap?.state === 'seeding') state = 'seeding'
-    return {
-      infoHash: r.entry.infoHash,
-      name: r.entry.name,
-      state,
-      error: r.entry.error ?? null,
-      savePath: r.entry.savePath,
-      sizeBytes: r.meta.length,
-      progress: snap ? snap.progress : stored === 'seeding' ? 1 : r.meta.length ? (r.entry.verifiedBytes ?? 0) / r.meta.length : 0,
-      downloadRateBytesPerSec: snap?.downloadRate ?? 0,
-      uploadRateBytesPerSec: snap?.uploadRate ?? 0,
-      downloadedBytes: r.baseDownloaded + (snap?.downloadedBytes ?? 0),
-      uploadedBytes: r.baseUploaded + (snap?.uploadedBytes ?? 0),
-      connectedPeers: snap?.connectedPeers ?? 0,
-      knownPeers: snap?.knownPeers ?? 0,
-      seeds: snap?.seeds ?? 0,
-      etaSeconds: snap?.etaSeconds ?? null,
-      queuePosition: r.entry.queuePosition,
-      addedAt: new Date(r.entry.addedAtMs).toISOString(),
-      completedAt: r.entry.completedAtMs ? new Date(r.entry.completedAtMs).toISOString() : null,
-    }
-  }
-}
-
-/** Bits set in both. */
-function countAnd(a: Bitfield, b: Bitfield): number {
-  let n = 0
-  for (let i = 0; i < a.length; i++) if (a.get(i) && b.get(i)) n++
-  return n
 }

@@ -11,7 +11,7 @@ import type { Key } from 'ink'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { TorrentDetails, TorrentSummary } from '../session/session.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
-import type { LogLine } from '../cli/session-host.ts'
+import type { LogLine } from '../session/event-log.ts'
 import type { DashboardBackend } from './backend.ts'
 import { completePath } from './complete-path.ts'
 import { DetailView, TABS } from './detail-view.tsx'
@@ -20,6 +20,8 @@ import { formatBytes } from './format/format.ts'
 import { HelpOverlay } from './help-overlay.tsx'
 import { fit, SORT_KEYS, splitCommandLine, VIEWS, visibleTorrents } from './model.ts'
 import type { SortKey, View } from './model.ts'
+import { BottomLine, Candidates } from './bottom-line.tsx'
+import type { Message, Mode } from './bottom-line.tsx'
 import { StatusBar } from './status-bar.tsx'
 import type { DashboardStatus } from './status-bar.tsx'
 import { TorrentList } from './torrent-list.tsx'
@@ -52,16 +54,6 @@ interface Data {
   /** The session is unreachable (a headless session that stopped). */
   lost?: string
 }
-
-type Mode =
-  | { kind: 'list' }
-  | { kind: 'detail' }
-  | { kind: 'help'; back: 'list' | 'detail' }
-  | { kind: 'input'; prompt: 'add' | 'filter' | 'command' | 'limit'; value: string; back: 'list' | 'detail' }
-  | { kind: 'remove'; torrent: TorrentSummary; back: 'list' | 'detail' }
-  | { kind: 'delete'; torrent: TorrentSummary; back: 'list' | 'detail' }
-
-type Message = { text: string; error?: boolean; candidates?: string[] }
 
 const LOG_PANE_ROWS = 6
 const PRIORITY_UP: Record<FilePriority, FilePriority> = { skip: 'low', low: 'normal', normal: 'high', high: 'high' }
@@ -466,54 +458,4 @@ export function Dashboard(props: DashboardProps) {
 function addedText(result: unknown): string {
   const r = result as { summary: TorrentSummary; added: boolean; note?: string }
   return r.note ?? `added ${r.summary.name}${r.summary.sizeBytes ? ` (${formatBytes(r.summary.sizeBytes)})` : ''} → ${r.summary.savePath}`
-}
-
-const PROMPTS = { add: 'add (path or magnet, Tab completes): ', filter: 'filter: ', command: ':', limit: 'limits KiB/s "down up" (0 = none): ' }
-
-function BottomLine({ mode, message, width }: { mode: Mode; message: Message | undefined; width: number }) {
-  if (mode.kind === 'input') {
-    const prompt = mode.prompt === 'limit' && mode.back === 'detail' ? 'this torrent\'s limits KiB/s "down up": ' : PROMPTS[mode.prompt]
-    const room = Math.max(1, width - prompt.length - 1)
-    const shown = [...mode.value].slice(-room).join('')
-    return (
-      <Text wrap="truncate">
-        <Text color="cyan">{prompt}</Text>
-        {shown}
-        <Text inverse> </Text>
-      </Text>
-    )
-  }
-  if (mode.kind === 'remove')
-    return (
-      <Text color="yellow" wrap="truncate">
-        {fit(`remove ${mode.torrent.name}?  r: remove, keep the data · D: delete the data too… · Esc: cancel`, width)}
-      </Text>
-    )
-  if (mode.kind === 'delete')
-    return (
-      <Text color="red" bold wrap="truncate">
-        {fit(`delete ${formatBytes(mode.torrent.sizeBytes)} of data in ${mode.torrent.savePath} for good? y: delete · other keys: keep`, width)}
-      </Text>
-    )
-  return (
-    <Text color={message?.error ? 'red' : undefined} dimColor={!message?.error} wrap="truncate">
-      {fit(message?.text ?? '', width)}
-    </Text>
-  )
-}
-
-function Candidates({ names, width, rows }: { names: string[]; width: number; rows: number }) {
-  const colWidth = Math.max(10, Math.floor(width / 4))
-  const perRow = Math.max(1, Math.floor(width / colWidth))
-  const lines: string[] = []
-  for (let i = 0; i < names.length && lines.length < rows; i += perRow) lines.push(names.slice(i, i + perRow).map((n) => fit(n, colWidth - 1)).join(' '))
-  return (
-    <Box flexDirection="column">
-      {lines.map((l, i) => (
-        <Text key={i} color="cyan" wrap="truncate">
-          {fit(l, width)}
-        </Text>
-      ))}
-    </Box>
-  )
 }

@@ -1,0 +1,77 @@
+// The runtime parts of one library torrent: the record the session keeps of
+// it (its stored entry, its own rate limits, totals of earlier runs), and the
+// Torrent that runs it, built from what its resume data vouches for and the
+// parts the session shares among its torrents (peer id, listen port, connect
+// queue, connection slots, rate limits chained after the session's own, the
+// DHT as a peer source for public torrents). It starts nothing itself.
+import type { LimitFunction } from 'p-limit'
+import type { Bitfield } from '../core/bitfield.ts'
+import type { Clock } from '../core/clock.ts'
+import type { ConnectionSlots } from '../core/connection-slots.ts'
+import { LimiterChain, TokenBucket } from '../core/token-bucket.ts'
+import type { DhtNode } from '../discovery/dht-node.ts'
+import { DhtSource } from '../discovery/dht-source.ts'
+import type { Metainfo } from '../metainfo/metainfo.ts'
+import type { Storage } from '../storage/storage.ts'
+import { Torrent } from '../torrent/torrent.ts'
+import { resumeState } from './resume.ts'
+import type { SessionOptions, TorrentRecord } from './session-types.ts'
+import type { LibraryEntry, StateStore } from './state-store.ts'
+
+/** What the session shares among its torrents. */
+export interface SharedParts {
+  opts: SessionOptions
+  store: StateStore
+  peerId: Buffer
+  port: number
+  clock: Clock
+  dialLimit: LimitFunction
+  slots: ConnectionSlots | undefined
+  dht: DhtNode | undefined
+  upload: TokenBucket
+  download: TokenBucket
+}
+
+export function newRecord(entry: LibraryEntry, meta: Metainfo, clock: Clock): TorrentRecord {
+  return {
+    entry,
+    meta,
+    upload: new TokenBucket(0, undefined, clock),
+    download: new TokenBucket(0, undefined, clock),
+    dirty: false,
+    holds: 0,
+    waitsForSpace: entry.state === 'error' && entry.waitsForSpace === true,
+    baseUploaded: entry.uploadedBytes,
+    baseDownloaded: entry.downloadedBytes,
+  }
+}
+
+/** The Torrent for a record whose files are open in `storage`, with the resume state it starts from. */
+export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared: SharedParts): Promise<{ torrent: Torrent; have?: Bitfield; recheck?: Bitfield }> {
+  const { meta, entry } = r
+  const { opts, dht, port } = shared
+  const { have, recheck } = await resumeState(shared.store, meta, entry)
+  const torrent = new Torrent({
+    meta,
+    storage,
+    peerId: shared.peerId,
+    listenPort: port,
+    clock: shared.clock,
+    dialLimit: shared.dialLimit,
+    maxConnections: opts.maxConnectionsPerTorrent,
+    connectionSlots: shared.slots,
+    maxConnectionsPerIp: opts.maxConnectionsPerIp,
+    maxPendingRequestsPerPeer: opts.maxPendingRequestsPerPeer,
+    maxBufferedBytesPerPeer: opts.maxBufferedBytesPerPeer,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    maxStrikes: opts.maxStrikes,
+    have,
+    recheck,
+    filePriorities: entry.filePriorities,
+    uploadLimiter: new LimiterChain(shared.upload, r.upload),
+    downloadLimiter: new LimiterChain(shared.download, r.download),
+    sources: dht && !meta.private ? [new DhtSource({ node: dht, infoHash: meta.infoHash, port, private: false, announce: true })] : [],
+  })
+  return { torrent, have, recheck }
+}

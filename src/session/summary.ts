@@ -1,0 +1,59 @@
+// How a library torrent or a magnet fetch looks from outside: the stable
+// TorrentSummary of `list --json`, made from the stored entry and, while it
+// runs, the torrent's snapshot (totals of earlier runs added). Pure.
+import type { StoredState } from './state-store.ts'
+import type { MagnetFetch, SessionTorrentState, TorrentRecord, TorrentSummary } from './session-types.ts'
+
+/** A library torrent: its stored state, or what its torrent is doing while it runs. */
+export function torrentSummary(r: TorrentRecord): TorrentSummary {
+  const snap = r.torrent?.snapshot()
+  const stored: StoredState = r.entry.state
+  let state: SessionTorrentState = stored
+  if (snap?.state === 'checking') state = 'checking'
+  else if (snap?.state === 'downloading') state = 'downloading'
+  else if (snap?.state === 'seeding') state = 'seeding'
+  return {
+    infoHash: r.entry.infoHash,
+    name: r.entry.name,
+    state,
+    error: r.entry.error ?? null,
+    savePath: r.entry.savePath,
+    sizeBytes: r.meta.length,
+    progress: snap ? snap.progress : stored === 'seeding' ? 1 : r.meta.length ? (r.entry.verifiedBytes ?? 0) / r.meta.length : 0,
+    downloadRateBytesPerSec: snap?.downloadRate ?? 0,
+    uploadRateBytesPerSec: snap?.uploadRate ?? 0,
+    downloadedBytes: r.baseDownloaded + (snap?.downloadedBytes ?? 0),
+    uploadedBytes: r.baseUploaded + (snap?.uploadedBytes ?? 0),
+    connectedPeers: snap?.connectedPeers ?? 0,
+    knownPeers: snap?.knownPeers ?? 0,
+    seeds: snap?.seeds ?? 0,
+    etaSeconds: snap?.etaSeconds ?? null,
+    queuePosition: r.entry.queuePosition,
+    addedAt: new Date(r.entry.addedAtMs).toISOString(),
+    completedAt: r.entry.completedAtMs ? new Date(r.entry.completedAtMs).toISOString() : null,
+  }
+}
+
+/** A magnet link still fetching its metadata: nothing is known of it but its link. */
+export function fetchSummary(f: MagnetFetch): TorrentSummary {
+  return {
+    infoHash: f.link.infoHashHex,
+    name: f.link.name ?? f.link.infoHashHex,
+    state: 'fetching metadata',
+    error: null,
+    savePath: f.savePath,
+    sizeBytes: 0,
+    progress: 0,
+    downloadRateBytesPerSec: 0,
+    uploadRateBytesPerSec: 0,
+    downloadedBytes: 0,
+    uploadedBytes: 0,
+    connectedPeers: f.task.connectedPeers,
+    knownPeers: f.task.connectedPeers,
+    seeds: 0,
+    etaSeconds: null,
+    queuePosition: -1,
+    addedAt: new Date(f.addedAtMs).toISOString(),
+    completedAt: null,
+  }
+}

@@ -1,0 +1,325 @@
+// The download half of a torrent: keeps each peer's request queue about a
+// second deep (within its reqq, the download limit and the memory cap for
+// open pieces), copies arriving blocks into their piece's buffer, verifies a
+// finished piece against its SHA-1, writes it in one go and only then marks
+// it ours and tells the peers. In endgame (the picker hands out a block to
+// more than one peer) the other requests for a block that arrived are
+// cancelled. Peers that stop sending are snubbed and their blocks go elsewhere.
+// It reports verified and failed pieces and failed writes to its owner as
+// events; it never dials, bans, chokes or changes the torrent's state.
+import { createHash } from 'node:crypto'
+import type { Bitfield } from '../core/bitfield.ts'
+import { BufferPool } from '../core/buffer-pool.ts'
+import type { Clock, TimerHandle } from '../core/clock.ts'
+import { RateMeter } from '../core/rate-meter.ts'
+import type { LimiterChain } from '../core/token-bucket.ts'
+import { TypedEmitter } from '../core/typed-emitter.ts'
+import { BLOCK_SIZE, errorMessage } from '../core/types.ts'
+import type { BlockRef } from '../core/types.ts'
+import type { Metainfo } from '../metainfo/metainfo.ts'
+import { pieceHash, pieceSize } from '../metainfo/metainfo.ts'
+import type { PeerConnection } from '../peer/peer-connection.ts'
+import { PiecePicker } from '../picker/piece-picker.ts'
+import type { Storage } from '../storage/storage.ts'
+
+/** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
+const MAX_QUEUE_DEPTH = 256
+
+export interface DownloaderOptions {
+  meta: Metainfo
+  storage: Storage
+  clock: Clock
+  /** The torrent's ready peers by key (the swarm's map, read only). */
+  connections: ReadonlyMap<string, PeerConnection>
+  /** True while the torrent downloads: no requests go out otherwise, and no piece is marked ours after a stop. */
+  isDownloading: () => boolean
+  /** Memory for pieces being assembled or written; past it only started pieces are continued. */
+  maxPieceMemoryBytes: number
+  /** A peer with requests outstanding and no block for this long is snubbed. */
+  requestTimeoutMs: number
+  downloadLimiter?: LimiterChain
+}
+
+export interface DownloaderEvents {
+  /** Written and marked ours; peers have been told. */
+  pieceVerified: [index: number]
+  /** Failed its hash check; `peers` sent blocks of it. */
+  pieceFailed: [index: number, peers: string[]]
+  /** A verified piece could not be written; `err` is what storage threw. */
+  writeFailed: [message: string, err: unknown]
+}
+
+export class Downloader extends TypedEmitter<DownloaderEvents> {
+  readonly #meta: Metainfo
+  readonly #storage: Storage
+  readonly #clock: Clock
+  readonly #connections: ReadonlyMap<string, PeerConnection>
+  readonly #isDownloading: () => boolean
+  readonly #maxPieceMemoryBytes: number
+  readonly #requestTimeoutMs: number
+  readonly #limiter: LimiterChain | undefined
+  /** Pieces being assembled in memory: verified whole, then written in one go. */
+  readonly #assembling = new Map<number, Buffer>()
+  readonly #bufferPool: BufferPool
+  readonly #writes = new Set<Promise<void>>()
+  readonly #meter: RateMeter
+  #picker: PiecePicker | undefined
+  #refillTimer: TimerHandle | undefined
+  /** New pieces were held back for memory: refill every peer once a write frees some. */
+  #memoryThrottled = false
+  #downloadedBytes = 0
+  #wastedBytes = 0
+
+  constructor(opts: DownloaderOptions) {
+    super()
+    this.#meta = opts.meta
+    this.#storage = opts.storage
+    this.#clock = opts.clock
+    this.#connections = opts.connections
+    this.#isDownloading = opts.isDownloading
+    this.#maxPieceMemoryBytes = opts.maxPieceMemoryBytes
+    this.#requestTimeoutMs = opts.requestTimeoutMs
+    this.#limiter = opts.downloadLimiter
+    // The pool may keep as many buffers as the memory cap allows, so a steady download allocates none.
+    this.#bufferPool = new BufferPool(this.#meta.pieceLength, Math.ceil(opts.maxPieceMemoryBytes / this.#meta.pieceLength))
+    this.#meter = new RateMeter(5, this.#clock)
+  }
+
+  /** Starts from the pieces the check found (or resume data vouched for). */
+  start(have: Bitfield): void {
+    this.#picker = new PiecePicker({
+      pieceCount: this.#meta.pieceCount,
+      pieceLength: this.#meta.pieceLength,
+      totalLength: this.#meta.length,
+      have,
+    })
+  }
+
+  get started(): boolean {
+    return this.#picker !== undefined
+  }
+
+  /** Verified pieces (the live bitfield); only after start(). */
+  get have(): Bitfield {
+    return this.#picker!.have
+  }
+
+  get downloadedBytes(): number {
+    return this.#downloadedBytes
+  }
+
+  get wastedBytes(): number {
+    return this.#wastedBytes
+  }
+
+  rateBytesPerSec(): number {
+    return this.#meter.rateBytesPerSec()
+  }
+
+  /** Every wanted piece is verified. */
+  isComplete(): boolean {
+    return this.#picker!.isComplete()
+  }
+
+  /** Bytes in verified pieces (0 before start). */
+  verifiedBytes(): number {
+    const have = this.#picker?.have
+    const count = have ? have.count() : 0
+    if (count === 0) return 0
+    const last = this.#meta.pieceCount - 1
+    return have!.get(last) ? (count - 1) * this.#meta.pieceLength + this.#meta.lastPieceLength : count * this.#meta.pieceLength
+  }
+
+  /** One priority per piece (0 = skip). */
+  setPiecePriorities(priorities: ArrayLike<number>): void {
+    for (let i = 0; i < priorities.length; i++) this.#picker!.setPriority(i, priorities[i])
+  }
+
+  // --- what peers have -----------------------------------------------------
+
+  addPeer(key: string): void {
+    this.#picker!.addPeer(key)
+  }
+
+  removePeer(key: string): void {
+    this.#picker?.removePeer(key)
+  }
+
+  handleBitfield(key: string, bitfield: Bitfield): void {
+    this.#picker!.setPeerBitfield(key, bitfield)
+  }
+
+  handleHaveAll(key: string): void {
+    this.#picker!.handleHaveAll(key)
+  }
+
+  handleHave(pc: PeerConnection, index: number): void {
+    this.#picker!.handleHave(pc.key, index)
+    if (!pc.amInterested) this.updateInterest(pc)
+  }
+
+  /** Interested in a peer while downloading and it has a piece we want; requests follow. */
+  updateInterest(pc: PeerConnection): void {
+    const interested = this.#isDownloading() && this.#picker!.isInteresting(pc.key)
+    pc.setInterested(interested)
+    if (interested) this.fill(pc)
+  }
+
+  // --- requesting ----------------------------------------------------------
+
+  /**
+   * How many requests to keep outstanding at a peer: about one second of its
+   * current rate (far more than any round trip), at least 32, at most what it
+   * will queue (reqq) and never over MAX_QUEUE_DEPTH: deeper queues only hold
+   * more pieces open in memory.
+   */
+  #queueDepth(pc: PeerConnection): number {
+    if (pc.snubbed) return 1
+    const byRate = Math.ceil(pc.downloadMeter.rateBytesPerSec() / BLOCK_SIZE)
+    return Math.min(pc.maxRequests, MAX_QUEUE_DEPTH, Math.max(32, byRate))
+  }
+
+  fill(pc: PeerConnection): void {
+    if (!pc.ready || pc.peerChoking || !pc.amInterested || !this.#isDownloading()) return
+    const want = this.#queueDepth(pc) - pc.outstandingCount
+    if (want <= 0) return
+    const picker = this.#picker!
+    // Open pieces (requested, assembling, or verified and being written) each hold a buffer.
+    const piecesInMemory = picker.openPieceCount()
+    const allowNewPieces = piecesInMemory === 0 || piecesInMemory * this.#meta.pieceLength < this.#maxPieceMemoryBytes
+    if (!allowNewPieces) this.#memoryThrottled = true
+    const blocks = picker.pickBlocks(pc.key, this.#allowedByLimit(want), allowNewPieces)
+    if (blocks.length > 0) pc.request(blocks)
+  }
+
+  fillAll(): void {
+    for (const pc of this.#connections.values()) this.fill(pc)
+  }
+
+  /**
+   * The download limit is kept by requesting no faster than it allows: each
+   * request takes a block's worth of tokens. Out of tokens, a timer refills
+   * every peer once the bucket has room again.
+   */
+  #allowedByLimit(want: number): number {
+    const limiter = this.#limiter
+    if (!limiter) return want
+    let allowed = 0
+    while (allowed < want && limiter.tryTake(BLOCK_SIZE)) allowed++
+    if (allowed < want && !this.#refillTimer) {
+      this.#refillTimer = this.#clock.setTimeout(() => {
+        this.#refillTimer = undefined
+        this.fillAll()
+      }, Math.max(1, limiter.waitMs(BLOCK_SIZE)))
+    }
+    return allowed
+  }
+
+  /** BEP 3: a choke discards every request we had queued at that peer. */
+  handleChoke(pc: PeerConnection): void {
+    pc.clearOutstanding()
+    this.#picker!.releasePeerRequests(pc.key)
+    this.fillAll()
+  }
+
+  handleReject(pc: PeerConnection, block: BlockRef): void {
+    this.#picker!.releaseRequest(pc.key, block)
+    this.fill(pc)
+  }
+
+  /** A block we never asked this peer for. */
+  handleUnexpectedBlock(block: BlockRef): void {
+    this.#wastedBytes += block.length
+  }
+
+  /** Once a second: peers silent past the request timeout are snubbed, and every queue is topped up. */
+  handleTick(nowMs: number): void {
+    for (const pc of this.#connections.values()) {
+      if (pc.outstandingCount === 0 || pc.snubbed) continue
+      const silentMs = nowMs - Math.max(pc.lastBlockAtMs, pc.connectedAtMs)
+      if (silentMs > this.#requestTimeoutMs && pc.oldestRequestAgeMs() > this.#requestTimeoutMs) {
+        // Snubbed: its blocks go to others; it keeps one request so it can prove itself again.
+        pc.snubbed = true
+        for (const block of pc.cancelAll()) this.#picker!.releaseRequest(pc.key, block)
+      }
+    }
+    this.fillAll()
+  }
+
+  // --- blocks and pieces ---------------------------------------------------
+
+  handleBlock(pc: PeerConnection, block: BlockRef, view: Buffer): void {
+    const picker = this.#picker!
+    const result = picker.handleBlock(pc.key, block)
+    if (!result.accepted) {
+      this.#wastedBytes += view.length
+      this.fill(pc)
+      return
+    }
+    for (const other of result.alsoRequestedBy) this.#connections.get(other)?.cancel(block)
+    this.#downloadedBytes += view.length
+    this.#meter.add(view.length)
+    // Copied into the piece's buffer at once: the decoder's view pins a whole
+    // socket chunk, and a piece is hashed and written whole.
+    let buffer = this.#assembling.get(block.index)
+    if (!buffer) {
+      buffer = this.#bufferPool.acquire()
+      this.#assembling.set(block.index, buffer)
+    }
+    view.copy(buffer, block.begin)
+    if (result.pieceComplete) void this.#finishPiece(block.index)
+    this.fill(pc)
+  }
+
+  async #finishPiece(index: number): Promise<void> {
+    const buffer = this.#assembling.get(index)!
+    this.#assembling.delete(index)
+    const data = buffer.subarray(0, pieceSize(this.#meta, index))
+    const ok = createHash('sha1').update(data).digest().equals(pieceHash(this.#meta, index))
+    const picker = this.#picker!
+    if (!ok) {
+      this.#bufferPool.release(buffer)
+      this.emit('pieceFailed', index, picker.markFailed(index))
+      this.fillAll()
+      return
+    }
+    // Only verified bytes reach the disk, in one write; the piece is ours once they have.
+    const write = this.#storage.write(index, 0, data)
+    this.#writes.add(write)
+    try {
+      await write
+    } catch (err) {
+      this.emit('writeFailed', `cannot write ${this.#meta.name}: ${errorMessage(err)}`, err)
+      return
+    } finally {
+      this.#writes.delete(write)
+      this.#bufferPool.release(buffer)
+    }
+    if (!this.#isDownloading()) return
+    picker.markVerified(index)
+    if (this.#memoryThrottled) {
+      this.#memoryThrottled = false
+      this.fillAll()
+    }
+    for (const pc of this.#connections.values()) {
+      if (!pc.ready) continue
+      if (!pc.have.get(index)) pc.sendHave(index)
+      if (pc.amInterested && !picker.isInteresting(pc.key)) pc.setInterested(false)
+    }
+    this.emit('pieceVerified', index)
+  }
+
+  /** Lets the writes under way land (or fail). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#writes])
+  }
+
+  /** A seed assembles no pieces: its pooled piece buffers (up to maxPieceMemoryBytes) go back to the GC. */
+  releaseBuffers(): void {
+    this.#bufferPool.drain()
+  }
+
+  stop(): void {
+    this.#refillTimer?.cancel()
+  }
+}

@@ -1,0 +1,310 @@
+// A torrent's swarm: the candidate peers it knows of (trackers, DHT, PEX,
+// incoming), which to dial and when, the connection slots (a share of the
+// session-wide total, and at most so many per IP address), the connections it
+// holds, and bans on addresses that sent pieces failing the hash check.
+// Every socket of a torrent is dialled or accepted here, and nowhere else.
+// It reports each connection's life (made, ready, closed) and each attempt
+// that never became one to its owner as events. It never reads what a peer
+// says after the handshake, nor decides what to request or whom to unchoke.
+import type { Socket } from 'node:net'
+import type { LimitFunction } from 'p-limit'
+import { canonicalHost } from '../core/address.ts'
+import type { Clock } from '../core/clock.ts'
+import type { ConnectionSlots } from '../core/connection-slots.ts'
+import { describeClient } from '../core/peer-id.ts'
+import { TypedEmitter } from '../core/typed-emitter.ts'
+import { addressKey, errorMessage } from '../core/types.ts'
+import type { PeerCandidate } from '../core/types.ts'
+import { CandidatePool } from '../discovery/candidate-pool.ts'
+import { dialPeer } from '../peer/dial.ts'
+import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
+import type { DecodedItem, Decoder } from '../wire/decoder.ts'
+import type { ExtendedHandshake } from '../wire/extension.ts'
+import type { Handshake } from '../wire/handshake.ts'
+import type { PeerSnapshot } from './torrent-types.ts'
+
+export interface SwarmOptions {
+  infoHash: Buffer
+  peerId: Buffer
+  pieceCount: number
+  /** Our BEP 10 handshake, sent on every connection. */
+  extendedHandshake: ExtendedHandshake
+  clock: Clock
+  maxConnections: number
+  maxConnectionsPerIp: number
+  /** Taken before dialling or accepting, given back when the connection ends. */
+  slots: ConnectionSlots
+  /** Connection attempts in flight (shared among torrents). */
+  dialLimit: LimitFunction
+  connectTimeoutMs: number
+  /** Hash failures before an address is banned. */
+  maxStrikes: number
+}
+
+export interface SwarmEvents {
+  /** A new connection, before its handshake: its owner subscribes to its messages now. */
+  connection: [pc: PeerConnection]
+  /** Its handshake checked out and it is no second connection to a peer we have: a peer now. */
+  peerReady: [pc: PeerConnection]
+  /** A connection closed; `wasReady` tells a peer that left from an attempt that failed in its handshake. */
+  peerClosed: [pc: PeerConnection, reason: string, wasReady: boolean]
+  /** An attempt that never got as far as a connection: a dial that failed (`dialled`), or an incoming one refused. */
+  peerFailed: [key: string, reason: string, dialled: boolean]
+}
+
+/** Who a torrent may dial now: while seeding, peers found to be seeds are not worth it. */
+export type SwarmMode = 'downloading' | 'seeding'
+
+export class Swarm extends TypedEmitter<SwarmEvents> {
+  readonly #opts: SwarmOptions
+  readonly #clock: Clock
+  readonly #pool = new CandidatePool()
+  readonly #connections = new Map<string, PeerConnection>()
+  /** Connections still in their handshake: not peers yet, but close() must close them too. */
+  readonly #handshaking = new Set<PeerConnection>()
+  readonly #dialing = new Set<string>()
+  /** Sockets still connecting. */
+  readonly #sockets = new Set<Socket>()
+  /** Slots held per remote host (dialling, handshaking or connected), for maxConnectionsPerIp. */
+  readonly #slotsPerHost = new Map<string, number>()
+  /** Every dialled socket reads into this one buffer (see dial.ts). */
+  readonly #readBuffer = Buffer.allocUnsafeSlow(256 * 1024)
+  /** Peers that turned out to be seeds while we seed too. */
+  readonly #seedKeys = new Set<string>()
+  /** Addresses that turned out to be this very client (trackers list us too). */
+  readonly #selfKeys = new Set<string>()
+  readonly #strikesByHost = new Map<string, number>()
+  readonly #trackerPeers = new Map<string, PeerCandidate[]>()
+  #closed = false
+
+  constructor(opts: SwarmOptions) {
+    super()
+    this.#opts = opts
+    this.#clock = opts.clock
+  }
+
+  /** Ready peers by address key. */
+  get connections(): ReadonlyMap<string, PeerConnection> {
+    return this.#connections
+  }
+
+  /** Peers we know of, connected or not. */
+  get knownPeers(): number {
+    return this.#pool.size()
+  }
+
+  /** What a view shows of each ready peer. */
+  peerSnapshots(): PeerSnapshot[] {
+    const peers: PeerSnapshot[] = []
+    const pieceCount = this.#opts.pieceCount
+    for (const pc of this.#connections.values()) {
+      if (!pc.ready) continue
+      peers.push({
+        key: pc.key,
+        // Where we first learnt of a peer we dialled.
+        source: pc.outgoing ? [...(this.#pool.get(pc.key)?.sources ?? [])][0] : 'incoming',
+        client: pc.remotePeerId ? describeClient(pc.remotePeerId) : '',
+        incoming: !pc.outgoing,
+        amChoking: pc.amChoking,
+        amInterested: pc.amInterested,
+        peerChoking: pc.peerChoking,
+        peerInterested: pc.peerInterested,
+        snubbed: pc.snubbed,
+        downloadRate: pc.downloadMeter.rateBytesPerSec(),
+        uploadRate: pc.uploadMeter.rateBytesPerSec(),
+        progress: pieceCount ? pc.have.count() / pieceCount : 0,
+        outstanding: pc.outstandingCount,
+      })
+    }
+    return peers
+  }
+
+  addCandidates(candidates: PeerCandidate[]): void {
+    this.#pool.add(candidates, this.#clock.now())
+  }
+
+  /**
+   * A tracker's latest list replaces its previous one: candidates that no
+   * tracker lists any longer (and no other source knows) leave the pool.
+   */
+  handleTrackerPeers(url: string, peers: PeerCandidate[]): void {
+    this.#trackerPeers.set(url, peers)
+    const union = [...this.#trackerPeers.values()].flat()
+    this.#pool.replaceFromSource('tracker', union, this.#clock.now())
+  }
+
+  /** Both sides are seeds: not dialled again while we seed. */
+  markSeed(key: string): void {
+    this.#seedKeys.add(key)
+  }
+
+  /** We want data again: the seeds we left are worth dialling, and idle candidates at once. */
+  forgetSeeds(): void {
+    this.#seedKeys.clear()
+    this.#pool.wakeIdle(this.#clock.now())
+  }
+
+  /**
+   * Dials candidates while connections and slots are free. Returns true when
+   * nothing is connected, nothing is being dialled and no candidate is ready:
+   * the owner should ask its sources for more.
+   */
+  maintain(mode: SwarmMode): boolean {
+    if (this.#closed) return false
+    const now = this.#clock.now()
+    const hostFull: string[] = []
+    while (this.#connections.size + this.#dialing.size < this.#opts.maxConnections && this.#opts.slots.free > 0) {
+      const candidate = this.#pool.next(now)
+      if (!candidate) break
+      const key = addressKey(candidate)
+      if (this.#connections.has(key) || this.#dialing.has(key) || this.#selfKeys.has(key) || (mode === 'seeding' && this.#seedKeys.has(key))) {
+        this.#pool.markConnected(key)
+        continue
+      }
+      const release = this.#takeSlot(canonicalHost(candidate.host))
+      if (!release) {
+        hostFull.push(key)
+        continue
+      }
+      this.#dial(key, candidate.host, candidate.port, release)
+    }
+    // Their host has all its slots: they wait, without a failure, for one to free.
+    for (const key of hostFull) this.#pool.putBack(key)
+    return this.#connections.size === 0 && this.#dialing.size === 0 && this.#pool.readyCount(now) === 0
+  }
+
+  /** A routed incoming connection (the listener read its handshake); refused when full or banned. */
+  handleIncoming(socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
+    if (this.#closed || this.#connections.size >= this.#opts.maxConnections || this.#pool.isBanned(socket.remoteAddress ?? '')) {
+      socket.destroy()
+      return
+    }
+    const host = canonicalHost(socket.remoteAddress ?? '?')
+    const release = this.#takeSlot(host)
+    if (!release) {
+      const key = addressKey({ host, port: socket.remotePort ?? 0 })
+      socket.destroy()
+      const slots = this.#opts.slots
+      this.emit('peerFailed', key, slots.free === 0 ? `refused: all ${slots.maxTotal} connection slots are in use` : `refused: already ${this.#opts.maxConnectionsPerIp} connections with ${host}`, false)
+      return
+    }
+    const pc = this.#newConnection(socket, false, release, { decoder, handshake, rest })
+    pc.startIncoming(handshake, rest)
+  }
+
+  /**
+   * One more piece that failed its hash check had blocks from `key`. At
+   * maxStrikes its address is banned and every connection with it closed;
+   * returns what to report then.
+   */
+  strike(key: string, index: number): { host: string; strikes: number } | undefined {
+    const host = key.startsWith('[') ? key.slice(1, key.indexOf(']')) : key.slice(0, key.lastIndexOf(':'))
+    const strikes = (this.#strikesByHost.get(host) ?? 0) + 1
+    this.#strikesByHost.set(host, strikes)
+    if (strikes < this.#opts.maxStrikes || this.#pool.isBanned(host)) return undefined
+    this.#pool.ban(key)
+    for (const pc of this.#connections.values()) {
+      if (pc.remoteAddress === host) pc.close(`banned: sent ${strikes} pieces that failed the hash check (last: ${index})`)
+    }
+    return { host, strikes }
+  }
+
+  /** Closes every connection and connection attempt; nothing is dialled or accepted after. */
+  close(): void {
+    this.#closed = true
+    for (const pc of this.#connections.values()) pc.close('torrent stopped')
+    for (const pc of [...this.#handshaking]) pc.close('torrent stopped')
+    for (const s of this.#sockets) s.destroy()
+  }
+
+  /**
+   * A slot for one more connection with `host`: one of the shared total and
+   * one of the host's share. Returns the function that gives both back (once),
+   * or undefined when either is used up.
+   */
+  #takeSlot(host: string): (() => void) | undefined {
+    const held = this.#slotsPerHost.get(host) ?? 0
+    if (held >= this.#opts.maxConnectionsPerIp || !this.#opts.slots.tryAcquire()) return undefined
+    this.#slotsPerHost.set(host, held + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#opts.slots.release()
+      const left = (this.#slotsPerHost.get(host) ?? 1) - 1
+      if (left > 0) this.#slotsPerHost.set(host, left)
+      else this.#slotsPerHost.delete(host)
+    }
+  }
+
+  #dial(key: string, host: string, port: number, release: () => void): void {
+    this.#dialing.add(key)
+    void this.#opts.dialLimit(() => {
+      if (this.#closed) throw new Error('stopping')
+      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets })
+    }).then(
+      ({ socket, route }) => {
+        this.#dialing.delete(key)
+        if (this.#closed || this.#connections.size >= this.#opts.maxConnections) {
+          release()
+          socket.destroy()
+          this.#pool.markDisconnected(key, this.#clock.now())
+          return
+        }
+        const pc = this.#newConnection(socket, true, release)
+        route((chunk) => pc.handleData(chunk))
+        pc.start()
+      },
+      (err: unknown) => {
+        this.#dialing.delete(key)
+        release()
+        this.#pool.markFailed(key, this.#clock.now())
+        this.emit('peerFailed', key, errorMessage(err), true)
+      },
+    )
+  }
+
+  /** `release` gives back the connection's slot; it is called when the connection closes. */
+  #newConnection(socket: Socket, outgoing: boolean, release: () => void, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
+    const pc = new PeerConnection({
+      socket,
+      infoHash: this.#opts.infoHash,
+      ourPeerId: this.#opts.peerId,
+      pieceCount: this.#opts.pieceCount,
+      outgoing,
+      incoming,
+      clock: this.#clock,
+      extendedHandshake: this.#opts.extendedHandshake,
+    })
+    const key = pc.key
+    let ready = false
+    this.#handshaking.add(pc)
+    pc.on('ready', () => {
+      this.#handshaking.delete(pc)
+      const duplicate = this.#connections.has(key) || [...this.#connections.values()].some((o) => o.remotePeerId && pc.remotePeerId && o.remotePeerId.equals(pc.remotePeerId))
+      if (duplicate) {
+        pc.close('already connected to this peer')
+        return
+      }
+      ready = true
+      this.#connections.set(key, pc)
+      if (outgoing) this.#pool.markConnected(key)
+      else this.#pool.add([{ host: pc.remoteAddress, port: pc.remotePort, source: 'incoming' }], this.#clock.now())
+      this.emit('peerReady', pc)
+    })
+    pc.on('close', (reason) => {
+      release()
+      this.#handshaking.delete(pc)
+      if (ready) {
+        this.#connections.delete(key)
+        if (outgoing) this.#pool.markDisconnected(key, this.#clock.now())
+      } else {
+        if (reason === SELF_CONNECTION) this.#selfKeys.add(key)
+        if (outgoing) this.#pool.markFailed(key, this.#clock.now())
+      }
+      this.emit('peerClosed', pc, reason, ready)
+    })
+    this.emit('connection', pc)
+    return pc
+  }
+}

@@ -10,6 +10,7 @@ import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
 import { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import type { PeerCandidate } from '../core/types.ts'
 import { systemClock } from '../core/clock.ts'
 import { ConnectionSlots } from '../core/connection-slots.ts'
 import { newPeerId } from '../core/peer-id.ts'
@@ -131,6 +132,11 @@ export interface SessionOptions {
   resumeSaveIntervalMs?: number
   /** How often a torrent stopped by a full disk looks for free space to resume on its own (default 30 s). */
   diskFullRetryMs?: number
+  /**
+   * Runs only torrents added (or re-added) through this session; the rest of
+   * the library is listed as stored and left alone (a foreground `add`).
+   */
+  runOnlyAdded?: boolean
   clock?: Clock
 }
 
@@ -147,6 +153,14 @@ export interface SessionEvents {
   resumed: [summary: TorrentSummary, trusted: number, rechecked: number]
   /** A torrent reached its seed ratio or seed time and was paused; `reason` says which. */
   seedLimit: [summary: TorrentSummary, reason: string]
+  /**
+   * Every wanted piece of a torrent is verified and its resume data saved:
+   * after a download, a check or a resume. (`completed` is only for a download that finished.)
+   */
+  complete: [summary: TorrentSummary]
+  /** A running torrent's peers and announces, for a verbose log. */
+  peer: [infoHash: string, event: 'connected' | 'disconnected' | 'failed' | 'banned', key: string, reason?: string]
+  trackerAnnounced: [infoHash: string, info: { url: string; peers: number; intervalMs: number }]
 }
 
 interface Record_ {
@@ -170,6 +184,8 @@ interface Record_ {
   /** Totals carried over from earlier runs (the running torrent counts from 0). */
   baseUploaded: number
   baseDownloaded: number
+  /** Added or re-added through this session (what a `runOnlyAdded` session runs). */
+  addedHere?: boolean
 }
 
 export class Session extends TypedEmitter<SessionEvents> {
@@ -184,6 +200,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   #port = 0
   #dht: DhtNode | undefined
   readonly #fetching = new Map<string, Fetch>()
+  /** Peers given by hand (`add --peer`), by info hash: handed to the torrent whenever it starts in this session. */
+  readonly #manualPeers = new Map<string, PeerCandidate[]>()
   readonly #upload: TokenBucket
   readonly #download: TokenBucket
   #saveTimer: TimerHandle | undefined
@@ -261,6 +279,19 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /**
+   * Peers to try for a torrent (by info hash, 40 hex digits), given by hand:
+   * kept for this session and handed to the torrent, or its magnet's
+   * metadata fetch, now and whenever it starts.
+   */
+  addPeers(infoHashHex: string, peers: PeerCandidate[]): void {
+    const key = infoHashHex.toLowerCase()
+    const manual = peers.map((p) => ({ ...p, source: 'manual' as const }))
+    this.#manualPeers.set(key, [...(this.#manualPeers.get(key) ?? []), ...manual])
+    this.#records.get(key)?.torrent?.addPeers(manual)
+    this.#fetching.get(key)?.task.addPeers(manual)
+  }
+
+  /**
    * Adds a magnet link: the metadata is fetched from peers (the link's
    * trackers and x.pe, the DHT) while the torrent shows as "fetching
    * metadata"; once verified it joins the library like any .torrent.
@@ -292,9 +323,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     task.on('error', (message) => {
       this.#fetching.delete(link.infoHashHex)
       void task.stop()
-      this.emit('warning', `${link.name ?? link.infoHashHex}: ${message}`)
+      this.emit('error', { ...this.#fetchSummary(fetch), state: 'error', error: message })
     })
     task.start()
+    const manual = this.#manualPeers.get(link.infoHashHex)
+    if (manual) task.addPeers(manual)
     const summary = this.#fetchSummary(fetch)
     this.emit('added', summary)
     return { summary, added: true }
@@ -329,7 +362,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (opts.filePriorities && opts.filePriorities.length !== meta.files.length) throw new FriendError(`${meta.name} has ${meta.files.length} files, got ${opts.filePriorities.length} priorities`)
     const existing = this.#records.get(meta.infoHashHex)
     if (existing) {
+      existing.addedHere = true
       if (existing.entry.state === 'paused' || existing.entry.state === 'error') await this.resume(meta.infoHashHex)
+      else await this.#schedule()
       return { summary: this.#summary(existing), added: false, note: `${meta.name} is already in the library; resumed it` }
     }
     const entry: LibraryEntry = {
@@ -345,6 +380,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     await this.#store.add(entry, torrentFile)
     const record = this.#record(entry, meta)
+    record.addedHere = true
     this.#records.set(meta.infoHashHex, record)
     this.emit('added', this.#summary(record))
     await this.#schedule()
@@ -532,6 +568,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const ordered = [...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition)
     for (const r of ordered) {
       if (r.holds > 0 || r.entry.state === 'paused' || r.entry.state === 'error') continue
+      if (this.#opts.runOnlyAdded && !r.addedHere) continue
       const complete = r.entry.state === 'seeding'
       if (r.entry.forceStart) {
         if (!r.torrent) await this.#startTorrent(r)
@@ -588,7 +625,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     r.torrent = torrent
     r.unregister = this.#listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
     torrent.on('pieceVerified', () => (r.dirty = true))
+    // Only a torrent that downloaded in this run "completes"; one found whole by a check or resume data is just complete.
+    let downloaded = false
     torrent.on('state', (state) => {
+      if (state === 'downloading') downloaded = true
       this.emit('state', this.#summary(r))
       if (state === 'downloading' && !this.#opts.download) {
         r.waitsForDownload = true
@@ -596,12 +636,18 @@ export class Session extends TypedEmitter<SessionEvents> {
       }
     })
     torrent.on('trackerError', (info) => this.emit('trackerError', entry.name, info))
+    torrent.on('trackerAnnounced', (info) => this.emit('trackerAnnounced', entry.infoHash, info))
+    torrent.on('peerConnected', (key) => this.emit('peer', entry.infoHash, 'connected', key))
+    torrent.on('peerDisconnected', (key, reason) => this.emit('peer', entry.infoHash, 'disconnected', key, reason))
+    torrent.on('peerFailed', (key, reason) => this.emit('peer', entry.infoHash, 'failed', key, reason))
+    torrent.on('peerBanned', (host, reason) => this.emit('peer', entry.infoHash, 'banned', host, reason))
     torrent.on('complete', () => {
       r.dirty = true
       const firstTime = entry.state !== 'seeding'
       void this.#setStored(r, { state: 'seeding', completedAtMs: entry.completedAtMs ?? Date.now() }).then(async () => {
         await this.#saveResume(r)
-        if (firstTime) this.emit('completed', this.#summary(r))
+        if (firstTime && downloaded) this.emit('completed', this.#summary(r))
+        if (r.torrent === torrent) this.emit('complete', this.#summary(r))
         await this.#schedule()
       })
     })
@@ -611,6 +657,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       if (r.torrent === torrent) void this.#fail(r, message, kind)
     })
     if (entry.state !== 'seeding') await this.#setStored(r, { state: 'downloading' })
+    const manual = this.#manualPeers.get(entry.infoHash)
+    if (manual) torrent.addPeers(manual)
     await torrent.start()
     if (have) this.emit('resumed', this.#summary(r), have.count() - (recheck ? countAnd(have, recheck) : 0), recheck?.count() ?? 0)
   }

@@ -18,7 +18,7 @@ export async function startDht(settings: DhtSettings, port: number, warn: (line:
   if (!settings.enabled) return undefined
   const { DhtNode } = await import('../discovery/dht-node.ts')
   const node = new DhtNode({ port, bootstrap: settings.bootstrap, stateFile: join(settings.stateDir, 'dht.json') })
-  node.on('warning', (message) => warn(`DHT: ${message}`))
+  node.on('warning', (message) => warn(/^DHT\b/.test(message) ? message : `DHT: ${message}`))
   try {
     await node.start()
     return node

@@ -78,20 +78,24 @@ function readBody(res: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    let settled = false
+    const settle = (err: Error | undefined) => {
+      if (settled) return
+      settled = true
+      if (err) reject(err)
+      else resolve(Buffer.concat(chunks))
+    }
     res.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > maxBytes) {
+        settle(new FriendError(`it is over the ${maxBytes}-byte limit for a .torrent`))
         res.destroy()
-        reject(new FriendError(`it is over the ${maxBytes}-byte limit for a .torrent`))
         return
       }
       chunks.push(chunk)
     })
-    res.once('end', () => resolve(Buffer.concat(chunks)))
-    res.once('error', reject)
-    res.once('aborted', () => reject(new Error('the connection closed before the end of the file')))
-    res.once('close', () => {
-      if (!res.complete) reject(new Error('the connection closed before the end of the file'))
-    })
+    res.once('end', () => settle(undefined))
+    res.on('error', (err) => settle(err))
+    res.once('close', () => settle(res.complete ? undefined : new Error('the connection closed before the end of the file')))
   })
 }

@@ -4,7 +4,7 @@
 // `seed` trusts, keeps seeding with --seed, and takes magnets the same way.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
@@ -155,7 +155,7 @@ test('data already in the save folder is checked first and only missing pieces a
   }
 })
 
-test('a foreground add from a real seed lands in the library complete; `seed` resumes it without re-hashing and serves it to aria2c', { timeout: 180_000 }, async (t) => {
+test('a foreground add from a real seed lands in the library complete; `seed --pid-file` resumes it without re-hashing and serves it to aria2c', { timeout: 180_000 }, async (t) => {
   if (!requireBinaries(t, ['aria2c'])) return
   const tracker = await startTracker()
   const work = tempDir('ft-cli-library')
@@ -179,9 +179,11 @@ test('a foreground add from a real seed lands in the library complete; `seed` re
     assert.equal(entry.state, 'seeding')
     assert.equal(entry.progress, 1)
 
-    const seed = startCli(['seed'], home)
+    const pidFile = join(work.path, 'run', 'seed.pid')
+    const seed = startCli(['seed', '--pid-file', pidFile], home)
     try {
       await until(() => /resumed /.test(seed.logs()), 30_000, () => `seed resumed the torrent:\n${seed.tail()}`)
+      assert.equal(readFileSync(pidFile, 'utf8'), `${seed.pid}\n`, 'the pid file names the real process')
       assert.match(seed.logs(), new RegExp(`resumed ${fixture.name}: \\d+ pieces from resume data, 0 re-checked`))
       assert.doesNotMatch(seed.logs(), /completed/, 'nothing was downloaded: nothing "completed"')
       const served = join(work.path, 'served')
@@ -195,6 +197,7 @@ test('a foreground add from a real seed lands in the library complete; `seed` re
       await assertSameTree(join(fixture.payloadDir, fixture.name), join(served, fixture.name))
       seed.child.kill('SIGTERM')
       assert.equal(await exitWithin(seed.exited, 20_000), 0, seed.tail())
+      assert.equal(existsSync(pidFile), false, 'the pid file is removed at a clean stop')
     } finally {
       await seed.stop()
     }

@@ -191,7 +191,7 @@ async function runForeground(input: Input, opts: ForegroundOptions): Promise<num
   try {
     const downloaded = next()
     await session.start()
-    if (opts.manualPeers.length > 0) session.addPeers(hash, opts.manualPeers.map((p) => ({ ...p, source: 'manual' as const })))
+    if (opts.manualPeers.length > 0) session.addPeers(hash, opts.manualPeers)
     const startedAt = Date.now()
     const added = input.kind === 'torrent' ? await session.add(input.data, saveDir) : await session.addMagnet(input.link, saveDir)
     const before = added.summary.downloadedBytes

@@ -10,7 +10,7 @@ import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
 import { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
-import type { PeerCandidate } from '../core/types.ts'
+import type { PeerAddress, PeerCandidate } from '../core/types.ts'
 import { systemClock } from '../core/clock.ts'
 import { ConnectionSlots } from '../core/connection-slots.ts'
 import { newPeerId } from '../core/peer-id.ts'
@@ -283,9 +283,9 @@ export class Session extends TypedEmitter<SessionEvents> {
    * kept for this session and handed to the torrent, or its magnet's
    * metadata fetch, now and whenever it starts.
    */
-  addPeers(infoHashHex: string, peers: PeerCandidate[]): void {
+  addPeers(infoHashHex: string, peers: PeerAddress[]): void {
     const key = infoHashHex.toLowerCase()
-    const manual = peers.map((p) => ({ ...p, source: 'manual' as const }))
+    const manual: PeerCandidate[] = peers.map((p) => ({ host: p.host, port: p.port, source: 'manual' }))
     this.#manualPeers.set(key, [...(this.#manualPeers.get(key) ?? []), ...manual])
     this.#records.get(key)?.torrent?.addPeers(manual)
     this.#fetching.get(key)?.task.addPeers(manual)

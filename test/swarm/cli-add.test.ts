@@ -292,3 +292,34 @@ test('the DHT\'s bootstrap warning goes to the session log and -v, not to stderr
     await work.cleanup()
   }
 })
+
+test('a tracker that keeps failing shows in the progress line, not as a line on stderr at every retry', { timeout: 60_000 }, async () => {
+  const work = tempDir('ft-cli-tracker-down')
+  try {
+    const home = homeWith(work.path, { progressIntervalSeconds: 1 })
+    const deadUrl = `http://127.0.0.1:${await freePort()}/announce`
+    const built = buildTorrent({ name: 'unannounced', files: 100_000, pieceLength: 32 * 1024, announce: [deadUrl] })
+    const torrentPath = join(work.path, 'unannounced.torrent')
+    writeFileSync(torrentPath, built.torrent)
+    const child = spawn(process.execPath, [CLI_PATH, 'add', torrentPath, '-o', join(work.path, 'out'), '--port', String(await freePort())], {
+      env: isolatedEnv(home),
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
+    try {
+      const inLine = new RegExp(`^0\\.0%.*peers 0/0.*tracker ${deadUrl.replace(/[./]/g, '\\$&')}: .*next try in \\d+s$`, 'm')
+      await until(() => (stdout.match(new RegExp(inLine.source, 'gm')) ?? []).length >= 2, 30_000, () => `the tracker's trouble in two progress lines:\n${stdout}\n${stderr}`)
+    } finally {
+      child.kill('SIGTERM')
+    }
+    assert.equal(await exited, 143, stderr)
+    assert.deepEqual(stderr.trim().split('\n'), [`friendtorrent: interrupted by SIGTERM; partial data kept in ${join(work.path, 'out')}`])
+  } finally {
+    await work.cleanup()
+  }
+})

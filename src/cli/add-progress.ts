@@ -62,6 +62,10 @@ export function progressLine(s: TorrentSummary, trouble?: TrackerTrouble): strin
       return `fetching metadata: peers ${s.connectedPeers}/${s.knownPeers}${tracker}`
     case 'checking':
       return `checking ${s.name}: verifying the data already on disk`
+    case 'paused':
+      return `${s.name} is paused (by another command); \`friendtorrent resume\` goes on`
+    case 'queued':
+      return `${s.name} is queued`
     case 'seeding':
       return [`seeding ${s.name}`, `↑ ${formatRate(s.uploadRateBytesPerSec)}`, `${formatBytes(s.uploadedBytes)} uploaded`, `peers ${s.connectedPeers}/${s.knownPeers}`].join('  ') + tracker
     default:

@@ -269,7 +269,9 @@ test('a magnet takes the same path: metadata from a peer, the download, the libr
 
 test('the DHT\'s bootstrap warning goes to the session log and -v, not to stderr of every add', { timeout: 90_000 }, async () => {
   const work = tempDir('ft-cli-dht')
-  const built = smallTorrent('quiet', 41)
+  // The tracker hands us our own address back: -v says so once, not once per end of that connection.
+  const tracker = await startTracker()
+  const built = buildTorrent({ name: 'quiet', files: ODD_LAYOUT, pieceLength: 32 * 1024, seed: 41, announce: [tracker.httpUrl] })
   const peer = await startWirePeer({ infoHash: built.infoHash, payload: built.payload, pieceLength: built.pieceLength })
   try {
     // A DHT with nobody to bootstrap from warns at once (and never leaves loopback).
@@ -289,6 +291,7 @@ test('the DHT\'s bootstrap warning goes to the session log and -v, not to stderr
     }
   } finally {
     await peer.close()
+    await tracker.close()
     await work.cleanup()
   }
 })

@@ -208,9 +208,10 @@ async function runForeground(input: Input, opts: ForegroundOptions): Promise<num
       io.out(`done: ${s.name}, ${formatBytes(s.sizeBytes)} verified in ${seconds.toFixed(1)} s (${formatBytes(fetched)} fetched, ${formatRate(fetched / Math.max(seconds, 0.001))}); in the library, \`friendtorrent seed\` serves it`)
       if (!opts.seed) return await stop(0)
       io.out(`seeding ${s.name} until Ctrl-C${config.seedRatioLimit || config.seedTimeLimitMinutes ? ' or the seed limits' : ''}`)
-      const seeding = next()
       progress.start(summary)
-      outcome = await seeding
+      // A re-check asked for from another shell completes it again: it goes on seeding.
+      outcome = await next()
+      while (outcome.kind === 'complete') outcome = await next()
       progress.stop()
       // The download is done: stopping the seeding it was asked to keep up is a clean end.
       if (outcome.kind === 'signal') return await stop(0, `${outcome.signal}: stopped seeding ${s.name}`)

@@ -80,10 +80,11 @@ test('a broken .torrent, a malformed magnet and a missing file each give one lin
   }
 })
 
-test('Ctrl-C stops cleanly: the tracker hears "stopped" and the exit code says interrupted', async () => {
+test('a running foreground add answers list, limit and pause over its control socket; Ctrl-C stops cleanly: the tracker hears "stopped" and the exit code says interrupted', async () => {
   const tracker = await startTracker()
   const dir = tempDir('ft-cli-int')
   try {
+    const home = homeWith(dir.path, { downloadLimitKiBps: 300, uploadLimitKiBps: 100 })
     const built = buildTorrent({ name: 'lonely', files: 300_000, pieceLength: 32 * 1024, announce: [tracker.httpUrl] })
     const torrentPath = join(dir.path, 'lonely.torrent')
     writeFileSync(torrentPath, built.torrent)
@@ -92,7 +93,7 @@ test('Ctrl-C stops cleanly: the tracker hears "stopped" and the exit code says i
     tracker.server.on('stop', () => events.push('stopped'))
     const port = await freePort()
     const child = spawn(process.execPath, [CLI_PATH, 'add', torrentPath, '-o', join(dir.path, 'out'), '--port', String(port)], {
-      env: isolatedEnv(join(dir.path, 'home')),
+      env: isolatedEnv(home),
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -104,18 +105,23 @@ test('Ctrl-C stops cleanly: the tracker hears "stopped" and the exit code says i
     assert.ok(events.includes('started'), 'the CLI announced started')
     // Its session answers on the control socket while it runs.
     const hash = built.infoHash.toString('hex')
-    const listed = await runCli(['list', '--json'], { timeoutMs: 15_000, homeDir: join(dir.path, 'home') })
-    assert.equal(listed.code, 0, describeRun(listed))
-    const entries = JSON.parse(listed.stdout) as { infoHash: string; state: string }[]
-    assert.deepEqual(entries.map((e) => [e.infoHash, e.state]), [[hash, 'downloading']])
+    assert.deepEqual((await listJson(home)).map((e) => [e.infoHash, e.state]), [[hash, 'downloading']])
+    // The config's limits are its session's.
+    const limits = await runCli(['limit'], { timeoutMs: 15_000, homeDir: home })
+    assert.equal(limits.stdout.trim(), 'session: up 100 KiB/s, down 300 KiB/s', describeRun(limits))
+    const paused = await runCli(['pause', 'lonely'], { timeoutMs: 15_000, homeDir: home })
+    assert.equal(paused.code, 0, describeRun(paused))
+    assert.equal((await listJson(home))[0].state, 'paused')
+    const resumed = await runCli(['resume', 'lonely'], { timeoutMs: 15_000, homeDir: home })
+    assert.equal(resumed.code, 0, describeRun(resumed))
+    await until(async () => (await listJson(home))[0].state === 'downloading', 15_000, () => 'downloading again after resume')
     child.kill('SIGINT')
     const code = await exited
     assert.equal(code, 130, stderr)
-    assert.deepEqual(events, ['started', 'stopped'])
+    assert.deepEqual(events, ['started', 'stopped', 'started', 'stopped'], 'pause, resume, then Ctrl-C')
     assert.match(stderr, /interrupted by SIGINT; partial data kept/)
     // No session now: the library still holds it, incomplete.
-    const after = await runCli(['list', '--json'], { timeoutMs: 15_000, homeDir: join(dir.path, 'home') })
-    const [entry] = JSON.parse(after.stdout) as { infoHash: string; progress: number }[]
+    const [entry] = await listJson(home)
     assert.equal(entry.infoHash, hash)
     assert.equal(entry.progress, 0)
   } finally {
@@ -323,6 +329,48 @@ test('a tracker that keeps failing shows in the progress line, not as a line on 
     assert.equal(await exited, 143, stderr)
     assert.deepEqual(stderr.trim().split('\n'), [`friendtorrent: interrupted by SIGTERM; partial data kept in ${join(work.path, 'out')}`])
   } finally {
+    await work.cleanup()
+  }
+})
+
+test('adding again a torrent the library holds half-done resumes it, says so, and fetches only what is missing', { timeout: 90_000 }, async () => {
+  const work = tempDir('ft-cli-readd')
+  const built = smallTorrent('halfway', 81)
+  const pieceCount = Math.ceil(built.payload.length / built.pieceLength)
+  const firstHalf = Array.from({ length: Math.floor(pieceCount / 2) }, (_, i) => i)
+  const half = await startWirePeer({ infoHash: built.infoHash, payload: built.payload, pieceLength: built.pieceLength, pieces: firstHalf })
+  const full = await startWirePeer({ infoHash: built.infoHash, payload: built.payload, pieceLength: built.pieceLength })
+  try {
+    const home = homeWith(work.path)
+    const torrentPath = join(work.path, 'halfway.torrent')
+    writeFileSync(torrentPath, built.torrent)
+    const out = join(work.path, 'out')
+    const first = startCli(['add', torrentPath, '-o', out, '--port', String(await freePort()), '--peer', `127.0.0.1:${half.port}`], home)
+    try {
+      await until(() => half.stats.blocksServed >= firstHalf.length * (built.pieceLength / 16384), 30_000, () => `the half peer served its half:\n${first.tail()}`)
+      await until(async () => ((await listJson(home))[0]?.progress ?? 0) > 0.4, 15_000, () => 'half verified')
+      first.child.kill('SIGINT')
+      assert.equal(await exitWithin(first.exited, 20_000), 130, first.tail())
+    } finally {
+      await first.stop()
+    }
+    const [stored] = await listJson(home)
+    assert.ok(stored.progress > 0.4 && stored.progress < 1, `half done in the library: ${stored.progress}`)
+
+    // Elsewhere in the file system, another -o: the library's save folder wins, and says so.
+    const again = await runCli(['add', torrentPath, '-o', join(work.path, 'elsewhere'), '--port', String(await freePort()), '--peer', `127.0.0.1:${full.port}`], { timeoutMs: 30_000, homeDir: home })
+    assert.equal(again.code, 0, describeRun(again))
+    assert.match(again.stdout, new RegExp(`note: halfway is already in the library; resumed it \\(save folder ${out.replace(/[/.]/g, '\\$&')}\\)`))
+    const totalBlocks = Math.ceil(built.payload.length / 16384)
+    assert.ok(full.stats.blocksServed > 0 && full.stats.blocksServed < totalBlocks * 0.7, `fetched ${full.stats.blocksServed} of ${totalBlocks} blocks`)
+    let offset = 0
+    for (const f of ODD_LAYOUT) {
+      assert.ok(readFileSync(join(out, 'halfway', ...f.path)).equals(built.payload.subarray(offset, offset + f.length)), f.path.join('/'))
+      offset += f.length
+    }
+  } finally {
+    await half.close()
+    await full.close()
     await work.cleanup()
   }
 })

@@ -1,42 +1,41 @@
-// `friendtorrent add <file.torrent>` with no session running: downloads in the
-// foreground with a progress display and exits 0 once every piece is verified
-// and the files are closed. Composition only: the work is done by Torrent.
-import { mkdir, readFile } from 'node:fs/promises'
+// `friendtorrent add <file.torrent | http(s) link | magnet | info hash>`.
+// With a session running, the torrent is handed to it and we return at once.
+// Otherwise a foreground add runs a session of its own (control socket
+// included, so `list` and `pause` from another shell see it), adds the torrent
+// to the library through it, shows progress, and exits 0 once every wanted
+// piece is verified and its resume data saved; a later `seed` serves it
+// without re-hashing. `--seed` keeps it seeding until Ctrl-C or a seed limit.
+// Composition only: the session does the work; nothing here builds a torrent.
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseCommandLine } from './command-line.ts'
-import pLimit from 'p-limit'
-import type { LimitFunction } from 'p-limit'
-import { newPeerId } from '../core/peer-id.ts'
 import { errorMessage, FriendError, parseAddress } from '../core/types.ts'
-import type { PeerCandidate } from '../core/types.ts'
+import type { PeerAddress } from '../core/types.ts'
 import { parseTorrentFile } from '../metainfo/metainfo.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { notAnInfoHashNote, parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
-import { torrentFileBytes } from '../metainfo/torrent-file.ts'
-import { DhtSource } from '../discovery/dht-source.ts'
-import type { PeerSource } from '../discovery/peer-source.ts'
-import { MetadataTask } from '../torrent/metadata-task.ts'
-import { writeFileAtomic } from '../core/atomic-write.ts'
-import { Listener } from '../session/listener.ts'
-import { FileStorage } from '../storage/file-storage.ts'
-import { Torrent } from '../torrent/torrent.ts'
-import type { TorrentSnapshot } from '../torrent/torrent.ts'
-import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
-import { startConfiguredDht } from './start-dht.ts'
-import { loadConfig, paths, peerOptions, resolveDownloadDir, resolveStateDir } from './config.ts'
+import { MAX_TORRENT_FILE_BYTES } from '../metainfo/torrent-file.ts'
+import { SELF_CONNECTION } from '../peer/peer-connection.ts'
+import type { Session, TorrentSummary } from '../session/session.ts'
+import { fetchTorrentUrl, isTorrentUrl } from '../session/torrent-url.ts'
+import { formatBytes, formatEta, formatRate } from '../tui/format/format.ts'
+import { ProgressReporter } from './add-progress.ts'
+import { loadConfig, paths, resolveDownloadDir, resolveStateDir } from './config.ts'
 import type { Config } from './config.ts'
 import type { CliIo } from './io.ts'
 import { ControlClient } from './control-client.ts'
 import { controlSocketPath } from './session-control.ts'
+import { hostSession } from './session-host.ts'
 
-export const ADD_USAGE = `usage: friendtorrent add <file.torrent | magnet:?xt=urn:btih:… | INFOHASH> [-o DIR] [--peer HOST:PORT ...] [--port N]
+export const ADD_USAGE = `usage: friendtorrent add <file.torrent | http(s)://…/x.torrent | magnet:?xt=urn:btih:… | INFOHASH> [-o DIR] [--peer HOST:PORT ...] [--port N] [--seed]
 
   -o, --output DIR     save folder (default: config downloadDir, "downloads")
       --peer HOST:PORT connect to this peer too (repeatable)
       --port N         listen for peers on this port (default: config listenPort, 6881)
+      --seed           keep seeding once complete, until Ctrl-C or the seed limits
   -q, --quiet          no progress lines, only the result
-  -v, --verbose        also log peers connecting and leaving, and every announce`
+  -v, --verbose        also log peers, every announce and the session's log (DHT included)`
 
 export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine('add', {
@@ -46,6 +45,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
       output: { type: 'string', short: 'o' },
       peer: { type: 'string', multiple: true },
       port: { type: 'string' },
+      seed: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
@@ -56,74 +56,34 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
     return 0
   }
   if (positionals.length !== 1) throw new FriendError(`add takes one torrent, got ${positionals.length}; see friendtorrent add --help`)
-  const target = positionals[0]
-  const manualPeers: PeerCandidate[] = (values.peer ?? []).map((p) => ({ ...parseAddress(p), source: 'manual' as const }))
-  const where = paths(io.env)
-  const config = await loadConfig(where.configFile)
+  const manualPeers: PeerAddress[] = (values.peer ?? []).map((p) => {
+    try {
+      return parseAddress(p)
+    } catch (err) {
+      throw new FriendError(`--peer ${errorMessage(err)}`)
+    }
+  })
+  const config = await loadConfig(paths(io.env).configFile)
   const stateDir = resolveStateDir(config, io.env, io.cwd)
-  let listenPort = config.listenPort
+  let listenPort: number | undefined
   if (values.port !== undefined) {
     listenPort = Number(values.port)
-    if (!Number.isInteger(listenPort) || listenPort < 0 || listenPort > 65535) throw new FriendError(`--port must be 0-65535, got "${values.port}"`)
+    if (!/^\d+$/.test(values.port) || listenPort > 65535) throw new FriendError(`--port must be 0-65535, got "${values.port}"`)
   }
 
   // Everything that can be wrong with the input is found before anything is written.
-  const input = await readInput(target)
+  const input = await readInput(positionals[0])
   const saveDir = resolveDownloadDir(config, values.output, io.cwd)
 
-  const session = await ControlClient.connect(controlSocketPath(stateDir))
-  if (session) {
+  const running = await ControlClient.connect(controlSocketPath(stateDir))
+  if (running) {
     try {
-      return await handToSession(session, input, { io, saveDir })
+      return await handToSession(running, input, { io, saveDir })
     } finally {
-      session.close()
+      running.close()
     }
   }
-
-  const listener = new Listener()
-  let port: number
-  try {
-    port = await listener.listen(listenPort)
-  } catch {
-    port = await listener.listen(0)
-  }
-  const peerId = newPeerId()
-  const dialLimit = pLimit(config.maxHalfOpenConnections)
-  const dht = await startConfiguredDht(config, stateDir, port, (line) => io.err(`friendtorrent: ${line}`))
-  const dhtSource = (infoHash: Buffer, isPrivate: boolean) =>
-    dht && !isPrivate ? [new DhtSource({ node: dht, infoHash, port, private: isPrivate, announce: true })] : []
-
-  let interrupted: ((signal: NodeJS.Signals) => void) | undefined
-  const onSignal = (signal: NodeJS.Signals) => interrupted?.(signal)
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  const closeAll = async () => {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    await listener.close()
-    await dht?.stop()
-  }
-
-  try {
-    let meta: Metainfo
-    let handedPeers: PeerCandidate[] = []
-    if (input.kind === 'torrent') {
-      meta = input.meta
-    } else {
-      const fetched = await fetchMetadata(input.link, { io, peerId, port, dialLimit, manualPeers, sources: dhtSource(input.link.infoHash, false), quiet: Boolean(values.quiet), setInterrupt: (fn) => (interrupted = fn) })
-      if (fetched.code !== 0) {
-        io.err(`friendtorrent: ${fetched.message}`)
-        return fetched.code
-      }
-      meta = fetched.meta!
-      handedPeers = fetched.peers!
-      const saved = await saveTorrentFile(meta, join(stateDir, 'torrents'))
-      io.out(`metadata verified: ${meta.name}; saved ${saved}`)
-    }
-    return await download(meta, { io, config, saveDir, port, peerId, dialLimit, listener, peers: [...manualPeers, ...handedPeers], sources: dhtSource(meta.infoHash, meta.private), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose), setInterrupt: (fn) => (interrupted = fn) })
-  } finally {
-    await closeAll()
-  }
+  return runForeground(input, { io, config, stateDir, saveDir, listenPort, manualPeers, seed: Boolean(values.seed), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose) })
 }
 
 type Input = { kind: 'torrent'; meta: Metainfo; data: Buffer } | { kind: 'link'; link: MagnetLink; text: string }
@@ -146,10 +106,17 @@ async function readInput(target: string): Promise<Input> {
     }
   }
   let data: Buffer
-  try {
-    data = await readFile(target)
-  } catch (err) {
-    throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file${notAnInfoHashNote(target)}` : errorMessage(err)}`)
+  if (isTorrentUrl(target)) {
+    data = await fetchTorrentUrl(target)
+  } else {
+    try {
+      const size = (await stat(target)).size
+      if (size > MAX_TORRENT_FILE_BYTES) throw new FriendError(`${target} is ${size} bytes, over the ${MAX_TORRENT_FILE_BYTES}-byte limit for a .torrent`)
+      data = await readFile(target)
+    } catch (err) {
+      if (err instanceof FriendError) throw err
+      throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file${notAnInfoHashNote(target)}` : errorMessage(err)}`)
+    }
   }
   const meta = await parseTorrentFile(data).catch((err: unknown) => {
     throw new FriendError(`${target}: ${errorMessage(err)}`)
@@ -157,151 +124,169 @@ async function readInput(target: string): Promise<Input> {
   return { kind: 'torrent', meta, data }
 }
 
-interface PhaseContext {
+interface ForegroundOptions {
   io: CliIo
-  peerId: Buffer
-  port: number
-  dialLimit: LimitFunction
-  sources: PeerSource[]
+  config: Config
+  stateDir: string
+  saveDir: string
+  listenPort: number | undefined
+  manualPeers: PeerAddress[]
+  seed: boolean
   quiet: boolean
-  setInterrupt(fn: (signal: NodeJS.Signals) => void): void
+  verbose: boolean
 }
 
-/** BEP 9: the info dict from peers found through the link's trackers, x.pe, --peer and the DHT. */
-async function fetchMetadata(
-  link: MagnetLink,
-  ctx: PhaseContext & { manualPeers: PeerCandidate[] },
-): Promise<{ code: number; message?: string; meta?: Metainfo; peers?: PeerCandidate[] }> {
-  const { io } = ctx
-  const task = new MetadataTask({ link, peerId: ctx.peerId, listenPort: ctx.port, dialLimit: ctx.dialLimit, sources: ctx.sources })
-  io.out(`${link.name ?? link.infoHashHex}: fetching metadata from peers…`)
-  const timer = ctx.quiet ? undefined : setInterval(() => io.out(`fetching metadata: peers ${task.connectedPeers}/${task.knownPeers}`), 5000)
-  timer?.unref()
-  try {
-    return await new Promise((resolve) => {
-      task.on('metadata', (meta, peers) => resolve({ code: 0, meta, peers }))
-      task.on('error', (message) => resolve({ code: 1, message }))
-      task.on('trackerError', ({ url, message, retryAtMs }) =>
-        io.err(`friendtorrent: tracker ${url}: ${message}; retrying in ${formatEta((retryAtMs - Date.now()) / 1000)}`),
-      )
-      ctx.setInterrupt((signal) => resolve({ code: signal === 'SIGINT' ? 130 : 143, message: `interrupted by ${signal} while fetching metadata` }))
-      task.start()
-      task.addPeers(ctx.manualPeers)
+type Outcome = { kind: 'complete' } | { kind: 'error'; message: string } | { kind: 'signal'; signal: NodeJS.Signals } | { kind: 'seedLimit'; reason: string }
+
+/** No session runs: this process hosts one for the torrent, and leaves when it is done. */
+async function runForeground(input: Input, opts: ForegroundOptions): Promise<number> {
+  const { io, config, stateDir, saveDir } = opts
+  const hash = input.kind === 'torrent' ? input.meta.infoHashHex : input.link.infoHashHex
+  let settle: ((o: Outcome) => void) | undefined
+  let caught: NodeJS.Signals | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    caught ??= signal
+    settle?.({ kind: 'signal', signal })
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const hosted = await hostSession({
+    config,
+    stateDir,
+    cwd: io.cwd,
+    saveDir,
+    download: true,
+    listenPort: opts.listenPort,
+    runOnlyAdded: true,
+    // The session's log (added, resumed, tracker retries, the DHT's warnings) is for -v.
+    onLog: opts.verbose ? (line) => io.err(line.text) : undefined,
+  }).catch((err: unknown) => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    throw err
+  })
+  const { session } = hosted
+  const summary = () => session.list().find((t) => t.infoHash === hash)
+  const progress = new ProgressReporter(io, opts.quiet ? 0 : config.progressIntervalSeconds * 1000)
+  let finished = false
+  watch(session, hash, { io, verbose: opts.verbose, finished: () => finished, progress })
+
+  // Each phase (download, then seeding with --seed) waits for its own outcome.
+  const next = () =>
+    new Promise<Outcome>((resolve) => {
+      settle = resolve
+      if (caught) resolve({ kind: 'signal', signal: caught })
     })
-  } finally {
-    if (timer) clearInterval(timer)
-    await task.stop()
-  }
-}
-
-/** Keeps the fetched metadata as a .torrent in the state folder (written atomically). */
-async function saveTorrentFile(meta: Metainfo, dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true })
-  const file = join(dir, `${meta.infoHashHex}.torrent`)
-  await writeFileAtomic(file, torrentFileBytes(meta))
-  return file
-}
-
-async function download(
-  meta: Metainfo,
-  ctx: PhaseContext & { config: Config; saveDir: string; listener: Listener; peers: PeerCandidate[]; verbose: boolean },
-): Promise<number> {
-  const { io, config, saveDir } = ctx
-  let storage: FileStorage
-  try {
-    storage = await FileStorage.open(meta, saveDir)
-  } catch (err) {
-    throw new FriendError(`cannot prepare files in ${saveDir}: ${errorMessage(err)}`)
-  }
-  const torrent = new Torrent({
-    meta,
-    storage,
-    peerId: ctx.peerId,
-    listenPort: ctx.port,
-    // One torrent in the foreground: the global and per-torrent limits both apply to it.
-    maxConnections: Math.min(config.maxConnectionsPerTorrent, config.maxConnections),
-    ...peerOptions(config),
-    dialLimit: ctx.dialLimit,
-    sources: ctx.sources,
-  })
-  const unregister = ctx.listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
-
-  const progress = new ProgressReporter(io, ctx.quiet ? 0 : config.progressIntervalSeconds * 1000)
-  const startedAt = Date.now()
-  const outcome = new Promise<{ code: number; message?: string }>((resolve) => {
-    torrent.on('complete', () => resolve({ code: 0 }))
-    torrent.on('error', (message) => resolve({ code: 1, message }))
-    torrent.on('peerBanned', (host, reason) => io.err(`friendtorrent: banned ${host}: ${reason}`))
-    torrent.on('trackerError', ({ url, message, retryAtMs }) =>
-      io.err(`friendtorrent: tracker ${url}: ${message}; retrying in ${formatEta((retryAtMs - Date.now()) / 1000)}`),
-    )
-    if (ctx.verbose) {
-      torrent.on('trackerAnnounced', ({ url, peers, intervalMs }) => io.err(`tracker ${url}: ${peers} peers, next announce in ${formatEta(intervalMs / 1000)}`))
-      torrent.on('peerConnected', (key) => io.err(`peer ${key}: connected`))
-      torrent.on('peerDisconnected', (key, reason) => io.err(`peer ${key}: ${reason}`))
-      torrent.on('peerFailed', (key, reason) => io.err(`peer ${key}: ${reason}`))
+  session.on('complete', (s) => s.infoHash === hash && settle?.({ kind: 'complete' }))
+  session.on('error', (s) => s.infoHash === hash && settle?.({ kind: 'error', message: s.error ?? 'failed' }))
+  session.on('removed', (h) => h === hash && settle?.({ kind: 'error', message: 'removed from the library by another command' }))
+  session.on('seedLimit', (s, reason) => s.infoHash === hash && settle?.({ kind: 'seedLimit', reason }))
+  session.on('added', (s) => {
+    if (input.kind === 'link' && s.infoHash === hash && s.state !== 'fetching metadata') {
+      io.out(`metadata verified: ${s.name}; saved ${join(stateDir, 'torrents', `${hash}.torrent`)}`)
+      io.out(header(session, s))
     }
-    ctx.setInterrupt((signal) => resolve({ code: signal === 'SIGINT' ? 130 : 143, message: `interrupted by ${signal}; partial data kept in ${saveDir}` }))
   })
-  io.out(`${meta.name}: ${formatBytes(meta.length)} in ${meta.files.length} file${meta.files.length === 1 ? '' : 's'}, ${meta.pieceCount} pieces → ${saveDir}`)
-  progress.start(() => torrent.snapshot())
-  torrent.addPeers(ctx.peers)
-  await torrent.start()
-  const result = await outcome
-  progress.stop()
-  const final = torrent.snapshot()
-  // A second Ctrl-C while stopping leaves at once.
-  const forceExit = () => process.exit(130)
-  process.once('SIGINT', forceExit)
-  await torrent.stop()
-  unregister()
-  process.off('SIGINT', forceExit)
-  if (result.code === 0) {
-    const seconds = (Date.now() - startedAt) / 1000
-    io.out(`done: ${meta.name}, ${formatBytes(meta.length)} verified in ${seconds.toFixed(1)} s (${formatBytes(final.downloadedBytes)} fetched, ${formatRate(final.downloadedBytes / Math.max(seconds, 0.001))})`)
-  } else {
-    io.err(`friendtorrent: ${result.message}`)
+
+  try {
+    const downloaded = next()
+    await session.start()
+    if (opts.manualPeers.length > 0) session.addPeers(hash, opts.manualPeers)
+    const startedAt = Date.now()
+    const added = input.kind === 'torrent' ? await session.add(input.data, saveDir) : await session.addMagnet(input.link, saveDir)
+    const before = added.summary.downloadedBytes
+    if (!added.added) io.out(`note: ${added.note} (save folder ${added.summary.savePath})`)
+    if (input.kind === 'link' && added.summary.state === 'fetching metadata') io.out(`${added.summary.name}: fetching metadata from peers…`)
+    else io.out(header(session, added.summary))
+    progress.start(summary)
+    let outcome = await downloaded
+    progress.stop()
+    if (outcome.kind === 'complete') {
+      const s = summary() ?? added.summary
+      const seconds = (Date.now() - startedAt) / 1000
+      const fetched = s.downloadedBytes - before
+      io.out(`done: ${s.name}, ${formatBytes(s.sizeBytes)} verified in ${seconds.toFixed(1)} s (${formatBytes(fetched)} fetched, ${formatRate(fetched / Math.max(seconds, 0.001))}); in the library, \`friendtorrent seed\` serves it`)
+      if (!opts.seed) return await stop(0)
+      io.out(`seeding ${s.name} until Ctrl-C${config.seedRatioLimit || config.seedTimeLimitMinutes ? ' or the seed limits' : ''}`)
+      progress.start(summary)
+      // A re-check asked for from another shell completes it again: it goes on seeding.
+      outcome = await next()
+      while (outcome.kind === 'complete') outcome = await next()
+      progress.stop()
+      // The download is done: stopping the seeding it was asked to keep up is a clean end.
+      if (outcome.kind === 'signal') return await stop(0, `${outcome.signal}: stopped seeding ${s.name}`)
+      if (outcome.kind === 'seedLimit') return await stop(0, `stopped seeding ${s.name}: ${outcome.reason}`)
+    }
+    if (outcome.kind === 'signal') {
+      const s = summary()
+      const where = s && s.state !== 'fetching metadata' ? `partial data kept in ${s.savePath}` : 'while fetching metadata'
+      const code = outcome.signal === 'SIGINT' ? 130 : 143
+      await stop(code)
+      io.err(`friendtorrent: interrupted by ${outcome.signal}; ${where}`)
+      return code
+    }
+    if (outcome.kind === 'error') {
+      await stop(1)
+      io.err(`friendtorrent: ${outcome.message}`)
+      return 1
+    }
+    return await stop(0)
+  } finally {
+    progress.stop()
+    finished = true
+    await hosted.close()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
-  return result.code
+
+  /** Stops the session cleanly (trackers told, resume data saved, files closed); a second Ctrl-C leaves at once. */
+  async function stop(code: number, line?: string): Promise<number> {
+    finished = true
+    const forceExit = () => process.exit(130)
+    process.once('SIGINT', forceExit)
+    try {
+      await hosted.close()
+    } finally {
+      process.off('SIGINT', forceExit)
+    }
+    if (line) io.out(line)
+    return code
+  }
 }
 
-/** A live line on a TTY, a plain line every few seconds otherwise. */
-class ProgressReporter {
-  readonly #io: CliIo
-  readonly #intervalMs: number
-  #timer: NodeJS.Timeout | undefined
-  #live = false
-
-  constructor(io: CliIo, intervalMs: number) {
-    this.#io = io
-    this.#intervalMs = intervalMs
-  }
-
-  start(snapshot: () => TorrentSnapshot): void {
-    if (this.#intervalMs === 0) return
-    this.#live = this.#io.isTTY
-    const every = this.#live ? 500 : this.#intervalMs
-    this.#timer = setInterval(() => {
-      const line = progressLine(snapshot())
-      if (this.#live) this.#io.write(`\r\x1b[K${line}`)
-      else this.#io.out(line)
-    }, every)
-    this.#timer.unref()
-  }
-
-  stop(): void {
-    if (this.#timer) clearInterval(this.#timer)
-    if (this.#live) this.#io.write('\r\x1b[K')
-  }
+function header(session: Session, s: TorrentSummary): string {
+  const files = session.files(s.infoHash).length
+  return `${s.name}: ${formatBytes(s.sizeBytes)} in ${files} file${files === 1 ? '' : 's'} → ${s.savePath}`
 }
 
-export function progressLine(s: TorrentSnapshot): string {
-  if (s.state === 'checking') return `checking ${s.name}: ${formatPercent(s.progress)} verified so far`
-  return [
-    formatPercent(s.progress),
-    `${formatBytes(s.verifiedBytes)}/${formatBytes(s.sizeBytes)}`,
-    `↓ ${formatRate(s.downloadRate)}`,
-    `peers ${s.connectedPeers}/${s.knownPeers}`,
-    `ETA ${formatEta(s.etaSeconds)}`,
-  ].join('  ')
+/** What is shown beside the progress: tracker trouble in the progress line, banned peers, and with -v every peer and announce. */
+function watch(session: Session, hash: string, ctx: { io: CliIo; verbose: boolean; finished: () => boolean; progress: ProgressReporter }): void {
+  const { io, verbose } = ctx
+  let name = ''
+  session.on('added', (s) => s.infoHash === hash && (name = s.name))
+  session.on('trackerError', (torrentName, info) => {
+    if (torrentName === name || name === '') ctx.progress.trackerTrouble = info
+  })
+  session.on('trackerAnnounced', (h, { url, peers, intervalMs }) => {
+    if (h !== hash) return
+    ctx.progress.trackerTrouble = undefined
+    if (verbose && !ctx.finished()) io.err(`tracker ${url}: ${peers} peers, next announce in ${formatEta(intervalMs / 1000)}`)
+  })
+  // Not the outcome, but costs the user time or data: said without -v (the DHT's warnings are not: they go to the log).
+  if (!verbose) session.on('warning', (message) => io.err(`friendtorrent: warning: ${message}`))
+  let selfSeen = false
+  session.on('peer', (h, event, key, reason) => {
+    if (h !== hash || ctx.finished()) return
+    if (event === 'banned') return io.err(`friendtorrent: banned ${key}: ${reason}`)
+    if (!verbose) return
+    if (event === 'connected') return io.err(`peer ${key}: connected`)
+    // The dial and the answer of one connection to ourselves: said once. Two seeds parting is not news.
+    if (reason === SELF_CONNECTION) {
+      if (!selfSeen) io.err(`peer ${key}: that is us (our own address, from a tracker or a peer); not dialled again`)
+      selfSeen = true
+      return
+    }
+    if (reason === 'both sides are seeds') return
+    io.err(`peer ${key}: ${reason}`)
+  })
 }

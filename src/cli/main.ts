@@ -21,9 +21,9 @@ const USAGE = `usage: friendtorrent [<command>] [options]
       --path DIR       save folder for torrents added from the dashboard
 
 commands:
-  add <torrent>        hand a .torrent, magnet or info hash to the running session,
-                       or download it in the foreground when none runs
-  seed [--download]    run the library headless (seed; --download also downloads)
+  add <torrent>        hand a .torrent (file or http(s) link), magnet or info hash to the
+                       running session, or download it into the library in the foreground
+  seed [--download]    run the library headless (seed; --download also downloads; --pid-file PATH)
   list [--json]        the library, from the running session or the state folder
   status [--json]      the session: rates, limits, peers, DHT nodes, port, free space
   pause|resume|verify|remove|queue <torrent>   act on one torrent

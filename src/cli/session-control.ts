@@ -2,7 +2,8 @@
 // socket lives. One table, so the CLI and the future dashboard agree.
 import { readFile, statfs } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { FriendError } from '../core/types.ts'
+import { errorMessage, FriendError } from '../core/types.ts'
+import { fetchTorrentUrl } from '../session/torrent-url.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import type { Session } from '../session/session.ts'
 import type { EventLog } from '../session/event-log.ts'
@@ -40,6 +41,14 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
       case 'add': {
         const saveTo = () => resolve(typeof args.cwd === 'string' ? args.cwd : cwd, typeof args.savePath === 'string' ? args.savePath : defaultSaveDir)
         if (typeof args.magnet === 'string') return session.addMagnet(parseMagnetOrInfoHash(args.magnet), saveTo())
+        // A link to a .torrent (the dashboard's add): fetched here, bounded in size and time.
+        if (typeof args.url === 'string') {
+          const url = args.url
+          const bytes = await fetchTorrentUrl(url)
+          return session.add(bytes, saveTo()).catch((err: unknown) => {
+            throw new FriendError(`${url}: ${errorMessage(err)}`)
+          })
+        }
         // The CLI sends the file's bytes: the session may not be able to read the caller's path.
         const torrent = typeof args.torrentBase64 === 'string' ? Buffer.from(args.torrentBase64, 'base64') : typeof args.path === 'string' ? await readFile(args.path) : undefined
         if (!torrent) throw new FriendError('add needs a .torrent')

@@ -11,7 +11,7 @@ import { Session } from '../session/session.ts'
 import { formatBytes, formatEta } from '../tui/format/format.ts'
 import type { Config } from './config.ts'
 import { peerOptions } from './config.ts'
-import { startConfiguredDht } from './start-dht.ts'
+import { startDht } from '../session/start-dht.ts'
 import { controlHandler, controlSocketPath } from './session-control.ts'
 
 export type { LogLine }
@@ -37,6 +37,10 @@ export interface HostOptions {
   seed?: boolean
   /** Every log line, as it happens. */
   onLog?: (line: LogLine) => void
+  /** Listen for peers here instead of the config's listenPort (`add --port`). */
+  listenPort?: number
+  /** Run only the torrents added through this session, not the library (a foreground `add`). */
+  runOnlyAdded?: boolean
 }
 
 export async function hostSession(opts: HostOptions): Promise<HostedSession> {
@@ -45,7 +49,8 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
   const log = (text: string) => opts.onLog?.(events.push(text))
   const session = await Session.open({
     stateDir,
-    listenPort: config.listenPort,
+    listenPort: opts.listenPort ?? config.listenPort,
+    runOnlyAdded: opts.runOnlyAdded,
     download: opts.download,
     maxActiveDownloads: config.maxActiveDownloads,
     maxActiveSeeds: opts.seed === false ? 0 : config.maxActiveSeeds,
@@ -58,7 +63,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     resumeSaveIntervalMs: config.resumeSaveIntervalSeconds * 1000,
     seedTimeLimitMs: config.seedTimeLimitMinutes * 60_000,
     downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
-    startDht: (port) => startConfiguredDht(config, stateDir, port, log),
+    startDht: (port) => startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log),
   })
   const handler = controlHandler(session, opts.cwd, opts.saveDir, events)
   const control = new ControlServer(controlSocketPath(stateDir), handler)

@@ -14,3 +14,10 @@ export function torrentFileBytes(meta: Metainfo): Buffer {
   const encodedHead = Buffer.from(bencode.encode(head))
   return Buffer.concat([encodedHead.subarray(0, encodedHead.length - 1), Buffer.from('4:info'), meta.infoBuffer, Buffer.from('e')])
 }
+
+/**
+ * The largest .torrent we read, from a file or a URL: an info dict we accept
+ * over BEP 9 is at most 8 MiB, and 2 MiB more leaves room for trackers, web
+ * seeds and comments.
+ */
+export const MAX_TORRENT_FILE_BYTES = 10 * 1024 * 1024

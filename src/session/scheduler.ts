@@ -18,7 +18,7 @@ import { torrentSummary } from './summary.ts'
 const DISK_FULL_HEADROOM_BYTES = 4 * 1024 * 1024
 const SEED_LIMIT_CHECK_MS = 5_000
 
-export interface SchedulerOptions extends Pick<SessionOptions, 'download' | 'maxActiveDownloads' | 'maxActiveSeeds' | 'seedRatioLimit' | 'seedTimeLimitMs' | 'diskFullRetryMs'> {
+export interface SchedulerOptions extends Pick<SessionOptions, 'download' | 'maxActiveDownloads' | 'maxActiveSeeds' | 'seedRatioLimit' | 'seedTimeLimitMs' | 'diskFullRetryMs' | 'runOnlyAdded'> {
   clock: Clock
   /** Read only here: resume data tells how much a torrent waiting for disk space still lacks. */
   store: StateStore
@@ -80,6 +80,7 @@ export class Scheduler {
     const ordered = [...this.#opts.records()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition)
     for (const r of ordered) {
       if (r.holds > 0 || r.entry.state === 'paused' || r.entry.state === 'error') continue
+      if (this.#opts.runOnlyAdded && !r.addedHere) continue
       const complete = r.entry.state === 'seeding'
       if (r.entry.forceStart) {
         if (!r.torrent) await this.#opts.startTorrent(r)

@@ -106,6 +106,11 @@ export interface SessionOptions {
   resumeSaveIntervalMs?: number
   /** How often a torrent stopped by a full disk looks for free space to resume on its own (default 30 s). */
   diskFullRetryMs?: number
+  /**
+   * Runs only torrents added (or re-added) through this session; the rest of
+   * the library is listed as stored and left alone (a foreground `add`).
+   */
+  runOnlyAdded?: boolean
   clock?: Clock
 }
 
@@ -122,6 +127,14 @@ export interface SessionEvents {
   resumed: [summary: TorrentSummary, trusted: number, rechecked: number]
   /** A torrent reached its seed ratio or seed time and was paused; `reason` says which. */
   seedLimit: [summary: TorrentSummary, reason: string]
+  /**
+   * Every wanted piece of a torrent is verified and its resume data saved:
+   * after a download, a check or a resume. (`completed` is only for a download that finished.)
+   */
+  complete: [summary: TorrentSummary]
+  /** A running torrent's peers and announces, for a verbose log. */
+  peer: [infoHash: string, event: 'connected' | 'disconnected' | 'failed' | 'banned', key: string, reason?: string]
+  trackerAnnounced: [infoHash: string, info: { url: string; peers: number; intervalMs: number }]
 }
 
 export interface TorrentRecord {
@@ -145,4 +158,6 @@ export interface TorrentRecord {
   /** Totals carried over from earlier runs (the running torrent counts from 0). */
   baseUploaded: number
   baseDownloaded: number
+  /** Added or re-added through this session (what a `runOnlyAdded` session runs). */
+  addedHere?: boolean
 }

@@ -18,6 +18,7 @@ import { newPeerId } from '../core/peer-id.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { TokenBucket } from '../core/token-bucket.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
+import type { PeerAddress, PeerCandidate } from '../core/types.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
 import { DhtSource } from '../discovery/dht-source.ts'
 import { verifiedBytesPerFile } from '../metainfo/layout.ts'
@@ -53,6 +54,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   #port = 0
   #dht: DhtNode | undefined
   readonly #fetching = new Map<string, MagnetFetch>()
+  /** Peers given by hand (`add --peer`), by info hash: handed to the torrent whenever it starts in this session. */
+  readonly #manualPeers = new Map<string, PeerCandidate[]>()
   readonly #upload: TokenBucket
   readonly #download: TokenBucket
   #saveTimer: TimerHandle | undefined
@@ -136,6 +139,19 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /**
+   * Peers to try for a torrent (by info hash, 40 hex digits), given by hand:
+   * kept for this session and handed to the torrent, or its magnet's
+   * metadata fetch, now and whenever it starts.
+   */
+  addPeers(infoHashHex: string, peers: PeerAddress[]): void {
+    const key = infoHashHex.toLowerCase()
+    const manual: PeerCandidate[] = peers.map((p) => ({ host: p.host, port: p.port, source: 'manual' }))
+    this.#manualPeers.set(key, [...(this.#manualPeers.get(key) ?? []), ...manual])
+    this.#records.get(key)?.torrent?.addPeers(manual)
+    this.#fetching.get(key)?.task.addPeers(manual)
+  }
+
+  /**
    * Adds a magnet link: the metadata is fetched from peers (the link's
    * trackers and x.pe, the DHT) while the torrent shows as "fetching
    * metadata"; once verified it joins the library like any .torrent.
@@ -167,9 +183,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     task.on('error', (message) => {
       this.#fetching.delete(link.infoHashHex)
       void task.stop()
-      this.emit('warning', `${link.name ?? link.infoHashHex}: ${message}`)
+      this.emit('error', { ...this.#fetchSummary(fetch), state: 'error', error: message })
     })
     task.start()
+    const manual = this.#manualPeers.get(link.infoHashHex)
+    if (manual) task.addPeers(manual)
     const summary = this.#fetchSummary(fetch)
     this.emit('added', summary)
     return { summary, added: true }
@@ -183,7 +201,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (opts.filePriorities && opts.filePriorities.length !== meta.files.length) throw new FriendError(`${meta.name} has ${meta.files.length} files, got ${opts.filePriorities.length} priorities`)
     const existing = this.#records.get(meta.infoHashHex)
     if (existing) {
+      existing.addedHere = true
       if (existing.entry.state === 'paused' || existing.entry.state === 'error') await this.resume(meta.infoHashHex)
+      else await this.#schedule()
       return { summary: this.#summary(existing), added: false, note: `${meta.name} is already in the library; resumed it` }
     }
     const entry: LibraryEntry = {
@@ -199,6 +219,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     await this.#store.add(entry, torrentFile)
     const record = this.#record(entry, meta)
+    record.addedHere = true
     this.#records.set(meta.infoHashHex, record)
     this.emit('added', this.#summary(record))
     await this.#schedule()
@@ -399,7 +420,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     r.torrent = torrent
     r.unregister = this.#listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
     torrent.on('pieceVerified', () => (r.dirty = true))
+    // Only a torrent that downloaded in this run "completes"; one found whole by a check or resume data is just complete.
+    let downloaded = false
     torrent.on('state', (state) => {
+      if (state === 'downloading') downloaded = true
       this.emit('state', this.#summary(r))
       if (state === 'downloading' && !this.#opts.download) {
         r.waitsForDownload = true
@@ -407,12 +431,18 @@ export class Session extends TypedEmitter<SessionEvents> {
       }
     })
     torrent.on('trackerError', (info) => this.emit('trackerError', entry.name, info))
+    torrent.on('trackerAnnounced', (info) => this.emit('trackerAnnounced', entry.infoHash, info))
+    torrent.on('peerConnected', (key) => this.emit('peer', entry.infoHash, 'connected', key))
+    torrent.on('peerDisconnected', (key, reason) => this.emit('peer', entry.infoHash, 'disconnected', key, reason))
+    torrent.on('peerFailed', (key, reason) => this.emit('peer', entry.infoHash, 'failed', key, reason))
+    torrent.on('peerBanned', (host, reason) => this.emit('peer', entry.infoHash, 'banned', host, reason))
     torrent.on('complete', () => {
       r.dirty = true
       const firstTime = entry.state !== 'seeding'
       void this.#setStored(r, { state: 'seeding', completedAtMs: entry.completedAtMs ?? Date.now() }).then(async () => {
         await this.#saveResume(r)
-        if (firstTime) this.emit('completed', this.#summary(r))
+        if (firstTime && downloaded) this.emit('completed', this.#summary(r))
+        if (r.torrent === torrent) this.emit('complete', this.#summary(r))
         await this.#schedule()
       })
     })
@@ -422,6 +452,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       if (r.torrent === torrent) void this.#fail(r, message, kind)
     })
     if (entry.state !== 'seeding') await this.#setStored(r, { state: 'downloading' })
+    const manual = this.#manualPeers.get(entry.infoHash)
+    if (manual) torrent.addPeers(manual)
     await torrent.start()
     if (have) this.emit('resumed', this.#summary(r), trustedPieces(have, recheck), recheck?.count() ?? 0)
   }

@@ -190,6 +190,10 @@ export function Dashboard(props: DashboardProps) {
       await act('add', 'add', { magnet: value, savePath, cwd: props.cwd }, (r) => addedText(r))
       return
     }
+    if (/^https?:\/\//i.test(value)) {
+      await act('add', 'add', { url: value, savePath, cwd: props.cwd }, (r) => addedText(r))
+      return
+    }
     let bytes: Buffer
     const path = resolve(props.cwd, value.replace(/^~(?=\/|$)/, homedir()))
     try {

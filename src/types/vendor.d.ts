@@ -9,39 +9,6 @@ declare module 'bencode' {
   export default bencode
 }
 
-declare module 'parse-torrent' {
-  export interface ParsedTorrentFile {
-    path: string
-    name: string
-    length: number
-    offset: number
-  }
-  export interface ParsedTorrent {
-    infoHash: string
-    infoHashBuffer?: Uint8Array
-    name?: string
-    announce?: string[]
-    urlList?: string[]
-    private?: boolean
-    created?: Date
-    createdBy?: string
-    comment?: string
-    info?: any
-    infoBuffer?: Uint8Array
-    length?: number
-    pieceLength?: number
-    lastPieceLength?: number
-    pieces?: string[]
-    files?: ParsedTorrentFile[]
-    xs?: string | string[]
-    peerAddresses?: string[]
-  }
-  export default function parseTorrent(input: string | Uint8Array | ParsedTorrent): Promise<ParsedTorrent>
-  export function toMagnetURI(parsed: Partial<ParsedTorrent>): string
-  export function toTorrentFile(parsed: Partial<ParsedTorrent>): Uint8Array
-  export function remote(input: unknown, opts: unknown, cb: (err: Error | null, parsed?: ParsedTorrent) => void): void
-}
-
 declare module 'magnet-uri' {
   export interface MagnetData {
     infoHash?: string

@@ -226,6 +226,7 @@ describe('dashboard keys become session commands', () => {
     { keys: ['G', 'd', 'D', 'y'], command: 'remove', args: { id: TORRENTS[3].infoHash, deleteData: true } },
     { keys: ['l', ...'\u007F'.repeat(8), ...'300 50', KEY.enter], command: 'limit', args: { downKiBps: 300, upKiBps: 50 } },
     { keys: ['a', ...'0123456789abcdef0123456789abcdef01234567', KEY.enter], command: 'add', args: { magnet: '0123456789abcdef0123456789abcdef01234567', savePath: undefined, cwd: '/' } },
+    { keys: ['a', ...'https://example.org/x.torrent', KEY.enter], command: 'add', args: { url: 'https://example.org/x.torrent', savePath: undefined, cwd: '/' } },
   ]
   for (const c of cases) {
     it(`${c.keys.map((k) => Object.entries(KEY).find(([, v]) => v === k)?.[0] ?? k).join(' ')} → ${c.command}`, async () => {

@@ -187,7 +187,8 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
     pieceHashes: Buffer.from(pieces.buffer, pieces.byteOffset, pieces.length),
     files,
     announce,
-    urlList: urls,
+    // BEP 19: a multi-file torrent's web seed is a folder (libtorrent adds the "/" too).
+    urlList: files.length > 1 ? [...new Set(urls.map((u) => (u.endsWith('/') ? u : `${u}/`)))] : urls,
     private: own(info, 'private') === 1,
     infoBuffer,
     pathChanges,
@@ -229,14 +230,16 @@ function filterTiers(tiers: unknown[][]): string[][] {
   return out
 }
 
-/** BEP 19 web seeds: a string or a list of strings. */
+/** BEP 19 web seeds: a string or a list of strings, percent-encoded where needed ("a b" → "a%20b"). */
 function urlList(torrent: Dict): string[] {
   const raw = own(torrent, 'url-list')
   const items = Array.isArray(raw) ? raw : [raw]
   const out: string[] = []
   for (const item of items) {
     const url = text(item)?.trim()
-    if (url && !out.includes(url) && hasScheme(url, ['http:', 'https:'])) out.push(url)
+    if (!url || !hasScheme(url, ['http:', 'https:'])) continue
+    const href = new URL(url).href
+    if (!out.includes(href)) out.push(href)
   }
   return out
 }

@@ -561,6 +561,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       void this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
       return
     }
+    for (const warning of storage.warnings) this.emit('warning', `${meta.name}: ${warning}`) // e.g. a BEP 47 symlink not made
     const { have, recheck } = await this.#resumeState(r)
     const dht = this.#dht
     const torrent = new Torrent({

@@ -41,7 +41,6 @@ const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[
 const DRIVE_PREFIX = /^[a-z]:/i
 const WINDOWS_FORBIDDEN = /[<>:"|?*]/g
 const TRAILING_DOTS_SPACES = /[. ]+$/
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/
 const MAX_CODE_POINT = 0x10ffff
 
 /**
@@ -160,7 +159,6 @@ function checkComponent(part: string): void {
     throw new MetainfoError(`file path component ${quote(part)} contains a slash`)
   }
   if (DRIVE_PREFIX.test(part)) throw new MetainfoError(`file path component ${quote(part)} starts with a drive letter (absolute path)`)
-  if (CONTROL.test(part)) throw new MetainfoError(`file path component ${quote(part)} contains a control character`)
   if (WINDOWS_RESERVED.test(part)) throw new MetainfoError(`file path component ${quote(part)} is a reserved device name on Windows`)
   if (part.endsWith(' ') || part.endsWith('.')) {
     throw new MetainfoError(`file path component ${quote(part)} ends with a space or dot, which Windows drops`)

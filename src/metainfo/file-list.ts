@@ -123,7 +123,7 @@ function checkSymlinks(files: FileEntry[], changes: PathChange[]): void {
   for (const i of pending) {
     const f = files[i]
     if (resolvesInside(f.symlink!, folders, linkTargets, exists)) continue
-    changes.push({ file: i, original: f.symlink!.slice(), safe: f.path.slice(), why: 'symlink target is not in the torrent; the link is not created' })
+    changes.push({ file: i, original: f.path.slice(), safe: f.path.slice(), why: `symlink to ${f.symlink!.join('/')}, which is not in the torrent: never created` })
     f.symlink = f.path.slice()
   }
 }

@@ -1,10 +1,10 @@
 // Reads .torrent files and raw info dicts (BEP 3, 12, 27, 47) into a validated Metainfo.
-// Everything in a torrent is untrusted: every field is checked here, paths go
-// through sanitisePathComponents, and the info hash is taken over the exact bytes
+// Everything in a torrent is untrusted: every field is checked here, paths are
+// made safe by safe-path's sanitiseComponent, and the info hash is taken over the exact bytes
 // of the info dict as written (never a re-encoding). Throws only MetainfoError,
 // one line naming the problem; never allocates more than the input's size.
 //
-// The rules, each refused with its own message:
+// The rules (what breaks one is refused with its own message):
 // - Framing: the file is one bencoded dict (bytes after it are ignored, as other
 //   clients do); nesting past 512 levels, a string longer than the file, a
 //   repeated top-level key, a missing or non-dict info entry.

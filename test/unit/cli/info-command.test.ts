@@ -170,6 +170,9 @@ test('info finds a torrent in the library by name and by hash prefix, with no se
     assert.equal(out.infoHash, hash)
     assert.equal(out.sizeBytes, 50_000)
   }
+  // A whole hash that is not in the library names a torrent all the same: shown as a bare magnet.
+  const other = 'ab'.repeat(20)
+  assert.deepEqual((await info([other, '--json'], home.path)).json(), { kind: 'magnet', infoHash: other, name: null, trackers: [], peers: [], magnet: `magnet:?xt=urn:btih:${other}` })
 })
 
 test('info errors are one line with exit code 1', async (t) => {

@@ -42,7 +42,7 @@ function usage(io: CliIo): number {
   return 0
 }
 
-async function openStore(io: CliIo): Promise<StateStore> {
+export async function openStore(io: CliIo): Promise<StateStore> {
   return StateStore.open(await stateDirOf(io))
 }
 
@@ -50,7 +50,7 @@ async function stateDirOf(io: CliIo): Promise<string> {
   return resolveStateDir(await loadConfig(paths(io.env).configFile), io.env, io.cwd)
 }
 
-function find(store: StateStore, id: string): LibraryEntry {
+export function find(store: StateStore, id: string): LibraryEntry {
   const key = id.toLowerCase()
   const matches = store.list().filter((e) => e.infoHash === key || e.infoHash.startsWith(key) || e.name === id)
   if (matches.length === 1) return matches[0]

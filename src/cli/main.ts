@@ -5,6 +5,7 @@ import { errorMessage, FriendError } from '../core/types.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { ADD_USAGE, runAdd } from './add-command.ts'
 import { CREATE_USAGE, runCreate } from './create-command.ts'
+import { INFO_USAGE, runInfo } from './info-command.ts'
 import { runTracker, TRACKER_USAGE } from './tracker-command.ts'
 import type { CliIo } from './io.ts'
 import { LIBRARY_USAGE, runFiles, runLibraryCommand, runLimit, runList, runPriority } from './library-commands.ts'
@@ -29,6 +30,7 @@ commands:
   pause|resume|verify|remove|queue <torrent>   act on one torrent
   limit [--up N] [--down N] [<torrent>]        rate limits in KiB/s, now
   files <torrent> [--json]                     its files with their priorities
+  info <torrent> [--json]                      what a .torrent, magnet or library torrent holds
   priority <torrent> <N,…|all> skip|low|normal|high   choose what to download
   create <path>        make a .torrent of a file or folder and print its magnet link
   share <path>         create it, add it for seeding and print the magnet link
@@ -45,6 +47,7 @@ ${SHARE_USAGE}
 ${LIBRARY_USAGE}
 
 ${STATUS_USAGE}
+${INFO_USAGE}
 
 ${CREATE_USAGE}
 
@@ -86,6 +89,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await runLimit(rest, io)
       case 'files':
         return await runFiles(rest, io)
+      case 'info':
+        return await runInfo(rest, io)
       case 'priority':
         return await runPriority(rest, io)
       case 'create':

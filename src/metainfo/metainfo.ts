@@ -1,51 +1,46 @@
 // Reads .torrent files and raw info dicts (BEP 3, 12, 27, 47) into a validated Metainfo.
-// Everything in a torrent is untrusted: every field is checked here, paths go
-// through sanitisePathComponents, and the info hash is taken over the exact bytes
+// Everything in a torrent is untrusted: every field is checked here, paths are
+// made safe by safe-path's sanitiseComponent, and the info hash is taken over the exact bytes
 // of the info dict as written (never a re-encoding). Throws only MetainfoError,
 // one line naming the problem; never allocates more than the input's size.
 //
-// The rules, each refused with its own message:
+// The rules (what breaks one is refused with its own message):
 // - Framing: the file is one bencoded dict (bytes after it are ignored, as other
 //   clients do); nesting past 512 levels, a string longer than the file, a
 //   repeated top-level key, a missing or non-dict info entry.
 // - BEP 52 v2-only torrents (no "pieces", a "file tree") are refused; hybrids
 //   are read through their v1 part.
-// - name: present, a non-empty string. It becomes the file (single-file) or the
-//   top folder (multi-file), sanitised like any path; Metainfo.name is that
-//   sanitised form, so what is shown is what is on disk.
+// - name: present, a string. It becomes the file (single-file) or the top
+//   folder (multi-file), cleaned like any path component but with "." and ".."
+//   dropped; a multi-file torrent whose name is nothing after that is named by
+//   its info hash, a single file with no name left is refused (as libtorrent).
+//   Metainfo.name is that safe form, so what is shown is what is on disk.
 // - piece length: a whole number from 1 to 64 MiB. Not necessarily a power of two
 //   (BEP 3 only says "almost always"); the cap is because a download holds up to
 //   four whole pieces in memory, and no common client writes bigger pieces.
 // - pieces: a string whose length is a multiple of 20, one hash per piece, and
 //   exactly ceil(total / piece length) of them.
 // - sizes: whole numbers of bytes, 0 or more, whose sum is a safe integer
-//   (< 2^53) and more than 0. Exactly one of "length" and "files" is present;
-//   "files" is a non-empty list of dicts with a non-empty path of strings.
-// - paths: safe-path refuses traversal and renames unportable names; two
-//   files that meet on disk after that, compared case-folded and NFC-normalised,
-//   or a file that is also another's folder, are refused. BEP 47 pad files are
-//   never created, so their paths are not checked.
+//   (< 2^53) and more than 0. Exactly one of "length" and "files" is present.
+// - the file list, its paths and BEP 47 attributes: file-list.ts. No path is
+//   refused for its shape; every one that changed is in Metainfo.pathChanges.
+// - outside the info dict, read for display only: comment, created by,
+//   creation date, DHT nodes (BEP 5); a wrong type there is ignored.
 
 import { createHash } from 'node:crypto'
 import bencode from 'bencode'
 import { MetainfoError } from './metainfo-error.ts'
 import { topLevelSpans, valueEnd } from './bencode-span.ts'
-import { sanitisePathComponents } from './safe-path.ts'
+import { sanitiseComponent } from './safe-path.ts'
+import { checkLength, isDict, own, preferUtf8, shown, text, type Dict } from './dict.ts'
+import { multiFileList } from './file-list.ts'
+import type { FileEntry, PathChange } from './file-entry.ts'
 
 export { MetainfoError } from './metainfo-error.ts'
+export type { FileEntry, PathChange } from './file-entry.ts'
 
 const HASH_LENGTH = 20
 const MAX_PIECE_LENGTH = 64 * 1024 * 1024
-
-export interface FileEntry {
-  /** Safe components relative to the save folder; the torrent name comes first for multi-file torrents. */
-  path: string[]
-  length: number
-  /** Where this file starts in the concatenated payload. */
-  offset: number
-  /** BEP 47 pad file: its bytes are zeros, it is never created on disk and its path is not unique. */
-  padding?: boolean
-}
 
 export interface Metainfo {
   infoHash: Buffer
@@ -65,9 +60,16 @@ export interface Metainfo {
   private: boolean
   /** The bencoded info dict, byte-exact; its SHA-1 is infoHash. */
   infoBuffer: Buffer
+  /** Every path (and the name) that differs from what the torrent says, in file order. */
+  pathChanges: PathChange[]
+  /** From outside the info dict, so absent for metadata fetched from peers. */
+  comment?: string
+  createdBy?: string
+  /** Seconds since 1970, as written. */
+  creationDate?: number
+  /** BEP 5 "nodes": DHT nodes the torrent suggests. */
+  nodes?: { host: string; port: number }[]
 }
-
-type Dict = Record<string, unknown>
 
 export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
   const what = 'not a torrent file'
@@ -77,7 +79,29 @@ export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
   if (data[infoSpan.start] !== 0x64) throw new MetainfoError(`${what}: its info entry is not a dictionary`)
   const infoBuffer = Buffer.from(data.subarray(infoSpan.start, infoSpan.end))
   const torrent = decode(data.subarray(0, end), what)
-  return build(infoBuffer, own(torrent, 'info') as Dict, announceTiers(torrent), urlList(torrent), what)
+  return { ...build(infoBuffer, own(torrent, 'info') as Dict, announceTiers(torrent), urlList(torrent), what), ...extras(torrent) }
+}
+
+/** The display-only fields outside the info dict; missing or mistyped ones are left out. */
+function extras(torrent: Dict): Pick<Metainfo, 'comment' | 'createdBy' | 'creationDate' | 'nodes'> {
+  const out: Pick<Metainfo, 'comment' | 'createdBy' | 'creationDate' | 'nodes'> = {}
+  const comment = text(preferUtf8(torrent, 'comment'))
+  if (comment) out.comment = comment
+  const createdBy = text(own(torrent, 'created by'))
+  if (createdBy) out.createdBy = createdBy
+  const date = own(torrent, 'creation date')
+  if (typeof date === 'number' && Number.isSafeInteger(date) && date > 0) out.creationDate = date
+  const nodes = own(torrent, 'nodes')
+  if (Array.isArray(nodes)) {
+    const list = nodes.flatMap((n: unknown) => {
+      if (!Array.isArray(n) || n.length !== 2) return []
+      const host = text(n[0])?.trim()
+      const port = n[1]
+      return host && typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? [{ host, port }] : []
+    })
+    if (list.length > 0) out.nodes = list
+  }
+  return out
 }
 
 /** Builds a Metainfo from a bare info dict (BEP 9 metadata); `announce` tiers are filtered like a file's. */
@@ -121,9 +145,8 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
     throw new MetainfoError(`${what}: v2-only torrents are not supported (BEP 52); ask for a v1 or hybrid torrent`)
   }
 
-  const rawName = text(preferUtf8(info, 'name'))
-  if (rawName === undefined) throw new MetainfoError(`${what}: it has no name`)
-  if (rawName === '') throw new MetainfoError(`${what}: its name is empty`)
+  const rawName = preferUtf8(info, 'name')
+  if (!(rawName instanceof Uint8Array)) throw new MetainfoError(`${what}: it has no name`)
 
   const pieceLength = own(info, 'piece length')
   if (typeof pieceLength !== 'number') throw new MetainfoError(`${what}: it has no piece length`)
@@ -135,8 +158,15 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
 
   const hasFiles = own(info, 'files') !== undefined
   if (hasFiles && own(info, 'length') !== undefined) throw new MetainfoError(`${what}: it has both a length and a file list; a torrent is either one file or a list`)
-  const files = hasFiles ? multiFile(info, rawName, what) : singleFile(info, rawName, what)
-  const name = files[0].path[0]
+  const infoHash = createHash('sha1').update(infoBuffer).digest()
+  const pathChanges: PathChange[] = []
+  let name = sanitiseComponent(rawName, false)
+  if (name === '') {
+    if (!hasFiles) throw new MetainfoError(`${what}: its name ${JSON.stringify(text(rawName))} is nothing once made safe, and a single file needs one`)
+    name = infoHash.toString('hex')
+  }
+  if (name !== text(rawName)) pathChanges.push({ file: null, original: [text(rawName)!], safe: [name], why: 'name made safe' })
+  const files = hasFiles ? multiFileList(info, name, what, pathChanges) : singleFile(info, name, what)
   const last = files[files.length - 1]
   const length = last.offset + last.length
   if (length === 0) throw new MetainfoError(`${what}: it holds no data (total length 0)`)
@@ -146,9 +176,6 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
     const expected = Math.floor((length - 1) / pieceLength) + 1
     throw new MetainfoError(`${what}: it has ${pieceCount} piece hashes but ${length} bytes in ${pieceLength}-byte pieces need ${expected}`)
   }
-  checkUniquePaths(files, what)
-
-  const infoHash = createHash('sha1').update(infoBuffer).digest()
   return {
     infoHash,
     infoHashHex: infoHash.toString('hex'),
@@ -160,9 +187,11 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
     pieceHashes: Buffer.from(pieces.buffer, pieces.byteOffset, pieces.length),
     files,
     announce,
-    urlList: urls,
+    // BEP 19: a multi-file torrent's web seed is a folder (libtorrent adds the "/" too).
+    urlList: files.length > 1 ? [...new Set(urls.map((u) => (u.endsWith('/') ? u : `${u}/`)))] : urls,
     private: own(info, 'private') === 1,
     infoBuffer,
+    pathChanges,
   }
 }
 
@@ -170,85 +199,7 @@ function singleFile(info: Dict, name: string, what: string): FileEntry[] {
   const length = own(info, 'length')
   if (length === undefined) throw new MetainfoError(`${what}: it has neither a length nor a file list`)
   checkLength(length, what, 'its length')
-  return [{ path: safe([name], what, 'its name'), length, offset: 0 }]
-}
-
-function multiFile(info: Dict, name: string, what: string): FileEntry[] {
-  const list = own(info, 'files')
-  if (!Array.isArray(list)) throw new MetainfoError(`${what}: its file list is not a list`)
-  if (list.length === 0) throw new MetainfoError(`${what}: its file list is empty`)
-  const root = safe([name], what, 'its name')[0]
-  const files: FileEntry[] = []
-  let offset = 0
-  for (let i = 0; i < list.length; i++) {
-    const entry: unknown = list[i]
-    const label = `file ${i + 1}`
-    if (!isDict(entry)) throw new MetainfoError(`${what}: ${label} is not a dictionary`)
-    const length = own(entry, 'length')
-    checkLength(length, what, `${label}'s length`)
-    const rawPath = preferUtf8(entry, 'path')
-    if (!Array.isArray(rawPath)) throw new MetainfoError(`${what}: ${label} has no path`)
-    if (rawPath.length === 0) throw new MetainfoError(`${what}: ${label} has an empty path`)
-    const parts = rawPath.map((p) => text(p))
-    if (parts.some((p) => p === undefined)) throw new MetainfoError(`${what}: ${label}'s path has a part that is not a string`)
-    const padding = (text(own(entry, 'attr')) ?? '').includes('p') // BEP 47
-    let path: string[]
-    if (padding) {
-      // Pad files are never created, so an odd path there must not reject the torrent.
-      try { path = sanitisePathComponents([name, ...(parts as string[])]) } catch { path = [root, '.pad', String(length)] }
-    } else {
-      path = safe([name, ...(parts as string[])], what, label)
-    }
-    if (!Number.isSafeInteger(offset + length)) throw new MetainfoError(`${what}: total length is too large`)
-    files.push(padding ? { path, length, offset, padding: true } : { path, length, offset })
-    offset += length
-  }
-  return files
-}
-
-function checkLength(length: unknown, what: string, label: string): asserts length is number {
-  if (typeof length !== 'number') throw new MetainfoError(`${what}: ${label} is missing or not a number`)
-  if (length > Number.MAX_SAFE_INTEGER) throw new MetainfoError(`${what}: ${label} ${shown(length)} is too large`)
-  if (!Number.isSafeInteger(length) || length < 0) throw new MetainfoError(`${what}: ${label} ${shown(length)} must be a whole number of bytes, 0 or more`)
-}
-
-/** A decoded integer for a message: bencode turns a 400-digit one into Infinity or a rounded double. */
-function shown(value: number): string {
-  if (Math.abs(value) <= Number.MAX_SAFE_INTEGER) return String(value)
-  return value < 0 ? '(below -2^53)' : '(2^53 or more)'
-}
-
-function safe(parts: string[], what: string, label: string): string[] {
-  try {
-    return sanitisePathComponents(parts)
-  } catch (err) {
-    if (err instanceof MetainfoError) throw new MetainfoError(`${what}: ${label} (${JSON.stringify(parts.join('/'))}): ${err.message}`)
-    throw err
-  }
-}
-
-/**
- * Two files may not land on the same path, nor may a file sit where another
- * needs a folder. Compared case-folded and NFC-normalised, because Windows and
- * macOS filesystems would merge such names.
- */
-function checkUniquePaths(files: FileEntry[], what: string): void {
-  const fileAt = new Map<string, number>()
-  const folderOf = new Map<string, number>()
-  files.forEach((file, i) => {
-    if (file.padding) return
-    const keys = file.path.map((p) => p.normalize('NFC').toLowerCase())
-    const key = keys.join('/')
-    const clash = fileAt.get(key) ?? folderOf.get(key)
-    if (clash !== undefined) throw new MetainfoError(`${what}: files ${clash + 1} and ${i + 1} both resolve to ${JSON.stringify(file.path.join('/'))}`)
-    for (let n = 1; n < keys.length; n++) {
-      const folder = keys.slice(0, n).join('/')
-      const fileThere = fileAt.get(folder)
-      if (fileThere !== undefined) throw new MetainfoError(`${what}: file ${fileThere + 1} is also a folder of file ${i + 1} (${JSON.stringify(file.path.join('/'))})`)
-      if (!folderOf.has(folder)) folderOf.set(folder, i)
-    }
-    fileAt.set(key, i)
-  })
+  return [{ path: [name], length, offset: 0 }]
 }
 
 /** BEP 12: tiers from announce-list, else the single announce URL. */
@@ -279,14 +230,16 @@ function filterTiers(tiers: unknown[][]): string[][] {
   return out
 }
 
-/** BEP 19 web seeds: a string or a list of strings. */
+/** BEP 19 web seeds: a string or a list of strings, percent-encoded where needed ("a b" → "a%20b"). */
 function urlList(torrent: Dict): string[] {
   const raw = own(torrent, 'url-list')
   const items = Array.isArray(raw) ? raw : [raw]
   const out: string[] = []
   for (const item of items) {
     const url = text(item)?.trim()
-    if (url && !out.includes(url) && hasScheme(url, ['http:', 'https:'])) out.push(url)
+    if (!url || !hasScheme(url, ['http:', 'https:'])) continue
+    const href = new URL(url).href
+    if (!out.includes(href)) out.push(href)
   }
   return out
 }
@@ -313,24 +266,4 @@ function decode(data: Uint8Array, what: string): Dict {
   }
   if (!isDict(value)) throw new MetainfoError(`${what}: it is not a bencoded dictionary`)
   return value
-}
-
-/** `key.utf-8` when present (written by some clients for non-UTF-8 legacy names), else `key`. */
-function preferUtf8(dict: Dict, key: string): unknown {
-  const utf8 = own(dict, `${key}.utf-8`)
-  return utf8 !== undefined ? utf8 : own(dict, key)
-}
-
-/** Own properties only: bencode builds plain objects, so a "__proto__" key must not leak fields in. */
-function own(dict: Dict, key: string): unknown {
-  return Object.hasOwn(dict, key) ? dict[key] : undefined
-}
-
-function isDict(value: unknown): value is Dict {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-}
-
-function text(value: unknown): string | undefined {
-  if (!(value instanceof Uint8Array)) return undefined
-  return Buffer.from(value.buffer, value.byteOffset, value.length).toString('utf8')
 }

@@ -2,23 +2,31 @@
 // Must never let a torrent name a file outside the save folder, nor one that
 // some filesystem we might run on cannot hold or would silently rename.
 //
-// Two levels, chosen like libtorrent's: what could escape the save folder is
-// refused, what is merely unportable is renamed.
-// - Refused (MetainfoError): an empty component, "." or "..", a NUL byte, "/" or
-//   "\" inside a component (so no absolute path either). No honest torrent has
-//   these, and any rename would guess at the writer's intent.
-// - Renamed by sanitisePathComponents, the same way on every OS, so a torrent lands
-//   at the same paths on Linux, macOS and Windows and resume data stays valid:
-//   characters Windows forbids (< > : " | ? * and control characters) become "_",
-//   which also defuses drive letters ("C:" → "C_", "A: New Hope" → "A_ New Hope");
-//   trailing dots and spaces (Windows drops them) each become "_"; a Windows
-//   device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9, CONIN$, CONOUT$, also with
-//   an extension or trailing spaces before it) gets "_" after it ("aux.c" →
-//   "aux_.c"); a component over 255 UTF-8 bytes (the limit of ext4, APFS, NTFS)
-//   is cut to 255 keeping its extension, with "~" and 8 hex digits of the
-//   original's SHA-1 before it so two long names that share a prefix stay apart.
-//   Renaming is idempotent: a sanitised path passes both functions unchanged.
-// Two files that meet after renaming or case-folding are metainfo's to refuse.
+// Nothing is refused for its shape: like libtorrent (sanitize_append_path_element
+// in its torrent_info.cpp), every component is cleaned, so torrents other
+// clients load load here too. sanitiseComponent, per component:
+// - dropped: "/" and "\" (so "/etc" is "etc" and no component is absolute), NUL,
+//   and the invisible Unicode format characters that can disguise a name
+//   (U+061C, U+200B-200F, U+202A-202E, U+2060-2064, U+2066-2069, U+FEFF);
+// - "_" for: a byte sequence that is not UTF-8 (decoded as libtorrent does, one
+//   "_" per bad sequence), C0 and C1 control characters and DEL;
+// - nothing left, "." or "..": "_" (an empty component too), so "../../x"
+//   becomes "_/_/x" and stays inside. The torrent's name is cleaned the same
+//   way but "." and ".." there are dropped (libtorrent's non-forced element);
+//   metainfo names a torrent whose name is nothing after that by its info hash.
+// Then renamed the same way on every OS, so a torrent lands at the same paths on
+// Linux, macOS and Windows and resume data stays valid (stricter than
+// libtorrent, which applies these on Windows only):
+//   characters Windows forbids (< > : " | ? *) become "_", which also defuses
+//   drive letters ("C:" → "C_"); trailing dots and spaces (Windows drops them)
+//   each become "_"; a Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9,
+//   CONIN$, CONOUT$, also with an extension or trailing spaces before it) gets
+//   "_" after it ("aux.c" → "aux_.c"); a component over 255 UTF-8 bytes (the
+//   limit of ext4, APFS, NTFS) is cut to 255 keeping its extension, with "~" and
+//   8 hex digits of the original's SHA-1 before it so two long names that share
+//   a prefix stay apart (libtorrent cuts at 240 bytes with no tag).
+// Cleaning is idempotent: a cleaned component passes both functions unchanged.
+// Two files that meet after cleaning or case-folding are metainfo's to rename.
 
 import { createHash } from 'node:crypto'
 import path from 'node:path'
@@ -31,13 +39,14 @@ const MAX_KEPT_EXTENSION_BYTES = 32
 // It ignores spaces before the extension too ("CON .txt"), and ¹²³ count as digits.
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(?=\.|$)/i
 const DRIVE_PREFIX = /^[a-z]:/i
-const WINDOWS_FORBIDDEN = /[<>:"|?*\x01-\x1f]/g
+const WINDOWS_FORBIDDEN = /[<>:"|?*]/g
 const TRAILING_DOTS_SPACES = /[. ]+$/
+const MAX_CODE_POINT = 0x10ffff
 
 /**
  * Checks that every component is already safe and portable and returns a copy;
  * throws MetainfoError naming the first bad one. For paths we write ourselves
- * (create) and as the storage layer's guard on paths metainfo already sanitised.
+ * (create) and as the storage layer's guard on paths metainfo already cleaned.
  */
 export function safePathComponents(parts: string[]): string[] {
   if (parts.length === 0) throw new MetainfoError('file path is empty')
@@ -45,13 +54,29 @@ export function safePathComponents(parts: string[]): string[] {
   return parts.slice()
 }
 
+/** Each component cleaned by sanitiseComponent (forced: never dropped). Returns a new array. */
+export function sanitisePathComponents(parts: (string | Uint8Array)[]): string[] {
+  return parts.map((part) => sanitiseComponent(part))
+}
+
 /**
- * A torrent's path made portable: refuses what could escape the save folder,
- * renames what some filesystem cannot hold (see the header). Returns a new array.
+ * One component of a torrent's path made safe and portable (see the header).
+ * Forced (the default, for file paths): never empty; nothing left, "." and ".."
+ * become "_". Not forced (the torrent's name): those give "" instead.
  */
-export function sanitisePathComponents(parts: string[]): string[] {
-  if (parts.length === 0) throw new MetainfoError('file path is empty')
-  return parts.map(sanitiseComponent)
+export function sanitiseComponent(raw: string | Uint8Array, force = true): string {
+  const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw
+  if (bytes.length === 0) return force ? '_' : ''
+  let out = ''
+  for (const cp of codePoints(bytes)) {
+    if (cp === -1) out += '_'
+    else if (isDropped(cp)) continue
+    else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) out += '_'
+    else out += String.fromCodePoint(cp)
+  }
+  if (out === '' || out === '.' || out === '..') return force ? '_' : ''
+  // A cut name's tag hashes the text as first read, so resume data of long names stays valid.
+  return portable(out, typeof raw === 'string' ? raw : Buffer.from(bytes).toString('utf8'))
 }
 
 /** The absolute path of `parts` under `root`; throws if it would land anywhere but strictly inside root. */
@@ -65,16 +90,50 @@ export function resolveInside(root: string, parts: string[]): string {
   return full
 }
 
-function sanitiseComponent(part: string): string {
-  checkNotEscaping(part)
+/** `name` with Windows' rules applied and cut to 255 bytes; `original` seeds the tag of a cut name. */
+export function portable(name: string, original: string): string {
   // Drive letters need no check of their own: ":" is replaced here.
-  let out = part.replace(WINDOWS_FORBIDDEN, '_')
+  let out = name.replace(WINDOWS_FORBIDDEN, '_')
   const trailing = TRAILING_DOTS_SPACES.exec(out)
   if (trailing) out = out.slice(0, trailing.index) + '_'.repeat(trailing[0].length)
   const reserved = WINDOWS_RESERVED.exec(out)
   if (reserved) out = `${reserved[0]}_${out.slice(reserved[0].length)}`
-  if (Buffer.byteLength(out, 'utf8') > MAX_COMPONENT_BYTES) out = shortened(out, part)
+  if (Buffer.byteLength(out, 'utf8') > MAX_COMPONENT_BYTES) out = shortened(out, original)
   return out
+}
+
+/** Slashes, NUL and invisible format characters that can make one name look like another. */
+function isDropped(cp: number): boolean {
+  return cp === 0x2f || cp === 0x5c || cp === 0 || cp === 0x061c || (cp >= 0x200b && cp <= 0x200f) ||
+    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0xfeff
+}
+
+/**
+ * Code points of UTF-8 bytes, -1 for each bad sequence, as libtorrent's
+ * parse_utf8_codepoint reads them: a bad lead byte is one sequence, a
+ * truncated one runs to the end, and overlong forms and surrogates are bad.
+ */
+function* codePoints(bytes: Uint8Array): Generator<number> {
+  let i = 0
+  while (i < bytes.length) {
+    const lead = bytes[i]
+    const len = lead < 0x80 ? 1 : (lead >> 5) === 0b110 ? 2 : (lead >> 4) === 0b1110 ? 3 : (lead >> 3) === 0b11110 ? 4 : (lead >> 2) === 0b111110 ? 5 : 0
+    if (len === 1) { yield lead; i++; continue }
+    if (len === 0) { yield -1; i++; continue }
+    if (i + len > bytes.length) { yield -1; return }
+    // A 5-byte lead is invalid, but skips its length as one bad sequence.
+    if (len === 5) { yield -1; i += len; continue }
+    let cp = lead & (0xff >> (len + 1))
+    let bad = false
+    for (let k = 1; k < len; k++) {
+      const b = bytes[i + k]
+      if (b < 0x80 || b > 0xbf) bad = true
+      cp = (cp << 6) | (b & 0x3f)
+    }
+    const overlong = (len === 2 && cp < 0x80) || (len === 3 && cp < 0x800) || (len === 4 && cp < 0x10000)
+    yield bad || overlong || cp > MAX_CODE_POINT || (cp >= 0xd800 && cp <= 0xdfff) ? -1 : cp
+    i += len
+  }
 }
 
 /** `stem~hash.ext` in at most 255 bytes, cut on a character boundary. */
@@ -92,17 +151,13 @@ function shortened(name: string, original: string): string {
   return stem + tag + ext
 }
 
-function checkNotEscaping(part: string): void {
+function checkComponent(part: string): void {
   if (part.length === 0) throw new MetainfoError('file path has an empty component')
   if (part === '.' || part === '..') throw new MetainfoError(`file path component ${quote(part)} is not allowed`)
   if (part.includes('\0')) throw new MetainfoError(`file path component ${quote(part)} contains a NUL byte`)
   if (part.includes('/') || part.includes('\\')) {
     throw new MetainfoError(`file path component ${quote(part)} contains a slash`)
   }
-}
-
-function checkComponent(part: string): void {
-  checkNotEscaping(part)
   if (DRIVE_PREFIX.test(part)) throw new MetainfoError(`file path component ${quote(part)} starts with a drive letter (absolute path)`)
   if (WINDOWS_RESERVED.test(part)) throw new MetainfoError(`file path component ${quote(part)} is a reserved device name on Windows`)
   if (part.endsWith(' ') || part.endsWith('.')) {

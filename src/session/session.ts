@@ -413,6 +413,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       void this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
       return
     }
+    for (const warning of storage.warnings) this.emit('warning', `${meta.name}: ${warning}`) // e.g. a BEP 47 symlink not made
     const { torrent, have, recheck } = await libraryTorrent(r, storage, {
       opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
       dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, upload: this.#upload, download: this.#download,

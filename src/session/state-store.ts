@@ -227,7 +227,7 @@ export class StateStore {
 
   /**
    * Per file, whether it is on disk as the resume data recorded it (size and
-   * whole-ms mtime; padding files always true); undefined when the resume
+   * whole-ms mtime; padding files and symlinks always true); undefined when the resume
    * data is for another torrent or layout. Lets a restart trust the pieces of
    * unchanged files and re-hash only the rest.
    */
@@ -238,7 +238,7 @@ export class StateStore {
     const out: boolean[] = []
     for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
       const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file, i) => {
-        if (file.padding) return true
+        if (file.padding || file.symlink) return true
         const recorded = data.files[start + i]
         const stat = await statFile(root, file.path)
         return stat !== undefined && stat.length === recorded.length && stat.mtimeMs === Math.floor(recorded.mtimeMs)
@@ -257,7 +257,7 @@ export class StateStore {
     const out: ResumeFile[] = []
     for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
       const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file) => {
-        if (file.padding) return { length: file.length, mtimeMs: 0 }
+        if (file.padding || file.symlink) return { length: file.length, mtimeMs: 0 } // BEP 47: never a regular file
         const stat = await statFile(root, file.path)
         if (!stat) throw new FriendError(`cannot record resume data: ${resolveInside(root, file.path)} is missing or not a regular file`)
         return stat

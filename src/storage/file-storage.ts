@@ -4,6 +4,9 @@
 // folder: every path goes through resolveInside and symlinks are refused.
 // Skipped files that are not on disk are never created: their bytes go to the
 // torrent's part file (part-file.ts) until they are un-skipped.
+// BEP 47: pad files are never created; symlinks are created (relative) only
+// when they and their target stay inside the save folder, else skipped with a
+// warning; executable files get the x bit wherever they have the r bit.
 
 import { constants as fsConstants } from 'node:fs'
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises'
@@ -15,6 +18,7 @@ import type { Storage } from './storage.ts'
 import { StorageError, osError } from './storage-error.ts'
 import { readStart, writeStart } from './range.ts'
 import { PartFile } from './part-file.ts'
+import { createFolders, createSymlink, symlinkRefused } from './folders.ts'
 
 const DEFAULT_MAX_OPEN_FILES = 64
 // O_NOFOLLOW makes open fail (ELOOP) if the final component is a symlink; absent on Windows.
@@ -64,6 +68,8 @@ export class FileStorage implements Storage {
   #closed = false
   /** A close of an evicted handle that failed; reported by the next flush or close. */
   #deferredError: unknown = null
+  /** What open refused to create (symlinks that would point outside the save folder), one line each. */
+  readonly warnings: string[] = []
 
   private constructor(meta: Metainfo, root: string, paths: (string | null)[], dataEnd: number[], inPartFile: boolean[], part: PartFile, maxOpenFiles: number) {
     this.#meta = meta
@@ -97,7 +103,7 @@ export class FileStorage implements Storage {
     const dataEnd: number[] = []
     const inPartFile: boolean[] = []
     for (const [i, file] of meta.files.entries()) {
-      if (file.padding) {
+      if (file.padding || file.symlink) {
         paths.push(null)
         dataEnd.push(file.length)
         inPartFile.push(false)
@@ -112,10 +118,15 @@ export class FileStorage implements Storage {
         continue
       }
       inPartFile.push(false)
-      dataEnd.push(await createFile(root, parts, file.length, readyFolders))
+      dataEnd.push(await createFile(root, parts, file.length, readyFolders, file.executable === true))
+    }
+    const warnings: string[] = []
+    for (const file of meta.files) {
+      if (file.symlink) await createSymlink(root, file, readyFolders, warnings)
     }
     const part = await PartFile.open(meta, root)
     const storage = new FileStorage(meta, root, paths, dataEnd, inPartFile, part, maxOpenFiles)
+    storage.warnings.push(...warnings)
     try {
       for (const fileIndex of part.filesWithRecords()) {
         if (!inPartFile[fileIndex]) await storage.#moveOutOfPartFile(fileIndex)
@@ -154,7 +165,7 @@ export class FileStorage implements Storage {
       }
       if (!this.#inPartFile[fileIndex]) return
       const file = this.#meta.files[fileIndex]
-      this.#dataEnd[fileIndex] = await createFile(this.#root, safePathComponents(file.path), file.length, new Set())
+      this.#dataEnd[fileIndex] = await createFile(this.#root, safePathComponents(file.path), file.length, new Set(), file.executable === true)
       this.#inPartFile[fileIndex] = false
       await this.#moveOutOfPartFile(fileIndex)
     })
@@ -392,14 +403,9 @@ export class FileStorage implements Storage {
 }
 
 /** Creates the file's folders (refusing symlinks) and the file itself; returns its size before extension. */
-async function createFile(root: string, parts: string[], length: number, readyFolders: Set<string>): Promise<number> {
-  for (let n = 1; n < parts.length; n++) {
-    const folder = resolveInside(root, parts.slice(0, n))
-    if (readyFolders.has(folder)) continue
-    await ensureFolder(folder, root)
-    readyFolders.add(folder)
-  }
-  return ensureFile(resolveInside(root, parts), length, root)
+async function createFile(root: string, parts: string[], length: number, readyFolders: Set<string>, executable: boolean): Promise<number> {
+  await createFolders(root, parts, readyFolders)
+  return ensureFile(resolveInside(root, parts), length, root, executable)
 }
 
 /** Whether anything is at `target` (a symlink counts); a missing folder on the way means no. */
@@ -414,26 +420,8 @@ async function exists(target: string): Promise<boolean> {
   }
 }
 
-async function ensureFolder(folder: string, root: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const st = await lstat(folder)
-      if (st.isSymbolicLink()) throw symlinkRefused(folder, root)
-      if (!st.isDirectory()) throw new StorageError(`cannot use ${folder}: it exists and is not a folder`, { path: folder })
-      return
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw osError(err, 'use folder', folder)
-    }
-    try {
-      await mkdir(folder)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw osError(err, 'create folder', folder)
-    }
-  }
-}
-
 /** Creates or opens the file, extends it sparse to `length` if shorter, and returns its size before that. */
-async function ensureFile(filePath: string, length: number, root: string): Promise<number> {
+async function ensureFile(filePath: string, length: number, root: string, executable: boolean): Promise<number> {
   let h: FileHandle
   try {
     h = await open(filePath, OPEN_OR_CREATE, 0o666)
@@ -444,6 +432,8 @@ async function ensureFile(filePath: string, length: number, root: string): Promi
     const st = await h.stat()
     if (!st.isFile()) throw new StorageError(`cannot use ${filePath}: it exists and is not a regular file`, { path: filePath })
     if (st.size < length) await h.truncate(length)
+    // BEP 47 "x": execute permission wherever read permission is (0644 → 0755).
+    if (executable && (st.mode & 0o111) === 0) await h.chmod((st.mode & 0o7777) | ((st.mode & 0o444) >> 2))
     return st.size
   } catch (err) {
     throw osError(err, 'extend', filePath)
@@ -455,8 +445,4 @@ async function ensureFile(filePath: string, length: number, root: string): Promi
 function openError(err: unknown, filePath: string, root: string): StorageError {
   if ((err as NodeJS.ErrnoException).code === 'ELOOP') return symlinkRefused(filePath, root)
   return osError(err, 'open', filePath)
-}
-
-function symlinkRefused(target: string, root: string): StorageError {
-  return new StorageError(`refusing to use ${target}: it is a symbolic link, and files must stay inside ${root}`, { path: target, code: 'ELOOP' })
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { MetainfoError } from '../../../src/metainfo/metainfo.ts'
-import { resolveInside, safePathComponents, sanitisePathComponents } from '../../../src/metainfo/safe-path.ts'
+import { resolveInside, safePathComponents, sanitiseComponent, sanitisePathComponents } from '../../../src/metainfo/safe-path.ts'
 
 function refused(parts: string[], pattern: RegExp): void {
   assert.throws(() => safePathComponents(parts), (err: unknown) => {
@@ -58,17 +58,43 @@ test('resolveInside keeps paths under the root', () => {
   assert.throws(() => resolveInside(root, ['..', 'downloads-evil', 'x']), MetainfoError)
 })
 
-test('sanitisePathComponents refuses what could escape the save folder', () => {
-  for (const [parts, pattern] of [
-    [[], /file path is empty/],
-    [['a', ''], /empty component/],
-    [['.'], /"\." is not allowed/],
-    [['a', '..', 'b'], /"\.\." is not allowed/],
-    [['/etc/passwd'], /contains a slash/],
-    [['..\\x'], /contains a slash/],
-    [['bad\0name'], /NUL byte/],
+test('sanitiseComponent makes safe what could escape the save folder, as libtorrent does', () => {
+  for (const [parts, safe] of [
+    [['a', ''], ['a', '_']],
+    [['.'], ['_']],
+    [['a', '..', 'b'], ['a', '_', 'b']],
+    [['/etc/passwd'], ['etcpasswd']],
+    [['..\\x'], ['..x']],
+    [['//\\'], ['_']],
+    [['bad\0name'], ['badname']],
+    [['foo\u200ebar', 'foo\u202bbar', 'foo\ufeffbar'], ['foobar', 'foobar', 'foobar']],
+    [['foo\x7fbar', 'foo\u0080bar'], ['foo_bar', 'foo_bar']],
   ] as const) {
-    assert.throws(() => sanitisePathComponents([...parts]), (err: unknown) => err instanceof MetainfoError && pattern.test(err.message))
+    const out = sanitisePathComponents([...parts])
+    assert.deepEqual(out, safe, JSON.stringify(parts))
+    assert.deepEqual(safePathComponents(out), out, 'and passes the strict check')
+  }
+  // The torrent's name is not forced: ".", ".." and nothing left give "" (metainfo then names it by its hash).
+  for (const name of ['.', '..', '/', '\0\0']) assert.equal(sanitiseComponent(name, false), '')
+  assert.equal(sanitiseComponent('test2/../test3/.././../../test4', false), 'test2..test3.......test4')
+  assert.equal(sanitiseComponent('/test1/test2/test3', false), 'test1test2test3')
+})
+
+test('sanitiseComponent reads bad UTF-8 as libtorrent does: one "_" per bad sequence', () => {
+  const cases: [number[], string][] = [
+    [[0xc2, 0xa1], '\u00a1'], // valid 2-byte
+    [[0xc2], '_'], // truncated 2-byte
+    [[0xe2, 0x9f, 0xb9], '\u27f9'],
+    [[0xe2, 0x9f], '_'],
+    [[0xf0, 0x9f, 0x92, 0x88], '\u{1f488}'],
+    [[0xf0, 0x9f, 0x92], '_'],
+    [[0xf8, 0x9f, 0x9f, 0x9f, 0x9f, ...Buffer.from('foobar')], '_foobar'], // a 5-byte sequence is one bad one
+    [[0xc0, 0xae], '_'], // overlong "."
+    [[0xe0, 0x80, 0xae], '_'],
+    [[0xf0, 0x80, 0x80, 0xae], '_'],
+  ]
+  for (const [bytes, tail] of cases) {
+    assert.equal(sanitiseComponent(Buffer.concat([Buffer.from('filename'), Buffer.from(bytes)])), `filename${tail}`, bytes.join(' '))
   }
 })
 

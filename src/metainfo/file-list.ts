@@ -1,0 +1,184 @@
+// A multi-file torrent's "files" list (BEP 3, BEP 47) → FileEntry[] with safe,
+// unique paths, and a record of every path that had to change. Loads what
+// libtorrent loads (its torrent_info.cpp extract_single_file, file_storage.cpp
+// sanitize_symlinks, resolve_duplicate_filenames.cpp), re-checked against its
+// test corpus in test/unit/metainfo/libtorrent-corpus.test.ts:
+// - every component is cleaned by safe-path (never refused for its shape);
+// - BEP 47 attr: "p" pad file (also BitComet's "_____padding_file_" names): its
+//   bytes are zeros and it is never written, and one without a path gets
+//   <name>/.pad/<length>; "x" executable; "l" symlink: no bytes whatever its
+//   length says, its "symlink path" cleaned with "." and ".." dropped and taken
+//   from the torrent's folder (or, failing that, from the link's own folder);
+//   a target that is no file or folder of the torrent, even through the
+//   torrent's other links, is recorded as pointing to the link itself, and
+//   storage never creates such a link;
+// - a file whose path another file or a folder already has (compared
+//   NFC-normalised and case-folded, as Windows and macOS would) is renamed
+//   name.1.ext, name.2.ext…; folders win over files wherever they appear; pad
+//   files of one size may share a path. Over 500 failed tries refuses the
+//   torrent, as libtorrent does (max_duplicate_filenames).
+// Refused, with one line: a file that is not a dict, a bad length, a path or
+// symlink path with a part that is not a string, a file with no path that is
+// not a pad file.
+
+import { MetainfoError } from './metainfo-error.ts'
+import { checkLength, isDict, own, preferUtf8, text, type Dict } from './dict.ts'
+import { portable, sanitiseComponent } from './safe-path.ts'
+import type { FileEntry, PathChange } from './file-entry.ts'
+
+const MAX_DUPLICATE_TRIES = 500
+const BITCOMET_PAD = '_____padding_file_'
+
+export function multiFileList(info: Dict, name: string, what: string, changes: PathChange[]): FileEntry[] {
+  const list = own(info, 'files')
+  if (!Array.isArray(list)) throw new MetainfoError(`${what}: its file list is not a list`)
+  if (list.length === 0) throw new MetainfoError(`${what}: its file list is empty`)
+  const files: FileEntry[] = []
+  let offset = 0
+  for (let i = 0; i < list.length; i++) {
+    const entry: unknown = list[i]
+    const label = `file ${i + 1}`
+    if (!isDict(entry)) throw new MetainfoError(`${what}: ${label} is not a dictionary`)
+    const attr = text(own(entry, 'attr')) ?? ''
+    let isLink = attr.includes('l')
+    let length = 0
+    if (!isLink) {
+      length = own(entry, 'length') as number
+      checkLength(length, what, `${label}'s length`)
+    }
+    const raw = rawParts(preferUtf8(entry, 'path'), what, `${label}'s path`)
+    let padding = attr.includes('p')
+    let path: string[]
+    if (raw !== undefined && raw.length > 0) {
+      path = [name, ...raw.map((part) => sanitiseComponent(part))]
+      if (raw.some((part) => text(part)!.includes(BITCOMET_PAD))) padding = true
+      const original = raw.map((part) => text(part)!)
+      if (!padding && original.some((part, n) => part !== path[n + 1])) {
+        changes.push({ file: i, original: [name, ...original], safe: path.slice(), why: 'made safe' })
+      }
+    } else if (padding) {
+      path = [name, '.pad', String(length)]
+    } else {
+      throw new MetainfoError(`${what}: ${label} has no path`)
+    }
+    let symlink: string[] | undefined
+    if (isLink) {
+      const target = rawParts(own(entry, 'symlink path'), what, `${label}'s symlink path`)
+      // BEP 47 requires a symlink path; without one libtorrent reads the entry as a plain (empty) file.
+      if (target === undefined) isLink = false
+      else symlink = [name, ...target.filter((part) => text(part) !== '.' && text(part) !== '..').map((part) => sanitiseComponent(part))]
+    }
+    if (!Number.isSafeInteger(offset + length)) throw new MetainfoError(`${what}: total length is too large`)
+    const file: FileEntry = { path, length, offset }
+    if (padding) file.padding = true
+    if (symlink) file.symlink = symlink
+    if (attr.includes('x')) file.executable = true
+    files.push(file)
+    offset += length
+  }
+  checkSymlinks(files, changes)
+  renameDuplicates(files, what, changes)
+  return files
+}
+
+/** The byte strings of a path list; undefined when it is not a list. */
+function rawParts(value: unknown, what: string, label: string): Uint8Array[] | undefined {
+  if (!Array.isArray(value)) return undefined
+  if (value.some((part) => !(part instanceof Uint8Array))) throw new MetainfoError(`${what}: ${label} has a part that is not a string`)
+  return value as Uint8Array[]
+}
+
+/**
+ * Every symlink must name a file or folder of the torrent, directly, from its
+ * own folder, or through the torrent's other links; one that does not is set to
+ * point to itself (libtorrent's mark for "invalid", which storage never creates).
+ */
+function checkSymlinks(files: FileEntry[], changes: PathChange[]): void {
+  if (!files.some((f) => f.symlink)) return
+  const key = (parts: string[]): string => parts.join('/')
+  const fileAt = new Map<string, number>()
+  const folders = new Set<string>()
+  files.forEach((f, i) => {
+    fileAt.set(key(f.path), i)
+    for (let n = 1; n < f.path.length; n++) folders.add(key(f.path.slice(0, n)))
+  })
+  const exists = (parts: string[]): boolean => fileAt.has(key(parts)) || folders.has(key(parts))
+  const linkTargets = new Map<string, string[]>()
+  const pending: number[] = []
+  files.forEach((f, i) => {
+    if (!f.symlink) return
+    if (exists(f.symlink)) {
+      linkTargets.set(key(f.path), f.symlink)
+      return
+    }
+    const fromLink = [...f.path.slice(0, -1), ...f.symlink.slice(1)]
+    if (exists(fromLink)) {
+      f.symlink = fromLink
+      linkTargets.set(key(f.path), fromLink)
+      return
+    }
+    linkTargets.set(key(f.path), f.symlink)
+    pending.push(i)
+  })
+  for (const i of pending) {
+    const f = files[i]
+    if (resolvesInside(f.symlink!, folders, linkTargets, exists)) continue
+    changes.push({ file: i, original: f.path.slice(), safe: f.path.slice(), why: `symlink to ${f.symlink!.join('/')}, which is not in the torrent: never created` })
+    f.symlink = f.path.slice()
+  }
+}
+
+/** Follows the torrent's own links folder by folder, each at most once, to a file or folder of the torrent. */
+function resolvesInside(start: string[], folders: Set<string>, linkTargets: Map<string, string[]>, exists: (parts: string[]) => boolean): boolean {
+  let target = start
+  const traversed = new Set<string>()
+  for (let n = 1; n < target.length; n++) {
+    const branch = target.slice(0, n).join('/')
+    if (folders.has(branch)) continue
+    const link = linkTargets.get(branch)
+    if (!link || traversed.has(branch)) return false
+    traversed.add(branch)
+    target = [...link, ...target.slice(n)]
+    n = 0
+  }
+  return exists(target)
+}
+
+/**
+ * libtorrent's duplicate rule: folders first, then each file in order; a path
+ * already taken gets ".N" before its extension (the last "." of its last
+ * component), N counting up from 1 until free.
+ */
+function renameDuplicates(files: FileEntry[], what: string, changes: PathChange[]): void {
+  const fold = (parts: string[]): string => parts.map((p) => p.normalize('NFC').toLowerCase()).join('/')
+  const taken = new Map<string, number>() // folded path → file index, or -1 for a folder
+  for (const f of files) {
+    for (let n = 1; n < f.path.length; n++) taken.set(fold(f.path.slice(0, n)), -1)
+  }
+  let tries = 0
+  files.forEach((f, i) => {
+    const clash = taken.get(fold(f.path))
+    if (clash === undefined) {
+      taken.set(fold(f.path), i)
+      return
+    }
+    if (clash >= 0 && f.padding && files[clash].padding && files[clash].length === f.length) return
+    const last = f.path[f.path.length - 1]
+    const dot = last.lastIndexOf('.')
+    const stem = dot >= 0 ? last.slice(0, dot) : last
+    const ext = dot >= 0 ? last.slice(dot) : ''
+    for (let n = 1; ; n++) {
+      const renamed = [...f.path.slice(0, -1), portable(`${stem}.${n}${ext}`, `${last}.${n}`)]
+      if (!taken.has(fold(renamed))) {
+        taken.set(fold(renamed), i)
+        const why = clash >= 0 ? `same path as file ${clash + 1}` : 'same path as a folder'
+        const earlier = changes.find((c) => c.file === i)
+        if (earlier) Object.assign(earlier, { safe: renamed.slice(), why: `${earlier.why}; ${why}` })
+        else if (!f.padding) changes.push({ file: i, original: f.path.slice(), safe: renamed.slice(), why })
+        f.path = renamed
+        return
+      }
+      if (++tries > MAX_DUPLICATE_TRIES) throw new MetainfoError(`${what}: over ${MAX_DUPLICATE_TRIES} of its file names collide; it looks built to waste time`)
+    }
+  })
+}

@@ -8,11 +8,11 @@
 
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { addressKey, errorMessage, FriendError } from '../core/types.ts'
-import { magnetUri, parseMagnetOrInfoHash, type MagnetLink } from '../metainfo/magnet.ts'
+import { magnetUri, notAnInfoHashNote, parseMagnetOrInfoHash, type MagnetLink } from '../metainfo/magnet.ts'
 import { parseTorrentFile, type Metainfo } from '../metainfo/metainfo.ts'
 import { formatBytes } from '../tui/format/format.ts'
+import { parseCommandLine } from './command-line.ts'
 import type { CliIo } from './io.ts'
 import { find, openStore } from './library-commands.ts'
 
@@ -59,7 +59,11 @@ export interface MagnetInfoJson {
 }
 
 export async function runInfo(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } })
+  const { values, positionals } = parseCommandLine('info', { args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
+  if (values.help) {
+    io.out(INFO_USAGE)
+    return 0
+  }
   const what = positionals[0]
   if (!what || positionals.length > 1) throw new FriendError('info needs one torrent: a .torrent file, a magnet link, an info hash or a name in the library')
   const info = await lookUp(what, io)
@@ -84,7 +88,7 @@ async function lookUp(what: string, io: CliIo): Promise<TorrentInfoJson | Magnet
   } catch (err) {
     // A whole hash that is not in the library: say what it names, like a magnet with nothing else.
     if (FULL_HASH.test(what) && !/^[0-9a-f]{32}$/i.test(what)) return magnetJson(parseMagnetOrInfoHash(what))
-    if (/no torrent/.test(errorMessage(err))) throw new FriendError(`"${what}" is not a .torrent file, a magnet link, an info hash or a torrent in the library`)
+    if (/no torrent/.test(errorMessage(err))) throw new FriendError(`"${what}" is not a .torrent file, a magnet link, an info hash or a torrent in the library${notAnInfoHashNote(what)}`)
     throw err
   }
   return torrentJson(await parseTorrentFile(await store.torrentFile(entry.infoHash)), 'library')

@@ -136,10 +136,9 @@ test('a DHT whose bootstrap node never answers: the session starts, the torrent 
     assert.ok(datagrams > 0, 'the DHT did try its bootstrap node')
     assert.equal(session.dhtNodes, 0, 'and found no node')
     assert.equal(summaryOf(session, 'nodht.bin').error, null)
-    const closed = Date.now()
+    // Close must not wait on the silent node: a hang fails at this test's timeout (no wall-clock bound here).
     await session.close()
     session = undefined
-    assert.ok(Date.now() - closed < 10_000, 'close does not wait on the silent node')
   } finally {
     await session?.close()
     await seeder?.stop()

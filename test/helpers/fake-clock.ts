@@ -1,6 +1,6 @@
 // A clock for tests that moves only when told to: schedules (tracker backoff,
 // choking, timeouts, rate limits) are driven by hand instead of by sleeping.
-import type { Clock, TimerHandle } from '../../src/core/clock.ts'
+import { systemClock, type Clock, type TimerHandle } from '../../src/core/clock.ts'
 
 /** A clock that moves only when told to; timers fire in time order. */
 export class FakeClock implements Clock {
@@ -59,5 +59,34 @@ export class FakeClock implements Clock {
       due.fn()
     }
     this.#now = target
+  }
+}
+
+/**
+ * The system clock, counting how often timers of each interval period have
+ * fired: a test waits for a periodic job (a disk-space check, a resume save)
+ * to have run N more times instead of sleeping and hoping it ran.
+ */
+export class TickCountingClock implements Clock {
+  readonly #ticks = new Map<number, number>()
+
+  now(): number {
+    return systemClock.now()
+  }
+
+  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    return systemClock.setTimeout(fn, delayMs)
+  }
+
+  setInterval(fn: () => void, periodMs: number): TimerHandle {
+    return systemClock.setInterval(() => {
+      fn()
+      this.#ticks.set(periodMs, this.ticks(periodMs) + 1)
+    }, periodMs)
+  }
+
+  /** Times an interval of `periodMs` has fired (its job's synchronous part has run). */
+  ticks(periodMs: number): number {
+    return this.#ticks.get(periodMs) ?? 0
   }
 }

@@ -21,6 +21,7 @@ import { freePort, tempDir, waitFor, waitUntil } from '../helpers/net.ts'
 import { startOurPeer, startOurSeeder, type OurPeer } from '../helpers/our-seeder.ts'
 import { fixedReplyTracker, startTracker } from '../helpers/tracker.ts'
 import { openTestSession } from '../helpers/session.ts'
+import { TickCountingClock } from '../helpers/fake-clock.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
 
 const WAIT_MS = 30_000
@@ -219,7 +220,8 @@ test('disk full: the torrent on the full disk goes to error with one line, the o
     }
     for (const s of seeders) await tracker.waitForSeeders(s.meta.infoHashHex, 1, WAIT_MS)
     const stateDir = join(work.path, 'state')
-    session = await openTestSession(stateDir, { diskFullRetryMs: 300 })
+    const clock = new TickCountingClock()
+    session = await openTestSession(stateDir, { diskFullRetryMs: 300, clock })
     const errors: TorrentSummary[] = []
     session.on('error', (s) => errors.push(s))
     let resumedWith = -1
@@ -254,7 +256,9 @@ test('disk full: the torrent on the full disk goes to error with one line, the o
     assert.ok(saved, 'resume data was saved when the disk filled')
     const savedCount = [...saved.bitfield].reduce((n, byte) => n + popcount(byte), 0)
     assert.ok(savedCount > 0 && savedCount >= mostSeen, `resume data holds the ${savedCount} verified pieces (at least the ${mostSeen} seen)`)
-    await new Promise((r) => setTimeout(r, 1000))
+    // Three more disk-space checks (each started a period after the last) found the disk still full.
+    const checks = clock.ticks(300)
+    await waitUntil(() => clock.ticks(300) >= checks + 3, WAIT_MS, 'three more disk-space checks')
     assert.equal(summaryOf(session, 'big-a.bin').state, 'error', 'no retry while the disk is still full')
 
     execFileSync('mount', ['-o', 'remount,size=8m', tiny])
@@ -286,7 +290,8 @@ test('a read-only disk (EROFS): error with the reason, no retry on its own even 
     const dir = join(work.path, 'seed')
     seeder = await startOurSeeder({ torrentPath: writeTorrent(built, 'ro.bin', undefined, dir), dataDir: dir })
     await tracker.waitForSeeders(seeder.meta.infoHashHex, 1, WAIT_MS)
-    session = await openTestSession(join(work.path, 'state'), { diskFullRetryMs: 100 })
+    const clock = new TickCountingClock()
+    session = await openTestSession(join(work.path, 'state'), { diskFullRetryMs: 100, clock })
     await session.start()
     const failed = waitFor<TorrentSummary>(session, 'error', WAIT_MS)
     await session.add(built.torrent, ro)
@@ -294,7 +299,8 @@ test('a read-only disk (EROFS): error with the reason, no retry on its own even 
     assert.match(failure.error ?? '', /EROFS \(read-only file system\)/)
     assert.doesNotMatch(failure.error ?? '', /\n|resumes/)
     execFileSync('mount', ['-o', 'remount,rw', ro])
-    await new Promise((r) => setTimeout(r, 1000)) // ten retry intervals
+    const checks = clock.ticks(100)
+    await waitUntil(() => clock.ticks(100) >= checks + 3, WAIT_MS, 'three disk-space checks with the disk writable')
     assert.equal(summaryOf(session, 'ro.bin').state, 'error', 'only a full disk is retried on its own')
     const done = completed(session, 'ro.bin')
     await session.resume(failure.infoHash)

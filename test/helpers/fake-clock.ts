@@ -64,11 +64,14 @@ export class FakeClock implements Clock {
 
 /**
  * The system clock, counting how often timers of each interval period have
- * fired: a test waits for a periodic job (a disk-space check, a resume save)
- * to have run N more times instead of sleeping and hoping it ran.
+ * fired: a test waits for a periodic job (a disk-space check, a seed-limit
+ * check) to have run N more times instead of sleeping and hoping it ran, or
+ * runs the jobs of one period at once rather than waiting a whole period.
  */
 export class TickCountingClock implements Clock {
   readonly #ticks = new Map<number, number>()
+  readonly #intervals = new Map<number, { fn: () => void; periodMs: number }>()
+  #seq = 0
 
   now(): number {
     return systemClock.now()
@@ -79,14 +82,30 @@ export class TickCountingClock implements Clock {
   }
 
   setInterval(fn: () => void, periodMs: number): TimerHandle {
-    return systemClock.setInterval(() => {
-      fn()
-      this.#ticks.set(periodMs, this.ticks(periodMs) + 1)
-    }, periodMs)
+    const id = ++this.#seq
+    const interval = { fn, periodMs }
+    this.#intervals.set(id, interval)
+    const timer = systemClock.setInterval(() => this.#fire(interval), periodMs)
+    return {
+      cancel: () => {
+        this.#intervals.delete(id)
+        timer.cancel()
+      },
+    }
   }
 
   /** Times an interval of `periodMs` has fired (its job's synchronous part has run). */
   ticks(periodMs: number): number {
     return this.#ticks.get(periodMs) ?? 0
+  }
+
+  /** Runs every live interval of `periodMs` now, as if its period had come round. */
+  fireIntervals(periodMs: number): void {
+    for (const interval of [...this.#intervals.values()]) if (interval.periodMs === periodMs) this.#fire(interval)
+  }
+
+  #fire(interval: { fn: () => void; periodMs: number }): void {
+    interval.fn()
+    this.#ticks.set(interval.periodMs, this.ticks(interval.periodMs) + 1)
   }
 }

@@ -115,7 +115,7 @@ describe('dashboard in a real terminal (tmux)', () => {
     for (const line of small.split('\n')) assert.ok([...line].length <= 60, `wider than 60: ${line}`)
     keys('q')
     await waitScreen('the shell after quit', () => existsSync(exitFile), 20_000)
-    assert.equal(readFileSync(exitFile, 'utf8').trim(), '0')
+    assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', `exit code (70: a handle left open, named on the screen):\n${screen()}`)
     const after = screen()
     assert.match(after, /stopped; the library is in/)
 
@@ -157,7 +157,7 @@ describe('dashboard in a real terminal (tmux)', () => {
       await until('paused through the socket', (s) => /paused/.test(s.split('\n').find((l) => l.startsWith(fixture.name.slice(0, 10))) ?? ''))
       tmux('send-keys', '-t', 'ft2', 'q')
       await until('the dashboard gone', () => existsSync(exitFile))
-      assert.equal(readFileSync(exitFile, 'utf8').trim(), '0')
+      assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', `exit code (70: a handle left open, named on the screen):\n${tmux('capture-pane', '-p', '-t', 'ft2')}`)
       assert.ok(seed.running, 'the headless session keeps running after the dashboard detaches')
       const list = await runCli(['list', '--json'], { homeDir: home, timeoutMs: 10_000 })
       assert.equal(list.code, 0, list.stderr)

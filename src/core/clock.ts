@@ -1,5 +1,5 @@
 // Time as an injectable dependency, so schedules (tracker backoff, choking,
-// timeouts) can be tested with a fake clock instead of sleeping.
+// timeouts) can be tested with a fake clock (test/helpers/fake-clock.ts) instead of sleeping.
 
 export interface TimerHandle {
   cancel(): void
@@ -24,64 +24,4 @@ export const systemClock: Clock = {
     t.unref?.()
     return { cancel: () => clearInterval(t) }
   },
-}
-
-/** A clock that moves only when told to; timers fire in time order. */
-export class FakeClock implements Clock {
-  #now: number
-  #seq = 0
-  #timers = new Map<number, { at: number; fn: () => void; periodMs?: number }>()
-
-  constructor(startMs = 0) {
-    this.#now = startMs
-  }
-
-  now(): number {
-    return this.#now
-  }
-
-  setTimeout(fn: () => void, delayMs: number): TimerHandle {
-    const id = ++this.#seq
-    this.#timers.set(id, { at: this.#now + Math.max(0, delayMs), fn })
-    return { cancel: () => this.#timers.delete(id) }
-  }
-
-  setInterval(fn: () => void, periodMs: number): TimerHandle {
-    const id = ++this.#seq
-    this.#timers.set(id, { at: this.#now + Math.max(1, periodMs), fn, periodMs: Math.max(1, periodMs) })
-    return { cancel: () => this.#timers.delete(id) }
-  }
-
-  /** Number of timers waiting to fire. */
-  pending(): number {
-    return this.#timers.size
-  }
-
-  /** When the next timer fires, or undefined if none is set. */
-  nextAt(): number | undefined {
-    let next: number | undefined
-    for (const t of this.#timers.values()) if (next === undefined || t.at < next) next = t.at
-    return next
-  }
-
-  /** Moves time forward by `ms`, firing every timer that falls due, in order. */
-  advance(ms: number): void {
-    const target = this.#now + ms
-    for (;;) {
-      let dueId = -1
-      let due: { at: number; fn: () => void; periodMs?: number } | undefined
-      for (const [id, t] of this.#timers) {
-        if (t.at <= target && (due === undefined || t.at < due.at || (t.at === due.at && id < dueId))) {
-          due = t
-          dueId = id
-        }
-      }
-      if (!due) break
-      this.#now = due.at
-      if (due.periodMs !== undefined) due.at += due.periodMs
-      else this.#timers.delete(dueId)
-      due.fn()
-    }
-    this.#now = target
-  }
 }

@@ -57,13 +57,3 @@ export function decodeHandshake(buf: Buffer): Handshake {
 export function supportsExtensionProtocol(reserved: Buffer): boolean {
   return (reserved[5] & 0x10) !== 0
 }
-
-/** BEP 5 */
-export function supportsDht(reserved: Buffer): boolean {
-  return (reserved[7] & 0x01) !== 0
-}
-
-/** BEP 6 */
-export function supportsFast(reserved: Buffer): boolean {
-  return (reserved[7] & 0x04) !== 0
-}

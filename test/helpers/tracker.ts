@@ -174,6 +174,13 @@ export async function startOpentracker(whitelist: string[]): Promise<Opentracker
     await close()
     throw err
   }
+  let current = new Set(whitelist.map((h) => h.toLowerCase()))
+  /** A stopped announce from a peer that never started: refused if the hash is not listed, and adds no peer either way. */
+  const isAuthorized = async (infoHashHex: string): Promise<boolean> => {
+    const peerId = hexToPercent('2d4654303030302d' + 'ee'.repeat(12))
+    const res = await fetch(`${base}/announce?info_hash=${hexToPercent(infoHashHex)}&peer_id=${peerId}&port=1&uploaded=0&downloaded=0&left=0&event=stopped&compact=1`)
+    return !/not authorized/.test(Buffer.from(await res.arrayBuffer()).toString('latin1'))
+  }
   const scrapeSeeders = async (infoHashHex: string): Promise<number> => {
     const res = await fetch(`${base}/scrape?info_hash=${hexToPercent(infoHashHex.toLowerCase())}`)
     const body = Buffer.from(await res.arrayBuffer()).toString('latin1')
@@ -186,10 +193,22 @@ export async function startOpentracker(whitelist: string[]): Promise<Opentracker
     port,
     pid: proc.pid,
     async setWhitelist(hashes) {
+      const wanted = new Set(hashes.map((h) => h.toLowerCase()))
+      const changed = [...new Set([...wanted, ...current])].filter((h) => wanted.has(h) !== current.has(h))
       writeWhitelist(hashes)
-      if (proc.running) proc.child.kill('SIGHUP')
-      // opentracker reloads the list in a background thread; there is no acknowledgement.
-      await new Promise((resolve) => setTimeout(resolve, 500))
+      current = wanted
+      if (!proc.running) return
+      proc.child.kill('SIGHUP')
+      // opentracker reloads the list in a background thread with no acknowledgement: ask it about
+      // every hash whose standing changed until each is answered as the new list says.
+      await waitUntil(
+        async () => {
+          for (const hash of changed) if ((await isAuthorized(hash)) !== wanted.has(hash)) return false
+          return true
+        },
+        10_000,
+        `opentracker to reload its whitelist on port ${port}`,
+      )
     },
     scrapeSeeders,
     logs: () => proc.logs(),

@@ -147,9 +147,15 @@ test('data already in the save folder is checked first and only missing pieces a
     }
     const run = await downloadWithCli({ torrentPath, outDir: out, timeoutMs: 30_000, peers: [`127.0.0.1:${seeder.port}`] })
     assert.equal(run.code, 0, describeRun(run))
-    const fetchedBlocks = seeder.stats.blocksServed
-    const totalBlocks = Math.ceil(built.payload.length / (16 * 1024))
-    assert.ok(fetchedBlocks > 0 && fetchedBlocks < totalBlocks * 0.95, `fetched ${fetchedBlocks} of ${totalBlocks} blocks`)
+    let at = 0
+    for (const f of ODD_LAYOUT) {
+      assert.ok(readFileSync(join(out, 'odd', ...f.path)).equals(built.payload.subarray(at, at + f.length)), `${f.path.join('/')} is byte-identical`)
+      at += f.length
+    }
+    // Exactly the blocks of the pieces that reach past the three files written (32 KiB pieces, 16 KiB blocks).
+    const firstMissing = Math.floor(offset / built.pieceLength)
+    const missingBlocks = Math.ceil((built.payload.length - firstMissing * built.pieceLength) / (16 * 1024))
+    assert.equal(seeder.stats.blocksServed, missingBlocks, `fetched ${seeder.stats.blocksServed} blocks; the pieces missing hold ${missingBlocks}`)
 
     // Everything present now: a second run verifies and exits 0 without a peer.
     const again = await downloadWithCli({ torrentPath, outDir: out, timeoutMs: 30_000 })

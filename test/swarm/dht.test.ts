@@ -87,12 +87,25 @@ test('a peer announced by one DhtNode is found by another through a DhtSource, o
   seeder.start()
   await stored
 
-  const leecher = new DhtSource({ node: b, infoHash, port: 40_002, private: false, announce: false })
+  // B's node as the source sees it, telling when a lookup has ended (every reply in).
+  let lookupsEnded = 0
+  const watched = {
+    lookup: async (...args: Parameters<DhtNode['lookup']>) => {
+      try {
+        return await b.lookup(...args)
+      } finally {
+        lookupsEnded++
+      }
+    },
+    announce: (...args: Parameters<DhtNode['announce']>) => b.announce(...args),
+  }
+  const leecher = new DhtSource({ node: watched, infoHash, port: 40_002, private: false, announce: false })
   const found = collect(leecher)
   leecher.start()
-  await waitUntil(() => found.some((c) => c.port === peerPort), WAIT_MS, 'B to find the announced peer')
-  // Several nodes hold the same peer; the lookup still reports it once.
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await waitUntil(() => lookupsEnded >= 1, WAIT_MS, "B's lookup to end")
+  await new Promise((resolve) => setImmediate(resolve)) // the source hands on what the last replies carried
+  // Several nodes hold the same peer; the whole lookup still reports it once.
+  assert.ok(found.some((c) => c.port === peerPort), 'B found the announced peer')
   assert.deepEqual(found.filter((c) => c.port === peerPort), [dhtPeer(peerPort)])
   assert.ok(found.every((c) => c.source === 'dht'))
 

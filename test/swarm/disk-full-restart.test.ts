@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { StateStore } from '../../src/session/state-store.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
+import { TickCountingClock } from '../helpers/fake-clock.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
 
 test('a disk-full error survives a restart and resumes on its own once there is space', { timeout: 30_000 }, async () => {
@@ -43,11 +44,12 @@ test('an error that is not a full disk waits for the person after a restart', { 
   const store = await StateStore.open(stateDir)
   await store.add({ infoHash: built.infoHash.toString('hex'), name: 'ro.bin', savePath: save, state: 'error', error: 'cannot write ro.bin: read-only file system', uploadedBytes: 0, downloadedBytes: 0, addedAtMs: Date.now(), queuePosition: 0 }, built.torrent)
   await store.flush()
-  const session = await openTestSession(stateDir, { diskFullRetryMs: 50 })
+  const clock = new TickCountingClock()
+  const session = await openTestSession(stateDir, { diskFullRetryMs: 50, clock })
   try {
     await session.start()
-    await new Promise((r) => setTimeout(r, 300))
-    assert.equal(session.list()[0].state, 'error')
+    await waitUntil(() => clock.ticks(50) >= 3, 20_000, 'three disk-space checks')
+    assert.equal(session.list()[0].state, 'error', 'the checks for space passed it by')
   } finally {
     await session.close()
     await work.cleanup()

@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { newPeerId } from '../../src/core/peer-id.ts'
+import { BLOCK_SIZE } from '../../src/core/types.ts'
 import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
 import { buildTorrent, ODD_LAYOUT } from '../helpers/make-torrent.ts'
+import { runStepped, steppedLimit } from '../helpers/stepped-limit.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -164,28 +166,44 @@ test('a peer that takes requests and never answers is snubbed; its blocks are fe
   })
 })
 
-test('download and upload limits hold the rate near the limit', async () => {
-  const { LimiterChain, TokenBucket } = await import('../../src/core/token-bucket.ts')
+test('a download limit paces our requests: on the limiter\'s clock, never faster than the limit and no slower', async () => {
   await withTempDir(async (dir) => {
-    const built = buildTorrent({ name: 'odd', files: ODD_LAYOUT, pieceLength: 16 * 1024, seed: 8 })
+    // One block per piece, so every request costs the limiter one block's worth.
+    const built = buildTorrent({ name: 'odd', files: ODD_LAYOUT, pieceLength: BLOCK_SIZE, seed: 8 })
     const meta = await parseTorrentFile(built.torrent)
-    const limit = 256 * 1024
+    const limit = steppedLimit(256 * 1024)
+    const stepMs = 250
     const seeder = await startWirePeer({ infoHash: meta.infoHash, payload: built.payload, pieceLength: meta.pieceLength })
-    const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, dir), peerId: newPeerId(), listenPort: 0, useTrackers: false, downloadLimiter: new LimiterChain(new TokenBucket(0), new TokenBucket(limit)) })
-    const started = Date.now()
+    const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, dir), peerId: newPeerId(), listenPort: 0, useTrackers: false, downloadLimiter: limit.limiter })
+    let complete = false
+    let failure: string | undefined
+    torrent.once('complete', () => (complete = true))
+    torrent.once('error', (message) => (failure = message))
     try {
-      const done = waitForEvent(torrent, 30_000)
       torrent.addPeers([{ host: '127.0.0.1', port: seeder.port, source: 'manual' }])
       await torrent.start()
-      await done
+      const { steps, doneAtMs } = await runStepped(limit, {
+        stepMs,
+        done: () => complete || failure !== undefined,
+        // Every request granted has been served (the seeder counts what it sent).
+        settled: () => seeder.stats.blocksServed === limit.limiter.grants,
+        moved: () => seeder.stats.blocksServed * BLOCK_SIZE,
+        describe: () => JSON.stringify({ ...torrent.snapshot(), peers: undefined, seeder: seeder.stats }),
+      })
+      assert.equal(failure, undefined)
+      // Never faster: what the seeder sent never exceeds the burst plus the rate times the limiter's time.
+      for (const step of steps) {
+        const allowed = limit.burstBytes + (limit.rateBytesPerSec * step.atMs) / 1000
+        assert.ok(step.movedBytes <= allowed, `${step.movedBytes} bytes served by ${step.atMs} ms, the limit allows ${allowed}`)
+      }
+      // No slower: the torrent took each step's tokens at once, so it finished when the limit allowed.
+      const needMs = ((meta.pieceCount * BLOCK_SIZE - limit.burstBytes) / limit.rateBytesPerSec) * 1000
+      assert.ok(doneAtMs >= needMs - stepMs && doneAtMs <= needMs + 2 * stepMs, `done at ${doneAtMs} ms on the limiter's clock, the limit allows ${Math.round(needMs)}`)
+      assert.equal(seeder.stats.blocksServed, meta.pieceCount, 'every block was requested once')
     } finally {
       await torrent.stop()
       await seeder.close()
     }
-    const seconds = (Date.now() - started) / 1000
-    // ~944 KiB at 256 KiB/s after a 256 KiB burst: about 2.7 s; unlimited it takes well under 0.5 s.
-    const expected = (built.payload.length - limit) / limit
-    assert.ok(seconds > expected * 0.8 && seconds < expected * 2, `took ${seconds.toFixed(2)} s, expected about ${expected.toFixed(2)} s`)
     await assertFilesMatch(dir, 'odd', built.payload)
   })
 })

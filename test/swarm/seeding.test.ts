@@ -1,5 +1,6 @@
 // Our seeder serving our leecher on loopback, and the seeder refusing bad requests.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
@@ -7,23 +8,43 @@ import { describeRun, downloadWithCli } from '../helpers/cli.ts'
 import { assertSameTree } from '../helpers/compare.ts'
 import { tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
+import { runStepped, steppedLimit } from '../helpers/stepped-limit.ts'
 import { startTracker } from '../helpers/tracker.ts'
 
-test('an upload limit holds our seeder near it', async () => {
-  const { LimiterChain, TokenBucket } = await import('../../src/core/token-bucket.ts')
+test('an upload limit paces our seeder: on the limiter\'s clock, never faster than the limit and no slower', async () => {
   const work = tempDir('ft-seed-limit')
   const tracker = await startTracker()
   try {
     const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
-    const limit = 512 * 1024
-    const seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, useTrackers: false, uploadLimiter: new LimiterChain(new TokenBucket(limit)) })
+    const limit = steppedLimit(512 * 1024)
+    const stepMs = 250
+    const seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, useTrackers: false, uploadLimiter: limit.limiter })
     try {
-      const run = await downloadWithCli({ torrentPath: fixture.torrentPath, outDir: join(work.path, 'out'), timeoutMs: 30_000, peers: [`127.0.0.1:${seeder.port}`] })
+      const outDir = join(work.path, 'out')
+      let finished = false
+      const leecher = downloadWithCli({ torrentPath: fixture.torrentPath, outDir, timeoutMs: 60_000, peers: [`127.0.0.1:${seeder.port}`] }).finally(() => (finished = true))
+      const { steps, doneAtMs } = await runStepped(limit, {
+        stepMs,
+        // Every byte granted; or the leecher gave up, which the exit code below reports.
+        done: () => limit.limiter.grantedBytes >= fixture.totalBytes || finished,
+        // The uploader sends as soon as the limiter lets it: once tokens are short, nothing more is owed.
+        settled: () => true,
+        moved: () => seeder.torrent.snapshot().uploadedBytes,
+        describe: () => JSON.stringify({ ...seeder.torrent.snapshot(), peers: undefined }),
+      })
+      const run = await leecher
       assert.equal(run.code, 0, describeRun(run))
-      // ~3 MB at 512 KiB/s after a 512 KiB burst: about 5 s (the CLI's own start-up adds a little).
-      const expected = (fixture.totalBytes - limit) / limit
-      const seconds = run.durationMs / 1000
-      assert.ok(seconds > expected * 0.8 && seconds < expected * 2 + 2, `took ${seconds.toFixed(2)} s, expected about ${expected.toFixed(2)} s`)
+      await assertSameTree(join(fixture.payloadDir, fixture.name), join(outDir, fixture.name))
+      // Never faster: what the seeder sent never exceeds the burst plus the rate times the limiter's time.
+      for (const step of steps) {
+        const allowed = limit.burstBytes + (limit.rateBytesPerSec * step.atMs) / 1000
+        assert.ok(step.movedBytes <= allowed, `${step.movedBytes} bytes uploaded by ${step.atMs} ms, the limit allows ${allowed}`)
+      }
+      assert.ok(seeder.torrent.snapshot().uploadedBytes <= limit.limiter.grantedBytes, 'nothing was uploaded without the limiter granting it')
+      assert.ok(limit.limiter.grantedBytes >= fixture.totalBytes, 'the whole torrent went through the limiter')
+      // No slower: each step's tokens were used at once, so the upload ended when the limit allowed.
+      const needMs = ((fixture.totalBytes - limit.burstBytes) / limit.rateBytesPerSec) * 1000
+      assert.ok(doneAtMs >= needMs - stepMs && doneAtMs <= needMs + 2 * stepMs, `done at ${doneAtMs} ms on the limiter's clock, the limit allows ${Math.round(needMs)}`)
     } finally {
       await seeder.stop()
     }
@@ -93,7 +114,15 @@ test('bad requests are refused without harming the connection; a good one is the
       socket.write(encode({ type: 'request', index: 1, begin: 16384, length: 16384 })) // fine
       await until(() => block !== undefined, 'the good request was served')
       assert.equal(received.filter((t) => t === 'piece').length, 1, 'only the good request was answered')
-      assert.equal(block!.length, 16384)
+      // Judged against the files themselves: the bytes at piece 1, offset 16384, wherever files split them.
+      const start = meta.pieceLength + 16384
+      const expected = Buffer.concat(
+        meta.files
+          .filter((f) => f.offset < start + 16384 && f.offset + f.length > start)
+          .map((f) => readFileSync(join(fixture.payloadDir, ...f.path)).subarray(Math.max(0, start - f.offset), start + 16384 - f.offset)),
+      )
+      assert.equal(expected.length, 16384)
+      assert.ok(block!.equals(expected), 'the block served is the file data at piece 1, offset 16384')
       assert.ok(!socket.destroyed, 'the connection is still open')
       assert.ok(seeder.torrent.snapshot().connectedPeers === 1)
     } finally {

@@ -2,13 +2,14 @@
 // `seed` serves it, and the friend's `add <magnet>` gets the same tree.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
 import { CLI_PATH, describeRun, isolatedEnv, REPO_ROOT, runCli } from '../helpers/cli.ts'
 import { assertSameTree } from '../helpers/compare.ts'
-import { freePort, tempDir } from '../helpers/net.ts'
+import { freePort, tempDir, waitUntil } from '../helpers/net.ts'
 import { startTracker } from '../helpers/tracker.ts'
 
 test('share → seed → a friend adds the magnet link and gets the same files', { timeout: 90_000 }, async () => {
@@ -32,16 +33,20 @@ test('share → seed → a friend adds the magnet link and gets the same files',
     let log = ''
     seed.stdout!.on('data', (c: Buffer) => (log += c.toString()))
     seed.stderr!.on('data', (c: Buffer) => (log += c.toString()))
-    const deadline = Date.now() + 20_000
-    while (!/seeding/.test((await runCli(['list'], { timeoutMs: 10_000, homeDir: home })).stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    await waitUntil(async () => /seeding/.test((await runCli(['list'], { timeoutMs: 10_000, homeDir: home })).stdout), 30_000, 'the session to seed the shared folder')
 
     const out = join(work.path, 'friend-out')
     const friend = await runCli(['add', magnet, '-o', out, '--port', String(await freePort())], { timeoutMs: 60_000 })
     assert.equal(friend.code, 0, `${describeRun(friend)}\n--- seed log ---\n${log}`)
     await assertSameTree(folder, join(out, fixture.name))
+    const closed = once(seed, 'close')
+    seed.kill('SIGTERM')
+    assert.equal((await closed)[0], 0, `seed exits 0 on SIGTERM:\n${log}`)
   } finally {
-    seed?.kill('SIGTERM')
-    await new Promise((r) => (seed ? seed.once('close', r) : r(undefined)))
+    if (seed && seed.exitCode === null && seed.signalCode === null) {
+      seed.kill('SIGTERM')
+      await once(seed, 'close')
+    }
     await tracker.close()
     await work.cleanup()
   }

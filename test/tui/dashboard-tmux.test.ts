@@ -71,7 +71,7 @@ describe('dashboard in a real terminal (tmux)', () => {
     const env = isolatedEnv(home)
     const dl = join(work.path, 'downloads')
     const exitFile = join(work.path, 'exit-code')
-    const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
+    const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'FRIENDTORRENT_NO_FORCED_EXIT'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
     const command = `env ${vars} TERM=xterm-256color ${sh(process.execPath)} ${sh(CLI_PATH)} --path ${sh(dl)}; echo $? > ${sh(exitFile)}; sleep 60`
     tmux('new-session', '-d', '-s', 'ft', '-x', '80', '-y', '24', command)
 
@@ -115,7 +115,7 @@ describe('dashboard in a real terminal (tmux)', () => {
     for (const line of small.split('\n')) assert.ok([...line].length <= 60, `wider than 60: ${line}`)
     keys('q')
     await waitScreen('the shell after quit', () => existsSync(exitFile), 20_000)
-    assert.equal(readFileSync(exitFile, 'utf8').trim(), '0')
+    assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', `exit code (70: a handle left open, named on the screen):\n${screen()}`)
     const after = screen()
     assert.match(after, /stopped; the library is in/)
 
@@ -141,7 +141,7 @@ describe('dashboard in a real terminal (tmux)', () => {
       const add = await runCli(['add', fixture.torrentPath, '-o', dl], { homeDir: home, timeoutMs: 30_000 })
       assert.equal(add.code, 0, add.stderr)
       const exitFile = join(work.path, 'exit-code-attach')
-      const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
+      const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'FRIENDTORRENT_NO_FORCED_EXIT'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
       tmux('new-session', '-d', '-s', 'ft2', '-x', '80', '-y', '24', `env ${vars} TERM=xterm-256color ${sh(process.execPath)} ${sh(CLI_PATH)}; echo $? > ${sh(exitFile)}; sleep 60`)
       const at = (t: string) => tmux('capture-pane', '-p', '-t', t)
       const until = async (what: string, test: (s: string) => boolean) => {
@@ -157,7 +157,7 @@ describe('dashboard in a real terminal (tmux)', () => {
       await until('paused through the socket', (s) => /paused/.test(s.split('\n').find((l) => l.startsWith(fixture.name.slice(0, 10))) ?? ''))
       tmux('send-keys', '-t', 'ft2', 'q')
       await until('the dashboard gone', () => existsSync(exitFile))
-      assert.equal(readFileSync(exitFile, 'utf8').trim(), '0')
+      assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', `exit code (70: a handle left open, named on the screen):\n${tmux('capture-pane', '-p', '-t', 'ft2')}`)
       assert.ok(seed.running, 'the headless session keeps running after the dashboard detaches')
       const list = await runCli(['list', '--json'], { homeDir: home, timeoutMs: 10_000 })
       assert.equal(list.code, 0, list.stderr)

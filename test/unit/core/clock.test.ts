@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { FakeClock } from '../../../src/core/clock.ts'
+import { FakeClock } from '../../helpers/fake-clock.ts'
 import { RateMeter } from '../../../src/core/rate-meter.ts'
 
 test('fake clock fires timers in time order and only when due', () => {

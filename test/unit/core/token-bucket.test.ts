@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { FakeClock } from '../../../src/core/clock.ts'
+import { FakeClock } from '../../helpers/fake-clock.ts'
 import { LimiterChain, TokenBucket } from '../../../src/core/token-bucket.ts'
 
 const KiB = 1024

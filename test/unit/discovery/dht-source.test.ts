@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { FakeClock } from '../../../src/core/clock.ts'
+import { FakeClock } from '../../helpers/fake-clock.ts'
 import type { PeerAddress, PeerCandidate } from '../../../src/core/types.ts'
 import { DhtSource, type DhtLookupNode } from '../../../src/discovery/dht-source.ts'
 

@@ -96,9 +96,7 @@ const REFUSED: [label: string, data: () => Buffer, pattern: RegExp][] = [
 
 for (const [label, data, pattern] of REFUSED) {
   test(`torrent refused: ${label}`, async () => {
-    const started = performance.now()
     await assert.rejects(parseTorrentFile(data()), (err: unknown) => assertOneLineMetainfoError(err, pattern, label))
-    assert.ok(performance.now() - started < 2000, `${label}: refused quickly`)
   })
 }
 
@@ -197,9 +195,7 @@ const BAD_LINKS: [label: string, text: string, pattern: RegExp][] = [
 
 for (const [label, text, pattern] of BAD_LINKS) {
   test(`link refused: ${label}`, () => {
-    const started = performance.now()
     assert.throws(() => parseMagnetOrInfoHash(text), (err: unknown) => assertOneLineMetainfoError(err, pattern, label))
-    assert.ok(performance.now() - started < 2000, `${label}: refused quickly`)
   })
 }
 

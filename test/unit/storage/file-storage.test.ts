@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { chmod, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import bencode from 'bencode'
@@ -8,6 +9,20 @@ import { FileStorage } from '../../../src/storage/file-storage.ts'
 import { StorageError } from '../../../src/storage/storage-error.ts'
 import { patternBytes } from '../metainfo/build-torrent.ts'
 import { metaFor, paddedMeta, tempDir } from './meta-for.ts'
+
+/**
+ * Root opens any file: under root, `fn` runs with the effective user `nobody`
+ * (for the whole process, so nothing else may run meanwhile), then root again.
+ */
+async function asOrdinaryUser<T>(fn: () => Promise<T>): Promise<T> {
+  if (process.getuid?.() !== 0) return fn()
+  process.seteuid!(Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim()))
+  try {
+    return await fn()
+  } finally {
+    process.seteuid!(0)
+  }
+}
 
 const KiB = 1024
 const BLOCK = 16 * KiB
@@ -201,12 +216,11 @@ test('OS errors name the file and the errno', async () => {
     await writeFile(path.join(dir, 'blocked', 'gone'), 'a file where a folder must go')
     await assert.rejects(FileStorage.open(meta, path.join(dir, 'blocked')), /gone: it exists and is not a folder/)
 
-    if (process.getuid?.() !== 0) {
-      const { meta: ro } = await metaFor('ro.bin', 16 * KiB, patternBytes(100))
-      await writeFile(path.join(dir, 'ro.bin'), '')
-      await chmod(path.join(dir, 'ro.bin'), 0o444)
-      await assert.rejects(FileStorage.open(ro, dir), /cannot open .*ro\.bin: EACCES \(permission denied\)/)
-    }
+    const { meta: ro } = await metaFor('ro.bin', 16 * KiB, patternBytes(100))
+    await writeFile(path.join(dir, 'ro.bin'), '')
+    await chmod(path.join(dir, 'ro.bin'), 0o444)
+    await chmod(dir, 0o755)
+    await asOrdinaryUser(() => assert.rejects(FileStorage.open(ro, dir), /cannot open .*ro\.bin: EACCES \(permission denied\)/))
   } finally {
     await remove()
   }

@@ -170,16 +170,14 @@ test('keep-alives between other messages are returned in order', () => {
   ])
 })
 
-test('many small messages in one large chunk decode quickly', () => {
+// How fast: npm run bench (parse section), not a timed test.
+test('many small messages in one large chunk all decode, in order', () => {
   const messages: Message[] = []
   for (let i = 0; i < 50000; i++) messages.push({ type: 'have', index: i })
   const stream = streamOf(messages)
-  const started = performance.now()
   const decoded = new Decoder().push(stream)
-  const elapsedMs = performance.now() - started
   assert.equal(decoded.length, 50000)
-  assert.deepEqual(decoded[49999], { type: 'have', index: 49999 })
-  assert.ok(elapsedMs < 500, `took ${elapsedMs} ms`)
+  assert.ok(decoded.every((m, i) => m.type === 'have' && m.index === i), 'each have, in order')
 })
 
 test('reuseBuffers: messages consumed after each push equal the plain decoder, with no buffer per split message', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { WireError } from '../../../src/wire/decoder.ts'
 import {
   decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH, PROTOCOL,
-  supportsDht, supportsExtensionProtocol, supportsFast,
+  supportsExtensionProtocol,
 } from '../../../src/wire/handshake.ts'
 import { bytes } from './wire-fixtures.ts'
 
@@ -23,13 +23,10 @@ test('the handshake is pstrlen, pstr, reserved, info hash, peer id', () => {
 test('reserved bits follow the options: BEP 10 on by default, DHT and fast off', () => {
   const defaults = decodeHandshake(encodeHandshake(infoHash, peerId)).reserved
   assert.equal(supportsExtensionProtocol(defaults), true)
-  assert.equal(supportsDht(defaults), false)
-  assert.equal(supportsFast(defaults), false)
+  assert.equal(defaults[7], 0, 'BEP 5 (DHT) and BEP 6 (fast) bits clear')
 
   const all = decodeHandshake(encodeHandshake(infoHash, peerId, { dht: true, fast: true })).reserved
   assert.deepEqual(all, Buffer.from([0, 0, 0, 0, 0, 0x10, 0, 0x05]))
-  assert.equal(supportsDht(all), true)
-  assert.equal(supportsFast(all), true)
 
   const none = decodeHandshake(encodeHandshake(infoHash, peerId, { extended: false })).reserved
   assert.deepEqual(none, Buffer.alloc(8))

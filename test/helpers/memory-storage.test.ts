@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { MemoryStorage } from '../../../src/storage/memory-storage.ts'
-import { patternBytes } from '../metainfo/build-torrent.ts'
-import { metaFor } from './meta-for.ts'
+import { MemoryStorage } from './memory-storage.ts'
+import { patternBytes } from '../unit/metainfo/build-torrent.ts'
+import { metaFor } from '../unit/storage/meta-for.ts'
 
 test('round trip, copies out, and mayHavePiece follows writes', async () => {
   const { meta, payload } = await metaFor('m.bin', 16 * 1024, patternBytes(40 * 1024))

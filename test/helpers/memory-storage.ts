@@ -1,10 +1,10 @@
 // Storage in one Buffer, for tests: same bounds rules as FileStorage, no disk.
 // mayHavePiece is true once a write has touched the piece (or for seeded data).
 
-import type { Metainfo } from '../metainfo/metainfo.ts'
-import type { Storage } from './storage.ts'
-import { StorageError } from './storage-error.ts'
-import { readStart, writeStart } from './range.ts'
+import type { Metainfo } from '../../src/metainfo/metainfo.ts'
+import type { Storage } from '../../src/storage/storage.ts'
+import { StorageError } from '../../src/storage/storage-error.ts'
+import { readStart, writeStart } from '../../src/storage/range.ts'
 
 export class MemoryStorage implements Storage {
   readonly #meta: Metainfo

@@ -19,6 +19,7 @@ import type { PeerSource } from '../discovery/peer-source.ts'
 import { MetadataTask } from '../torrent/metadata-task.ts'
 import { writeFileAtomic } from '../core/atomic-write.ts'
 import { Listener } from '../session/listener.ts'
+import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import { FileStorage } from '../storage/file-storage.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import type { TorrentSnapshot } from '../torrent/torrent.ts'
@@ -80,7 +81,9 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
     }
   }
 
-  const listener = new Listener()
+  const peerOpts = peerOptions(config)
+  peerOpts.encryption.on('refused', (peer, reason) => io.err(`friendtorrent: peer ${peer}: ${reason}`))
+  const listener = new Listener(undefined, { encryption: peerOpts.encryption })
   let port: number
   try {
     port = await listener.listen(listenPort)
@@ -110,7 +113,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
     if (input.kind === 'torrent') {
       meta = input.meta
     } else {
-      const fetched = await fetchMetadata(input.link, { io, peerId, port, dialLimit, manualPeers, sources: dhtSource(input.link.infoHash, false), quiet: Boolean(values.quiet), setInterrupt: (fn) => (interrupted = fn) })
+      const fetched = await fetchMetadata(input.link, { io, peerId, port, dialLimit, manualPeers, encryption: peerOpts.encryption, sources: dhtSource(input.link.infoHash, false), quiet: Boolean(values.quiet), setInterrupt: (fn) => (interrupted = fn) })
       if (fetched.code !== 0) {
         io.err(`friendtorrent: ${fetched.message}`)
         return fetched.code
@@ -120,7 +123,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
       const saved = await saveTorrentFile(meta, join(stateDir, 'torrents'))
       io.out(`metadata verified: ${meta.name}; saved ${saved}`)
     }
-    return await download(meta, { io, config, saveDir, port, peerId, dialLimit, listener, peers: [...manualPeers, ...handedPeers], sources: dhtSource(meta.infoHash, meta.private), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose), setInterrupt: (fn) => (interrupted = fn) })
+    return await download(meta, { io, config, saveDir, port, peerId, dialLimit, listener, peerOptions: peerOpts, peers: [...manualPeers, ...handedPeers], sources: dhtSource(meta.infoHash, meta.private), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose), setInterrupt: (fn) => (interrupted = fn) })
   } finally {
     await closeAll()
   }
@@ -170,10 +173,10 @@ interface PhaseContext {
 /** BEP 9: the info dict from peers found through the link's trackers, x.pe, --peer and the DHT. */
 async function fetchMetadata(
   link: MagnetLink,
-  ctx: PhaseContext & { manualPeers: PeerCandidate[] },
+  ctx: PhaseContext & { manualPeers: PeerCandidate[]; encryption: EncryptionPolicy },
 ): Promise<{ code: number; message?: string; meta?: Metainfo; peers?: PeerCandidate[] }> {
   const { io } = ctx
-  const task = new MetadataTask({ link, peerId: ctx.peerId, listenPort: ctx.port, dialLimit: ctx.dialLimit, sources: ctx.sources })
+  const task = new MetadataTask({ link, peerId: ctx.peerId, listenPort: ctx.port, dialLimit: ctx.dialLimit, sources: ctx.sources, encryption: ctx.encryption })
   io.out(`${link.name ?? link.infoHashHex}: fetching metadata from peers…`)
   const timer = ctx.quiet ? undefined : setInterval(() => io.out(`fetching metadata: peers ${task.connectedPeers}/${task.knownPeers}`), 5000)
   timer?.unref()
@@ -204,7 +207,7 @@ async function saveTorrentFile(meta: Metainfo, dir: string): Promise<string> {
 
 async function download(
   meta: Metainfo,
-  ctx: PhaseContext & { config: Config; saveDir: string; listener: Listener; peers: PeerCandidate[]; verbose: boolean },
+  ctx: PhaseContext & { config: Config; saveDir: string; listener: Listener; peers: PeerCandidate[]; verbose: boolean; peerOptions: ReturnType<typeof peerOptions> },
 ): Promise<number> {
   const { io, config, saveDir } = ctx
   let storage: FileStorage
@@ -220,7 +223,7 @@ async function download(
     listenPort: ctx.port,
     // One torrent in the foreground: the global and per-torrent limits both apply to it.
     maxConnections: Math.min(config.maxConnectionsPerTorrent, config.maxConnections),
-    ...peerOptions(config),
+    ...ctx.peerOptions,
     dialLimit: ctx.dialLimit,
     sources: ctx.sources,
   })

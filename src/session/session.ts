@@ -32,6 +32,7 @@ import type { TrackerStatus } from '../discovery/tracker-source.ts'
 import { verifiedBytesPerFile } from '../metainfo/layout.ts'
 import type { TorrentErrorKind } from '../torrent/torrent.ts'
 import { Listener } from './listener.ts'
+import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import { StateStore } from './state-store.ts'
 import type { LibraryEntry, StoredState } from './state-store.ts'
 
@@ -119,6 +120,8 @@ export interface SessionOptions {
   connectTimeoutMs?: number
   requestTimeoutMs?: number
   maxStrikes?: number
+  /** MSE/PE for incoming and outgoing peers (default: accept both, dial plaintext). */
+  encryption?: EncryptionPolicy
   /** Makes the session's DHT node on its listen port (UDP) once that port is known; none without. */
   startDht?: (port: number) => Promise<DhtNode | undefined>
   /** Session-wide limits in bytes/s (0 = none). */
@@ -175,7 +178,7 @@ interface Record_ {
 export class Session extends TypedEmitter<SessionEvents> {
   readonly #opts: SessionOptions
   readonly #store: StateStore
-  readonly #listener = new Listener()
+  readonly #listener: Listener
   readonly #records = new Map<string, Record_>()
   readonly #peerId = newPeerId()
   readonly #dialLimit: LimitFunction
@@ -199,6 +202,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#store = store
     this.#clock = opts.clock ?? systemClock
     this.#dialLimit = pLimit(opts.maxHalfOpenConnections)
+    this.#listener = new Listener(this.#clock, { encryption: opts.encryption })
+    opts.encryption?.on('refused', (peer, reason) => this.emit('warning', `peer ${peer}: ${reason}`))
     this.#slots = opts.maxConnections ? new ConnectionSlots(opts.maxConnections) : undefined
     this.#upload = new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, undefined, this.#clock)
     this.#download = new TokenBucket(opts.downloadLimitBytesPerSec ?? 0, undefined, this.#clock)
@@ -277,6 +282,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       dialLimit: this.#dialLimit,
       connectionSlots: this.#slots,
       clock: this.#clock,
+      encryption: this.#opts.encryption,
       sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port: this.#port, private: false, announce: false })] : [],
     })
     const fetch: Fetch = { link, savePath, task, addedAtMs: Date.now() }
@@ -578,6 +584,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       connectTimeoutMs: this.#opts.connectTimeoutMs,
       requestTimeoutMs: this.#opts.requestTimeoutMs,
       maxStrikes: this.#opts.maxStrikes,
+      encryption: this.#opts.encryption,
       have,
       recheck,
       filePriorities: entry.filePriorities,

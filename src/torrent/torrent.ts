@@ -40,6 +40,8 @@ import { Uploader } from './uploader.ts'
 import { piecePriorities, type FilePriority } from '../storage/file-priorities.ts'
 import type { Decoder, DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
+import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
+import type { PeerSocket } from '../transport/peer-socket.ts'
 
 export type TorrentState = 'idle' | 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error'
 
@@ -93,6 +95,8 @@ export interface TorrentOptions {
   uploadLimiter?: LimiterChain
   downloadLimiter?: LimiterChain
   numWant?: number
+  /** MSE for the peers we dial (the listener decides for incoming ones); none means plaintext. */
+  encryption?: EncryptionPolicy
 }
 
 export interface TorrentEvents {
@@ -171,7 +175,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #storage: Storage
   readonly #peerId: Buffer
   readonly #clock: Clock
-  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have' | 'recheck' | 'uploadLimiter' | 'downloadLimiter' | 'filePriorities' | 'connectionSlots'>>
+  readonly #opts: Required<Omit<TorrentOptions, 'meta' | 'storage' | 'peerId' | 'clock' | 'dialLimit' | 'listenPort' | 'sources' | 'have' | 'recheck' | 'uploadLimiter' | 'downloadLimiter' | 'filePriorities' | 'connectionSlots' | 'encryption'>>
   readonly #slots: ConnectionSlots
   /** Slots held per remote host (dialling, handshaking or connected), for maxConnectionsPerIp. */
   readonly #slotsPerHost = new Map<string, number>()
@@ -189,6 +193,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #handshaking = new Set<PeerConnection>()
   readonly #dialing = new Set<string>()
   readonly #sockets = new Set<Socket>()
+  readonly #encryption: EncryptionPolicy | undefined
   /** Pieces being assembled in memory: verified whole, then written in one go. */
   readonly #assembling = new Map<number, Buffer>()
   readonly #bufferPool: BufferPool
@@ -233,6 +238,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#resumeHave = opts.have?.length === opts.meta.pieceCount ? opts.have.clone() : undefined
     this.#recheck = this.#resumeHave && opts.recheck?.length === opts.meta.pieceCount ? opts.recheck : undefined
     this.#dialLimit = opts.dialLimit ?? pLimit(16)
+    this.#encryption = opts.encryption
     this.#opts = {
       maxConnections: opts.maxConnections ?? 50,
       maxConnectionsPerIp: opts.maxConnectionsPerIp ?? Infinity,
@@ -391,7 +397,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   /** A routed incoming connection (the listener read its handshake). */
-  handleIncoming(socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
+  handleIncoming(socket: PeerSocket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
     if (this.#stopping || !this.#picker || this.#connections.size >= this.#opts.maxConnections) {
       socket.destroy()
       return
@@ -554,7 +560,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#dialing.add(key)
     void this.#dialLimit(() => {
       if (this.#stopping) throw new Error('stopping')
-      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets })
+      const encryption = this.#encryption && { policy: this.#encryption, infoHash: this.meta.infoHash }
+      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets, encryption })
     }).then(
       ({ socket, route }) => {
         this.#dialing.delete(key)
@@ -579,7 +586,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   /** `release` gives back the connection's slot; it is called when the connection closes. */
-  #newConnection(socket: Socket, outgoing: boolean, release: () => void, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
+  #newConnection(socket: PeerSocket, outgoing: boolean, release: () => void, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
     const pc = new PeerConnection({
       socket,
       infoHash: this.meta.infoHash,

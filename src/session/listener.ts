@@ -10,6 +10,7 @@ import type { Server, Socket } from 'node:net'
 import type { Clock } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
+import { canonicalHost } from '../core/address.ts'
 import { Decoder } from '../wire/decoder.ts'
 import type { DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
@@ -157,7 +158,7 @@ export class Listener extends TypedEmitter<ListenerEvents> {
     }
     const refuse = (reason: string) => {
       reject(reason)
-      this.#encryption.refused(host, reason)
+      this.#encryption.refused(canonicalHost(host), reason)
     }
     const onError = (err: Error) => reject(`socket error: ${err.message}`)
     const onClose = () => reject('closed before handshake')

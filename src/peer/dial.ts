@@ -115,9 +115,12 @@ async function dialMse(opts: DialOptions, policy: EncryptionPolicy, infoHash: Bu
   let onChunk: (chunk: Buffer) => void = () => {}
   const socket = await openSocket(opts, (chunk) => onChunk(chunk))
   try {
-    const initiator = new MseInitiator({ keys: await keys, skey: infoHash, provide: policy.provide })
+    const initiator = new MseInitiator({ keys: await keys, skey: infoHash, provide: policy.provide, deferSecret: true })
     await new Promise<void>((resolve, reject) => {
+      let settled = false
+      let secretQueued = false
       const fail = (why: string) => {
+        settled = true
         timer.cancel()
         socket.off('close', onClose)
         socket.off('error', onError)
@@ -129,21 +132,34 @@ async function dialMse(opts: DialOptions, policy: EncryptionPolicy, infoHash: Bu
       const timer = opts.clock.setTimeout(() => fail(`no encryption handshake from the peer within ${Math.round(opts.timeoutMs / 1000)} s`), opts.timeoutMs)
       socket.on('close', onClose)
       socket.on('error', onError)
-      onChunk = (chunk) => {
+      const step = (advance: () => void) => {
+        if (settled) return
         try {
-          initiator.push(chunk)
+          advance()
         } catch (err) {
+          settled = true
           fail((err as Error).message)
           return
         }
+        if (initiator.needsSecret && !secretQueued) {
+          secretQueued = true
+          // The DH secret waits its turn, so a burst of handshakes cannot stall the event loop.
+          policy.budget.run(() => step(() => initiator.computeSecret()))
+        }
         if (!initiator.needsPayload) return
+        settled = true
         timer.cancel()
         socket.off('close', onClose)
         socket.off('error', onError)
         resolve()
       }
-      if (socket.destroyed) fail('the peer closed the connection during the encryption handshake')
-      else socket.write(initiator.hello())
+      onChunk = (chunk) => step(() => initiator.push(chunk))
+      // Making Ya exports our key (~0.1 ms): it waits its turn too.
+      policy.budget.run(() => {
+        if (settled) return
+        if (socket.destroyed) fail('the peer closed the connection during the encryption handshake')
+        else socket.write(initiator.hello())
+      })
     })
     const encrypted = new EncryptedSocket(socket, { initiator, readInner: false })
     onChunk = (chunk) => encrypted.receive(chunk)

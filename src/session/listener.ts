@@ -196,6 +196,7 @@ export class Listener extends TypedEmitter<ListenerEvents> {
           if (cleaned) return
           responder = new MseResponder({
             keys,
+            deferSecret: true,
             findSkey: (hash) => this.#byReq2.get(hash.toString('hex')),
             select: (provide) => this.#encryption.select(provide),
           })
@@ -204,10 +205,13 @@ export class Listener extends TypedEmitter<ListenerEvents> {
         (err: unknown) => reject(`cannot make a DH key: ${(err as Error).message}`),
       )
     }
-    const pushMse = (chunk: Buffer) => {
+    let secretQueued = false
+    const pushMse = (chunk: Buffer) => stepMse(() => responder!.push(chunk))
+    const stepMse = (advance: () => Buffer[]) => {
+      if (cleaned) return
       let out: Buffer[]
       try {
-        out = responder!.push(chunk)
+        out = advance()
       } catch (err) {
         const message = (err as Error).message
         if (err instanceof MseError && /do not accept/.test(message)) refuse(`refused: ${message} (encryption: ${this.#encryption.mode})`)
@@ -215,6 +219,11 @@ export class Listener extends TypedEmitter<ListenerEvents> {
         return
       }
       for (const bytes of out) socket.write(bytes)
+      if (responder!.needsSecret && !secretQueued) {
+        secretQueued = true
+        // The DH secret waits its turn, so a burst of handshakes cannot stall the event loop.
+        this.#encryption.budget.run(() => stepMse(() => responder!.computeSecret()))
+      }
       const result = responder!.result
       if (!result) return
       socket.off('data', onData)

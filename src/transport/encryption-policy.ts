@@ -2,9 +2,11 @@
 // `prefer` tries MSE first and falls back to plaintext (remembering, per peer,
 // that only plaintext worked), `require` never speaks plaintext, `off` never
 // speaks MSE. Refusals are reported once per peer address ('refused'), for
-// one log line. One policy is shared by a session's listener and dialers.
+// one log line. One policy is shared by a session's listener and dialers, and
+// so is its budget for the DH work of their handshakes.
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { CRYPTO_PLAINTEXT, CRYPTO_RC4 } from './mse-handshake.ts'
+import { TurnBudget } from './turn-budget.ts'
 
 export const ENCRYPTION_MODES = ['prefer', 'require', 'off'] as const
 export type EncryptionMode = (typeof ENCRYPTION_MODES)[number]
@@ -19,6 +21,8 @@ export interface EncryptionPolicyEvents {
 
 export class EncryptionPolicy extends TypedEmitter<EncryptionPolicyEvents> {
   readonly mode: EncryptionMode
+  /** Handshake steps that compute a DH secret go through this, so a burst cannot stall the event loop. */
+  readonly budget = new TurnBudget()
   readonly #plaintextOnly = new Set<string>()
   readonly #reported = new Set<string>()
 

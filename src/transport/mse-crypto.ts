@@ -23,8 +23,8 @@ export const DH_KEY_LENGTH = 96
 export const RC4_DISCARD = 1024
 
 export interface DhKeyPair {
-  /** Our public key Y, 96 bytes. */
-  publicKey: Buffer
+  /** Our public key Y, 96 bytes (exported on first use: ~0.1 ms). */
+  readonly publicKey: Buffer
   /** S from the peer's 96-byte public key; throws on a key outside 2..P-2. */
   secret(peerPublicKey: Buffer): Buffer
 }
@@ -47,9 +47,12 @@ export function generateDhKeyPair(): Promise<DhKeyPair> {
 }
 
 function keyPairFrom(publicKey: KeyObject, privateKey: KeyObject): DhKeyPair {
-  const spki = publicKey.export({ format: 'der', type: 'spki' })
+  let exported: Buffer | undefined
   return {
-    publicKey: leftPad(publicValueOf(spki), DH_KEY_LENGTH),
+    get publicKey(): Buffer {
+      exported ??= leftPad(publicValueOf(publicKey.export({ format: 'der', type: 'spki' })), DH_KEY_LENGTH)
+      return exported
+    },
     secret(peerPublicKey: Buffer): Buffer {
       if (peerPublicKey.length !== DH_KEY_LENGTH) throw new Error(`DH public key of ${peerPublicKey.length} bytes, expected ${DH_KEY_LENGTH}`)
       if (!inGroup(peerPublicKey)) throw new Error('DH public key out of range')

@@ -46,6 +46,12 @@ export interface MseOptions {
   keys: DhKeyPair
   /** Length of each random pad (default 0–512 uniformly). */
   padLength?: () => number
+  /**
+   * Leave the DH secret (~0.3 ms) to the caller: once the peer's key is in,
+   * `needsSecret` is true and bytes only collect until computeSecret() is
+   * called, so a caller can spread many handshakes over the event loop.
+   */
+  deferSecret?: boolean
 }
 
 function randomPad(): number {
@@ -78,7 +84,9 @@ export class MseInitiator {
   readonly #provide: number
   readonly #padLength: () => number
   readonly #in = new Bytes()
-  #state: 'yb' | 'payload' | 'vc' | 'select' | 'padD' | 'done' = 'yb'
+  #state: 'yb' | 'secret' | 'payload' | 'vc' | 'select' | 'padD' | 'done' = 'yb'
+  readonly #deferSecret: boolean
+  #peerKey: Buffer | undefined
   #secret: Buffer | undefined
   #ciphers: { encrypt: Rc4; decrypt: Rc4 } | undefined
   /** VC as the peer's cipher turns it: found by search, since PadB's length is not sent. */
@@ -94,6 +102,24 @@ export class MseInitiator {
     this.#skey = opts.skey
     this.#provide = opts.provide
     this.#padLength = opts.padLength ?? randomPad
+    this.#deferSecret = opts.deferSecret ?? false
+  }
+
+  /** The peer's key is in and the DH secret waits for computeSecret() (with `deferSecret`). */
+  get needsSecret(): boolean {
+    return this.#state === 'secret'
+  }
+
+  /** Computes the DH secret and goes on with what has arrived. Throws MseError on a bad key. */
+  computeSecret(): void {
+    if (this.#state !== 'secret') return
+    try {
+      this.#secret = this.#keys.secret(this.#peerKey!)
+    } catch (err) {
+      throw new MseError(`bad DH key from peer: ${(err as Error).message}`)
+    }
+    this.#state = 'payload'
+    this.#advance()
   }
 
   /** Step 1: Ya, PadA. */
@@ -145,14 +171,14 @@ export class MseInitiator {
       switch (this.#state) {
         case 'yb': {
           if (this.#in.length < DH_KEY_LENGTH) return
-          try {
-            this.#secret = this.#keys.secret(this.#in.take(DH_KEY_LENGTH))
-          } catch (err) {
-            throw new MseError(`bad DH key from peer: ${(err as Error).message}`)
-          }
-          this.#state = 'payload'
+          this.#peerKey = Buffer.from(this.#in.take(DH_KEY_LENGTH))
+          this.#state = 'secret'
+          if (this.#deferSecret) return
+          this.computeSecret()
           return
         }
+        case 'secret':
+          return
         case 'payload':
           if (this.#in.length > MAX_PAD) throw new MseError(`peer sent ${this.#in.length} bytes of padding after its key (at most ${MAX_PAD})`)
           return
@@ -210,7 +236,8 @@ export class MseResponder {
   readonly #opts: ResponderOptions
   readonly #padLength: () => number
   readonly #in = new Bytes()
-  #state = 'ya' as 'ya' | 'req1' | 'req23' | 'provide' | 'padC' | 'ia' | 'done'
+  #state = 'ya' as 'ya' | 'secret' | 'req1' | 'req23' | 'provide' | 'padC' | 'ia' | 'done'
+  #peerKey: Buffer | undefined
   #secret: Buffer | undefined
   #req1: Buffer | undefined
   #skey: Buffer | undefined
@@ -229,25 +256,40 @@ export class MseResponder {
     return this.#result
   }
 
+  /** The initiator's key is in and the DH secret waits for computeSecret() (with `deferSecret`). */
+  get needsSecret(): boolean {
+    return this.#state === 'secret'
+  }
+
+  /** Computes the DH secret and goes on with what has arrived; returns what to send. Throws MseError on a bad key. */
+  computeSecret(): Buffer[] {
+    if (this.#state !== 'secret') return []
+    try {
+      this.#secret = this.#opts.keys.secret(this.#peerKey!)
+    } catch (err) {
+      throw new MseError(`bad DH key from peer: ${(err as Error).message}`)
+    }
+    this.#req1 = req1(this.#secret)
+    this.#state = 'req1'
+    return [Buffer.concat([this.#opts.keys.publicKey, randomBytes(this.#padLength())]), ...this.push(new Uint8Array(0))]
+  }
+
   /** Bytes from the initiator; returns what to send back (Yb and PadB, then the reply to the request). */
   push(chunk: Uint8Array): Buffer[] {
     if (this.#state === 'done') throw new MseError('handshake already complete')
-    this.#in.push(chunk)
+    if (chunk.length > 0) this.#in.push(chunk)
     const out: Buffer[] = []
     for (;;) {
       switch (this.#state) {
         case 'ya': {
           if (this.#in.length < DH_KEY_LENGTH) return out
-          try {
-            this.#secret = this.#opts.keys.secret(this.#in.take(DH_KEY_LENGTH))
-          } catch (err) {
-            throw new MseError(`bad DH key from peer: ${(err as Error).message}`)
-          }
-          this.#req1 = req1(this.#secret)
-          out.push(Buffer.concat([this.#opts.keys.publicKey, randomBytes(this.#padLength())]))
-          this.#state = 'req1'
-          continue
+          this.#peerKey = Buffer.from(this.#in.take(DH_KEY_LENGTH))
+          this.#state = 'secret'
+          if (this.#opts.deferSecret) return out
+          return [...out, ...this.computeSecret()]
         }
+        case 'secret':
+          return out
         case 'req1': {
           const at = this.#in.peek().indexOf(this.#req1!)
           if (at < 0 || at > MAX_PAD) {

@@ -23,7 +23,18 @@ export class Rc4 {
 
   /** Advances the key stream by `n` bytes without using them (MSE discards the first 1024). */
   discard(n: number): void {
-    this.#run(new Uint8Array(n), new Uint8Array(n), 0, n)
+    const s = this.#s
+    let i = this.#i
+    let j = this.#j
+    for (let k = 0; k < n; k++) {
+      i = (i + 1) & 0xff
+      const si = s[i]
+      j = (j + si) & 0xff
+      s[i] = s[j]
+      s[j] = si
+    }
+    this.#i = i
+    this.#j = j
   }
 
   /** XORs `data[start, end)` with the key stream, in place. */

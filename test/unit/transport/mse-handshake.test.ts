@@ -205,3 +205,27 @@ test('a torrent we do not serve, and a provide we cannot meet, are refused', asy
 test('the initiator refuses a selection it did not offer', async () => {
   await assert.rejects(runHandshake({ chunk: 0, provide: CRYPTO_RC4, select: () => CRYPTO_PLAINTEXT }), /peer selected crypto method 1, we offered RC4/)
 })
+
+test('deferSecret: both sides wait for computeSecret(), keeping what arrives meanwhile', async () => {
+  const [ka, kb] = await Promise.all([generateDhKeyPair(), generateDhKeyPair()])
+  const a = new MseInitiator({ keys: ka, skey: INFO_HASH, provide: CRYPTO_RC4, deferSecret: true })
+  const b = new MseResponder({
+    keys: kb,
+    deferSecret: true,
+    findSkey: (hash) => (hash.equals(sha1('req2', INFO_HASH)) ? INFO_HASH : undefined),
+    select: () => CRYPTO_RC4,
+  })
+  assert.deepEqual(b.push(a.hello()), [], 'nothing sent before the secret')
+  assert.ok(b.needsSecret)
+  const yb = Buffer.concat(b.computeSecret())
+  assert.ok(!b.needsSecret)
+  a.push(yb.subarray(0, 100))
+  assert.ok(a.needsSecret && !a.needsPayload)
+  a.push(yb.subarray(100))
+  a.computeSecret()
+  assert.ok(a.needsPayload)
+  const reply = b.push(a.request(Buffer.from('IA')))
+  assert.deepEqual(b.result!.initialPayload, Buffer.from('IA'))
+  a.push(Buffer.concat(reply))
+  assert.equal(a.result!.method, 'rc4')
+})

@@ -12,7 +12,6 @@ import type { Socket } from 'node:net'
 import type { Clock } from '../core/clock.ts'
 import { EncryptedSocket } from '../transport/encrypted-socket.ts'
 import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
-import { generateDhKeyPair } from '../transport/mse-crypto.ts'
 import { MseInitiator } from '../transport/mse-handshake.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
 
@@ -110,7 +109,7 @@ async function dialPlain(opts: DialOptions): Promise<DialedSocket> {
  * finishes the handshake as bytes arrive.
  */
 async function dialMse(opts: DialOptions, policy: EncryptionPolicy, infoHash: Buffer): Promise<DialedSocket> {
-  const keys = generateDhKeyPair()
+  const keys = policy.keyPair()
   keys.catch(() => {}) // awaited below unless the connect fails first
   let onChunk: (chunk: Buffer) => void = () => {}
   const socket = await openSocket(opts, (chunk) => onChunk(chunk))

@@ -16,7 +16,7 @@ import type { DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
 import { EncryptedSocket } from '../transport/encrypted-socket.ts'
 import { EncryptionPolicy } from '../transport/encryption-policy.ts'
-import { generateDhKeyPair, req2 } from '../transport/mse-crypto.ts'
+import { req2 } from '../transport/mse-crypto.ts'
 import { MseError, MseResponder } from '../transport/mse-handshake.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
 
@@ -191,7 +191,7 @@ export class Listener extends TypedEmitter<ListenerEvents> {
       if (!this.#encryption.acceptsMse) return refuse('refused an encrypted connection: encryption is off')
       const early = head
       head = Buffer.alloc(0)
-      generateDhKeyPair().then(
+      this.#encryption.keyPair().then(
         (keys) => {
           if (cleaned) return
           responder = new MseResponder({

@@ -202,7 +202,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#store = store
     this.#clock = opts.clock ?? systemClock
     this.#dialLimit = pLimit(opts.maxHalfOpenConnections)
-    this.#listener = new Listener(this.#clock, { encryption: opts.encryption })
+    this.#listener = new Listener(undefined, { encryption: opts.encryption })
     opts.encryption?.on('refused', (peer, reason) => this.emit('warning', `peer ${peer}: ${reason}`))
     this.#slots = opts.maxConnections ? new ConnectionSlots(opts.maxConnections) : undefined
     this.#upload = new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, undefined, this.#clock)

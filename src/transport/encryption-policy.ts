@@ -5,6 +5,8 @@
 // one log line. One policy is shared by a session's listener and dialers, and
 // so is its budget for the DH work of their handshakes.
 import { TypedEmitter } from '../core/typed-emitter.ts'
+import { generateDhKeyPair } from './mse-crypto.ts'
+import type { DhKeyPair } from './mse-crypto.ts'
 import { CRYPTO_PLAINTEXT, CRYPTO_RC4 } from './mse-handshake.ts'
 import { TurnBudget } from './turn-budget.ts'
 
@@ -29,6 +31,11 @@ export class EncryptionPolicy extends TypedEmitter<EncryptionPolicyEvents> {
   constructor(mode: EncryptionMode) {
     super()
     this.mode = mode
+  }
+
+  /** A DH key pair for one handshake; even asking the thread pool for one costs ~0.15 ms, so it waits its turn. */
+  keyPair(): Promise<DhKeyPair> {
+    return new Promise((resolve, reject) => this.budget.run(() => generateDhKeyPair().then(resolve, reject)))
   }
 
   /** Outgoing: open with an MSE handshake (else plain BitTorrent). */

@@ -50,3 +50,21 @@ test('a key of 0 or over 256 bytes is refused', () => {
   assert.throws(() => new Rc4(new Uint8Array(0)), RangeError)
   assert.throws(() => new Rc4(new Uint8Array(257)), RangeError)
 })
+
+test('the WebAssembly path and the JS path give the same stream, across 64 KiB calls and mixed piece sizes', () => {
+  const key = Buffer.from('mixed sizes')
+  const total = 200_000
+  const reference = new Uint8Array(total)
+  // One byte at a time: always the JS path.
+  const byByte = new Rc4(key)
+  for (let k = 0; k < total; k++) byByte.updateInPlace(reference, k, k + 1)
+  const mixed = new Uint8Array(total)
+  const rc4 = new Rc4(key)
+  let off = 0
+  for (const size of [1, 255, 256, 70_000, 3, 65_536 - 1024, 300]) {
+    rc4.updateInPlace(mixed, off, off + size)
+    off += size
+  }
+  rc4.updateInPlace(mixed, off)
+  assert.deepEqual(Buffer.from(mixed), Buffer.from(reference))
+})

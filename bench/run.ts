@@ -10,13 +10,16 @@
 //    dashboard's in tmux, alternating; time and peak RSS (bench/dashboard-section.ts).
 //  parse: the wire decoder and the metainfo parser on inputs whose speed is a
 //    goal (many small messages, hostile sizes), in-process (bench/parse-section.ts).
+//  encryption: the payload from our `seed` into our `add`, MSE required vs
+//    plaintext, alternating; and 200 MSE handshakes at once against the event
+//    loop's worst delay (bench/encryption-section.ts).
 // Figures are noisy: compare the clients of one run, as ratios. Never aborts
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
 //                    [--only download,seed,library,dashboard,parse | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
-//                    [--dashboard-rounds 2] [--cpu-prof-dir DIR] [--json out.json]
+//                    [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
 //
 // --only takes section names and download clients: a client name selects the
 // download section with just the clients named. --cpu-prof-dir makes every
@@ -43,6 +46,7 @@ import {
   type ClientHandle,
 } from '../test/helpers/real-clients.ts'
 import { startTracker } from '../test/helpers/tracker.ts'
+import { formatEncryptionSection, runEncryptionSection } from './encryption-section.ts'
 import { formatDashboardSection, runDashboardSection, type DashboardRow } from './dashboard-section.ts'
 import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
 import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
@@ -52,7 +56,7 @@ import { formatSeedSection, runSeedSection, type SeedRow } from './seed-section.
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -71,6 +75,7 @@ interface BenchOptions {
   libraryFileBytes: number
   libraryMaxActiveSeeds?: number
   dashboardRounds: number
+  encryptionRounds: number
   cpuProfDir?: string
 }
 
@@ -98,15 +103,16 @@ function parseOptions(argv: string[]): BenchOptions {
       'library-max-active-seeds': { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
       'dashboard-rounds': { type: 'string', default: '2' },
+      'encryption-rounds': { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
-        '[--dashboard-rounds N] [--cpu-prof-dir DIR] [--json FILE]',
+        '[--dashboard-rounds N] [--encryption-rounds N] [--cpu-prof-dir DIR] [--json FILE]',
     )
     process.exit(0)
   }
@@ -132,6 +138,8 @@ function parseOptions(argv: string[]): BenchOptions {
   if (!Number.isInteger(libraryFileKiB) || libraryFileKiB < 1) throw new Error(`--library-file-kib must be a whole number of KiB ≥ 1, got ${values['library-file-kib']}`)
   const dashboardRounds = Number(values['dashboard-rounds'])
   if (!Number.isInteger(dashboardRounds) || dashboardRounds < 1) throw new Error(`--dashboard-rounds must be a whole number ≥ 1, got ${values['dashboard-rounds']}`)
+  const encryptionRounds = Number(values['encryption-rounds'])
+  if (!Number.isInteger(encryptionRounds) || encryptionRounds < 1) throw new Error(`--encryption-rounds must be a whole number ≥ 1, got ${values['encryption-rounds']}`)
   if (values.seeder !== 'rtorrent' && values.seeder !== 'qbittorrent') throw new Error(`--seeder must be rtorrent or qbittorrent, got ${values.seeder}`)
   // Generous: a client slower than 5 MB/s has failed the benchmark anyway.
   const timeoutMs = values['timeout-s'] ? Number(values['timeout-s']) * 1000 : Math.max(60_000, ((sizeMiB * MIB) / 5e6) * 1000)
@@ -149,6 +157,7 @@ function parseOptions(argv: string[]): BenchOptions {
     libraryFileBytes: libraryFileKiB * 1024,
     libraryMaxActiveSeeds,
     dashboardRounds,
+    encryptionRounds,
     cpuProfDir: values['cpu-prof-dir'] ? resolve(values['cpu-prof-dir']) : undefined,
   }
 }
@@ -368,7 +377,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2))
   await mkdir(options.benchDir, { recursive: true })
   if (options.cpuProfDir) await mkdir(options.cpuProfDir, { recursive: true })
-  const needsPayload = options.sections.includes('download') || options.sections.includes('seed') || options.sections.includes('dashboard')
+  const needsPayload = ['download', 'seed', 'dashboard', 'encryption'].some((s) => options.sections.includes(s as SectionName))
   const payload = needsPayload ? await ensurePayload(options) : undefined
   const report: string[] = []
   const json: Record<string, unknown> = { date: new Date().toISOString(), sections: options.sections }
@@ -407,6 +416,11 @@ async function main(): Promise<void> {
     const rows = await runParseSection()
     report.push(formatParseSection(rows))
     json.parse = { rows }
+  }
+  if (options.sections.includes('encryption') && payload) {
+    const result = await runEncryptionSection({ payload, timeoutMs: options.timeoutMs, rounds: options.encryptionRounds })
+    report.push(formatEncryptionSection(result, payload.sizeBytes))
+    json.encryption = { sizeBytes: payload.sizeBytes, ...result }
   }
   console.log('')
   console.log(report.join('\n\n'))

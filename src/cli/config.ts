@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { FriendError } from '../core/types.ts'
+import { ENCRYPTION_MODES, EncryptionPolicy } from '../transport/encryption-policy.ts'
+import type { EncryptionMode } from '../transport/encryption-policy.ts'
 
 interface NumberOption {
   kind: 'number'
@@ -30,7 +32,13 @@ interface AddressListOption {
   default: readonly string[]
   doc: string
 }
-type OptionSpec = NumberOption | StringOption | BooleanOption | AddressListOption
+interface ChoiceOption<T extends string = string> {
+  kind: 'choice'
+  default: T
+  choices: readonly T[]
+  doc: string
+}
+type OptionSpec = NumberOption | StringOption | BooleanOption | AddressListOption | ChoiceOption
 
 /** Every config option, its bounds and what it does (the README table is made from the same words). */
 export const CONFIG_OPTIONS = {
@@ -54,6 +62,12 @@ export const CONFIG_OPTIONS = {
   connectTimeoutSeconds: { kind: 'number', default: 10, min: 1, max: 120, integer: false, doc: 'give up connecting to a peer after this long' },
   maxStrikes: { kind: 'number', default: 3, min: 1, max: 100, integer: true, doc: 'pieces failing the hash check that a peer took part in before its address is banned' },
   progressIntervalSeconds: { kind: 'number', default: 5, min: 1, max: 3600, integer: false, doc: 'how often `add` prints a progress line when not on a terminal' },
+  encryption: {
+    kind: 'choice',
+    default: 'prefer',
+    choices: ENCRYPTION_MODES,
+    doc: 'MSE/PE: `prefer` dials encrypted and falls back to plaintext for a peer that refuses it (remembered), `require` never speaks plaintext (plaintext-only peers are refused, one log line each), `off` never encrypts; incoming connections are accepted both ways unless `require` or `off` forbids one',
+  } satisfies ChoiceOption<EncryptionMode>,
   dht: { kind: 'boolean', default: true, doc: 'find peers through the DHT (BEP 5) on the listen port (UDP); never for private torrents' },
   dhtBootstrap: {
     kind: 'addresses',
@@ -63,7 +77,15 @@ export const CONFIG_OPTIONS = {
 } as const satisfies Record<string, OptionSpec>
 
 type Options = typeof CONFIG_OPTIONS
-type ValueOf<O> = O extends { kind: 'number' } ? number : O extends { kind: 'boolean' } ? boolean : O extends { kind: 'addresses' } ? string[] : string
+type ValueOf<O> = O extends { kind: 'number' }
+  ? number
+  : O extends { kind: 'boolean' }
+    ? boolean
+    : O extends { kind: 'addresses' }
+      ? string[]
+      : O extends { kind: 'choice'; choices: readonly (infer C)[] }
+        ? C
+        : string
 export type Config = { -readonly [K in keyof Options]: ValueOf<Options[K]> }
 
 export function defaultConfig(): Config {
@@ -85,6 +107,8 @@ export function validateConfig(raw: unknown, where: string): Config {
       if (typeof value !== 'string' || (value.length === 0 && !opt.optional)) throw new FriendError(`config ${where}: ${key} must be a non-empty string`)
     } else if (opt.kind === 'boolean') {
       if (typeof value !== 'boolean') throw new FriendError(`config ${where}: ${key} must be true or false, got ${JSON.stringify(value)}`)
+    } else if (opt.kind === 'choice') {
+      if (typeof value !== 'string' || !opt.choices.includes(value)) throw new FriendError(`config ${where}: ${key} must be one of ${opt.choices.map((c) => `"${c}"`).join(', ')}, got ${JSON.stringify(value)}`)
     } else if (opt.kind === 'addresses') {
       const bad = Array.isArray(value) ? value.find((v) => typeof v !== 'string' || !/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(v)) : value
       if (!Array.isArray(value) || bad !== undefined) throw new FriendError(`config ${where}: ${key} must be a list of "HOST:PORT" strings, got ${JSON.stringify(bad)}`)
@@ -138,7 +162,11 @@ export function resolveDownloadDir(config: Config, override: string | undefined,
   return resolve(cwd, override ?? config.downloadDir)
 }
 
-/** What every torrent's peers get from the config, for the foreground `add` and a session alike. */
+/**
+ * What every torrent's peers get from the config, for the foreground `add` and
+ * a session alike. Call it once per session: its encryption policy remembers
+ * peers and is shared by the listener and every dialer.
+ */
 export function peerOptions(config: Config): {
   maxConnectionsPerIp: number
   maxPendingRequestsPerPeer: number
@@ -146,8 +174,10 @@ export function peerOptions(config: Config): {
   connectTimeoutMs: number
   requestTimeoutMs: number
   maxStrikes: number
+  encryption: EncryptionPolicy
 } {
   return {
+    encryption: new EncryptionPolicy(config.encryption),
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     maxPendingRequestsPerPeer: config.maxPendingRequestsPerPeer,
     maxBufferedBytesPerPeer: config.maxBufferedBytesPerPeer,

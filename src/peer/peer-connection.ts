@@ -3,7 +3,6 @@
 // have outstanding at it, keep-alive and idle timeouts, and rate meters.
 // The only module that reads or writes peer sockets. It decides nothing about
 // which blocks to fetch or whom to upload to: it reports, the torrent decides.
-import type { Socket } from 'node:net'
 import { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
@@ -18,6 +17,7 @@ import type { ExtendedHandshake } from '../wire/extension.ts'
 import { encodeHandshake, supportsExtensionProtocol } from '../wire/handshake.ts'
 import type { Handshake } from '../wire/handshake.ts'
 import { encode, encodePieceHeader } from '../wire/messages.ts'
+import type { PeerSocket } from '../transport/peer-socket.ts'
 import type { Message } from '../wire/messages.ts'
 
 /** BEP 3 peers drop a connection after 2 minutes of silence; we speak at least every 90 s. */
@@ -39,7 +39,8 @@ export const SELF_CONNECTION = 'connected to ourselves'
 const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
 
 export interface PeerConnectionOptions {
-  socket: Socket
+  /** A net.Socket, or a transport's stream over one (MSE). */
+  socket: PeerSocket
   infoHash: Buffer
   ourPeerId: Buffer
   /** Undefined while fetching metadata (BEP 9): then have/bitfield cannot be checked and are ignored. */
@@ -104,7 +105,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   readonly have: Bitfield
   lastBlockAtMs: number
 
-  readonly #socket: Socket
+  readonly #socket: PeerSocket
   readonly #clock: Clock
   readonly #infoHash: Buffer
   readonly #ourPeerId: Buffer

@@ -66,6 +66,7 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     connectTimeoutMs: opts.connectTimeoutMs,
     requestTimeoutMs: opts.requestTimeoutMs,
     maxStrikes: opts.maxStrikes,
+    encryption: opts.encryption,
     have,
     recheck,
     filePriorities: entry.filePriorities,

@@ -1,15 +1,24 @@
 // The session's one TCP listening port. Reads each incoming handshake and
 // routes the connection to the torrent with that info hash; connections for
 // unknown torrents, or that do not speak BitTorrent, are closed.
+// A connection that does not open with "\x13BitTorrent protocol" is taken for
+// MSE (src/transport): its SKEY is found among the routed info hashes by
+// HASH('req2', SKEY), and the torrent gets an EncryptedSocket.
 // It never keeps a routed socket: the torrent owns it from then on.
 import { createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import type { Clock } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
+import { canonicalHost } from '../core/address.ts'
 import { Decoder } from '../wire/decoder.ts'
 import type { DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
+import { EncryptedSocket } from '../transport/encrypted-socket.ts'
+import { EncryptionPolicy } from '../transport/encryption-policy.ts'
+import { req2 } from '../transport/mse-crypto.ts'
+import { MseError, MseResponder } from '../transport/mse-handshake.ts'
+import type { PeerSocket } from '../transport/peer-socket.ts'
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
 /** Connections still owing their handshake at once; more are closed on arrival, so a flood of silent sockets holds little. */
@@ -17,8 +26,10 @@ export const DEFAULT_MAX_PENDING_HANDSHAKES = 64
 /** Of those, from one address: one host cannot take every place and shut honest peers out. */
 export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_HOST = 8
 const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
+/** How a plain BitTorrent handshake begins: anything else is taken for MSE. */
+const PROTOCOL_PREFIX = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol')])
 
-export type IncomingHandler = (socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]) => void
+export type IncomingHandler = (socket: PeerSocket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]) => void
 
 export interface ListenerEvents {
   /** A connection was closed before routing; `reason` says why. */
@@ -28,6 +39,9 @@ export interface ListenerEvents {
 export class Listener extends TypedEmitter<ListenerEvents> {
   readonly #server: Server
   readonly #handlers = new Map<string, IncomingHandler>()
+  /** HASH('req2', info hash) → info hash, to find an MSE initiator's torrent. */
+  readonly #byReq2 = new Map<string, Buffer>()
+  readonly #encryption: EncryptionPolicy
   readonly #pending = new Set<Socket>()
   readonly #clock: Clock
   readonly #maxPending: number
@@ -35,8 +49,10 @@ export class Listener extends TypedEmitter<ListenerEvents> {
   readonly #pendingPerHost = new Map<string, number>()
   #port = 0
 
-  constructor(clock: Clock = systemClock, opts: { maxPendingHandshakes?: number; maxPendingHandshakesPerHost?: number } = {}) {
+  /** `encryption`: which of plain and MSE connections to accept (default: both). */
+  constructor(clock: Clock = systemClock, opts: { maxPendingHandshakes?: number; maxPendingHandshakesPerHost?: number; encryption?: EncryptionPolicy } = {}) {
     super()
+    this.#encryption = opts.encryption ?? new EncryptionPolicy('prefer')
     this.#clock = clock
     this.#maxPending = opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
     this.#maxPendingPerHost = opts.maxPendingHandshakesPerHost ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_HOST
@@ -83,9 +99,13 @@ export class Listener extends TypedEmitter<ListenerEvents> {
   /** Routes handshakes for `infoHash` to `handler` until the returned function is called. */
   register(infoHash: Buffer, handler: IncomingHandler): () => void {
     const key = infoHash.toString('hex')
+    const req2Key = req2(infoHash).toString('hex')
     this.#handlers.set(key, handler)
+    this.#byReq2.set(req2Key, Buffer.from(infoHash))
     return () => {
-      if (this.#handlers.get(key) === handler) this.#handlers.delete(key)
+      if (this.#handlers.get(key) !== handler) return
+      this.#handlers.delete(key)
+      this.#byReq2.delete(req2Key)
     }
   }
 
@@ -110,7 +130,15 @@ export class Listener extends TypedEmitter<ListenerEvents> {
     const decoder = new Decoder({ maxMessageLength: MAX_MESSAGE_LENGTH, expectHandshake: true, reuseBuffers: true })
     this.#pending.add(socket)
     const timer = this.#clock.setTimeout(() => reject('no handshake within 10 s'), HANDSHAKE_TIMEOUT_MS)
+    /** What the handshake is read from: the socket, then an EncryptedSocket over it after MSE. */
+    let stream: PeerSocket = socket
+    let kind: 'unknown' | 'plain' | 'mse' = 'unknown'
+    let head = Buffer.alloc(0)
+    let responder: MseResponder | undefined
+    let cleaned = false
     const cleanup = () => {
+      if (cleaned) return
+      cleaned = true
       timer.cancel()
       if (this.#pending.delete(socket)) {
         const left = (this.#pendingPerHost.get(host) ?? 1) - 1
@@ -118,22 +146,27 @@ export class Listener extends TypedEmitter<ListenerEvents> {
         else this.#pendingPerHost.delete(host)
       }
       socket.off('data', onData)
+      stream.off('data', onDecrypted)
       socket.off('error', onError)
       socket.off('close', onClose)
     }
     const reject = (reason: string) => {
+      if (cleaned) return
       cleanup()
       socket.destroy()
       this.emit('rejected', remote, reason)
     }
+    const refuse = (reason: string) => {
+      reject(reason)
+      this.#encryption.refused(canonicalHost(host), reason)
+    }
     const onError = (err: Error) => reject(`socket error: ${err.message}`)
     const onClose = () => reject('closed before handshake')
-    const onData = (chunk: Buffer) => {
+    const decode = (chunk: Buffer) => {
       let items: DecodedItem[]
       try {
         items = decoder.push(chunk)
       } catch (err) {
-        // e.g. an MSE-encrypted handshake (aria2c tries one first): close cleanly, it retries in plain text.
         reject((err as Error).message)
         return
       }
@@ -149,9 +182,79 @@ export class Listener extends TypedEmitter<ListenerEvents> {
         return
       }
       cleanup()
-      socket.pause()
+      stream.pause()
       const { type: _type, ...handshake } = first
-      handler(socket, decoder, handshake, items.slice(1))
+      handler(stream, decoder, handshake, items.slice(1))
+    }
+    const onDecrypted = (chunk: Buffer) => decode(chunk)
+    const startMse = () => {
+      if (!this.#encryption.acceptsMse) return refuse('refused an encrypted connection: encryption is off')
+      const early = head
+      head = Buffer.alloc(0)
+      this.#encryption.keyPair().then(
+        (keys) => {
+          if (cleaned) return
+          responder = new MseResponder({
+            keys,
+            deferSecret: true,
+            findSkey: (hash) => this.#byReq2.get(hash.toString('hex')),
+            select: (provide) => this.#encryption.select(provide),
+          })
+          pushMse(Buffer.concat([early, head]))
+        },
+        (err: unknown) => reject(`cannot make a DH key: ${(err as Error).message}`),
+      )
+    }
+    let secretQueued = false
+    const pushMse = (chunk: Buffer) => stepMse(() => responder!.push(chunk))
+    const stepMse = (advance: () => Buffer[]) => {
+      if (cleaned) return
+      let out: Buffer[]
+      try {
+        out = advance()
+      } catch (err) {
+        const message = (err as Error).message
+        if (err instanceof MseError && /do not accept/.test(message)) refuse(`refused: ${message} (encryption: ${this.#encryption.mode})`)
+        else reject(`encryption handshake: ${message}`)
+        return
+      }
+      for (const bytes of out) socket.write(bytes)
+      if (responder!.needsSecret && !secretQueued) {
+        secretQueued = true
+        // The DH secret waits its turn, so a burst of handshakes cannot stall the event loop.
+        this.#encryption.budget.run(() => stepMse(() => responder!.computeSecret()))
+      }
+      const result = responder!.result
+      if (!result) return
+      socket.off('data', onData)
+      const encrypted = new EncryptedSocket(socket, { ciphers: result, readInner: true })
+      stream = encrypted
+      encrypted.on('data', onDecrypted)
+      decode(result.initialPayload)
+      if (!cleaned && result.rest.length > 0) {
+        result.decrypt?.updateInPlace(result.rest)
+        decode(result.rest)
+      }
+    }
+    const onData = (chunk: Buffer) => {
+      if (kind === 'plain') return decode(chunk)
+      if (kind === 'mse') {
+        if (responder) pushMse(chunk)
+        else head = Buffer.concat([head, chunk]) // the DH key is being made
+        return
+      }
+      head = Buffer.concat([head, chunk])
+      const n = Math.min(head.length, PROTOCOL_PREFIX.length)
+      if (!head.subarray(0, n).equals(PROTOCOL_PREFIX.subarray(0, n))) {
+        kind = 'mse'
+        return startMse()
+      }
+      if (n < PROTOCOL_PREFIX.length) return
+      kind = 'plain'
+      if (!this.#encryption.acceptsPlaintext) return refuse('refused a plaintext connection: encryption is required')
+      const first = head
+      head = Buffer.alloc(0)
+      decode(first)
     }
     socket.on('data', onData)
     socket.on('error', onError)

@@ -2,6 +2,7 @@
 // the stable shapes its views and the control channel read (`list --json`,
 // `details`, `status`), plus the record it keeps of each library torrent.
 // Kept apart so session.ts holds behaviour; session.ts re-exports the public ones.
+import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import type { Clock } from '../core/clock.ts'
 import type { TokenBucket } from '../core/token-bucket.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
@@ -94,6 +95,8 @@ export interface SessionOptions {
   connectTimeoutMs?: number
   requestTimeoutMs?: number
   maxStrikes?: number
+  /** MSE/PE for incoming and outgoing peers (default: accept both, dial plaintext). */
+  encryption?: EncryptionPolicy
   /** Makes the session's DHT node on its listen port (UDP) once that port is known; none without. */
   startDht?: (port: number) => Promise<DhtNode | undefined>
   /** Session-wide limits in bytes/s (0 = none). */

@@ -45,7 +45,7 @@ export type { SessionEvents, SessionOptions, SessionStatus, SessionTorrentState,
 export class Session extends TypedEmitter<SessionEvents> {
   readonly #opts: SessionOptions
   readonly #store: StateStore
-  readonly #listener = new Listener()
+  readonly #listener: Listener
   readonly #records = new Map<string, TorrentRecord>()
   readonly #peerId = newPeerId()
   readonly #dialLimit: LimitFunction
@@ -68,6 +68,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#store = store
     this.#clock = opts.clock ?? systemClock
     this.#dialLimit = pLimit(opts.maxHalfOpenConnections)
+    this.#listener = new Listener(undefined, { encryption: opts.encryption })
+    opts.encryption?.on('refused', (peer, reason) => this.emit('warning', `peer ${peer}: ${reason}`))
     this.#slots = opts.maxConnections ? new ConnectionSlots(opts.maxConnections) : undefined
     this.#upload = new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, undefined, this.#clock)
     this.#download = new TokenBucket(opts.downloadLimitBytesPerSec ?? 0, undefined, this.#clock)
@@ -168,6 +170,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       dialLimit: this.#dialLimit,
       connectionSlots: this.#slots,
       clock: this.#clock,
+      encryption: this.#opts.encryption,
       sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port: this.#port, private: false, announce: false })] : [],
     })
     const fetch: MagnetFetch = { link, savePath, task, addedAtMs: Date.now() }

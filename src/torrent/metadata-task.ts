@@ -24,6 +24,8 @@ import { MetadataFetcher } from '../metadata/metadata-fetcher.ts'
 import { metadataResponse } from '../metadata/metadata-server.ts'
 import { dialPeer } from '../peer/dial.ts'
 import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
+import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
+import type { PeerSocket } from '../transport/peer-socket.ts'
 import { decodeMetadataMessage, encodeMetadataMessage } from '../wire/ut-metadata.ts'
 
 export interface MetadataTaskOptions {
@@ -39,6 +41,8 @@ export interface MetadataTaskOptions {
   connectTimeoutMs?: number
   dialLimit?: LimitFunction
   clock?: Clock
+  /** MSE for the peers we dial; none means plaintext. */
+  encryption?: EncryptionPolicy
 }
 
 export interface MetadataTaskEvents {
@@ -147,7 +151,8 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
     this.#dialing.add(key)
     void this.#dialLimit(() => {
       if (this.#stopped) throw new Error('stopping')
-      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs ?? 10_000, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets })
+      const encryption = this.#opts.encryption && { policy: this.#opts.encryption, infoHash: this.#opts.link.infoHash }
+      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs ?? 10_000, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets, encryption })
     }).then(
       ({ socket, route }) => {
         this.#dialing.delete(key)
@@ -170,7 +175,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
     )
   }
 
-  #connect(key: string, socket: Socket): PeerConnection {
+  #connect(key: string, socket: PeerSocket): PeerConnection {
     const pc = new PeerConnection({
       socket,
       infoHash: this.#opts.link.infoHash,

@@ -7,6 +7,8 @@
 // that never became one to its owner as events. It never reads what a peer
 // says after the handshake, nor decides what to request or whom to unchoke.
 import type { Socket } from 'node:net'
+import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
+import type { PeerSocket } from '../transport/peer-socket.ts'
 import type { LimitFunction } from 'p-limit'
 import { canonicalHost } from '../core/address.ts'
 import type { Clock } from '../core/clock.ts'
@@ -39,6 +41,8 @@ export interface SwarmOptions {
   connectTimeoutMs: number
   /** Hash failures before an address is banned. */
   maxStrikes: number
+  /** MSE for the peers we dial (the listener decides for incoming ones); none means plaintext. */
+  encryption?: EncryptionPolicy
 }
 
 export interface SwarmEvents {
@@ -174,7 +178,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   }
 
   /** A routed incoming connection (the listener read its handshake); refused when full or banned. */
-  handleIncoming(socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
+  handleIncoming(socket: PeerSocket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
     if (this.#closed || this.#connections.size >= this.#opts.maxConnections || this.#pool.isBanned(socket.remoteAddress ?? '')) {
       socket.destroy()
       return
@@ -241,7 +245,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     this.#dialing.add(key)
     void this.#opts.dialLimit(() => {
       if (this.#closed) throw new Error('stopping')
-      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets })
+      const encryption = this.#opts.encryption && { policy: this.#opts.encryption, infoHash: this.#opts.infoHash }
+      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets, encryption })
     }).then(
       ({ socket, route }) => {
         this.#dialing.delete(key)
@@ -265,7 +270,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   }
 
   /** `release` gives back the connection's slot; it is called when the connection closes. */
-  #newConnection(socket: Socket, outgoing: boolean, release: () => void, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
+  #newConnection(socket: PeerSocket, outgoing: boolean, release: () => void, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
     const pc = new PeerConnection({
       socket,
       infoHash: this.#opts.infoHash,

@@ -1,6 +1,7 @@
 // The shapes of a Torrent's contract with its owner: the options it is built
 // from, the events it emits and the snapshot it reports. Kept apart so that
 // torrent.ts holds behaviour only; torrent.ts re-exports all of them.
+import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import type { LimitFunction } from 'p-limit'
 import type { Bitfield } from '../core/bitfield.ts'
 import type { Clock } from '../core/clock.ts'
@@ -70,6 +71,8 @@ export interface TorrentOptions {
   uploadLimiter?: LimiterChain
   downloadLimiter?: LimiterChain
   numWant?: number
+  /** MSE for the peers we dial (the listener decides for incoming ones); none means plaintext. */
+  encryption?: EncryptionPolicy
 }
 
 export interface TorrentEvents {

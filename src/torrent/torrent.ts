@@ -6,7 +6,7 @@
 // All its state changes happen in its handle* methods, one input at a time, on
 // Node's event loop; the parts report back with events or return values.
 // It never parses wire bytes (peer does) and never touches files (storage does).
-import type { Socket } from 'node:net'
+import type { PeerSocket } from '../transport/peer-socket.ts'
 import pLimit from 'p-limit'
 import type { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
@@ -107,6 +107,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       dialLimit: opts.dialLimit ?? pLimit(16),
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
       maxStrikes: opts.maxStrikes ?? 3,
+      encryption: opts.encryption,
     })
     this.#swarm.on('connection', (pc) => this.#handleConnection(pc))
     this.#swarm.on('peerReady', (pc) => this.#handlePeerReady(pc))
@@ -247,7 +248,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   /** A routed incoming connection (the listener read its handshake). */
-  handleIncoming(socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
+  handleIncoming(socket: PeerSocket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
     if (this.#stopping || !this.#downloader.started) {
       socket.destroy()
       return

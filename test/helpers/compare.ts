@@ -60,3 +60,26 @@ export async function assertSameTree(expectedDir: string, actualDir: string): Pr
     })
   }
 }
+
+/**
+ * assertSameTree, except that zero-length files may be absent: Transmission 3.00
+ * (daemon and cli alike) never creates them, which is its behaviour, not ours.
+ * Every non-empty file must be there byte for byte, and nothing extra.
+ */
+export async function assertSameTreeBarEmptyFiles(expectedDir: string, actualDir: string): Promise<void> {
+  const expectedFiles = await listFiles(expectedDir)
+  const actualFiles = new Set(await listFiles(actualDir))
+  const problems: string[] = []
+  for (const file of actualFiles) if (!expectedFiles.includes(file)) problems.push(`extra: ${file}`)
+  for (const file of expectedFiles) {
+    const expectedSize = (await stat(join(expectedDir, file))).size
+    if (!actualFiles.has(file)) {
+      if (expectedSize > 0) problems.push(`missing: ${file}`)
+      continue
+    }
+    const actualSize = (await stat(join(actualDir, file))).size
+    if (actualSize !== expectedSize) problems.push(`size differs: ${file} (expected ${expectedSize} bytes, got ${actualSize})`)
+    else if ((await sha1File(join(expectedDir, file))) !== (await sha1File(join(actualDir, file)))) problems.push(`content differs: ${file}`)
+  }
+  if (problems.length > 0) throw new AssertionError({ message: `${actualDir} differs from ${expectedDir}:\n  ${problems.join('\n  ')}` })
+}

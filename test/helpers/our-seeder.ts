@@ -13,6 +13,7 @@ import { FileStorage } from '../../src/storage/file-storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
 import type { TorrentOptions } from '../../src/torrent/torrent.ts'
 import type { Clock } from '../../src/core/clock.ts'
+import type { EncryptionPolicy } from '../../src/transport/encryption-policy.ts'
 
 export interface OurPeer {
   torrent: Torrent
@@ -33,11 +34,13 @@ export interface OurPeerOptions {
   clock?: Clock
   /** Per-peer and connection limits (default: the Torrent's). */
   limits?: Pick<TorrentOptions, 'maxConnections' | 'maxConnectionsPerIp' | 'connectionSlots' | 'maxPendingRequestsPerPeer' | 'maxBufferedBytesPerPeer'>
+  /** MSE for its listener and its dials (default: accept both, dial plaintext). */
+  encryption?: EncryptionPolicy
 }
 
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
   const meta = await parseTorrentFile(await readFile(opts.torrentPath))
-  const listener = new Listener()
+  const listener = new Listener(undefined, { encryption: opts.encryption })
   const port = await listener.listen(0, '127.0.0.1')
   const torrent = new Torrent({
     meta,
@@ -48,6 +51,7 @@ export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
     sources: opts.sources?.(port, meta),
     uploadLimiter: opts.uploadLimiter,
     clock: opts.clock,
+    encryption: opts.encryption,
     ...opts.limits,
   })
   const unregister = listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))

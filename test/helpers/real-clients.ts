@@ -283,6 +283,8 @@ export interface TransmissionOptions {
   dataDir: string
   port?: number
   readyTimeoutMs?: number
+  /** settings.json `encryption`: 0 prefers plaintext (default), 1 prefers encryption, 2 requires it. */
+  encryption?: 0 | 1 | 2
 }
 
 export interface TransmissionHandle extends ClientHandle {
@@ -345,7 +347,7 @@ async function launchTransmission(options: TransmissionOptions, role: string): P
     'pex-enabled': false,
     'utp-enabled': false,
     'port-forwarding-enabled': false,
-    encryption: 0,
+    encryption: options.encryption ?? 0,
     'download-dir': dataDir,
     'incomplete-dir-enabled': false,
     'watch-dir-enabled': false,
@@ -495,6 +497,8 @@ export interface RtorrentOptions {
   dataDir: string
   port?: number
   readyTimeoutMs?: number
+  /** protocol.encryption.set (default allow_incoming,try_outgoing,enable_retry; e.g. require,require_RC4,allow_incoming,try_outgoing). */
+  encryption?: string
 }
 
 export interface RtorrentHandle extends ClientHandle {
@@ -545,8 +549,8 @@ export function scgiXmlRpc(socketPath: string, method: string, params: string[] 
 
 const RTORRENT_FIELDS = ['d.hash=', 'd.complete=', 'd.hashing=', 'd.is_active=', 'd.completed_bytes=', 'd.size_bytes=', 'd.message=']
 
-/** rtorrent seeding `dataDir`, resolved once it has hashed the data and reports it complete and active. */
-export async function startRtorrentSeeder(options: RtorrentOptions): Promise<RtorrentHandle> {
+/** rtorrent with the torrent loaded and started: seeding what it has in `dataDir`, downloading the rest. */
+async function launchRtorrent(options: RtorrentOptions): Promise<{ proc: ManagedProcess; state: TempDir; handle: RtorrentHandle; status(): Promise<string[] | undefined> }> {
   const state = tempDir('rtorrent')
   const sessionDir = join(state.path, 'session')
   mkdirSync(sessionDir, { recursive: true })
@@ -566,7 +570,7 @@ export async function startRtorrentSeeder(options: RtorrentOptions): Promise<Rto
     'dht.mode.set = disable',
     'protocol.pex.set = no',
     'trackers.use_udp.set = yes',
-    'protocol.encryption.set = allow_incoming,try_outgoing,enable_retry',
+    `protocol.encryption.set = ${options.encryption ?? 'allow_incoming,try_outgoing,enable_retry'}`,
     // Debian's default of -1 makes a seeding rtorrent open no connections at all.
     'throttle.min_peers.seed.set = 0',
     'throttle.max_peers.seed.set = 100',
@@ -599,22 +603,62 @@ export async function startRtorrentSeeder(options: RtorrentOptions): Promise<Rto
     },
     logs: () => proc.logs(),
   }
+  /** [hash, complete, hashing, active, completed bytes, size bytes, message] of the torrent, once listed. */
+  const status = async (): Promise<string[] | undefined> => {
+    const values = await call('d.multicall2', ['', 'main', ...RTORRENT_FIELDS])
+    for (let i = 0; i + RTORRENT_FIELDS.length <= values.length; i += RTORRENT_FIELDS.length) {
+      if (values[i] === infoHash) return values.slice(i, i + RTORRENT_FIELDS.length)
+    }
+    return undefined
+  }
+  return { proc, state, handle, status }
+}
+
+/** rtorrent seeding `dataDir`, resolved once it has hashed the data and reports it complete and active. */
+export async function startRtorrentSeeder(options: RtorrentOptions): Promise<RtorrentHandle> {
+  const { proc, state, handle, status } = await launchRtorrent(options)
   return orCleanUp(proc, state, async () => {
     await waitReady(
       proc,
       async () => {
-        const values = await call('d.multicall2', ['', 'main', ...RTORRENT_FIELDS])
-        for (let i = 0; i + RTORRENT_FIELDS.length <= values.length; i += RTORRENT_FIELDS.length) {
-          const [hash, complete, hashing, active, completedBytes, sizeBytes] = values.slice(i, i + RTORRENT_FIELDS.length)
-          if (hash !== infoHash) continue
-          return complete === '1' && hashing === '0' && active === '1' && completedBytes === sizeBytes
-        }
-        return false
+        const s = await status()
+        if (!s) return false
+        const [, complete, hashing, active, completedBytes, sizeBytes] = s
+        return complete === '1' && hashing === '0' && active === '1' && completedBytes === sizeBytes
       },
       options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
       `rtorrent to hash ${options.torrentPath} and seed it`,
     )
     return handle
+  })
+}
+
+export interface RtorrentLeecherHandle extends RtorrentHandle {
+  /** Resolves once rtorrent reports every byte downloaded and hash-checked. */
+  waitComplete(timeoutMs: number): Promise<void>
+}
+
+/** rtorrent downloading into `dataDir`, resolved once its RPC lists the torrent. */
+export async function startRtorrentLeecher(options: RtorrentOptions): Promise<RtorrentLeecherHandle> {
+  mkdirSync(options.dataDir, { recursive: true })
+  const { proc, state, handle, status } = await launchRtorrent(options)
+  return orCleanUp(proc, state, async () => {
+    await waitReady(proc, async () => (await status()) !== undefined, 15_000, `rtorrent to load ${options.torrentPath}`)
+    return {
+      ...handle,
+      waitComplete: async (timeoutMs) => {
+        let last: string[] | undefined
+        await waitReady(
+          proc,
+          async () => {
+            last = await status()
+            return last?.[1] === '1' && last[2] === '0'
+          },
+          timeoutMs,
+          `rtorrent to download ${options.torrentPath}`,
+        )
+      },
+    }
   })
 }
 
@@ -624,6 +668,8 @@ export interface QbittorrentOptions {
   /** Profile folder to use (kept on stop); default a temp folder removed on stop. */
   profileDir?: string
   port?: number
+  /** Session\\Encryption: 0 allows (default), 1 requires, 2 forbids. */
+  encryption?: 0 | 1 | 2
 }
 
 /** The fields of /api/v2/torrents/info we use. */
@@ -675,7 +721,7 @@ export async function startQbittorrent(options: QbittorrentOptions = {}): Promis
     'Session\\PeXEnabled=false',
     'Session\\LSDEnabled=false',
     'Session\\BTProtocol=TCP',
-    'Session\\Encryption=0',
+    `Session\\Encryption=${options.encryption ?? 0}`,
     // libtorrent allows one connection per IP otherwise, and every peer here is 127.0.0.1.
     'Session\\MultiConnectionsPerIp=true',
     'Session\\QueueingSystemEnabled=false',
@@ -773,8 +819,9 @@ export async function startQbittorrentSeeder(options: {
   torrentPath: string
   dataDir: string
   readyTimeoutMs?: number
+  encryption?: 0 | 1 | 2
 }): Promise<QbittorrentHandle> {
-  const qb = await startQbittorrent()
+  const qb = await startQbittorrent({ encryption: options.encryption })
   try {
     const infoHash = await qb.addTorrent(options.torrentPath, options.dataDir)
     await qb.waitSeeding(infoHash, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)

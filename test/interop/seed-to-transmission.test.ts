@@ -2,11 +2,10 @@
 // through a tracker on 127.0.0.1. Transmission 3.00 never dials 127.0.0.0/8
 // peers, so this passes only if our seeder dials the leecher it hears of.
 import assert from 'node:assert/strict'
-import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
-import { listFiles, sha1File } from '../helpers/compare.ts'
+import { assertSameTreeBarEmptyFiles } from '../helpers/compare.ts'
 import { tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
 import { requireBinaries, startTransmissionLeecher } from '../helpers/real-clients.ts'
@@ -16,29 +15,6 @@ import { startTracker } from '../helpers/tracker.ts'
 // says; a short interval still makes Transmission re-announce often.
 const TRACKER_INTERVAL_MS = 2_000
 const DOWNLOAD_TIMEOUT_MS = 60_000
-
-/**
- * assertSameTree, except that zero-length files may be absent: Transmission 3.00
- * (daemon and cli alike) never creates them, which is its behaviour, not ours.
- * Every non-empty file must be there byte for byte, and nothing extra.
- */
-async function assertSameTreeBarEmptyFiles(expectedDir: string, actualDir: string): Promise<void> {
-  const expectedFiles = await listFiles(expectedDir)
-  const actualFiles = new Set(await listFiles(actualDir))
-  const problems: string[] = []
-  for (const file of actualFiles) if (!expectedFiles.includes(file)) problems.push(`extra: ${file}`)
-  for (const file of expectedFiles) {
-    const expectedSize = (await stat(join(expectedDir, file))).size
-    if (!actualFiles.has(file)) {
-      if (expectedSize > 0) problems.push(`missing: ${file}`)
-      continue
-    }
-    const actualSize = (await stat(join(actualDir, file))).size
-    if (actualSize !== expectedSize) problems.push(`size differs: ${file} (expected ${expectedSize} bytes, got ${actualSize})`)
-    else if ((await sha1File(join(expectedDir, file))) !== (await sha1File(join(actualDir, file)))) problems.push(`content differs: ${file}`)
-  }
-  assert.deepEqual(problems, [], `${actualDir} differs from ${expectedDir}`)
-}
 
 test('transmission-daemon downloads the odd layout from our seeder', { timeout: 90_000 }, async (t) => {
   if (!requireBinaries(t, ['transmission-daemon', 'transmission-remote'])) return

@@ -1,0 +1,206 @@
+// Encryption benchmark (MSE/PE):
+//  - the cached payload from our own `friendtorrent seed` into our own
+//    `friendtorrent add`, both with `encryption: "require"` (RC4 both ways)
+//    and both with `encryption: "off"` (plaintext), alternating; MB/s of each
+//    and the ratio (goal: encrypted ≥ 70 % of plaintext);
+//  - 200 MSE handshakes at once on 127.0.0.1, both ends in this process (so
+//    twice the work one side would do): the event loop's worst delay
+//    (perf_hooks monitorEventLoopDelay; goal ≤ 100 ms) and the time for all.
+// Never aborts the run because one row fails.
+import { readFile, mkdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { Socket } from 'node:net'
+import { readInfoHash, writeWithAnnounce } from '../fixtures/make-fixtures.ts'
+import { systemClock } from '../src/core/clock.ts'
+import { dialPeer } from '../src/peer/dial.ts'
+import { Listener } from '../src/session/listener.ts'
+import { EncryptionPolicy } from '../src/transport/encryption-policy.ts'
+import type { EncryptionMode } from '../src/transport/encryption-policy.ts'
+import { Rc4 } from '../src/transport/rc4.ts'
+import { encodeHandshake } from '../src/wire/handshake.ts'
+import { CLI_PATH, REPO_ROOT, isolatedEnv } from '../test/helpers/cli.ts'
+import { exitWithin, ManagedProcess } from '../test/helpers/managed-process.ts'
+import { freePort, tempDir } from '../test/helpers/net.ts'
+import { startTracker, type TestTracker } from '../test/helpers/tracker.ts'
+import { MIB, fixed, formatTable, lastLines, oneLine, runCommand, sha1File } from './measure.ts'
+import { startSeedSession, stopSeedSession, writeSeedingLibrary } from './our-session.ts'
+import type { SeedBenchPayload } from './seed-section.ts'
+
+export interface EncryptionRow {
+  mode: EncryptionMode
+  ok: boolean
+  seconds?: number
+  mbPerSec?: number
+  error?: string
+}
+
+export interface HandshakeResult {
+  count: number
+  ok: number
+  totalMs?: number
+  maxLoopDelayMs?: number
+  error?: string
+}
+
+export interface EncryptionResult {
+  rows: EncryptionRow[]
+  handshakes: HandshakeResult
+  rc4MBPerSec: number
+}
+
+const SEED_STARTUP_TIMEOUT_MS = 60_000
+const SEED_STOP_GRACE_MS = 30_000
+const HANDSHAKES = 200
+
+async function downloadOnce(mode: EncryptionMode, payload: SeedBenchPayload, runDir: string, expectedSha1: string, timeoutMs: number): Promise<EncryptionRow> {
+  const row: EncryptionRow = { mode, ok: false }
+  const seedHome = tempDir('bench-enc-seed')
+  const leechHome = tempDir('bench-enc-leech')
+  const outDir = join(runDir, `dl-${mode}`)
+  let tracker: TestTracker | undefined
+  let seed: Awaited<ReturnType<typeof startSeedSession>> | undefined
+  let leecher: ManagedProcess | undefined
+  try {
+    tracker = await startTracker()
+    const torrentPath = join(runDir, `enc-${mode}.torrent`)
+    await writeWithAnnounce(payload.torrentPath, torrentPath, [tracker.httpUrl])
+    const { env } = await writeSeedingLibrary(seedHome.path, await freePort(), [{ torrentFile: await readFile(torrentPath), savePath: payload.payloadDir }], { encryption: mode })
+    seed = await startSeedSession(env, SEED_STARTUP_TIMEOUT_MS)
+    await tracker.waitForSeeders(await readInfoHash(torrentPath), 1, 30_000)
+    await rm(outDir, { recursive: true, force: true })
+    await mkdir(outDir, { recursive: true })
+    const leechEnv = isolatedEnv(leechHome.path)
+    await writeFile(join(leechHome.path, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, encryption: mode }))
+    await runCommand('sync', [])
+    console.log(`encryption: ${mode}: downloading…`)
+    const started = performance.now()
+    leecher = new ManagedProcess('friendtorrent', CLI_PATH, ['add', torrentPath, '-o', outDir, '--port', String(await freePort())], { env: leechEnv, cwd: REPO_ROOT })
+    const code = await exitWithin(leecher.exited, timeoutMs)
+    const seconds = (performance.now() - started) / 1000
+    if (code === 'timeout') throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${lastLines(leecher.logs(), 2)}`)
+    if (code !== 0) throw new Error(`exit ${code}: ${lastLines(leecher.logs(), 2)}`)
+    const actualSha1 = await sha1File(join(outDir, payload.name)).catch((err: Error) => `unreadable (${err.message})`)
+    if (actualSha1 !== expectedSha1) throw new Error(`finished, but the file differs from the payload (sha1 ${actualSha1})`)
+    row.seconds = seconds
+    row.mbPerSec = payload.sizeBytes / 1e6 / seconds
+    row.ok = true
+  } catch (err) {
+    row.error = oneLine(err)
+  } finally {
+    await leecher?.stop()
+    if (seed) await stopSeedSession(seed.proc, SEED_STOP_GRACE_MS)
+    await tracker?.close()
+    await rm(outDir, { recursive: true, force: true })
+    await seedHome.cleanup()
+    await leechHome.cleanup()
+  }
+  console.log(`encryption: ${mode}: ${row.ok ? `${row.seconds!.toFixed(2)} s` : row.error}`)
+  return row
+}
+
+/** `count` dials at once, each an MSE handshake carrying our BitTorrent handshake, to one listener in this process. */
+export async function measureHandshakes(count: number): Promise<HandshakeResult> {
+  const infoHash = Buffer.alloc(20, 0xab)
+  const listener = new Listener(systemClock, { maxPendingHandshakes: count + 8, maxPendingHandshakesPerHost: count + 8, encryption: new EncryptionPolicy('require') })
+  const pending = new Set<Socket>()
+  const routed: { destroy(): unknown }[] = []
+  const dialed: { destroy(): unknown }[] = []
+  const result: HandshakeResult = { count, ok: 0 }
+  const delay = monitorEventLoopDelay({ resolution: 5 })
+  try {
+    const port = await listener.listen(0, '127.0.0.1')
+    let done!: () => void
+    const allRouted = new Promise<void>((resolve) => (done = resolve))
+    listener.register(infoHash, (socket) => {
+      routed.push(socket)
+      if (routed.length === count) done()
+    })
+    const policy = new EncryptionPolicy('require')
+    const readBuffer = Buffer.alloc(64 * 1024)
+    const handshake = encodeHandshake(infoHash, Buffer.alloc(20, 1), { extended: true })
+    delay.enable()
+    const started = performance.now()
+    await Promise.all(
+      Array.from({ length: count }, async () => {
+        const { socket } = await dialPeer({ host: '127.0.0.1', port, timeoutMs: 30_000, readBuffer, clock: systemClock, pending, encryption: { policy, infoHash } })
+        dialed.push(socket)
+        socket.write(handshake)
+      }),
+    )
+    await Promise.race([allRouted, new Promise((_, reject) => setTimeout(() => reject(new Error(`${routed.length} of ${count} routed within 30 s`)), 30_000))])
+    result.totalMs = performance.now() - started
+    delay.disable()
+    result.ok = routed.length
+    result.maxLoopDelayMs = delay.max / 1e6
+  } catch (err) {
+    result.error = oneLine(err)
+    result.ok = routed.length
+  } finally {
+    delay.disable()
+    for (const s of [...routed, ...dialed]) s.destroy()
+    for (const s of pending) s.destroy()
+    await listener.close()
+  }
+  return result
+}
+
+function rc4Throughput(): number {
+  const rc4 = new Rc4(Buffer.alloc(20, 7))
+  const block = Buffer.alloc(16 * 1024)
+  const started = performance.now()
+  let bytes = 0
+  while (performance.now() - started < 500) {
+    for (let i = 0; i < 64; i++) rc4.updateInPlace(block)
+    bytes += 64 * block.length
+  }
+  return bytes / 1e6 / ((performance.now() - started) / 1000)
+}
+
+export async function runEncryptionSection(options: { payload: SeedBenchPayload; timeoutMs: number; rounds: number }): Promise<EncryptionResult> {
+  const run = tempDir('bench-enc')
+  const rows: EncryptionRow[] = []
+  try {
+    const expectedSha1 = await sha1File(join(options.payload.payloadDir, options.payload.name))
+    for (let round = 0; round < options.rounds; round++) {
+      for (const mode of ['off', 'require'] as const) rows.push(await downloadOnce(mode, options.payload, run.path, expectedSha1, options.timeoutMs))
+    }
+  } finally {
+    await run.cleanup()
+  }
+  console.log(`encryption: ${HANDSHAKES} handshakes at once…`)
+  const handshakes = await measureHandshakes(HANDSHAKES)
+  return { rows, handshakes, rc4MBPerSec: rc4Throughput() }
+}
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+export function formatEncryptionSection(result: EncryptionResult, sizeBytes: number): string {
+  const table = formatTable(
+    `encryption: ${(sizeBytes / MIB).toFixed(0)} MiB from our seed into our add on 127.0.0.1, both "off" or both "require" (MB = 10^6 bytes)`,
+    ['encryption', 'time (s)', 'MB/s', 'result'],
+    result.rows.map((r) => [r.mode === 'off' ? 'off (plaintext)' : 'require (RC4)', fixed(r.seconds, 2), fixed(r.mbPerSec, 1), r.ok ? 'ok' : `FAILED: ${r.error ?? 'unknown error'}`]),
+  )
+  const lines = [table, '']
+  const plain = median(result.rows.filter((r) => r.ok && r.mode === 'off').map((r) => r.mbPerSec!))
+  const rc4 = median(result.rows.filter((r) => r.ok && r.mode === 'require').map((r) => r.mbPerSec!))
+  if (plain !== undefined && rc4 !== undefined) {
+    const ratio = rc4 / plain
+    lines.push(`encrypted/plaintext (medians): ×${ratio.toFixed(2)}   goal ≥ 0.70: ${ratio >= 0.7 ? 'met' : 'NOT met'}`)
+  } else {
+    lines.push('encrypted/plaintext: no ratio (a row failed)')
+  }
+  lines.push(`RC4 alone, one core: ${result.rc4MBPerSec.toFixed(0)} MB/s`)
+  const h = result.handshakes
+  if (h.error) lines.push(`${h.count} MSE handshakes at once: FAILED (${h.ok} done): ${h.error}`)
+  else {
+    const met = (h.maxLoopDelayMs ?? Infinity) <= 100
+    lines.push(`${h.count} MSE handshakes at once (both ends in one process): all done in ${fixed(h.totalMs, 0)} ms, worst event-loop delay ${fixed(h.maxLoopDelayMs, 1)} ms   goal ≤ 100 ms: ${met ? 'met' : 'NOT met'}`)
+  }
+  return lines.join('\n')
+}

@@ -104,7 +104,13 @@ export class EncryptedSocket extends EventEmitter implements PeerSocket {
   write(data: Uint8Array): boolean {
     if (this.#failed) return false
     if (this.#initiator) {
-      if (!this.#requestSent) return this.#sendRequest(data)
+      if (!this.#requestSent) {
+        if (!this.#initiator.offersPlaintext) return this.#sendRequest(data)
+        // A peer may select plaintext, and Transmission then reads the IA as
+        // plaintext although it came RC4-encrypted: with plaintext offered the IA
+        // stays empty and our handshake waits for the select (one round trip more).
+        if (!this.#sendRequest(new Uint8Array(0))) return false
+      }
       const copy = Buffer.from(data)
       this.#queued.push(copy)
       this.#queuedBytes += copy.length

@@ -127,6 +127,11 @@ export class MseInitiator {
     return Buffer.concat([this.#keys.publicKey, randomBytes(this.#padLength())])
   }
 
+  /** We offer plaintext too, so the responder may select it. */
+  get offersPlaintext(): boolean {
+    return (this.#provide & CRYPTO_PLAINTEXT) !== 0
+  }
+
   /** True once the peer's key is in: call request() with the initial payload. */
   get needsPayload(): boolean {
     return this.#state === 'payload'

@@ -166,11 +166,11 @@ export class Ledbat {
     this.#rtoMs = Math.max(this.#rttMs + 4 * this.#rttVarMs, this.#minRtoMs)
   }
 
-  /** `bytes` of new data were acknowledged. */
+  /** `bytes` of new data were acknowledged (0 for a SYN or FIN: progress all the same). */
   handleAck(bytes: number): void {
-    if (bytes <= 0) return
     this.#timeouts = 0
     if (this.#hasRtt) this.#rtoMs = Math.max(this.#rttMs + 4 * this.#rttVarMs, this.#minRtoMs)
+    if (bytes <= 0) return
     const now = this.#clock.now()
     const delay = this.queuingDelayUs
     const windowFactor = Math.min(bytes, this.#cwnd) / Math.max(this.#cwnd, bytes)

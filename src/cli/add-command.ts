@@ -19,6 +19,7 @@ import type { PeerSource } from '../discovery/peer-source.ts'
 import { MetadataTask } from '../torrent/metadata-task.ts'
 import { writeFileAtomic } from '../core/atomic-write.ts'
 import { Listener } from '../session/listener.ts'
+import type { TransportPolicy } from '../peer/dial.ts'
 import { FileStorage } from '../storage/file-storage.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import type { TorrentSnapshot } from '../torrent/torrent.ts'
@@ -80,7 +81,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
     }
   }
 
-  const listener = new Listener()
+  const listener = new Listener(undefined, { utp: config.utp, tcp: config.tcp })
   let port: number
   try {
     port = await listener.listen(listenPort)
@@ -89,7 +90,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   }
   const peerId = newPeerId()
   const dialLimit = pLimit(config.maxHalfOpenConnections)
-  const dht = await startConfiguredDht(config, stateDir, port, (line) => io.err(`friendtorrent: ${line}`))
+  const dht = await startConfiguredDht(config, stateDir, port, (line) => io.err(`friendtorrent: ${line}`), listener.dhtSocket())
   const dhtSource = (infoHash: Buffer, isPrivate: boolean) =>
     dht && !isPrivate ? [new DhtSource({ node: dht, infoHash, port, private: isPrivate, announce: true })] : []
 
@@ -110,7 +111,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
     if (input.kind === 'torrent') {
       meta = input.meta
     } else {
-      const fetched = await fetchMetadata(input.link, { io, peerId, port, dialLimit, manualPeers, sources: dhtSource(input.link.infoHash, false), quiet: Boolean(values.quiet), setInterrupt: (fn) => (interrupted = fn) })
+      const fetched = await fetchMetadata(input.link, { io, peerId, port, transports: listener.transports, dialLimit, manualPeers, sources: dhtSource(input.link.infoHash, false), quiet: Boolean(values.quiet), setInterrupt: (fn) => (interrupted = fn) })
       if (fetched.code !== 0) {
         io.err(`friendtorrent: ${fetched.message}`)
         return fetched.code
@@ -120,7 +121,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
       const saved = await saveTorrentFile(meta, join(stateDir, 'torrents'))
       io.out(`metadata verified: ${meta.name}; saved ${saved}`)
     }
-    return await download(meta, { io, config, saveDir, port, peerId, dialLimit, listener, peers: [...manualPeers, ...handedPeers], sources: dhtSource(meta.infoHash, meta.private), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose), setInterrupt: (fn) => (interrupted = fn) })
+    return await download(meta, { io, config, saveDir, port, transports: listener.transports, peerId, dialLimit, listener, peers: [...manualPeers, ...handedPeers], sources: dhtSource(meta.infoHash, meta.private), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose), setInterrupt: (fn) => (interrupted = fn) })
   } finally {
     await closeAll()
   }
@@ -161,6 +162,7 @@ interface PhaseContext {
   io: CliIo
   peerId: Buffer
   port: number
+  transports: TransportPolicy
   dialLimit: LimitFunction
   sources: PeerSource[]
   quiet: boolean
@@ -173,7 +175,7 @@ async function fetchMetadata(
   ctx: PhaseContext & { manualPeers: PeerCandidate[] },
 ): Promise<{ code: number; message?: string; meta?: Metainfo; peers?: PeerCandidate[] }> {
   const { io } = ctx
-  const task = new MetadataTask({ link, peerId: ctx.peerId, listenPort: ctx.port, dialLimit: ctx.dialLimit, sources: ctx.sources })
+  const task = new MetadataTask({ link, peerId: ctx.peerId, listenPort: ctx.port, transports: ctx.transports, dialLimit: ctx.dialLimit, sources: ctx.sources })
   io.out(`${link.name ?? link.infoHashHex}: fetching metadata from peers…`)
   const timer = ctx.quiet ? undefined : setInterval(() => io.out(`fetching metadata: peers ${task.connectedPeers}/${task.knownPeers}`), 5000)
   timer?.unref()
@@ -221,6 +223,7 @@ async function download(
     // One torrent in the foreground: the global and per-torrent limits both apply to it.
     maxConnections: Math.min(config.maxConnectionsPerTorrent, config.maxConnections),
     ...peerOptions(config),
+    transports: ctx.transports,
     dialLimit: ctx.dialLimit,
     sources: ctx.sources,
   })

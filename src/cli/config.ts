@@ -54,6 +54,8 @@ export const CONFIG_OPTIONS = {
   connectTimeoutSeconds: { kind: 'number', default: 10, min: 1, max: 120, integer: false, doc: 'give up connecting to a peer after this long' },
   maxStrikes: { kind: 'number', default: 3, min: 1, max: 100, integer: true, doc: 'pieces failing the hash check that a peer took part in before its address is banned' },
   progressIntervalSeconds: { kind: 'number', default: 5, min: 1, max: 3600, integer: false, doc: 'how often `add` prints a progress line when not on a terminal' },
+  utp: { kind: 'boolean', default: true, doc: 'peer connections over uTP (BEP 29) on the listen port (UDP, shared with the DHT): accepted, and tried first when connecting' },
+  tcp: { kind: 'boolean', default: true, doc: 'peer connections over TCP: accepted, and the fallback when uTP does not answer' },
   dht: { kind: 'boolean', default: true, doc: 'find peers through the DHT (BEP 5) on the listen port (UDP); never for private torrents' },
   dhtBootstrap: {
     kind: 'addresses',

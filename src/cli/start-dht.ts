@@ -7,10 +7,11 @@ import { errorMessage } from '../core/types.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
 import type { Config } from './config.ts'
 
-export async function startConfiguredDht(config: Config, stateDir: string, port: number, warn: (line: string) => void): Promise<DhtNode | undefined> {
+/** `socket`: the listener's UDP port, shared with uTP; without it the DHT binds `port` itself. */
+export async function startConfiguredDht(config: Config, stateDir: string, port: number, warn: (line: string) => void, socket?: object): Promise<DhtNode | undefined> {
   if (!config.dht) return undefined
   const { DhtNode } = await import('../discovery/dht-node.ts')
-  const node = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(stateDir, 'dht.json') })
+  const node = new DhtNode({ port, bootstrap: config.dhtBootstrap, stateFile: join(stateDir, 'dht.json'), socket })
   node.on('warning', (message) => warn(`DHT: ${message}`))
   try {
     await node.start()

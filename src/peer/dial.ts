@@ -1,16 +1,57 @@
-// Opening outgoing peer sockets. Reads land in one buffer the caller reuses for
-// every socket it dials (each read is handled synchronously, one at a time), so
-// a download at hundreds of MB/s makes no garbage per read. Whatever a reader
-// keeps of a chunk it must copy (PeerConnection.handleData's contract).
-import { connect } from 'node:net'
-import type { Socket } from 'node:net'
-import type { Clock } from '../core/clock.ts'
+// Opening outgoing peer sockets: uTP first, then TCP (libtorrent's order) after
+// a short head start, remembering per peer which worked so the next dial goes
+// straight to it.
+// TCP reads land in one buffer the caller reuses for every socket it dials
+// (each read is handled synchronously, one at a time), so a download at
+// hundreds of MB/s makes no garbage per read. Whatever a reader keeps of a
+// chunk it must copy (PeerConnection.handleData's contract).
+import { connect, isIPv4 } from 'node:net'
+import type { Clock, TimerHandle } from '../core/clock.ts'
+import { errorMessage } from '../core/types.ts'
+import type { PeerSocket, TransportKind } from '../transport/peer-socket.ts'
+import type { UtpManager } from '../transport/utp/utp-manager.ts'
 
 export interface DialedSocket {
-  socket: Socket
+  socket: PeerSocket
   /** Sends this socket's reads (and any that came before) to `sink` from now on. */
   route(sink: (chunk: Buffer) => void): void
 }
+
+/** Peers whose working transport is remembered; the oldest is forgotten past this. */
+const REMEMBERED_PEERS = 10_000
+
+/** Which transports outgoing connections may use (config `utp`, `tcp`), and what worked per peer. */
+export class TransportPolicy {
+  readonly utp: UtpManager | undefined
+  readonly tcp: boolean
+  readonly #worked = new Map<string, TransportKind>()
+
+  constructor(opts: { utp?: UtpManager; tcp: boolean }) {
+    this.utp = opts.utp
+    this.tcp = opts.tcp
+  }
+
+  /** Transports to try for `host:port`, in order. */
+  order(host: string, port: number): TransportKind[] {
+    const utp = this.utp && isIPv4(host) ? (['utp'] as const) : []
+    const tcp = this.tcp ? (['tcp'] as const) : []
+    return this.#worked.get(`${host}:${port}`) === 'tcp' ? [...tcp, ...utp] : [...utp, ...tcp]
+  }
+
+  remember(host: string, port: number, kind: TransportKind): void {
+    const key = `${host}:${port}`
+    this.#worked.delete(key)
+    this.#worked.set(key, kind)
+    if (this.#worked.size > REMEMBERED_PEERS) this.#worked.delete(this.#worked.keys().next().value!)
+  }
+
+  remembered(host: string, port: number): TransportKind | undefined {
+    return this.#worked.get(`${host}:${port}`)
+  }
+}
+
+/** TCP only: what a caller without a session's listener gets. */
+const TCP_ONLY = new TransportPolicy({ tcp: true })
 
 export interface DialOptions {
   host: string
@@ -19,10 +60,90 @@ export interface DialOptions {
   readBuffer: Buffer
   clock: Clock
   /** Sockets still connecting, so an owner that stops can destroy them. */
-  pending: Set<Socket>
+  pending: Set<PeerSocket>
+  /** uTP and TCP as configured; TCP alone when omitted. */
+  transports?: TransportPolicy
 }
 
+/**
+ * uTP's head start: TCP is tried too once uTP has not connected within this
+ * long (a peer without uTP never answers its SYN), or at once if uTP fails.
+ * The first to connect wins; the other is closed.
+ */
+export const UTP_HEAD_START_MS = 500
+
 export function dialPeer(opts: DialOptions): Promise<DialedSocket> {
+  const policy = opts.transports ?? TCP_ONLY
+  const order = policy.order(opts.host, opts.port)
+  if (order.length === 0) return Promise.reject(new Error(`no transport to reach ${opts.host}:${opts.port} (uTP is off or the address is IPv6, and TCP is off)`))
+  return new Promise((resolve, reject) => {
+    const failures: string[] = []
+    let settled = false
+    let started = 0
+    let failed = 0
+    let headStart: TimerHandle | undefined
+    const attempt = (kind: TransportKind) => {
+      started++
+      const dialing = kind === 'utp' ? dialUtp(opts, policy.utp!) : dialTcp(opts)
+      dialing.then(
+        (dialed) => {
+          if (settled) {
+            dialed.socket.destroy()
+            return
+          }
+          settled = true
+          headStart?.cancel()
+          policy.remember(opts.host, opts.port, kind)
+          resolve(dialed)
+        },
+        (err: unknown) => {
+          failures.push(`${kind === 'utp' ? 'uTP' : 'TCP'}: ${errorMessage(err)}`)
+          failed++
+          if (settled) return
+          if (started < order.length) {
+            headStart?.cancel()
+            attempt(order[started])
+          } else if (failed === started) {
+            settled = true
+            reject(new Error(`connect to ${opts.host}:${opts.port} failed (${failures.join('; ')})`))
+          }
+        },
+      )
+    }
+    attempt(order[0])
+    if (order.length > 1) {
+      headStart = opts.clock.setTimeout(() => {
+        if (!settled && started < order.length) attempt(order[started])
+      }, UTP_HEAD_START_MS)
+    }
+  })
+}
+
+function dialUtp(opts: DialOptions, utp: UtpManager): Promise<DialedSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = utp.connect(opts.host, opts.port)
+    opts.pending.add(socket)
+    const timer = opts.clock.setTimeout(() => fail(new Error('timed out')), opts.timeoutMs)
+    const fail = (err: Error) => {
+      timer.cancel()
+      opts.pending.delete(socket)
+      socket.off('connect', onConnect)
+      socket.destroy()
+      reject(err)
+    }
+    const onConnect = () => {
+      timer.cancel()
+      opts.pending.delete(socket)
+      socket.off('error', fail)
+      // Reads wait in the stream until PeerConnection listens for 'data' and resumes it.
+      resolve({ socket, route: () => {} })
+    }
+    socket.once('connect', onConnect)
+    socket.once('error', fail)
+  })
+}
+
+function dialTcp(opts: DialOptions): Promise<DialedSocket> {
   return new Promise((resolve, reject) => {
     let sink: ((chunk: Buffer) => void) | undefined
     const early: Buffer[] = []
@@ -47,7 +168,7 @@ export function dialPeer(opts: DialOptions): Promise<DialedSocket> {
     const timer = opts.clock.setTimeout(() => {
       opts.pending.delete(socket)
       socket.destroy()
-      reject(new Error(`connect to ${opts.host}:${opts.port} timed out`))
+      reject(new Error('timed out'))
     }, opts.timeoutMs)
     socket.once('connect', () => {
       timer.cancel()

@@ -3,7 +3,8 @@
 // have outstanding at it, keep-alive and idle timeouts, and rate meters.
 // The only module that reads or writes peer sockets. It decides nothing about
 // which blocks to fetch or whom to upload to: it reports, the torrent decides.
-import type { Socket } from 'node:net'
+import { transportOf } from '../transport/peer-socket.ts'
+import type { PeerSocket, TransportKind } from '../transport/peer-socket.ts'
 import { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
@@ -39,7 +40,7 @@ export const SELF_CONNECTION = 'connected to ourselves'
 const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
 
 export interface PeerConnectionOptions {
-  socket: Socket
+  socket: PeerSocket
   infoHash: Buffer
   ourPeerId: Buffer
   /** Undefined while fetching metadata (BEP 9): then have/bitfield cannot be checked and are ignored. */
@@ -85,6 +86,8 @@ interface Outstanding {
 
 export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   readonly outgoing: boolean
+  /** TCP or uTP, for the peers view. */
+  readonly transport: TransportKind
   readonly remoteAddress: string
   readonly remotePort: number
   readonly downloadMeter: RateMeter
@@ -104,7 +107,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   readonly have: Bitfield
   lastBlockAtMs: number
 
-  readonly #socket: Socket
+  readonly #socket: PeerSocket
   readonly #clock: Clock
   readonly #infoHash: Buffer
   readonly #ourPeerId: Buffer
@@ -132,6 +135,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.#pieceCount = opts.pieceCount
     this.#messageTimeoutMs = opts.messageTimeoutMs ?? MESSAGE_TIMEOUT_MS
     this.outgoing = opts.outgoing
+    this.transport = transportOf(opts.socket)
     this.remoteAddress = canonicalHost(opts.socket.remoteAddress ?? '?')
     this.remotePort = opts.socket.remotePort ?? 0
     this.have = new Bitfield(opts.pieceCount ?? 0)

@@ -1,15 +1,20 @@
-// The session's one TCP listening port. Reads each incoming handshake and
+// The session's listen port: TCP, and UDP on the same number shared by uTP
+// and the DHT. Reads each incoming handshake, over either transport, and
 // routes the connection to the torrent with that info hash; connections for
 // unknown torrents, or that do not speak BitTorrent, are closed.
 // It never keeps a routed socket: the torrent owns it from then on.
 import { createServer } from 'node:net'
-import type { Server, Socket } from 'node:net'
+import type { Server } from 'node:net'
 import type { Clock } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { Decoder } from '../wire/decoder.ts'
 import type { DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
+import type { PeerSocket } from '../transport/peer-socket.ts'
+import { UtpManager } from '../transport/utp/utp-manager.ts'
+import { DhtSocket } from '../transport/utp/dht-socket.ts'
+import { TransportPolicy } from '../peer/dial.ts'
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
 /** Connections still owing their handshake at once; more are closed on arrival, so a flood of silent sockets holds little. */
@@ -18,7 +23,7 @@ export const DEFAULT_MAX_PENDING_HANDSHAKES = 64
 export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_HOST = 8
 const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
 
-export type IncomingHandler = (socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]) => void
+export type IncomingHandler = (socket: PeerSocket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]) => void
 
 export interface ListenerEvents {
   /** A connection was closed before routing; `reason` says why. */
@@ -28,27 +33,40 @@ export interface ListenerEvents {
 export class Listener extends TypedEmitter<ListenerEvents> {
   readonly #server: Server
   readonly #handlers = new Map<string, IncomingHandler>()
-  readonly #pending = new Set<Socket>()
+  readonly #pending = new Set<PeerSocket>()
   readonly #clock: Clock
   readonly #maxPending: number
   readonly #maxPendingPerHost: number
   readonly #pendingPerHost = new Map<string, number>()
+  readonly #useUtp: boolean
+  readonly #useTcp: boolean
+  #utp: UtpManager | undefined
+  #transports: TransportPolicy
   #port = 0
 
-  constructor(clock: Clock = systemClock, opts: { maxPendingHandshakes?: number; maxPendingHandshakesPerHost?: number } = {}) {
+  constructor(clock: Clock = systemClock, opts: { maxPendingHandshakes?: number; maxPendingHandshakesPerHost?: number; utp?: boolean; tcp?: boolean } = {}) {
     super()
     this.#clock = clock
+    this.#useUtp = opts.utp ?? true
+    this.#useTcp = opts.tcp ?? true
+    this.#transports = new TransportPolicy({ tcp: this.#useTcp })
     this.#maxPending = opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
     this.#maxPendingPerHost = opts.maxPendingHandshakesPerHost ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_HOST
-    this.#server = createServer((socket) => this.#handleConnection(socket))
+    this.#server = createServer((socket) => {
+      if (this.#useTcp) this.#handleConnection(socket)
+      else {
+        socket.destroy()
+        this.emit('rejected', `${socket.remoteAddress}:${socket.remotePort}`, 'TCP is turned off (config tcp: false)')
+      }
+    })
   }
 
   /**
-   * Listens on `port`, or the next free one of the ten after it when busy;
-   * port 0 asks the OS for any free port.
+   * Listens on `port` (TCP, and UDP for uTP and the DHT), or the next one of
+   * the ten after it where both are free; port 0 asks the OS for any free port.
    */
   async listen(port: number, host?: string): Promise<number> {
-    const tries = port === 0 ? [0] : Array.from({ length: 10 }, (_, i) => port + i).filter((p) => p <= 65535)
+    const tries = port === 0 ? [0, 0, 0] : Array.from({ length: 10 }, (_, i) => port + i).filter((p) => p <= 65535)
     let lastError: Error | undefined
     for (const p of tries) {
       try {
@@ -67,17 +85,39 @@ export class Listener extends TypedEmitter<ListenerEvents> {
         })
         const addr = this.#server.address()
         this.#port = typeof addr === 'object' && addr ? addr.port : p
-        return this.#port
       } catch (err) {
         lastError = err as Error
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break
+        continue
       }
+      try {
+        this.#utp = await UtpManager.open(this.#port, host, { clock: this.#clock, acceptIncoming: this.#useUtp })
+      } catch (err) {
+        // TCP is free here and UDP is not: give the TCP port back and try the next.
+        lastError = err as Error
+        await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+        continue
+      }
+      this.#utp.on('connection', (socket) => this.#handleConnection(socket))
+      this.#utp.on('error', () => {}) // send errors (an unreachable peer) are per datagram; bind errors were thrown above
+      this.#transports = new TransportPolicy({ utp: this.#useUtp ? this.#utp : undefined, tcp: this.#useTcp })
+      return this.#port
     }
     throw new Error(`cannot listen for peers on port ${port}: ${lastError?.message ?? 'unknown error'}`)
   }
 
   get port(): number {
     return this.#port
+  }
+
+  /** How outgoing connections are made: uTP and TCP as configured, sharing this port's UDP socket. */
+  get transports(): TransportPolicy {
+    return this.#transports
+  }
+
+  /** The shared UDP port as a dgram-like socket for bittorrent-dht; undefined before listen(). */
+  dhtSocket(): DhtSocket | undefined {
+    return this.#utp ? new DhtSocket(this.#utp) : undefined
   }
 
   /** Routes handshakes for `infoHash` to `handler` until the returned function is called. */
@@ -93,11 +133,13 @@ export class Listener extends TypedEmitter<ListenerEvents> {
     for (const s of this.#pending) s.destroy()
     this.#pending.clear()
     this.#pendingPerHost.clear()
+    await this.#utp?.close()
+    this.#utp = undefined
     if (!this.#server.listening) return
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
   }
 
-  #handleConnection(socket: Socket): void {
+  #handleConnection(socket: PeerSocket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`
     const host = socket.remoteAddress ?? '?'
     const fromHost = this.#pendingPerHost.get(host) ?? 0

@@ -119,8 +119,11 @@ export interface SessionOptions {
   connectTimeoutMs?: number
   requestTimeoutMs?: number
   maxStrikes?: number
-  /** Makes the session's DHT node on its listen port (UDP) once that port is known; none without. */
-  startDht?: (port: number) => Promise<DhtNode | undefined>
+  /** Makes the session's DHT node on its listen port once that port is known, on the UDP socket it shares with uTP; none without. */
+  startDht?: (port: number, udpSocket: object | undefined) => Promise<DhtNode | undefined>
+  /** Transports for peer connections (config `utp`, `tcp`; both default true): uTP is tried first, TCP is the fallback. */
+  utp?: boolean
+  tcp?: boolean
   /** Session-wide limits in bytes/s (0 = none). */
   uploadLimitBytesPerSec?: number
   downloadLimitBytesPerSec?: number
@@ -175,7 +178,7 @@ interface Record_ {
 export class Session extends TypedEmitter<SessionEvents> {
   readonly #opts: SessionOptions
   readonly #store: StateStore
-  readonly #listener = new Listener()
+  readonly #listener: Listener
   readonly #records = new Map<string, Record_>()
   readonly #peerId = newPeerId()
   readonly #dialLimit: LimitFunction
@@ -198,6 +201,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#opts = opts
     this.#store = store
     this.#clock = opts.clock ?? systemClock
+    this.#listener = new Listener(this.#clock, { utp: opts.utp, tcp: opts.tcp })
     this.#dialLimit = pLimit(opts.maxHalfOpenConnections)
     this.#slots = opts.maxConnections ? new ConnectionSlots(opts.maxConnections) : undefined
     this.#upload = new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, undefined, this.#clock)
@@ -223,7 +227,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     } catch (err) {
       throw new FriendError(`cannot listen for peers: ${errorMessage(err)}`)
     }
-    session.#dht = await opts.startDht?.(session.#port)
+    session.#dht = await opts.startDht?.(session.#port, session.#listener.dhtSocket())
     for (const entry of store.list()) {
       try {
         const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
@@ -277,6 +281,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       dialLimit: this.#dialLimit,
       connectionSlots: this.#slots,
       clock: this.#clock,
+      transports: this.#listener.transports,
       sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port: this.#port, private: false, announce: false })] : [],
     })
     const fetch: Fetch = { link, savePath, task, addedAtMs: Date.now() }
@@ -576,6 +581,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       maxPendingRequestsPerPeer: this.#opts.maxPendingRequestsPerPeer,
       maxBufferedBytesPerPeer: this.#opts.maxBufferedBytesPerPeer,
       connectTimeoutMs: this.#opts.connectTimeoutMs,
+      transports: this.#listener.transports,
       requestTimeoutMs: this.#opts.requestTimeoutMs,
       maxStrikes: this.#opts.maxStrikes,
       have,

@@ -6,7 +6,7 @@
 // on from the others. It never writes anything to disk.
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
-import type { Socket } from 'node:net'
+import type { PeerSocket } from '../transport/peer-socket.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import type { ConnectionSlots } from '../core/connection-slots.ts'
@@ -23,6 +23,7 @@ import { metainfoFromInfo } from '../metainfo/metainfo.ts'
 import { MetadataFetcher } from '../metadata/metadata-fetcher.ts'
 import { metadataResponse } from '../metadata/metadata-server.ts'
 import { dialPeer } from '../peer/dial.ts'
+import type { TransportPolicy } from '../peer/dial.ts'
 import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
 import { decodeMetadataMessage, encodeMetadataMessage } from '../wire/ut-metadata.ts'
 
@@ -37,6 +38,8 @@ export interface MetadataTaskOptions {
   /** Connection slots shared with the session's torrents (its total); taken before each dial. */
   connectionSlots?: ConnectionSlots
   connectTimeoutMs?: number
+  /** uTP and TCP as the session's listener allows (TCP alone when omitted). */
+  transports?: TransportPolicy
   dialLimit?: LimitFunction
   clock?: Clock
 }
@@ -60,7 +63,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
   readonly #pool = new CandidatePool()
   readonly #connections = new Map<string, PeerConnection>()
   readonly #dialing = new Set<string>()
-  readonly #sockets = new Set<Socket>()
+  readonly #sockets = new Set<PeerSocket>()
   readonly #readBuffer = Buffer.allocUnsafeSlow(64 * 1024)
   readonly #dialLimit: LimitFunction
   readonly #sources: PeerSource[] = []
@@ -147,7 +150,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
     this.#dialing.add(key)
     void this.#dialLimit(() => {
       if (this.#stopped) throw new Error('stopping')
-      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs ?? 10_000, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets })
+      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs ?? 10_000, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets, transports: this.#opts.transports })
     }).then(
       ({ socket, route }) => {
         this.#dialing.delete(key)
@@ -170,7 +173,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
     )
   }
 
-  #connect(key: string, socket: Socket): PeerConnection {
+  #connect(key: string, socket: PeerSocket): PeerConnection {
     const pc = new PeerConnection({
       socket,
       infoHash: this.#opts.link.infoHash,

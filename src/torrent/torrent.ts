@@ -3,7 +3,7 @@
 // to request, which piece is verified, whom to strike). All state changes
 // happen in its handle* methods, one input at a time, on Node's event loop.
 // It never parses wire bytes (peer does) and never touches files (storage does).
-import type { Socket } from 'node:net'
+import type { PeerSocket, TransportKind } from '../transport/peer-socket.ts'
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
 import { createHash } from 'node:crypto'
@@ -26,6 +26,7 @@ import type { PeerSource } from '../discovery/peer-source.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { pieceHash, pieceSize } from '../metainfo/metainfo.ts'
 import { dialPeer } from '../peer/dial.ts'
+import { TransportPolicy } from '../peer/dial.ts'
 import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
 import { PiecePicker } from '../picker/piece-picker.ts'
 import { checkPieces } from '../storage/check.ts'
@@ -70,6 +71,8 @@ export interface TorrentOptions {
   /** Shared limit on connection attempts in flight (p-limit); one per torrent when not given. */
   dialLimit?: LimitFunction
   connectTimeoutMs?: number
+  /** uTP and TCP as the session's listener allows (TCP alone when omitted). */
+  transports?: TransportPolicy
   /** A peer with requests outstanding and no block for this long is snubbed and its requests go elsewhere. */
   requestTimeoutMs?: number
   /**
@@ -117,6 +120,8 @@ export interface PeerSnapshot {
   source: PeerSourceKind | undefined
   client: string
   incoming: boolean
+  /** How the connection runs: TCP or uTP. */
+  transport: TransportKind
   amChoking: boolean
   amInterested: boolean
   peerChoking: boolean
@@ -188,7 +193,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** Connections still in their handshake: not peers yet, but stop() must close them too. */
   readonly #handshaking = new Set<PeerConnection>()
   readonly #dialing = new Set<string>()
-  readonly #sockets = new Set<Socket>()
+  readonly #sockets = new Set<PeerSocket>()
   /** Pieces being assembled in memory: verified whole, then written in one go. */
   readonly #assembling = new Map<number, Buffer>()
   readonly #bufferPool: BufferPool
@@ -234,6 +239,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#recheck = this.#resumeHave && opts.recheck?.length === opts.meta.pieceCount ? opts.recheck : undefined
     this.#dialLimit = opts.dialLimit ?? pLimit(16)
     this.#opts = {
+      transports: opts.transports ?? new TransportPolicy({ tcp: true }),
       maxConnections: opts.maxConnections ?? 50,
       maxConnectionsPerIp: opts.maxConnectionsPerIp ?? Infinity,
       maxPendingRequestsPerPeer: opts.maxPendingRequestsPerPeer ?? DEFAULT_MAX_PENDING_REQUESTS_PER_PEER,
@@ -391,7 +397,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   /** A routed incoming connection (the listener read its handshake). */
-  handleIncoming(socket: Socket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
+  handleIncoming(socket: PeerSocket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
     if (this.#stopping || !this.#picker || this.#connections.size >= this.#opts.maxConnections) {
       socket.destroy()
       return
@@ -426,6 +432,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       peers.push({
         key: pc.key,
         source: pc.outgoing ? [...(this.#pool.get(pc.key)?.sources ?? [])][0] : 'incoming',
+        transport: pc.transport,
         client: pc.remotePeerId ? describeClient(pc.remotePeerId) : '',
         incoming: !pc.outgoing,
         amChoking: pc.amChoking,
@@ -554,7 +561,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#dialing.add(key)
     void this.#dialLimit(() => {
       if (this.#stopping) throw new Error('stopping')
-      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets })
+      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets, transports: this.#opts.transports })
     }).then(
       ({ socket, route }) => {
         this.#dialing.delete(key)
@@ -579,7 +586,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   /** `release` gives back the connection's slot; it is called when the connection closes. */
-  #newConnection(socket: Socket, outgoing: boolean, release: () => void, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
+  #newConnection(socket: PeerSocket, outgoing: boolean, release: () => void, incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }): PeerConnection {
     const pc = new PeerConnection({
       socket,
       infoHash: this.meta.infoHash,

@@ -624,6 +624,8 @@ export interface QbittorrentOptions {
   /** Profile folder to use (kept on stop); default a temp folder removed on stop. */
   profileDir?: string
   port?: number
+  /** Peer transports (`Session\BTProtocol`): TCP by default; UTP has no TCP at all, so a transfer proves uTP. */
+  protocol?: 'TCP' | 'UTP' | 'Both'
 }
 
 /** The fields of /api/v2/torrents/info we use. */
@@ -674,7 +676,7 @@ export async function startQbittorrent(options: QbittorrentOptions = {}): Promis
     'Session\\DHTEnabled=false',
     'Session\\PeXEnabled=false',
     'Session\\LSDEnabled=false',
-    'Session\\BTProtocol=TCP',
+    `Session\\BTProtocol=${options.protocol ?? 'TCP'}`,
     'Session\\Encryption=0',
     // libtorrent allows one connection per IP otherwise, and every peer here is 127.0.0.1.
     'Session\\MultiConnectionsPerIp=true',
@@ -773,8 +775,9 @@ export async function startQbittorrentSeeder(options: {
   torrentPath: string
   dataDir: string
   readyTimeoutMs?: number
+  protocol?: QbittorrentOptions['protocol']
 }): Promise<QbittorrentHandle> {
-  const qb = await startQbittorrent()
+  const qb = await startQbittorrent({ protocol: options.protocol })
   try {
     const infoHash = await qb.addTorrent(options.torrentPath, options.dataDir)
     await qb.waitSeeding(infoHash, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)

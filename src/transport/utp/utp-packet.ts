@@ -77,7 +77,8 @@ export function parsePacket(buf: Buffer, out: UtpPacketView): string | undefined
     const len = buf[at + 1]
     if (at + 2 + len > buf.length) return `uTP extension ${ext} of ${len} bytes runs past the end of the packet`
     if (ext === EXT_SELECTIVE_ACK) {
-      if (len === 0 || len % 4 !== 0) return `uTP selective ACK of ${len} bytes is not a multiple of 4`
+      // BEP 29 asks for a multiple of 4 bytes; libtorrent sends whole bytes (1–32), so any non-empty length is read.
+      if (len === 0) return 'uTP selective ACK is empty'
       out.sackOffset = at + 2
       out.sackLength = len
     }

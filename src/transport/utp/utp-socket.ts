@@ -147,6 +147,13 @@ export class UtpSocket extends Duplex {
     return this.#cc.windowBytes
   }
 
+  /** Counters for diagnosis and the benchmark: packets resent, and how many of those after a timeout. */
+  readonly stats = { packetsSent: 0, resends: 0, timeouts: 0, fastResends: 0 }
+
+  get inFlightBytes(): number {
+    return this.#inFlightBytes
+  }
+
   /** No-ops that net.Socket callers make. uTP has no Nagle: writes are batched per event-loop turn. */
   setNoDelay(_noDelay?: boolean): this {
     return this
@@ -300,7 +307,10 @@ export class UtpSocket extends Duplex {
       this.#dupAcks = 0
     }
     this.#lastAckSeen = p.ackNr
-    if (lost) this.#cc.handleLoss()
+    if (lost) {
+      this.stats.fastResends++
+      this.#cc.handleLoss()
+    }
     if (acked > 0 || progressed) {
       this.#cc.handleAck(acked)
       this.#rtoAtMs = this.#sndUna === this.#seqNr ? Number.POSITIVE_INFINITY : now + this.#cc.rtoMs
@@ -382,7 +392,10 @@ export class UtpSocket extends Duplex {
     for (let s = this.#sndUna; s !== this.#seqNr; s = (s + 1) & 0xffff) {
       const o = this.#out[s & RING_MASK]
       if (!o || !o.needResend) continue
-      if (!o.inFlight && this.#inFlightBytes > 0 && this.#inFlightBytes + o.payloadBytes > this.#cc.sendWindowBytes()) break
+      if (!o.inFlight) {
+        const window = this.#cc.sendWindowBytes()
+        if (window === 0 || (this.#inFlightBytes > 0 && this.#inFlightBytes + o.payloadBytes > window)) break
+      }
       this.#transmit(o, now)
       sent = true
     }
@@ -417,6 +430,7 @@ export class UtpSocket extends Duplex {
     if (this.#state === 'closed') return
     if (this.#sndUna !== this.#seqNr && now >= this.#rtoAtMs) {
       const timeouts = this.#cc.handleTimeout()
+      this.stats.timeouts++
       if (timeouts > (this.#state === 'syn-sent' ? MAX_SYN_TIMEOUTS : MAX_DATA_TIMEOUTS)) {
         this.destroy(Object.assign(new Error(this.#state === 'syn-sent' ? `uTP connect to ${this.remoteAddress}:${this.remotePort} timed out` : 'uTP connection timed out'), { code: 'ETIMEDOUT' }))
         return
@@ -477,6 +491,8 @@ export class UtpSocket extends Duplex {
     o.inFlight = true
     o.needResend = false
     o.transmissions++
+    this.stats.packetsSent++
+    if (o.transmissions > 1) this.stats.resends++
     o.sentAtMs = now
     this.#lastSentMs = now
     this.#host.send(o.buf, this.remotePort, this.remoteAddress)

@@ -47,9 +47,20 @@ test('malformed packets are reported, never thrown or read past the end', () => 
   bad[0] = 0x01
   bad[1] = 1
   assert.match(parsePacket(bad, v)!, /runs past the end/)
-  const odd = Buffer.concat([bad, Buffer.from([0, 3, 1, 2, 3])])
-  assert.match(parsePacket(odd, v)!, /not a multiple of 4/)
-  assert.throws(() => decodePacket(odd), UtpCodecError)
+  const empty = Buffer.concat([bad, Buffer.from([0, 0])])
+  assert.match(parsePacket(empty, v)!, /selective ACK is empty/)
+  assert.throws(() => decodePacket(empty), UtpCodecError)
+})
+
+test('a selective ACK of whole bytes not a multiple of 4 (as libtorrent sends) is read', () => {
+  const header = encodePacket({ type: ST_STATE, connectionId: 1, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: 0, ackNr: 100 })
+  header[1] = 1
+  const buf = Buffer.concat([header, Buffer.from([0, 3, 0b1, 0, 0b10000000])])
+  const v = emptyView()
+  assert.equal(parsePacket(buf, v), undefined)
+  const acked: number[] = []
+  forEachSacked(buf, v.sackOffset, v.sackLength, v.ackNr, (s) => acked.push(s))
+  assert.deepEqual(acked, [102, 102 + 23])
 })
 
 test('uTP datagrams are told apart from bencoded KRPC by the first byte', () => {

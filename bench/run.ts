@@ -8,11 +8,13 @@
 //    peak RSS and shutdown (bench/library-section.ts).
 //  dashboard: the payload from rtorrent into a headless session and into the
 //    dashboard's in tmux, alternating; time and peak RSS (bench/dashboard-section.ts).
+//  utp: a stream ours → ours over uTP against TCP, and a torrent from
+//    qBittorrent in uTP-only mode into us against into qBittorrent (bench/utp-section.ts).
 // Figures are noisy: compare the clients of one run, as ratios. Never aborts
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard,utp | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--dashboard-rounds 2] [--cpu-prof-dir DIR] [--json out.json]
 //
@@ -45,11 +47,12 @@ import { formatDashboardSection, runDashboardSection, type DashboardRow } from '
 import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
 import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
 import { formatSeedSection, runSeedSection, type SeedRow } from './seed-section.ts'
+import { formatUtpSection, runUtpSection } from './utp-section.ts'
 
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'utp'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -101,7 +104,7 @@ function parseOptions(argv: string[]): BenchOptions {
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,utp|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
         '[--dashboard-rounds N] [--cpu-prof-dir DIR] [--json FILE]',
     )
@@ -399,6 +402,11 @@ async function main(): Promise<void> {
     const rows = await runDashboardSection({ payload, timeoutMs: options.timeoutMs, rounds: options.dashboardRounds }).catch((err: unknown): DashboardRow[] => [{ mode: 'dashboard', ok: false, error: oneLine(err) }])
     report.push(formatDashboardSection(rows, payload.sizeBytes))
     json.dashboard = { sizeBytes: payload.sizeBytes, rows }
+  }
+  if (options.sections.includes('utp')) {
+    const rows = await runUtpSection({ sizeMiB: options.sizeMiB, timeoutMs: options.timeoutMs })
+    report.push(formatUtpSection(rows, options.sizeMiB * MIB))
+    json.utp = { sizeBytes: options.sizeMiB * MIB, rows }
   }
   console.log('')
   console.log(report.join('\n\n'))

@@ -45,6 +45,11 @@ export class TransportPolicy {
     if (this.#worked.size > REMEMBERED_PEERS) this.#worked.delete(this.#worked.keys().next().value!)
   }
 
+  /** What another peer said (PEX flag 0x04); what we found ourselves wins. */
+  hint(host: string, port: number, kind: TransportKind): void {
+    if (!this.#worked.has(`${host}:${port}`)) this.remember(host, port, kind)
+  }
+
   remembered(host: string, port: number): TransportKind | undefined {
     return this.#worked.get(`${host}:${port}`)
   }
@@ -71,6 +76,8 @@ export interface DialOptions {
  * The first to connect wins; the other is closed.
  */
 export const UTP_HEAD_START_MS = 500
+/** On loopback a SYN-ACK takes well under a millisecond: 50 ms covers a busy event loop. */
+export const UTP_HEAD_START_LOOPBACK_MS = 50
 
 export function dialPeer(opts: DialOptions): Promise<DialedSocket> {
   const policy = opts.transports ?? TCP_ONLY
@@ -82,9 +89,10 @@ export function dialPeer(opts: DialOptions): Promise<DialedSocket> {
     let started = 0
     let failed = 0
     let headStart: TimerHandle | undefined
+    let utpSocket: PeerSocket | undefined
     const attempt = (kind: TransportKind) => {
       started++
-      const dialing = kind === 'utp' ? dialUtp(opts, policy.utp!) : dialTcp(opts)
+      const dialing = kind === 'utp' ? dialUtp(opts, policy.utp!, (s) => (utpSocket = s)) : dialTcp(opts)
       dialing.then(
         (dialed) => {
           if (settled) {
@@ -100,6 +108,11 @@ export function dialPeer(opts: DialOptions): Promise<DialedSocket> {
           failures.push(`${kind === 'utp' ? 'uTP' : 'TCP'}: ${errorMessage(err)}`)
           failed++
           if (settled) return
+          // The host refused TCP and uTP has had its head start unanswered: the peer is gone, free the slot now.
+          if (kind === 'tcp' && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' && started === order.length && failed < started) {
+            utpSocket?.destroy()
+            return
+          }
           if (started < order.length) {
             headStart?.cancel()
             attempt(order[started])
@@ -114,32 +127,42 @@ export function dialPeer(opts: DialOptions): Promise<DialedSocket> {
     if (order.length > 1) {
       headStart = opts.clock.setTimeout(() => {
         if (!settled && started < order.length) attempt(order[started])
-      }, UTP_HEAD_START_MS)
+      }, isLoopback(opts.host) ? UTP_HEAD_START_LOOPBACK_MS : UTP_HEAD_START_MS)
     }
   })
 }
 
-function dialUtp(opts: DialOptions, utp: UtpManager): Promise<DialedSocket> {
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1'
+}
+
+function dialUtp(opts: DialOptions, utp: UtpManager, onSocket: (socket: PeerSocket) => void): Promise<DialedSocket> {
   return new Promise((resolve, reject) => {
     const socket = utp.connect(opts.host, opts.port)
+    onSocket(socket)
     opts.pending.add(socket)
     const timer = opts.clock.setTimeout(() => fail(new Error('timed out')), opts.timeoutMs)
     const fail = (err: Error) => {
       timer.cancel()
       opts.pending.delete(socket)
       socket.off('connect', onConnect)
+      socket.off('error', fail)
+      socket.off('close', onClose)
       socket.destroy()
       reject(err)
     }
+    const onClose = () => fail(new Error('given up'))
     const onConnect = () => {
       timer.cancel()
       opts.pending.delete(socket)
       socket.off('error', fail)
+      socket.off('close', onClose)
       // Reads wait in the stream until PeerConnection listens for 'data' and resumes it.
       resolve({ socket, route: () => {} })
     }
     socket.once('connect', onConnect)
     socket.once('error', fail)
+    socket.once('close', onClose)
   })
 }
 

@@ -622,14 +622,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       pc.sendBitfield(this.#picker!.have)
       // Outgoing: we reached it at this address. Incoming: only once it tells its listen port (BEP 10 `p`).
       if (outgoing) advertised = { host: pc.remoteAddress, port: pc.remotePort }
-      if (advertised) this.#pex.handleConnected(advertised)
+      if (advertised) this.#pex.handleConnected(advertised, { utp: pc.transport === 'utp' })
       this.emit('peerConnected', key)
     })
     let advertised: PeerAddress | undefined
     pc.on('extendedHandshake', (h) => {
       if (!outgoing && h.p && !advertised && registered) {
         advertised = { host: pc.remoteAddress, port: h.p }
-        this.#pex.handleConnected(advertised)
+        this.#pex.handleConnected(advertised, { utp: pc.transport === 'utp' })
       }
       if (registered) this.#sendPex(pc)
     })
@@ -859,6 +859,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         }
       } else if (name === 'ut_pex') {
         const candidates = this.#pex.handleMessage(pc.key, decodePex(payload), this.#clock.now())
+        // BEP 11 flag 0x04: a peer said to speak uTP is dialed over uTP first, one said not to over TCP first.
+        for (const c of candidates) if (c.utp !== undefined) this.#opts.transports.hint(c.host, c.port, c.utp ? 'utp' : 'tcp')
         if (candidates.length > 0) this.addPeers(candidates)
       }
     } catch (err) {

@@ -1,6 +1,7 @@
 // Peer connections over uTP (BEP 29): a whole torrent over uTP alone, through
 // a relay that loses, duplicates and reorders datagrams (both directions of
-// dialing), and the fallback to TCP when a peer refuses uTP.
+// dialing), the fallback to TCP when a peer refuses uTP, and the DHT answering
+// on the same UDP port while uTP runs.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -15,6 +16,9 @@ import { Torrent } from '../../src/torrent/torrent.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
 import { tempDir } from '../helpers/net.ts'
 import { startUdpRelay } from '../helpers/udp-relay.ts'
+import { createSocket } from 'node:dgram'
+import { DhtNode } from '../../src/discovery/dht-node.ts'
+import { plainDhtNode } from '../helpers/local-dht.ts'
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex')
 
@@ -127,6 +131,53 @@ test('a peer that refuses uTP is reached over TCP at once, and TCP is remembered
     assert.equal(leecher.listener.transports.remembered('127.0.0.1', seeder.port), 'tcp')
     assert.deepEqual(leecher.listener.transports.order('127.0.0.1', seeder.port), ['tcp', 'utp'])
   } finally {
+    await stopAll([seeder, leecher])
+    await work.cleanup()
+  }
+})
+
+test('the DHT answers on the UDP port it shares with uTP while a uTP transfer runs', { timeout: 60_000 }, async () => {
+  const work = tempDir('ft-utp-dht')
+  const b = buildTorrent({ name: 'dht.bin', files: 8 * 1024 * 1024, pieceLength: 256 * 1024, seed: 5 })
+  const meta = await parseTorrentFile(b.torrent)
+  const only = { utp: true, tcp: false }
+  const seeder = await side(meta, join(work.path, 'seed'), only, b.payload)
+  const leecher = await side(meta, join(work.path, 'leech'), only)
+  const dht = new DhtNode({ port: seeder.port, host: '127.0.0.1', bootstrap: [], socket: seeder.listener.dhtSocket() })
+  dht.on('warning', () => {})
+  const pinger = createSocket('udp4')
+  let plain: Awaited<ReturnType<typeof plainDhtNode>> | undefined
+  try {
+    await dht.start()
+    assert.equal(dht.port, seeder.port, 'the DHT runs on the listen port, not a port of its own')
+    // A plain bittorrent-dht node joins through ours: our node answers its find_node.
+    plain = await plainDhtNode([`127.0.0.1:${seeder.port}`])
+    await new Promise<void>((r) => pinger.bind(0, '127.0.0.1', r))
+    let answered = 0
+    pinger.on('message', (msg) => {
+      if (msg.includes('1:y1:r')) answered++
+    })
+    await seeder.torrent.start()
+    const done = completes(leecher.torrent)
+    leecher.torrent.addPeers([{ host: '127.0.0.1', port: seeder.port, source: 'manual' }])
+    await leecher.torrent.start()
+    let sent = 0
+    const ping = Buffer.from('d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:pp1:y1:qe')
+    const timer = setInterval(() => {
+      sent++
+      pinger.send(ping, seeder.port, '127.0.0.1')
+    }, 10)
+    await done
+    clearInterval(timer)
+    const until = Date.now() + 5000
+    while (answered < sent && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+    assert.ok(sent >= 1, 'pinged during the transfer')
+    assert.equal(answered, sent, `the DHT answered ${answered} of ${sent} pings sent during the transfer`)
+    assert.equal(sha1(readFileSync(join(work.path, 'leech', meta.name))), sha1(b.payload))
+  } finally {
+    pinger.close()
+    await new Promise<void>((r) => (plain ? plain.destroy(() => r()) : r()))
+    await dht.stop()
     await stopAll([seeder, leecher])
     await work.cleanup()
   }

@@ -28,7 +28,7 @@ const SEND_QUEUE_BYTES = 256 * 1024
 const MAX_SACK_BYTES = 32
 const KEEPALIVE_MS = 29_000
 /** Timeouts in a row before giving up: a SYN sooner, so a dial falls back to TCP quickly. */
-const MAX_SYN_TIMEOUTS = 2
+const MAX_SYN_TIMEOUTS = 1
 const MAX_DATA_TIMEOUTS = 6
 const DUP_ACKS_FOR_LOSS = 3
 

@@ -351,7 +351,7 @@ describe('dashboard detail view', () => {
     await d.press(KEY.right)
     await d.shows('127.0.0.1:51413')
     assert.match(d.frame(), /127\.0\.0\.1:51413\s+Transmission 3\.00\s+D\s+1\.14 MiB\/s\s+100\.0% tracker/)
-    assert.match(d.frame(), /127\.0\.0\.2:6881\s+aria2 1\.37\.0\s+USI .*29\.3 KiB\/s\s+25\.0% incoming/)
+    assert.match(d.frame(), /127\.0\.0\.2:6881\s+aria2 1\.37\.0\s+USIP.*29\.3 KiB\/s\s+25\.0% incoming/)
     assertFits(d.frame(), 80, 24)
     await d.press(KEY.right)
     await d.shows('Tracker')

@@ -33,6 +33,8 @@ export interface OurPeerOptions {
   clock?: Clock
   /** Per-peer and connection limits (default: the Torrent's). */
   limits?: Pick<TorrentOptions, 'maxConnections' | 'maxConnectionsPerIp' | 'connectionSlots' | 'maxPendingRequestsPerPeer' | 'maxBufferedBytesPerPeer'>
+  /** Dial uTP first (TCP after it), as a session does; default TCP only. Incoming uTP is accepted either way. */
+  utp?: boolean
 }
 
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
@@ -49,6 +51,7 @@ export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
     uploadLimiter: opts.uploadLimiter,
     clock: opts.clock,
     ...opts.limits,
+    ...(opts.utp && { transports: listener.transports }),
   })
   const unregister = listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
   torrent.addPeers(opts.peers ?? [])

@@ -283,6 +283,8 @@ export interface TransmissionOptions {
   dataDir: string
   port?: number
   readyTimeoutMs?: number
+  /** Transmission's `utp-enabled` (default false). */
+  utp?: boolean
 }
 
 export interface TransmissionHandle extends ClientHandle {
@@ -343,7 +345,7 @@ async function launchTransmission(options: TransmissionOptions, role: string): P
     'dht-enabled': false,
     'lpd-enabled': false,
     'pex-enabled': false,
-    'utp-enabled': false,
+    'utp-enabled': options.utp ?? false,
     'port-forwarding-enabled': false,
     encryption: 0,
     'download-dir': dataDir,

@@ -7,8 +7,10 @@
 // - one-way queuing delay = the peer's timestamp difference minus the lowest
 //   one seen over the last minutes (base delay, kept per minute);
 // - slow start (window grows by what was acked) until loss or delay near target;
-// - then at most GAIN_BYTES_PER_RTT per RTT, scaled by (target − delay)/target,
-//   so the window shrinks once our own queue passes the target: uTP yields;
+// - then at most GAIN_BYTES_PER_RTT more per RTT, scaled by (target − delay)/target;
+// - past the target the window shrinks by (delay/target − 1) of itself per RTT,
+//   at most half (LEDBAT++'s multiplicative decrease: an additive 3000 B/RTT
+//   would take minutes to give back a window grown in slow start): uTP yields;
 // - no growth while the window is not being used;
 // - halving on loss, at most once per 100 ms; one packet after a timeout;
 // - the peer's advertised window, a zero window re-probed after a timeout.
@@ -175,7 +177,9 @@ export class Ledbat {
     const delay = this.queuingDelayUs
     const windowFactor = Math.min(bytes, this.#cwnd) / Math.max(this.#cwnd, bytes)
     const delayFactor = (this.#target - delay) / this.#target
-    let gain = GAIN_BYTES_PER_RTT * windowFactor * delayFactor
+    let gain = delayFactor >= 0
+      ? GAIN_BYTES_PER_RTT * windowFactor * delayFactor
+      : -Math.min(0.5, -delayFactor) * Math.min(bytes, this.#cwnd)
     if (gain > 0 && now - this.#lastWindowFullMs > WINDOW_USED_WITHIN_MS) gain = 0
     const ledbatWindow = Math.max(this.#mss, this.#cwnd + gain)
     if (this.#slowStart) {

@@ -150,6 +150,11 @@ export class UtpSocket extends Duplex {
   /** Counters for diagnosis and the benchmark: packets resent, and how many of those after a timeout. */
   readonly stats = { packetsSent: 0, resends: 0, timeouts: 0, fastResends: 0 }
 
+  /** LEDBAT's current estimate of our queuing delay, µs. */
+  get queuingDelayUs(): number {
+    return this.#cc.queuingDelayUs
+  }
+
   get inFlightBytes(): number {
     return this.#inFlightBytes
   }

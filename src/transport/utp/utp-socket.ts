@@ -83,6 +83,8 @@ export class UtpSocket extends Duplex {
   #sndUna: number
   readonly #out: (OutPacket | undefined)[] = new Array(RING)
   #inFlightBytes = 0
+  /** Packets in the send ring marked for resending, so a flush scans the ring only when there are some. */
+  #resendPending = 0
   #rtoAtMs = Number.POSITIVE_INFINITY
   #dupAcks = 0
   #lastAckSeen = -1
@@ -290,6 +292,7 @@ export class UtpSocket extends Duplex {
           else if (above >= DUP_ACKS_FOR_LOSS && !o.needResend && (!o.fastResent || now - o.sentAtMs > again)) {
             o.fastResent = true
             o.needResend = true
+            this.#resendPending++
             lost = true
           }
         }
@@ -302,9 +305,10 @@ export class UtpSocket extends Duplex {
     if (!progressed && p.type === ST_STATE && p.ackNr === this.#lastAckSeen && this.#sndUna !== this.#seqNr) {
       if (++this.#dupAcks === DUP_ACKS_FOR_LOSS) {
         const o = this.#out[this.#sndUna & RING_MASK]
-        if (o && !o.fastResent) {
+        if (o && !o.fastResent && !o.needResend) {
           o.fastResent = true
           o.needResend = true
+          this.#resendPending++
           lost = true
         }
       }
@@ -335,6 +339,7 @@ export class UtpSocket extends Duplex {
     if (!o) return 0
     this.#out[slot] = undefined
     if (o.inFlight) this.#inFlightBytes -= o.payloadBytes
+    if (o.needResend) this.#resendPending--
     // Karn: only a packet sent once, and not since presumed lost, times the round trip.
     if (o.transmissions === 1 && !o.needResend) this.#cc.handleRttSample(now - o.sentAtMs)
     return o.payloadBytes
@@ -394,7 +399,7 @@ export class UtpSocket extends Duplex {
     if (this.#state !== 'connected') return
     const now = this.#host.clock.now()
     let sent = false
-    for (let s = this.#sndUna; s !== this.#seqNr; s = (s + 1) & 0xffff) {
+    for (let s = this.#sndUna; this.#resendPending > 0 && s !== this.#seqNr; s = (s + 1) & 0xffff) {
       const o = this.#out[s & RING_MASK]
       if (!o || !o.needResend) continue
       if (!o.inFlight) {
@@ -445,6 +450,7 @@ export class UtpSocket extends Duplex {
         const o = this.#out[s & RING_MASK]
         if (!o) continue
         if (o.inFlight) this.#inFlightBytes -= o.payloadBytes
+        if (!o.needResend) this.#resendPending++
         o.inFlight = false
         o.needResend = true
       }
@@ -493,6 +499,7 @@ export class UtpSocket extends Duplex {
   #transmit(o: OutPacket, now: number): void {
     refreshHeader(o.buf, this.#host.nowUs(), this.#replyMicro, this.#windowToAdvertise(), this.#ackNr)
     if (!o.inFlight) this.#inFlightBytes += o.payloadBytes
+    if (o.needResend) this.#resendPending--
     o.inFlight = true
     o.needResend = false
     o.transmissions++

@@ -10,8 +10,9 @@ import type { Clock } from '../../core/clock.ts'
 import { Ledbat } from './ledbat.ts'
 import {
   HEADER_LENGTH, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN, EXT_SELECTIVE_ACK,
-  forEachSacked, refreshHeader, seqDiff, writeHeader, writeSack,
+  forEachSacked, refreshHeader, seqDiff, writeHeader,
 } from './utp-packet.ts'
+import { ReorderBuffer } from './reorder-buffer.ts'
 import type { PacketType, UtpPacketView } from './utp-packet.ts'
 
 /** Datagrams stay within a safe MTU: 1400 bytes on the wire, header included. */
@@ -98,9 +99,7 @@ export class UtpSocket extends Duplex {
   #finSeq = -1
 
   #ackNr = 0
-  readonly #in: (Buffer | undefined)[] = new Array(RING)
-  #inBufferedBytes = 0
-  #reorderCount = 0
+  readonly #in = new ReorderBuffer(RING)
   #eofSeq = -1
   #ended = false
   #replyMicro = 0
@@ -352,23 +351,14 @@ export class UtpSocket extends Duplex {
     if (d < 0 || d >= RING) return
     if (this.#eofSeq !== -1 && seqDiff(p.seqNr, this.#eofSeq) > 0) return
     if (d > 0) {
-      const slot = p.seqNr & RING_MASK
-      if (this.#in[slot] === undefined) {
-        const payload = buf.subarray(p.payloadOffset)
-        this.#in[slot] = payload
-        this.#inBufferedBytes += payload.length
-        this.#reorderCount++
-      }
+      this.#in.store(p.seqNr, buf.subarray(p.payloadOffset))
       return
     }
     this.#deliver(p.seqNr, buf.subarray(p.payloadOffset))
-    while (this.#reorderCount > 0) {
+    for (;;) {
       const next = (this.#ackNr + 1) & 0xffff
-      const payload = this.#in[next & RING_MASK]
+      const payload = this.#in.take(next)
       if (payload === undefined) break
-      this.#in[next & RING_MASK] = undefined
-      this.#inBufferedBytes -= payload.length
-      this.#reorderCount--
       this.#deliver(next, payload)
     }
   }
@@ -384,7 +374,7 @@ export class UtpSocket extends Duplex {
   }
 
   #advertisedWindow(): number {
-    return Math.max(0, RECV_WINDOW_BYTES - this.#inBufferedBytes - this.readableLength)
+    return Math.max(0, RECV_WINDOW_BYTES - this.#in.bufferedBytes - this.readableLength)
   }
 
   #windowToAdvertise(): number {
@@ -431,7 +421,7 @@ export class UtpSocket extends Duplex {
       cb()
     }
     // Data packets carry the cumulative ACK; a selective one needs a STATE of its own.
-    if (this.#needAck && (!sent || this.#reorderCount > 0)) this.#sendControl(ST_STATE)
+    if (this.#needAck && (!sent || this.#in.count > 0)) this.#sendControl(ST_STATE)
     this.#needAck = false
   }
 
@@ -512,12 +502,7 @@ export class UtpSocket extends Duplex {
 
   /** A STATE (with a selective ACK when packets wait out of order), or a one-off FIN/RESET on close. */
   #sendControl(type: PacketType): void {
-    let sackBytes = 0
-    if (type === ST_STATE && this.#reorderCount > 0) {
-      let last = 0
-      for (let i = 0; i < MAX_SACK_BYTES * 8; i++) if (this.#in[(this.#ackNr + 2 + i) & RING_MASK] !== undefined) last = i + 1
-      sackBytes = Math.min(MAX_SACK_BYTES, Math.ceil(last / 32) * 4)
-    }
+    const sackBytes = type === ST_STATE ? this.#in.sackBytes(this.#ackNr, MAX_SACK_BYTES) : 0
     const buf = Buffer.allocUnsafe(HEADER_LENGTH + (sackBytes ? 2 + sackBytes : 0))
     writeHeader(buf, {
       type,
@@ -531,8 +516,7 @@ export class UtpSocket extends Duplex {
     if (sackBytes) {
       buf[HEADER_LENGTH] = 0
       buf[HEADER_LENGTH + 1] = sackBytes
-      const ackNr = this.#ackNr
-      writeSack(buf, HEADER_LENGTH + 2, sackBytes, ackNr, (s) => this.#in[s & RING_MASK] !== undefined && seqDiff(s, ackNr) > 0)
+      this.#in.writeSack(buf, HEADER_LENGTH + 2, sackBytes, this.#ackNr)
     }
     this.#lastSentMs = this.#host.clock.now()
     this.#host.send(buf, this.remotePort, this.remoteAddress)
@@ -544,7 +528,7 @@ export class UtpSocket extends Duplex {
     if (this.#needAck && this.#state === 'connected') this.#sendControl(ST_STATE)
     this.#state = 'closed'
     this.#out.fill(undefined)
-    this.#in.fill(undefined)
+    this.#in.clear()
     this.#queue.length = 0
     this.#queuedBytes = 0
     this.#host.forget(this)

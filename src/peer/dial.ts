@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from '../core/clock.ts'
 import { errorMessage } from '../core/types.ts'
 import type { PeerSocket, TransportKind } from '../transport/peer-socket.ts'
 import type { UtpManager } from '../transport/utp/utp-manager.ts'
+import type { UtpSocket } from '../transport/utp/utp-socket.ts'
 
 export interface DialedSocket {
   socket: PeerSocket
@@ -76,8 +77,6 @@ export interface DialOptions {
  * The first to connect wins; the other is closed.
  */
 export const UTP_HEAD_START_MS = 500
-/** On loopback a SYN-ACK takes well under a millisecond: 50 ms covers a busy event loop. */
-export const UTP_HEAD_START_LOOPBACK_MS = 50
 
 export function dialPeer(opts: DialOptions): Promise<DialedSocket> {
   const policy = opts.transports ?? TCP_ONLY
@@ -126,14 +125,12 @@ export function dialPeer(opts: DialOptions): Promise<DialedSocket> {
     attempt(order[0])
     if (order.length > 1) {
       headStart = opts.clock.setTimeout(() => {
+        // A peer that answered our SYN (even with "not now") speaks uTP: let uTP run its course.
+        if ((utpSocket as UtpSocket | undefined)?.answered && order[0] === 'utp') return
         if (!settled && started < order.length) attempt(order[started])
-      }, isLoopback(opts.host) ? UTP_HEAD_START_LOOPBACK_MS : UTP_HEAD_START_MS)
+      }, UTP_HEAD_START_MS)
     }
   })
-}
-
-function isLoopback(host: string): boolean {
-  return host.startsWith('127.') || host === '::1'
 }
 
 function dialUtp(opts: DialOptions, utp: UtpManager, onSocket: (socket: PeerSocket) => void): Promise<DialedSocket> {

@@ -88,6 +88,8 @@ export class UtpSocket extends Duplex {
   #resendPending = 0
   #rtoAtMs = Number.POSITIVE_INFINITY
   #dupAcks = 0
+  #synRetriesOnFin = 0
+  #answered = false
   #lastAckSeen = -1
 
   readonly #queue: Buffer[] = []
@@ -137,6 +139,11 @@ export class UtpSocket extends Duplex {
 
   get connected(): boolean {
     return this.#state === 'connected'
+  }
+
+  /** The remote sent us anything at all: it speaks uTP, even if it has not accepted yet. */
+  get answered(): boolean {
+    return this.#answered
   }
 
   /** Round-trip time estimate in ms, for the peers view. */
@@ -234,6 +241,7 @@ export class UtpSocket extends Duplex {
   handlePacket(p: UtpPacketView, buf: Buffer): void {
     if (this.#state === 'closed') return
     const clock = this.#host.clock
+    this.#answered = true
     this.#lastReceivedMs = clock.now()
     if (p.timestampUs !== 0) this.#replyMicro = (this.#host.nowUs() - p.timestampUs) >>> 0
     if (p.type === ST_RESET) {
@@ -248,6 +256,13 @@ export class UtpSocket extends Duplex {
     }
     this.#cc.handlePeerWindow(p.wndSize)
     if (this.#state === 'syn-sent') {
+      // libtorrent sometimes answers a SYN with a FIN (its session was not ready for it) and
+      // accepts the same SYN sent again: send it again now rather than after a timeout.
+      if (p.type === ST_FIN && this.#synRetriesOnFin++ < 2) {
+        const syn = this.#out[this.#sndUna & RING_MASK]
+        if (syn) this.#transmit(syn, clock.now())
+        return
+      }
       if (p.type !== ST_STATE) return
       // libutp numbering: the SYN-ACK carries the sequence number its first data packet will use.
       this.#ackNr = (p.seqNr - 1) & 0xffff

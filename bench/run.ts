@@ -13,11 +13,13 @@
 //  encryption: the payload from our `seed` into our `add`, MSE required vs
 //    plaintext, alternating; and 200 MSE handshakes at once against the event
 //    loop's worst delay (bench/encryption-section.ts).
+//  utp: a stream ours → ours over uTP against TCP, and a torrent from
+//    qBittorrent in uTP-only mode into us against into qBittorrent (bench/utp-section.ts).
 // Figures are noisy: compare the clients of one run, as ratios. Never aborts
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard,parse | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard,parse,encryption,utp | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
 //
@@ -52,11 +54,12 @@ import { formatLibrarySection, runLibrarySection, type LibraryResult } from './l
 import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
 import { formatParseSection, runParseSection } from './parse-section.ts'
 import { formatSeedSection, runSeedSection, type SeedRow } from './seed-section.ts'
+import { formatUtpSection, runUtpSection } from './utp-section.ts'
 
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -110,7 +113,7 @@ function parseOptions(argv: string[]): BenchOptions {
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
         '[--dashboard-rounds N] [--encryption-rounds N] [--cpu-prof-dir DIR] [--json FILE]',
     )
@@ -421,6 +424,11 @@ async function main(): Promise<void> {
     const result = await runEncryptionSection({ payload, timeoutMs: options.timeoutMs, rounds: options.encryptionRounds })
     report.push(formatEncryptionSection(result, payload.sizeBytes))
     json.encryption = { sizeBytes: payload.sizeBytes, ...result }
+  }
+  if (options.sections.includes('utp')) {
+    const rows = await runUtpSection({ sizeMiB: options.sizeMiB, timeoutMs: options.timeoutMs })
+    report.push(formatUtpSection(rows, options.sizeMiB * MIB))
+    json.utp = { sizeBytes: options.sizeMiB * MIB, rows }
   }
   console.log('')
   console.log(report.join('\n\n'))

@@ -68,6 +68,8 @@ export const CONFIG_OPTIONS = {
     choices: ENCRYPTION_MODES,
     doc: 'MSE/PE: `prefer` dials encrypted and falls back to plaintext for a peer that refuses it (remembered), `require` never speaks plaintext (plaintext-only peers are refused, one log line each), `off` never encrypts; incoming connections are accepted both ways unless `require` or `off` forbids one',
   } satisfies ChoiceOption<EncryptionMode>,
+  utp: { kind: 'boolean', default: true, doc: 'peer connections over uTP (BEP 29) on the listen port (UDP, shared with the DHT): accepted, and tried first when connecting' },
+  tcp: { kind: 'boolean', default: true, doc: 'peer connections over TCP: accepted, and the fallback when uTP does not answer' },
   dht: { kind: 'boolean', default: true, doc: 'find peers through the DHT (BEP 5) on the listen port (UDP); never for private torrents' },
   dhtBootstrap: {
     kind: 'addresses',

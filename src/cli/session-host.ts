@@ -63,7 +63,9 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     resumeSaveIntervalMs: config.resumeSaveIntervalSeconds * 1000,
     seedTimeLimitMs: config.seedTimeLimitMinutes * 60_000,
     downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
-    startDht: (port) => startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log),
+    utp: config.utp,
+    tcp: config.tcp,
+    startDht: (port, udpSocket) => startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log, udpSocket),
   })
   const handler = controlHandler(session, opts.cwd, opts.saveDir, events)
   const control = new ControlServer(controlSocketPath(stateDir), handler)

@@ -20,6 +20,8 @@ export interface PeerAddress {
 
 export interface PeerCandidate extends PeerAddress {
   source: PeerSourceKind
+  /** BEP 11 flag 0x04 as a PEX sender told it: whether the peer speaks uTP (undefined: not told). */
+  utp?: boolean
 }
 
 export function addressKey(a: PeerAddress): string {

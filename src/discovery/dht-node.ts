@@ -20,6 +20,11 @@ export interface DhtNodeOptions {
   /** Where the routing table is kept between runs (JSON). */
   stateFile?: string
   clock?: Clock
+  /**
+   * An already-bound, dgram-like socket to run on instead of binding `port`:
+   * the listener's UDP port, shared with uTP (k-rpc-socket's `socket` option).
+   */
+  socket?: object
 }
 
 export type DhtNodeEvents = {
@@ -56,6 +61,7 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
   readonly #bootstrap: PeerAddress[]
   readonly #stateFile: string | undefined
   readonly #clock: Clock
+  readonly #socket: object | undefined
   #dht: DHT | undefined
   #bound = false
   #dhtReady = false
@@ -81,6 +87,7 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
     })
     this.#stateFile = opts.stateFile
     this.#clock = opts.clock ?? systemClock
+    this.#socket = opts.socket
   }
 
   /** Binds the UDP port and begins bootstrapping (from the saved table and the bootstrap list); rejects if the port cannot be bound. */
@@ -166,7 +173,8 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
       // Always explicit: bittorrent-dht falls back to the public routers when this is omitted.
       bootstrap: this.#bootstrap.map((a) => ({ host: a.host, port: a.port })),
       ...(saved?.nodeId && { nodeId: saved.nodeId }),
-    })
+      ...(this.#socket && { socket: this.#socket }),
+    } as ConstructorParameters<typeof DHT>[0])
     this.#dht = dht
     dht.on('warning', (err: unknown) => this.#handleWarning(err))
     dht.on('error', (err: unknown) => this.#handleError(err))

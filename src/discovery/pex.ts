@@ -5,7 +5,7 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import { canonicalHost, ipv6ToBytes } from '../core/address.ts'
 import { addressKey, type PeerAddress, type PeerCandidate } from '../core/types.ts'
-import { PEX_FLAG_REACHABLE, PEX_FLAG_SEED, type PexMessage } from '../wire/ut-pex.ts'
+import { PEX_FLAG_REACHABLE, PEX_FLAG_SEED, PEX_FLAG_UTP, type PexMessage } from '../wire/ut-pex.ts'
 
 export interface PexOptions {
   /** BEP 27: a private torrent neither sends nor accepts PEX. */
@@ -58,12 +58,13 @@ export class PexState {
    * passes host + the `p` port from their BEP 10 handshake, or nothing if unknown).
    * Calling it again for a connected peer updates its flags.
    */
-  handleConnected(addr: PeerAddress, flags: { seed?: boolean; reachable?: boolean } = {}): void {
+  handleConnected(addr: PeerAddress, flags: { seed?: boolean; reachable?: boolean; utp?: boolean } = {}): void {
     const peer = exchangeable(addr)
     if (!peer) return
     let bits = 0
     if (flags.seed) bits |= PEX_FLAG_SEED
     if (flags.reachable) bits |= PEX_FLAG_REACHABLE
+    if (flags.utp) bits |= PEX_FLAG_UTP
     this.#connected.set(addressKey(peer), { addr: peer, flags: bits })
   }
 
@@ -139,14 +140,16 @@ export class PexState {
     const seen = new Set<string>()
     const out: PeerCandidate[] = []
     for (const list of [message.added, message.added6]) {
-      for (const addr of list) {
+      for (const [i, addr] of list.entries()) {
         if (out.length >= this.#maxCandidates) return out
         const host = canonicalHost(addr.host)
         if (!dialable(host, addr.port)) continue
         const key = addressKey({ host, port: addr.port })
         if (key === selfKey || seen.has(key)) continue
         seen.add(key)
-        out.push({ host, port: addr.port, source: 'pex' })
+        // Only "added" carries flags (ut-pex.ts reads no "added6.f").
+        const flags = list === message.added ? message.addedFlags[i] : undefined
+        out.push(flags === undefined ? { host, port: addr.port, source: 'pex' } : { host, port: addr.port, source: 'pex', utp: (flags & PEX_FLAG_UTP) !== 0 })
       }
     }
     return out

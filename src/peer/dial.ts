@@ -1,36 +1,24 @@
-// Opening outgoing peer sockets, plain or with MSE (src/transport). Reads land
-// in one buffer the caller reuses for every socket it dials (each read is
-// handled synchronously, one at a time), so a download at hundreds of MB/s
-// makes no garbage per read. Whatever a reader keeps of a chunk it must copy
-// (PeerConnection.handleData's contract).
+// Opening outgoing peer connections, plain or with MSE (src/transport), over
+// whichever transport connect.ts reaches the peer by (uTP or TCP). Whatever a
+// reader keeps of a chunk it must copy (PeerConnection.handleData's contract).
 //
 // With encryption `prefer`, a peer that drops our MSE handshake before its DH
 // key arrives is dialled again in plaintext (as aria2c does) and remembered as
 // plaintext-only; with `require` it is refused, reported once.
-import { connect } from 'node:net'
-import type { Socket } from 'node:net'
-import type { Clock } from '../core/clock.ts'
 import { EncryptedSocket } from '../transport/encrypted-socket.ts'
 import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import { MseInitiator } from '../transport/mse-handshake.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
+import { connectTransport } from './connect.ts'
+import type { DialOptions } from './connect.ts'
+
+export { TransportPolicy, UTP_HEAD_START_MS } from './connect.ts'
+export type { DialOptions } from './connect.ts'
 
 export interface DialedSocket {
   socket: PeerSocket
   /** Sends this socket's reads (and any that came before) to `sink` from now on. */
   route(sink: (chunk: Buffer) => void): void
-}
-
-export interface DialOptions {
-  host: string
-  port: number
-  timeoutMs: number
-  readBuffer: Buffer
-  clock: Clock
-  /** Sockets still connecting, so an owner that stops can destroy them. */
-  pending: Set<Socket>
-  /** MSE: the policy and the torrent's info hash (SKEY). Without it, plaintext. */
-  encryption?: { policy: EncryptionPolicy; infoHash: Buffer }
 }
 
 /** The peer took the TCP connection but not our MSE handshake. */
@@ -54,48 +42,15 @@ export async function dialPeer(opts: DialOptions): Promise<DialedSocket> {
   }
 }
 
-/** A TCP connection whose reads go to `onChunk` (a view of the reused buffer). */
-function openSocket(opts: DialOptions, onChunk: (chunk: Buffer) => void): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({
-      host: opts.host,
-      port: opts.port,
-      onread: {
-        buffer: opts.readBuffer,
-        callback: (bytes: number, buffer: Uint8Array) => {
-          onChunk(Buffer.from(buffer.buffer, buffer.byteOffset, bytes))
-          return true
-        },
-      },
-    })
-    opts.pending.add(socket)
-    const timer = opts.clock.setTimeout(() => {
-      opts.pending.delete(socket)
-      socket.destroy()
-      reject(new Error(`connect to ${opts.host}:${opts.port} timed out`))
-    }, opts.timeoutMs)
-    socket.once('connect', () => {
-      timer.cancel()
-      socket.removeAllListeners('error')
-      resolve(socket)
-    })
-    socket.once('error', (err) => {
-      timer.cancel()
-      opts.pending.delete(socket)
-      socket.destroy()
-      reject(err)
-    })
-  })
-}
-
 async function dialPlain(opts: DialOptions): Promise<DialedSocket> {
   let sink: ((chunk: Buffer) => void) | undefined
   const early: Buffer[] = []
-  const socket = await openSocket(opts, (chunk) => {
+  const { socket, kind } = await connectTransport(opts, (chunk) => {
     if (sink) sink(chunk)
     else early.push(Buffer.from(chunk))
   })
-  opts.pending.delete(socket)
+  // A uTP stream keeps its reads until PeerConnection listens for 'data'.
+  if (kind === 'utp') return { socket, route: () => {} }
   const route = (to: (chunk: Buffer) => void) => {
     sink = to
     for (const chunk of early.splice(0)) to(chunk)
@@ -112,7 +67,9 @@ async function dialMse(opts: DialOptions, policy: EncryptionPolicy, infoHash: Bu
   const keys = policy.keyPair()
   keys.catch(() => {}) // awaited below unless the connect fails first
   let onChunk: (chunk: Buffer) => void = () => {}
-  const socket = await openSocket(opts, (chunk) => onChunk(chunk))
+  const { socket, kind } = await connectTransport(opts, (chunk) => onChunk(chunk))
+  opts.pending.add(socket)
+  if (kind === 'utp') socket.on('data', (chunk) => onChunk(chunk))
   try {
     const initiator = new MseInitiator({ keys: await keys, skey: infoHash, provide: policy.provide, deferSecret: true })
     await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,8 @@
 // have outstanding at it, keep-alive and idle timeouts, and rate meters.
 // The only module that reads or writes peer sockets. It decides nothing about
 // which blocks to fetch or whom to upload to: it reports, the torrent decides.
+import { transportOf } from '../transport/peer-socket.ts'
+import type { PeerSocket, TransportKind } from '../transport/peer-socket.ts'
 import { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
@@ -17,7 +19,6 @@ import type { ExtendedHandshake } from '../wire/extension.ts'
 import { encodeHandshake, supportsExtensionProtocol } from '../wire/handshake.ts'
 import type { Handshake } from '../wire/handshake.ts'
 import { encode, encodePieceHeader } from '../wire/messages.ts'
-import type { PeerSocket } from '../transport/peer-socket.ts'
 import type { Message } from '../wire/messages.ts'
 
 /** BEP 3 peers drop a connection after 2 minutes of silence; we speak at least every 90 s. */
@@ -39,7 +40,7 @@ export const SELF_CONNECTION = 'connected to ourselves'
 const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
 
 export interface PeerConnectionOptions {
-  /** A net.Socket, or a transport's stream over one (MSE). */
+  /** A net.Socket, or a transport's stream (uTP, MSE over either). */
   socket: PeerSocket
   infoHash: Buffer
   ourPeerId: Buffer
@@ -86,6 +87,8 @@ interface Outstanding {
 
 export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   readonly outgoing: boolean
+  /** TCP or uTP, for the peers view. */
+  readonly transport: TransportKind
   readonly remoteAddress: string
   readonly remotePort: number
   readonly downloadMeter: RateMeter
@@ -133,6 +136,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.#pieceCount = opts.pieceCount
     this.#messageTimeoutMs = opts.messageTimeoutMs ?? MESSAGE_TIMEOUT_MS
     this.outgoing = opts.outgoing
+    this.transport = transportOf(opts.socket)
     this.remoteAddress = canonicalHost(opts.socket.remoteAddress ?? '?')
     this.remotePort = opts.socket.remotePort ?? 0
     this.have = new Bitfield(opts.pieceCount ?? 0)

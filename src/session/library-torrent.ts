@@ -4,6 +4,7 @@
 // parts the session shares among its torrents (peer id, listen port, connect
 // queue, connection slots, rate limits chained after the session's own, the
 // DHT as a peer source for public torrents). It starts nothing itself.
+import type { TransportPolicy } from '../peer/dial.ts'
 import type { LimitFunction } from 'p-limit'
 import type { Bitfield } from '../core/bitfield.ts'
 import type { Clock } from '../core/clock.ts'
@@ -30,6 +31,8 @@ export interface SharedParts {
   dht: DhtNode | undefined
   upload: TokenBucket
   download: TokenBucket
+  /** uTP and TCP as the session's listener allows. */
+  transports: TransportPolicy
 }
 
 export function newRecord(entry: LibraryEntry, meta: Metainfo, clock: Clock): TorrentRecord {
@@ -64,6 +67,7 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     maxPendingRequestsPerPeer: opts.maxPendingRequestsPerPeer,
     maxBufferedBytesPerPeer: opts.maxBufferedBytesPerPeer,
     connectTimeoutMs: opts.connectTimeoutMs,
+    transports: shared.transports,
     requestTimeoutMs: opts.requestTimeoutMs,
     maxStrikes: opts.maxStrikes,
     encryption: opts.encryption,

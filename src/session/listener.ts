@@ -1,4 +1,5 @@
-// The session's one TCP listening port. Reads each incoming handshake and
+// The session's listen port: TCP, and UDP on the same number shared by uTP
+// and the DHT. Reads each incoming handshake, over either transport, and
 // routes the connection to the torrent with that info hash; connections for
 // unknown torrents, or that do not speak BitTorrent, are closed.
 // A connection that does not open with "\x13BitTorrent protocol" is taken for
@@ -6,7 +7,7 @@
 // HASH('req2', SKEY), and the torrent gets an EncryptedSocket.
 // It never keeps a routed socket: the torrent owns it from then on.
 import { createServer } from 'node:net'
-import type { Server, Socket } from 'node:net'
+import type { Server } from 'node:net'
 import type { Clock } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
@@ -19,6 +20,9 @@ import { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import { req2 } from '../transport/mse-crypto.ts'
 import { MseError, MseResponder } from '../transport/mse-handshake.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
+import { UtpManager } from '../transport/utp/utp-manager.ts'
+import { DhtSocket } from '../transport/utp/dht-socket.ts'
+import { TransportPolicy } from '../peer/dial.ts'
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
 /** Connections still owing their handshake at once; more are closed on arrival, so a flood of silent sockets holds little. */
@@ -42,7 +46,11 @@ export class Listener extends TypedEmitter<ListenerEvents> {
   /** HASH('req2', info hash) → info hash, to find an MSE initiator's torrent. */
   readonly #byReq2 = new Map<string, Buffer>()
   readonly #encryption: EncryptionPolicy
-  readonly #pending = new Set<Socket>()
+  readonly #useUtp: boolean
+  readonly #useTcp: boolean
+  #utp: UtpManager | undefined
+  #transports: TransportPolicy
+  readonly #pending = new Set<PeerSocket>()
   readonly #clock: Clock
   readonly #maxPending: number
   readonly #maxPendingPerHost: number
@@ -50,13 +58,22 @@ export class Listener extends TypedEmitter<ListenerEvents> {
   #port = 0
 
   /** `encryption`: which of plain and MSE connections to accept (default: both). */
-  constructor(clock: Clock = systemClock, opts: { maxPendingHandshakes?: number; maxPendingHandshakesPerHost?: number; encryption?: EncryptionPolicy } = {}) {
+  constructor(clock: Clock = systemClock, opts: { maxPendingHandshakes?: number; maxPendingHandshakesPerHost?: number; encryption?: EncryptionPolicy; utp?: boolean; tcp?: boolean } = {}) {
     super()
     this.#encryption = opts.encryption ?? new EncryptionPolicy('prefer')
+    this.#useUtp = opts.utp ?? true
+    this.#useTcp = opts.tcp ?? true
+    this.#transports = new TransportPolicy({ tcp: this.#useTcp })
     this.#clock = clock
     this.#maxPending = opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
     this.#maxPendingPerHost = opts.maxPendingHandshakesPerHost ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_HOST
-    this.#server = createServer((socket) => this.#handleConnection(socket))
+    this.#server = createServer((socket) => {
+      if (this.#useTcp) this.#handleConnection(socket)
+      else {
+        socket.destroy()
+        this.emit('rejected', `${socket.remoteAddress}:${socket.remotePort}`, 'TCP is turned off (config tcp: false)')
+      }
+    })
   }
 
   /**
@@ -83,17 +100,39 @@ export class Listener extends TypedEmitter<ListenerEvents> {
         })
         const addr = this.#server.address()
         this.#port = typeof addr === 'object' && addr ? addr.port : p
-        return this.#port
       } catch (err) {
         lastError = err as Error
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break
+        continue
       }
+      try {
+        this.#utp = await UtpManager.open(this.#port, host, { clock: this.#clock, acceptIncoming: this.#useUtp })
+      } catch (err) {
+        // TCP is free here and UDP is not: give the TCP port back and try the next.
+        lastError = err as Error
+        await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+        continue
+      }
+      this.#utp.on('connection', (socket) => this.#handleConnection(socket))
+      this.#utp.on('error', () => {}) // send errors (an unreachable peer) are per datagram; bind errors were thrown above
+      this.#transports = new TransportPolicy({ utp: this.#useUtp ? this.#utp : undefined, tcp: this.#useTcp })
+      return this.#port
     }
     throw new Error(`cannot listen for peers on port ${port}: ${lastError?.message ?? 'unknown error'}`)
   }
 
   get port(): number {
     return this.#port
+  }
+
+  /** How outgoing connections are made: uTP and TCP as configured, sharing this port's UDP socket. */
+  get transports(): TransportPolicy {
+    return this.#transports
+  }
+
+  /** The shared UDP port as a dgram-like socket for bittorrent-dht; undefined before listen(). */
+  dhtSocket(): DhtSocket | undefined {
+    return this.#utp ? new DhtSocket(this.#utp) : undefined
   }
 
   /** Routes handshakes for `infoHash` to `handler` until the returned function is called. */
@@ -113,11 +152,13 @@ export class Listener extends TypedEmitter<ListenerEvents> {
     for (const s of this.#pending) s.destroy()
     this.#pending.clear()
     this.#pendingPerHost.clear()
+    await this.#utp?.close()
+    this.#utp = undefined
     if (!this.#server.listening) return
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
   }
 
-  #handleConnection(socket: Socket): void {
+  #handleConnection(socket: PeerSocket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`
     const host = socket.remoteAddress ?? '?'
     const fromHost = this.#pendingPerHost.get(host) ?? 0

@@ -97,8 +97,11 @@ export interface SessionOptions {
   maxStrikes?: number
   /** MSE/PE for incoming and outgoing peers (default: accept both, dial plaintext). */
   encryption?: EncryptionPolicy
-  /** Makes the session's DHT node on its listen port (UDP) once that port is known; none without. */
-  startDht?: (port: number) => Promise<DhtNode | undefined>
+  /** Makes the session's DHT node on its listen port once that port is known, on the UDP socket it shares with uTP; none without. */
+  startDht?: (port: number, udpSocket: object | undefined) => Promise<DhtNode | undefined>
+  /** Transports for peer connections (config `utp`, `tcp`; both default true): uTP is tried first, TCP is the fallback. */
+  utp?: boolean
+  tcp?: boolean
   /** Session-wide limits in bytes/s (0 = none). */
   uploadLimitBytesPerSec?: number
   downloadLimitBytesPerSec?: number

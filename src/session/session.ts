@@ -68,7 +68,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#store = store
     this.#clock = opts.clock ?? systemClock
     this.#dialLimit = pLimit(opts.maxHalfOpenConnections)
-    this.#listener = new Listener(undefined, { encryption: opts.encryption })
+    this.#listener = new Listener(this.#clock, { utp: opts.utp, tcp: opts.tcp, encryption: opts.encryption })
     opts.encryption?.on('refused', (peer, reason) => this.emit('warning', `peer ${peer}: ${reason}`))
     this.#slots = opts.maxConnections ? new ConnectionSlots(opts.maxConnections) : undefined
     this.#upload = new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, undefined, this.#clock)
@@ -104,7 +104,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     } catch (err) {
       throw new FriendError(`cannot listen for peers: ${errorMessage(err)}`)
     }
-    session.#dht = await opts.startDht?.(session.#port)
+    session.#dht = await opts.startDht?.(session.#port, session.#listener.dhtSocket())
     for (const entry of store.list()) {
       try {
         const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
@@ -171,6 +171,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       connectionSlots: this.#slots,
       clock: this.#clock,
       encryption: this.#opts.encryption,
+      transports: this.#listener.transports,
       sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port: this.#port, private: false, announce: false })] : [],
     })
     const fetch: MagnetFetch = { link, savePath, task, addedAtMs: Date.now() }
@@ -420,6 +421,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const { torrent, have, recheck } = await libraryTorrent(r, storage, {
       opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
       dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, upload: this.#upload, download: this.#download,
+      transports: this.#listener.transports,
     })
     r.torrent = torrent
     r.unregister = this.#listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))

@@ -14,10 +14,11 @@ export interface DhtSettings {
   stateDir: string
 }
 
-export async function startDht(settings: DhtSettings, port: number, warn: (line: string) => void): Promise<DhtNode | undefined> {
+/** `socket`: the listener's UDP port, shared with uTP; without it the DHT binds `port` itself. */
+export async function startDht(settings: DhtSettings, port: number, warn: (line: string) => void, socket?: object): Promise<DhtNode | undefined> {
   if (!settings.enabled) return undefined
   const { DhtNode } = await import('../discovery/dht-node.ts')
-  const node = new DhtNode({ port, bootstrap: settings.bootstrap, stateFile: join(settings.stateDir, 'dht.json') })
+  const node = new DhtNode({ port, bootstrap: settings.bootstrap, stateFile: join(settings.stateDir, 'dht.json'), socket })
   node.on('warning', (message) => warn(/^DHT\b/.test(message) ? message : `DHT: ${message}`))
   try {
     await node.start()

@@ -6,7 +6,7 @@
 // on from the others. It never writes anything to disk.
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
-import type { Socket } from 'node:net'
+import type { PeerSocket } from '../transport/peer-socket.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import type { ConnectionSlots } from '../core/connection-slots.ts'
@@ -23,9 +23,9 @@ import { metainfoFromInfo } from '../metainfo/metainfo.ts'
 import { MetadataFetcher } from '../metadata/metadata-fetcher.ts'
 import { metadataResponse } from '../metadata/metadata-server.ts'
 import { dialPeer } from '../peer/dial.ts'
+import type { TransportPolicy } from '../peer/dial.ts'
 import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
 import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
-import type { PeerSocket } from '../transport/peer-socket.ts'
 import { decodeMetadataMessage, encodeMetadataMessage } from '../wire/ut-metadata.ts'
 
 export interface MetadataTaskOptions {
@@ -39,6 +39,8 @@ export interface MetadataTaskOptions {
   /** Connection slots shared with the session's torrents (its total); taken before each dial. */
   connectionSlots?: ConnectionSlots
   connectTimeoutMs?: number
+  /** uTP and TCP as the session's listener allows (TCP alone when omitted). */
+  transports?: TransportPolicy
   dialLimit?: LimitFunction
   clock?: Clock
   /** MSE for the peers we dial; none means plaintext. */
@@ -64,7 +66,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
   readonly #pool = new CandidatePool()
   readonly #connections = new Map<string, PeerConnection>()
   readonly #dialing = new Set<string>()
-  readonly #sockets = new Set<Socket>()
+  readonly #sockets = new Set<PeerSocket>()
   readonly #readBuffer = Buffer.allocUnsafeSlow(64 * 1024)
   readonly #dialLimit: LimitFunction
   readonly #sources: PeerSource[] = []
@@ -152,7 +154,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
     void this.#dialLimit(() => {
       if (this.#stopped) throw new Error('stopping')
       const encryption = this.#opts.encryption && { policy: this.#opts.encryption, infoHash: this.#opts.link.infoHash }
-      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs ?? 10_000, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets, encryption })
+      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs ?? 10_000, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets, encryption, transports: this.#opts.transports })
     }).then(
       ({ socket, route }) => {
         this.#dialing.delete(key)

@@ -105,6 +105,6 @@ export class PeerExtensions {
 
   #connected(pc: PeerConnection, address: PeerAddress): void {
     this.#advertised.set(pc, address)
-    this.#pex.handleConnected(address)
+    this.#pex.handleConnected(address, { utp: pc.transport === 'utp' })
   }
 }

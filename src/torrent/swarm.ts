@@ -6,7 +6,7 @@
 // It reports each connection's life (made, ready, closed) and each attempt
 // that never became one to its owner as events. It never reads what a peer
 // says after the handshake, nor decides what to request or whom to unchoke.
-import type { Socket } from 'node:net'
+import type { TransportPolicy } from '../peer/dial.ts'
 import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
 import type { LimitFunction } from 'p-limit'
@@ -43,6 +43,8 @@ export interface SwarmOptions {
   maxStrikes: number
   /** MSE for the peers we dial (the listener decides for incoming ones); none means plaintext. */
   encryption?: EncryptionPolicy
+  /** uTP and TCP as the session's listener allows (TCP alone when omitted). */
+  transports?: TransportPolicy
 }
 
 export interface SwarmEvents {
@@ -68,7 +70,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   readonly #handshaking = new Set<PeerConnection>()
   readonly #dialing = new Set<string>()
   /** Sockets still connecting. */
-  readonly #sockets = new Set<Socket>()
+  readonly #sockets = new Set<PeerSocket>()
   /** Slots held per remote host (dialling, handshaking or connected), for maxConnectionsPerIp. */
   readonly #slotsPerHost = new Map<string, number>()
   /** Every dialled socket reads into this one buffer (see dial.ts). */
@@ -108,6 +110,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         // Where we first learnt of a peer we dialled.
         source: pc.outgoing ? [...(this.#pool.get(pc.key)?.sources ?? [])][0] : 'incoming',
         client: pc.remotePeerId ? describeClient(pc.remotePeerId) : '',
+        transport: pc.transport,
         incoming: !pc.outgoing,
         amChoking: pc.amChoking,
         amInterested: pc.amInterested,
@@ -246,7 +249,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     void this.#opts.dialLimit(() => {
       if (this.#closed) throw new Error('stopping')
       const encryption = this.#opts.encryption && { policy: this.#opts.encryption, infoHash: this.#opts.infoHash }
-      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets, encryption })
+      return dialPeer({ host, port, timeoutMs: this.#opts.connectTimeoutMs, readBuffer: this.#readBuffer, clock: this.#clock, pending: this.#sockets, encryption, transports: this.#opts.transports })
     }).then(
       ({ socket, route }) => {
         this.#dialing.delete(key)

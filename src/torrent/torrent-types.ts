@@ -1,6 +1,8 @@
 // The shapes of a Torrent's contract with its owner: the options it is built
 // from, the events it emits and the snapshot it reports. Kept apart so that
 // torrent.ts holds behaviour only; torrent.ts re-exports all of them.
+import type { TransportPolicy } from '../peer/dial.ts'
+import type { TransportKind } from '../transport/peer-socket.ts'
 import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import type { LimitFunction } from 'p-limit'
 import type { Bitfield } from '../core/bitfield.ts'
@@ -48,6 +50,8 @@ export interface TorrentOptions {
   /** Shared limit on connection attempts in flight (p-limit); one per torrent when not given. */
   dialLimit?: LimitFunction
   connectTimeoutMs?: number
+  /** uTP and TCP as the session's listener allows (TCP alone when omitted). */
+  transports?: TransportPolicy
   /** A peer with requests outstanding and no block for this long is snubbed and its requests go elsewhere. */
   requestTimeoutMs?: number
   /**
@@ -97,6 +101,8 @@ export interface PeerSnapshot {
   source: PeerSourceKind | undefined
   client: string
   incoming: boolean
+  /** How the connection runs: TCP or uTP. */
+  transport: TransportKind
   amChoking: boolean
   amInterested: boolean
   peerChoking: boolean

@@ -6,6 +6,7 @@
 // All its state changes happen in its handle* methods, one input at a time, on
 // Node's event loop; the parts report back with events or return values.
 // It never parses wire bytes (peer does) and never touches files (storage does).
+import type { TransportPolicy } from '../peer/dial.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
 import pLimit from 'p-limit'
 import type { Bitfield } from '../core/bitfield.ts'
@@ -49,6 +50,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #storage: Storage
   readonly #peerId: Buffer
   readonly #clock: Clock
+  readonly #transports: TransportPolicy | undefined
   readonly #opts: Required<Pick<TorrentOptions, 'maxPendingRequestsPerPeer' | 'maxBufferedBytesPerPeer' | 'useTrackers' | 'numWant'>>
   #filePriorities: FilePriority[] | undefined
   readonly #recheck: Bitfield | undefined
@@ -108,7 +110,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
       maxStrikes: opts.maxStrikes ?? 3,
       encryption: opts.encryption,
+      transports: opts.transports,
     })
+    this.#transports = opts.transports
     this.#swarm.on('connection', (pc) => this.#handleConnection(pc))
     this.#swarm.on('peerReady', (pc) => this.#handlePeerReady(pc))
     this.#swarm.on('peerClosed', (pc, reason, wasReady) => this.#handlePeerClosed(pc, reason, wasReady))
@@ -337,6 +341,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     })
     pc.on('extended', (name, payload) => {
       const candidates = this.#extensions.handleExtended(pc, name, payload)
+      // BEP 11 flag 0x04: a peer said to speak uTP is dialed over uTP first, one said not to over TCP first.
+      for (const c of candidates) if (c.utp !== undefined) this.#transports?.hint(c.host, c.port, c.utp ? 'utp' : 'tcp')
       if (candidates.length > 0) this.addPeers(candidates)
     })
     pc.on('bitfield', (bf) => {

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events'
 import type { Rc4 } from './rc4.ts'
 import { MseError } from './mse-handshake.ts'
 import type { MseInitiator } from './mse-handshake.ts'
-import type { PeerSocket } from './peer-socket.ts'
+import type { PeerSocket, TransportKind } from './peer-socket.ts'
 
 export interface EncryptedSocketOptions {
   /** Settled ciphers (undefined each when plaintext was selected)... */
@@ -52,6 +52,10 @@ export class EncryptedSocket extends EventEmitter implements PeerSocket {
     inner.on('drain', () => this.emit('drain'))
     // Nobody wrote in the tick it was handed over: send the request with an empty IA.
     if (this.#initiator) setImmediate(() => this.#sendRequest(Buffer.alloc(0)))
+  }
+
+  get transport(): TransportKind | undefined {
+    return this.#inner.transport
   }
 
   get remoteAddress(): string | undefined {

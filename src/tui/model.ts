@@ -134,13 +134,14 @@ export function pieceMap(pieces: Uint8Array, pieceCount: number, cells: number):
   return out
 }
 
-/** Decodes a peer's flags the way rTorrent and Transmission show them. */
-export function peerFlags(p: { amChoking: boolean; amInterested: boolean; peerChoking: boolean; peerInterested: boolean; snubbed: boolean; incoming: boolean }): string {
+/** Decodes a peer's flags the way rTorrent, Transmission and qBittorrent show them (P: over µTP). */
+export function peerFlags(p: { amChoking: boolean; amInterested: boolean; peerChoking: boolean; peerInterested: boolean; snubbed: boolean; incoming: boolean; transport?: 'tcp' | 'utp' }): string {
   return [
     p.peerChoking ? (p.amInterested ? 'd' : '') : p.amInterested ? 'D' : 'K',
     p.amChoking ? (p.peerInterested ? 'u' : '') : p.peerInterested ? 'U' : '?',
     p.snubbed ? 'S' : '',
     p.incoming ? 'I' : '',
+    p.transport === 'utp' ? 'P' : '',
   ].join('')
 }
 

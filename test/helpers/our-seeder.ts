@@ -36,6 +36,8 @@ export interface OurPeerOptions {
   limits?: Pick<TorrentOptions, 'maxConnections' | 'maxConnectionsPerIp' | 'connectionSlots' | 'maxPendingRequestsPerPeer' | 'maxBufferedBytesPerPeer'>
   /** MSE for its listener and its dials (default: accept both, dial plaintext). */
   encryption?: EncryptionPolicy
+  /** Dial uTP first (TCP after it), as a session does; default TCP only. Incoming uTP is accepted either way. */
+  utp?: boolean
 }
 
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
@@ -53,6 +55,7 @@ export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
     clock: opts.clock,
     encryption: opts.encryption,
     ...opts.limits,
+    ...(opts.utp && { transports: listener.transports }),
   })
   const unregister = listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
   torrent.addPeers(opts.peers ?? [])

@@ -285,6 +285,8 @@ export interface TransmissionOptions {
   readyTimeoutMs?: number
   /** settings.json `encryption`: 0 prefers plaintext (default), 1 prefers encryption, 2 requires it. */
   encryption?: 0 | 1 | 2
+  /** Transmission's `utp-enabled` (default false). */
+  utp?: boolean
 }
 
 export interface TransmissionHandle extends ClientHandle {
@@ -345,7 +347,7 @@ async function launchTransmission(options: TransmissionOptions, role: string): P
     'dht-enabled': false,
     'lpd-enabled': false,
     'pex-enabled': false,
-    'utp-enabled': false,
+    'utp-enabled': options.utp ?? false,
     'port-forwarding-enabled': false,
     encryption: options.encryption ?? 0,
     'download-dir': dataDir,
@@ -670,6 +672,8 @@ export interface QbittorrentOptions {
   port?: number
   /** Session\\Encryption: 0 allows (default), 1 requires, 2 forbids. */
   encryption?: 0 | 1 | 2
+  /** Peer transports (`Session\BTProtocol`): TCP by default; UTP has no TCP at all, so a transfer proves uTP. */
+  protocol?: 'TCP' | 'UTP' | 'Both'
 }
 
 /** The fields of /api/v2/torrents/info we use. */
@@ -720,7 +724,7 @@ export async function startQbittorrent(options: QbittorrentOptions = {}): Promis
     'Session\\DHTEnabled=false',
     'Session\\PeXEnabled=false',
     'Session\\LSDEnabled=false',
-    'Session\\BTProtocol=TCP',
+    `Session\\BTProtocol=${options.protocol ?? 'TCP'}`,
     `Session\\Encryption=${options.encryption ?? 0}`,
     // libtorrent allows one connection per IP otherwise, and every peer here is 127.0.0.1.
     'Session\\MultiConnectionsPerIp=true',
@@ -820,8 +824,9 @@ export async function startQbittorrentSeeder(options: {
   dataDir: string
   readyTimeoutMs?: number
   encryption?: 0 | 1 | 2
+  protocol?: QbittorrentOptions['protocol']
 }): Promise<QbittorrentHandle> {
-  const qb = await startQbittorrent({ encryption: options.encryption })
+  const qb = await startQbittorrent({ encryption: options.encryption, protocol: options.protocol })
   try {
     const infoHash = await qb.addTorrent(options.torrentPath, options.dataDir)
     await qb.waitSeeding(infoHash, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)

@@ -121,8 +121,8 @@ test('a DHT whose bootstrap node never answers: the session starts, the torrent 
     const stateDir = join(work.path, 'state')
     const warnings: string[] = []
     session = await openTestSession(stateDir, {
-      startDht: async (port) => {
-        const node = new DhtNode({ port, host: '127.0.0.1', bootstrap: [`127.0.0.1:${silent.address().port}`], stateFile: join(stateDir, 'dht.json') })
+      startDht: async (port, socket) => {
+        const node = new DhtNode({ port, host: '127.0.0.1', bootstrap: [`127.0.0.1:${silent.address().port}`], stateFile: join(stateDir, 'dht.json'), socket })
         node.on('warning', (m) => warnings.push(m))
         await node.start()
         return node

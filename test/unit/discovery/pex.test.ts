@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PEX_MAX_PEERS_PER_LIST, PEX_MIN_INTERVAL_MS, PexState } from '../../../src/discovery/pex.ts'
 import { addressKey, type PeerAddress } from '../../../src/core/types.ts'
-import { decodePex, encodePex, PEX_FLAG_REACHABLE, PEX_FLAG_SEED, type PexMessage } from '../../../src/wire/ut-pex.ts'
+import { decodePex, encodePex, PEX_FLAG_REACHABLE, PEX_FLAG_SEED, PEX_FLAG_UTP, type PexMessage } from '../../../src/wire/ut-pex.ts'
 
 const A: PeerAddress = { host: '10.0.0.1', port: 6881 }
 const B: PeerAddress = { host: '10.0.0.2', port: 6882 }
@@ -187,10 +187,21 @@ test('incoming peers become candidates from source pex, IPv4 and IPv6', () => {
   const pex = new PexState({ private: false })
   const got = pex.handleMessage(addressKey(A), msg({ added: [B, C], added6: [V6], dropped: [D] }), 0)
   assert.deepEqual(got, [
-    { ...B, source: 'pex' },
-    { ...C, source: 'pex' },
+    { ...B, source: 'pex', utp: false },
+    { ...C, source: 'pex', utp: false },
     { ...V6, source: 'pex' },
   ])
+})
+
+test('BEP 11 flag 0x04 (uTP) is sent for uTP peers and read from incoming flags', () => {
+  const pex = new PexState({ private: false })
+  pex.handleConnected(A, { utp: true })
+  pex.handleConnected(B)
+  const m = sendTo(pex, C, 0)!
+  assert.deepEqual(m.addedFlags, [PEX_FLAG_UTP, 0])
+  const back = decodePex(encodePex(m))
+  const got = new PexState({ private: false }).handleMessage(addressKey(D), back, 0)
+  assert.deepEqual(got, [{ ...A, source: 'pex', utp: true }, { ...B, source: 'pex', utp: false }])
 })
 
 test('a peer sending more often than every 30 s is ignored until 30 s have passed', () => {
@@ -198,7 +209,7 @@ test('a peer sending more often than every 30 s is ignored until 30 s have passe
   const from = addressKey(A)
   assert.equal(pex.handleMessage(from, msg({ added: [B] }), 0).length, 1)
   assert.deepEqual(pex.handleMessage(from, msg({ added: [C] }), 29_999), [])
-  assert.deepEqual(pex.handleMessage(from, msg({ added: [C] }), 30_000), [{ ...C, source: 'pex' }])
+  assert.deepEqual(pex.handleMessage(from, msg({ added: [C] }), 30_000), [{ ...C, source: 'pex', utp: false }])
   // Another sender has its own clock.
   assert.equal(pex.handleMessage(addressKey(B), msg({ added: [D] }), 30_001).length, 1)
 })
@@ -241,7 +252,7 @@ test('unusable and own addresses are skipped', () => {
     self,
   )
   assert.deepEqual(got, [
-    { ...B, source: 'pex' },
+    { ...B, source: 'pex', utp: false },
     { ...V6, source: 'pex' },
   ])
 })

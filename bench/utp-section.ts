@@ -1,0 +1,191 @@
+// The uTP section of `npm run bench`, each figure beside its reference of the same run:
+//  - a byte stream ours → ours on loopback over uTP against the same over TCP
+//    (MB/s, CPU seconds per GiB of both ends, peak RSS of this process);
+//  - a torrent from qBittorrent-nox in uTP-only mode (Session\BTProtocol=UTP)
+//    into our Torrent, against qBittorrent → qBittorrent over uTP.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import type { Socket } from 'node:net'
+import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { newPeerId } from '../src/core/peer-id.ts'
+import { parseTorrentFile } from '../src/metainfo/metainfo.ts'
+import { Listener } from '../src/session/listener.ts'
+import { FileStorage } from '../src/storage/file-storage.ts'
+import { Torrent } from '../src/torrent/torrent.ts'
+import { UtpManager } from '../src/transport/utp/utp-manager.ts'
+import type { UtpSocket } from '../src/transport/utp/utp-socket.ts'
+import { buildTorrent } from '../test/helpers/make-torrent.ts'
+import { tempDir } from '../test/helpers/net.ts'
+import { hasBinary, startQbittorrent, startQbittorrentSeeder } from '../test/helpers/real-clients.ts'
+import { MIB, fixed, formatTable, oneLine, sleep } from './measure.ts'
+
+export interface UtpRow {
+  what: string
+  ok: boolean
+  mbPerSec?: number
+  cpuSecPerGiB?: number
+  peakRssMB?: number
+  error?: string
+}
+
+const CHUNK = Buffer.alloc(64 * 1024, 7)
+
+/** Pushes `bytes` from `from` to `to` with backpressure; resolves when all arrived. */
+async function pump(from: Duplex, to: Duplex, bytes: number): Promise<void> {
+  const arrived = new Promise<void>((resolve, reject) => {
+    let got = 0
+    to.on('data', (c: Buffer) => {
+      got += c.length
+      if (got >= bytes) resolve()
+    })
+    to.once('error', reject)
+    from.once('error', reject)
+  })
+  for (let sent = 0; sent < bytes; sent += CHUNK.length) {
+    if (!from.write(CHUNK)) await new Promise((r) => from.once('drain', r))
+  }
+  await arrived
+}
+
+/** `run` may return the seconds of the transfer alone (set-up excluded); otherwise its whole wall time counts. */
+async function measure(what: string, bytes: number, run: () => Promise<number | void>): Promise<UtpRow> {
+  let peak = process.memoryUsage().rss
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50)
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  try {
+    const transferSeconds = await run()
+    const seconds = transferSeconds ?? (performance.now() - t0) / 1000
+    const cpu = process.cpuUsage(cpu0)
+    return { what, ok: true, mbPerSec: bytes / 1e6 / seconds, cpuSecPerGiB: ((cpu.user + cpu.system) / 1e6) * ((1024 * MIB) / bytes), peakRssMB: peak / 1e6 }
+  } catch (err) {
+    return { what, ok: false, error: oneLine(err) }
+  } finally {
+    clearInterval(sampler)
+  }
+}
+
+async function streamOverUtp(bytes: number): Promise<void> {
+  const a = await UtpManager.open(0, '127.0.0.1')
+  const b = await UtpManager.open(0, '127.0.0.1')
+  try {
+    const accepted = new Promise<UtpSocket>((resolve) => b.once('connection', resolve))
+    const client = a.connect('127.0.0.1', b.port)
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', resolve)
+      client.once('error', reject)
+    })
+    const server = await accepted
+    await pump(client, server, bytes)
+    client.destroy()
+    server.destroy()
+  } finally {
+    await a.close()
+    await b.close()
+  }
+}
+
+async function streamOverTcp(bytes: number): Promise<void> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  try {
+    const port = (server.address() as { port: number }).port
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve))
+    const client = createConnection({ port, host: '127.0.0.1' })
+    await new Promise<void>((r) => client.once('connect', r))
+    const remote = await accepted
+    await pump(client, remote, bytes)
+    client.destroy()
+    remote.destroy()
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()))
+  }
+}
+
+/** qBittorrent (uTP only) seeds; `into` downloads; resolves when it has everything. */
+async function fromQbittorrent(sizeBytes: number, timeoutMs: number, into: 'friendtorrent' | 'qbittorrent'): Promise<number> {
+  const work = tempDir('bench-utp')
+  try {
+    const b = buildTorrent({ name: 'utp-bench.bin', files: sizeBytes, pieceLength: 1024 * 1024, seed: 11 })
+    const seedDir = join(work.path, 'seed')
+    mkdirSync(seedDir, { recursive: true })
+    writeFileSync(join(seedDir, 'utp-bench.bin'), b.payload)
+    const torrentPath = join(work.path, 'x.torrent')
+    writeFileSync(torrentPath, b.torrent)
+    const seeder = await startQbittorrentSeeder({ torrentPath, dataDir: seedDir, protocol: 'UTP' })
+    try {
+      if (into === 'qbittorrent') {
+        const leecher = await startQbittorrent({ protocol: 'UTP' })
+        try {
+          const out = join(work.path, 'qb-out')
+          mkdirSync(out)
+          const infoHash = await leecher.addTorrent(torrentPath, out)
+          const t0 = performance.now()
+          await fetch(`http://127.0.0.1:${leecher.webPort}/api/v2/torrents/addPeers`, { method: 'POST', body: new URLSearchParams({ hashes: infoHash, peers: `127.0.0.1:${seeder.port}` }) })
+          await leecher.waitComplete(infoHash, timeoutMs)
+          return (performance.now() - t0) / 1000
+        } finally {
+          await leecher.stop()
+        }
+      }
+      const listener = new Listener(undefined, { utp: true, tcp: false })
+      const port = await listener.listen(0, '127.0.0.1')
+      const meta = await parseTorrentFile(b.torrent)
+      const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, join(work.path, 'ours')), peerId: newPeerId(), listenPort: port, useTrackers: false, transports: listener.transports })
+      try {
+        const done = new Promise<void>((resolve, reject) => {
+          torrent.once('complete', () => resolve())
+          torrent.once('error', (m) => reject(new Error(m)))
+          setTimeout(() => reject(new Error(`not complete within ${timeoutMs / 1000} s`)), timeoutMs).unref()
+        })
+        await torrent.start()
+        const t0 = performance.now()
+        torrent.addPeers([{ host: '127.0.0.1', port: seeder.port, source: 'manual' }])
+        await done
+        return (performance.now() - t0) / 1000
+      } finally {
+        await torrent.stop()
+        await listener.close()
+      }
+    } finally {
+      await seeder.stop()
+    }
+  } finally {
+    await work.cleanup()
+  }
+}
+
+export async function runUtpSection(options: { sizeMiB: number; timeoutMs: number }): Promise<UtpRow[]> {
+  const bytes = options.sizeMiB * MIB
+  const rows: UtpRow[] = []
+  // TCP first, then uTP: the RSS peak of the second includes what the first left behind, which favours TCP.
+  rows.push(await measure('stream ours → ours, TCP', bytes, () => streamOverTcp(bytes)))
+  await sleep(200)
+  rows.push(await measure('stream ours → ours, uTP', bytes, () => streamOverUtp(bytes)))
+  if (!hasBinary('qbittorrent-nox')) {
+    rows.push({ what: 'qBittorrent uTP → …', ok: false, error: 'qbittorrent-nox is not installed' })
+    return rows
+  }
+  // From the moment the leecher learns of the seeder to complete (qBittorrent: polled every 100 ms, as it reports progress 1).
+  rows.push(await measure('torrent qBittorrent uTP → qBittorrent uTP', bytes, () => fromQbittorrent(bytes, options.timeoutMs, 'qbittorrent')))
+  rows.push(await measure('torrent qBittorrent uTP → friendtorrent', bytes, () => fromQbittorrent(bytes, options.timeoutMs, 'friendtorrent')))
+  return rows
+}
+
+export function formatUtpSection(rows: UtpRow[], sizeBytes: number): string {
+  const table = formatTable(
+    `uTP (${fixed(sizeBytes / MIB, 0)} MiB on loopback)`,
+    ['what', 'MB/s', 'CPU s/GiB (this process)', 'peak RSS MB (this process)', 'note'],
+    rows.map((r) => [r.what, fixed(r.mbPerSec, 1), fixed(r.cpuSecPerGiB, 2), fixed(r.peakRssMB, 0), r.ok ? '' : (r.error ?? 'failed')]),
+  )
+  const by = (what: string) => rows.find((r) => r.what === what && r.ok)?.mbPerSec
+  const lines: string[] = []
+  const utp = by('stream ours → ours, uTP')
+  const tcp = by('stream ours → ours, TCP')
+  if (utp && tcp) lines.push(`ours over uTP / ours over TCP: ${fixed(utp / tcp, 2)} (goal ≥ 0.5; and ≥ 100 MB/s)`)
+  const ours = by('torrent qBittorrent uTP → friendtorrent')
+  const qb = by('torrent qBittorrent uTP → qBittorrent uTP')
+  if (ours && qb) lines.push(`qBittorrent→friendtorrent / qBittorrent→qBittorrent over uTP: ${fixed(ours / qb, 2)} (goal ≥ 2)`)
+  return [table, ...(lines.length ? ['', ...lines] : [])].join('\n')
+}

@@ -1,0 +1,553 @@
+// One uTP connection (BEP 29) as a node Duplex, so a PeerConnection takes it
+// where it takes a TCP socket: write/cork/destroy, 'data'/'end'/'close',
+// writableLength and 'drain' for backpressure, remoteAddress/remotePort.
+// It owns the connection's sequence numbers, its send ring (for retransmission
+// and selective ACK), its reorder ring and its LEDBAT controller. It never owns
+// a UDP socket or a timer: its UtpHost sends datagrams, batches its flushes
+// (one per event-loop turn, so a burst of packets gets one ACK) and ticks it.
+import { Duplex } from 'node:stream'
+import type { Clock } from '../../core/clock.ts'
+import { Ledbat } from './ledbat.ts'
+import {
+  HEADER_LENGTH, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN, EXT_SELECTIVE_ACK,
+  forEachSacked, refreshHeader, seqDiff, writeHeader,
+} from './utp-packet.ts'
+import { ReorderBuffer } from './reorder-buffer.ts'
+import type { PacketType, UtpPacketView } from './utp-packet.ts'
+
+/** Datagrams stay within a safe MTU: 1400 bytes on the wire, header included. */
+export const MAX_PACKET_BYTES = 1400
+export const MSS = MAX_PACKET_BYTES - HEADER_LENGTH
+/** Sequence numbers kept in the send and reorder rings (a power of two). */
+const RING = 2048
+const RING_MASK = RING - 1
+/** What we advertise while nothing is buffered. */
+const RECV_WINDOW_BYTES = 1024 * 1024
+/** Bytes accepted from write() before its callback waits (the "kernel send buffer"). */
+const SEND_QUEUE_BYTES = 256 * 1024
+/** The selective ACK covers up to this many bytes of bitmask (256 packets). */
+const MAX_SACK_BYTES = 32
+const KEEPALIVE_MS = 29_000
+/** Timeouts in a row before giving up: a SYN sooner, so a dial falls back to TCP quickly. */
+const MAX_SYN_TIMEOUTS = 1
+const MAX_DATA_TIMEOUTS = 6
+const DUP_ACKS_FOR_LOSS = 3
+
+export interface UtpHost {
+  readonly clock: Clock
+  /** Current time in µs, wrapped to 32 bits. */
+  nowUs(): number
+  send(buf: Buffer, port: number, address: string): void
+  /** Asks for flush() on the next turn of the event loop (once, however often asked). */
+  requestFlush(socket: UtpSocket): void
+  /** The connection is over: drop it from the demultiplexer. */
+  forget(socket: UtpSocket): void
+}
+
+interface OutPacket {
+  buf: Buffer
+  payloadBytes: number
+  sentAtMs: number
+  transmissions: number
+  /** Counted in the bytes in flight (false once a timeout marks it for resending). */
+  inFlight: boolean
+  needResend: boolean
+  fastResent: boolean
+}
+
+type State = 'syn-sent' | 'connected' | 'closed'
+
+export interface UtpSocketInit {
+  host: UtpHost
+  remoteAddress: string
+  remotePort: number
+  recvId: number
+  sendId: number
+  /** Outgoing: we send the SYN. Incoming: the SYN's sequence number, which we acknowledge. */
+  outgoing: boolean
+  synSeqNr?: number
+  initialSeqNr: number
+}
+
+export class UtpSocket extends Duplex {
+  readonly transport = 'utp' as const
+  readonly remoteAddress: string
+  readonly remotePort: number
+  readonly remoteFamily: string
+  readonly recvId: number
+  readonly sendId: number
+  readonly outgoing: boolean
+  readonly #host: UtpHost
+  readonly #cc: Ledbat
+  #state: State
+
+  #seqNr: number
+  #sndUna: number
+  readonly #out: (OutPacket | undefined)[] = new Array(RING)
+  #inFlightBytes = 0
+  /** Packets in the send ring marked for resending, so a flush scans the ring only when there are some. */
+  #resendPending = 0
+  #rtoAtMs = Number.POSITIVE_INFINITY
+  #dupAcks = 0
+  #synRetriesOnFin = 0
+  #answered = false
+  #lastAckSeen = -1
+
+  readonly #queue: Buffer[] = []
+  #queueHead = 0
+  #queuedBytes = 0
+  #heldWrite: ((err?: Error | null) => void) | undefined
+  #wantFin = false
+  #finalCb: ((err?: Error | null) => void) | undefined
+  #finSeq = -1
+
+  #ackNr = 0
+  readonly #in = new ReorderBuffer(RING)
+  #eofSeq = -1
+  #ended = false
+  #replyMicro = 0
+  #needAck = false
+  #lastAdvertised = RECV_WINDOW_BYTES
+  #lastSentMs: number
+  #lastReceivedMs: number
+
+  constructor(init: UtpSocketInit) {
+    super({ allowHalfOpen: false, decodeStrings: true })
+    this.#host = init.host
+    this.remoteAddress = init.remoteAddress
+    this.remotePort = init.remotePort
+    this.remoteFamily = init.remoteAddress.includes(':') ? 'IPv6' : 'IPv4'
+    this.recvId = init.recvId
+    this.sendId = init.sendId
+    this.outgoing = init.outgoing
+    this.#cc = new Ledbat({ clock: init.host.clock, mssBytes: MSS, maxWindowBytes: RING / 2 * MSS })
+    this.#seqNr = init.initialSeqNr & 0xffff
+    this.#sndUna = this.#seqNr
+    const now = init.host.clock.now()
+    this.#lastSentMs = now
+    this.#lastReceivedMs = now
+    if (init.outgoing) {
+      this.#state = 'syn-sent'
+      // BEP 29: the SYN carries our receive id; everything after it our send id.
+      this.#sendNew(ST_SYN, 0, init.recvId)
+    } else {
+      this.#state = 'connected'
+      this.#ackNr = init.synSeqNr! & 0xffff
+      this.#needAck = true
+      this.#host.requestFlush(this)
+    }
+  }
+
+  get connected(): boolean {
+    return this.#state === 'connected'
+  }
+
+  /** The remote sent us anything at all: it speaks uTP, even if it has not accepted yet. */
+  get answered(): boolean {
+    return this.#answered
+  }
+
+  /** Round-trip time estimate in ms, for the peers view. */
+  get rttMs(): number {
+    return this.#cc.rttMs
+  }
+
+  get congestionWindowBytes(): number {
+    return this.#cc.windowBytes
+  }
+
+  /** Counters for diagnosis and the benchmark: packets resent, and how many of those after a timeout. */
+  readonly stats = { packetsSent: 0, resends: 0, timeouts: 0, fastResends: 0 }
+
+  /** LEDBAT's current estimate of our queuing delay, µs. */
+  get queuingDelayUs(): number {
+    return this.#cc.queuingDelayUs
+  }
+
+  get inFlightBytes(): number {
+    return this.#inFlightBytes
+  }
+
+  /** No-ops that net.Socket callers make. uTP has no Nagle: writes are batched per event-loop turn. */
+  setNoDelay(_noDelay?: boolean): this {
+    return this
+  }
+
+  setKeepAlive(_enable?: boolean, _delayMs?: number): this {
+    return this
+  }
+
+  // --- Duplex ---------------------------------------------------------------
+
+  override _read(): void {
+    // The consumer drained what we pushed: if our advertised window was closed, open it.
+    if (this.#state === 'connected' && this.#lastAdvertised < RECV_WINDOW_BYTES / 2 && this.#advertisedWindow() >= RECV_WINDOW_BYTES / 2) {
+      this.#needAck = true
+      this.#host.requestFlush(this)
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#enqueue(chunk)
+    this.#afterEnqueue(cb)
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    for (const c of chunks) this.#enqueue(c.chunk)
+    this.#afterEnqueue(cb)
+  }
+
+  /** end(): a FIN follows the queued data; 'finish' waits for the peer to acknowledge all of it. */
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#wantFin = true
+    this.#finalCb = cb
+    this.#host.requestFlush(this)
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    if (this.#state !== 'closed') {
+      // A clean close (everything sent and acknowledged) ends with a FIN, anything else with a RESET.
+      const clean = this.#state === 'connected' && this.#queuedBytes === 0 && this.#sndUna === this.#seqNr
+      if (this.#state === 'connected' && !(clean && this.#finSeq !== -1)) this.#sendControl(clean ? ST_FIN : ST_RESET)
+      this.#close()
+    }
+    const held = this.#heldWrite
+    this.#heldWrite = undefined
+    held?.(err ?? new Error('uTP connection closed'))
+    const final = this.#finalCb
+    this.#finalCb = undefined
+    final?.(err ?? new Error('uTP connection closed'))
+    cb(err)
+  }
+
+  #enqueue(chunk: Buffer): void {
+    if (chunk.length === 0) return
+    this.#queue.push(chunk)
+    this.#queuedBytes += chunk.length
+  }
+
+  #afterEnqueue(cb: (err?: Error | null) => void): void {
+    if (this.#state === 'closed') {
+      cb(new Error('uTP connection closed'))
+      return
+    }
+    this.#host.requestFlush(this)
+    if (this.#queuedBytes < SEND_QUEUE_BYTES) cb()
+    else this.#heldWrite = cb
+  }
+
+  // --- receiving --------------------------------------------------------------
+
+  /** One datagram for this connection, already parsed into `p`. */
+  handlePacket(p: UtpPacketView, buf: Buffer): void {
+    if (this.#state === 'closed') return
+    const clock = this.#host.clock
+    this.#answered = true
+    this.#lastReceivedMs = clock.now()
+    if (p.timestampUs !== 0) this.#replyMicro = (this.#host.nowUs() - p.timestampUs) >>> 0
+    if (p.type === ST_RESET) {
+      this.destroy(Object.assign(new Error(this.#state === 'syn-sent' ? 'uTP connection refused' : 'uTP connection reset by peer'), { code: this.#state === 'syn-sent' ? 'ECONNREFUSED' : 'ECONNRESET' }))
+      return
+    }
+    if (p.type === ST_SYN) {
+      // Our SYN-ACK was lost: say it again.
+      if (!this.outgoing) this.#needAck = true
+      this.#host.requestFlush(this)
+      return
+    }
+    this.#cc.handlePeerWindow(p.wndSize)
+    if (this.#state === 'syn-sent') {
+      // libtorrent sometimes answers a SYN with a FIN (its session was not ready for it) and
+      // accepts the same SYN sent again: send it again now rather than after a timeout.
+      if (p.type === ST_FIN && this.#synRetriesOnFin++ < 2) {
+        const syn = this.#out[this.#sndUna & RING_MASK]
+        if (syn) this.#transmit(syn, clock.now())
+        return
+      }
+      if (p.type !== ST_STATE) return
+      // libutp numbering: the SYN-ACK carries the sequence number its first data packet will use.
+      this.#ackNr = (p.seqNr - 1) & 0xffff
+      this.#state = 'connected'
+      this.#handleAck(p, buf)
+      this.emit('connect')
+      this.#host.requestFlush(this)
+      return
+    }
+    this.#handleAck(p, buf)
+    if (p.type === ST_DATA || p.type === ST_FIN) this.#handleData(p, buf)
+    this.#host.requestFlush(this)
+  }
+
+  #handleAck(p: UtpPacketView, buf: Buffer): void {
+    this.#cc.handleDelaySample(p.timestampDiffUs)
+    const now = this.#host.clock.now()
+    let acked = 0
+    let progressed = false
+    // Cumulative: everything up to ack_nr (ignored if it acknowledges what we never sent).
+    const span = seqDiff(p.ackNr, this.#sndUna) + 1
+    if (span > 0 && seqDiff(this.#seqNr, p.ackNr) > 0) {
+      for (let i = 0; i < span; i++) acked += this.#ackOne((this.#sndUna + i) & 0xffff, now)
+    }
+    let lost = false
+    if (p.sackLength > 0 && seqDiff(p.ackNr, this.#sndUna) >= -1) {
+      let highest = -1
+      forEachSacked(buf, p.sackOffset, p.sackLength, p.ackNr, (s) => {
+        if (seqDiff(s, this.#seqNr) >= 0) return
+        acked += this.#ackOne(s, now)
+        if (highest === -1 || seqDiff(s, highest) > 0) highest = s
+      })
+      // Fast retransmit: a packet with three or more acknowledged after it is lost.
+      if (highest !== -1) {
+        let above = 0
+        // A resent packet still missing two round trips later was lost again.
+        const again = Math.max(2 * this.#cc.rttMs, 10)
+        for (let s = highest; seqDiff(s, this.#sndUna) >= 0; s = (s - 1) & 0xffff) {
+          const o = this.#out[s & RING_MASK]
+          if (!o) above++
+          else if (above >= DUP_ACKS_FOR_LOSS && !o.needResend && (!o.fastResent || now - o.sentAtMs > again)) {
+            o.fastResent = true
+            o.needResend = true
+            this.#resendPending++
+            lost = true
+          }
+        }
+      }
+    }
+    const before = this.#sndUna
+    while (this.#sndUna !== this.#seqNr && !this.#out[this.#sndUna & RING_MASK]) this.#sndUna = (this.#sndUna + 1) & 0xffff
+    if (this.#sndUna !== before) progressed = true
+    // Duplicate ACKs: the same ack_nr three times with data outstanding.
+    if (!progressed && p.type === ST_STATE && p.ackNr === this.#lastAckSeen && this.#sndUna !== this.#seqNr) {
+      if (++this.#dupAcks === DUP_ACKS_FOR_LOSS) {
+        const o = this.#out[this.#sndUna & RING_MASK]
+        if (o && !o.fastResent && !o.needResend) {
+          o.fastResent = true
+          o.needResend = true
+          this.#resendPending++
+          lost = true
+        }
+      }
+    } else if (progressed) {
+      this.#dupAcks = 0
+    }
+    this.#lastAckSeen = p.ackNr
+    if (lost) {
+      this.stats.fastResends++
+      this.#cc.handleLoss()
+    }
+    if (acked > 0 || progressed) {
+      this.#cc.handleAck(acked)
+      this.#rtoAtMs = this.#sndUna === this.#seqNr ? Number.POSITIVE_INFINITY : now + this.#cc.rtoMs
+    }
+    if (this.#finSeq !== -1 && this.#sndUna === this.#seqNr) {
+      const final = this.#finalCb
+      this.#finalCb = undefined
+      final?.()
+      if (this.#ended) this.#close()
+    }
+  }
+
+  /** Drops one acknowledged packet from the send ring; returns its payload bytes. */
+  #ackOne(seq: number, now: number): number {
+    const slot = seq & RING_MASK
+    const o = this.#out[slot]
+    if (!o) return 0
+    this.#out[slot] = undefined
+    if (o.inFlight) this.#inFlightBytes -= o.payloadBytes
+    if (o.needResend) this.#resendPending--
+    // Karn: only a packet sent once, and not since presumed lost, times the round trip.
+    if (o.transmissions === 1 && !o.needResend) this.#cc.handleRttSample(now - o.sentAtMs)
+    return o.payloadBytes
+  }
+
+  #handleData(p: UtpPacketView, buf: Buffer): void {
+    this.#needAck = true
+    if (p.type === ST_FIN && this.#eofSeq === -1) this.#eofSeq = p.seqNr
+    const d = seqDiff(p.seqNr, (this.#ackNr + 1) & 0xffff)
+    if (d < 0 || d >= RING) return
+    if (this.#eofSeq !== -1 && seqDiff(p.seqNr, this.#eofSeq) > 0) return
+    if (d > 0) {
+      this.#in.store(p.seqNr, buf.subarray(p.payloadOffset))
+      return
+    }
+    this.#deliver(p.seqNr, buf.subarray(p.payloadOffset))
+    for (;;) {
+      const next = (this.#ackNr + 1) & 0xffff
+      const payload = this.#in.take(next)
+      if (payload === undefined) break
+      this.#deliver(next, payload)
+    }
+  }
+
+  #deliver(seq: number, payload: Buffer): void {
+    this.#ackNr = seq
+    if (payload.length > 0 && !this.#ended) this.push(payload)
+    if (seq === this.#eofSeq && !this.#ended) {
+      this.#ended = true
+      this.push(null)
+      if (this.#finSeq !== -1 && this.#sndUna === this.#seqNr) this.#close()
+    }
+  }
+
+  #advertisedWindow(): number {
+    return Math.max(0, RECV_WINDOW_BYTES - this.#in.bufferedBytes - this.readableLength)
+  }
+
+  #windowToAdvertise(): number {
+    this.#lastAdvertised = this.#advertisedWindow()
+    return this.#lastAdvertised
+  }
+
+  // --- sending ----------------------------------------------------------------
+
+  /** Sends what the windows allow: resends first, then new data, then a FIN, then an ACK if still owed. */
+  flush(): void {
+    if (this.#state !== 'connected') return
+    const now = this.#host.clock.now()
+    let sent = false
+    for (let s = this.#sndUna; this.#resendPending > 0 && s !== this.#seqNr; s = (s + 1) & 0xffff) {
+      const o = this.#out[s & RING_MASK]
+      if (!o || !o.needResend) continue
+      if (!o.inFlight) {
+        const window = this.#cc.sendWindowBytes()
+        if (window === 0 || (this.#inFlightBytes > 0 && this.#inFlightBytes + o.payloadBytes > window)) break
+      }
+      this.#transmit(o, now)
+      sent = true
+    }
+    while (this.#queuedBytes > 0 && seqDiff(this.#seqNr, this.#sndUna) < RING - 1) {
+      const window = this.#cc.sendWindowBytes()
+      const size = Math.min(MSS, this.#queuedBytes)
+      if (window === 0 || (this.#inFlightBytes > 0 && this.#inFlightBytes + size > window)) {
+        this.#cc.handleWindowFull()
+        break
+      }
+      this.#cc.handleProbeSent()
+      this.#sendNew(ST_DATA, size, this.sendId)
+      sent = true
+    }
+    if (this.#wantFin && this.#finSeq === -1 && this.#queuedBytes === 0) {
+      this.#finSeq = this.#seqNr
+      this.#sendNew(ST_FIN, 0, this.sendId)
+      sent = true
+    }
+    if (this.#heldWrite && this.#queuedBytes < SEND_QUEUE_BYTES) {
+      const cb = this.#heldWrite
+      this.#heldWrite = undefined
+      cb()
+    }
+    // Data packets carry the cumulative ACK; a selective one needs a STATE of its own.
+    if (this.#needAck && (!sent || this.#in.count > 0)) this.#sendControl(ST_STATE)
+    this.#needAck = false
+  }
+
+  /** The manager's tick: retransmission timeout, keep-alive, zero-window probe. */
+  tick(now: number): void {
+    if (this.#state === 'closed') return
+    if (this.#sndUna !== this.#seqNr && now >= this.#rtoAtMs) {
+      const timeouts = this.#cc.handleTimeout()
+      this.stats.timeouts++
+      if (timeouts > (this.#state === 'syn-sent' ? MAX_SYN_TIMEOUTS : MAX_DATA_TIMEOUTS)) {
+        this.destroy(Object.assign(new Error(this.#state === 'syn-sent' ? `uTP connect to ${this.remoteAddress}:${this.remotePort} timed out` : 'uTP connection timed out'), { code: 'ETIMEDOUT' }))
+        return
+      }
+      // Everything outstanding is presumed lost: resend as the (now one-packet) window allows.
+      for (let s = this.#sndUna; s !== this.#seqNr; s = (s + 1) & 0xffff) {
+        const o = this.#out[s & RING_MASK]
+        if (!o) continue
+        if (o.inFlight) this.#inFlightBytes -= o.payloadBytes
+        if (!o.needResend) this.#resendPending++
+        o.inFlight = false
+        o.needResend = true
+      }
+      this.#rtoAtMs = now + this.#cc.rtoMs
+      if (this.#state === 'syn-sent') {
+        const syn = this.#out[this.#sndUna & RING_MASK]
+        if (syn) this.#transmit(syn, now)
+        return
+      }
+    }
+    if (this.#state !== 'connected') return
+    if (now - this.#lastSentMs >= KEEPALIVE_MS) this.#needAck = true
+    if (this.#needAck || this.#queuedBytes > 0 || this.#sndUna !== this.#seqNr) this.flush()
+  }
+
+  /** Moves `size` queued bytes into `out` at `offset`: the one copy a sent byte costs. */
+  #takeInto(out: Buffer, offset: number, size: number): void {
+    let at = 0
+    while (at < size) {
+      const head = this.#queue[0]
+      const n = Math.min(head.length - this.#queueHead, size - at)
+      head.copy(out, offset + at, this.#queueHead, this.#queueHead + n)
+      at += n
+      this.#queueHead += n
+      if (this.#queueHead === head.length) {
+        this.#queue.shift()
+        this.#queueHead = 0
+      }
+    }
+    this.#queuedBytes -= size
+  }
+
+  /** A packet that takes a sequence number and waits in the send ring for its ACK. */
+  #sendNew(type: PacketType, payloadBytes: number, connectionId: number): void {
+    const buf = Buffer.allocUnsafe(HEADER_LENGTH + payloadBytes)
+    if (payloadBytes > 0) this.#takeInto(buf, HEADER_LENGTH, payloadBytes)
+    writeHeader(buf, { type, connectionId, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: this.#seqNr, ackNr: this.#ackNr })
+    const o: OutPacket = { buf, payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false }
+    this.#out[this.#seqNr & RING_MASK] = o
+    this.#seqNr = (this.#seqNr + 1) & 0xffff
+    const now = this.#host.clock.now()
+    if (this.#rtoAtMs === Number.POSITIVE_INFINITY) this.#rtoAtMs = now + this.#cc.rtoMs
+    this.#transmit(o, now)
+  }
+
+  #transmit(o: OutPacket, now: number): void {
+    refreshHeader(o.buf, this.#host.nowUs(), this.#replyMicro, this.#windowToAdvertise(), this.#ackNr)
+    if (!o.inFlight) this.#inFlightBytes += o.payloadBytes
+    if (o.needResend) this.#resendPending--
+    o.inFlight = true
+    o.needResend = false
+    o.transmissions++
+    this.stats.packetsSent++
+    if (o.transmissions > 1) this.stats.resends++
+    o.sentAtMs = now
+    this.#lastSentMs = now
+    this.#host.send(o.buf, this.remotePort, this.remoteAddress)
+  }
+
+  /** A STATE (with a selective ACK when packets wait out of order), or a one-off FIN/RESET on close. */
+  #sendControl(type: PacketType): void {
+    const sackBytes = type === ST_STATE ? this.#in.sackBytes(this.#ackNr, MAX_SACK_BYTES) : 0
+    const buf = Buffer.allocUnsafe(HEADER_LENGTH + (sackBytes ? 2 + sackBytes : 0))
+    writeHeader(buf, {
+      type,
+      connectionId: this.sendId,
+      timestampUs: this.#host.nowUs(),
+      timestampDiffUs: this.#replyMicro,
+      wndSize: this.#windowToAdvertise(),
+      seqNr: this.#seqNr,
+      ackNr: this.#ackNr,
+    }, sackBytes ? EXT_SELECTIVE_ACK : 0)
+    if (sackBytes) {
+      buf[HEADER_LENGTH] = 0
+      buf[HEADER_LENGTH + 1] = sackBytes
+      this.#in.writeSack(buf, HEADER_LENGTH + 2, sackBytes, this.#ackNr)
+    }
+    this.#lastSentMs = this.#host.clock.now()
+    this.#host.send(buf, this.remotePort, this.remoteAddress)
+  }
+
+  #close(): void {
+    if (this.#state === 'closed') return
+    // The ACK of the peer's FIN goes out before we forget the connection.
+    if (this.#needAck && this.#state === 'connected') this.#sendControl(ST_STATE)
+    this.#state = 'closed'
+    this.#out.fill(undefined)
+    this.#in.clear()
+    this.#queue.length = 0
+    this.#queuedBytes = 0
+    this.#host.forget(this)
+    if (!this.destroyed) this.destroy()
+  }
+}

@@ -16,6 +16,7 @@ import { Torrent } from '../../src/torrent/torrent.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
 import { tempDir } from '../helpers/net.ts'
 import { startUdpRelay } from '../helpers/udp-relay.ts'
+import { EncryptionPolicy } from '../../src/transport/encryption-policy.ts'
 import { createSocket } from 'node:dgram'
 import { DhtNode } from '../../src/discovery/dht-node.ts'
 import { plainDhtNode } from '../helpers/local-dht.ts'
@@ -179,6 +180,40 @@ test('the DHT answers on the UDP port it shares with uTP while a uTP transfer ru
     await new Promise<void>((r) => (plain ? plain.destroy(() => r()) : r()))
     await dht.stop()
     await stopAll([seeder, leecher])
+    await work.cleanup()
+  }
+})
+
+test('MSE runs over uTP: both sides require encryption, the payload crosses uTP alone, byte for byte', { timeout: 60_000 }, async () => {
+  const work = tempDir('ft-utp-mse')
+  const b = buildTorrent({ name: 'utp-mse.bin', files: 2 * 1024 * 1024 + 77, pieceLength: 64 * 1024, seed: 52 })
+  const meta = await parseTorrentFile(b.torrent)
+  const sides: Side[] = []
+  try {
+    for (const [dir, payload] of [['seed', b.payload], ['leech', undefined]] as const) {
+      const encryption = new EncryptionPolicy('require')
+      const listener = new Listener(undefined, { utp: true, tcp: false, encryption })
+      const port = await listener.listen(0, '127.0.0.1')
+      mkdirSync(join(work.path, dir), { recursive: true })
+      if (payload) writeFileSync(join(work.path, dir, meta.name), payload)
+      const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, join(work.path, dir)), peerId: newPeerId(), listenPort: port, useTrackers: false, transports: listener.transports, encryption })
+      listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
+      sides.push({ listener, torrent, port })
+    }
+    const [seeder, leecher] = sides
+    await seeder.torrent.start()
+    const done = completes(leecher.torrent)
+    let sawUtp = false
+    leecher.torrent.on('peerConnected', () => {
+      sawUtp ||= leecher.torrent.snapshot().peers.some((p) => p.transport === 'utp')
+    })
+    leecher.torrent.addPeers([{ host: '127.0.0.1', port: seeder.port, source: 'manual' }])
+    await leecher.torrent.start()
+    await done
+    assert.equal(sha1(readFileSync(join(work.path, 'leech', meta.name))), sha1(b.payload))
+    assert.equal(sawUtp, true, 'the encrypted connection ran over uTP')
+  } finally {
+    await stopAll(sides)
     await work.cleanup()
   }
 })

@@ -3,7 +3,8 @@
 // Torrent that runs it, built from what its resume data vouches for and the
 // parts the session shares among its torrents (peer id, listen port, connect
 // queue, connection slots, rate limits chained after the session's own, the
-// DHT as a peer source for public torrents). It starts nothing itself.
+// DHT as a peer source for public torrents), and a magnet's metadata fetch
+// made from the same parts. It starts nothing itself.
 import type { TransportPolicy } from '../peer/dial.ts'
 import type { LimitFunction } from 'p-limit'
 import type { Bitfield } from '../core/bitfield.ts'
@@ -15,6 +16,8 @@ import { DhtSource } from '../discovery/dht-source.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import type { Storage } from '../storage/storage.ts'
 import { Torrent } from '../torrent/torrent.ts'
+import { MetadataTask } from '../torrent/metadata-task.ts'
+import type { MagnetLink } from '../metainfo/magnet.ts'
 import { resumeState } from './resume.ts'
 import type { SessionOptions, TorrentRecord } from './session-types.ts'
 import type { LibraryEntry, StateStore } from './state-store.ts'
@@ -79,4 +82,20 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     sources: dht && !meta.private ? [new DhtSource({ node: dht, infoHash: meta.infoHash, port, private: false, announce: true })] : [],
   })
   return { torrent, have, recheck }
+}
+
+/** A magnet link's BEP 9 metadata fetch, dialling through the session's shared parts (the DHT as a source; never announced). */
+export function magnetTask(link: MagnetLink, shared: SharedParts): MetadataTask {
+  const { dht, port } = shared
+  return new MetadataTask({
+    link,
+    peerId: shared.peerId,
+    listenPort: port,
+    dialLimit: shared.dialLimit,
+    connectionSlots: shared.slots,
+    clock: shared.clock,
+    encryption: shared.opts.encryption,
+    transports: shared.transports,
+    sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port, private: false, announce: false })] : [],
+  })
 }

@@ -20,8 +20,6 @@ import { TokenBucket } from '../core/token-bucket.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
 import type { PeerAddress, PeerCandidate } from '../core/types.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
-import { DhtSource } from '../discovery/dht-source.ts'
-import { verifiedBytesPerFile } from '../metainfo/layout.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
@@ -29,16 +27,16 @@ import { resolveInside } from '../metainfo/safe-path.ts'
 import { torrentFileBytes } from '../metainfo/torrent-file.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
 import { FileStorage } from '../storage/file-storage.ts'
-import { MetadataTask } from '../torrent/metadata-task.ts'
 import type { Torrent, TorrentErrorKind } from '../torrent/torrent.ts'
-import { libraryTorrent, newRecord } from './library-torrent.ts'
+import { libraryTorrent, magnetTask, newRecord } from './library-torrent.ts'
+import type { SharedParts } from './library-torrent.ts'
 import { Listener } from './listener.ts'
 import { saveResume, trustedPieces } from './resume.ts'
 import { Scheduler } from './scheduler.ts'
 import type { MagnetFetch, SessionEvents, SessionOptions, SessionStatus, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
 import { StateStore } from './state-store.ts'
 import type { LibraryEntry } from './state-store.ts'
-import { fetchSummary, torrentSummary } from './summary.ts'
+import { fetchSummary, runningTotals, torrentDetails, torrentSummary } from './summary.ts'
 
 export type { SessionEvents, SessionOptions, SessionStatus, SessionTorrentState, TorrentDetails, TorrentSummary } from './session-types.ts'
 
@@ -162,18 +160,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.#records.has(link.infoHashHex)) return this.add(await this.#store.torrentFile(link.infoHashHex), savePath)
     const pending = this.#fetching.get(link.infoHashHex)
     if (pending) return { summary: this.#fetchSummary(pending), added: false, note: `${link.name ?? link.infoHashHex} is already fetching its metadata` }
-    const dht = this.#dht
-    const task = new MetadataTask({
-      link,
-      peerId: this.#peerId,
-      listenPort: this.#port,
-      dialLimit: this.#dialLimit,
-      connectionSlots: this.#slots,
-      clock: this.#clock,
-      encryption: this.#opts.encryption,
-      transports: this.#listener.transports,
-      sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port: this.#port, private: false, announce: false })] : [],
-    })
+    const task = magnetTask(link, this.#shared())
     const fetch: MagnetFetch = { link, savePath, task, addedAtMs: Date.now() }
     this.#fetching.set(link.infoHashHex, fetch)
     task.on('metadata', (meta, peers) => {
@@ -196,8 +183,6 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.emit('added', summary)
     return { summary, added: true }
   }
-
-
 
   /** Adds a torrent (or resumes it, with a note, when it is already in the library). */
   async add(torrentFile: Buffer, savePath: string, opts: { filePriorities?: FilePriority[] } = {}): Promise<{ summary: TorrentSummary; added: boolean; note?: string }> {
@@ -338,40 +323,17 @@ export class Session extends TypedEmitter<SessionEvents> {
       const resume = await this.#store.loadResume(r.entry.infoHash).catch(() => undefined)
       have = resume ? new Bitfield(r.meta.pieceCount, resume.bitfield) : new Bitfield(r.meta.pieceCount)
     }
-    const pieces = have
-    const verified = verifiedBytesPerFile(r.meta.files, r.meta.pieceLength, (i) => pieces.get(i))
-    return {
-      summary: this.#summary(r),
-      pieceCount: r.meta.pieceCount,
-      pieceLength: r.meta.pieceLength,
-      piecesBase64: pieces.toBuffer().toString('base64'),
-      files: this.files(infoHash).map((f) => ({ ...f, verifiedBytes: verified[f.index] })),
-      peers: snap?.peers ?? [],
-      trackers: snap?.trackers ?? r.meta.announce.flatMap((tier, i) => tier.map((url) => ({ url, tier: i, state: 'idle' as const, failures: 0, peersReceived: 0 }))),
-      nowMs: this.#clock.now(),
-    }
+    return torrentDetails(r, this.#summary(r), have, this.files(infoHash), snap, this.#clock.now())
   }
 
   /** Totals for a status bar: rates, limits, peers, DHT nodes, listen port. */
   status(): SessionStatus {
-    let down = 0
-    let up = 0
-    let peers = 0
-    for (const r of this.#records.values()) {
-      const snap = r.torrent?.snapshot()
-      if (!snap) continue
-      down += snap.downloadRate
-      up += snap.uploadRate
-      peers += snap.connectedPeers
-    }
     return {
       port: this.#port,
       dhtNodes: this.dhtNodes,
-      downloadRateBytesPerSec: down,
-      uploadRateBytesPerSec: up,
+      ...runningTotals(this.#records.values()),
       downloadLimitBytesPerSec: this.#download.rateBytesPerSec,
       uploadLimitBytesPerSec: this.#upload.rateBytesPerSec,
-      connectedPeers: peers,
       torrents: this.#records.size + this.#fetching.size,
     }
   }
@@ -418,11 +380,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       return
     }
     for (const warning of storage.warnings) this.emit('warning', `${meta.name}: ${warning}`) // e.g. a BEP 47 symlink not made
-    const { torrent, have, recheck } = await libraryTorrent(r, storage, {
-      opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
-      dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, upload: this.#upload, download: this.#download,
-      transports: this.#listener.transports,
-    })
+    const { torrent, have, recheck } = await libraryTorrent(r, storage, this.#shared())
     r.torrent = torrent
     r.unregister = this.#listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
     torrent.on('pieceVerified', () => (r.dirty = true))
@@ -524,6 +482,15 @@ export class Session extends TypedEmitter<SessionEvents> {
       return await fn()
     } finally {
       r.holds--
+    }
+  }
+
+  /** What this session's torrents and magnet fetches share. */
+  #shared(): SharedParts {
+    return {
+      opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
+      dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, upload: this.#upload, download: this.#download,
+      transports: this.#listener.transports,
     }
   }
 

@@ -1,8 +1,11 @@
 // How a library torrent or a magnet fetch looks from outside: the stable
 // TorrentSummary of `list --json`, made from the stored entry and, while it
 // runs, the torrent's snapshot (totals of earlier runs added). Pure.
+import type { Bitfield } from '../core/bitfield.ts'
+import { verifiedBytesPerFile } from '../metainfo/layout.ts'
+import type { TorrentSnapshot } from '../torrent/torrent.ts'
 import type { StoredState } from './state-store.ts'
-import type { MagnetFetch, SessionTorrentState, TorrentRecord, TorrentSummary } from './session-types.ts'
+import type { MagnetFetch, SessionStatus, SessionTorrentState, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
 
 /** A library torrent: its stored state, or what its torrent is doing while it runs. */
 export function torrentSummary(r: TorrentRecord): TorrentSummary {
@@ -27,7 +30,7 @@ export function torrentSummary(r: TorrentRecord): TorrentSummary {
     connectedPeers: snap?.connectedPeers ?? 0,
     knownPeers: snap?.knownPeers ?? 0,
     seeds: snap?.seeds ?? 0,
-    etaSeconds: snap?.etaSeconds ?? null,
+    etaSeconds: state === 'downloading' ? (snap?.etaSeconds ?? null) : null,
     queuePosition: r.entry.queuePosition,
     addedAt: new Date(r.entry.addedAtMs).toISOString(),
     completedAt: r.entry.completedAtMs ? new Date(r.entry.completedAtMs).toISOString() : null,
@@ -56,4 +59,34 @@ export function fetchSummary(f: MagnetFetch): TorrentSummary {
     addedAt: new Date(f.addedAtMs).toISOString(),
     completedAt: null,
   }
+}
+
+/** The control channel's `details`: `pieces` are the verified ones (from the running torrent or resume data). */
+export function torrentDetails(r: TorrentRecord, summary: TorrentSummary, pieces: Bitfield, files: Omit<TorrentDetails['files'][number], 'verifiedBytes'>[], snap: TorrentSnapshot | undefined, nowMs: number): TorrentDetails {
+  const verified = verifiedBytesPerFile(r.meta.files, r.meta.pieceLength, (i) => pieces.get(i))
+  return {
+    summary,
+    pieceCount: r.meta.pieceCount,
+    pieceLength: r.meta.pieceLength,
+    piecesBase64: pieces.toBuffer().toString('base64'),
+    files: files.map((f) => ({ ...f, verifiedBytes: verified[f.index] })),
+    peers: snap?.peers ?? [],
+    trackers: snap?.trackers ?? r.meta.announce.flatMap((tier, i) => tier.map((url) => ({ url, tier: i, state: 'idle' as const, failures: 0, peersReceived: 0 }))),
+    nowMs,
+  }
+}
+
+/** Rates and connected peers summed over the running torrents, for a status bar. */
+export function runningTotals(records: Iterable<TorrentRecord>): Pick<SessionStatus, 'downloadRateBytesPerSec' | 'uploadRateBytesPerSec' | 'connectedPeers'> {
+  let down = 0
+  let up = 0
+  let peers = 0
+  for (const r of records) {
+    const snap = r.torrent?.snapshot()
+    if (!snap) continue
+    down += snap.downloadRate
+    up += snap.uploadRate
+    peers += snap.connectedPeers
+  }
+  return { downloadRateBytesPerSec: down, uploadRateBytesPerSec: up, connectedPeers: peers }
 }

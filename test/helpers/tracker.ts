@@ -175,11 +175,18 @@ export async function startOpentracker(whitelist: string[]): Promise<Opentracker
     throw err
   }
   let current = new Set(whitelist.map((h) => h.toLowerCase()))
-  /** A stopped announce from a peer that never started: refused if the hash is not listed, and adds no peer either way. */
+  /**
+   * A plain announce (a stopped one is not checked against the list, so it
+   * proves nothing), then a stopped one to take the probe peer out again.
+   */
   const isAuthorized = async (infoHashHex: string): Promise<boolean> => {
     const peerId = hexToPercent('2d4654303030302d' + 'ee'.repeat(12))
-    const res = await fetch(`${base}/announce?info_hash=${hexToPercent(infoHashHex)}&peer_id=${peerId}&port=1&uploaded=0&downloaded=0&left=0&event=stopped&compact=1`)
-    return !/not authorized/.test(Buffer.from(await res.arrayBuffer()).toString('latin1'))
+    const announce = (event: string) =>
+      fetch(`${base}/announce?info_hash=${hexToPercent(infoHashHex)}&peer_id=${peerId}&port=1&uploaded=0&downloaded=0&left=0&numwant=0&compact=1${event}`)
+    const res = await announce('')
+    const authorized = !/not authorized/.test(Buffer.from(await res.arrayBuffer()).toString('latin1'))
+    if (authorized) await (await announce('&event=stopped')).arrayBuffer()
+    return authorized
   }
   const scrapeSeeders = async (infoHashHex: string): Promise<number> => {
     const res = await fetch(`${base}/scrape?info_hash=${hexToPercent(infoHashHex.toLowerCase())}`)

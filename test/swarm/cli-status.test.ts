@@ -2,6 +2,7 @@
 // is one line on stderr and exit 1; `status --json` and `files --json` keep one
 // shape with and without a running session; `list` gives a seed no ETA; a near
 // info hash that names no file is told it is not an info hash.
+import type { StatusReport } from '../../src/cli/status-command.ts'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -55,20 +56,7 @@ test('add: a near info hash that names no file is told it is not an info hash', 
   assertOneLineError(stray, `friendtorrent: cannot read c9e15763f722f23e98a29decdfae341b98d5305g: no such file, and not an info hash: "g" is not a hex digit; ${shapes}`, 'a stray letter')
 })
 
-interface StatusJson {
-  running: boolean
-  stateDir: string
-  saveDir: string
-  freeBytes: number | null
-  listenPort: number | null
-  dhtNodes: number | null
-  connectedPeers: number
-  downloadRateBytesPerSec: number
-  uploadRateBytesPerSec: number
-  downloadLimitBytesPerSec: number
-  uploadLimitBytesPerSec: number
-  torrents: Record<string, number>
-}
+type StatusJson = StatusReport
 
 const STATUS_KEYS = ['running', 'stateDir', 'saveDir', 'freeBytes', 'listenPort', 'dhtNodes', 'connectedPeers', 'downloadRateBytesPerSec', 'uploadRateBytesPerSec', 'downloadLimitBytesPerSec', 'uploadLimitBytesPerSec', 'torrents']
 const STATE_KEYS = ['total', 'fetching metadata', 'queued', 'checking', 'downloading', 'seeding', 'paused', 'error']

@@ -46,6 +46,26 @@ function completes(t: Torrent): Promise<void> {
   })
 }
 
+/** Starts both, the leecher given the seeder by hand; resolves once it completes, telling whether it ever listed a uTP peer. */
+async function downloadWatchingUtp(seeder: Side, leecher: Side): Promise<boolean> {
+  await seeder.torrent.start()
+  const done = completes(leecher.torrent)
+  let sawUtp = false
+  const look = () => {
+    sawUtp ||= leecher.torrent.snapshot().peers.some((p) => p.transport === 'utp')
+  }
+  leecher.torrent.on('peerConnected', look)
+  leecher.torrent.addPeers([{ host: '127.0.0.1', port: seeder.port, source: 'manual' }])
+  await leecher.torrent.start()
+  const poll = setInterval(look, 20)
+  try {
+    await done
+  } finally {
+    clearInterval(poll)
+  }
+  return sawUtp
+}
+
 async function stopAll(sides: Side[]): Promise<void> {
   for (const s of sides) await s.torrent.stop()
   for (const s of sides) await s.listener.close()
@@ -59,19 +79,7 @@ test('a torrent downloads byte for byte over uTP alone, and the peers view says 
   const seeder = await side(meta, join(work.path, 'seed'), only, b.payload)
   const leecher = await side(meta, join(work.path, 'leech'), only)
   try {
-    await seeder.torrent.start()
-    const done = completes(leecher.torrent)
-    let sawUtp = false
-    leecher.torrent.on('peerConnected', () => {
-      sawUtp ||= leecher.torrent.snapshot().peers.some((p) => p.transport === 'utp')
-    })
-    leecher.torrent.addPeers([{ host: '127.0.0.1', port: seeder.port, source: 'manual' }])
-    await leecher.torrent.start()
-    const poll = setInterval(() => {
-      sawUtp ||= leecher.torrent.snapshot().peers.some((p) => p.transport === 'utp')
-    }, 20)
-    await done
-    clearInterval(poll)
+    const sawUtp = await downloadWatchingUtp(seeder, leecher)
     assert.equal(sha1(readFileSync(join(work.path, 'leech', meta.name))), sha1(b.payload))
     assert.equal(sawUtp, true, 'the leecher listed its peer as a uTP peer')
     assert.equal(leecher.listener.transports.remembered('127.0.0.1', seeder.port), 'utp')
@@ -201,15 +209,7 @@ test('MSE runs over uTP: both sides require encryption, the payload crosses uTP 
       sides.push({ listener, torrent, port })
     }
     const [seeder, leecher] = sides
-    await seeder.torrent.start()
-    const done = completes(leecher.torrent)
-    let sawUtp = false
-    leecher.torrent.on('peerConnected', () => {
-      sawUtp ||= leecher.torrent.snapshot().peers.some((p) => p.transport === 'utp')
-    })
-    leecher.torrent.addPeers([{ host: '127.0.0.1', port: seeder.port, source: 'manual' }])
-    await leecher.torrent.start()
-    await done
+    const sawUtp = await downloadWatchingUtp(seeder, leecher)
     assert.equal(sha1(readFileSync(join(work.path, 'leech', meta.name))), sha1(b.payload))
     assert.equal(sawUtp, true, 'the encrypted connection ran over uTP')
   } finally {

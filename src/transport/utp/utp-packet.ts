@@ -27,20 +27,6 @@ export class UtpCodecError extends Error {
   override name = 'UtpCodecError'
 }
 
-/** A parsed packet. The selective ACK is left in the datagram as an offset and a length (0 when absent). */
-export interface UtpPacketView {
-  type: PacketType
-  connectionId: number
-  timestampUs: number
-  timestampDiffUs: number
-  wndSize: number
-  seqNr: number
-  ackNr: number
-  sackOffset: number
-  sackLength: number
-  payloadOffset: number
-}
-
 export function emptyView(): UtpPacketView {
   return { type: ST_DATA, connectionId: 0, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: 0, ackNr: 0, sackOffset: 0, sackLength: 0, payloadOffset: HEADER_LENGTH }
 }
@@ -97,6 +83,13 @@ export interface HeaderFields {
   wndSize: number
   seqNr: number
   ackNr: number
+}
+
+/** A parsed packet. The selective ACK is left in the datagram as an offset and a length (0 when absent). */
+export interface UtpPacketView extends HeaderFields {
+  sackOffset: number
+  sackLength: number
+  payloadOffset: number
 }
 
 /** Writes the 20-byte header at the start of `buf`; `extension` is the first extension's type (0 for none). */

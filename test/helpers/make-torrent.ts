@@ -30,10 +30,11 @@ export interface BuiltTorrent {
   pieceLength: number
 }
 
-export function buildTorrent(opts: { name: string; files: TestFile[] | number; pieceLength: number; announce?: string[]; seed?: number }): BuiltTorrent {
+/** `payload`: bytes to use instead of the seeded pseudo-random ones (xorshift is slow for large sizes). */
+export function buildTorrent(opts: { name: string; files: TestFile[] | number; pieceLength: number; announce?: string[]; seed?: number; payload?: Buffer }): BuiltTorrent {
   const files = typeof opts.files === 'number' ? undefined : opts.files
   const total = typeof opts.files === 'number' ? opts.files : opts.files.reduce((n, f) => n + f.length, 0)
-  const payload = pseudoRandomBytes(total, opts.seed ?? 7)
+  const payload = opts.payload ?? pseudoRandomBytes(total, opts.seed ?? 7)
   const hashes: Buffer[] = []
   for (let off = 0; off < total; off += opts.pieceLength) {
     hashes.push(createHash('sha1').update(payload.subarray(off, Math.min(total, off + opts.pieceLength))).digest())

@@ -13,6 +13,8 @@ import {
   forEachSacked, refreshHeader, seqDiff, writeHeader,
 } from './utp-packet.ts'
 import { ReorderBuffer } from './reorder-buffer.ts'
+import { ChunkQueue } from './chunk-queue.ts'
+import { SendRing, type OutPacket } from './send-ring.ts'
 import type { PacketType, UtpPacketView } from './utp-packet.ts'
 
 /** Datagrams stay within a safe MTU: 1400 bytes on the wire, header included. */
@@ -20,7 +22,6 @@ export const MAX_PACKET_BYTES = 1400
 export const MSS = MAX_PACKET_BYTES - HEADER_LENGTH
 /** Sequence numbers kept in the send and reorder rings (a power of two). */
 const RING = 2048
-const RING_MASK = RING - 1
 /** What we advertise while nothing is buffered. */
 const RECV_WINDOW_BYTES = 1024 * 1024
 /** Bytes accepted from write() before its callback waits (the "kernel send buffer"). */
@@ -42,17 +43,6 @@ export interface UtpHost {
   requestFlush(socket: UtpSocket): void
   /** The connection is over: drop it from the demultiplexer. */
   forget(socket: UtpSocket): void
-}
-
-interface OutPacket {
-  buf: Buffer
-  payloadBytes: number
-  sentAtMs: number
-  transmissions: number
-  /** Counted in the bytes in flight (false once a timeout marks it for resending). */
-  inFlight: boolean
-  needResend: boolean
-  fastResent: boolean
 }
 
 type State = 'syn-sent' | 'connected' | 'closed'
@@ -83,19 +73,14 @@ export class UtpSocket extends Duplex {
 
   #seqNr: number
   #sndUna: number
-  readonly #out: (OutPacket | undefined)[] = new Array(RING)
-  #inFlightBytes = 0
-  /** Packets in the send ring marked for resending, so a flush scans the ring only when there are some. */
-  #resendPending = 0
+  readonly #out = new SendRing(RING)
   #rtoAtMs = Number.POSITIVE_INFINITY
   #dupAcks = 0
   #synRetriesOnFin = 0
   #answered = false
   #lastAckSeen = -1
 
-  readonly #queue: Buffer[] = []
-  #queueHead = 0
-  #queuedBytes = 0
+  readonly #queue = new ChunkQueue()
   #heldWrite: ((err?: Error | null) => void) | undefined
   #wantFin = false
   #finalCb: ((err?: Error | null) => void) | undefined
@@ -165,7 +150,7 @@ export class UtpSocket extends Duplex {
   }
 
   get inFlightBytes(): number {
-    return this.#inFlightBytes
+    return this.#out.inFlightBytes
   }
 
   /** No-ops that net.Socket callers make. uTP has no Nagle: writes are batched per event-loop turn. */
@@ -207,7 +192,7 @@ export class UtpSocket extends Duplex {
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     if (this.#state !== 'closed') {
       // A clean close (everything sent and acknowledged) ends with a FIN, anything else with a RESET.
-      const clean = this.#state === 'connected' && this.#queuedBytes === 0 && this.#sndUna === this.#seqNr
+      const clean = this.#state === 'connected' && this.#queue.bytes === 0 && this.#sndUna === this.#seqNr
       if (this.#state === 'connected' && !(clean && this.#finSeq !== -1)) this.#sendControl(clean ? ST_FIN : ST_RESET)
       this.#close()
     }
@@ -221,9 +206,7 @@ export class UtpSocket extends Duplex {
   }
 
   #enqueue(chunk: Buffer): void {
-    if (chunk.length === 0) return
     this.#queue.push(chunk)
-    this.#queuedBytes += chunk.length
   }
 
   #afterEnqueue(cb: (err?: Error | null) => void): void {
@@ -232,7 +215,7 @@ export class UtpSocket extends Duplex {
       return
     }
     this.#host.requestFlush(this)
-    if (this.#queuedBytes < SEND_QUEUE_BYTES) cb()
+    if (this.#queue.bytes < SEND_QUEUE_BYTES) cb()
     else this.#heldWrite = cb
   }
 
@@ -260,7 +243,7 @@ export class UtpSocket extends Duplex {
       // libtorrent sometimes answers a SYN with a FIN (its session was not ready for it) and
       // accepts the same SYN sent again: send it again now rather than after a timeout.
       if (p.type === ST_FIN && this.#synRetriesOnFin++ < 2) {
-        const syn = this.#out[this.#sndUna & RING_MASK]
+        const syn = this.#out.get(this.#sndUna)
         if (syn) this.#transmit(syn, clock.now())
         return
       }
@@ -302,28 +285,24 @@ export class UtpSocket extends Duplex {
         // A resent packet still missing two round trips later was lost again.
         const again = Math.max(2 * this.#cc.rttMs, 10)
         for (let s = highest; seqDiff(s, this.#sndUna) >= 0; s = (s - 1) & 0xffff) {
-          const o = this.#out[s & RING_MASK]
+          const o = this.#out.get(s)
           if (!o) above++
           else if (above >= DUP_ACKS_FOR_LOSS && !o.needResend && (!o.fastResent || now - o.sentAtMs > again)) {
-            o.fastResent = true
-            o.needResend = true
-            this.#resendPending++
+            this.#out.markLost(o)
             lost = true
           }
         }
       }
     }
     const before = this.#sndUna
-    while (this.#sndUna !== this.#seqNr && !this.#out[this.#sndUna & RING_MASK]) this.#sndUna = (this.#sndUna + 1) & 0xffff
+    while (this.#sndUna !== this.#seqNr && !this.#out.get(this.#sndUna)) this.#sndUna = (this.#sndUna + 1) & 0xffff
     if (this.#sndUna !== before) progressed = true
     // Duplicate ACKs: the same ack_nr three times with data outstanding.
     if (!progressed && p.type === ST_STATE && p.ackNr === this.#lastAckSeen && this.#sndUna !== this.#seqNr) {
       if (++this.#dupAcks === DUP_ACKS_FOR_LOSS) {
-        const o = this.#out[this.#sndUna & RING_MASK]
+        const o = this.#out.get(this.#sndUna)
         if (o && !o.fastResent && !o.needResend) {
-          o.fastResent = true
-          o.needResend = true
-          this.#resendPending++
+          this.#out.markLost(o)
           lost = true
         }
       }
@@ -349,16 +328,10 @@ export class UtpSocket extends Duplex {
 
   /** Drops one acknowledged packet from the send ring; returns its payload bytes. */
   #ackOne(seq: number, now: number): number {
-    const slot = seq & RING_MASK
-    const o = this.#out[slot]
-    if (!o) return 0
-    this.#out[slot] = undefined
-    if (o.inFlight) this.#inFlightBytes -= o.payloadBytes
-    if (o.needResend) this.#resendPending--
-    // Karn: only a packet sent once, and not since presumed lost, times the round trip.
-    if (o.transmissions === 1 && !o.needResend) this.#cc.handleRttSample(now - o.sentAtMs)
-    return o.payloadBytes
+    return this.#out.ack(seq, now, this.#rttSample)
   }
+
+  readonly #rttSample = (ms: number): void => this.#cc.handleRttSample(ms)
 
   #handleData(p: UtpPacketView, buf: Buffer): void {
     this.#needAck = true
@@ -405,20 +378,20 @@ export class UtpSocket extends Duplex {
     if (this.#state !== 'connected') return
     const now = this.#host.clock.now()
     let sent = false
-    for (let s = this.#sndUna; this.#resendPending > 0 && s !== this.#seqNr; s = (s + 1) & 0xffff) {
-      const o = this.#out[s & RING_MASK]
+    for (let s = this.#sndUna; this.#out.resendPending > 0 && s !== this.#seqNr; s = (s + 1) & 0xffff) {
+      const o = this.#out.get(s)
       if (!o || !o.needResend) continue
       if (!o.inFlight) {
         const window = this.#cc.sendWindowBytes()
-        if (window === 0 || (this.#inFlightBytes > 0 && this.#inFlightBytes + o.payloadBytes > window)) break
+        if (window === 0 || (this.#out.inFlightBytes > 0 && this.#out.inFlightBytes + o.payloadBytes > window)) break
       }
       this.#transmit(o, now)
       sent = true
     }
-    while (this.#queuedBytes > 0 && seqDiff(this.#seqNr, this.#sndUna) < RING - 1) {
+    while (this.#queue.bytes > 0 && seqDiff(this.#seqNr, this.#sndUna) < RING - 1) {
       const window = this.#cc.sendWindowBytes()
-      const size = Math.min(MSS, this.#queuedBytes)
-      if (window === 0 || (this.#inFlightBytes > 0 && this.#inFlightBytes + size > window)) {
+      const size = Math.min(MSS, this.#queue.bytes)
+      if (window === 0 || (this.#out.inFlightBytes > 0 && this.#out.inFlightBytes + size > window)) {
         this.#cc.handleWindowFull()
         break
       }
@@ -426,12 +399,12 @@ export class UtpSocket extends Duplex {
       this.#sendNew(ST_DATA, size, this.sendId)
       sent = true
     }
-    if (this.#wantFin && this.#finSeq === -1 && this.#queuedBytes === 0) {
+    if (this.#wantFin && this.#finSeq === -1 && this.#queue.bytes === 0) {
       this.#finSeq = this.#seqNr
       this.#sendNew(ST_FIN, 0, this.sendId)
       sent = true
     }
-    if (this.#heldWrite && this.#queuedBytes < SEND_QUEUE_BYTES) {
+    if (this.#heldWrite && this.#queue.bytes < SEND_QUEUE_BYTES) {
       const cb = this.#heldWrite
       this.#heldWrite = undefined
       cb()
@@ -453,49 +426,28 @@ export class UtpSocket extends Duplex {
       }
       // Everything outstanding is presumed lost: resend as the (now one-packet) window allows.
       for (let s = this.#sndUna; s !== this.#seqNr; s = (s + 1) & 0xffff) {
-        const o = this.#out[s & RING_MASK]
-        if (!o) continue
-        if (o.inFlight) this.#inFlightBytes -= o.payloadBytes
-        if (!o.needResend) this.#resendPending++
-        o.inFlight = false
-        o.needResend = true
+        const o = this.#out.get(s)
+        if (o) this.#out.markTimedOut(o)
       }
       this.#rtoAtMs = now + this.#cc.rtoMs
       if (this.#state === 'syn-sent') {
-        const syn = this.#out[this.#sndUna & RING_MASK]
+        const syn = this.#out.get(this.#sndUna)
         if (syn) this.#transmit(syn, now)
         return
       }
     }
     if (this.#state !== 'connected') return
     if (now - this.#lastSentMs >= KEEPALIVE_MS) this.#needAck = true
-    if (this.#needAck || this.#queuedBytes > 0 || this.#sndUna !== this.#seqNr) this.flush()
-  }
-
-  /** Moves `size` queued bytes into `out` at `offset`: the one copy a sent byte costs. */
-  #takeInto(out: Buffer, offset: number, size: number): void {
-    let at = 0
-    while (at < size) {
-      const head = this.#queue[0]
-      const n = Math.min(head.length - this.#queueHead, size - at)
-      head.copy(out, offset + at, this.#queueHead, this.#queueHead + n)
-      at += n
-      this.#queueHead += n
-      if (this.#queueHead === head.length) {
-        this.#queue.shift()
-        this.#queueHead = 0
-      }
-    }
-    this.#queuedBytes -= size
+    if (this.#needAck || this.#queue.bytes > 0 || this.#sndUna !== this.#seqNr) this.flush()
   }
 
   /** A packet that takes a sequence number and waits in the send ring for its ACK. */
   #sendNew(type: PacketType, payloadBytes: number, connectionId: number): void {
     const buf = Buffer.allocUnsafe(HEADER_LENGTH + payloadBytes)
-    if (payloadBytes > 0) this.#takeInto(buf, HEADER_LENGTH, payloadBytes)
+    if (payloadBytes > 0) this.#queue.takeInto(buf, HEADER_LENGTH, payloadBytes)
     writeHeader(buf, { type, connectionId, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: this.#seqNr, ackNr: this.#ackNr })
     const o: OutPacket = { buf, payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false }
-    this.#out[this.#seqNr & RING_MASK] = o
+    this.#out.put(this.#seqNr, o)
     this.#seqNr = (this.#seqNr + 1) & 0xffff
     const now = this.#host.clock.now()
     if (this.#rtoAtMs === Number.POSITIVE_INFINITY) this.#rtoAtMs = now + this.#cc.rtoMs
@@ -504,14 +456,9 @@ export class UtpSocket extends Duplex {
 
   #transmit(o: OutPacket, now: number): void {
     refreshHeader(o.buf, this.#host.nowUs(), this.#replyMicro, this.#windowToAdvertise(), this.#ackNr)
-    if (!o.inFlight) this.#inFlightBytes += o.payloadBytes
-    if (o.needResend) this.#resendPending--
-    o.inFlight = true
-    o.needResend = false
-    o.transmissions++
+    this.#out.markSent(o, now)
     this.stats.packetsSent++
     if (o.transmissions > 1) this.stats.resends++
-    o.sentAtMs = now
     this.#lastSentMs = now
     this.#host.send(o.buf, this.remotePort, this.remoteAddress)
   }
@@ -543,10 +490,9 @@ export class UtpSocket extends Duplex {
     // The ACK of the peer's FIN goes out before we forget the connection.
     if (this.#needAck && this.#state === 'connected') this.#sendControl(ST_STATE)
     this.#state = 'closed'
-    this.#out.fill(undefined)
+    this.#out.clear()
     this.#in.clear()
-    this.#queue.length = 0
-    this.#queuedBytes = 0
+    this.#queue.clear()
     this.#host.forget(this)
     if (!this.destroyed) this.destroy()
   }

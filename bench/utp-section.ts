@@ -1,20 +1,22 @@
 // The uTP section of `npm run bench`, each figure beside its reference of the same run:
-//  - a byte stream ours → ours on loopback over uTP against the same over TCP
-//    (MB/s, CPU seconds per GiB of both ends, peak RSS of this process);
+//  - a byte stream ours → ours on loopback over uTP against the same over TCP,
+//    the receiver in a process of its own as a second client would be (MB/s,
+//    CPU seconds per GiB of both ends together, peak RSS of each end);
 //  - a torrent from qBittorrent-nox in uTP-only mode (Session\BTProtocol=UTP)
 //    into our Torrent, against qBittorrent → qBittorrent over uTP.
+import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
-import type { Socket } from 'node:net'
+import { createConnection } from 'node:net'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import type { Duplex } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { newPeerId } from '../src/core/peer-id.ts'
 import { parseTorrentFile } from '../src/metainfo/metainfo.ts'
 import { Listener } from '../src/session/listener.ts'
 import { FileStorage } from '../src/storage/file-storage.ts'
 import { Torrent } from '../src/torrent/torrent.ts'
 import { UtpManager } from '../src/transport/utp/utp-manager.ts'
-import type { UtpSocket } from '../src/transport/utp/utp-socket.ts'
 import { buildTorrent } from '../test/helpers/make-torrent.ts'
 import { tempDir } from '../test/helpers/net.ts'
 import { hasBinary, startQbittorrent, startQbittorrentSeeder } from '../test/helpers/real-clients.ts'
@@ -26,39 +28,43 @@ export interface UtpRow {
   mbPerSec?: number
   cpuSecPerGiB?: number
   peakRssMB?: number
+  /** The other end's, where it is a process of its own. */
+  peerPeakRssMB?: number
   error?: string
+}
+
+/** What a transfer measured beyond its wall time: the seconds of the transfer alone, the other process's CPU and peak RSS. */
+interface RunResult {
+  seconds?: number
+  peerCpuSeconds?: number
+  peerPeakRssBytes?: number
 }
 
 const CHUNK = Buffer.alloc(64 * 1024, 7)
 
-/** Pushes `bytes` from `from` to `to` with backpressure; resolves when all arrived. */
-async function pump(from: Duplex, to: Duplex, bytes: number): Promise<void> {
-  const arrived = new Promise<void>((resolve, reject) => {
-    let got = 0
-    to.on('data', (c: Buffer) => {
-      got += c.length
-      if (got >= bytes) resolve()
-    })
-    to.once('error', reject)
-    from.once('error', reject)
-  })
+/** Writes `bytes` into `to` with backpressure. */
+async function pump(to: Duplex, bytes: number): Promise<void> {
   for (let sent = 0; sent < bytes; sent += CHUNK.length) {
-    if (!from.write(CHUNK)) await new Promise((r) => from.once('drain', r))
+    if (!to.write(CHUNK)) await new Promise((r) => to.once('drain', r))
   }
-  await arrived
 }
 
 /** `run` may return the seconds of the transfer alone (set-up excluded); otherwise its whole wall time counts. */
-async function measure(what: string, bytes: number, run: () => Promise<number | void>): Promise<UtpRow> {
+async function measure(what: string, bytes: number, run: () => Promise<number | RunResult | void>): Promise<UtpRow> {
   let peak = process.memoryUsage().rss
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50)
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   try {
-    const transferSeconds = await run()
-    const seconds = transferSeconds ?? (performance.now() - t0) / 1000
+    const ran = await run()
+    const result: RunResult = typeof ran === 'number' ? { seconds: ran } : (ran ?? {})
+    const seconds = result.seconds ?? (performance.now() - t0) / 1000
     const cpu = process.cpuUsage(cpu0)
-    return { what, ok: true, mbPerSec: bytes / 1e6 / seconds, cpuSecPerGiB: ((cpu.user + cpu.system) / 1e6) * ((1024 * MIB) / bytes), peakRssMB: peak / 1e6 }
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6 + (result.peerCpuSeconds ?? 0)
+    return {
+      what, ok: true, mbPerSec: bytes / 1e6 / seconds, cpuSecPerGiB: cpuSeconds * ((1024 * MIB) / bytes), peakRssMB: peak / 1e6,
+      ...(result.peerPeakRssBytes ? { peerPeakRssMB: result.peerPeakRssBytes / 1e6 } : {}),
+    }
   } catch (err) {
     return { what, ok: false, error: oneLine(err) }
   } finally {
@@ -66,40 +72,40 @@ async function measure(what: string, bytes: number, run: () => Promise<number | 
   }
 }
 
-async function streamOverUtp(bytes: number): Promise<void> {
-  const a = await UtpManager.open(0, '127.0.0.1')
-  const b = await UtpManager.open(0, '127.0.0.1')
-  try {
-    const accepted = new Promise<UtpSocket>((resolve) => b.once('connection', resolve))
-    const client = a.connect('127.0.0.1', b.port)
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', resolve)
-      client.once('error', reject)
-    })
-    const server = await accepted
-    await pump(client, server, bytes)
-    client.destroy()
-    server.destroy()
-  } finally {
-    await a.close()
-    await b.close()
-  }
-}
+const RECEIVER = fileURLToPath(new URL('./stream-receiver.ts', import.meta.url))
 
-async function streamOverTcp(bytes: number): Promise<void> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+/** Sends `bytes` over uTP or TCP to a receiver in a child process; resolves with its figures once it has them all. */
+async function streamToProcess(transport: 'utp' | 'tcp', bytes: number): Promise<RunResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', RECEIVER, transport, String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  const next = async (): Promise<Record<string, number>> => {
+    const line = await lines.next()
+    if (line.done) throw new Error(`the ${transport} receiver exited early`)
+    return JSON.parse(line.value) as Record<string, number>
+  }
+  let manager: UtpManager | undefined
+  let socket: Duplex | undefined
   try {
-    const port = (server.address() as { port: number }).port
-    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve))
-    const client = createConnection({ port, host: '127.0.0.1' })
-    await new Promise<void>((r) => client.once('connect', r))
-    const remote = await accepted
-    await pump(client, remote, bytes)
-    client.destroy()
-    remote.destroy()
+    const { port } = await next()
+    if (transport === 'utp') {
+      manager = await UtpManager.open(0, '127.0.0.1')
+      socket = manager.connect('127.0.0.1', port)
+    } else {
+      socket = createConnection({ port, host: '127.0.0.1' })
+    }
+    await new Promise<void>((resolve, reject) => {
+      socket!.once('connect', resolve)
+      socket!.once('error', reject)
+    })
+    const t0 = performance.now()
+    const done = next()
+    await pump(socket, bytes)
+    const figures = await done
+    return { seconds: (performance.now() - t0) / 1000, peerCpuSeconds: figures.cpuSeconds, peerPeakRssBytes: figures.peakRssBytes }
   } finally {
-    await new Promise<void>((r) => server.close(() => r()))
+    socket?.destroy()
+    await manager?.close()
+    if (child.exitCode === null) child.kill()
   }
 }
 
@@ -160,9 +166,9 @@ export async function runUtpSection(options: { sizeMiB: number; timeoutMs: numbe
   const bytes = options.sizeMiB * MIB
   const rows: UtpRow[] = []
   // TCP first, then uTP: the RSS peak of the second includes what the first left behind, which favours TCP.
-  rows.push(await measure('stream ours → ours, TCP', bytes, () => streamOverTcp(bytes)))
+  rows.push(await measure('stream ours → ours, TCP', bytes, () => streamToProcess('tcp', bytes)))
   await sleep(200)
-  rows.push(await measure('stream ours → ours, uTP', bytes, () => streamOverUtp(bytes)))
+  rows.push(await measure('stream ours → ours, uTP', bytes, () => streamToProcess('utp', bytes)))
   if (!hasBinary('qbittorrent-nox')) {
     rows.push({ what: 'qBittorrent uTP → …', ok: false, error: 'qbittorrent-nox is not installed' })
     return rows
@@ -176,8 +182,8 @@ export async function runUtpSection(options: { sizeMiB: number; timeoutMs: numbe
 export function formatUtpSection(rows: UtpRow[], sizeBytes: number): string {
   const table = formatTable(
     `uTP (${fixed(sizeBytes / MIB, 0)} MiB on loopback)`,
-    ['what', 'MB/s', 'CPU s/GiB (this process)', 'peak RSS MB (this process)', 'note'],
-    rows.map((r) => [r.what, fixed(r.mbPerSec, 1), fixed(r.cpuSecPerGiB, 2), fixed(r.peakRssMB, 0), r.ok ? '' : (r.error ?? 'failed')]),
+    ['what', 'MB/s', 'CPU s/GiB (our processes)', 'peak RSS MB (this process)', 'peak RSS MB (receiver)', 'note'],
+    rows.map((r) => [r.what, fixed(r.mbPerSec, 1), fixed(r.cpuSecPerGiB, 2), fixed(r.peakRssMB, 0), fixed(r.peerPeakRssMB, 0), r.ok ? '' : (r.error ?? 'failed')]),
   )
   const by = (what: string) => rows.find((r) => r.what === what && r.ok)?.mbPerSec
   const lines: string[] = []

@@ -19,9 +19,10 @@ test('the README\'s configuration table has every config key, with its default',
 
 test('every Debian package .ci/run installs is named in the README', () => {
   const ci = readFileSync(new URL('../../../.ci/run', import.meta.url), 'utf8')
-  const install = ci.match(/apt-get install[^\n]*\\\n([^\n]*)/)
+  // The install command with its continuation lines, up to the redirection that ends it.
+  const install = ci.match(/apt-get install[^\n]*\\\n((?:[^\n]*\\\n)*[^\n]*)/)
   assert.ok(install, '.ci/run has an apt-get install line')
-  const packages = install[1].replace(/>.*$/, '').trim().split(/\s+/)
+  const packages = install[1].replace(/>.*$/s, '').replace(/\\\n/g, ' ').trim().split(/\s+/)
   assert.ok(packages.includes('opentracker') && packages.length > 5, packages.join(' '))
   const text = README.replace(/\s+/g, ' ')
   for (const name of packages) assert.match(text, new RegExp(`[\`\\s]${name}[\`\\s)]`), `README names ${name}`)

@@ -193,6 +193,27 @@ export class PiecePicker {
     return out
   }
 
+  /**
+   * Up to `max` new requests for a peer that serves byte ranges (a web seed,
+   * BEP 19): one piece as pickBlocks would choose it (rules 1-3), then the
+   * pieces right after it while they are unstarted, wanted and the peer has
+   * them, so the blocks form as few contiguous ranges as possible. No endgame
+   * duplicates: a range source would fetch each one as a request of its own.
+   */
+  pickRun(peer: string, max: number, allowNewPieces = true): BlockRef[] {
+    const out: BlockRef[] = []
+    const state = this.#peers.get(peer)
+    if (!state || !(max > 0) || !this.#avail.interesting(state)) return out
+    let progress = this.#choosePiece(state, allowNewPieces)
+    while (progress) {
+      this.#takeFree(progress, state, max, out)
+      const next = progress.index + 1
+      if (out.length >= max || !allowNewPieces || next >= this.#pieceCount || this.#avail.slotOf[next] < 0 || !this.#peerHas(state, next)) break
+      progress = this.#openPiece(next)
+    }
+    return out
+  }
+
   /** Pieces started (requested or partly received) and not yet verified. */
   openPieceCount(): number {
     return this.#open.size

@@ -73,6 +73,7 @@ export async function rangeGet(opts: RangeGetOptions): Promise<void> {
     const res = await request(url, opts)
     const status = res.statusCode ?? 0
     if (status >= 300 && status < 400 && res.headers.location) {
+      res.on('error', () => {})
       res.resume()
       if (hop >= MAX_REDIRECTS) throw new WebSeedError(`more than ${MAX_REDIRECTS} redirects`, true)
       current = new URL(res.headers.location, url).href
@@ -92,7 +93,8 @@ function request(url: URL, opts: RangeGetOptions): Promise<IncomingMessage> {
       signal: opts.signal,
       headers: { range: `bytes=${opts.start}-${opts.end}`, 'accept-encoding': 'identity', 'user-agent': 'friendtorrent' },
     }, resolve)
-    req.once('error', (err) => reject(new WebSeedError(errorMessage(err), false)))
+    // Kept for the request's life: an abort after the answer is in still errors it.
+    req.on('error', (err) => reject(new WebSeedError(errorMessage(err), false)))
   })
 }
 
@@ -100,6 +102,7 @@ function request(url: URL, opts: RangeGetOptions): Promise<IncomingMessage> {
 function checkAnswer(res: IncomingMessage, opts: RangeGetOptions): number {
   const status = res.statusCode ?? 0
   const fail = (message: string, permanent: boolean, retryAfterSec?: number): never => {
+    res.on('error', () => {})
     res.destroy()
     throw new WebSeedError(message, permanent, retryAfterSec)
   }
@@ -160,7 +163,7 @@ function readRange(res: IncomingMessage, skip: number, opts: RangeGetOptions): P
       }
     })
     res.once('end', () => settle(got === want ? undefined : new WebSeedError(`the answer ended after ${got} of ${want} bytes`, false)))
-    res.once('error', (err) => settle(new WebSeedError(errorMessage(err), false)))
+    res.on('error', (err) => settle(new WebSeedError(errorMessage(err), false)))
     res.once('close', () => settle(got === want ? undefined : new WebSeedError(`the connection closed after ${got} of ${want} bytes`, false)))
   })
 }

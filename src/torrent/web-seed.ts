@@ -71,7 +71,6 @@ export class WebSeed extends TypedEmitter<WebSeedEvents> {
   readonly #agents = new WebSeedAgents()
   readonly #meter: RateMeter
   readonly #runs = new Set<Run>()
-  readonly #scratch = Buffer.allocUnsafe(BLOCK_SIZE)
   #retryTimer: TimerHandle | undefined
   #retryAtMs: number | undefined
   #failures = 0
@@ -213,7 +212,11 @@ export class WebSeed extends TypedEmitter<WebSeedEvents> {
         fileLength: part.fileLength,
         agents: this.#agents,
         signal: run.controller.signal,
-        onData: feed,
+        onData: (chunk) => {
+          run.lastDataAtMs = this.#clock.now()
+          this.#meter.add(chunk.length)
+          feed(chunk)
+        },
         onServer: (server) => (this.#server = server),
       })
     }
@@ -223,18 +226,19 @@ export class WebSeed extends TypedEmitter<WebSeedEvents> {
   #assembler(run: Run, blocks: BlockRef[]): (chunk: Buffer) => void {
     let i = 0
     let filled = 0
+    // Its own: the other run in flight assembles its blocks at the same time.
+    let scratch: Buffer | undefined
     return (chunk) => {
-      run.lastDataAtMs = this.#clock.now()
-      this.#meter.add(chunk.length)
       while (chunk.length > 0 && i < blocks.length) {
         const block = blocks[i]
         const take = Math.min(block.length - filled, chunk.length)
         let data: Buffer | undefined
         if (filled === 0 && take === block.length) data = chunk.subarray(0, take)
         else {
-          chunk.copy(this.#scratch, filled, 0, take)
+          scratch ??= Buffer.allocUnsafe(BLOCK_SIZE)
+          chunk.copy(scratch, filled, 0, take)
           filled += take
-          if (filled === block.length) data = this.#scratch.subarray(0, block.length)
+          if (filled === block.length) data = scratch.subarray(0, block.length)
         }
         chunk = chunk.subarray(take)
         if (!data) continue

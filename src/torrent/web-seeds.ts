@@ -27,6 +27,8 @@ export interface WebSeedsEvents {
 
 export class WebSeeds extends TypedEmitter<WebSeedsEvents> {
   readonly #seeds = new Map<string, WebSeed>()
+  /** URLs dropped while the torrent runs: blocks they sent may still sit in unfinished pieces. */
+  readonly #dropped = new Set<string>()
   readonly #maxStrikes: number
 
   constructor(opts: WebSeedsOptions) {
@@ -56,8 +58,13 @@ export class WebSeeds extends TypedEmitter<WebSeedsEvents> {
     for (const seed of this.#seeds.values()) seed.handleTick(nowMs)
   }
 
-  /** Piece `index` failed its hash check: web seeds among `contributors` pay; returns the peers among them. */
+  /**
+   * Piece `index` failed its hash check: web seeds among `contributors` pay;
+   * returns the peers among them to strike (none when a web seed dropped
+   * earlier had blocks in it: that one is the likely cause).
+   */
   handlePieceFailed(index: number, contributors: string[]): string[] {
+    if (contributors.some((key) => this.#dropped.has(key))) return []
     const peers = contributors.filter((key) => !this.#seeds.has(key))
     for (const key of contributors) {
       const seed = this.#seeds.get(key)
@@ -78,6 +85,7 @@ export class WebSeeds extends TypedEmitter<WebSeedsEvents> {
   #drop(seed: WebSeed, reason: string): void {
     if (this.#seeds.get(seed.url) !== seed) return
     this.#seeds.delete(seed.url)
+    this.#dropped.add(seed.url)
     seed.stop()
     this.emit('dropped', seed.url, reason)
   }

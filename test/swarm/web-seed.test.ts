@@ -10,15 +10,24 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import { LimiterChain, TokenBucket } from '../../src/core/token-bucket.ts'
-import type { Session, TorrentSummary } from '../../src/session/session.ts'
+import type { Session, SessionOptions, TorrentSummary } from '../../src/session/session.ts'
 import { haveNginx, NGINX, startNginx } from '../helpers/nginx.ts'
 import type { Nginx } from '../helpers/nginx.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
-import { tempDir, waitFor } from '../helpers/net.ts'
+import { tempDir, waitFor, waitUntil } from '../helpers/net.ts'
 import { openTestSession } from '../helpers/session.ts'
 import { buildWebSeedTorrent, publish } from '../helpers/web-seed-torrent.ts'
 import type { WebSeedTorrent } from '../helpers/web-seed-torrent.ts'
 import { writeFile, mkdir } from 'node:fs/promises'
+
+/** Our seeder over the right bytes of `t`, on 127.0.0.1 like the web server. */
+async function goodSeeder(work: string, t: WebSeedTorrent, name: string, uploadLimiter?: LimiterChain) {
+  const seedDir = join(work, 'seed')
+  await mkdir(seedDir, { recursive: true })
+  await writeFile(join(seedDir, name), t.payload)
+  await writeFile(join(work, 't.torrent'), t.torrent)
+  return startOurSeeder({ torrentPath: join(work, 't.torrent'), dataDir: seedDir, useTrackers: false, uploadLimiter })
+}
 
 function needNginx(t: TestContext): boolean {
   if (haveNginx()) return true
@@ -29,8 +38,8 @@ function needNginx(t: TestContext): boolean {
 }
 
 /** Adds the torrent to a fresh session and waits until it completes; returns the session (still open) and its warnings. */
-async function download(work: string, t: WebSeedTorrent, peers: { host: string; port: number }[] = []): Promise<{ session: Session; warnings: string[]; out: string }> {
-  const session = await openTestSession(join(work, 'state'))
+async function download(work: string, t: WebSeedTorrent, peers: { host: string; port: number }[] = [], extra: Partial<SessionOptions> = {}): Promise<{ session: Session; warnings: string[]; out: string }> {
+  const session = await openTestSession(join(work, 'state'), extra)
   const warnings: string[] = []
   session.on('warning', (m) => warnings.push(m))
   await session.start()
@@ -162,12 +171,8 @@ test('a web seed serving wrong bytes beside a good peer: the download completes 
     const bad = `${nginx.origin}/bad/`
     const tor = buildWebSeedTorrent({ name, files: 1_000_000, pieceLength: 16 * 1024, urlList: [bad], seed: 3 })
     await publish(tor, name, join(nginx.root, 'bad'), true)
-    // The good peer: our seeder over the right bytes, slowed so the web seed surely delivers first.
-    const seedDir = join(work, 'seed')
-    await mkdir(seedDir, { recursive: true })
-    await writeFile(join(seedDir, name), tor.payload)
-    await writeFile(join(work, 't.torrent'), tor.torrent)
-    const seeder = await startOurSeeder({ torrentPath: join(work, 't.torrent'), dataDir: seedDir, useTrackers: false, uploadLimiter: new LimiterChain(new TokenBucket(2 * 1024 * 1024)) })
+    // The good peer, slowed so the web seed surely delivers first.
+    const seeder = await goodSeeder(work, tor, name, new LimiterChain(new TokenBucket(2 * 1024 * 1024)))
     try {
       const { session, warnings, out } = await download(work, tor, [{ host: '127.0.0.1', port: seeder.port }])
       try {
@@ -181,6 +186,33 @@ test('a web seed serving wrong bytes beside a good peer: the download completes 
       } finally {
         await session.close()
       }
+    } finally {
+      await seeder.stop()
+    }
+  })
+})
+
+test('a web seed beside a peer on the same address: both give data, and the web seed takes no connection slot', { timeout: 90_000 }, async (t) => {
+  // nginx sends at 300 KB/s: the peer does most of the work, the web seed some.
+  await withNginx(t, 'beside', () => '    location /slow/ { limit_rate 300k; }', async (nginx, work) => {
+    const name = 'shared.bin'
+    const tor = buildWebSeedTorrent({ name, files: 3_000_000, pieceLength: 32 * 1024, urlList: [`${nginx.origin}/slow/`], seed: 17 })
+    await publish(tor, name, join(nginx.root, 'slow'))
+    const seeder = await goodSeeder(work, tor, name)
+    try {
+      // One connection per torrent and per IP: the web seed on 127.0.0.1 must not take it from the peer on 127.0.0.1.
+      const { session, warnings, out } = await download(work, tor, [{ host: '127.0.0.1', port: seeder.port }], { maxConnectionsPerTorrent: 1, maxConnectionsPerIp: 1 })
+      try {
+        assert.ok((await readFile(join(out, name))).equals(tor.payload), 'byte for byte')
+        assert.deepEqual(warnings, [])
+        assert.ok(seeder.torrent.snapshot().uploadedBytes > 0, 'the peer gave data')
+        const webSeed = (await session.details(tor.infoHashHex)).peers.find((p) => p.source === 'webseed')
+        assert.ok(webSeed && webSeed.downloadRate > 0, `the web seed gave data: ${JSON.stringify(webSeed)}`)
+      } finally {
+        await session.close()
+      }
+      // nginx logs a request once it ends: the web seed's last ones ended with the session.
+      await waitUntil(async () => (await nginx.accessLog()).some((l) => l.status === 206), 10_000, 'the web seed\'s requests in the log')
     } finally {
       await seeder.stop()
     }

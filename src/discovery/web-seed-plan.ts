@@ -3,9 +3,10 @@
 // requests (one per file it touches; BEP 47 pad files are zeros and never
 // asked for), and how long to wait after a web seed failed. No sockets here.
 //
-// URLs: a single-file torrent's file is the URL itself, or URL + name when it
-// ends with "/"; a multi-file torrent's files are URL + name + "/" + path (the
-// metainfo already ends such a URL with "/"). Names and paths are the ones the
+// URLs: a torrent of one file has it at the URL itself, or at URL + its path
+// (name, then path for a multi-file torrent) when the URL ends with "/", as
+// libtorrent reads it; a torrent of several files has them at URL + name +
+// "/" + path (the metainfo already ends such a URL with "/"). Names and paths are the ones the
 // torrent states (the server holds the files as published, not as made safe
 // for our disk), each component percent-encoded on its own.
 import type { Metainfo } from '../metainfo/metainfo.ts'
@@ -56,15 +57,11 @@ export function encodePathComponent(part: string): string {
 export function webSeedFileUrls(base: string, meta: Pick<Metainfo, 'name' | 'files' | 'pathChanges'>): (string | undefined)[] {
   const original = new Map(meta.pathChanges.map((c) => [c.file, c.original]))
   const name = original.get(null)?.[0] ?? meta.name
-  const single = meta.files.length === 1 && meta.files[0].path.length === 1
-  if (single) return [base.endsWith('/') ? base + encodePathComponent(name) : base]
+  // The path as the torrent states it, after the torrent's name.
+  const path = (i: number) => [name, ...(original.get(i) ?? meta.files[i].path).slice(1)].map(encodePathComponent).join('/')
+  if (meta.files.length === 1) return [base.endsWith('/') ? base + path(0) : base]
   const root = base.endsWith('/') ? base : `${base}/`
-  return meta.files.map((file, i) => {
-    if (file.padding) return undefined
-    // The path as the torrent states it, after the torrent's name.
-    const parts = (original.get(i) ?? file.path).slice(1)
-    return root + [name, ...parts].map(encodePathComponent).join('/')
-  })
+  return meta.files.map((file, i) => (file.padding ? undefined : root + path(i)))
 }
 
 /**

@@ -178,6 +178,7 @@ export class WebSeed extends TypedEmitter<WebSeedEvents> {
     try {
       for (const segment of contiguous(blocks, this.#meta.pieceLength)) await this.#fetchSegment(run, segment)
       this.#runs.delete(run)
+      this.#sink.releaseRequests(this.key, run.pending)
       this.#failures = 0
       this.#lastError = undefined
       this.fill()
@@ -229,6 +230,8 @@ export class WebSeed extends TypedEmitter<WebSeedEvents> {
     // Its own: the other run in flight assembles its blocks at the same time.
     let scratch: Buffer | undefined
     return (chunk) => {
+      // After an abort its blocks stay pending, to be given back.
+      if (this.#stopped || run.controller.signal.aborted) return
       while (chunk.length > 0 && i < blocks.length) {
         const block = blocks[i]
         const take = Math.min(block.length - filled, chunk.length)
@@ -246,7 +249,7 @@ export class WebSeed extends TypedEmitter<WebSeedEvents> {
         i++
         run.pending.delete(block)
         // The downloader copies it at once, so the scratch buffer is free again.
-        if (!this.#stopped && !run.controller.signal.aborted) this.#sink.acceptBlock(this.key, block, data)
+        this.#sink.acceptBlock(this.key, block, data)
       }
     }
   }

@@ -33,6 +33,13 @@ test('multi-file: root + name + path, each component percent-encoded on its own'
   assert.equal(webSeedFileUrls('http://h/y', meta)[1], 'http://h/y/Ma%20collection/c%25d/100%25')
 })
 
+test('a multi-file torrent of one file: the URL itself, or URL + name + path when it ends with "/" (as libtorrent)', async () => {
+  const meta = await metaOf({ name: 'temp', pieceLength: 16384, files: [{ path: ['foo', 'bar.txt'], length: 10 }] }, 'http://test.com/file/temp/foo/bar.txt')
+  assert.deepEqual(meta.urlList, ['http://test.com/file/temp/foo/bar.txt'])
+  assert.deepEqual(webSeedFileUrls(meta.urlList[0], meta), ['http://test.com/file/temp/foo/bar.txt'])
+  assert.deepEqual(webSeedFileUrls('http://test.com/file/', meta), ['http://test.com/file/temp/foo/bar.txt'])
+})
+
 test('files are asked for by the names the torrent states, not the ones made safe for our disk', async () => {
   const meta = await metaOf({ name: 'n', pieceLength: 16384, files: [{ path: ['a:b?'], length: 3 }, { path: ['..', 'x'], length: 3 }] })
   assert.ok(meta.pathChanges.length >= 2, 'the paths were made safe on disk')

@@ -482,6 +482,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       return
     }
     this.#tracker?.complete()
+    // Nothing is left to fetch: web seeds close their idle connections.
     this.#webSeeds?.fill()
     this.emit('complete')
   }

@@ -2,15 +2,17 @@
 // multi-file torrents with spaces and non-ASCII names downloaded from the web
 // seed alone, byte for byte, several pieces per request and pad files never
 // asked for; redirects followed; a server ignoring Range (200) read within
-// bounds; and a web seed serving wrong bytes beside a good peer: the torrent
-// completes from the peer and that URL is dropped with one warning.
+// bounds; a web seed serving wrong bytes beside a good peer: the torrent
+// completes from the peer and that URL is dropped with one warning; a web
+// seed beside a peer on the same address; `add` and `info` through the CLI.
 import assert from 'node:assert/strict'
-import { readFile, stat } from 'node:fs/promises'
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import { LimiterChain, TokenBucket } from '../../src/core/token-bucket.ts'
 import type { Session, SessionOptions, TorrentSummary } from '../../src/session/session.ts'
+import { describeRun, runCli } from '../helpers/cli.ts'
 import { haveNginx, NGINX, startNginx } from '../helpers/nginx.ts'
 import type { Nginx } from '../helpers/nginx.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
@@ -18,7 +20,6 @@ import { tempDir, waitFor, waitUntil } from '../helpers/net.ts'
 import { openTestSession } from '../helpers/session.ts'
 import { buildWebSeedTorrent, publish } from '../helpers/web-seed-torrent.ts'
 import type { WebSeedTorrent } from '../helpers/web-seed-torrent.ts'
-import { writeFile, mkdir } from 'node:fs/promises'
 
 /** Our seeder over the right bytes of `t`, on 127.0.0.1 like the web server. */
 async function goodSeeder(work: string, t: WebSeedTorrent, name: string, uploadLimiter?: LimiterChain) {
@@ -216,5 +217,24 @@ test('a web seed beside a peer on the same address: both give data, and the web 
     } finally {
       await seeder.stop()
     }
+  })
+})
+
+test('`add` from a web seed alone exits 0 with nothing left open; `info` lists the web seed', { timeout: 90_000 }, async (t) => {
+  await withNginx(t, 'cli', () => '', async (nginx, work) => {
+    const name = 'cli seed ü.bin'
+    const url = `${nginx.origin}/files/`
+    const tor = buildWebSeedTorrent({ name, files: 700_001, pieceLength: 32 * 1024, urlList: [url], seed: 23 })
+    await publish(tor, name, join(nginx.root, 'files'))
+    const torrentPath = join(work, 'cli.torrent')
+    await writeFile(torrentPath, tor.torrent)
+    const info = await runCli(['info', torrentPath, '--json'], { timeoutMs: 30_000 })
+    assert.equal(info.code, 0, describeRun(info))
+    assert.deepEqual(JSON.parse(info.stdout).webSeeds, [url])
+    const out = join(work, 'out')
+    // FRIENDTORRENT_NO_FORCED_EXIT (runCli's env): a socket still open after the download would make this 70.
+    const add = await runCli(['add', torrentPath, '-o', out, '-q'], { timeoutMs: 60_000 })
+    assert.equal(add.code, 0, describeRun(add))
+    assert.ok((await readFile(join(out, name))).equals(tor.payload), 'byte for byte')
   })
 })

@@ -13,7 +13,9 @@
 //      block any peer has outstanding;
 //   6. endgame (every missing wanted block is outstanding somewhere): duplicates,
 //      fewest requesters first, at most `maxDuplicateRequests` per block;
-//   7. a piece whose hash failed is missing again and can be picked again.
+//   7. a piece whose hash failed is missing again and can be picked again;
+//   8. a range source (a web seed, pickRun) gets one piece by rules 1-5, then
+//      the unstarted wanted pieces right after it, and no endgame duplicates.
 // Re-check all of these when you change any rule.
 //
 // Who has what, and the unstarted pieces by priority and rarity, are kept in

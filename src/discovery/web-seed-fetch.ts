@@ -122,6 +122,7 @@ function checkAnswer(res: IncomingMessage, opts: RangeGetOptions): number {
     if (opts.start > MAX_SKIP_BYTES) fail(`it ignores Range requests (answered 200 to one for byte ${opts.start})`, true)
     return opts.start
   }
+  if (status === 416) fail(`the file is shorter there than the torrent says (416 for bytes ${opts.start}-${opts.end})`, true)
   const retryAfter = Number(res.headers['retry-after'])
   return fail(`the server answered ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`, false, Number.isFinite(retryAfter) ? retryAfter : undefined)
 }

@@ -3,11 +3,15 @@
 // pid), a temp config listening on 127.0.0.1:<free port>, its pid file, logs
 // and temp paths in the test's folder, serving `root`. Extra `location`
 // blocks make it misbehave on purpose (a 503, a redirect, Range ignored).
-// The access log records each request's time, status, path and Range.
+// The access log records each request's time, status, path and Range. With
+// `tls` it serves HTTPS with a self-signed certificate for 127.0.0.1 made by
+// openssl, which a client trusts through NODE_EXTRA_CA_CERTS=<certFile>.
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { ManagedProcess } from './managed-process.ts'
 import { freePort, waitUntil } from './net.ts'
 
@@ -27,8 +31,10 @@ export interface AccessLine {
 
 export interface Nginx {
   port: number
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port>, or https:// with `tls` */
   origin: string
+  /** With `tls`: the certificate to trust. */
+  certFile?: string
   /** The folder it serves at "/". */
   root: string
   accessLog(): Promise<AccessLine[]>
@@ -36,7 +42,7 @@ export interface Nginx {
 }
 
 /** Starts nginx over `dir` (its files go in `dir/www`); `locations` is put inside the server block as is. */
-export async function startNginx(dir: string, locations = ''): Promise<Nginx> {
+export async function startNginx(dir: string, locations = '', opts: { tls?: boolean } = {}): Promise<Nginx> {
   const root = join(dir, 'www')
   const temp = join(dir, 'nginx-temp')
   await mkdir(root, { recursive: true })
@@ -45,6 +51,13 @@ export async function startNginx(dir: string, locations = ''): Promise<Nginx> {
   const conf = join(dir, 'nginx.conf')
   const accessLogPath = join(dir, 'access.log')
   const errorLog = join(dir, 'error.log')
+  const certFile = join(dir, 'cert.pem')
+  const keyFile = join(dir, 'key.pem')
+  if (opts.tls) {
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile])
+  }
+  const tls = opts.tls ? `ssl;\n    ssl_certificate ${certFile};\n    ssl_certificate_key ${keyFile}` : ''
   await writeFile(conf, `daemon off;
 master_process off;
 worker_processes 1;
@@ -63,7 +76,7 @@ http {
   sendfile on;
   keepalive_requests 10000;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port} ${tls};
     root ${root};
     location / { }
 ${locations}
@@ -82,7 +95,8 @@ ${locations}
   }
   return {
     port,
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    certFile: opts.tls ? certFile : undefined,
     root,
     async accessLog() {
       const text = await readFile(accessLogPath, 'utf8').catch(() => '')

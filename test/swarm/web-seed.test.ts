@@ -63,10 +63,10 @@ async function assertFiles(t: WebSeedTorrent, name: string, out: string): Promis
   }
 }
 
-async function withNginx(t: TestContext, prefix: string, locations: (dir: string) => string, body: (nginx: Nginx, work: string) => Promise<void>): Promise<void> {
+async function withNginx(t: TestContext, prefix: string, locations: (dir: string) => string, body: (nginx: Nginx, work: string) => Promise<void>, tls = false): Promise<void> {
   if (!needNginx(t)) return
   const work = tempDir(`webseed-${prefix}`)
-  const nginx = await startNginx(join(work.path, 'nginx'), locations(join(work.path, 'nginx')))
+  const nginx = await startNginx(join(work.path, 'nginx'), locations(join(work.path, 'nginx')), { tls })
   try {
     await body(nginx, work.path)
   } catch (err) {
@@ -237,4 +237,19 @@ test('`add` from a web seed alone exits 0 with nothing left open; `info` lists t
     assert.equal(add.code, 0, describeRun(add))
     assert.ok((await readFile(join(out, name))).equals(tor.payload), 'byte for byte')
   })
+})
+
+test('an https web seed (nginx with a certificate the client is told to trust)', { timeout: 90_000 }, async (t) => {
+  await withNginx(t, 'https', () => '', async (nginx, work) => {
+    const name = 'secure.bin'
+    const tor = buildWebSeedTorrent({ name, files: 500_000, pieceLength: 32 * 1024, urlList: [`${nginx.origin}/s/${name}`], seed: 29 })
+    await publish(tor, name, join(nginx.root, 's'))
+    const torrentPath = join(work, 'https.torrent')
+    await writeFile(torrentPath, tor.torrent)
+    const out = join(work, 'out')
+    const add = await runCli(['add', torrentPath, '-o', out, '-q'], { timeoutMs: 60_000, env: { NODE_EXTRA_CA_CERTS: nginx.certFile } })
+    assert.equal(add.code, 0, describeRun(add))
+    assert.ok((await readFile(join(out, name))).equals(tor.payload), 'byte for byte')
+    assert.ok((await nginx.accessLog()).some((l) => l.status === 206))
+  }, true)
 })

@@ -111,9 +111,9 @@ function checkAnswer(res: IncomingMessage, opts: RangeGetOptions): number {
   if (status === 206) {
     const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '')
     if (!m || Number(m[1]) !== opts.start || Number(m[2]) !== opts.end) {
-      fail(`asked for bytes ${opts.start}-${opts.end}, it answered ${res.headers['content-range'] ? `bytes ${res.headers['content-range']}` : 'without a Content-Range'}`, true)
+      return fail(`asked for bytes ${opts.start}-${opts.end}, it answered ${res.headers['content-range'] ? `bytes ${res.headers['content-range']}` : 'without a Content-Range'}`, true)
     }
-    if (m![3] !== '*' && Number(m![3]) !== opts.fileLength) fail(`the file is ${m![3]} bytes there, the torrent says ${opts.fileLength}`, true)
+    if (m[3] !== '*' && Number(m[3]) !== opts.fileLength) fail(`the file is ${m[3]} bytes there, the torrent says ${opts.fileLength}`, true)
     return 0
   }
   if (status === 200) {

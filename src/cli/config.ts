@@ -76,6 +76,7 @@ export const CONFIG_OPTIONS = {
     default: ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'],
     doc: 'HOST:PORT nodes to join the DHT through when no saved routing table helps',
   },
+  webSeeds: { kind: 'boolean', default: true, doc: "download from the web seeds a torrent lists (BEP 19 `url-list`: HTTP(S) servers holding its files), beside peers or with none" },
 } as const satisfies Record<string, OptionSpec>
 
 type Options = typeof CONFIG_OPTIONS

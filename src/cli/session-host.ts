@@ -65,6 +65,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
     utp: config.utp,
     tcp: config.tcp,
+    webSeeds: config.webSeeds,
     startDht: (port, udpSocket) => startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log, udpSocket),
   })
   const handler = controlHandler(session, opts.cwd, opts.saveDir, events)

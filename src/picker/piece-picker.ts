@@ -13,7 +13,9 @@
 //      block any peer has outstanding;
 //   6. endgame (every missing wanted block is outstanding somewhere): duplicates,
 //      fewest requesters first, at most `maxDuplicateRequests` per block;
-//   7. a piece whose hash failed is missing again and can be picked again.
+//   7. a piece whose hash failed is missing again and can be picked again;
+//   8. a range source (a web seed, pickRun) gets one piece by rules 1-5, then
+//      the unstarted wanted pieces right after it, and no endgame duplicates.
 // Re-check all of these when you change any rule.
 //
 // Who has what, and the unstarted pieces by priority and rarity, are kept in
@@ -190,6 +192,27 @@ export class PiecePicker {
       this.#takeFree(progress, state, max, out)
     }
     if (out.length < max && this.inEndgame()) this.#takeDuplicates(state, max, out)
+    return out
+  }
+
+  /**
+   * Up to `max` new requests for a peer that serves byte ranges (a web seed,
+   * BEP 19): one piece as pickBlocks would choose it (rules 1-3), then the
+   * pieces right after it while they are unstarted, wanted and the peer has
+   * them, so the blocks form as few contiguous ranges as possible. No endgame
+   * duplicates: a range source would fetch each one as a request of its own.
+   */
+  pickRun(peer: string, max: number, allowNewPieces = true): BlockRef[] {
+    const out: BlockRef[] = []
+    const state = this.#peers.get(peer)
+    if (!state || !(max > 0) || !this.#avail.interesting(state)) return out
+    let progress = this.#choosePiece(state, allowNewPieces)
+    while (progress) {
+      this.#takeFree(progress, state, max, out)
+      const next = progress.index + 1
+      if (out.length >= max || !allowNewPieces || next >= this.#pieceCount || this.#avail.slotOf[next] < 0 || !this.#peerHas(state, next)) break
+      progress = this.#openPiece(next)
+    }
     return out
   }
 

@@ -74,6 +74,7 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     requestTimeoutMs: opts.requestTimeoutMs,
     maxStrikes: opts.maxStrikes,
     encryption: opts.encryption,
+    webSeeds: opts.webSeeds,
     have,
     recheck,
     filePriorities: entry.filePriorities,

@@ -102,6 +102,8 @@ export interface SessionOptions {
   /** Transports for peer connections (config `utp`, `tcp`; both default true): uTP is tried first, TCP is the fallback. */
   utp?: boolean
   tcp?: boolean
+  /** Download from torrents' web seeds (BEP 19 url-list; config `webSeeds`, default true). */
+  webSeeds?: boolean
   /** Session-wide limits in bytes/s (0 = none). */
   uploadLimitBytesPerSec?: number
   downloadLimitBytesPerSec?: number

@@ -400,6 +400,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     torrent.on('peerDisconnected', (key, reason) => this.emit('peer', entry.infoHash, 'disconnected', key, reason))
     torrent.on('peerFailed', (key, reason) => this.emit('peer', entry.infoHash, 'failed', key, reason))
     torrent.on('peerBanned', (host, reason) => this.emit('peer', entry.infoHash, 'banned', host, reason))
+    torrent.on('webSeedDropped', (url, reason) => this.emit('warning', `${meta.name}: web seed ${url} dropped: ${reason}`))
     torrent.on('complete', () => {
       r.dirty = true
       const firstTime = entry.state !== 'seeding'

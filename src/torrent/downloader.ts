@@ -47,6 +47,8 @@ export interface DownloaderEvents {
   pieceFailed: [index: number, peers: string[]]
   /** A verified piece could not be written; `err` is what storage threw. */
   writeFailed: [message: string, err: unknown]
+  /** Requests may go out again (memory freed, tokens back, a tick): sources it does not drive, web seeds, ask now. */
+  refill: []
 }
 
 export class Downloader extends TypedEmitter<DownloaderEvents> {
@@ -183,17 +185,43 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     if (!pc.ready || pc.peerChoking || !pc.amInterested || !this.#isDownloading()) return
     const want = this.#queueDepth(pc) - pc.outstandingCount
     if (want <= 0) return
+    const blocks = this.#pick(pc.key, want, false)
+    if (blocks.length > 0) pc.request(blocks)
+  }
+
+  /**
+   * Up to `maxBlocks` requests for a source of byte ranges (a web seed, known
+   * to the picker as a seed under `key`): whole runs of consecutive pieces,
+   * within the memory cap and the download limit like a peer's. [] when not
+   * downloading or nothing is left for it.
+   */
+  pickRun(key: string, maxBlocks: number): BlockRef[] {
+    if (!this.#isDownloading() || !this.#picker) return []
+    return this.#pick(key, maxBlocks, true)
+  }
+
+  /** Requests `key` made and will not fill (a web seed's failed or dropped range): free for others. */
+  releaseRequests(key: string, blocks: Iterable<BlockRef>): void {
+    for (const block of blocks) this.#picker?.releaseRequest(key, block)
+  }
+
+  #pick(key: string, want: number, run: boolean): BlockRef[] {
     const picker = this.#picker!
     // Open pieces (requested, assembling, or verified and being written) each hold a buffer.
     const piecesInMemory = picker.openPieceCount()
     const allowNewPieces = piecesInMemory === 0 || piecesInMemory * this.#meta.pieceLength < this.#maxPieceMemoryBytes
     if (!allowNewPieces) this.#memoryThrottled = true
-    const blocks = picker.pickBlocks(pc.key, this.#allowedByLimit(want), allowNewPieces)
-    if (blocks.length > 0) pc.request(blocks)
+    if (!run) return picker.pickBlocks(key, this.#allowedByLimit(want), allowNewPieces)
+    // A run is picked first and paid for after, so a short run costs only its own blocks.
+    const blocks = picker.pickRun(key, want, allowNewPieces)
+    const allowed = this.#allowedByLimit(blocks.length)
+    for (let i = allowed; i < blocks.length; i++) picker.releaseRequest(key, blocks[i])
+    return allowed < blocks.length ? blocks.slice(0, allowed) : blocks
   }
 
   fillAll(): void {
     for (const pc of this.#connections.values()) this.fill(pc)
+    this.emit('refill')
   }
 
   /**
@@ -249,12 +277,17 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
   // --- blocks and pieces ---------------------------------------------------
 
   handleBlock(pc: PeerConnection, block: BlockRef, view: Buffer): void {
+    this.acceptBlock(pc.key, block, view)
+    this.fill(pc)
+  }
+
+  /** A block from `key` (a peer or a web seed): copied into its piece, which is verified once whole. False when refused (wasted). */
+  acceptBlock(key: string, block: BlockRef, view: Buffer): boolean {
     const picker = this.#picker!
-    const result = picker.handleBlock(pc.key, block)
+    const result = picker.handleBlock(key, block)
     if (!result.accepted) {
       this.#wastedBytes += view.length
-      this.fill(pc)
-      return
+      return false
     }
     for (const other of result.alsoRequestedBy) this.#connections.get(other)?.cancel(block)
     this.#downloadedBytes += view.length
@@ -268,7 +301,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     }
     view.copy(buffer, block.begin)
     if (result.pieceComplete) void this.#finishPiece(block.index)
-    this.fill(pc)
+    return true
   }
 
   async #finishPiece(index: number): Promise<void> {

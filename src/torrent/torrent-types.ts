@@ -77,6 +77,8 @@ export interface TorrentOptions {
   numWant?: number
   /** MSE for the peers we dial (the listener decides for incoming ones); none means plaintext. */
   encryption?: EncryptionPolicy
+  /** Download from the torrent's url-list (BEP 19 web seeds); default true. */
+  webSeeds?: boolean
 }
 
 export interface TorrentEvents {
@@ -90,19 +92,22 @@ export interface TorrentEvents {
   /** A connection attempt that never became a peer (refused, timed out, bad handshake). */
   peerFailed: [key: string, reason: string]
   peerBanned: [host: string, reason: string]
+  /** A web seed that cannot serve this torrent (or sent data failing the hash check): not used again while it runs. */
+  webSeedDropped: [url: string, reason: string]
   trackerError: [info: { url: string; message: string; retryAtMs: number }]
   trackerAnnounced: [info: { url: string; peers: number; intervalMs: number }]
   error: [message: string, kind: TorrentErrorKind | undefined]
 }
 
 export interface PeerSnapshot {
+  /** host:port, or a web seed's URL. */
   key: string
-  /** Where we learnt of it (tracker, dht, pex, incoming, manual). */
-  source: PeerSourceKind | undefined
+  /** Where we learnt of it (tracker, dht, pex, incoming, manual), or a web seed of the torrent's url-list. */
+  source: PeerSourceKind | 'webseed' | undefined
   client: string
   incoming: boolean
-  /** How the connection runs: TCP or uTP. */
-  transport: TransportKind
+  /** How the connection runs: TCP or uTP, or HTTP(S) for a web seed. */
+  transport: TransportKind | 'http'
   amChoking: boolean
   amInterested: boolean
   peerChoking: boolean

@@ -33,6 +33,7 @@ import { Swarm } from './swarm.ts'
 import { DEFAULT_MAX_BUFFERED_BYTES_PER_PEER, DEFAULT_MAX_PENDING_REQUESTS_PER_PEER } from './torrent-types.ts'
 import type { TorrentErrorKind, TorrentEvents, TorrentOptions, TorrentSnapshot, TorrentState } from './torrent-types.ts'
 import { Uploader } from './uploader.ts'
+import { WebSeeds } from './web-seeds.ts'
 
 export { OUR_EXTENSIONS } from './peer-extensions.ts'
 export { DEFAULT_MAX_BUFFERED_BYTES_PER_PEER, DEFAULT_MAX_PENDING_REQUESTS_PER_PEER } from './torrent-types.ts'
@@ -51,7 +52,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #peerId: Buffer
   readonly #clock: Clock
   readonly #transports: TransportPolicy | undefined
-  readonly #opts: Required<Pick<TorrentOptions, 'maxPendingRequestsPerPeer' | 'maxBufferedBytesPerPeer' | 'useTrackers' | 'numWant'>>
+  readonly #opts: Required<Pick<TorrentOptions, 'maxPendingRequestsPerPeer' | 'maxBufferedBytesPerPeer' | 'useTrackers' | 'numWant' | 'webSeeds' | 'requestTimeoutMs' | 'maxStrikes'>>
   #filePriorities: FilePriority[] | undefined
   readonly #recheck: Bitfield | undefined
   readonly #resumeHave: Bitfield | undefined
@@ -65,6 +66,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #uploadMeter: RateMeter
   #rechokeTimer: TimerHandle | undefined
   #tracker: TrackerSource | undefined
+  #webSeeds: WebSeeds | undefined
   #tick: TimerHandle | undefined
   #state: TorrentState = 'idle'
   #error: string | undefined
@@ -88,6 +90,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       maxBufferedBytesPerPeer: opts.maxBufferedBytesPerPeer ?? DEFAULT_MAX_BUFFERED_BYTES_PER_PEER,
       useTrackers: opts.useTrackers ?? true,
       numWant: opts.numWant ?? 50,
+      webSeeds: opts.webSeeds ?? true,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 20_000,
+      maxStrikes: opts.maxStrikes ?? 3,
     }
     this.#extensions = new PeerExtensions({
       meta: this.meta,
@@ -108,7 +113,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       slots: opts.connectionSlots ?? new ConnectionSlots(maxConnections),
       dialLimit: opts.dialLimit ?? pLimit(16),
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
-      maxStrikes: opts.maxStrikes ?? 3,
+      maxStrikes: this.#opts.maxStrikes,
       encryption: opts.encryption,
       transports: opts.transports,
     })
@@ -124,12 +129,13 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       connections: this.#swarm.connections,
       isDownloading: () => this.#state === 'downloading',
       maxPieceMemoryBytes: opts.maxPieceMemoryBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.meta.pieceLength),
-      requestTimeoutMs: opts.requestTimeoutMs ?? 20_000,
+      requestTimeoutMs: this.#opts.requestTimeoutMs,
       downloadLimiter: opts.downloadLimiter,
     })
     this.#downloader.on('pieceVerified', (index) => this.#handlePieceVerified(index))
     this.#downloader.on('pieceFailed', (index, peers) => this.#handlePieceFailed(index, peers))
     this.#downloader.on('writeFailed', (message, err) => this.#failStorage(message, err))
+    this.#downloader.on('refill', () => this.#webSeeds?.fill())
     const uploadLimiter = opts.uploadLimiter
     this.#uploader = new Uploader(this.meta, this.#storage, () => this.#downloader.have, {
       maxQueuePerPeer: this.#opts.maxPendingRequestsPerPeer,
@@ -214,6 +220,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#tick = this.#clock.setInterval(() => this.#handleTick(), TICK_MS)
     this.#rechokeTimer = this.#clock.setInterval(() => this.#rechoke(), RECHOKE_MS)
     if (this.#opts.useTrackers && this.meta.announce.length > 0) this.#startTrackers()
+    if (this.#opts.webSeeds && this.meta.urlList.length > 0) this.#startWebSeeds()
     for (const source of this.#sources) {
       source.on('peers', (peers) => this.addPeers(peers))
       source.start()
@@ -225,6 +232,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       this.#setState('downloading')
     }
     this.#maintainConnections()
+    this.#webSeeds?.fill()
   }
 
   /** Adds candidate peers (from the command line, DHT, PEX, ...). */
@@ -243,6 +251,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#tick?.cancel()
     this.#rechokeTimer?.cancel()
     this.#downloader.stop()
+    this.#webSeeds?.stop()
     this.#swarm.close()
     const sourcesStopped = [this.#tracker?.stop(), ...this.#sources.map((s) => s.stop())]
     await this.#downloader.settle()
@@ -269,6 +278,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const peers = this.#swarm.peerSnapshots()
     let seeds = 0
     for (const p of peers) if (p.progress === 1) seeds++
+    const connectedPeers = peers.length
+    if (this.#webSeeds) peers.push(...this.#webSeeds.snapshots())
     return {
       infoHash: this.meta.infoHashHex,
       name: this.meta.name,
@@ -284,7 +295,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       wastedBytes: downloader.wastedBytes,
       downloadRate,
       uploadRate: this.#uploadMeter.rateBytesPerSec(),
-      connectedPeers: peers.length,
+      connectedPeers,
       knownPeers: this.#swarm.knownPeers,
       seeds,
       etaSeconds: left > 0 && downloadRate > 0 ? Math.ceil(left / downloadRate) : left === 0 ? 0 : undefined,
@@ -317,6 +328,13 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     tracker.on('trackerAnnounced', (info) => this.emit('trackerAnnounced', info))
     this.#tracker = tracker
     tracker.start()
+  }
+
+  /** Web seeds are fed like peers by the downloader; they hold no connection slot. */
+  #startWebSeeds(): void {
+    const webSeeds = new WebSeeds({ meta: this.meta, sink: this.#downloader, clock: this.#clock, timeoutMs: this.#opts.requestTimeoutMs, maxStrikes: this.#opts.maxStrikes })
+    webSeeds.on('dropped', (url, reason) => this.emit('webSeedDropped', url, reason))
+    this.#webSeeds = webSeeds
   }
 
   /** Dials while downloading or seeding (a seeder dials the leechers it hears of: some never dial out). */
@@ -442,8 +460,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#downloader.isComplete()) void this.#handleComplete()
   }
 
-  #handlePieceFailed(index: number, peers: string[]): void {
-    this.emit('pieceFailed', index, peers)
+  #handlePieceFailed(index: number, contributors: string[]): void {
+    this.emit('pieceFailed', index, contributors)
+    const peers = this.#webSeeds?.handlePieceFailed(index, contributors) ?? contributors
     for (const key of peers) {
       const banned = this.#swarm.strike(key, index)
       if (banned) this.emit('peerBanned', banned.host, `${banned.strikes} pieces failed the hash check`)
@@ -463,11 +482,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       return
     }
     this.#tracker?.complete()
+    // Nothing is left to fetch: web seeds close their idle connections.
+    this.#webSeeds?.fill()
     this.emit('complete')
   }
 
   #handleTick(): void {
     this.#downloader.handleTick(this.#clock.now())
+    this.#webSeeds?.handleTick(this.#clock.now())
     this.#maintainConnections()
     this.#extensions.sendPex(this.#swarm.connections.values())
     if (++this.#ticks % DATA_CHECK_TICKS === 0) void this.#checkDataPresent()

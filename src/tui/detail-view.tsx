@@ -1,5 +1,5 @@
 // The detail view of one torrent, with tabs: files (progress, priority),
-// peers (address, client, flags, rates, progress, source), trackers (status,
+// peers (address or web seed URL, client, flags, rates, progress, source), trackers (status,
 // last and next announce with a live countdown, seeders/leechers) and the
 // piece map. Props only; `nowMs` drives the countdowns.
 import { Box, Text } from 'ink'
@@ -88,7 +88,7 @@ function PeersTab({ details, row, width, height }: { details: TorrentDetails; ro
       <Text bold>{fit(`${fit('Address', addrWidth)} ${fit('Client', 18)} ${fit('Flags', 5)} ${fit('Down', 10, 'right')} ${fit('Up', 10, 'right')} ${fit('Has', 6, 'right')} Source`, width)}</Text>
       {shown.map((p, i) => (
         <Text key={p.key} inverse={first + i === row} wrap="truncate">
-          {fit(p.key, addrWidth)} {fit(p.client || '?', 18)} {fit(peerFlags(p), 5)} {fit(p.downloadRate ? formatRate(p.downloadRate) : '', 10, 'right')}{' '}
+          {fit(p.source === 'webseed' ? p.key.replace(/^https?:\/\//, '') : p.key, addrWidth)} {fit(p.client || '?', 18)} {fit(peerFlags(p), 5)} {fit(p.downloadRate ? formatRate(p.downloadRate) : '', 10, 'right')}{' '}
           {fit(p.uploadRate ? formatRate(p.uploadRate) : '', 10, 'right')} {fit(formatPercent(p.progress), 6, 'right')} {p.source ?? ''}
         </Text>
       ))}

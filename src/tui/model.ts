@@ -135,7 +135,7 @@ export function pieceMap(pieces: Uint8Array, pieceCount: number, cells: number):
 }
 
 /** Decodes a peer's flags the way rTorrent, Transmission and qBittorrent show them (P: over µTP). */
-export function peerFlags(p: { amChoking: boolean; amInterested: boolean; peerChoking: boolean; peerInterested: boolean; snubbed: boolean; incoming: boolean; transport?: 'tcp' | 'utp' }): string {
+export function peerFlags(p: { amChoking: boolean; amInterested: boolean; peerChoking: boolean; peerInterested: boolean; snubbed: boolean; incoming: boolean; transport?: string }): string {
   return [
     p.peerChoking ? (p.amInterested ? 'd' : '') : p.amInterested ? 'D' : 'K',
     p.amChoking ? (p.peerInterested ? 'u' : '') : p.peerInterested ? 'U' : '?',

@@ -73,6 +73,7 @@ function details(t: TorrentSummary): TorrentDetails {
     peers: [
       { key: '127.0.0.1:51413', source: 'tracker', transport: 'tcp', client: 'Transmission 3.00', incoming: false, amChoking: true, amInterested: true, peerChoking: false, peerInterested: false, snubbed: false, downloadRate: 1_200_000, uploadRate: 0, progress: 1, outstanding: 64 },
       { key: '127.0.0.2:6881', source: 'incoming', transport: 'utp', client: 'aria2 1.37.0', incoming: true, amChoking: false, amInterested: false, peerChoking: true, peerInterested: true, snubbed: true, downloadRate: 0, uploadRate: 30_000, progress: 0.25, outstanding: 0 },
+      { key: 'https://mirror.example/pub/', source: 'webseed', transport: 'http', client: 'web seed (nginx)', incoming: false, amChoking: true, amInterested: true, peerChoking: false, peerInterested: false, snubbed: false, downloadRate: 2_500_000, uploadRate: 0, progress: 1, outstanding: 128 },
     ],
     trackers: [
       { url: 'http://127.0.0.1:8000/announce', tier: 0, state: 'ok', lastAnnounceAtMs: NOW - 60_000, nextAnnounceAtMs: NOW + 1_740_000, failures: 0, seeders: 40, leechers: 7, peersReceived: 50 },
@@ -354,6 +355,7 @@ describe('dashboard detail view', () => {
     await d.shows('127.0.0.1:51413')
     assert.match(d.frame(), /127\.0\.0\.1:51413\s+Transmission 3\.00\s+D\s+1\.14 MiB\/s\s+100\.0% tracker/)
     assert.match(d.frame(), /127\.0\.0\.2:6881\s+aria2 1\.37\.0\s+USIP.*29\.3 KiB\/s\s+25\.0% incoming/)
+    assert.match(d.frame(), /mirror\.example\/\S*\s+web seed \(nginx\)\s+D\s+2\.38 MiB\/s\s+100\.0% webseed/)
     assertFits(d.frame(), 80, 24)
     await d.press(KEY.right)
     await d.shows('Tracker')

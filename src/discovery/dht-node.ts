@@ -253,7 +253,12 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
       this.#pending.add(settle)
       rpc.query({ host: to.host, port: to.port }, { q, a: { id: rpc.id, ...a } }, (err, res) => {
         if (!this.#pending.delete(settle)) return
-        if (err) return reject(new FriendError(`${q} to ${to.host}:${to.port}: ${err.message}`))
+        if (err) {
+          // k-rpc gives a KRPC error reply (BEP 5 "e", e.g. 204 Method Unknown) as an error with a numeric code.
+          const code = (err as { code?: unknown }).code
+          const why = typeof code === 'number' && code > 0 ? `the node answered error ${err.message}` : err.message
+          return reject(new FriendError(`${q} to ${to.host}:${to.port}: ${why}`))
+        }
         const r = res?.r
         if (typeof r !== 'object' || r === null) return reject(new FriendError(`${q} to ${to.host}:${to.port}: reply without an "r" dictionary`))
         resolve(r as Record<string, unknown>)

@@ -306,6 +306,8 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
       ...(this.#concurrency && { concurrency: this.#concurrency }),
     } as ConstructorParameters<typeof DHT>[0])
     this.#dht = dht
+    // Every running lookup listens for 'peer'; a crawler runs dozens at once.
+    dht.setMaxListeners(0)
     const rpc = krpcOf(dht)
     rpc.on('query', (query, peer) => this.#handleQuery(rpc, query, peer))
     // Emitted only for an announce_peer whose token checked out.

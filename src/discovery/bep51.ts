@@ -1,6 +1,7 @@
 // BEP 51 (DHT infohash indexing): the info hashes announced to our node, a
 // random sample of them for a `sample_infohashes` reply, and a remote node's
-// reply read with every field checked. Pure: never touches a socket; the
+// reply read with every field checked (with the BEP 5 `nodes` and `values`
+// it shares with find_node and get_peers). Pure: never touches a socket; the
 // caller passes the time in.
 //
 // A reply carries `interval` (seconds before the sample may change, at most
@@ -10,6 +11,8 @@
 // are clamped, never used to size anything.
 
 import { randomInt } from 'node:crypto'
+import type { PeerAddress } from '../core/types.ts'
+import { decodeCompactPeers } from './compact-peers.ts'
 
 export const INFO_HASH_BYTES = 20
 /** BEP 51: "the maximum value is 21600 (6 hours)". */
@@ -139,4 +142,10 @@ export function decodeNodes(value: unknown): NodeContact[] {
 function clampInteger(value: unknown, min: number, max: number, fallback: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) return fallback
   return Math.max(min, Math.min(max, Math.trunc(value)))
+}
+
+/** BEP 5 `values`: a list of 6-byte compact IPv4 peers; an entry of any other size is skipped. */
+export function decodePeerValues(values: unknown): PeerAddress[] {
+  if (!Array.isArray(values)) return []
+  return values.flatMap((v: unknown) => (v instanceof Uint8Array && v.length === 6 ? decodeCompactPeers(v, 4) : []))
 }

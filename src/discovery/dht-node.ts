@@ -12,7 +12,7 @@ import DHT, { type DHTNodeInfo } from 'bittorrent-dht'
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { errorMessage, FriendError, parseAddress, type PeerAddress } from '../core/types.ts'
-import { AnnouncedHashes, decodeNodes, decodeSampleReply, sampleReplyFields, type NodeContact, type SampleReply } from './bep51.ts'
+import { AnnouncedHashes, decodeNodes, decodePeerValues, decodeSampleReply, sampleReplyFields, type NodeContact, type SampleReply } from './bep51.ts'
 
 export interface DhtNodeOptions {
   /** UDP port (the session's port); 0 picks a free one. */
@@ -110,6 +110,7 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
   readonly #sampleIntervalSeconds: number
   readonly #concurrency: number | undefined
   readonly #announced = new AnnouncedHashes()
+  #samplesAnswered = 0
   /** Asking IP → [window start, answers in it]; cleared when it grows past 10,000 addresses. */
   readonly #sampleAnswers = new Map<string, [number, number]>()
 
@@ -212,6 +213,11 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
     return this.#announced.count(this.#clock.now())
   }
 
+  /** BEP 51 sample_infohashes queries we have answered. */
+  get samplesAnswered(): number {
+    return this.#samplesAnswered
+  }
+
   /** The routing table's nodes, for a crawler to start its walk from. */
   routingNodes(): NodeContact[] {
     const dht = this.#running()
@@ -230,7 +236,7 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
   async getPeers(to: PeerAddress, infoHash: Buffer): Promise<GetPeersReply> {
     checkId(infoHash, 'info hash')
     const r = await this.#query(to, 'get_peers', { info_hash: infoHash })
-    return { peers: decodeValues(r.values), nodes: decodeNodes(r.nodes) }
+    return { peers: decodePeerValues(r.values), nodes: decodeNodes(r.nodes) }
   }
 
   /** BEP 51 sample_infohashes to one node; rejects when the reply is no usable sample (see bep51.ts). */
@@ -278,6 +284,7 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
     const now = this.#clock.now()
     if (!this.#allowSampleAnswer(peer.address, now)) return
     const fields = sampleReplyFields(this.#announced, now, this.#sampleIntervalSeconds)
+    this.#samplesAnswered++
     rpc.response(peer, query, { id: rpc.id, ...fields }, rpc.nodes.closest(target, SAMPLE_REPLY_NODES))
   }
 
@@ -483,19 +490,6 @@ function krpcOf(dht: DHT): KRpc {
 
 function checkId(id: Buffer, what: string): void {
   if (!Buffer.isBuffer(id) || id.length !== NODE_ID_BYTES) throw new FriendError(`${what} must be ${NODE_ID_BYTES} bytes, got ${id?.length}`)
-}
-
-/** BEP 5 `values`: a list of 6-byte compact IPv4 peers; anything else in it is skipped. */
-function decodeValues(values: unknown): PeerAddress[] {
-  if (!Array.isArray(values)) return []
-  const peers: PeerAddress[] = []
-  for (const v of values) {
-    if (!(v instanceof Uint8Array) || v.length !== 6) continue
-    const port = (v[4] << 8) | v[5]
-    if (port === 0) continue
-    peers.push({ host: `${v[0]}.${v[1]}.${v[2]}.${v[3]}`, port })
-  }
-  return peers
 }
 
 function notRunning(): FriendError {

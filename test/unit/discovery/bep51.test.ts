@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { AnnouncedHashes, decodeNodes, decodeSampleReply, MAX_INTERVAL_SECONDS, MAX_SAMPLES, sampleReplyFields } from '../../../src/discovery/bep51.ts'
+import { AnnouncedHashes, decodeNodes, decodePeerValues, decodeSampleReply, MAX_INTERVAL_SECONDS, MAX_SAMPLES, sampleReplyFields } from '../../../src/discovery/bep51.ts'
 
 test('a sample holds distinct announced hashes, all of them when they fit, at most MAX_SAMPLES otherwise', () => {
   const held = new AnnouncedHashes()
@@ -95,4 +95,10 @@ test('compact nodes: a partial trailing entry, port 0 and 0.0.0.0 are skipped; n
   assert.deepEqual(nodes.map((n) => `${n.host}:${n.port}`), ['10.0.0.1:80'])
   assert.deepEqual(decodeNodes('x'), [])
   assert.deepEqual(decodeNodes([good]), [])
+})
+
+test('get_peers values: 6-byte compact peers; other sizes, non-bytes and port 0 are skipped', () => {
+  const values = [Buffer.from([10, 0, 0, 1, 0x1a, 0xe1]), Buffer.from([10, 0, 0, 2, 0, 0]), Buffer.from([1, 2, 3]), 'x', Buffer.from([127, 0, 0, 1, 0, 80])]
+  assert.deepEqual(decodePeerValues(values), [{ host: '10.0.0.1', port: 6881 }, { host: '127.0.0.1', port: 80 }])
+  assert.deepEqual(decodePeerValues(Buffer.alloc(6)), [])
 })

@@ -35,6 +35,7 @@ commands:
   create <path>        make a .torrent of a file or folder and print its magnet link
   share <path>         create it, add it for seeding and print the magnet link
   tracker              run a small HTTP + UDP tracker for friends
+  search <words…>      search the index (needs a crawl first; search --help for the options)
   help                 this text
   version              print the version
 
@@ -99,6 +100,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await runShare(rest, io)
       case 'tracker':
         return await runTracker(rest, io)
+      case 'search': {
+        // The index (and its database driver) loads only for the commands that use it.
+        const { runSearch } = await import('./search-command.ts')
+        return await runSearch(rest, io)
+      }
       case 'version':
       case '--version':
         io.out(CLIENT_VERSION)

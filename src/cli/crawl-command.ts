@@ -3,10 +3,9 @@
 // config `dhtBootstrap` or --bootstrap, crawls (src/index/crawler.ts) into
 // the index (config `indexDatabase`: empty = SQLite in the state folder),
 // logs one line a minute, and at a stop writes what it fetched, closes the
-// database and exits 0. Reads nothing from stdin; needs no terminal.
+// database and exits 0. Reads nothing from stdin; needs no terminal. The
+// crawler, the DHT and the database driver load only when it runs.
 import { errorMessage, FriendError } from '../core/types.ts'
-import { openIndexStore } from '../index/open-store.ts'
-import { startCrawlRun } from '../index/crawl-run.ts'
 import { parseCommandLine } from './command-line.ts'
 import { loadConfig, paths, resolveStateDir } from './config.ts'
 import type { CliIo } from './io.ts'
@@ -35,7 +34,9 @@ export async function runCrawl(argv: string[], io: CliIo): Promise<number> {
   if (bootstrap.length === 0) throw new FriendError('no DHT node to join through: give --bootstrap HOST:PORT or set dhtBootstrap in the config')
   const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`)
   const databaseSpec = config.indexDatabase
-  const store = await openIndexStore(databaseSpec, stateDir)
+  const { openIndexStore } = await import('../index/open-store.ts')
+  const { startCrawlRun } = await import('../index/crawl-run.ts')
+  const store = await openIndexStore(databaseSpec, stateDir, { blocklist: config.indexBlocklist })
 
   let failure: string | undefined
   let wake: (() => void) | undefined

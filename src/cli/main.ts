@@ -37,6 +37,7 @@ commands:
   share <path>         create it, add it for seeding and print the magnet link
   tracker              run a small HTTP + UDP tracker for friends
   crawl                index the DHT (BEP 51 sampling, metadata fetch) until stopped
+  search <words…>      search the index (needs a crawl first; search --help for the options)
   help                 this text
   version              print the version
 
@@ -105,6 +106,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await runTracker(rest, io)
       case 'crawl':
         return await runCrawl(rest, io)
+      case 'search': {
+        // The index (and its database driver) loads only for the commands that use it.
+        const { runSearch } = await import('./search-command.ts')
+        return await runSearch(rest, io)
+      }
       case 'version':
       case '--version':
         io.out(CLIENT_VERSION)

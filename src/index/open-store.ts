@@ -35,6 +35,9 @@ export async function openIndexStore(spec: string, stateDir: string, options: Op
     const { SqliteIndexStore } = await import('./sqlite-store.ts')
     return SqliteIndexStore.open(sqliteIndexPath(stateDir), { blocklist, keepInfoDicts: options.keepInfoDicts })
   }
-  if (isPostgresSpec(spec)) throw new FriendError('this build has no PostgreSQL index yet; leave indexDatabase empty for SQLite')
+  if (isPostgresSpec(spec)) {
+    const { PgIndexStore } = await import('./pg-store.ts')
+    return PgIndexStore.open(spec, { blocklist, keepInfoDicts: options.keepInfoDicts })
+  }
   throw new FriendError(`indexDatabase must be empty (SQLite in the state folder) or a postgres:// URL, got "${spec}"`)
 }

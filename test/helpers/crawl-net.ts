@@ -28,6 +28,8 @@ export interface CrawlNet {
   /** "HOST:PORT" of the first node. */
   bootstrap: string[]
   torrents: CrawlFixture[]
+  /** Announces every torrent from its host's node (done at start unless `deferAnnounce`), spread over `overMs` if given. */
+  announce(overMs?: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -41,6 +43,8 @@ export interface CrawlNetOptions {
   sampleIntervalSeconds: number
   /** Third octet base of the nodes' addresses: 127.0.<subnet>.<1+i> (pick one per test file). */
   subnet: number
+  /** Leave the announces to the caller (CrawlNet.announce), e.g. until crawlers are running. */
+  deferAnnounce?: boolean
 }
 
 export async function startCrawlNet(opts: CrawlNetOptions): Promise<CrawlNet> {
@@ -78,7 +82,7 @@ export async function startCrawlNet(opts: CrawlNetOptions): Promise<CrawlNet> {
       listeners.push(listener)
       ports.push(await listener.listen(0, hostOf(i)))
     }
-    const announces: Promise<void>[] = []
+    const announces: (() => Promise<void>)[] = []
     for (let t = 0; t < opts.torrents; t++) {
       const host = t % opts.nodes
       const name = `crawl fixture ${t} ${WORDS[t % WORDS.length]}`
@@ -107,10 +111,21 @@ export async function startCrawlNet(opts: CrawlNetOptions): Promise<CrawlNet> {
         sizeBytes: meta.length,
         files: files.map((f) => ({ path: fileCount === 1 ? name : f.path.join('/'), sizeBytes: f.length })),
       })
-      announces.push(nodes[host].announce(meta.infoHash, ports[host]))
+      announces.push(() => nodes[host].announce(meta.infoHash, ports[host]))
     }
-    await Promise.all(announces)
-    return { nodes, bootstrap, torrents: fixtures, close }
+    const announce = async (overMs = 0) => {
+      if (overMs === 0) return void (await Promise.all(announces.map((a) => a())))
+      // A workload paced over time (torrents appearing while crawlers run), not a wait for an event.
+      const started: Promise<void>[] = []
+      for (const [i, a] of announces.entries()) {
+        started.push(a())
+        await new Promise((resolve) => setTimeout(resolve, overMs / announces.length))
+        if (i === announces.length - 1) break
+      }
+      await Promise.all(started)
+    }
+    if (!opts.deferAnnounce) await announce()
+    return { nodes, bootstrap, torrents: fixtures, announce, close }
   } catch (err) {
     await close()
     throw err

@@ -82,6 +82,7 @@ export const CONFIG_OPTIONS = {
     doc: 'HOST:PORT nodes to join the DHT through when no saved routing table helps',
   },
   indexDatabase: { kind: 'string', default: '', optional: true, doc: 'where the index (`crawl`, `search`) lives: empty = SQLite in `index.sqlite` in the state folder (needs the optional better-sqlite3); `postgres://user:password@host/db` = a PostgreSQL shared by several crawlers (`?schema=NAME` keeps its tables in that schema)' },
+  indexWhileRunning: { kind: 'boolean', default: false, doc: 'a session (`seed`, the dashboard) also crawls the DHT into the index, at a low rate (two metadata fetches at a time), over its own DHT node; needs `dht`' },
   indexBlocklist: {
     kind: 'blocklist',
     default: { words: [], infoHashes: [] },

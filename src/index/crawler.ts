@@ -282,5 +282,6 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
 }
 
 function databaseTrouble(err: unknown): string {
-  return `index database: ${errorMessage(err).replace(/\s*\n\s*/g, ' ')}; the crawl stopped (what was stored is kept)`
+  const message = errorMessage(err).replace(/\s*\n\s*/g, ' ')
+  return `${/^index database\b/.test(message) ? message : `index database: ${message}`}; the crawl stopped (what was stored is kept)`
 }

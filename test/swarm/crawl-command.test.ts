@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
+import { openIndexStore } from '../../src/index/open-store.ts'
 import { startCrawlNet, type CrawlNet } from '../helpers/crawl-net.ts'
 import { CLI_PATH, isolatedEnv, runCli } from '../helpers/cli.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
@@ -117,4 +118,38 @@ test('crawl indexes a 20-node, 200-torrent loopback DHT: ≥ 95 % within two min
   assert.equal(again.fetched, storedCount(dbFile) - before, 'the restart fetched only what was missing')
   assert.equal(readIndex(dbFile).rows.length, storedCount(dbFile))
   t.diagnostic(`95 % indexed after ${(withinMs / 1000).toFixed(1)} s; ${before} then ${storedCount(dbFile)} of 200 stored`)
+})
+
+test('crawl over a locked index stops with one line and exit 1; the index is intact after; a corrupt index is refused at the start', async (t) => {
+  const dir = tempDir('crawl-cli-locked')
+  t.after(() => dir.cleanup())
+  let net: CrawlNet | undefined
+  t.after(() => net?.close())
+  net = await startCrawlNet({ nodes: 4, torrents: 12, dir: join(dir.path, 'seeds'), sampleIntervalSeconds: 30, subnet: 76 })
+  const home = join(dir.path, 'home')
+  mkdirSync(join(home, '.config', 'friendtorrent'), { recursive: true })
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dhtBootstrap: net.bootstrap }))
+  const stateDir = join(home, '.local', 'share', 'friendtorrent')
+  const dbFile = join(stateDir, 'index.sqlite')
+  // The index exists; another process holds its write lock and keeps it. The crawl opens it
+  // (reading is allowed) and runs; its first insert waits out SQLite's busy timeout, then fails.
+  await (await openIndexStore('', stateDir)).close()
+  const locker = new BetterSqlite3(dbFile)
+  t.after(() => locker.close())
+  locker.exec('BEGIN EXCLUSIVE')
+  const crawl = startCrawl(home)
+  t.after(() => crawl.stop())
+  assert.equal(await crawl.exited, 1, crawl.tail())
+  assert.match(crawl.logs(), /crawling the DHT/, 'it ran before the database failed')
+  const errors = crawl.logs().split('\n').filter((l) => l.startsWith('friendtorrent:'))
+  assert.equal(errors.length, 1, crawl.tail())
+  assert.match(errors[0], /index database .*index\.sqlite is locked by another process.*the crawl stopped/)
+  locker.exec('ROLLBACK')
+  assert.equal(readIndex(dbFile).rows.length, 0, 'the index opens and holds what it held')
+
+  writeFileSync(dbFile, Buffer.alloc(8192, 0x42))
+  const corrupt = await runCli(['crawl'], { timeoutMs: 30_000, homeDir: home })
+  assert.equal(corrupt.code, 1)
+  assert.match(corrupt.stderr, /^friendtorrent: index database .* is corrupt .*move it away/)
+  assert.equal(corrupt.stderr.trim().split('\n').length, 1)
 })

@@ -15,13 +15,17 @@
 //    loop's worst delay (bench/encryption-section.ts).
 //  utp: a stream ours → ours over uTP against TCP, and a torrent from
 //    qBittorrent in uTP-only mode into us against into qBittorrent (bench/utp-section.ts).
+//  crawl: `friendtorrent crawl` over a loopback DHT of our nodes (BEP 51)
+//    holding torrents our seeders serve: time until all are indexed, metadata
+//    per minute, peak RSS (bench/crawl-section.ts).
 // Figures are noisy: compare the clients of one run, as ratios. Never aborts
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard,parse,encryption,utp | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard,parse,encryption,utp,crawl | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
+//                    [--crawl-nodes 20] [--crawl-torrents 200]
 //
 // --only takes section names and download clients: a client name selects the
 // download section with just the clients named. --cpu-prof-dir makes every
@@ -55,11 +59,12 @@ import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, samp
 import { formatParseSection, runParseSection } from './parse-section.ts'
 import { formatSeedSection, runSeedSection, type SeedRow } from './seed-section.ts'
 import { formatUtpSection, runUtpSection } from './utp-section.ts'
+import { formatCrawlSection, runCrawlSection } from './crawl-section.ts'
 
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp', 'crawl'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -78,6 +83,10 @@ interface BenchOptions {
   libraryFileBytes: number
   libraryMaxActiveSeeds?: number
   dashboardRounds: number
+  crawlNodes: number
+  crawlTorrents: number
+  /** --timeout-s when given, else 5 minutes (the payload size says nothing about a crawl). */
+  crawlTimeoutMs: number
   encryptionRounds: number
   cpuProfDir?: string
 }
@@ -107,15 +116,17 @@ function parseOptions(argv: string[]): BenchOptions {
       'cpu-prof-dir': { type: 'string' },
       'dashboard-rounds': { type: 'string', default: '2' },
       'encryption-rounds': { type: 'string', default: '1' },
+      'crawl-nodes': { type: 'string', default: '20' },
+      'crawl-torrents': { type: 'string', default: '200' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp,crawl|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
-        '[--dashboard-rounds N] [--encryption-rounds N] [--cpu-prof-dir DIR] [--json FILE]',
+        '[--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--cpu-prof-dir DIR] [--json FILE]',
     )
     process.exit(0)
   }
@@ -143,6 +154,10 @@ function parseOptions(argv: string[]): BenchOptions {
   if (!Number.isInteger(dashboardRounds) || dashboardRounds < 1) throw new Error(`--dashboard-rounds must be a whole number ≥ 1, got ${values['dashboard-rounds']}`)
   const encryptionRounds = Number(values['encryption-rounds'])
   if (!Number.isInteger(encryptionRounds) || encryptionRounds < 1) throw new Error(`--encryption-rounds must be a whole number ≥ 1, got ${values['encryption-rounds']}`)
+  const crawlNodes = Number(values['crawl-nodes'])
+  if (!Number.isInteger(crawlNodes) || crawlNodes < 2 || crawlNodes > 250) throw new Error(`--crawl-nodes must be a whole number from 2 to 250, got ${values['crawl-nodes']}`)
+  const crawlTorrents = Number(values['crawl-torrents'])
+  if (!Number.isInteger(crawlTorrents) || crawlTorrents < 1) throw new Error(`--crawl-torrents must be a whole number ≥ 1, got ${values['crawl-torrents']}`)
   if (values.seeder !== 'rtorrent' && values.seeder !== 'qbittorrent') throw new Error(`--seeder must be rtorrent or qbittorrent, got ${values.seeder}`)
   // Generous: a client slower than 5 MB/s has failed the benchmark anyway.
   const timeoutMs = values['timeout-s'] ? Number(values['timeout-s']) * 1000 : Math.max(60_000, ((sizeMiB * MIB) / 5e6) * 1000)
@@ -161,6 +176,9 @@ function parseOptions(argv: string[]): BenchOptions {
     libraryMaxActiveSeeds,
     dashboardRounds,
     encryptionRounds,
+    crawlNodes,
+    crawlTorrents,
+    crawlTimeoutMs: values['timeout-s'] ? timeoutMs : 300_000,
     cpuProfDir: values['cpu-prof-dir'] ? resolve(values['cpu-prof-dir']) : undefined,
   }
 }
@@ -429,6 +447,11 @@ async function main(): Promise<void> {
     const rows = await runUtpSection({ sizeMiB: options.sizeMiB, timeoutMs: options.timeoutMs })
     report.push(formatUtpSection(rows, options.sizeMiB * MIB))
     json.utp = { sizeBytes: options.sizeMiB * MIB, rows }
+  }
+  if (options.sections.includes('crawl')) {
+    const result = await runCrawlSection({ nodes: options.crawlNodes, torrents: options.crawlTorrents, timeoutMs: options.crawlTimeoutMs })
+    report.push(formatCrawlSection(result))
+    json.crawl = result
   }
   console.log('')
   console.log(report.join('\n\n'))

@@ -38,7 +38,12 @@ interface ChoiceOption<T extends string = string> {
   choices: readonly T[]
   doc: string
 }
-type OptionSpec = NumberOption | StringOption | BooleanOption | AddressListOption | ChoiceOption
+interface BlocklistOption {
+  kind: 'blocklist'
+  default: { readonly words: readonly string[]; readonly infoHashes: readonly string[] }
+  doc: string
+}
+type OptionSpec = NumberOption | StringOption | BooleanOption | AddressListOption | ChoiceOption | BlocklistOption
 
 /** Every config option, its bounds and what it does (the README table is made from the same words). */
 export const CONFIG_OPTIONS = {
@@ -77,6 +82,13 @@ export const CONFIG_OPTIONS = {
     doc: 'HOST:PORT nodes to join the DHT through when no saved routing table helps',
   },
   webSeeds: { kind: 'boolean', default: true, doc: "download from the web seeds a torrent lists (BEP 19 `url-list`: HTTP(S) servers holding its files), beside peers or with none" },
+  indexDatabase: { kind: 'string', default: '', optional: true, doc: 'where the index (`crawl`, `search`) lives: empty = SQLite in `index.sqlite` in the state folder (needs the optional better-sqlite3); `postgres://user:password@host/db` = a PostgreSQL shared by several crawlers (`?schema=NAME` keeps its tables in that schema)' },
+  indexWhileRunning: { kind: 'boolean', default: false, doc: 'a session (`seed`, the dashboard) also crawls the DHT into the index, at a low rate (two metadata fetches at a time), over its own DHT node; needs `dht`' },
+  indexBlocklist: {
+    kind: 'blocklist',
+    default: { words: [], infoHashes: [] },
+    doc: '`{"words": [...], "infoHashes": [...]}`: torrents whose name or a file path holds one of the words (whole words, any case; a phrase matches in order) or whose info hash is listed are never stored in the index',
+  },
 } as const satisfies Record<string, OptionSpec>
 
 type Options = typeof CONFIG_OPTIONS
@@ -86,6 +98,8 @@ type ValueOf<O> = O extends { kind: 'number' }
     ? boolean
     : O extends { kind: 'addresses' }
       ? string[]
+      : O extends { kind: 'blocklist' }
+        ? { words: string[]; infoHashes: string[] }
       : O extends { kind: 'choice'; choices: readonly (infer C)[] }
         ? C
         : string
@@ -93,7 +107,7 @@ export type Config = { -readonly [K in keyof Options]: ValueOf<Options[K]> }
 
 export function defaultConfig(): Config {
   const out: Record<string, unknown> = {}
-  for (const [key, opt] of Object.entries(CONFIG_OPTIONS)) out[key] = Array.isArray(opt.default) ? [...opt.default] : opt.default
+  for (const [key, opt] of Object.entries(CONFIG_OPTIONS)) out[key] = typeof opt.default === 'object' ? structuredClone(opt.default) : opt.default
   return out as Config
 }
 
@@ -112,6 +126,9 @@ export function validateConfig(raw: unknown, where: string): Config {
       if (typeof value !== 'boolean') throw new FriendError(`config ${where}: ${key} must be true or false, got ${JSON.stringify(value)}`)
     } else if (opt.kind === 'choice') {
       if (typeof value !== 'string' || !opt.choices.includes(value)) throw new FriendError(`config ${where}: ${key} must be one of ${opt.choices.map((c) => `"${c}"`).join(', ')}, got ${JSON.stringify(value)}`)
+    } else if (opt.kind === 'blocklist') {
+      config[key] = validateBlocklist(value, `config ${where}: ${key}`)
+      continue
     } else if (opt.kind === 'addresses') {
       const bad = Array.isArray(value) ? value.find((v) => typeof v !== 'string' || !/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(v)) : value
       if (!Array.isArray(value) || bad !== undefined) throw new FriendError(`config ${where}: ${key} must be a list of "HOST:PORT" strings, got ${JSON.stringify(bad)}`)
@@ -122,6 +139,18 @@ export function validateConfig(raw: unknown, where: string): Config {
     config[key] = value
   }
   return config as Config
+}
+
+function validateBlocklist(value: unknown, where: string): { words: string[]; infoHashes: string[] } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FriendError(`${where} must be an object {"words": [...], "infoHashes": [...]}`)
+  const extra = Object.keys(value).find((k) => k !== 'words' && k !== 'infoHashes')
+  if (extra !== undefined) throw new FriendError(`${where}: unknown key "${extra}" (known: words, infoHashes)`)
+  const { words = [], infoHashes = [] } = value as { words?: unknown; infoHashes?: unknown }
+  const badWord = Array.isArray(words) ? words.find((w) => typeof w !== 'string' || !/[\p{L}\p{N}]/u.test(w)) : words
+  if (!Array.isArray(words) || badWord !== undefined) throw new FriendError(`${where}.words must be a list of words (each with a letter or digit), got ${JSON.stringify(badWord)}`)
+  const badHash = Array.isArray(infoHashes) ? infoHashes.find((h) => typeof h !== 'string' || !/^[0-9a-fA-F]{40}$/.test(h)) : infoHashes
+  if (!Array.isArray(infoHashes) || badHash !== undefined) throw new FriendError(`${where}.infoHashes must be a list of 40-hex-digit info hashes, got ${JSON.stringify(badHash)}`)
+  return { words: [...(words as string[])], infoHashes: (infoHashes as string[]).map((h) => h.toLowerCase()) }
 }
 
 export interface Paths {

@@ -5,6 +5,7 @@ import { errorMessage, FriendError } from '../core/types.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { ADD_USAGE, runAdd } from './add-command.ts'
 import { CREATE_USAGE, runCreate } from './create-command.ts'
+import { CRAWL_USAGE, runCrawl } from './crawl-command.ts'
 import { INFO_USAGE, runInfo } from './info-command.ts'
 import { runTracker, TRACKER_USAGE } from './tracker-command.ts'
 import type { CliIo } from './io.ts'
@@ -35,6 +36,8 @@ commands:
   create <path>        make a .torrent of a file or folder and print its magnet link
   share <path>         create it, add it for seeding and print the magnet link
   tracker              run a small HTTP + UDP tracker for friends
+  crawl                index the DHT (BEP 51 sampling, metadata fetch) until stopped
+  search <words…>      search the index (needs a crawl first; search --help for the options)
   help                 this text
   version              print the version
 
@@ -51,7 +54,9 @@ ${INFO_USAGE}
 
 ${CREATE_USAGE}
 
-${TRACKER_USAGE}`
+${TRACKER_USAGE}
+
+${CRAWL_USAGE}`
 
 /** The dashboard loads Ink and React only when it is asked for. */
 async function dashboard(argv: string[], io: CliIo): Promise<number> {
@@ -99,6 +104,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await runShare(rest, io)
       case 'tracker':
         return await runTracker(rest, io)
+      case 'crawl':
+        return await runCrawl(rest, io)
+      case 'search': {
+        // The index (and its database driver) loads only for the commands that use it.
+        const { runSearch } = await import('./search-command.ts')
+        return await runSearch(rest, io)
+      }
       case 'version':
       case '--version':
         io.out(CLIENT_VERSION)

@@ -1,7 +1,8 @@
 // Runs a session for a process that owns one (headless `seed`, the dashboard):
 // opens it from the config, starts its DHT node, serves the control socket,
 // and turns session events into plain log lines kept in a small ring (the
-// control channel's `events`) and handed to the caller's log.
+// control channel's `events`) and handed to the caller's log. With config
+// `indexWhileRunning` it also runs the index's crawler over the session's DHT.
 // It never writes to stdout itself: the dashboard owns the terminal.
 import { ControlServer } from '../session/control-server.ts'
 import { EventLog } from '../session/event-log.ts'
@@ -13,6 +14,8 @@ import type { Config } from './config.ts'
 import { peerOptions } from './config.ts'
 import { startDht } from '../session/start-dht.ts'
 import { controlHandler, controlSocketPath } from './session-control.ts'
+import type { DhtNode } from '../discovery/dht-node.ts'
+import type { BackgroundCrawl } from '../index/background-crawl.ts'
 
 export type { LogLine }
 
@@ -47,6 +50,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
   const { config, stateDir } = opts
   const events = new EventLog()
   const log = (text: string) => opts.onLog?.(events.push(text))
+  let dht: DhtNode | undefined
   const session = await Session.open({
     stateDir,
     listenPort: opts.listenPort ?? config.listenPort,
@@ -66,13 +70,20 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     utp: config.utp,
     tcp: config.tcp,
     webSeeds: config.webSeeds,
-    startDht: (port, udpSocket) => startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log, udpSocket),
+    startDht: async (port, udpSocket) => (dht = await startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log, udpSocket)),
   })
+  // The index's crawler and database driver load only when asked for.
+  let crawl: BackgroundCrawl | undefined
+  if (config.indexWhileRunning && dht) {
+    const { startBackgroundCrawl } = await import('../index/background-crawl.ts')
+    crawl = await startBackgroundCrawl({ dht, bootstrap: config.dhtBootstrap, databaseSpec: config.indexDatabase, stateDir, blocklist: config.indexBlocklist, log })
+  } else if (config.indexWhileRunning) log('background crawl off: it needs the DHT (config dht)')
   const handler = controlHandler(session, opts.cwd, opts.saveDir, events)
   const control = new ControlServer(controlSocketPath(stateDir), handler)
   try {
     await control.listen()
   } catch (err) {
+    await crawl?.stop()
     await session.close()
     throw err
   }
@@ -93,6 +104,8 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     close: () =>
       (closing ??= (async () => {
         await control.close()
+        // Before the session, whose close stops the DHT node the crawler queries.
+        await crawl?.stop()
         await session.close()
       })()),
   }

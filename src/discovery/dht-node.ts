@@ -1,7 +1,10 @@
 // The session's one BEP 5 DHT node (bittorrent-dht over one UDP port): binds,
 // restores and saves the routing table, and runs get_peers lookups and
-// announce_peer for the torrents' DhtSources. Knows no torrent; never connects
-// to a peer; never contacts a node the caller did not give or the DHT taught it.
+// announce_peer for the torrents' DhtSources. It answers BEP 51
+// sample_infohashes from the hashes announced to it, and sends single
+// find_node, get_peers and sample_infohashes queries for the index's crawler.
+// Knows no torrent; never connects to a peer; never contacts a node the
+// caller did not give or the DHT taught it.
 import { readFile } from 'node:fs/promises'
 import { isIPv4 } from 'node:net'
 import { writeFileAtomic } from '../core/atomic-write.ts'
@@ -9,6 +12,7 @@ import DHT, { type DHTNodeInfo } from 'bittorrent-dht'
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { errorMessage, FriendError, parseAddress, type PeerAddress } from '../core/types.ts'
+import { AnnouncedHashes, decodeNodes, decodePeerValues, decodeSampleReply, sampleReplyFields, type NodeContact, type SampleReply } from './bep51.ts'
 
 export interface DhtNodeOptions {
   /** UDP port (the session's port); 0 picks a free one. */
@@ -25,6 +29,10 @@ export interface DhtNodeOptions {
    * the listener's UDP port, shared with uTP (k-rpc-socket's `socket` option).
    */
   socket?: object
+  /** BEP 51: the `interval` our sample_infohashes replies ask for (default 300 s). */
+  sampleIntervalSeconds?: number
+  /** Queries in flight at once (bittorrent-dht's default 16; the crawler wants more). */
+  concurrency?: number
 }
 
 export type DhtNodeEvents = {
@@ -40,6 +48,35 @@ const HEX_ID = /^[0-9a-f]{40}$/i
 /** A crash loses at most this much of the routing table's history. */
 const SAVE_INTERVAL_MS = 30 * 60_000
 const STATE_VERSION = 1
+const DEFAULT_SAMPLE_INTERVAL_SECONDS = 300
+/** sample_infohashes answers per asking IP per window: a reply is ~10× its query, so a spoofed flood must not make us a reflector. */
+const SAMPLE_ANSWERS_PER_WINDOW = 20
+const SAMPLE_WINDOW_MS = 10_000
+/** Nodes sent beside a sample (BEP 51: "nodes" as in find_node). */
+const SAMPLE_REPLY_NODES = 8
+
+/** The parts of k-rpc (bittorrent-dht's `_rpc`) used for queries it has no method for. */
+interface KRpc {
+  id: Buffer
+  nodes: { closest(id: Uint8Array, n?: number): DHTNodeInfo[] }
+  query(node: { host: string; port: number }, message: { q: string; a: Record<string, unknown> }, cb: (err: Error | null, res?: { r?: unknown }) => void): void
+  response(peer: RemoteInfo, query: unknown, r: Record<string, unknown>, nodes?: DHTNodeInfo[]): void
+  error(peer: RemoteInfo, query: unknown, error: [number, string]): void
+  on(event: 'query', listener: (query: { q?: unknown; a?: unknown }, peer: RemoteInfo) => void): void
+}
+
+interface RemoteInfo {
+  address: string
+  port: number
+}
+
+/** What a get_peers reply to one node held. */
+export interface GetPeersReply {
+  peers: PeerAddress[]
+  nodes: NodeContact[]
+}
+
+export type { NodeContact, SampleReply } from './bep51.ts'
 
 interface SavedNode {
   id?: Buffer
@@ -70,6 +107,12 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
   #saveTimer: TimerHandle | undefined
   #saveChain: Promise<void> = Promise.resolve()
   readonly #pending = new Set<Settle>()
+  readonly #sampleIntervalSeconds: number
+  readonly #concurrency: number | undefined
+  readonly #announced = new AnnouncedHashes()
+  #samplesAnswered = 0
+  /** Asking IP → [window start, answers in it]; cleared when it grows past 10,000 addresses. */
+  readonly #sampleAnswers = new Map<string, [number, number]>()
 
   constructor(opts: DhtNodeOptions) {
     super()
@@ -88,6 +131,8 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
     this.#stateFile = opts.stateFile
     this.#clock = opts.clock ?? systemClock
     this.#socket = opts.socket
+    this.#sampleIntervalSeconds = opts.sampleIntervalSeconds ?? DEFAULT_SAMPLE_INTERVAL_SECONDS
+    this.#concurrency = opts.concurrency
   }
 
   /** Binds the UDP port and begins bootstrapping (from the saved table and the bootstrap list); rejects if the port cannot be bound. */
@@ -163,6 +208,97 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
     })
   }
 
+  /** Info hashes announced to us and still held (what our BEP 51 replies sample from). */
+  get announcedCount(): number {
+    return this.#announced.count(this.#clock.now())
+  }
+
+  /** BEP 51 sample_infohashes queries we have answered. */
+  get samplesAnswered(): number {
+    return this.#samplesAnswered
+  }
+
+  /** The routing table's nodes, for a crawler to start its walk from. */
+  routingNodes(): NodeContact[] {
+    const dht = this.#running()
+    if (!dht) return []
+    return dht.nodes.toArray().map((n) => ({ id: Buffer.from(n.id), host: n.host, port: n.port }))
+  }
+
+  /** BEP 5 find_node to one node: the nodes it knows closest to `target`. */
+  async findNode(to: PeerAddress, target: Buffer): Promise<NodeContact[]> {
+    checkId(target, 'find_node target')
+    const r = await this.#query(to, 'find_node', { target })
+    return decodeNodes(r.nodes)
+  }
+
+  /** BEP 5 get_peers to one node: the peers it holds for `infoHash`, or nodes closer to it. */
+  async getPeers(to: PeerAddress, infoHash: Buffer): Promise<GetPeersReply> {
+    checkId(infoHash, 'info hash')
+    const r = await this.#query(to, 'get_peers', { info_hash: infoHash })
+    return { peers: decodePeerValues(r.values), nodes: decodeNodes(r.nodes) }
+  }
+
+  /** BEP 51 sample_infohashes to one node; rejects when the reply is no usable sample (see bep51.ts). */
+  async sampleInfohashes(to: PeerAddress, target: Buffer): Promise<SampleReply> {
+    checkId(target, 'sample_infohashes target')
+    const r = await this.#query(to, 'sample_infohashes', { target })
+    return decodeSampleReply(r)
+  }
+
+  /** One query, settled on reply, KRPC error, timeout (k-rpc's ~2 s) or stop(). */
+  #query(to: PeerAddress, q: string, a: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const dht = this.#running()
+    if (!dht) return Promise.reject(notRunning())
+    const rpc = krpcOf(dht)
+    return new Promise((resolve, reject) => {
+      const settle: Settle = (err) => {
+        if (!this.#pending.delete(settle)) return
+        reject(err ?? new FriendError('the DHT node stopped before the query was answered'))
+      }
+      this.#pending.add(settle)
+      rpc.query({ host: to.host, port: to.port }, { q, a: { id: rpc.id, ...a } }, (err, res) => {
+        if (!this.#pending.delete(settle)) return
+        if (err) {
+          // k-rpc gives a KRPC error reply (BEP 5 "e", e.g. 204 Method Unknown) as an error with a numeric code.
+          const code = (err as { code?: unknown }).code
+          const why = typeof code === 'number' && code > 0 ? `the node answered error ${err.message}` : err.message
+          return reject(new FriendError(`${q} to ${to.host}:${to.port}: ${why}`))
+        }
+        const r = res?.r
+        if (typeof r !== 'object' || r === null) return reject(new FriendError(`${q} to ${to.host}:${to.port}: reply without an "r" dictionary`))
+        resolve(r as Record<string, unknown>)
+      })
+    })
+  }
+
+  /** BEP 51: answers from the hashes announced to us; a malformed query gets KRPC error 203. */
+  #handleQuery(rpc: KRpc, query: { q?: unknown; a?: unknown }, peer: RemoteInfo): void {
+    if (!(query.q instanceof Uint8Array) || Buffer.from(query.q).toString() !== 'sample_infohashes') return
+    const a = query.a as { target?: unknown } | undefined
+    const target = a?.target
+    if (!(target instanceof Uint8Array) || target.length !== NODE_ID_BYTES) {
+      rpc.error(peer, query, [203, 'sample_infohashes needs a 20-byte "target"'])
+      return
+    }
+    const now = this.#clock.now()
+    if (!this.#allowSampleAnswer(peer.address, now)) return
+    const fields = sampleReplyFields(this.#announced, now, this.#sampleIntervalSeconds)
+    this.#samplesAnswered++
+    rpc.response(peer, query, { id: rpc.id, ...fields }, rpc.nodes.closest(target, SAMPLE_REPLY_NODES))
+  }
+
+  #allowSampleAnswer(ip: string, now: number): boolean {
+    if (this.#sampleAnswers.size > 10_000) this.#sampleAnswers.clear()
+    const entry = this.#sampleAnswers.get(ip)
+    if (!entry || now - entry[0] >= SAMPLE_WINDOW_MS) {
+      this.#sampleAnswers.set(ip, [now, 1])
+      return true
+    }
+    entry[1]++
+    return entry[1] <= SAMPLE_ANSWERS_PER_WINDOW
+  }
+
   #running(): DHT | undefined {
     return this.#dht && this.#bound && !this.#stopPromise ? this.#dht : undefined
   }
@@ -174,8 +310,17 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
       bootstrap: this.#bootstrap.map((a) => ({ host: a.host, port: a.port })),
       ...(saved?.nodeId && { nodeId: saved.nodeId }),
       ...(this.#socket && { socket: this.#socket }),
+      ...(this.#concurrency && { concurrency: this.#concurrency }),
     } as ConstructorParameters<typeof DHT>[0])
     this.#dht = dht
+    // Every running lookup listens for 'peer'; a crawler runs dozens at once.
+    dht.setMaxListeners(0)
+    const rpc = krpcOf(dht)
+    rpc.on('query', (query, peer) => this.#handleQuery(rpc, query, peer))
+    // Emitted only for an announce_peer whose token checked out.
+    dht.on('announce_peer', (infoHash: unknown) => {
+      if (infoHash instanceof Uint8Array) this.#announced.add(infoHash, this.#clock.now())
+    })
     dht.on('warning', (err: unknown) => this.#handleWarning(err))
     dht.on('error', (err: unknown) => this.#handleError(err))
     dht.on('ready', () => this.#handleReady())
@@ -337,6 +482,14 @@ function readNode(entry: unknown): SavedNode | undefined {
   if (typeof id !== 'string' || !HEX_ID.test(id)) return undefined
   const idBytes = Buffer.from(id, 'hex')
   return idBytes.length === NODE_ID_BYTES ? { id: idBytes, host, port } : undefined
+}
+
+function krpcOf(dht: DHT): KRpc {
+  return (dht as unknown as { _rpc: KRpc })._rpc
+}
+
+function checkId(id: Buffer, what: string): void {
+  if (!Buffer.isBuffer(id) || id.length !== NODE_ID_BYTES) throw new FriendError(`${what} must be ${NODE_ID_BYTES} bytes, got ${id?.length}`)
 }
 
 function notRunning(): FriendError {

@@ -22,6 +22,15 @@ function specifiers(text: string): string[] {
   return found
 }
 
+/** The specifiers a file loads when it is loaded: static imports and re-exports that are not type-only, side-effect imports. */
+function runtimeSpecifiers(text: string): string[] {
+  const code = text.replace(/^\s*\/\*[\s\S]*?\*\//gm, '').replace(/^\s*\/\/.*$/gm, '')
+  const found: string[] = []
+  for (const m of code.matchAll(/^\s*(?:import|export)\b(\s+type\b)?[^;'"`]*?\bfrom\s*['"]([^'"]+)['"]/gm)) if (!m[1]) found.push(m[2])
+  for (const m of code.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm)) found.push(m[1])
+  return found
+}
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name)
@@ -45,6 +54,28 @@ function importGraph(files: Map<string, string>): Map<string, string[]> {
     graph.set(file, targets)
   }
   return graph
+}
+
+/** Every file in src loaded, at start, with `entry`: the closure of runtimeSpecifiers; and the packages those files load. */
+function loadedWith(entry: string, files: Map<string, string>): { files: Set<string>; packages: Map<string, string> } {
+  const seen = new Set<string>()
+  const packages = new Map<string, string>()
+  const visit = (file: string): void => {
+    if (seen.has(file)) return
+    seen.add(file)
+    for (const spec of runtimeSpecifiers(files.get(file)!)) {
+      if (!spec.startsWith('.')) {
+        packages.set(spec, file)
+        continue
+      }
+      const base = join(dirname(file), spec)
+      const target = [base, `${base}.ts`, `${base}.tsx`, join(base, 'index.ts')].find((p) => files.has(p))
+      assert.ok(target, `${file} imports ${spec}, which is no file in src`)
+      visit(target)
+    }
+  }
+  visit(entry)
+  return { files: seen, packages }
 }
 
 /** Every circle, as a path that starts and ends at the same file (one per strongly connected group). */
@@ -152,4 +183,33 @@ test('imports point one way: tui never imports cli; picker, choker, storage, met
     }
   }
   assert.deepEqual(wrong, [])
+})
+
+test('the runtime parser leaves out type-only imports and dynamic imports', () => {
+  const text = [
+    "import { a } from './a.ts'",
+    "import type { B } from './b.ts'",
+    "import type Db from 'better-sqlite3'",
+    "export type { C } from './c.ts'",
+    "export { d } from './d.ts'",
+    "import './e.ts'",
+    "const pg = await import('pg')",
+  ].join('\n')
+  assert.deepEqual(runtimeSpecifiers(text).sort(), ['./a.ts', './d.ts', './e.ts'])
+})
+
+test('the download path never loads the index or its database drivers (better-sqlite3 and pg are loaded only when an index is opened)', () => {
+  const files = readSrc()
+  for (const entry of ['cli/main.ts', 'cli/add-command.ts', 'session/session.ts', 'cli/seed-command.ts']) {
+    assert.ok(files.has(entry), `${entry} is no file in src`)
+    const loaded = loadedWith(entry, files)
+    assert.ok(loaded.files.size > 10, `${entry} loads only ${loaded.files.size} files: the parser is broken`)
+    assert.ok(loaded.packages.size > 0, `${entry} loads no package: the parser is broken`)
+    assert.deepEqual([...loaded.files].filter((f) => f.startsWith('index/')), [], `${entry} loads index modules`)
+    for (const driver of ['better-sqlite3', 'pg']) assert.equal(loaded.packages.get(driver), undefined, `${entry} loads ${driver}`)
+  }
+  // And the index itself loads its drivers only dynamically: a static import would defeat the above once anything imported it.
+  for (const [file, text] of files) {
+    for (const driver of ['better-sqlite3', 'pg']) assert.ok(!runtimeSpecifiers(text).includes(driver), `${file} imports ${driver} statically`)
+  }
 })

@@ -65,6 +65,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
     utp: config.utp,
     tcp: config.tcp,
+    portForwarding: config.portForwarding,
     startDht: (port, udpSocket) => startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log, udpSocket),
   })
   const handler = controlHandler(session, opts.cwd, opts.saveDir, events)
@@ -79,6 +80,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
   session.on('removed', (_hash, name) => log(`removed ${name}`))
   session.on('completed', (t) => log(`completed ${t.name}`))
   session.on('warning', (message) => log(`warning: ${message}`))
+  session.on('portForwarding', (line) => log(line))
   session.on('resumed', (t, trusted, rechecked) => log(`resumed ${t.name}: ${trusted} pieces from resume data, ${rechecked} re-checked`))
   session.on('seedLimit', (t, reason) => log(`paused ${t.name}: ${reason}`))
   session.on('error', (t) => log(`error ${t.name}: ${t.error}`))

@@ -36,6 +36,8 @@ export interface SharedParts {
   download: TokenBucket
   /** uTP and TCP as the session's listener allows. */
   transports: TransportPolicy
+  /** The port trackers are told, when port forwarding may map another outside. */
+  announcePort: (() => number) | undefined
 }
 
 export function newRecord(entry: LibraryEntry, meta: Metainfo, clock: Clock): TorrentRecord {
@@ -62,6 +64,7 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     storage,
     peerId: shared.peerId,
     listenPort: port,
+    announcePort: shared.announcePort,
     clock: shared.clock,
     dialLimit: shared.dialLimit,
     maxConnections: opts.maxConnectionsPerTorrent,

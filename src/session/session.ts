@@ -31,6 +31,7 @@ import type { Torrent, TorrentErrorKind } from '../torrent/torrent.ts'
 import { libraryTorrent, magnetTask, newRecord } from './library-torrent.ts'
 import type { SharedParts } from './library-torrent.ts'
 import { Listener } from './listener.ts'
+import { PORT_MAPPING_OFF, PortMapper } from './port-mapping/port-mapper.ts'
 import { saveResume, trustedPieces } from './resume.ts'
 import { Scheduler } from './scheduler.ts'
 import type { MagnetFetch, SessionEvents, SessionOptions, SessionStatus, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
@@ -51,6 +52,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #clock: Clock
   #port = 0
   #dht: DhtNode | undefined
+  #portMapper: PortMapper | undefined
   readonly #fetching = new Map<string, MagnetFetch>()
   /** Peers given by hand (`add --peer`), by info hash: handed to the torrent whenever it starts in this session. */
   readonly #manualPeers = new Map<string, PeerCandidate[]>()
@@ -103,6 +105,12 @@ export class Session extends TypedEmitter<SessionEvents> {
       throw new FriendError(`cannot listen for peers: ${errorMessage(err)}`)
     }
     session.#dht = await opts.startDht?.(session.#port, session.#listener.dhtSocket())
+    if (opts.portForwarding) {
+      const mapper = new PortMapper({ internalPort: session.#port, clock: session.#clock })
+      mapper.on('log', (line) => session.emit('portForwarding', line))
+      mapper.on('warning', (line) => session.emit('warning', line))
+      session.#portMapper = mapper
+    }
     for (const entry of store.list()) {
       try {
         const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
@@ -118,6 +126,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   async start(): Promise<void> {
     this.#saveTimer ??= this.#clock.setInterval(() => void this.#saveAllResume(), this.#opts.resumeSaveIntervalMs ?? 30_000)
     this.#scheduler.start()
+    // In the background: a router that answers slowly or never delays nothing.
+    this.#portMapper?.start()
     await this.#schedule()
   }
 
@@ -335,6 +345,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       downloadLimitBytesPerSec: this.#download.rateBytesPerSec,
       uploadLimitBytesPerSec: this.#upload.rateBytesPerSec,
       torrents: this.#records.size + this.#fetching.size,
+      portForwarding: this.#portMapper?.status() ?? PORT_MAPPING_OFF,
     }
   }
 
@@ -351,6 +362,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#fetching.clear()
     await this.#scheduler.settled()
     await Promise.allSettled([...this.#records.values()].map((r) => this.#stopTorrent(r)))
+    await this.#portMapper?.close()
     await this.#listener.close()
     await this.#dht?.stop()
     await this.#store.flush()
@@ -491,6 +503,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
       dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, upload: this.#upload, download: this.#download,
       transports: this.#listener.transports,
+      announcePort: this.#portMapper && (() => this.#portMapper!.announcePort),
     }
   }
 

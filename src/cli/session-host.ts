@@ -66,6 +66,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     utp: config.utp,
     tcp: config.tcp,
     portForwarding: config.portForwarding,
+    lsd: config.lsd,
     startDht: (port, udpSocket) => startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log, udpSocket),
   })
   const handler = controlHandler(session, opts.cwd, opts.saveDir, events)

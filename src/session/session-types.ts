@@ -107,6 +107,8 @@ export interface SessionOptions {
   tcp?: boolean
   /** Ask the router (UPnP IGD, NAT-PMP) to forward the listen port, and delete the mapping at close (default false here; config portForwarding defaults true). */
   portForwarding?: boolean
+  /** Local Service Discovery (BEP 14) for public torrents (default false here; config lsd defaults true). */
+  lsd?: boolean
   /** Session-wide limits in bytes/s (0 = none). */
   uploadLimitBytesPerSec?: number
   downloadLimitBytesPerSec?: number

@@ -20,6 +20,7 @@ import { TokenBucket } from '../core/token-bucket.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
 import type { PeerAddress, PeerCandidate } from '../core/types.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
+import { LsdService } from '../discovery/lsd.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
@@ -53,6 +54,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #port = 0
   #dht: DhtNode | undefined
   #portMapper: PortMapper | undefined
+  #lsd: LsdService | undefined
   readonly #fetching = new Map<string, MagnetFetch>()
   /** Peers given by hand (`add --peer`), by info hash: handed to the torrent whenever it starts in this session. */
   readonly #manualPeers = new Map<string, PeerCandidate[]>()
@@ -126,6 +128,13 @@ export class Session extends TypedEmitter<SessionEvents> {
   async start(): Promise<void> {
     this.#saveTimer ??= this.#clock.setInterval(() => void this.#saveAllResume(), this.#opts.resumeSaveIntervalMs ?? 30_000)
     this.#scheduler.start()
+    if (this.#opts.lsd && !this.#lsd) {
+      try {
+        this.#lsd = await LsdService.open({ port: this.#port, clock: this.#clock })
+      } catch (err) {
+        this.emit('warning', `${errorMessage(err)}; going on without local peer discovery`)
+      }
+    }
     // In the background: a router that answers slowly or never delays nothing.
     this.#portMapper?.start()
     await this.#schedule()
@@ -363,6 +372,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     await this.#scheduler.settled()
     await Promise.allSettled([...this.#records.values()].map((r) => this.#stopTorrent(r)))
     await this.#portMapper?.close()
+    await this.#lsd?.close()
     await this.#listener.close()
     await this.#dht?.stop()
     await this.#store.flush()
@@ -501,7 +511,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #shared(): SharedParts {
     return {
       opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
-      dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, upload: this.#upload, download: this.#download,
+      dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, lsd: this.#lsd, upload: this.#upload, download: this.#download,
       transports: this.#listener.transports,
       announcePort: this.#portMapper && (() => this.#portMapper!.announcePort),
     }

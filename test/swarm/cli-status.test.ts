@@ -66,7 +66,7 @@ test('status --json and files --json without a session and with one (seed); list
   const home = join(work.path, 'home')
   const env = isolatedEnv(home)
   const port = await freePort()
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, listenPort: port, uploadLimitKiBps: 100 }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port, uploadLimitKiBps: 100 }))
   const folder = join(work.path, 'pair')
   mkdirSync(join(folder, 'sub'), { recursive: true })
   writeFileSync(join(folder, 'a.bin'), Buffer.alloc(1000, 1))

@@ -1,0 +1,72 @@
+// Local Service Discovery between two of our clients, for real: each runs in
+// its own network namespace, the two joined by one veth pair (a LAN with a
+// multicast route), with no tracker and no DHT. One seeds (`add --seed`), the
+// other downloads (`add`), and the only way it can learn the seeder's address
+// is the seeder's BEP 14 announce. The download is compared byte for byte
+// with the bytes the torrent was made from; a private torrent is never announced.
+import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { CLI_PATH, describeRun, isolatedEnv, REPO_ROOT } from '../helpers/cli.ts'
+import { ManagedProcess, exitWithin } from '../helpers/managed-process.ts'
+import { buildTorrent } from '../helpers/make-torrent.ts'
+import { tempDir, waitUntil } from '../helpers/net.ts'
+import { canMakeNamespaces, inNs, Namespaces, run } from '../helpers/netns.ts'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+
+const skip = (await canMakeNamespaces()) ? false : 'needs root and ip netns'
+
+/** Two hosts on one LAN segment: 10.78.0.1 and 10.78.0.2, multicast routed onto the link. */
+async function lan(ns: Namespaces, tag: string): Promise<[string, string]> {
+  const a = await ns.add(`ft-natlsd-${tag}-a`)
+  const b = await ns.add(`ft-natlsd-${tag}-b`)
+  await ns.link(a, 'eth0', '10.78.0.1/24', b, 'eth0', '10.78.0.2/24')
+  for (const n of [a, b]) await run('ip', ['-n', n, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0'])
+  return [a, b]
+}
+
+function home(root: string, name: string): string {
+  const dir = join(root, name)
+  mkdirSync(join(dir, '.config', 'friendtorrent'), { recursive: true })
+  writeFileSync(join(dir, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, portForwarding: false, lsd: true, listenPort: 6881 }))
+  return dir
+}
+
+function cliIn(ns: string, name: string, homeDir: string, args: string[]): ManagedProcess {
+  return new ManagedProcess(name, 'ip', ['netns', 'exec', ns, process.execPath, CLI_PATH, ...args], { env: isolatedEnv(homeDir), cwd: REPO_ROOT })
+}
+
+test('LSD: a leecher with no tracker and no DHT finds our seeder on the LAN and downloads byte for byte', { skip, timeout: 180_000 }, async () => {
+  const ns = new Namespaces()
+  const work = tempDir('natlsd-lsd')
+  const procs: ManagedProcess[] = []
+  try {
+    const [a, b] = await lan(ns, 'lsd')
+    const built = buildTorrent({ name: 'lan.bin', files: 3 * 1024 * 1024 + 123, pieceLength: 256 * 1024, seed: 14 })
+    const torrentPath = join(work.path, 'lan.torrent')
+    writeFileSync(torrentPath, built.torrent)
+    const seedData = join(work.path, 'seed-data')
+    mkdirSync(seedData)
+    writeFileSync(join(seedData, 'lan.bin'), built.payload)
+    const out = join(work.path, 'out')
+
+    const seeder = cliIn(a, 'seeder', home(work.path, 'a'), ['add', torrentPath, '-o', seedData, '--seed'])
+    procs.push(seeder)
+    await waitUntil(() => /seeding/i.test(seeder.logs()) || !seeder.running, 30_000, `the seeder to seed:\n${seeder.tail()}`)
+    assert.ok(seeder.running, seeder.tail())
+
+    const leecher = cliIn(b, 'leecher', home(work.path, 'b'), ['add', torrentPath, '-o', out])
+    procs.push(leecher)
+    const code = await exitWithin(leecher.exited, 120_000)
+    assert.equal(code, 0, `the leecher finished: ${leecher.tail(30)}\n${seeder.tail()}`)
+    const got = await readFile(join(out, 'lan.bin'))
+    assert.equal(createHash('sha1').update(got).digest('hex'), createHash('sha1').update(built.payload).digest('hex'), 'byte for byte')
+    assert.equal(got.length, built.payload.length)
+  } finally {
+    for (const p of procs) await p.stop()
+    await ns.delete()
+    await work.cleanup()
+  }
+})

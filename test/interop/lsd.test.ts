@@ -15,6 +15,7 @@ import { tempDir, waitUntil } from '../helpers/net.ts'
 import { canMakeNamespaces, inNs, Namespaces, run } from '../helpers/netns.ts'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import bencode from 'bencode'
 
 const skip = (await canMakeNamespaces()) ? false : 'needs root and ip netns'
 
@@ -64,6 +65,52 @@ test('LSD: a leecher with no tracker and no DHT finds our seeder on the LAN and 
     const got = await readFile(join(out, 'lan.bin'))
     assert.equal(createHash('sha1').update(got).digest('hex'), createHash('sha1').update(built.payload).digest('hex'), 'byte for byte')
     assert.equal(got.length, built.payload.length)
+  } finally {
+    for (const p of procs) await p.stop()
+    await ns.delete()
+    await work.cleanup()
+  }
+})
+
+/** Every BEP 14 message heard in namespace `ns` on 6771, one JSON line each (a plain listener, not our code). */
+function sniffer(ns: string): ManagedProcess {
+  const script = `
+    const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true })
+    s.on('message', (m, r) => process.stdout.write(JSON.stringify({ from: r.address, text: m.toString('latin1') }) + '\\n'))
+    s.bind(6771, () => { s.addMembership('239.192.152.143'); process.stdout.write('listening\\n') })`
+  return new ManagedProcess('sniffer', 'ip', ['netns', 'exec', ns, process.execPath, '-e', script], { env: process.env, cwd: REPO_ROOT })
+}
+
+test('LSD: a private torrent is never announced; a public one beside it is', { skip, timeout: 120_000 }, async () => {
+  const ns = new Namespaces()
+  const work = tempDir('natlsd-lsdpriv')
+  const procs: ManagedProcess[] = []
+  try {
+    const [a, b] = await lan(ns, 'lsdp')
+    const pub = buildTorrent({ name: 'pub.bin', files: 100_000, pieceLength: 16384, seed: 3 })
+    const privInfo = { ...(bencode.decode(buildTorrent({ name: 'priv.bin', files: 100_000, pieceLength: 16384, seed: 4 }).torrent) as { info: Record<string, unknown> }).info, private: 1 }
+    const privHash = createHash('sha1').update(bencode.encode(privInfo)).digest('hex')
+    const data = join(work.path, 'data')
+    mkdirSync(data)
+    writeFileSync(join(data, 'pub.bin'), pub.payload)
+    writeFileSync(join(data, 'priv.bin'), buildTorrent({ name: 'priv.bin', files: 100_000, pieceLength: 16384, seed: 4 }).payload)
+    writeFileSync(join(work.path, 'pub.torrent'), pub.torrent)
+    writeFileSync(join(work.path, 'priv.torrent'), bencode.encode({ info: privInfo }))
+    const sniff = sniffer(b)
+    procs.push(sniff)
+    await waitUntil(() => /listening/.test(sniff.logs()), 10_000, `the sniffer:\n${sniff.tail()}`)
+
+    const priv = cliIn(a, 'private seeder', home(work.path, 'priv'), ['add', join(work.path, 'priv.torrent'), '-o', data, '--seed'])
+    procs.push(priv)
+    await waitUntil(() => /seeding/i.test(priv.logs()) || !priv.running, 30_000, `the private seeder:\n${priv.tail()}`)
+    assert.ok(priv.running, priv.tail())
+    const pubSeed = cliIn(a, 'public seeder', home(work.path, 'pub'), ['add', join(work.path, 'pub.torrent'), '-o', data, '--seed'])
+    procs.push(pubSeed)
+    const pubHash = pub.infoHash.toString('hex')
+    await waitUntil(() => sniff.logs().includes(`Infohash: ${pubHash}`), 30_000, `the public torrent's announce:\n${sniff.tail()}`)
+    const heard = sniff.logs()
+    assert.match(heard, /BT-SEARCH \* HTTP\/1\.1\\r\\nHost: 239\.192\.152\.143:6771\\r\\nPort: \d+\\r\\n/, 'a BEP 14 announce')
+    assert.ok(!heard.includes(privHash), `the private torrent was announced:\n${heard}`)
   } finally {
     for (const p of procs) await p.stop()
     await ns.delete()

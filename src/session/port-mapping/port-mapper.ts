@@ -43,6 +43,8 @@ export interface PortMapperOptions {
   gateway?: () => Promise<string | undefined>
   natPmpPort?: number
   natPmpAttempts?: number
+  /** Search for a UPnP gateway too (default true; tests on loopback turn it off: SSDP is multicast). */
+  upnp?: boolean
 }
 
 const DEFAULT_UPNP_LEASE_SEC = 3600
@@ -124,6 +126,7 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
 
   /** Maps through the first gateway SSDP finds; returns why not, or undefined. */
   async #tryUpnp(port: number): Promise<string | undefined> {
+    if (this.#opts.upnp === false) return 'UPnP: not tried'
     try {
       const signal = this.#abort.signal
       const locations = await searchGateways({ timeoutMs: this.#opts.ssdpTimeoutMs ?? DEFAULT_SSDP_TIMEOUT_MS, first: true, clock: this.#clock, signal })

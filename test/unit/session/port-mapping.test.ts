@@ -2,7 +2,8 @@
 // RFC 6886 §3 lays them out, and a NAT-PMP exchange with a gateway on
 // 127.0.0.1 (answers checked, strangers ignored, the retry schedule);
 // SSDP answers, a gateway's description (the WAN service and its control URL)
-// and the default route as /proc/net/route shows it.
+// the default route as /proc/net/route shows it, and the port mapper's
+// renewal and delete on a fake clock against that loopback gateway.
 import assert from 'node:assert/strict'
 import { createSocket } from 'node:dgram'
 import type { Socket } from 'node:dgram'
@@ -17,6 +18,9 @@ import {
 } from '../../../src/session/port-mapping/nat-pmp-codec.ts'
 import { NatPmpClient } from '../../../src/session/port-mapping/nat-pmp.ts'
 import { parseSearchAnswer } from '../../../src/session/port-mapping/ssdp.ts'
+import { PortMapper } from '../../../src/session/port-mapping/port-mapper.ts'
+import { FakeClock } from '../../helpers/fake-clock.ts'
+import { waitUntil } from '../../helpers/net.ts'
 
 test('NAT-PMP requests: RFC 6886 §3.2 and §3.3 byte for byte', () => {
   assert.deepEqual([...encodeExternalAddressRequest()], [0, 0])
@@ -138,4 +142,38 @@ test('default gateway from /proc/net/route', () => {
   assert.equal(parseRouteTable(table), '10.77.0.1')
   assert.equal(parseRouteTable(table.split('\n').slice(0, 2).join('\n')), undefined)
   assert.equal(parseRouteTable('garbage'), undefined)
+})
+
+test('port mapper: maps by NAT-PMP, renews at half the lifetime on its clock, deletes at close', async () => {
+  const gw = await gateway()
+  const clock = new FakeClock(1_000_000)
+  const mapper = new PortMapper({ internalPort: 40003, clock, upnp: false, gateway: async () => '127.0.0.1', natPmpPort: gw.port, natPmpLifetimeSec: 120 })
+  const lines: string[] = []
+  mapper.on('log', (l) => lines.push(l))
+  mapper.on('warning', (l) => lines.push(`warning: ${l}`))
+  try {
+    assert.equal(mapper.status().state, 'off')
+    mapper.start()
+    assert.equal(mapper.status().state, 'searching')
+    await waitUntil(() => mapper.status().state === 'mapped', 5000, 'the mapping')
+    assert.deepEqual(mapper.status(), { state: 'mapped', method: 'NAT-PMP', externalAddress: '5.6.7.1', externalTcpPort: 40003, externalUdpPort: 40003 })
+    assert.equal(mapper.announcePort, 40003)
+    assert.deepEqual(lines, ['port forwarding: NAT-PMP maps 5.6.7.1:40003 (TCP) and :40003 (UDP) to port 40003, renewed every 1 min'])
+    const mapsBefore = gw.requests.filter((b) => b[1] !== 0).length
+    assert.equal(mapsBefore, 2)
+    clock.advance(59_000)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(gw.requests.filter((b) => b[1] !== 0).length, 2, 'not renewed before half the lifetime')
+    clock.advance(1_000)
+    await waitUntil(() => gw.requests.filter((b) => b[1] !== 0).length === 4, 5000, 'the renewal (TCP and UDP again)')
+    const renewal = gw.requests.filter((b) => b[1] !== 0).slice(-2)
+    for (const r of renewal) assert.equal(r.readUInt32BE(8), 120, 'renewed with the same lifetime')
+    await mapper.close()
+    const deletes = gw.requests.slice(-2)
+    for (const d of deletes) assert.equal(d.readUInt32BE(8), 0, 'deleted with lifetime 0')
+    assert.equal(lines.length, 1, 'no other line')
+  } finally {
+    await mapper.close()
+    gw.socket.close()
+  }
 })

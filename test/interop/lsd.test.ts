@@ -3,7 +3,8 @@
 // multicast route), with no tracker and no DHT. One seeds (`add --seed`), the
 // other downloads (`add`), and the only way it can learn the seeder's address
 // is the seeder's BEP 14 announce. The download is compared byte for byte
-// with the bytes the torrent was made from; a private torrent is never announced.
+// with the bytes the torrent was made from; the same with libtorrent (qBittorrent's
+// engine) as the seeder with its LSD on; a private torrent is never announced.
 import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -13,6 +14,7 @@ import { ManagedProcess, exitWithin } from '../helpers/managed-process.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
 import { canMakeNamespaces, inNs, Namespaces, run } from '../helpers/netns.ts'
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import bencode from 'bencode'
@@ -111,6 +113,62 @@ test('LSD: a private torrent is never announced; a public one beside it is', { s
     const heard = sniff.logs()
     assert.match(heard, /BT-SEARCH \* HTTP\/1\.1\\r\\nHost: 239\.192\.152\.143:6771\\r\\nPort: \d+\\r\\n/, 'a BEP 14 announce')
     assert.ok(!heard.includes(privHash), `the private torrent was announced:\n${heard}`)
+  } finally {
+    for (const p of procs) await p.stop()
+    await ns.delete()
+    await work.cleanup()
+  }
+})
+
+/** libtorrent (qBittorrent's engine, Debian's python3-libtorrent) seeding `torrentPath` from `dataDir` with LSD on and DHT, UPnP, NAT-PMP off. */
+function libtorrentSeeder(ns: string, torrentPath: string, dataDir: string): ManagedProcess {
+  const script = [
+    'import libtorrent as lt, sys, time',
+    "s = lt.session({'listen_interfaces': '0.0.0.0:6881', 'enable_dht': False, 'enable_lsd': True, 'enable_upnp': False, 'enable_natpmp': False,",
+    "  'alert_mask': lt.alert.category_t.status_notification | lt.alert.category_t.peer_notification})",
+    `h = s.add_torrent({'ti': lt.torrent_info(${JSON.stringify(torrentPath)}), 'save_path': ${JSON.stringify(dataDir)}})`,
+    'while True:',
+    '    st = h.status()',
+    "    print('state', st.state, 'seeding' if st.is_seeding else '', 'peers', st.num_peers, 'lsd peers', sum(1 for p in h.get_peer_info() if p.source & lt.peer_info.lsd), flush=True)",
+    '    for a in s.pop_alerts(): print(a.message(), flush=True)',
+    '    time.sleep(0.5)',
+  ].join('\n')
+  return new ManagedProcess('libtorrent seeder', 'ip', ['netns', 'exec', ns, '/usr/bin/python3', '-c', script], { env: process.env, cwd: REPO_ROOT })
+}
+
+const noLibtorrent = (() => {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import libtorrent'], { stdio: 'ignore' })
+    return false
+  } catch {
+    return 'needs python3-libtorrent'
+  }
+})()
+
+test('LSD with libtorrent (qBittorrent\'s engine, LSD on): it seeds, our leecher with no tracker or DHT finds it and downloads byte for byte', { skip: skip || noLibtorrent, timeout: 180_000 }, async () => {
+  const ns = new Namespaces()
+  const work = tempDir('natlsd-lsdlt')
+  const procs: ManagedProcess[] = []
+  try {
+    const [a, b] = await lan(ns, 'lsdlt')
+    const built = buildTorrent({ name: 'lt.bin', files: 2 * 1024 * 1024 + 77, pieceLength: 256 * 1024, seed: 41 })
+    const torrentPath = join(work.path, 'lt.torrent')
+    writeFileSync(torrentPath, built.torrent)
+    const seedData = join(work.path, 'seed-data')
+    mkdirSync(seedData)
+    writeFileSync(join(seedData, 'lt.bin'), built.payload)
+    const seeder = libtorrentSeeder(a, torrentPath, seedData)
+    procs.push(seeder)
+    await waitUntil(() => / seeding /.test(seeder.logs()) || !seeder.running, 30_000, `libtorrent to seed:\n${seeder.tail()}`)
+    assert.ok(seeder.running, seeder.tail())
+
+    const out = join(work.path, 'out')
+    const leecher = cliIn(b, 'leecher', home(work.path, 'b'), ['add', torrentPath, '-o', out])
+    procs.push(leecher)
+    const code = await exitWithin(leecher.exited, 120_000)
+    assert.equal(code, 0, `the leecher finished: ${leecher.tail(30)}\n${seeder.tail()}`)
+    const got = await readFile(join(out, 'lt.bin'))
+    assert.equal(createHash('sha1').update(got).digest('hex'), createHash('sha1').update(built.payload).digest('hex'), 'byte for byte')
   } finally {
     for (const p of procs) await p.stop()
     await ns.delete()

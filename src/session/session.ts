@@ -3,7 +3,8 @@
 // magnets' metadata, pauses, resumes and rechecks, starts each running
 // torrent from resume data when its files still match (no re-hash), saves
 // resume data as pieces are verified and when torrents stop, and shares one
-// listening port, one DHT node and one connect queue among them. Which
+// listening port (forwarded by the router when port mapping is on), one DHT
+// node, one LSD socket and one connect queue among them. Which
 // torrents run (queue limits, seed limits, the wait for disk space) the
 // scheduler decides. Views and the control channel see it through list() and
 // its events.

@@ -57,7 +57,7 @@ async function runOne(mode: DashboardMode, torrentPath: string, outDir: string, 
   const env = isolatedEnv(home.path)
   const where = paths(env)
   mkdirSync(where.configDir, { recursive: true })
-  writeFileSync(where.configFile, JSON.stringify({ dht: false, listenPort: await freePort(), downloadDir: outDir }))
+  writeFileSync(where.configFile, JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: await freePort(), downloadDir: outDir }))
   let proc: ManagedProcess | undefined
   let client: ControlClient | undefined
   try {

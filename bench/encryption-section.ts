@@ -71,7 +71,7 @@ async function downloadOnce(mode: EncryptionMode, payload: SeedBenchPayload, run
     await rm(outDir, { recursive: true, force: true })
     await mkdir(outDir, { recursive: true })
     const leechEnv = isolatedEnv(leechHome.path)
-    await writeFile(join(leechHome.path, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, encryption: mode }))
+    await writeFile(join(leechHome.path, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, encryption: mode }))
     await runCommand('sync', [])
     console.log(`encryption: ${mode}: downloading…`)
     const started = performance.now()

@@ -32,7 +32,7 @@ export async function writeSeedingLibrary(
   const env = isolatedEnv(homeDir)
   const where = paths(env)
   mkdirSync(where.configDir, { recursive: true })
-  writeFileSync(where.configFile, JSON.stringify({ dht: false, listenPort, ...extraConfig }))
+  writeFileSync(where.configFile, JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort, ...extraConfig }))
   const store = await StateStore.open(where.dataDir)
   const addedAtMs = Date.now()
   await Promise.all(

@@ -75,6 +75,8 @@ export const CONFIG_OPTIONS = {
   } satisfies ChoiceOption<EncryptionMode>,
   utp: { kind: 'boolean', default: true, doc: 'peer connections over uTP (BEP 29) on the listen port (UDP, shared with the DHT): accepted, and tried first when connecting' },
   tcp: { kind: 'boolean', default: true, doc: 'peer connections over TCP: accepted, and the fallback when uTP does not answer' },
+  portForwarding: { kind: 'boolean', default: true, doc: 'ask the router to forward the listen port (TCP and UDP) by UPnP IGD and NAT-PMP at once, renew it, and delete it at a clean stop; trackers are told the external port' },
+  lsd: { kind: 'boolean', default: true, doc: 'Local Service Discovery (BEP 14): announce public torrents on the local network (multicast 239.192.152.143:6771 and [ff15::efc0:988f]:6771) every 5 minutes, and take peers announced there; never for private torrents' },
   dht: { kind: 'boolean', default: true, doc: 'find peers through the DHT (BEP 5) on the listen port (UDP); never for private torrents' },
   dhtBootstrap: {
     kind: 'addresses',

@@ -70,6 +70,8 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     utp: config.utp,
     tcp: config.tcp,
     webSeeds: config.webSeeds,
+    portForwarding: config.portForwarding,
+    lsd: config.lsd,
     startDht: async (port, udpSocket) => (dht = await startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log, udpSocket)),
   })
   // The index's crawler and database driver load only when asked for.
@@ -91,6 +93,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
   session.on('removed', (_hash, name) => log(`removed ${name}`))
   session.on('completed', (t) => log(`completed ${t.name}`))
   session.on('warning', (message) => log(`warning: ${message}`))
+  session.on('portForwarding', (line) => log(line))
   session.on('resumed', (t, trusted, rechecked) => log(`resumed ${t.name}: ${trusted} pieces from resume data, ${rechecked} re-checked`))
   session.on('seedLimit', (t, reason) => log(`paused ${t.name}: ${reason}`))
   session.on('error', (t) => log(`error ${t.name}: ${t.error}`))

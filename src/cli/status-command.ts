@@ -4,6 +4,7 @@
 // reports what it can without one: the library's counts, the configured limits
 // the next session starts with, and the free space in the save folder.
 import type { SessionStatus, SessionTorrentState, TorrentSummary } from '../session/session.ts'
+import type { PortMappingStatus } from '../session/port-mapping/port-mapper.ts'
 import { StateStore } from '../session/state-store.ts'
 import { formatBytes, formatRate } from '../tui/format/format.ts'
 import { parseCommandLine } from './command-line.ts'
@@ -14,8 +15,8 @@ import { controlSocketPath, freeBytes } from './session-control.ts'
 
 export const STATUS_USAGE = `usage: friendtorrent status [--json]
 
-  The running session's rates and limits, peers, DHT nodes, listen port and the
-  free space in its save folder; with none running, the library and the limits
+  The running session's rates and limits, peers, DHT nodes, listen port, the
+  router's mapping of it (external address and port) and the free space in its save folder; with none running, the library and the limits
   the next session starts with. Exit 0 either way.`
 
 const STATES = ['fetching metadata', 'queued', 'checking', 'downloading', 'seeding', 'paused', 'error'] as const satisfies readonly SessionTorrentState[]
@@ -31,6 +32,8 @@ export interface StatusReport {
   listenPort: number | null
   /** null without a session. */
   dhtNodes: number | null
+  /** The router's mapping of the listen port (UPnP or NAT-PMP); null without a session. */
+  portForwarding: PortMappingStatus | null
   connectedPeers: number
   downloadRateBytesPerSec: number
   uploadRateBytesPerSec: number
@@ -68,6 +71,7 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
         freeBytes: status.freeBytes,
         listenPort: status.port,
         dhtNodes: status.dhtNodes,
+        portForwarding: status.portForwarding ?? null,
         connectedPeers: status.connectedPeers,
         downloadRateBytesPerSec: status.downloadRateBytesPerSec,
         uploadRateBytesPerSec: status.uploadRateBytesPerSec,
@@ -88,6 +92,7 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
       freeBytes: await freeBytes(saveDir),
       listenPort: null,
       dhtNodes: null,
+      portForwarding: null,
       connectedPeers: 0,
       downloadRateBytesPerSec: 0,
       uploadRateBytesPerSec: 0,
@@ -120,6 +125,14 @@ export function statusLines(r: StatusReport, socketPath: string): string[] {
     library,
     `↓ ${formatRate(r.downloadRateBytesPerSec)} (${limit(r.downloadLimitBytesPerSec)})  ↑ ${formatRate(r.uploadRateBytesPerSec)} (${limit(r.uploadLimitBytesPerSec)})`,
     `peers ${r.connectedPeers}, DHT nodes ${r.dhtNodes}`,
+    portForwardingLine(r.portForwarding),
     space,
   ]
+}
+
+function portForwardingLine(p: PortMappingStatus | null): string {
+  if (!p || p.state === 'off') return 'port forwarding: off'
+  if (p.state === 'searching') return 'port forwarding: asking the router (UPnP, NAT-PMP)…'
+  if (p.state === 'failed') return 'port forwarding: no router mapped the port (see the log)'
+  return `port forwarding: ${p.method} maps ${p.externalAddress}:${p.externalTcpPort} (TCP), :${p.externalUdpPort} (UDP)`
 }

@@ -11,7 +11,7 @@ export interface BlockRef {
 }
 
 /** Where a candidate peer was learnt from (shown in the UI). */
-export type PeerSourceKind = 'tracker' | 'dht' | 'pex' | 'incoming' | 'manual'
+export type PeerSourceKind = 'tracker' | 'dht' | 'pex' | 'lsd' | 'incoming' | 'manual'
 
 export interface PeerAddress {
   host: string

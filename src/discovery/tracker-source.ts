@@ -56,6 +56,8 @@ export interface TrackerSourceOptions {
   infoHash: Buffer
   peerId: Buffer
   port: number
+  /** The port to announce when it is not `port` (the router's external port once mapped, as libtorrent announces); asked at each announce. */
+  announcePort?: () => number
   /** BEP 12 announce-list: tiers of tracker URLs, best tier first. */
   tiers: string[][]
   /** Called at each announce. */
@@ -129,6 +131,7 @@ export class TrackerSource extends TypedEmitter<TrackerSourceEvents> implements 
   readonly #infoHash: Buffer
   readonly #peerId: Buffer
   readonly #port: number
+  readonly #announcePort: (() => number) | undefined
   readonly #getStats: () => AnnounceStats
   readonly #clock: Clock
   readonly #numWant: number
@@ -153,6 +156,7 @@ export class TrackerSource extends TypedEmitter<TrackerSourceEvents> implements 
     this.#infoHash = opts.infoHash
     this.#peerId = opts.peerId
     this.#port = opts.port
+    this.#announcePort = opts.announcePort
     this.#getStats = opts.getStats
     this.#clock = opts.clock ?? systemClock
     this.#numWant = opts.numWant ?? DEFAULT_NUM_WANT
@@ -371,7 +375,7 @@ export class TrackerSource extends TypedEmitter<TrackerSourceEvents> implements 
     const request: AnnounceRequest = {
       infoHash: this.#infoHash,
       peerId: this.#peerId,
-      port: this.#port,
+      port: this.#announcePort?.() ?? this.#port,
       uploaded: stats.uploaded,
       downloaded: stats.downloaded,
       left: stats.left,

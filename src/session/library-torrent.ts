@@ -3,7 +3,7 @@
 // Torrent that runs it, built from what its resume data vouches for and the
 // parts the session shares among its torrents (peer id, listen port, connect
 // queue, connection slots, rate limits chained after the session's own, the
-// DHT as a peer source for public torrents), and a magnet's metadata fetch
+// DHT and LSD as peer sources for public torrents), and a magnet's metadata fetch
 // made from the same parts. It starts nothing itself.
 import type { TransportPolicy } from '../peer/dial.ts'
 import type { LimitFunction } from 'p-limit'
@@ -13,6 +13,9 @@ import type { ConnectionSlots } from '../core/connection-slots.ts'
 import { LimiterChain, TokenBucket } from '../core/token-bucket.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
 import { DhtSource } from '../discovery/dht-source.ts'
+import { LsdSource } from '../discovery/lsd.ts'
+import type { LsdService } from '../discovery/lsd.ts'
+import type { PeerSource } from '../discovery/peer-source.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import type { Storage } from '../storage/storage.ts'
 import { Torrent } from '../torrent/torrent.ts'
@@ -32,10 +35,14 @@ export interface SharedParts {
   dialLimit: LimitFunction
   slots: ConnectionSlots | undefined
   dht: DhtNode | undefined
+  /** Local Service Discovery, when config lsd is on and multicast works. */
+  lsd: LsdService | undefined
   upload: TokenBucket
   download: TokenBucket
   /** uTP and TCP as the session's listener allows. */
   transports: TransportPolicy
+  /** The port trackers are told, when port forwarding may map another outside. */
+  announcePort: (() => number) | undefined
 }
 
 export function newRecord(entry: LibraryEntry, meta: Metainfo, clock: Clock): TorrentRecord {
@@ -55,13 +62,14 @@ export function newRecord(entry: LibraryEntry, meta: Metainfo, clock: Clock): To
 /** The Torrent for a record whose files are open in `storage`, with the resume state it starts from. */
 export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared: SharedParts): Promise<{ torrent: Torrent; have?: Bitfield; recheck?: Bitfield }> {
   const { meta, entry } = r
-  const { opts, dht, port } = shared
+  const { opts, port } = shared
   const { have, recheck } = await resumeState(shared.store, meta, entry)
   const torrent = new Torrent({
     meta,
     storage,
     peerId: shared.peerId,
     listenPort: port,
+    announcePort: shared.announcePort,
     clock: shared.clock,
     dialLimit: shared.dialLimit,
     maxConnections: opts.maxConnectionsPerTorrent,
@@ -80,14 +88,14 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     filePriorities: entry.filePriorities,
     uploadLimiter: new LimiterChain(shared.upload, r.upload),
     downloadLimiter: new LimiterChain(shared.download, r.download),
-    sources: dht && !meta.private ? [new DhtSource({ node: dht, infoHash: meta.infoHash, port, private: false, announce: true })] : [],
+    sources: meta.private ? [] : publicSources(shared, meta.infoHash, true),
   })
   return { torrent, have, recheck }
 }
 
 /** A magnet link's BEP 9 metadata fetch, dialling through the session's shared parts (the DHT as a source; never announced). */
 export function magnetTask(link: MagnetLink, shared: SharedParts): MetadataTask {
-  const { dht, port } = shared
+  const { port } = shared
   return new MetadataTask({
     link,
     peerId: shared.peerId,
@@ -97,6 +105,14 @@ export function magnetTask(link: MagnetLink, shared: SharedParts): MetadataTask 
     clock: shared.clock,
     encryption: shared.opts.encryption,
     transports: shared.transports,
-    sources: dht ? [new DhtSource({ node: dht, infoHash: link.infoHash, port, private: false, announce: false })] : [],
+    sources: publicSources(shared, link.infoHash, false),
   })
+}
+
+/** The DHT and LSD for a torrent that is not private (BEP 27: a private one's peers come from its trackers only). */
+function publicSources(shared: SharedParts, infoHash: Buffer, announceToDht: boolean): PeerSource[] {
+  const sources: PeerSource[] = []
+  if (shared.dht) sources.push(new DhtSource({ node: shared.dht, infoHash, port: shared.port, private: false, announce: announceToDht }))
+  if (shared.lsd) sources.push(new LsdSource(shared.lsd, infoHash))
+  return sources
 }

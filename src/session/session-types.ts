@@ -13,6 +13,7 @@ import type { FilePriority } from '../storage/file-priorities.ts'
 import type { MetadataTask } from '../torrent/metadata-task.ts'
 import type { PeerSnapshot, Torrent } from '../torrent/torrent.ts'
 import type { LibraryEntry } from './state-store.ts'
+import type { PortMappingStatus } from './port-mapping/port-mapper.ts'
 
 export type SessionTorrentState = 'fetching metadata' | 'queued' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error'
 
@@ -71,6 +72,8 @@ export interface SessionStatus {
   uploadLimitBytesPerSec: number
   connectedPeers: number
   torrents: number
+  /** The router's mapping of the listen port (state `off` when config portForwarding is false); always set by Session.status(). */
+  portForwarding?: PortMappingStatus
 }
 
 export interface SessionOptions {
@@ -104,6 +107,10 @@ export interface SessionOptions {
   tcp?: boolean
   /** Download from torrents' web seeds (BEP 19 url-list; config `webSeeds`, default true). */
   webSeeds?: boolean
+  /** Ask the router (UPnP IGD, NAT-PMP) to forward the listen port, and delete the mapping at close (default false here; config portForwarding defaults true). */
+  portForwarding?: boolean
+  /** Local Service Discovery (BEP 14) for public torrents (default false here; config lsd defaults true). */
+  lsd?: boolean
   /** Session-wide limits in bytes/s (0 = none). */
   uploadLimitBytesPerSec?: number
   downloadLimitBytesPerSec?: number
@@ -143,6 +150,8 @@ export interface SessionEvents {
   /** A running torrent's peers and announces, for a verbose log. */
   peer: [infoHash: string, event: 'connected' | 'disconnected' | 'failed' | 'banned', key: string, reason?: string]
   trackerAnnounced: [infoHash: string, info: { url: string; peers: number; intervalMs: number }]
+  /** Port forwarding made (or failed to renew) a mapping: one line for the log. Failure to map at all is a `warning`. */
+  portForwarding: [line: string]
 }
 
 export interface TorrentRecord {

@@ -3,7 +3,8 @@
 // magnets' metadata, pauses, resumes and rechecks, starts each running
 // torrent from resume data when its files still match (no re-hash), saves
 // resume data as pieces are verified and when torrents stop, and shares one
-// listening port, one DHT node and one connect queue among them. Which
+// listening port (forwarded by the router when port mapping is on), one DHT
+// node, one LSD socket and one connect queue among them. Which
 // torrents run (queue limits, seed limits, the wait for disk space) the
 // scheduler decides. Views and the control channel see it through list() and
 // its events.
@@ -20,6 +21,7 @@ import { TokenBucket } from '../core/token-bucket.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
 import type { PeerAddress, PeerCandidate } from '../core/types.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
+import { LsdService } from '../discovery/lsd.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
@@ -31,6 +33,7 @@ import type { Torrent, TorrentErrorKind } from '../torrent/torrent.ts'
 import { libraryTorrent, magnetTask, newRecord } from './library-torrent.ts'
 import type { SharedParts } from './library-torrent.ts'
 import { Listener } from './listener.ts'
+import { PORT_MAPPING_OFF, PortMapper } from './port-mapping/port-mapper.ts'
 import { saveResume, trustedPieces } from './resume.ts'
 import { Scheduler } from './scheduler.ts'
 import type { MagnetFetch, SessionEvents, SessionOptions, SessionStatus, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
@@ -51,6 +54,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #clock: Clock
   #port = 0
   #dht: DhtNode | undefined
+  #portMapper: PortMapper | undefined
+  #lsd: LsdService | undefined
   readonly #fetching = new Map<string, MagnetFetch>()
   /** Peers given by hand (`add --peer`), by info hash: handed to the torrent whenever it starts in this session. */
   readonly #manualPeers = new Map<string, PeerCandidate[]>()
@@ -103,6 +108,12 @@ export class Session extends TypedEmitter<SessionEvents> {
       throw new FriendError(`cannot listen for peers: ${errorMessage(err)}`)
     }
     session.#dht = await opts.startDht?.(session.#port, session.#listener.dhtSocket())
+    if (opts.portForwarding) {
+      const mapper = new PortMapper({ internalPort: session.#port, clock: session.#clock })
+      mapper.on('log', (line) => session.emit('portForwarding', line))
+      mapper.on('warning', (line) => session.emit('warning', line))
+      session.#portMapper = mapper
+    }
     for (const entry of store.list()) {
       try {
         const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
@@ -118,6 +129,15 @@ export class Session extends TypedEmitter<SessionEvents> {
   async start(): Promise<void> {
     this.#saveTimer ??= this.#clock.setInterval(() => void this.#saveAllResume(), this.#opts.resumeSaveIntervalMs ?? 30_000)
     this.#scheduler.start()
+    if (this.#opts.lsd && !this.#lsd) {
+      try {
+        this.#lsd = await LsdService.open({ port: this.#port, clock: this.#clock })
+      } catch (err) {
+        this.emit('warning', `${errorMessage(err)}; going on without local peer discovery`)
+      }
+    }
+    // In the background: a router that answers slowly or never delays nothing.
+    this.#portMapper?.start()
     await this.#schedule()
   }
 
@@ -335,6 +355,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       downloadLimitBytesPerSec: this.#download.rateBytesPerSec,
       uploadLimitBytesPerSec: this.#upload.rateBytesPerSec,
       torrents: this.#records.size + this.#fetching.size,
+      portForwarding: this.#portMapper?.status() ?? PORT_MAPPING_OFF,
     }
   }
 
@@ -351,6 +372,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#fetching.clear()
     await this.#scheduler.settled()
     await Promise.allSettled([...this.#records.values()].map((r) => this.#stopTorrent(r)))
+    await this.#portMapper?.close()
+    await this.#lsd?.close()
     await this.#listener.close()
     await this.#dht?.stop()
     await this.#store.flush()
@@ -490,8 +513,9 @@ export class Session extends TypedEmitter<SessionEvents> {
   #shared(): SharedParts {
     return {
       opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
-      dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, upload: this.#upload, download: this.#download,
+      dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, lsd: this.#lsd, upload: this.#upload, download: this.#download,
       transports: this.#listener.transports,
+      announcePort: this.#portMapper && (() => this.#portMapper!.announcePort),
     }
   }
 

@@ -36,6 +36,8 @@ export interface TorrentOptions {
   peerId: Buffer
   /** The port our listener accepts peers on (announced to trackers). */
   listenPort: number
+  /** The port trackers are told (the router's external one once port forwarding maps it); default listenPort. */
+  announcePort?: () => number
   clock?: Clock
   /** Connections for this torrent at once. */
   maxConnections?: number

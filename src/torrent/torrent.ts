@@ -58,6 +58,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #resumeHave: Bitfield | undefined
   readonly #sources: PeerSource[]
   readonly #listenPort: number
+  readonly #announcePort: (() => number) | undefined
   readonly #swarm: Swarm
   readonly #downloader: Downloader
   readonly #uploader: Uploader
@@ -81,6 +82,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#peerId = opts.peerId
     this.#clock = opts.clock ?? systemClock
     this.#listenPort = opts.listenPort
+    this.#announcePort = opts.announcePort
     this.#sources = opts.sources ?? []
     this.#filePriorities = opts.filePriorities
     this.#resumeHave = opts.have?.length === opts.meta.pieceCount ? opts.have.clone() : undefined
@@ -311,6 +313,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       infoHash: this.meta.infoHash,
       peerId: this.#peerId,
       port: this.#listenPort,
+      announcePort: this.#announcePort,
       tiers: this.meta.announce,
       numWant: this.#opts.numWant,
       clock: this.#clock,

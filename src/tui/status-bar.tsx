@@ -1,4 +1,5 @@
-// The bottom line: total rates and limits, peers, DHT nodes, listen port and
+// The bottom line: total rates and limits, peers, DHT nodes, listen port (and
+// the router's external address and port once port forwarding maps it) and
 // free space where new torrents are saved. Props only.
 import { Text } from 'ink'
 import type { SessionStatus } from '../session/session.ts'
@@ -16,7 +17,7 @@ export function statusLine(s: DashboardStatus | undefined, attachedTo: string | 
     `↑ ${rate(s.uploadRateBytesPerSec)}${limit(s.uploadLimitBytesPerSec)}`,
     `peers ${s.connectedPeers}`,
     `DHT ${s.dhtNodes}`,
-    `port ${s.port}`,
+    `port ${s.port}${s.portForwarding?.state === 'mapped' ? ` ⇄ ${s.portForwarding.externalAddress}:${s.portForwarding.externalTcpPort}` : ''}`,
     `free ${s.freeBytes === null ? '?' : formatBytesShort(s.freeBytes)}`,
     attachedTo ? 'attached' : '',
     '? help',

@@ -41,11 +41,11 @@ export function isolatedEnv(homeDir: string, extra: NodeJS.ProcessEnv = {}): Nod
     XDG_CACHE_HOME: join(homeDir, '.cache'),
   }
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true })
-  // Tests never reach the public DHT: off unless a test writes its own config with loopback bootstrap nodes.
+  // Tests never reach the public DHT, the LAN (LSD) or a router (port forwarding): off unless a test writes its own config.
   const config = join(dirs.XDG_CONFIG_HOME, 'friendtorrent', 'config.json')
   if (!existsSync(config)) {
     mkdirSync(join(dirs.XDG_CONFIG_HOME, 'friendtorrent'), { recursive: true })
-    writeFileSync(config, JSON.stringify({ dht: false }))
+    writeFileSync(config, JSON.stringify({ dht: false, lsd: false, portForwarding: false }))
   }
   // The CLI exits on its own when its work is done; with this set it names any handle still
   // open 2 s later and exits 70, so a test expecting exit 0 fails on a leak (bin/friendtorrent.js).

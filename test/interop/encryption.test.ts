@@ -40,7 +40,7 @@ test('our seed requiring encryption serves rTorrent, aria2c and Transmission tha
   const home = join(work.path, 'home')
   const env = isolatedEnv(home)
   const port = await freePort()
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, listenPort: port, encryption: 'require' }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port, encryption: 'require' }))
   const seed = new ManagedProcess('seed', process.execPath, [CLI_PATH, 'seed'], { env, cwd: REPO_ROOT })
   const leechers: ClientHandle[] = []
   try {
@@ -100,7 +100,7 @@ test('qBittorrent requiring encryption seeds to our add, with encryption prefer 
       for (const encryption of ['prefer', 'require'] as const) {
         const home = join(work.path, `home-${encryption}`)
         isolatedEnv(home)
-        writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, encryption }))
+        writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, encryption }))
         const outDir = join(work.path, `out-${encryption}`)
         const run = await runCli(['add', fixture.torrentPath, '-o', outDir, '--port', '0', '--peer', `127.0.0.1:${qb.port}`], { timeoutMs: DOWNLOAD_TIMEOUT_MS, homeDir: home })
         assert.equal(run.code, 0, `${encryption}: ${describeRun(run)}\n--- qBittorrent ---\n${qb.logs().slice(-2000)}`)

@@ -94,7 +94,7 @@ test('with a session running, bad files and links are refused by the CLI and by 
   const dir = tempDir('ft-bad-session')
   const home = join(dir.path, 'home')
   const env = isolatedEnv(home)
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, listenPort: await freePort() }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: await freePort() }))
   const stateDir = join(home, '.local', 'share', 'friendtorrent')
   const cli = (...args: string[]) => runCli(args, { timeoutMs: 30_000, homeDir: home })
   const save = join(dir.path, 'save')

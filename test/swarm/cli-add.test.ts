@@ -30,7 +30,7 @@ interface Summary {
 function homeWith(dir: string, config: Record<string, unknown> = {}): string {
   const home = join(dir, 'home')
   isolatedEnv(home)
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, ...config }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, ...config }))
   return home
 }
 

@@ -58,7 +58,7 @@ test('add: a near info hash that names no file is told it is not an info hash', 
 
 type StatusJson = StatusReport
 
-const STATUS_KEYS = ['running', 'stateDir', 'saveDir', 'freeBytes', 'listenPort', 'dhtNodes', 'connectedPeers', 'downloadRateBytesPerSec', 'uploadRateBytesPerSec', 'downloadLimitBytesPerSec', 'uploadLimitBytesPerSec', 'torrents']
+const STATUS_KEYS = ['running', 'stateDir', 'saveDir', 'freeBytes', 'listenPort', 'dhtNodes', 'portForwarding', 'connectedPeers', 'downloadRateBytesPerSec', 'uploadRateBytesPerSec', 'downloadLimitBytesPerSec', 'uploadLimitBytesPerSec', 'torrents']
 const STATE_KEYS = ['total', 'fetching metadata', 'queued', 'checking', 'downloading', 'seeding', 'paused', 'error']
 
 test('status --json and files --json without a session and with one (seed); list shows a seed without ETA', { timeout: 120_000 }, async () => {
@@ -66,7 +66,7 @@ test('status --json and files --json without a session and with one (seed); list
   const home = join(work.path, 'home')
   const env = isolatedEnv(home)
   const port = await freePort()
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, listenPort: port, uploadLimitKiBps: 100 }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port, uploadLimitKiBps: 100 }))
   const folder = join(work.path, 'pair')
   mkdirSync(join(folder, 'sub'), { recursive: true })
   writeFileSync(join(folder, 'a.bin'), Buffer.alloc(1000, 1))

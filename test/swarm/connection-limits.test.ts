@@ -159,7 +159,7 @@ test('config.json limits reach a `seed` session: maxConnectionsPerIp 1, maxConne
   const home = join(work.path, 'home')
   const env = isolatedEnv(home)
   const port = await freePort()
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, listenPort: port, maxConnectionsPerIp: 1, maxConnections: 2, maxPendingRequestsPerPeer: 32 }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port, maxConnectionsPerIp: 1, maxConnections: 2, maxPendingRequestsPerPeer: 32 }))
   const b = buildTorrent({ name: 'cfg.bin', files: 4 * PIECE_LENGTH + 3, pieceLength: PIECE_LENGTH, seed: 41 })
   const torrentPath = writeSeedFiles(work.path, 'cfg.bin', b)
   const seed = new ManagedProcess('seed', process.execPath, [CLI_PATH, 'seed'], { env, cwd: REPO_ROOT })

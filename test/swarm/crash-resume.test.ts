@@ -41,7 +41,7 @@ test('kill -9 mid-download, restart: resume data is trusted where files match; o
   const seeder = await startOurSeeder({ torrentPath, dataDir: join(work.path, 'seed') })
   const out = join(work.path, 'out')
   const startSession = (downloadLimitKiBps: number) => {
-    writeFileSync(configFile, JSON.stringify({ dht: false, listenPort: port, resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
+    writeFileSync(configFile, JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port, resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
     const child = spawn(CLI_PATH, ['seed', '--download'], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     const state = { log: '' }
     child.stdout.on('data', (c: Buffer) => (state.log += c.toString()))
@@ -126,7 +126,7 @@ test('kill -9 at random moments, 22 rounds: every piece verified before a kill i
   const out = join(work.path, 'out')
   const sessions: ManagedProcess[] = []
   const startSession = async (downloadLimitKiBps: number): Promise<ManagedProcess> => {
-    writeFileSync(configFile, JSON.stringify({ dht: false, listenPort: port, resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
+    writeFileSync(configFile, JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port, resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
     const p = new ManagedProcess('friendtorrent seed --download', CLI_PATH, ['seed', '--download'], { env, cwd: REPO_ROOT })
     sessions.push(p)
     const deadline = Date.now() + 20_000

@@ -26,7 +26,7 @@ test('seed --download: control socket commands from another process, then SIGTER
   const home = join(work.path, 'home')
   const env = isolatedEnv(home)
   const port = await freePort()
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, listenPort: port }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port }))
   const events: string[] = []
   tracker.server.on('start', () => events.push('started'))
   tracker.server.on('stop', () => events.push('stopped'))

@@ -17,7 +17,7 @@ test('share → seed → a friend adds the magnet link and gets the same files',
   const work = tempDir('ft-share')
   const home = join(work.path, 'me')
   const env = isolatedEnv(home)
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, listenPort: await freePort() }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: await freePort() }))
   // Only its payload folder is used: share makes its own torrent of it.
   const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
   const folder = join(fixture.payloadDir, fixture.name)

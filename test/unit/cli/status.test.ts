@@ -16,6 +16,7 @@ test('countByState: every state present, zero when none, and a total', () => {
 function report(over: Partial<StatusReport>): StatusReport {
   return {
     running: true, stateDir: '/s', saveDir: '/d', freeBytes: 2 * 1024 ** 3, listenPort: 6881, dhtNodes: 120, connectedPeers: 7,
+    portForwarding: { state: 'mapped', method: 'UPnP', externalAddress: '5.6.7.1', externalTcpPort: 6881, externalUdpPort: 6882 },
     downloadRateBytesPerSec: 1024, uploadRateBytesPerSec: 0, downloadLimitBytesPerSec: 0, uploadLimitBytesPerSec: 100 * 1024,
     torrents: countByState(['seeding', 'downloading']), ...over,
   }
@@ -27,9 +28,11 @@ test('statusLines: a running session and none', () => {
     'torrents: 2 (1 downloading, 1 seeding)',
     '↓ 1.00 KiB/s (no limit)  ↑ 0 B/s (limit 100 KiB/s)',
     'peers 7, DHT nodes 120',
+    'port forwarding: UPnP maps 5.6.7.1:6881 (TCP), :6882 (UDP)',
     'save folder /d: 2.00 GiB free',
   ])
-  const lines = statusLines(report({ running: false, listenPort: null, dhtNodes: null, freeBytes: null, torrents: countByState([]) }), '/s/control.sock')
+  assert.equal(statusLines(report({ portForwarding: { state: 'failed', method: null, externalAddress: null, externalTcpPort: null, externalUdpPort: null } }), '/s')[4], 'port forwarding: no router mapped the port (see the log)')
+  const lines = statusLines(report({ running: false, listenPort: null, dhtNodes: null, portForwarding: null, freeBytes: null, torrents: countByState([]) }), '/s/control.sock')
   assert.deepEqual(lines, [
     'no session is running (`friendtorrent seed` starts one)',
     'torrents: 0',

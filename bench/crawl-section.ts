@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import { CLI_PATH, isolatedEnv } from '../test/helpers/cli.ts'
+import { CLI_PATH, isolatedEnv, testConfigJson } from '../test/helpers/cli.ts'
 import { startCrawlNet } from '../test/helpers/crawl-net.ts'
 import { ManagedProcess } from '../test/helpers/managed-process.ts'
 import { tempDir } from '../test/helpers/net.ts'
@@ -59,7 +59,7 @@ export async function runCrawlSection(options: CrawlSectionOptions): Promise<Cra
     net = await startCrawlNet({ nodes: options.nodes, torrents: options.torrents, dir: join(dir.path, 'seeds'), sampleIntervalSeconds: 30, subnet: 74 })
     const home = join(dir.path, 'home')
     mkdirSync(join(home, '.config', 'friendtorrent'), { recursive: true })
-    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dhtBootstrap: net.bootstrap }))
+    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ dht: true, dhtBootstrap: net.bootstrap }))
     const dbFile = join(home, '.local', 'share', 'friendtorrent', 'index.sqlite')
     proc = new ManagedProcess('crawl', process.execPath, [CLI_PATH, 'crawl'], { env: isolatedEnv(home), cwd: home })
     const rss = sampleRss(proc.pid)

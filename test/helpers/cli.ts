@@ -32,6 +32,15 @@ export interface RunCliOptions {
 const OUTPUT_LIMIT_CHARS = 1024 * 1024
 const KILL_GRACE_MS = 2000
 
+/**
+ * A config file's JSON for a test: nothing reaches past this machine unless the
+ * test says so (no public DHT, no LSD multicast on the LAN, no router asked for
+ * a port mapping), then the test's own keys.
+ */
+export function testConfigJson(extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ dht: false, lsd: false, portForwarding: false, ...extra })
+}
+
 /** Env with HOME, XDG_CONFIG_HOME, XDG_DATA_HOME and XDG_CACHE_HOME inside `homeDir`, and no forced exit. */
 export function isolatedEnv(homeDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const dirs = {
@@ -45,7 +54,7 @@ export function isolatedEnv(homeDir: string, extra: NodeJS.ProcessEnv = {}): Nod
   const config = join(dirs.XDG_CONFIG_HOME, 'friendtorrent', 'config.json')
   if (!existsSync(config)) {
     mkdirSync(join(dirs.XDG_CONFIG_HOME, 'friendtorrent'), { recursive: true })
-    writeFileSync(config, JSON.stringify({ dht: false, lsd: false, portForwarding: false }))
+    writeFileSync(config, testConfigJson())
   }
   // The CLI exits on its own when its work is done; with this set it names any handle still
   // open 2 s later and exits 70, so a test expecting exit 0 fails on a leak (bin/friendtorrent.js).

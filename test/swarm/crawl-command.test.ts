@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { openIndexStore } from '../../src/index/open-store.ts'
 import { startCrawlNet, type CrawlNet } from '../helpers/crawl-net.ts'
-import { CLI_PATH, isolatedEnv, runCli } from '../helpers/cli.ts'
+import { CLI_PATH, isolatedEnv, runCli, testConfigJson } from '../helpers/cli.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
 
@@ -67,7 +67,7 @@ test('crawl indexes a 20-node, 200-torrent loopback DHT: ≥ 95 % within two min
   net = await startCrawlNet({ nodes: 20, torrents: 200, dir: join(dir.path, 'seeds'), sampleIntervalSeconds: 30, subnet: 72 })
   const home = join(dir.path, 'home')
   mkdirSync(join(home, '.config', 'friendtorrent'), { recursive: true })
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dhtBootstrap: net.bootstrap }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ dht: true, dhtBootstrap: net.bootstrap }))
   const dbFile = join(home, '.local', 'share', 'friendtorrent', 'index.sqlite')
   const want = new Map(net.torrents.map((f) => [f.infoHash, f]))
 
@@ -128,7 +128,7 @@ test('crawl over a locked index stops with one line and exit 1; the index is int
   net = await startCrawlNet({ nodes: 4, torrents: 12, dir: join(dir.path, 'seeds'), sampleIntervalSeconds: 30, subnet: 76 })
   const home = join(dir.path, 'home')
   mkdirSync(join(home, '.config', 'friendtorrent'), { recursive: true })
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dhtBootstrap: net.bootstrap }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ dht: true, dhtBootstrap: net.bootstrap }))
   const stateDir = join(home, '.local', 'share', 'friendtorrent')
   const dbFile = join(stateDir, 'index.sqlite')
   // The index exists; another process holds its write lock and keeps it. The crawl opens it

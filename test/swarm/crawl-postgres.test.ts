@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { startCrawlNet, type CrawlNet } from '../helpers/crawl-net.ts'
-import { CLI_PATH, isolatedEnv } from '../helpers/cli.ts'
+import { CLI_PATH, isolatedEnv, testConfigJson } from '../helpers/cli.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
 
@@ -40,7 +40,7 @@ test('two crawls against one PostgreSQL: the union complete, no duplicates, no h
   const crawls = ['a', 'b'].map((name) => {
     const home = join(dir.path, name)
     mkdirSync(join(home, '.config', 'friendtorrent'), { recursive: true })
-    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dhtBootstrap: net!.bootstrap, indexDatabase: url.toString() }))
+    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ dht: true, dhtBootstrap: net!.bootstrap, indexDatabase: url.toString() }))
     const proc = new ManagedProcess(`crawl ${name}`, process.execPath, [CLI_PATH, 'crawl'], { env: isolatedEnv(home), cwd: home })
     t.after(() => proc.stop())
     return proc

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { startCrawlNet, type CrawlNet } from '../helpers/crawl-net.ts'
-import { CLI_PATH, isolatedEnv } from '../helpers/cli.ts'
+import { CLI_PATH, isolatedEnv, testConfigJson } from '../helpers/cli.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
 
@@ -32,7 +32,7 @@ test('a session with indexWhileRunning indexes the DHT in the background and sti
   net = await startCrawlNet({ nodes: 6, torrents: 30, dir: join(dir.path, 'seeds'), sampleIntervalSeconds: 30, subnet: 75 })
   const home = join(dir.path, 'home')
   mkdirSync(join(home, '.config', 'friendtorrent'), { recursive: true })
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: true, dhtBootstrap: net.bootstrap, indexWhileRunning: true, listenPort: 0 }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ dht: true, dhtBootstrap: net.bootstrap, indexWhileRunning: true, listenPort: 0 }))
   const dbFile = join(home, '.local', 'share', 'friendtorrent', 'index.sqlite')
   const seed = new ManagedProcess('seed', process.execPath, [CLI_PATH, 'seed'], { env: isolatedEnv(home), cwd: home })
   t.after(() => seed.stop())

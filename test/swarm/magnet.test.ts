@@ -10,7 +10,7 @@ import { DhtNode } from '../../src/discovery/dht-node.ts'
 import { DhtSource } from '../../src/discovery/dht-source.ts'
 import { magnetUri } from '../../src/metainfo/magnet.ts'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
-import { describeRun, runCli } from '../helpers/cli.ts'
+import { describeRun, runCli, testConfigJson } from '../helpers/cli.ts'
 import { assertSameTree } from '../helpers/compare.ts'
 import { freePort, tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
@@ -46,7 +46,7 @@ test('add <magnet> with no tracker: metadata over BEP 9 from a peer found in the
       await announced
       const home = join(work.path, 'home')
       mkdirSync(join(home, '.config', 'friendtorrent'), { recursive: true })
-      writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: true, dhtBootstrap: bootstrap }))
+      writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ dht: true, dhtBootstrap: bootstrap }))
       const out = join(work.path, 'out')
       const link = magnetUri({ infoHashHex: fixture.infoHash, name: fixture.name })
       const run = await runCli(['add', link, '-o', out, '--port', String(await freePort())], { timeoutMs: 60_000, homeDir: home })

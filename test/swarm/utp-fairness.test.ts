@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { CLI_PATH, isolatedEnv, REPO_ROOT, runCli } from '../helpers/cli.ts'
+import { CLI_PATH, isolatedEnv, REPO_ROOT, runCli, testConfigJson } from '../helpers/cli.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
@@ -123,7 +123,7 @@ interface Home {
 function home(root: string, name: string, config: Record<string, unknown>): Home {
   const dir = join(root, name)
   mkdirSync(join(dir, '.config', 'friendtorrent'), { recursive: true })
-  writeFileSync(join(dir, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, encryption: 'off', ...config }))
+  writeFileSync(join(dir, '.config', 'friendtorrent', 'config.json'), testConfigJson({ encryption: 'off', ...config }))
   return { dir, env: isolatedEnv(dir) }
 }
 

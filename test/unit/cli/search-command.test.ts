@@ -12,6 +12,7 @@ import { parseSize } from '../../../src/cli/search-command.ts'
 import { openIndexStore } from '../../../src/index/open-store.ts'
 import { tempDir } from '../../helpers/net.ts'
 import { indexedTorrent, sampleTorrents } from '../index/index-fixtures.ts'
+import { testConfigJson } from '../../helpers/cli.ts'
 
 interface Run {
   code: number
@@ -24,7 +25,7 @@ function setup(config: Record<string, unknown> = {}) {
   const stateDir = join(dir.path, 'state')
   const configDir = join(dir.path, 'config', 'friendtorrent')
   mkdirSync(configDir, { recursive: true })
-  writeFileSync(join(configDir, 'config.json'), JSON.stringify({ stateDir, dht: false, ...config }))
+  writeFileSync(join(configDir, 'config.json'), testConfigJson({ stateDir, ...config }))
   const env = { HOME: dir.path, XDG_CONFIG_HOME: join(dir.path, 'config'), XDG_DATA_HOME: join(dir.path, 'data') }
   const run = async (...argv: string[]): Promise<Run> => {
     const out: string[] = []

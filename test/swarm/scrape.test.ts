@@ -11,8 +11,12 @@ import { test } from 'node:test'
 import bencode from 'bencode'
 import { TrackerSource, type TrackerStatus } from '../../src/discovery/tracker-source.ts'
 import { scrapeTracker, scrapeUrlFor } from '../../src/discovery/tracker-scrape.ts'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describeRun, runCli } from '../helpers/cli.ts'
 import { FakeClock } from '../helpers/fake-clock.ts'
-import { waitUntil } from '../helpers/net.ts'
+import { buildTorrent } from '../helpers/make-torrent.ts'
+import { tempDir, waitUntil } from '../helpers/net.ts'
 import { hasBinary } from '../helpers/real-clients.ts'
 import { startOpentracker, startTracker } from '../helpers/tracker.ts'
 
@@ -127,5 +131,36 @@ test('scrape URLs follow BEP 48; a tracker without "announce" in its last path s
   } finally {
     server.closeAllConnections()
     await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+})
+
+test('info --scrape: each tracker of a .torrent file answers with its counts, or one line why not', { timeout: 60_000 }, async () => {
+  const tracker = await startTracker()
+  const home = tempDir('scrape-info')
+  const b = buildTorrent({ name: 'scraped.bin', files: 50_000, pieceLength: 16 * 1024, announce: [tracker.httpUrl] })
+  const noScrape = 'http://127.0.0.1:1/tracker'
+  const dict = bencode.decode(b.torrent) as Record<string, unknown>
+  const torrent = Buffer.from(bencode.encode({ ...dict, 'announce-list': [[tracker.httpUrl], [tracker.udpUrl], [noScrape]] }))
+  const file = join(home.path, 'scraped.torrent')
+  writeFileSync(file, torrent)
+  const seeder = source(tracker.httpUrl, b.infoHash, 7401, 0)
+  try {
+    seeder.start()
+    await tracker.waitForSeeders(b.infoHash.toString('hex'), 1, WAIT_MS)
+    const json = await runCli(['info', file, '--scrape', '--json'], { timeoutMs: 30_000, homeDir: home.path })
+    assert.equal(json.code, 0, describeRun(json))
+    // bittorrent-tracker counts each seeder it lists as one completed download.
+    assert.deepEqual((JSON.parse(json.stdout) as { scrape: unknown }).scrape, [
+      { url: tracker.httpUrl, seeders: 1, leechers: 0, completed: 1 },
+      { url: tracker.udpUrl, seeders: 1, leechers: 0, completed: 1 },
+      { url: noScrape, error: 'this tracker cannot be scraped (BEP 48: its URL does not end in "announce")' },
+    ])
+    const human = await runCli(['info', file, '--scrape'], { timeoutMs: 30_000, homeDir: home.path })
+    assert.equal(human.code, 0, describeRun(human))
+    assert.match(human.stdout, new RegExp(`\\n  ${tracker.udpUrl.replace(/[.]/g, '\\.')}: 1 seeders, 0 leechers, 1 completed\\n`))
+  } finally {
+    await seeder.stop()
+    await tracker.close()
+    await home.cleanup()
   }
 })

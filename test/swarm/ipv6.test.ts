@@ -2,8 +2,9 @@
 // dual-stack port (TCP and the shared UDP socket) serving an IPv4 and an IPv6
 // leecher at once; a seeder found only through an HTTP tracker on [::1]
 // whose reply carries it in BEP 7 `peers6`; a UDP tracker on ::1 answering in
-// BEP 15's IPv6 layout; and BEP 11 `added6`, sent by our seeder and read by
-// our leecher. Every download is checked byte for byte.
+// BEP 15's IPv6 layout; BEP 11 `added6`, sent by our seeder and read by our
+// leecher; and two whole sessions, listening as a user's do, over ::1.
+// Every download is checked byte for byte.
 import assert from 'node:assert/strict'
 import { createSocket } from 'node:dgram'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -17,7 +18,9 @@ import { tempDir, waitUntil } from '../helpers/net.ts'
 import { startOurPeer, startOurSeeder } from '../helpers/our-seeder.ts'
 import type { OurPeer } from '../helpers/our-seeder.ts'
 import type { PeerSnapshot } from '../../src/torrent/torrent-types.ts'
+import { openTestSession } from '../helpers/session.ts'
 import { startTracker } from '../helpers/tracker.ts'
+import type { Session } from '../../src/session/session.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
 
 const PIECE_LENGTH = 32 * 1024
@@ -191,3 +194,34 @@ test('PEX added6: our seeder names an IPv6 peer to our leecher, which connects t
     await work.cleanup()
   }
 })
+
+for (const utp of [true, false]) {
+  test(`two of our sessions (each listening dual-stack, as a user runs them) over ::1, ${utp ? 'uTP' : 'TCP'}`, async () => {
+    const work = tempDir(`ipv6-sessions-${utp ? 'utp' : 'tcp'}`)
+    const b = buildTorrent({ name: 'v6.bin', files: 40 * PIECE_LENGTH + 3, pieceLength: PIECE_LENGTH, seed: 65 })
+    const sessions: Session[] = []
+    try {
+      writeSeed(work.path, b)
+      const seeder = await openTestSession(join(work.path, 'seeder-state'), { utp })
+      sessions.push(seeder)
+      await seeder.start()
+      await seeder.add(b.torrent, join(work.path, 'seed'))
+      const hash = b.infoHash.toString('hex')
+      await waitUntil(() => seeder.list()[0]?.state === 'seeding', WAIT_MS, 'the seeder to check its data')
+      const leecher = await openTestSession(join(work.path, 'leecher-state'), { utp })
+      sessions.push(leecher)
+      await leecher.start()
+      await leecher.add(b.torrent, join(work.path, 'leech'))
+      const connected: string[] = []
+      leecher.on('peer', (_hash, what, key) => what === 'connected' && connected.push(key))
+      leecher.addPeers(hash, [{ host: '::1', port: seeder.port }])
+      await waitUntil(() => leecher.list()[0]?.state === 'seeding', WAIT_MS, 'the leecher session to complete')
+      assert.ok((await readFile(join(work.path, 'leech', 'v6.bin'))).equals(b.payload), 'downloaded bytes equal the payload')
+      // The seeder may also dial back (it learns our port from BEP 10 `p`): every connection is over IPv6.
+      assert.ok(connected.includes(`[::1]:${seeder.port}`) && connected.every((k) => k.startsWith('[::1]:')), `connected: ${connected.join(', ')}`)
+    } finally {
+      for (const s of sessions.reverse()) await s.close()
+      await work.cleanup()
+    }
+  })
+}

@@ -15,6 +15,7 @@ import {
   type AnnounceCall,
   type AnnounceRequest,
   type AnnounceResponse,
+  type TrackerCall,
 } from './tracker-announce.ts'
 
 /** A peer list of 50 is ~300 bytes; anything near this is not a tracker reply. */
@@ -24,8 +25,17 @@ const USER_AGENT = 'friendtorrent/0.1'
 const PREVIEW_CHARS = 40
 
 export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCall {
+  return httpTrackerGet(announceUrlWithQuery(url, request), url, parseHttpAnnounceReply)
+}
+
+/**
+ * GET `target` (following up to 3 redirects) and parse the whole body with
+ * `parse`, which throws a FriendError for a bad reply. `url` names the tracker
+ * in errors. Shared by announces and scrapes.
+ */
+export function httpTrackerGet<T>(target: string, url: string, parse: (status: number, statusMessage: string, body: Uint8Array) => T): TrackerCall<T> {
   let current: http.ClientRequest | undefined
-  const { result, resolve, fail, cancel } = settleOnce(() => {
+  const { result, resolve, fail, cancel } = settleOnce<T>(() => {
     current?.destroy()
     current = undefined
   })
@@ -68,7 +78,7 @@ export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCal
           if (req !== current) return
           const body = Buffer.concat(chunks, received)
           try {
-            resolve(parseHttpAnnounceReply(status, res.statusMessage ?? '', body))
+            resolve(parse(status, res.statusMessage ?? '', body))
           } catch (err) {
             fail(errorMessage(err))
           }
@@ -84,14 +94,14 @@ export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCal
     current = req
   }
 
-  let target: URL
+  let parsed: URL
   try {
-    target = new URL(announceUrlWithQuery(url, request))
+    parsed = new URL(target)
   } catch {
     fail(`"${url}" is not a valid tracker URL`)
     return { result, cancel }
   }
-  send(target, MAX_REDIRECTS)
+  send(parsed, MAX_REDIRECTS)
   return { result, cancel }
 }
 
@@ -121,7 +131,7 @@ function wholeBytes(n: number): string {
   return String(Math.max(0, Math.floor(n)))
 }
 
-function escapeBytes(bytes: Uint8Array): string {
+export function escapeBytes(bytes: Uint8Array): string {
   let out = ''
   for (const b of bytes) {
     const unreserved =
@@ -189,20 +199,20 @@ function dictPeers(list: unknown[]): PeerAddress[] {
   return peers
 }
 
-function isDict(v: unknown): v is Record<string, unknown> {
+export function isDict(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array)
 }
 
-function count(v: unknown): number | undefined {
+export function count(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined
 }
 
-function text(v: unknown): string {
+export function text(v: unknown): string {
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8')
   return String(v)
 }
 
-function oneLine(s: string): string {
+export function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim()
 }
 
@@ -212,7 +222,7 @@ function describeValue(v: unknown): string {
   return typeof v === 'number' ? 'integer' : typeof v
 }
 
-function preview(body: Uint8Array): string {
+export function preview(body: Uint8Array): string {
   const head = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, PREVIEW_CHARS)).toString('latin1')
   return JSON.stringify(head.replace(/[^\x20-\x7e]/g, '.'))
 }

@@ -1,6 +1,7 @@
 // What one announce to one tracker is, whatever the transport: the request,
-// the reply, the cancellable call that settles once, and how a URL picks its client
-// (http-announce.ts for BEP 3/7/23, udp-announce.ts for BEP 15). No schedule,
+// the reply, the cancellable call that settles once (scrapes use it too), and
+// how a URL picks its client (http-announce.ts for BEP 3/7/23, udp-announce.ts
+// for BEP 15). No schedule,
 // no retries and no timers: the caller owns time and calls cancel().
 //
 // We do not drive bittorrent-tracker's Client for this. Its HTTP tracker reads
@@ -37,12 +38,15 @@ export interface AnnounceResponse {
   warning?: string
 }
 
-export interface AnnounceCall {
+/** One request to a tracker (an announce, a scrape) that settles once. */
+export interface TrackerCall<T> {
   /** Settles once: the reply, a FriendError, or AnnounceCancelledError after cancel(). */
-  readonly result: Promise<AnnounceResponse>
+  readonly result: Promise<T>
   /** Aborts the request and releases its socket now. */
   cancel(): void
 }
+
+export type AnnounceCall = TrackerCall<AnnounceResponse>
 
 export class AnnounceCancelledError extends Error {
   constructor() {
@@ -51,11 +55,11 @@ export class AnnounceCancelledError extends Error {
   }
 }
 
-/** The settling side of an AnnounceCall, shared by both transports. */
-export interface AnnounceSettler {
-  readonly result: Promise<AnnounceResponse>
+/** The settling side of a TrackerCall, shared by both transports. */
+export interface TrackerSettler<T> {
+  readonly result: Promise<T>
   isSettled(): boolean
-  resolve(value: AnnounceResponse): void
+  resolve(value: T): void
   /** Rejects with a FriendError carrying `message`. */
   fail(message: string): void
   /** Rejects with AnnounceCancelledError. */
@@ -66,18 +70,18 @@ export interface AnnounceSettler {
  * Settles an announce's result once, whichever of reply, failure or cancel comes first;
  * later calls do nothing. `release` frees the transport's socket just before it settles.
  */
-export function settleOnce(release: () => void): AnnounceSettler {
+export function settleOnce<T>(release: () => void): TrackerSettler<T> {
   let settled = false
-  let resolveResult!: (value: AnnounceResponse) => void
+  let resolveResult!: (value: T) => void
   let rejectResult!: (err: Error) => void
-  const result = new Promise<AnnounceResponse>((resolve, reject) => {
+  const result = new Promise<T>((resolve, reject) => {
     resolveResult = resolve
     rejectResult = reject
   })
   // A caller that only cancels need not also handle the rejection.
   result.catch(() => {})
 
-  const settle = (outcome: { value: AnnounceResponse } | { error: Error }): void => {
+  const settle = (outcome: { value: T } | { error: Error }): void => {
     if (settled) return
     settled = true
     release()

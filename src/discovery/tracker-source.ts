@@ -14,12 +14,19 @@
 // moves to the front of its tier, which leaves the failed ones behind it idle
 // until it fails in turn ("from then on, this will be the order the client
 // tries"). A tracker behind a working one is never dropped, only not asked.
+//
+// Scrape (BEP 48, BEP 15): each answer to an announce is followed by a scrape
+// of the same tracker (when it can be scraped), unless the last scrape was
+// less than the tracker's `min_request_interval` ago; so scrapes ride the
+// announce schedule and never come more often than the tracker allows.
 import { errorMessage, FriendError, addressKey, type PeerCandidate } from '../core/types.ts'
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { trackerRetryDelayMs } from './backoff.ts'
 import { httpAnnounce } from './http-announce.ts'
 import { udpAnnounce } from './udp-announce.ts'
+import { scrapeUrlFor } from './tracker-scrape.ts'
+import { TrackerScraper, type TrackerScrape } from './tracker-scraper.ts'
 import type { PeerSource } from './peer-source.ts'
 import {
   AnnounceCancelledError,
@@ -50,7 +57,13 @@ export interface TrackerStatus {
   seeders?: number
   leechers?: number
   peersReceived: number
+  /** The last scrape's counts (BEP 48 / BEP 15), and when it answered. */
+  scrape?: TrackerScrape
+  /** Why the last scrape failed; cleared by the next that answers. */
+  scrapeError?: string
 }
+
+export type { TrackerScrape } from './tracker-scraper.ts'
 
 export interface TrackerSourceOptions {
   infoHash: Buffer
@@ -114,6 +127,8 @@ interface Tracker {
   seeders?: number
   leechers?: number
   peersReceived: number
+  /** Its scrapes; undefined when it cannot be scraped (BEP 48). */
+  scraper?: TrackerScraper
   /** The tracker acknowledged our 'started' and has not been sent 'stopped'. */
   started: boolean
   /** An event still owed to this tracker; retried until it is acknowledged. */
@@ -178,6 +193,8 @@ export class TrackerSource extends TypedEmitter<TrackerSourceEvents> implements 
           tracker.lastError = protocol.unsupported
         } else {
           tracker.protocol = protocol
+          const scrapeUrl = scrapeUrlFor(url)
+          if (scrapeUrl) tracker.scraper = new TrackerScraper(scrapeUrl, this.#infoHash, this.#clock, this.#announceTimeoutMs)
         }
         tier.push(tracker)
       }
@@ -250,6 +267,7 @@ export class TrackerSource extends TypedEmitter<TrackerSourceEvents> implements 
         t.flight.call.cancel()
         t.flight = undefined
       }
+      t.scraper?.cancel()
       if (t.started) owed.push(t)
       t.started = false
       t.pendingEvent = undefined
@@ -289,6 +307,8 @@ export class TrackerSource extends TypedEmitter<TrackerSourceEvents> implements 
       if (t.intervalMs !== undefined) s.intervalMs = t.intervalMs
       if (t.seeders !== undefined) s.seeders = t.seeders
       if (t.leechers !== undefined) s.leechers = t.leechers
+      if (t.scraper?.latest) s.scrape = { ...t.scraper.latest }
+      if (t.scraper?.error !== undefined) s.scrapeError = t.scraper.error
       out.push(s)
     }
     return out
@@ -438,6 +458,7 @@ export class TrackerSource extends TypedEmitter<TrackerSourceEvents> implements 
       ...(t.leechers !== undefined && { leechers: t.leechers }),
     })
     this.emit('peers', candidates, t.url)
+    if (this.#running) t.scraper?.scrapeIfDue()
   }
 
   #handleFailure(t: Tracker, flight: Flight, message: string): void {

@@ -1,4 +1,5 @@
-// One announce to a UDP tracker (BEP 15): connect, announce, read the reply.
+// One announce to a UDP tracker (BEP 15): connect, announce, read the reply;
+// the connect-then-request exchange is shared with the scrape.
 // The socket is connected to the tracker so an ICMP "port unreachable" fails
 // the call at once instead of waiting for a timeout. Never schedules, retries
 // or sets a timer: the caller cancels.
@@ -6,12 +7,15 @@ import { createSocket, type Socket } from 'node:dgram'
 import { lookup } from 'node:dns'
 import { randomBytes } from 'node:crypto'
 import { decodeCompactPeers } from './compact-peers.ts'
+import { errorMessage, FriendError } from '../core/types.ts'
 import {
   describeNetworkError,
   settleOnce,
   type AnnounceCall,
   type AnnounceEvent,
   type AnnounceRequest,
+  type AnnounceResponse,
+  type TrackerCall,
 } from './tracker-announce.ts'
 
 // BEP 15: the magic constant a connect request carries as its connection id.
@@ -27,8 +31,38 @@ const EVENT_IDS: Record<AnnounceEvent, number> = { update: 0, completed: 1, star
 const MAX_UINT64 = 2n ** 64n - 1n
 
 export function udpAnnounce(url: string, request: AnnounceRequest): AnnounceCall {
+  return udpTrackerExchange<AnnounceResponse>(url, {
+    action: ACTION_ANNOUNCE,
+    name: 'announce',
+    request: (connectionId, transactionId) => announcePacket(connectionId, transactionId, request),
+    parse: (msg, peerFamily, where) => {
+      if (msg.length < ANNOUNCE_RESPONSE_HEADER_BYTES) throw new FriendError(`${where} sent a malformed announce reply (${msg.length} bytes)`)
+      let peers
+      try {
+        // BEP 15: the reply's address family (that of our socket) decides the entry size.
+        peers = decodeCompactPeers(msg.subarray(ANNOUNCE_RESPONSE_HEADER_BYTES), peerFamily)
+      } catch (e) {
+        throw new FriendError(`${where} sent a bad peer list: ${(e as Error).message}`)
+      }
+      return { intervalSec: msg.readUInt32BE(8), leechers: msg.readUInt32BE(12), seeders: msg.readUInt32BE(16), peers }
+    },
+  })
+}
+
+/** What follows the connect step: the request to send and how to read its reply. */
+export interface UdpTrackerStep<T> {
+  /** The action the reply must carry (BEP 15: 1 announce, 2 scrape), and its name for errors. */
+  action: number
+  name: string
+  request(connectionId: Uint8Array, transactionId: number): Buffer
+  /** Reads a reply with the right action and transaction; throws a FriendError for a bad one. */
+  parse(msg: Buffer, peerFamily: 4 | 6, where: string): T
+}
+
+/** BEP 15: connect, then one request (announce or scrape) and its reply. */
+export function udpTrackerExchange<T>(url: string, step: UdpTrackerStep<T>): TrackerCall<T> {
   let socket: Socket | undefined
-  const { result, isSettled, resolve, fail, cancel } = settleOnce(() => {
+  const { result, isSettled, resolve, fail, cancel } = settleOnce<T>(() => {
     if (!socket) return
     const s = socket
     socket = undefined
@@ -65,7 +99,7 @@ export function udpAnnounce(url: string, request: AnnounceRequest): AnnounceCall
     socket = s
     const peerFamily = family === 6 ? 6 : 4
     let transactionId = randomBytes(4).readUInt32BE(0)
-    let stage: 'connect' | 'announce' = 'connect'
+    let stage: 'connect' | 'request' = 'connect'
 
     s.on('error', (e) => fail(describeNetworkError(e, where)))
     s.on('message', (msg: Buffer) => {
@@ -73,33 +107,23 @@ export function udpAnnounce(url: string, request: AnnounceRequest): AnnounceCall
       const action = msg.readUInt32BE(0)
       if (action === ACTION_ERROR) {
         const reason = msg.subarray(8).toString('utf8').replace(/\s+/g, ' ').trim()
-        return fail(`tracker refused the announce: ${reason || '(no reason given)'}`)
+        return fail(`tracker refused the ${step.name}: ${reason || '(no reason given)'}`)
       }
       if (stage === 'connect') {
         if (action !== ACTION_CONNECT || msg.length < CONNECT_RESPONSE_BYTES) {
           return fail(`${where} sent a malformed connect reply (action ${action}, ${msg.length} bytes)`)
         }
-        stage = 'announce'
+        stage = 'request'
         transactionId = randomBytes(4).readUInt32BE(0)
-        s.send(announcePacket(msg.subarray(8, 16), transactionId, request))
+        s.send(step.request(msg.subarray(8, 16), transactionId))
         return
       }
-      if (action !== ACTION_ANNOUNCE || msg.length < ANNOUNCE_RESPONSE_HEADER_BYTES) {
-        return fail(`${where} sent a malformed announce reply (action ${action}, ${msg.length} bytes)`)
-      }
-      let peers
+      if (action !== step.action) return fail(`${where} sent a malformed ${step.name} reply (action ${action}, ${msg.length} bytes)`)
       try {
-        // BEP 15: the reply's address family (that of our socket) decides the entry size.
-        peers = decodeCompactPeers(msg.subarray(ANNOUNCE_RESPONSE_HEADER_BYTES), peerFamily)
+        resolve(step.parse(msg, peerFamily, where))
       } catch (e) {
-        return fail(`${where} sent a bad peer list: ${(e as Error).message}`)
+        fail(errorMessage(e))
       }
-      resolve({
-        intervalSec: msg.readUInt32BE(8),
-        leechers: msg.readUInt32BE(12),
-        seeders: msg.readUInt32BE(16),
-        peers,
-      })
     })
     s.connect(port, address, () => {
       if (socket !== s) return

@@ -34,7 +34,8 @@ export class TransportPolicy {
 
   /** Transports to try for `host:port`, in order. */
   order(host: string, port: number): TransportKind[] {
-    const utp = this.utp && isIPv4(host) ? (['utp'] as const) : []
+    const reaches = this.utp?.reaches
+    const utp = reaches && (isIPv4(host) ? reaches.ipv4 : reaches.ipv6) ? (['utp'] as const) : []
     const tcp = this.tcp ? (['tcp'] as const) : []
     return this.#worked.get(`${host}:${port}`) === 'tcp' ? [...tcp, ...utp] : [...utp, ...tcp]
   }
@@ -90,7 +91,7 @@ export const UTP_HEAD_START_MS = 500
 export function connectTransport(opts: DialOptions, onTcpChunk: TcpChunkHandler): Promise<Connected> {
   const policy = opts.transports ?? TCP_ONLY
   const order = policy.order(opts.host, opts.port)
-  if (order.length === 0) return Promise.reject(new Error(`no transport to reach ${opts.host}:${opts.port} (uTP is off or the address is IPv6, and TCP is off)`))
+  if (order.length === 0) return Promise.reject(new Error(`no transport to reach ${opts.host}:${opts.port} (uTP is off or its socket cannot reach this address family, and TCP is off)`))
   return new Promise((resolve, reject) => {
     const failures: string[] = []
     let settled = false

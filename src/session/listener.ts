@@ -159,8 +159,9 @@ export class Listener extends TypedEmitter<ListenerEvents> {
   }
 
   #handleConnection(socket: PeerSocket): void {
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`
-    const host = socket.remoteAddress ?? '?'
+    // A dual-stack port sees IPv4 peers as ::ffff:a.b.c.d: one name per host, the plain one.
+    const host = canonicalHost(socket.remoteAddress ?? '?')
+    const remote = host.includes(':') ? `[${host}]:${socket.remotePort}` : `${host}:${socket.remotePort}`
     const fromHost = this.#pendingPerHost.get(host) ?? 0
     if (this.#pending.size >= this.#maxPending || fromHost >= this.#maxPendingPerHost) {
       socket.destroy()
@@ -199,7 +200,7 @@ export class Listener extends TypedEmitter<ListenerEvents> {
     }
     const refuse = (reason: string) => {
       reject(reason)
-      this.#encryption.refused(canonicalHost(host), reason)
+      this.#encryption.refused(host, reason)
     }
     const onError = (err: Error) => reject(`socket error: ${err.message}`)
     const onClose = () => reject('closed before handshake')

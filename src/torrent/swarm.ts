@@ -182,7 +182,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
 
   /** A routed incoming connection (the listener read its handshake); refused when full or banned. */
   handleIncoming(socket: PeerSocket, decoder: Decoder, handshake: Handshake, rest: DecodedItem[]): void {
-    if (this.#closed || this.#connections.size >= this.#opts.maxConnections || this.#pool.isBanned(socket.remoteAddress ?? '')) {
+    if (this.#closed || this.#connections.size >= this.#opts.maxConnections || this.#pool.isBanned(canonicalHost(socket.remoteAddress ?? ''))) {
       socket.destroy()
       return
     }

@@ -105,18 +105,20 @@ function TrackersTab({ details, width, height, nowMs }: { details: TorrentDetail
     const inS = formatEta((t.nextAnnounceAtMs - nowMs) / 1000)
     return t.state === 'error' ? `retry in ${inS}` : `in ${inS}`
   }
-  const urlWidth = Math.max(16, width - (7 + 1 + 10 + 1 + 14 + 1 + 9 + 1))
+  // Seeders/leechers/completed: the last scrape's, else the announce's (completed unknown then).
+  const counts = (t: TorrentDetails['trackers'][number]) => (t.scrape ? `${t.scrape.seeders}/${t.scrape.leechers}/${t.scrape.completed}` : `${t.seeders ?? '?'}/${t.leechers ?? '?'}/?`)
+  const urlWidth = Math.max(16, width - (7 + 1 + 10 + 1 + 14 + 1 + 11 + 1))
   return (
     <Box flexDirection="column">
-      <Text bold>{fit(`${fit('Tracker', urlWidth)} ${fit('Status', 7)} ${fit('Last', 10)} ${fit('Next', 14)} Seed/Leech`, width)}</Text>
+      <Text bold>{fit(`${fit('Tracker', urlWidth)} ${fit('Status', 7)} ${fit('Last', 10)} ${fit('Next', 14)} Seed/Lch/Done`, width)}</Text>
       {details.trackers.slice(0, Math.max(1, Math.floor((height - 1) / 2))).map((t) => (
         <Box key={t.url} flexDirection="column">
           <Text wrap="truncate">
             {fit(`${t.tier + 1}. ${t.url}`, urlWidth)} <Text color={t.state === 'error' ? 'red' : t.state === 'ok' ? 'green' : undefined}>{fit(t.state, 7)}</Text>{' '}
-            {fit(ago(t.lastAnnounceAtMs), 10)} {fit(next(t), 14)} {t.seeders ?? '?'}/{t.leechers ?? '?'}
+            {fit(ago(t.lastAnnounceAtMs), 10)} {fit(next(t), 14)} {counts(t)}
           </Text>
           <Text dimColor wrap="truncate">
-            {fit(`   ${t.lastError ? `${t.lastError} (${t.failures} failed)` : `${t.peersReceived} peers received`}`, width)}
+            {fit(`   ${t.lastError ? `${t.lastError} (${t.failures} failed)` : `${t.peersReceived} peers received`}${t.scrapeError ? ` · scrape: ${t.scrapeError}` : ''}`, width)}
           </Text>
         </Box>
       ))}

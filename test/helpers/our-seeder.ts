@@ -38,12 +38,14 @@ export interface OurPeerOptions {
   encryption?: EncryptionPolicy
   /** Dial uTP first (TCP after it), as a session does; default TCP only. Incoming uTP is accepted either way. */
   utp?: boolean
+  /** Address to listen on (default 127.0.0.1): "::1" for IPv6 loopback, "" for every address of both families (dual-stack). */
+  host?: string
 }
 
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
   const meta = await parseTorrentFile(await readFile(opts.torrentPath))
   const listener = new Listener(undefined, { encryption: opts.encryption })
-  const port = await listener.listen(0, '127.0.0.1')
+  const port = await listener.listen(0, opts.host === '' ? undefined : (opts.host ?? '127.0.0.1'))
   const torrent = new Torrent({
     meta,
     storage: await FileStorage.open(meta, opts.dataDir),

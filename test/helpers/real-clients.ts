@@ -141,6 +141,8 @@ export interface Aria2Options {
   /** How long a seeder may take to verify its data; default 60 s. */
   readyTimeoutMs?: number
   extraArgs?: string[]
+  /** The address its peer sockets use (default 127.0.0.1); "::1" for IPv6 loopback. */
+  host?: '127.0.0.1' | '::1'
 }
 
 export interface Aria2LeecherHandle extends ClientHandle {
@@ -164,10 +166,10 @@ function aria2Args(options: Aria2Options, port: number): string[] {
     '--enable-dht6=false',
     '--bt-enable-lpd=false',
     '--enable-peer-exchange=false',
-    '--disable-ipv6=true',
+    `--disable-ipv6=${options.host === '::1' ? 'false' : 'true'}`,
     `--listen-port=${port}`,
-    '--interface=127.0.0.1',
-    '--bt-external-ip=127.0.0.1',
+    `--interface=${options.host ?? '127.0.0.1'}`,
+    `--bt-external-ip=${options.host ?? '127.0.0.1'}`,
     // aria2c cannot be told to re-announce; a short interval stands in.
     '--bt-tracker-interval=5',
     '--bt-tracker-connect-timeout=5',

@@ -12,7 +12,7 @@ import { ManagedProcess } from './managed-process.ts'
 import { freePort, tempDir, waitUntil } from './net.ts'
 
 export interface TestTracker {
-  /** http://127.0.0.1:PORT/announce */
+  /** http://127.0.0.1:PORT/announce (or http://[::1]:PORT/announce) */
   httpUrl: string
   /** udp://127.0.0.1:PORT */
   udpUrl: string
@@ -30,11 +30,13 @@ export interface TestTracker {
 export interface StartTrackerOptions {
   /** The announce interval the tracker tells clients to use. */
   intervalMs?: number
+  /** Where HTTP listens (default 127.0.0.1); "::1" makes an IPv6 tracker (http://[::1]:PORT), whose compact replies carry peers6. */
+  host?: '127.0.0.1' | '::1'
 }
 
 const DEFAULT_INTERVAL_MS = 30_000
 
-function listenOnce(server: Server, port: number): Promise<void> {
+function listenOnce(server: Server, port: number, httpHost: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       server.off('listening', onListening)
@@ -49,7 +51,7 @@ function listenOnce(server: Server, port: number): Promise<void> {
     // The server always opens a udp6 socket too; ::1 keeps it on loopback.
     // Its listen() takes per-protocol ports and hosts as objects, which the ambient type omits.
     const listen = server.listen.bind(server) as (ports: object, hosts: object) => void
-    listen({ http: port, udp: port }, { http: '127.0.0.1', udp: '127.0.0.1', udp6: '::1' })
+    listen({ http: port, udp: port }, { http: httpHost, udp: '127.0.0.1', udp6: '::1' })
   })
 }
 
@@ -62,7 +64,7 @@ function closeServer(server: Server): Promise<void> {
   })
 }
 
-/** bittorrent-tracker's Server with HTTP and UDP on the same 127.0.0.1 port. */
+/** bittorrent-tracker's Server with HTTP and UDP on the same loopback port. */
 export async function startTracker(options: StartTrackerOptions = {}): Promise<TestTracker> {
   let lastError: unknown
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -75,7 +77,7 @@ export async function startTracker(options: StartTrackerOptions = {}): Promise<T
     })
     const port = await freePort()
     try {
-      await listenOnce(server, port)
+      await listenOnce(server, port, options.host ?? '127.0.0.1')
     } catch (err) {
       lastError = err
       await closeServer(server)
@@ -90,8 +92,9 @@ export async function startTracker(options: StartTrackerOptions = {}): Promise<T
       const s = swarm(infoHashHex)
       return s ? (s.complete ?? 0) + (s.incomplete ?? 0) : 0
     }
+    const hostInUrl = options.host === '::1' ? '[::1]' : '127.0.0.1'
     return {
-      httpUrl: `http://127.0.0.1:${port}/announce`,
+      httpUrl: `http://${hostInUrl}:${port}/announce`,
       udpUrl: `udp://127.0.0.1:${port}`,
       port,
       server,

@@ -76,8 +76,8 @@ function details(t: TorrentSummary): TorrentDetails {
       { key: 'https://mirror.example/pub/', source: 'webseed', transport: 'http', client: 'web seed (nginx)', incoming: false, amChoking: true, amInterested: true, peerChoking: false, peerInterested: false, snubbed: false, downloadRate: 2_500_000, uploadRate: 0, progress: 1, outstanding: 128 },
     ],
     trackers: [
-      { url: 'http://127.0.0.1:8000/announce', tier: 0, state: 'ok', lastAnnounceAtMs: NOW - 60_000, nextAnnounceAtMs: NOW + 1_740_000, failures: 0, seeders: 40, leechers: 7, peersReceived: 50 },
-      { url: 'udp://127.0.0.1:8001', tier: 1, state: 'error', lastAnnounceAtMs: NOW - 30_000, nextAnnounceAtMs: NOW + 30_000, failures: 1, lastError: 'connection refused', peersReceived: 0 },
+      { url: 'http://127.0.0.1:8000/announce', tier: 0, state: 'ok', lastAnnounceAtMs: NOW - 60_000, nextAnnounceAtMs: NOW + 1_740_000, failures: 0, seeders: 40, leechers: 7, peersReceived: 50, scrape: { seeders: 41, leechers: 6, completed: 310, atMs: NOW - 60_000 } },
+      { url: 'udp://127.0.0.1:8001', tier: 1, state: 'error', lastAnnounceAtMs: NOW - 30_000, nextAnnounceAtMs: NOW + 30_000, failures: 1, lastError: 'connection refused', peersReceived: 0, scrapeError: 'no scrape reply within 15 s' },
     ],
     nowMs: NOW,
   }
@@ -359,9 +359,10 @@ describe('dashboard detail view', () => {
     assertFits(d.frame(), 80, 24)
     await d.press(KEY.right)
     await d.shows('Tracker')
-    assert.match(d.frame(), /1\. http:\/\/127\.0\.0\.1:8000\/announce\s+ok\s+1m00s ago\s+in 29m00s\s+40\/7/)
+    assert.match(d.frame(), /1\. http:\/\/127\.0\.0\.1:8000\/announce\s+ok\s+1m00s ago\s+in 29m00s\s+41\/6\/310/)
     assert.match(d.frame(), /2\. udp:\/\/127\.0\.0\.1:8001\s+error .*retry in 30s/)
-    assert.match(d.frame(), /connection refused \(1 failed\)/)
+    assert.match(d.frame(), /connection refused \(1 failed\) · scrape: no scrape reply/)
+    assert.match(d.frame(), /2\. udp:\/\/127\.0\.0\.1:8001 .*\?\/\?\/\?/)
     assertFits(d.frame(), 80, 24)
     await d.press(KEY.right)
     await d.shows('12/16 pieces')

@@ -2,7 +2,9 @@
 // takes any object with dgram's send/bind/address/close and 'message' events
 // (its `socket` option); this one hands it the datagrams UtpManager found not
 // to be uTP, sends through the shared socket, and never closes it: the
-// listener owns the port.
+// listener owns the port. The DHT is BEP 5's, IPv4 only: datagrams from IPv6
+// hosts are not handed to it, and its address() is reported as IPv4 even when
+// the shared socket is dual-stack.
 import { EventEmitter } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import type { RemoteInfo } from 'node:dgram'
@@ -10,7 +12,9 @@ import type { UtpManager } from './utp-manager.ts'
 
 export class DhtSocket extends EventEmitter {
   readonly #manager: UtpManager
-  readonly #onDatagram = (msg: Buffer, rinfo: RemoteInfo) => this.emit('message', msg, rinfo)
+  readonly #onDatagram = (msg: Buffer, rinfo: RemoteInfo) => {
+    if (rinfo.family === 'IPv4') this.emit('message', msg, rinfo)
+  }
   #open = true
 
   constructor(manager: UtpManager) {
@@ -24,7 +28,7 @@ export class DhtSocket extends EventEmitter {
       cb?.(new Error('the DHT socket is closed'))
       return
     }
-    this.#manager.udp.send(buf, offset, length, port, host, (err) => cb?.(err ?? null))
+    this.#manager.sendDatagram(buf, offset, length, port, host, (err) => cb?.(err))
   }
 
   /** Already bound by the listener: reports 'listening' as dgram would. */
@@ -38,7 +42,8 @@ export class DhtSocket extends EventEmitter {
   }
 
   address(): AddressInfo {
-    return this.#manager.udp.address()
+    const { address, port } = this.#manager.address()
+    return { address: address.includes(':') ? '0.0.0.0' : address, family: 'IPv4', port }
   }
 
   close(cb?: () => void): void {

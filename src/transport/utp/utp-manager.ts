@@ -5,9 +5,13 @@
 // the other-datagram listeners (the DHT, through UdpShare's socket).
 // One tick timer drives every connection's timeouts; flushes (and so ACKs)
 // are batched to one per event-loop turn. Never decodes peer-wire bytes.
+// Dual-stack: unless told an IPv4 host, the socket is IPv6 with IPv4 mapped
+// in, so one port serves both families. Addresses are kept in their plain
+// form (1.2.3.4, not ::ffff:1.2.3.4) on the way in and mapped on the way out.
 import { createSocket } from 'node:dgram'
 import type { RemoteInfo, Socket as DgramSocket } from 'node:dgram'
 import { randomInt } from 'node:crypto'
+import { isIPv4 } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Clock, TimerHandle } from '../../core/clock.ts'
 import { systemClock } from '../../core/clock.ts'
@@ -36,6 +40,9 @@ export interface UtpManagerOptions {
 }
 
 const ignoreSendError = (): void => {}
+/** Bind errors that mean the machine has no IPv6 (then IPv4 alone is bound). */
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT', 'EINVAL'])
+const IPV4_MAPPED = '::ffff:'
 
 export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHost {
   readonly clock: Clock
@@ -49,20 +56,41 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
   #tick: TimerHandle | undefined
   #closed = false
   acceptIncoming: boolean
+  /** The socket is IPv6: IPv4 addresses are mapped when sending. */
+  readonly #ipv6: boolean
+  /** ...and takes IPv4 too (dual-stack). */
+  readonly #dualStack: boolean
 
-  /** Binds a UDP socket on `port` (0 for any) and manages it. */
+  /**
+   * Binds a UDP socket on `port` (0 for any) and manages it: IPv4 only for an
+   * IPv4 `host`, IPv6 only for an IPv6 one, both for none or "::" (IPv4 alone
+   * where the machine has no IPv6).
+   */
   static async open(port: number, host?: string, opts: UtpManagerOptions = {}): Promise<UtpManager> {
-    const udp = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 })
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject)
-      udp.bind(port, host, () => {
-        udp.off('error', reject)
-        resolve()
+    const bind = async (type: 'udp4' | 'udp6'): Promise<DgramSocket> => {
+      const udp = createSocket({ type, ipv6Only: type === 'udp6' && host !== undefined && host !== '::', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 })
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject)
+        udp.bind(port, host, () => {
+          udp.off('error', reject)
+          resolve()
+        })
+      }).catch((err: Error) => {
+        udp.close()
+        throw err
       })
-    }).catch((err: Error) => {
-      udp.close()
-      throw new Error(`cannot bind UDP port ${port} for uTP and the DHT: ${err.message}`)
-    })
+      return udp
+    }
+    const family = host !== undefined && isIPv4(host) ? 'udp4' : 'udp6'
+    let udp: DgramSocket
+    try {
+      udp = await bind(family).catch((err: NodeJS.ErrnoException) => {
+        if (family === 'udp6' && host === undefined && NO_IPV6.has(err.code ?? '')) return bind('udp4')
+        throw err
+      })
+    } catch (err) {
+      throw new Error(`cannot bind UDP port ${port} for uTP and the DHT: ${(err as Error).message}`)
+    }
     return new UtpManager(udp, opts)
   }
 
@@ -72,6 +100,9 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
     this.clock = opts.clock ?? systemClock
     this.acceptIncoming = opts.acceptIncoming ?? true
     this.#maxConnections = opts.maxConnections ?? DEFAULT_MAX_UTP_CONNECTIONS
+    const bound = udp.address()
+    this.#ipv6 = bound.family === 'IPv6'
+    this.#dualStack = this.#ipv6 && bound.address === '::'
     udp.on('message', (msg, rinfo) => this.handleDatagram(msg, rinfo))
     udp.on('error', (err) => this.emit('error', err))
   }
@@ -84,9 +115,20 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
     return this.#count
   }
 
-  /** The underlying socket, for sending non-uTP datagrams (the DHT). */
-  get udp(): DgramSocket {
-    return this.#udp
+  /** Which address families this socket reaches. */
+  get reaches(): { ipv4: boolean; ipv6: boolean } {
+    return { ipv4: !this.#ipv6 || this.#dualStack, ipv6: this.#ipv6 }
+  }
+
+  /** A non-uTP datagram (the DHT's) to `address`, in its plain form. */
+  sendDatagram(buf: Buffer, offset: number, length: number, port: number, address: string, cb: (err: Error | null) => void): void {
+    if (this.#closed) return cb(new Error('uTP is closed'))
+    this.#udp.send(buf, offset, length, port, this.#outbound(address), (err) => cb(err ?? null))
+  }
+
+  /** The bound address and port. */
+  address(): { address: string; family: string; port: number } {
+    return this.#udp.address()
   }
 
   /** Opens an outgoing connection; the socket emits 'connect' or 'error'. */
@@ -105,6 +147,11 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
 
   handleDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#closed) return
+    // rinfo is this datagram's own object: the plain IPv4 form goes in place.
+    if (this.#dualStack && rinfo.address.startsWith(IPV4_MAPPED)) {
+      rinfo.address = rinfo.address.slice(IPV4_MAPPED.length)
+      rinfo.family = 'IPv4'
+    }
     if (!looksLikeUtp(msg)) {
       this.emit('datagram', msg, rinfo)
       return
@@ -154,7 +201,12 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
   }
 
   send(buf: Buffer, port: number, address: string): void {
-    if (!this.#closed) this.#udp.send(buf, port, address, ignoreSendError)
+    if (!this.#closed) this.#udp.send(buf, port, this.#outbound(address), ignoreSendError)
+  }
+
+  /** An IPv6 socket cannot send to a plain IPv4 address (EINVAL): it takes the mapped form. */
+  #outbound(address: string): string {
+    return this.#ipv6 && !address.includes(':') ? IPV4_MAPPED + address : address
   }
 
   requestFlush(socket: UtpSocket): void {

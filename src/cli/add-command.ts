@@ -97,7 +97,7 @@ async function handToSession(session: ControlClient, input: Input, ctx: { io: Cl
 }
 
 async function readInput(target: string): Promise<Input> {
-  // Bare hashes too: 40 hex digits (v1), 32 base32 characters, and 64 hex digits (v2, refused by name).
+  // Bare hashes too: 40 hex digits (v1), 32 base32 characters, and 64 hex digits (v2, BEP 52).
   if (/^magnet:/i.test(target) || /^(?:[0-9a-f]{40}|[0-9a-f]{64}|[a-z2-7]{32})$/i.test(target)) {
     try {
       return { kind: 'link', link: parseMagnetOrInfoHash(target), text: target }

@@ -179,7 +179,7 @@ const BAD_LINKS: [label: string, text: string, pattern: RegExp][] = [
   ['an http URL', 'http://example.com/file.torrent', /neither a magnet link/],
   ['an empty string', '', /neither a magnet link/],
   ['a page of text', 'x'.repeat(100_000), /"x{57}\.\.\." is neither a magnet link/],
-  ['a magnet without xt', 'magnet:?dn=thing&tr=udp%3A%2F%2Fa%3A1', /magnet link has no info hash: it needs an xt=urn:btih:<40 hex digits> parameter/],
+  ['a magnet without xt', 'magnet:?dn=thing&tr=udp%3A%2F%2Fa%3A1', /magnet link has no info hash: it needs an xt=urn:btih:<40 hex digits> or xt=urn:btmh:1220<64 hex digits> parameter/],
   ['a magnet with an unknown urn', 'magnet:?xt=urn:sha1:abcdef', /magnet link has no info hash/],
   ['a magnet of a million "&"', 'magnet:?' + '&'.repeat(1_000_000), /magnet link has no info hash/],
   ['a magnet whose xt is bad percent-encoding', 'magnet:?xt=%E0%A4%A', /magnet link has no info hash/],
@@ -189,8 +189,7 @@ const BAD_LINKS: [label: string, text: string, pattern: RegExp][] = [
   ['40 characters that are not hex', `magnet:?xt=urn:btih:${'g'.repeat(40)}`, /"g{40}" must be 40 hex digits/],
   ['32 characters outside base32', `magnet:?xt=urn:btih:${'1'.repeat(32)}`, /32 base32 characters \(A-Z, 2-7\)/],
   ['a bare 40-character non-hex hash', 'z'.repeat(39) + 'q', /must be 40 hex digits/],
-  ['a v2-only (btmh) magnet', `magnet:?xt=urn:btmh:1220${'ab'.repeat(32)}&dn=x`, /v2-only magnet links are not supported; ask for a v1 or hybrid magnet/],
-  ['a bare 64-hex-digit (v2) hash', 'ab'.repeat(32), /64-hex-digit info hash is a v2 \(SHA-256\) one, which is not supported/],
+  ['a btmh magnet that is no SHA-256 multihash', `magnet:?xt=urn:btmh:1220${'ab'.repeat(31)}&dn=x`, /must be "1220" and 64 hex digits/],
   ['a magnet naming two different torrents', `magnet:?xt.1=urn:btih:${HASH_HEX}&xt.2=urn:btih:${'0'.repeat(40)}`, /names two different torrents \(c9e1.* and 0{40}\); add them one at a time/],
   ['a good hash then a bad one', `magnet:?xt=urn:btih:${HASH_HEX}&xt=urn:btih:nothex`, /info hash "nothex" must be 40 hex digits/],
 ]

@@ -9,7 +9,9 @@
 //   "attr" ("p" refused: v2 pads are implied, "l" symlink, "x"); a non-empty
 //   file that is not a symlink needs a 32-byte, non-zero "pieces root";
 // - every non-empty file is followed by an implied pad file up to the next
-//   piece boundary, except the last (pad files are never written);
+//   piece boundary, the last one too, as libtorrent lays them out (so every
+//   piece, the last included, is whole: libtorrent asks for whole blocks of
+//   it); pad files are never written;
 // - one file at the top and no v1 "files" list: a single-file torrent whose
 //   path is the tree's key; otherwise every path starts with the name.
 // Paths are cleaned and made unique by file-list's rules, so a hybrid's v1
@@ -52,19 +54,13 @@ export function fileTreeList(infoBuffer: Buffer, treeStart: number, name: string
       if (!Number.isSafeInteger(offset)) throw new MetainfoError(`${what}: total length is too large`)
       if (file.length > 0 && offset % pieceLength !== 0) {
         const pad = pieceLength - (offset % pieceLength)
-        files.push({ path: [name, '.pad', String(pad)], length: pad, offset, padding: true })
+        // A single file's pad cannot sit in a folder named like the file.
+        files.push({ path: single ? ['.pad', String(pad)] : [name, '.pad', String(pad)], length: pad, offset, padding: true })
         offset += pad
       }
     }
   }
   walk(tree.dict, [name], [name], 0)
-  // No tail padding (empty files after it keep their offset): the last piece is as short as the data.
-  let last = files.length - 1
-  while (last > 0 && files[last].length === 0) last--
-  if (files[last]?.padding) {
-    const [pad] = files.splice(last, 1)
-    for (let i = last; i < files.length; i++) files[i].offset = pad.offset
-  }
   if (files.length === 0) throw new MetainfoError(`${what}: its file tree holds no files`)
   finishFileList(files, what, changes)
   return files

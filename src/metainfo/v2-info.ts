@@ -8,7 +8,7 @@
 // - piece length a power of two, at least 16 KiB;
 // - hybrid: the v1 "files" (with its pad files) and the v2 tree must list the
 //   same non-empty, non-pad files at the same index, path, length and offset
-//   (a v1 list may have one more file: a tail pad); anything else is an attack
+//   (a v1 list may lack the v2 view's tail pad); anything else is an attack
 //   on one of the two views and is refused;
 // - "piece layers" (outside the info dict) is optional, per file: each key is
 //   the root of a file longer than one piece, each value that file's piece
@@ -61,13 +61,17 @@ export function checkV2PieceLength(pieceLength: number, what: string): void {
   }
 }
 
-/** libtorrent's files_compatible, after taking a v1 tail pad off. */
-export function checkHybrid(v1: FileEntry[], v2: FileEntry[], what: string): void {
-  const a = v1.slice()
-  if (a.length === v2.length + 1) {
-    let last = a.length - 1
-    while (last > 0 && a[last].length === 0) last--
-    if (a[last].padding) a.splice(last, 1)
+/**
+ * libtorrent's files_compatible, after taking the v2 view's tail pad off when
+ * the v1 list has none (libtorrent before 2.0.8 wrote hybrids without one).
+ */
+export function checkHybrid(v1: FileEntry[], v2In: FileEntry[], what: string): void {
+  const a = v1
+  const v2 = v2In.slice()
+  if (v2.length === a.length + 1) {
+    let last = v2.length - 1
+    while (last > 0 && v2[last].length === 0) last--
+    if (v2[last].padding) v2.splice(last, 1)
   }
   const mismatch = (): never => {
     throw new MetainfoError(`${what}: its v1 and v2 file lists differ (a hybrid torrent must describe the same files twice)`)

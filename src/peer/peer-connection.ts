@@ -43,6 +43,10 @@ export interface PeerConnectionOptions {
   /** A net.Socket, or a transport's stream (uTP, MSE over either). */
   socket: PeerSocket
   infoHash: Buffer
+  /** BEP 52: set the v2 bit in our handshake. */
+  v2?: boolean
+  /** BEP 52 hybrid: an incoming peer may use this (the v2) hash instead; we answer with the one it used. */
+  otherInfoHash?: Buffer
   ourPeerId: Buffer
   /** Undefined while fetching metadata (BEP 9): then have/bitfield cannot be checked and are ignored. */
   pieceCount: number | undefined
@@ -110,7 +114,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   readonly #socket: PeerSocket
   readonly #clock: Clock
-  readonly #infoHash: Buffer
+  #infoHash: Buffer
+  readonly #v2: boolean
   readonly #ourPeerId: Buffer
   readonly #ourExtended: ExtendedHandshake
   readonly #pieceCount: number | undefined
@@ -131,6 +136,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.#socket = opts.socket
     this.#clock = opts.clock ?? systemClock
     this.#infoHash = opts.infoHash
+    if (opts.otherInfoHash && opts.incoming?.handshake.infoHash.equals(opts.otherInfoHash)) this.#infoHash = opts.otherInfoHash
+    this.#v2 = opts.v2 ?? false
     this.#ourPeerId = opts.ourPeerId
     this.#ourExtended = opts.extendedHandshake
     this.#pieceCount = opts.pieceCount
@@ -159,7 +166,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   /** Starts the exchange: sends our handshake, then processes anything already received. */
   start(): void {
-    this.#send(encodeHandshake(this.#infoHash, this.#ourPeerId, { extended: true }))
+    this.#send(encodeHandshake(this.#infoHash, this.#ourPeerId, { extended: true, v2: this.#v2 }))
     this.#handshakeTimer = this.#clock.setTimeout(() => {
       if (!this.#handshakeDone) this.close('no handshake within 15 s')
     }, HANDSHAKE_TIMEOUT_MS)

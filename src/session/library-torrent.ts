@@ -79,7 +79,8 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     filePriorities: entry.filePriorities,
     uploadLimiter: new LimiterChain(shared.upload, r.upload),
     downloadLimiter: new LimiterChain(shared.download, r.download),
-    sources: dht && !meta.private ? [new DhtSource({ node: dht, infoHash: meta.infoHash, port, private: false, announce: true })] : [],
+    // BEP 52 hybrid: announced on the DHT under both hashes.
+    sources: dht && !meta.private ? [meta.infoHash, ...(meta.v2 && meta.hasV1 ? [meta.v2.infoHash.subarray(0, 20)] : [])].map((infoHash) => new DhtSource({ node: dht, infoHash, port, private: false, announce: true })) : [],
   })
   return { torrent, have, recheck }
 }

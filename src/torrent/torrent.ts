@@ -65,6 +65,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #uploadMeter: RateMeter
   #rechokeTimer: TimerHandle | undefined
   #tracker: TrackerSource | undefined
+  /** BEP 52 hybrid: the same trackers, announced under the v2 hash too (its peers join the one swarm). */
+  #trackerV2: TrackerSource | undefined
   #tick: TimerHandle | undefined
   #state: TorrentState = 'idle'
   #error: string | undefined
@@ -99,6 +101,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const maxConnections = opts.maxConnections ?? 50
     this.#swarm = new Swarm({
       infoHash: this.meta.infoHash,
+      // BEP 52: the v2 bit; a hybrid also takes peers that come under its v2 hash.
+      v2: this.meta.v2 !== undefined,
+      otherInfoHash: this.meta.v2 && this.meta.hasV1 ? this.meta.v2.infoHash.subarray(0, 20) : undefined,
       peerId: this.#peerId,
       pieceCount: this.meta.pieceCount,
       extendedHandshake: this.#extensions.handshake,
@@ -244,7 +249,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#rechokeTimer?.cancel()
     this.#downloader.stop()
     this.#swarm.close()
-    const sourcesStopped = [this.#tracker?.stop(), ...this.#sources.map((s) => s.stop())]
+    const sourcesStopped = [this.#tracker?.stop(), this.#trackerV2?.stop(), ...this.#sources.map((s) => s.stop())]
     await this.#downloader.settle()
     await Promise.allSettled([...sourcesStopped, this.#storage.flush()])
     await this.#storage.close().catch(() => {})
@@ -296,8 +301,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   // --- discovery -----------------------------------------------------------
 
   #startTrackers(): void {
+    this.#tracker = this.#newTracker(this.meta.infoHash)
+    const v2 = this.meta.v2 && this.meta.hasV1 ? this.meta.v2.infoHash.subarray(0, 20) : undefined
+    if (v2) this.#trackerV2 = this.#newTracker(v2)
+  }
+
+  #newTracker(infoHash: Buffer): TrackerSource {
     const tracker = new TrackerSource({
-      infoHash: this.meta.infoHash,
+      infoHash,
       peerId: this.#peerId,
       port: this.#listenPort,
       tiers: this.meta.announce,
@@ -315,8 +326,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     })
     tracker.on('trackerError', (info) => this.emit('trackerError', info))
     tracker.on('trackerAnnounced', (info) => this.emit('trackerAnnounced', info))
-    this.#tracker = tracker
     tracker.start()
+    return tracker
   }
 
   /** Dials while downloading or seeding (a seeder dials the leechers it hears of: some never dial out). */
@@ -326,6 +337,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     // Out of peers to try: ask the trackers again rather than give up (they rate-limit themselves).
     if (outOfPeers && this.#state === 'downloading') {
       this.#tracker?.requestMore()
+      this.#trackerV2?.requestMore()
       for (const source of this.#sources) source.requestMore()
     }
   }
@@ -463,6 +475,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       return
     }
     this.#tracker?.complete()
+    this.#trackerV2?.complete()
     this.emit('complete')
   }
 

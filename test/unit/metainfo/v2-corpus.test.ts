@@ -41,9 +41,10 @@ const LOADED: [file: string, check: (m: Metainfo) => void][] = [
   }],
   ['v2_invalid_filename.torrent', (m) => assert.deepEqual(paths(m), ['_estMB'])],
   ['v2_multiple_files.torrent', (m) => {
-    // libtorrent's 5 counts two pad files; one is a tail pad, which we leave out (the last piece is short).
+    // libtorrent's num_files() == 5: three files and two pad files, the last a tail pad.
     assert.equal(paths(m).length, 3)
-    assert.equal(m.files.length, 4)
+    assert.equal(m.files.length, 5)
+    assert.equal(m.length % m.pieceLength, 0, 'the tail pad makes the last piece whole')
     assert.equal(m.hasV1, false)
     // Every file starts on a piece boundary: the pads BEP 52 implies are there.
     for (const f of m.files) if (!f.padding && f.length > 0) assert.equal(f.offset % m.pieceLength, 0, f.path.join('/'))

@@ -96,19 +96,22 @@ export function splitHashes(data: Uint8Array): Buffer[] {
 }
 
 /**
- * One file's full tree, from its leaves (block hashes), for serving hashes.
- * layers[0] holds the leaves actually present; missing nodes are padding.
+ * One file's tree from a layer of it up, for serving hashes: from its leaves
+ * (block hashes, `bottom` 0) or from its piece layer (`bottom` log2(blocks per
+ * piece)). Layer numbers stay absolute (0 = blocks); missing nodes are padding.
  */
 export class MerkleTree {
   readonly #layers: Buffer[][]
-  /** Leaves, rounded up to a power of two. */
+  readonly #bottom: number
+  /** Nodes of the bottom layer, rounded up to a power of two. */
   readonly width: number
 
-  constructor(leaves: Buffer[]) {
+  constructor(leaves: Buffer[], bottom = 0) {
     this.width = nextPow2(Math.max(1, leaves.length))
+    this.#bottom = bottom
     this.#layers = [leaves]
     let level = leaves
-    for (let at = 0, size = this.width; size > 1; at++, size /= 2) {
+    for (let at = bottom, size = this.width; size > 1; at++, size /= 2) {
       const pad = padHash(at)
       const next: Buffer[] = []
       for (let i = 0; i < level.length; i += 2) next.push(hashPair(level[i], i + 1 < level.length ? level[i + 1] : pad))
@@ -118,16 +121,17 @@ export class MerkleTree {
   }
 
   get root(): Buffer {
-    return this.node(this.#layers.length - 1, 0)
+    return this.node(this.topLayer, 0)
   }
 
-  /** Layers from the leaves to the root, inclusive: log2(width) + 1. */
-  get layerCount(): number {
-    return this.#layers.length
+  /** The root's layer. */
+  get topLayer(): number {
+    return this.#bottom + this.#layers.length - 1
   }
 
   node(layer: number, index: number): Buffer {
-    const nodes = this.#layers[layer]
+    const nodes = this.#layers[layer - this.#bottom]
+    if (!nodes) throw new RangeError(`layer ${layer} is outside ${this.#bottom}..${this.topLayer}`)
     return index < nodes.length ? nodes[index] : padHash(layer)
   }
 

@@ -16,10 +16,10 @@ import { Decoder, WireError } from '../wire/decoder.ts'
 import type { DecodedItem } from '../wire/decoder.ts'
 import { encodeExtended, decodeExtendedHandshake, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID } from '../wire/extension.ts'
 import type { ExtendedHandshake } from '../wire/extension.ts'
-import { encodeHandshake, supportsExtensionProtocol } from '../wire/handshake.ts'
+import { encodeHandshake, supportsExtensionProtocol, supportsV2 } from '../wire/handshake.ts'
 import type { Handshake } from '../wire/handshake.ts'
 import { encode, encodePieceHeader } from '../wire/messages.ts'
-import type { Message } from '../wire/messages.ts'
+import type { HashRange, Message } from '../wire/messages.ts'
 
 /** BEP 3 peers drop a connection after 2 minutes of silence; we speak at least every 90 s. */
 const KEEP_ALIVE_MS = 90_000
@@ -78,6 +78,10 @@ export interface PeerConnectionEvents {
   /** A block arrived that we never asked this peer for (ignored, counted as waste). */
   unexpectedBlock: [block: BlockRef]
   reject: [block: BlockRef]
+  /** BEP 52 hash messages; the buffers are the connection's own copies. */
+  hashRequest: [range: HashRange]
+  hashes: [range: HashRange, hashes: Buffer]
+  hashReject: [range: HashRange]
   extendedHandshake: [handshake: ExtendedHandshake]
   extended: [name: string, payload: Buffer]
   /** Socket closed; `reason` says why in one line. Emitted exactly once. */
@@ -108,6 +112,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   /** Hash failures of pieces this peer contributed to. */
   strikes = 0
   remotePeerId: Buffer | undefined
+  /** BEP 52: the peer set the v2 bit (in a hybrid torrent: it speaks the hash messages). */
+  peerV2 = false
   remoteExtensions: ExtendedHandshake | undefined
   readonly have: Bitfield
   lastBlockAtMs: number
@@ -115,6 +121,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   readonly #socket: PeerSocket
   readonly #clock: Clock
   #infoHash: Buffer
+  readonly #otherInfoHash: Buffer | undefined
   readonly #v2: boolean
   readonly #ourPeerId: Buffer
   readonly #ourExtended: ExtendedHandshake
@@ -137,6 +144,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.#clock = opts.clock ?? systemClock
     this.#infoHash = opts.infoHash
     if (opts.otherInfoHash && opts.incoming?.handshake.infoHash.equals(opts.otherInfoHash)) this.#infoHash = opts.otherInfoHash
+    this.#otherInfoHash = opts.otherInfoHash
     this.#v2 = opts.v2 ?? false
     this.#ourPeerId = opts.ourPeerId
     this.#ourExtended = opts.extendedHandshake
@@ -236,6 +244,19 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   sendHave(index: number): void {
     this.#send(encode({ type: 'have', index }))
+  }
+
+  /** BEP 52 */
+  sendHashRequest(range: HashRange): void {
+    this.#send(encode({ type: 'hashRequest', ...range }))
+  }
+
+  sendHashes(range: HashRange, hashes: Buffer): void {
+    this.#send(encode({ type: 'hashes', ...range, hashes }))
+  }
+
+  sendHashReject(range: HashRange): void {
+    this.#send(encode({ type: 'hashReject', ...range }))
   }
 
   setInterested(interested: boolean): void {
@@ -368,7 +389,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       this.close('second handshake')
       return
     }
-    if (!h.infoHash.equals(this.#infoHash)) {
+    // libtorrent answers a hybrid's v1 handshake that carries the v2 bit under the v2 hash.
+    if (!h.infoHash.equals(this.#infoHash) && !(this.#otherInfoHash && h.infoHash.equals(this.#otherInfoHash))) {
       this.close('peer answered for another torrent')
       return
     }
@@ -379,6 +401,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.#handshakeDone = true
     this.#handshakeTimer?.cancel()
     this.remotePeerId = h.peerId
+    this.peerV2 = supportsV2(h.reserved)
     if (supportsExtensionProtocol(h.reserved)) {
       this.#send(encodeExtended(EXTENDED_HANDSHAKE_ID, encodeExtendedHandshake(this.#ourExtended)))
     }
@@ -447,6 +470,17 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       }
       case 'extended':
         return this.#handleExtended(msg.extId, msg.payload)
+      case 'hashRequest':
+      case 'hashReject': {
+        const { type, ...range } = msg
+        this.emit(type, { ...range, piecesRoot: Buffer.from(range.piecesRoot) })
+        return
+      }
+      case 'hashes': {
+        const { type: _type, hashes, ...range } = msg
+        this.emit('hashes', { ...range, piecesRoot: Buffer.from(range.piecesRoot) }, Buffer.from(hashes))
+        return
+      }
       case 'port':
       case 'suggest':
       case 'allowedFast':

@@ -141,6 +141,8 @@ export interface SessionEvents {
   /** A running torrent's peers and announces, for a verbose log. */
   peer: [infoHash: string, event: 'connected' | 'disconnected' | 'failed' | 'banned', key: string, reason?: string]
   trackerAnnounced: [infoHash: string, info: { url: string; peers: number; intervalMs: number }]
+  /** BEP 52: a v2 (btmh) magnet's metadata is a hybrid's, kept under its v1 hash from now on. */
+  infoHashChanged: [from: string, to: string]
 }
 
 export interface TorrentRecord {

@@ -167,6 +167,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       if (this.#fetching.get(link.infoHashHex) !== fetch) return
       this.#fetching.delete(link.infoHashHex)
       void task.stop().then(async () => {
+        if (meta.infoHashHex !== link.infoHashHex) this.emit('infoHashChanged', link.infoHashHex, meta.infoHashHex)
         await this.add(torrentFileBytes(meta), savePath)
         this.#records.get(meta.infoHashHex)?.torrent?.addPeers(peers)
       })

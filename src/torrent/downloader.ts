@@ -276,11 +276,13 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     const buffer = this.#assembling.get(index)!
     this.#assembling.delete(index)
     const data = buffer.subarray(0, pieceSize(this.#meta, index))
-    const ok = checkPiece(this.#meta, index, data) === 'good'
+    const verdict = checkPiece(this.#meta, index, data)
     const picker = this.#picker!
-    if (!ok) {
+    if (verdict !== 'good') {
       this.#bufferPool.release(buffer)
-      this.emit('pieceFailed', index, picker.markFailed(index))
+      const senders = picker.markFailed(index)
+      // 'unknown': a v2 piece whose layer we lack cannot blame anyone; it is fetched again.
+      if (verdict === 'bad') this.emit('pieceFailed', index, senders)
       this.fillAll()
       return
     }

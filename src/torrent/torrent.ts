@@ -28,6 +28,7 @@ import type { Storage } from '../storage/storage.ts'
 import type { Decoder, DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
 import { Downloader } from './downloader.ts'
+import { HashExchange } from './hash-exchange.ts'
 import { PeerExtensions } from './peer-extensions.ts'
 import { Swarm } from './swarm.ts'
 import { DEFAULT_MAX_BUFFERED_BYTES_PER_PEER, DEFAULT_MAX_PENDING_REQUESTS_PER_PEER } from './torrent-types.ts'
@@ -65,6 +66,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #uploadMeter: RateMeter
   #rechokeTimer: TimerHandle | undefined
   #tracker: TrackerSource | undefined
+  /** BEP 52: piece layers asked of peers and served to them. */
+  #hashes: HashExchange | undefined
   /** BEP 52 hybrid: the same trackers, announced under the v2 hash too (its peers join the one swarm). */
   #trackerV2: TrackerSource | undefined
   #tick: TimerHandle | undefined
@@ -127,12 +130,19 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       storage: this.#storage,
       clock: this.#clock,
       connections: this.#swarm.connections,
-      isDownloading: () => this.#state === 'downloading',
+      // BEP 52: a v2-only torrent fetches pieces once they can be checked (every piece layer known).
+      isDownloading: () => this.#state === 'downloading' && (this.meta.hasV1 || !this.#hashes?.missing),
       maxPieceMemoryBytes: opts.maxPieceMemoryBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.meta.pieceLength),
       requestTimeoutMs: opts.requestTimeoutMs ?? 20_000,
       downloadLimiter: opts.downloadLimiter,
     })
     this.#downloader.on('pieceVerified', (index) => this.#handlePieceVerified(index))
+    if (this.meta.v2) {
+      this.#hashes = new HashExchange(this.meta, this.#swarm.connections)
+      this.#hashes.on('layersComplete', () => {
+        for (const pc of this.#swarm.connections.values()) if (pc.ready && this.#downloader.started) this.#downloader.updateInterest(pc)
+      })
+    }
     this.#downloader.on('pieceFailed', (index, peers) => this.#handlePieceFailed(index, peers))
     this.#downloader.on('writeFailed', (message, err) => this.#failStorage(message, err))
     const uploadLimiter = opts.uploadLimiter
@@ -394,12 +404,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#downloader.addPeer(pc.key)
     pc.sendBitfield(this.#downloader.have)
     this.#extensions.handleReady(pc)
+    this.#hashes?.handlePeer(pc)
     this.emit('peerConnected', pc.key)
   }
 
   #handlePeerClosed(pc: PeerConnection, reason: string, wasReady: boolean): void {
     this.#uploader.removePeer(pc)
     this.#extensions.handleClosed(pc)
+    if (wasReady) this.#hashes?.handlePeerClosed(pc.key)
     if (wasReady) {
       this.#downloader.removePeer(pc.key)
       this.emit('peerDisconnected', pc.key, reason)

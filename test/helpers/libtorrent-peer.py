@@ -25,7 +25,7 @@ def settings():
         'enable_natpmp': False,
         'listen_interfaces': '127.0.0.1:0',
         'allow_multiple_connections_per_ip': True,
-        'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
+        'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.status_notification | lt.alert.category_t.peer_notification,
         # loopback: no rate limits for local peers, and no waiting for other swarms
         'rate_limit_ip_overhead': False,
         'enable_incoming_utp': False,
@@ -45,7 +45,7 @@ def create(mode, folder, out, piece_length):
 
 def drain(ses):
     for a in ses.pop_alerts():
-        if a.category() & lt.alert.category_t.error_notification:
+        if a.category() & lt.alert.category_t.error_notification or isinstance(a, lt.peer_disconnected_alert):
             sys.stderr.write('libtorrent: %s\n' % a.message())
 
 

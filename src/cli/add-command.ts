@@ -97,7 +97,7 @@ async function handToSession(session: ControlClient, input: Input, ctx: { io: Cl
 }
 
 async function readInput(target: string): Promise<Input> {
-  // Bare hashes too: 40 hex digits (v1), 32 base32 characters, and 64 hex digits (v2, refused by name).
+  // Bare hashes too: 40 hex digits (v1), 32 base32 characters, and 64 hex digits (v2, BEP 52).
   if (/^magnet:/i.test(target) || /^(?:[0-9a-f]{40}|[0-9a-f]{64}|[a-z2-7]{32})$/i.test(target)) {
     try {
       return { kind: 'link', link: parseMagnetOrInfoHash(target), text: target }
@@ -141,7 +141,7 @@ type Outcome = { kind: 'complete' } | { kind: 'error'; message: string } | { kin
 /** No session runs: this process hosts one for the torrent, and leaves when it is done. */
 async function runForeground(input: Input, opts: ForegroundOptions): Promise<number> {
   const { io, config, stateDir, saveDir } = opts
-  const hash = input.kind === 'torrent' ? input.meta.infoHashHex : input.link.infoHashHex
+  let hash = input.kind === 'torrent' ? input.meta.infoHashHex : input.link.infoHashHex
   let settle: ((o: Outcome) => void) | undefined
   let caught: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {
@@ -166,10 +166,12 @@ async function runForeground(input: Input, opts: ForegroundOptions): Promise<num
     throw err
   })
   const { session } = hosted
+  // A btmh magnet whose metadata turns out hybrid goes on under the v1 hash.
+  session.on('infoHashChanged', (from, to) => from === hash && (hash = to))
   const summary = () => session.list().find((t) => t.infoHash === hash)
   const progress = new ProgressReporter(io, opts.quiet ? 0 : config.progressIntervalSeconds * 1000)
   let finished = false
-  watch(session, hash, { io, verbose: opts.verbose, finished: () => finished, progress })
+  watch(session, () => hash, { io, verbose: opts.verbose, finished: () => finished, progress })
 
   // Each phase (download, then seeding with --seed) waits for its own outcome.
   const next = () =>
@@ -260,15 +262,15 @@ function header(session: Session, s: TorrentSummary): string {
 }
 
 /** What is shown beside the progress: tracker trouble in the progress line, banned peers, and with -v every peer and announce. */
-function watch(session: Session, hash: string, ctx: { io: CliIo; verbose: boolean; finished: () => boolean; progress: ProgressReporter }): void {
+function watch(session: Session, hash: () => string, ctx: { io: CliIo; verbose: boolean; finished: () => boolean; progress: ProgressReporter }): void {
   const { io, verbose } = ctx
   let name = ''
-  session.on('added', (s) => s.infoHash === hash && (name = s.name))
+  session.on('added', (s) => s.infoHash === hash() && (name = s.name))
   session.on('trackerError', (torrentName, info) => {
     if (torrentName === name || name === '') ctx.progress.trackerTrouble = info
   })
   session.on('trackerAnnounced', (h, { url, peers, intervalMs }) => {
-    if (h !== hash) return
+    if (h !== hash()) return
     ctx.progress.trackerTrouble = undefined
     if (verbose && !ctx.finished()) io.err(`tracker ${url}: ${peers} peers, next announce in ${formatEta(intervalMs / 1000)}`)
   })
@@ -276,7 +278,7 @@ function watch(session: Session, hash: string, ctx: { io: CliIo; verbose: boolea
   if (!verbose) session.on('warning', (message) => io.err(`friendtorrent: warning: ${message}`))
   let selfSeen = false
   session.on('peer', (h, event, key, reason) => {
-    if (h !== hash || ctx.finished()) return
+    if (h !== hash() || ctx.finished()) return
     if (event === 'banned') return io.err(`friendtorrent: banned ${key}: ${reason}`)
     if (!verbose) return
     if (event === 'connected') return io.err(`peer ${key}: connected`)

@@ -12,10 +12,11 @@ import { parseTorrentFile } from '../metainfo/metainfo.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { safePathComponents } from '../metainfo/safe-path.ts'
 import { formatBytes } from '../tui/format/format.ts'
+import { writeV2Torrent } from './create-v2.ts'
 import { parseCommandLine } from './command-line.ts'
 import type { CliIo } from './io.ts'
 
-export const CREATE_USAGE = `usage: friendtorrent create <file-or-folder> [--tracker URL ...] [--piece-length N] [--private] [-o out.torrent] [--name NAME] [--comment TEXT] [--force]
+export const CREATE_USAGE = `usage: friendtorrent create <file-or-folder> [--tracker URL ...] [--piece-length N] [--private] [-o out.torrent] [--name NAME] [--comment TEXT] [--v2 | --hybrid] [--force]
 
       --tracker URL     announce to this tracker, http(s):// or udp://host:port (repeatable; one tier each)
       --piece-length N  bytes per piece, a power of two from 16K to 16M (e.g. 262144, 256K, 1M); default: chosen by size
@@ -23,6 +24,8 @@ export const CREATE_USAGE = `usage: friendtorrent create <file-or-folder> [--tra
   -o, --output FILE     where to write the torrent; a folder means <name>.torrent in it (default: the current folder)
       --name NAME       the torrent's name (default: the file or folder name)
       --comment TEXT    a comment stored in the torrent
+      --v2              a BitTorrent v2 torrent (BEP 52: SHA-256 merkle trees); only v2 clients can use it
+      --hybrid          v1 and v2 in one torrent: every client can use it, v2 clients check each block
   -f, --force           overwrite FILE if it exists
   hidden files and folders (names starting with ".") are left out`
 
@@ -38,6 +41,8 @@ export interface CreateOptions {
   private: boolean
   name?: string
   comment?: string
+  /** v1 (the default, by create-torrent), v2-only or hybrid (BEP 52, by create-v2). */
+  version?: 'v1' | 'v2' | 'hybrid'
   onProgress?: (hashedBytes: number, totalBytes: number) => void
 }
 
@@ -60,6 +65,8 @@ export async function runCreate(argv: string[], io: CliIo): Promise<number> {
       output: { type: 'string', short: 'o' },
       name: { type: 'string' },
       comment: { type: 'string' },
+      v2: { type: 'boolean' },
+      hybrid: { type: 'boolean' },
       force: { type: 'boolean', short: 'f' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -71,6 +78,7 @@ export async function runCreate(argv: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1) {
     throw new FriendError(`create takes one file or folder, got ${positionals.length}; see friendtorrent create --help`)
   }
+  if (values.v2 && values.hybrid) throw new FriendError('choose one of --v2 and --hybrid (a hybrid torrent is v2 as well)')
   const trackers = (values.tracker ?? []).map(checkTrackerUrl)
   const pieceLength = values['piece-length'] === undefined ? undefined : parsePieceLength(values['piece-length'])
   const source = resolve(io.cwd, positionals[0])
@@ -90,6 +98,7 @@ export async function runCreate(argv: string[], io: CliIo): Promise<number> {
       private: Boolean(values.private),
       name: values.name,
       comment: values.comment,
+      version: values.v2 ? 'v2' : values.hybrid ? 'hybrid' : 'v1',
       onProgress: progress && ((hashed, total) => progress.handleProgress(hashed, total)),
     })
   } finally {
@@ -107,12 +116,16 @@ export async function runCreate(argv: string[], io: CliIo): Promise<number> {
     const shown = skipped.slice(0, 3).join(', ')
     io.err(`note: left out ${skipped.length} hidden or system entr${skipped.length === 1 ? 'y' : 'ies'}: ${shown}${skipped.length > 3 ? ', …' : ''}`)
   }
-  const fileCount = meta.files.length
+  const data = meta.files.filter((f) => !f.padding)
+  const fileCount = data.length
+  const hashes = !meta.v2 ? `info hash ${meta.infoHashHex}`
+    : meta.hasV1 ? `hybrid, info hashes ${meta.infoHashHex} (v1) and ${meta.v2.infoHash.toString('hex')} (v2)`
+    : `v2, info hash ${meta.v2.infoHash.toString('hex')}`
   io.out(
-    `created ${output}: ${meta.name}, ${formatBytes(meta.length)} in ${fileCount} file${fileCount === 1 ? '' : 's'}, ` +
-      `${meta.pieceCount} piece${meta.pieceCount === 1 ? '' : 's'} of ${formatBytes(meta.pieceLength)}${meta.private ? ', private' : ''}, info hash ${meta.infoHashHex}`,
+    `created ${output}: ${meta.name}, ${formatBytes(data.reduce((n, f) => n + f.length, 0))} in ${fileCount} file${fileCount === 1 ? '' : 's'}, ` +
+      `${meta.pieceCount} piece${meta.pieceCount === 1 ? '' : 's'} of ${formatBytes(meta.pieceLength)}${meta.private ? ', private' : ''}, ${hashes}`,
   )
-  io.out(magnetUri({ infoHashHex: meta.infoHashHex, name: meta.name, tiers: meta.announce }))
+  io.out(magnetUri({ infoHashHex: meta.infoHashHex, infoHashV2: meta.v2?.infoHash, v1: meta.hasV1, name: meta.name, tiers: meta.announce }))
   return 0
 }
 
@@ -126,21 +139,16 @@ export async function createTorrentFile(source: string, options: CreateOptions):
         : `${source} ${walked.single ? 'is empty' : 'holds only empty files'}; a torrent needs at least one byte`,
     )
   }
-  const opts: Record<string, unknown> = {
-    // An explicit list, even empty: without one create-torrent adds public and WebSocket trackers.
-    announceList: options.trackers.map((url) => [url]),
+  const version = options.version ?? 'v1'
+  const raw = version === 'v1' ? await createV1(source, options) : await writeV2Torrent(source, walked, {
+    hybrid: version === 'hybrid',
+    name: options.name ?? basename(source),
+    trackers: options.trackers,
+    pieceLength: options.pieceLength,
+    private: options.private,
+    comment: options.comment,
     createdBy: CLIENT_VERSION,
-  }
-  if (options.private) opts.private = true
-  if (options.pieceLength !== undefined) opts.pieceLength = options.pieceLength
-  if (options.name !== undefined) opts.name = options.name
-  if (options.comment !== undefined) opts.comment = options.comment
-  if (options.onProgress) opts.onProgress = options.onProgress
-
-  // Loaded only when used, so `add` does not pay for it in memory.
-  const { default: createTorrent } = await import('create-torrent')
-  const raw = await new Promise<Uint8Array>((done, fail) => {
-    createTorrent(source, opts, (err, torrent) => (err ? fail(err) : done(torrent)))
+    onProgress: options.onProgress,
   }).catch((err: unknown) => {
     throw new FriendError(`cannot create a torrent from ${source}: ${fsMessage(err)}`)
   })
@@ -155,6 +163,28 @@ export async function createTorrentFile(source: string, options: CreateOptions):
   const included = new Set(meta.files.map((file) => file.path.slice(1).join('/')))
   const dropped = walked.single ? [] : walked.files.filter((file) => !included.has(file))
   return { bytes, meta, skipped: [...walked.skipped, ...dropped].sort() }
+}
+
+/** A v1 torrent by create-torrent. */
+async function createV1(source: string, options: CreateOptions): Promise<Uint8Array> {
+  const opts: Record<string, unknown> = {
+    // An explicit list, even empty: without one create-torrent adds public and WebSocket trackers.
+    announceList: options.trackers.map((url) => [url]),
+    createdBy: CLIENT_VERSION,
+  }
+  if (options.private) opts.private = true
+  if (options.pieceLength !== undefined) opts.pieceLength = options.pieceLength
+  if (options.name !== undefined) opts.name = options.name
+  if (options.comment !== undefined) opts.comment = options.comment
+  if (options.onProgress) opts.onProgress = options.onProgress
+
+  // Loaded only when used, so `add` does not pay for it in memory.
+  const { default: createTorrent } = await import('create-torrent')
+  return new Promise<Uint8Array>((done, fail) => {
+    createTorrent(source, opts, (err, torrent) => (err ? fail(err) : done(torrent)))
+  }).catch((err: unknown) => {
+    throw new FriendError(`cannot create a torrent from ${source}: ${fsMessage(err)}`)
+  })
 }
 
 /** http(s):// or udp://host:port, returned as given. */

@@ -133,7 +133,7 @@ function torrentJson(meta: Metainfo, source: 'file' | 'library'): TorrentInfoJso
     createdBy: meta.createdBy ?? null,
     creationDate: meta.creationDate !== undefined && meta.creationDate * 1000 <= 8.64e15 ? new Date(meta.creationDate * 1000).toISOString() : null,
     pathChanges: meta.pathChanges.map((c) => ({ file: c.file, original: c.original.slice(), safe: c.safe.join('/'), why: c.why })),
-    magnet: magnetUri({ infoHashHex: meta.infoHashHex, name: meta.name, tiers: meta.announce }),
+    magnet: magnetUri({ infoHashHex: meta.infoHashHex, infoHashV2: meta.v2?.infoHash, v1: meta.hasV1, name: meta.name, tiers: meta.announce }),
   }
 }
 
@@ -144,7 +144,7 @@ function magnetJson(link: MagnetLink): MagnetInfoJson {
     name: link.name ?? null,
     trackers: link.tiers.map((tier) => tier.slice()),
     peers: link.peers.map((p) => addressKey(p)),
-    magnet: magnetUri({ infoHashHex: link.infoHashHex, name: link.name, tiers: link.tiers }),
+    magnet: magnetUri({ infoHashHex: link.infoHashHex, infoHashV2: link.infoHashV2, v1: !link.infoHashV2 || !link.infoHashV2.subarray(0, 20).equals(link.infoHash), name: link.name, tiers: link.tiers }),
   }
 }
 

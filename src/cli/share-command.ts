@@ -57,6 +57,6 @@ export async function runShare(argv: string[], io: CliIo): Promise<number> {
     await store.flush()
     io.out(`${added ? 'added' : 'already in the library:'} ${meta.name}; no session is running: \`friendtorrent seed\` shares it`)
   }
-  io.out(magnetUri({ infoHashHex: meta.infoHashHex, name: meta.name, tiers: meta.announce }))
+  io.out(magnetUri({ infoHashHex: meta.infoHashHex, infoHashV2: meta.v2?.infoHash, v1: meta.hasV1, name: meta.name, tiers: meta.announce }))
   return 0
 }

@@ -20,6 +20,12 @@ export class BencodeScanError extends Error {
 export interface BencodeScanOptions {
   /** Lists and dicts nested deeper than this are refused. */
   maxDepth: number
+  /**
+   * Also refuse what frames but is not canonical (BEP 52 holds v2 info dicts to it,
+   * as libtorrent does): dict keys out of order or repeated, integers with leading
+   * zeros or "-0".
+   */
+  canonical?: boolean
 }
 
 const CH_0 = 0x30
@@ -41,8 +47,10 @@ const DICT_VALUE = 2
  * unambiguously, and whether to accept them is the decoder's call.
  */
 export function bencodeEnd(buf: Uint8Array, start: number, options: BencodeScanOptions): number {
-  const { maxDepth } = options
+  const { maxDepth, canonical = false } = options
   const stack: number[] = []
+  // Per open dict (canonical only): where its previous key starts and ends.
+  const lastKey: number[][] = []
   let pos = start
   const end = buf.length
   for (;;) {
@@ -51,19 +59,24 @@ export function bencodeEnd(buf: Uint8Array, start: number, options: BencodeScanO
     const top = stack.length > 0 ? stack[stack.length - 1] : -1
     if (c === CH_E) {
       if (top === -1 || top === DICT_VALUE) throw new BencodeScanError(`unexpected "e" at byte ${pos} of bencoded value`, pos)
-      stack.pop()
+      if (stack.pop() !== IN_LIST && canonical) lastKey.pop()
       pos++
     } else if (top === DICT_KEY && (c < CH_0 || c > CH_9)) {
       throw new BencodeScanError(`bencoded dictionary key at byte ${pos} is not a string`, pos)
     } else if (c === CH_D || c === CH_L) {
       if (stack.length >= maxDepth) throw new BencodeScanError(`bencoded value nests deeper than ${maxDepth} levels`, pos)
       stack.push(c === CH_D ? DICT_KEY : IN_LIST)
+      if (c === CH_D && canonical) lastKey.push([-1, -1])
       pos++
       continue
     } else if (c === CH_I) {
+      const start = pos
       pos = integerEnd(buf, pos)
+      if (canonical && !canonicalInteger(buf, start, pos)) throw new BencodeScanError(`bencoded integer at byte ${start} is not in canonical form`, start)
     } else if (c >= CH_0 && c <= CH_9) {
+      const start = pos
       pos = stringEnd(buf, pos)
+      if (canonical && top === DICT_KEY) checkKeyOrder(buf, start, pos, lastKey[lastKey.length - 1])
     } else {
       throw new BencodeScanError(`unexpected byte 0x${c.toString(16).padStart(2, '0')} at byte ${pos} of bencoded value`, pos)
     }
@@ -99,4 +112,24 @@ function stringEnd(buf: Uint8Array, pos: number): number {
   const valueEnd = i + 1 + length
   if (valueEnd > buf.length) throw new BencodeScanError(`bencoded string at byte ${pos} is longer than the message`, pos, true)
   return valueEnd
+}
+
+/** "i0e", "i-5e", "i12e" yes; "i00e", "i-0e", "i012e" no. */
+function canonicalInteger(buf: Uint8Array, start: number, end: number): boolean {
+  let i = start + 1
+  if (buf[i] === CH_MINUS) {
+    i++
+    if (buf[i] === CH_0) return false
+  }
+  return !(buf[i] === CH_0 && i + 1 < end - 1)
+}
+
+/** A dict's keys must rise strictly, compared as raw bytes. `previous` is updated. */
+function checkKeyOrder(buf: Uint8Array, start: number, end: number, previous: number[]): void {
+  const keyStart = buf.indexOf(CH_COLON, start) + 1
+  if (previous[0] >= 0 && Buffer.compare(buf.subarray(previous[0], previous[1]), buf.subarray(keyStart, end)) >= 0) {
+    throw new BencodeScanError(`bencoded dictionary key at byte ${start} is out of order or repeated`, start)
+  }
+  previous[0] = keyStart
+  previous[1] = end
 }

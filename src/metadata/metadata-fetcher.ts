@@ -43,6 +43,8 @@ interface PieceState {
 
 export class MetadataFetcher {
   readonly #infoHash: Buffer
+  /** BEP 52: the whole SHA-256 the metadata must hash to (a btmh magnet). */
+  readonly #infoHashV2: Buffer | undefined
   readonly #requestTimeoutMs: number
   readonly #maxRequestsPerPeer: number
   readonly #peers = new Map<string, PeerState>()
@@ -55,7 +57,7 @@ export class MetadataFetcher {
   #complete = false
   #lastFailedPeers: string[] = []
 
-  constructor(infoHash: Buffer, opts: { requestTimeoutMs?: number; maxRequestsPerPeer?: number } = {}) {
+  constructor(infoHash: Buffer, opts: { requestTimeoutMs?: number; maxRequestsPerPeer?: number; infoHashV2?: Buffer } = {}) {
     if (infoHash.length !== INFO_HASH_LENGTH) throw new RangeError(`info hash must be ${INFO_HASH_LENGTH} bytes, got ${infoHash.length}`)
     const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     const maxRequestsPerPeer = opts.maxRequestsPerPeer ?? DEFAULT_MAX_REQUESTS_PER_PEER
@@ -64,6 +66,8 @@ export class MetadataFetcher {
       throw new RangeError(`maxRequestsPerPeer must be a positive integer, got ${maxRequestsPerPeer}`)
     }
     this.#infoHash = Buffer.from(infoHash)
+    if (opts.infoHashV2 && opts.infoHashV2.length !== 32) throw new RangeError(`v2 info hash must be 32 bytes, got ${opts.infoHashV2.length}`)
+    this.#infoHashV2 = opts.infoHashV2 && Buffer.from(opts.infoHashV2)
     this.#requestTimeoutMs = requestTimeoutMs
     this.#maxRequestsPerPeer = maxRequestsPerPeer
   }
@@ -241,9 +245,19 @@ export class MetadataFetcher {
     return undefined
   }
 
+  /**
+   * SHA-1 equal to the info hash (v1); with a v2 hash, SHA-256 equal to it, and
+   * for a hybrid (whose wire hash is not the SHA-256's first 20 bytes) the SHA-1 too.
+   */
+  #matches(buffer: Buffer): boolean {
+    if (!this.#infoHashV2) return createHash('sha1').update(buffer).digest().equals(this.#infoHash)
+    if (!createHash('sha256').update(buffer).digest().equals(this.#infoHashV2)) return false
+    return this.#infoHashV2.subarray(0, INFO_HASH_LENGTH).equals(this.#infoHash) || createHash('sha1').update(buffer).digest().equals(this.#infoHash)
+  }
+
   #verify(): MetadataDataResult {
     const buffer = this.#buffer!
-    if (createHash('sha1').update(buffer).digest().equals(this.#infoHash)) {
+    if (this.#matches(buffer)) {
       this.#complete = true
       this.#buffer = undefined
       for (const peer of this.#peers.values()) peer.outstanding.clear()

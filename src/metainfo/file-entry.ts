@@ -17,6 +17,8 @@ export interface FileEntry {
   symlink?: string[]
   /** BEP 47 "x": storage sets the executable bit. */
   executable?: boolean
+  /** BEP 52: the root of this file's merkle tree (32 bytes); absent for pad, empty and symlink files and in v1 torrents. */
+  piecesRoot?: Buffer
 }
 
 /** A path that was changed to be safe or unique: `file` is its index, or null for the torrent's name. */

@@ -76,9 +76,14 @@ export function multiFileList(info: Dict, name: string, what: string, changes: P
     files.push(file)
     offset += length
   }
+  finishFileList(files, what, changes)
+  return files
+}
+
+/** The checks a whole list needs, v1 or v2: symlinks that stay inside, duplicate paths renamed. */
+export function finishFileList(files: FileEntry[], what: string, changes: PathChange[]): void {
   checkSymlinks(files, changes)
   renameDuplicates(files, what, changes)
-  return files
 }
 
 /** The byte strings of a path list; undefined when it is not a list. */

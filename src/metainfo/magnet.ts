@@ -1,10 +1,14 @@
 // Magnet links (BEP 9 "magnet URI format", BEP 53 x.pe) and bare info hashes → MagnetLink.
 // Everything in a magnet is untrusted: the info hash is checked for length and alphabet,
 // trackers are kept only if they are http(s)/udp URLs, bad peer addresses are skipped.
-// Never fetches anything; v2-only (btmh) links are refused, never half-handled.
-// Refused with one line: no xt=urn:btih, a hash that is not 40 hex digits or 32
-// base32 characters, two different v1 hashes in one link (which torrent is
-// meant?), a v2-only link, a bare 64-hex-digit (v2) hash. The dn name is for
+// Never fetches anything. BEP 52: xt=urn:btmh:1220<64 hex digits> (a SHA-256
+// multihash) names a v2 torrent, alone or beside urn:btih (a hybrid); a bare
+// 64-hex-digit hash is a v2 one. A v2-only link's infoHash is the SHA-256's
+// first 20 bytes (what the wire, trackers and DHT use); infoHashV2 is whole,
+// and the metadata fetched for it must hash to it.
+// Refused with one line: no xt=urn:btih or btmh, a hash that is not 40 hex digits or 32
+// base32 characters, a btmh that is not a 32-byte SHA-256 multihash, two
+// different hashes of one kind in one link (which torrent is meant?). The dn name is for
 // display only (the files' names come from the metadata); its control
 // characters are dropped so it cannot steer a terminal.
 
@@ -16,6 +20,8 @@ import { MetainfoError } from './metainfo-error.ts'
 export interface MagnetLink {
   infoHash: Buffer
   infoHashHex: string
+  /** BEP 52: the whole SHA-256 info hash, from xt=urn:btmh or a bare 64-hex-digit hash. */
+  infoHashV2?: Buffer
   name?: string
   /** Each tr= is its own tier (BEP 12 order has no meaning in a magnet); http(s) and udp only, each once. */
   tiers: string[][]
@@ -54,7 +60,9 @@ export function parseMagnetOrInfoHash(text: string): MagnetLink {
     return parseMagnet(trimmed.slice(MAGNET_PREFIX.length))
   }
   if (/^[0-9a-fA-F]{64}$/.test(trimmed)) {
-    throw new MetainfoError('a 64-hex-digit info hash is a v2 (SHA-256) one, which is not supported; use the torrent\'s v1 hash (40 hex digits)')
+    const infoHashV2 = Buffer.from(trimmed, 'hex')
+    const infoHash = infoHashV2.subarray(0, 20)
+    return { infoHash, infoHashHex: infoHash.toString('hex'), infoHashV2, tiers: [], peers: [] }
   }
   if (HASH_SHAPED.test(trimmed)) {
     const infoHash = hashFromText(trimmed)
@@ -63,14 +71,20 @@ export function parseMagnetOrInfoHash(text: string): MagnetLink {
   throw new MetainfoError(`${quote(trimmed)} is neither a magnet link (magnet:?xt=urn:btih:...) nor a 40-hex-digit info hash`)
 }
 
-/** A v1 magnet URI: xt, then dn, then one tr per tracker. */
-export function magnetUri(link: { infoHashHex: string; name?: string; tiers?: string[][] }): string {
+/**
+ * A magnet URI: xt (urn:btih for v1, urn:btmh for v2, both for a hybrid), then
+ * dn, then one tr per tracker. Without `v1` the link is v2-only.
+ */
+export function magnetUri(link: { infoHashHex: string; infoHashV2?: Buffer; v1?: boolean; name?: string; tiers?: string[][] }): string {
   if (!HEX_HASH.test(link.infoHashHex)) {
     throw new MetainfoError(`info hash ${quote(link.infoHashHex)} must be 40 hex digits`)
   }
   const trackers = [...new Set((link.tiers ?? []).flat())]
+  const xt: string[] = []
+  if (link.v1 ?? true) xt.push(`urn:btih:${link.infoHashHex.toLowerCase()}`)
+  if (link.infoHashV2) xt.push(`urn:btmh:1220${link.infoHashV2.toString('hex')}`)
   return encodeMagnet({
-    xt: `urn:btih:${link.infoHashHex.toLowerCase()}`,
+    xt: xt.length === 1 ? xt[0] : xt,
     ...(link.name ? { dn: link.name } : {}),
     ...(trackers.length > 0 ? { tr: trackers } : {}),
   })
@@ -78,7 +92,7 @@ export function magnetUri(link: { infoHashHex: string; name?: string; tiers?: st
 
 function parseMagnet(query: string): MagnetLink {
   const hashes: string[] = []
-  let sawV2 = false
+  const v2Hashes: string[] = []
   let name: string | undefined
   const trackers: string[] = []
   const peerTexts: string[] = []
@@ -92,7 +106,7 @@ function parseMagnet(query: string): MagnetLink {
     if (key === 'xt' || /^xt\.\d+$/.test(key)) {
       const xt = decodeComponent(raw) ?? raw
       if (/^urn:btih:/i.test(xt)) hashes.push(xt.slice('urn:btih:'.length))
-      else if (/^urn:btmh:/i.test(xt)) sawV2 = true
+      else if (/^urn:btmh:/i.test(xt)) v2Hashes.push(xt.slice('urn:btmh:'.length))
     } else if (key === 'dn') {
       name ??= (decodeComponent(raw.replace(/\+/g, ' ')) ?? raw).replace(CONTROL_CHARACTERS, '')
     } else if (key === 'tr') {
@@ -103,11 +117,16 @@ function parseMagnet(query: string): MagnetLink {
       if (peer !== undefined) peerTexts.push(peer)
     }
   }
-  if (hashes.length === 0) {
-    if (sawV2) throw new MetainfoError('v2-only magnet links are not supported; ask for a v1 or hybrid magnet (xt=urn:btih:...)')
-    throw new MetainfoError('magnet link has no info hash: it needs an xt=urn:btih:<40 hex digits> parameter')
+  if (hashes.length === 0 && v2Hashes.length === 0) {
+    throw new MetainfoError('magnet link has no info hash: it needs an xt=urn:btih:<40 hex digits> or xt=urn:btmh:1220<64 hex digits> parameter')
   }
-  const infoHash = hashFromText(hashes[0])
+  const infoHashV2 = v2Hashes.length > 0 ? v2HashFromText(v2Hashes[0]) : undefined
+  for (const other of v2Hashes.slice(1)) {
+    if (!v2HashFromText(other).equals(infoHashV2!)) {
+      throw new MetainfoError(`magnet link names two different v2 torrents (${infoHashV2!.toString('hex')} and ${v2HashFromText(other).toString('hex')}); add them one at a time`)
+    }
+  }
+  const infoHash = hashes.length > 0 ? hashFromText(hashes[0]) : infoHashV2!.subarray(0, 20)
   for (const other of hashes.slice(1)) {
     if (!hashFromText(other).equals(infoHash)) {
       throw new MetainfoError(`magnet link names two different torrents (${infoHash.toString('hex')} and ${hashFromText(other).toString('hex')}); add them one at a time`)
@@ -116,6 +135,7 @@ function parseMagnet(query: string): MagnetLink {
   const link: MagnetLink = {
     infoHash,
     infoHashHex: infoHash.toString('hex'),
+    ...(infoHashV2 ? { infoHashV2 } : {}),
     tiers: trackerTiers(trackers),
     peers: peerAddresses(peerTexts),
   }
@@ -127,6 +147,14 @@ function hashFromText(text: string): Buffer {
   if (HEX_HASH.test(text)) return Buffer.from(text, 'hex')
   if (BASE32_HASH.test(text)) return base32Decode(text.toUpperCase())
   throw new MetainfoError(`info hash ${quote(text)} must be 40 hex digits or 32 base32 characters (A-Z, 2-7)`)
+}
+
+/** BEP 52: a multihash, 0x12 (SHA-256) 0x20 (32 bytes) then the hash, in hex. */
+function v2HashFromText(text: string): Buffer {
+  if (!/^1220[0-9a-fA-F]{64}$/.test(text)) {
+    throw new MetainfoError(`v2 info hash ${quote(text)} must be "1220" and 64 hex digits (a SHA-256 multihash)`)
+  }
+  return Buffer.from(text.slice(4), 'hex')
 }
 
 /** RFC 4648 base32 without padding; 32 characters are exactly 160 bits. */

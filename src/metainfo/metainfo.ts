@@ -8,8 +8,12 @@
 // - Framing: the file is one bencoded dict (bytes after it are ignored, as other
 //   clients do); nesting past 512 levels, a string longer than the file, a
 //   repeated top-level key, a missing or non-dict info entry.
-// - BEP 52 v2-only torrents (no "pieces", a "file tree") are refused; hybrids
-//   are read through their v1 part.
+// - BEP 52 v2 and hybrid torrents ("meta version" 2, a "file tree"): v2-info.ts
+//   and file-tree.ts. A v2 torrent's files come from its tree (with the pad
+//   files BEP 52 implies between them), a hybrid's from its v1 list, checked
+//   against the tree. infoHash is the SHA-1 of the info dict when there is a v1
+//   part, else the first 20 bytes of its SHA-256 (what the wire, trackers and
+//   the DHT use); v2.infoHash is the whole SHA-256.
 // - name: present, a string. It becomes the file (single-file) or the top
 //   folder (multi-file), cleaned like any path component but with "." and ".."
 //   dropped; a multi-file torrent whose name is nothing after that is named by
@@ -35,9 +39,13 @@ import { sanitiseComponent } from './safe-path.ts'
 import { checkLength, isDict, own, preferUtf8, shown, text, type Dict } from './dict.ts'
 import { multiFileList } from './file-list.ts'
 import type { FileEntry, PathChange } from './file-entry.ts'
+import { fileTreeList } from './file-tree.ts'
+import { checkHybrid, checkV2PieceLength, MAX_V2_PIECES, readPieceLayers, v2Info, type V2Info } from './v2-info.ts'
+import { bencodeEnd, BencodeScanError } from '../core/bencode-scan.ts'
 
 export { MetainfoError } from './metainfo-error.ts'
 export type { FileEntry, PathChange } from './file-entry.ts'
+export type { V2File, V2Info } from './v2-info.ts'
 
 const HASH_LENGTH = 20
 const MAX_PIECE_LENGTH = 64 * 1024 * 1024
@@ -50,8 +58,12 @@ export interface Metainfo {
   pieceCount: number
   lastPieceLength: number
   length: number
-  /** Concatenated 20-byte SHA-1s. */
+  /** Concatenated 20-byte SHA-1s; empty in a v2-only torrent. */
   pieceHashes: Buffer
+  /** False for a v2-only torrent (no SHA-1 piece hashes). */
+  hasV1: boolean
+  /** BEP 52: present for v2 and hybrid torrents. */
+  v2?: V2Info
   files: FileEntry[]
   /** BEP 12 tiers; http(s) and udp URLs only, each once. */
   announce: string[][]
@@ -79,7 +91,11 @@ export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
   if (data[infoSpan.start] !== 0x64) throw new MetainfoError(`${what}: its info entry is not a dictionary`)
   const infoBuffer = Buffer.from(data.subarray(infoSpan.start, infoSpan.end))
   const torrent = decode(data.subarray(0, end), what)
-  return { ...build(infoBuffer, own(torrent, 'info') as Dict, announceTiers(torrent), urlList(torrent), what), ...extras(torrent) }
+  const meta = build(infoBuffer, own(torrent, 'info') as Dict, announceTiers(torrent), urlList(torrent), what)
+  // BEP 52: piece layers are optional (like a magnet's, fetched from peers), but checked when present.
+  const layers = spans.get('piece layers')
+  if (meta.v2 && layers) readPieceLayers(data, layers.start, meta.v2, meta.pieceLength, what)
+  return { ...meta, ...extras(torrent) }
 }
 
 /** The display-only fields outside the info dict; missing or mistyped ones are left out. */
@@ -141,9 +157,11 @@ function checkIndex(meta: Metainfo, index: number): void {
 function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: string[], what: string): Metainfo {
   if (!isDict(info)) throw new MetainfoError(`${what}: its info entry is not a dictionary`)
   const pieces = own(info, 'pieces')
-  if (pieces === undefined && (own(info, 'meta version') === 2 || own(info, 'file tree') !== undefined)) {
-    throw new MetainfoError(`${what}: v2-only torrents are not supported (BEP 52); ask for a v1 or hybrid torrent`)
-  }
+  const version = own(info, 'meta version')
+  if (typeof version === 'number' && version > 2) throw new MetainfoError(`${what}: meta version ${shown(version)} is newer than BEP 52's 2`)
+  const isV2 = version === 2
+  if (!isV2 && own(info, 'file tree') !== undefined) throw new MetainfoError(`${what}: it has a v2 file tree but no "meta version" 2`)
+  if (isV2) canonical(infoBuffer, what)
 
   const rawName = preferUtf8(info, 'name')
   if (!(rawName instanceof Uint8Array)) throw new MetainfoError(`${what}: it has no name`)
@@ -153,38 +171,63 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
   if (pieceLength > MAX_PIECE_LENGTH) throw new MetainfoError(`${what}: piece length ${shown(pieceLength)} is over the 64 MiB limit`)
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new MetainfoError(`${what}: piece length ${shown(pieceLength)} must be a positive whole number`)
 
-  if (!(pieces instanceof Uint8Array)) throw new MetainfoError(`${what}: it has no piece hashes`)
-  if (pieces.length % HASH_LENGTH !== 0) throw new MetainfoError(`${what}: pieces length ${pieces.length} is not a multiple of ${HASH_LENGTH}`)
+  if (isV2) checkV2PieceLength(pieceLength, what)
 
   const hasFiles = own(info, 'files') !== undefined
+  const hasV1 = !isV2 || (pieces !== undefined && (hasFiles || own(info, 'length') !== undefined))
+  if (hasV1 && !(pieces instanceof Uint8Array)) throw new MetainfoError(`${what}: it has no piece hashes`)
+  if (hasV1 && (pieces as Uint8Array).length % HASH_LENGTH !== 0) throw new MetainfoError(`${what}: pieces length ${(pieces as Uint8Array).length} is not a multiple of ${HASH_LENGTH}`)
+
   if (hasFiles && own(info, 'length') !== undefined) throw new MetainfoError(`${what}: it has both a length and a file list; a torrent is either one file or a list`)
-  const infoHash = createHash('sha1').update(infoBuffer).digest()
+  const infoHash = hasV1 ? createHash('sha1').update(infoBuffer).digest() : createHash('sha256').update(infoBuffer).digest().subarray(0, HASH_LENGTH)
   const pathChanges: PathChange[] = []
   let name = sanitiseComponent(rawName, false)
   if (name === '') {
-    if (!hasFiles) throw new MetainfoError(`${what}: its name ${JSON.stringify(text(rawName))} is nothing once made safe, and a single file needs one`)
+    if (!hasFiles && !isV2) throw new MetainfoError(`${what}: its name ${JSON.stringify(text(rawName))} is nothing once made safe, and a single file needs one`)
     name = infoHash.toString('hex')
   }
   if (name !== text(rawName)) pathChanges.push({ file: null, original: [text(rawName)!], safe: [name], why: 'name made safe' })
-  const files = hasFiles ? multiFileList(info, name, what, pathChanges) : singleFile(info, name, what)
+  let files: FileEntry[]
+  if (isV2) {
+    const tree = topLevelSpans(infoBuffer, what).spans.get('file tree')
+    if (!tree) throw new MetainfoError(`${what}: it is a v2 torrent with no file tree`)
+    files = fileTreeList(infoBuffer, tree.start, name, hasFiles, pieceLength, what, pathChanges)
+    if (hasV1) {
+      const v1Files = hasFiles ? multiFileList(info, name, what, []) : singleFile(info, name, what)
+      checkHybrid(v1Files, files, what)
+      // The v1 list (with its pad files) is the one the SHA-1s cover; the roots come from the tree.
+      const roots = files.filter((f) => f.piecesRoot)
+      for (const f of v1Files) {
+        if (f.padding || f.length === 0) continue
+        f.piecesRoot = roots.shift()!.piecesRoot
+      }
+      files = v1Files
+    }
+  } else {
+    files = hasFiles ? multiFileList(info, name, what, pathChanges) : singleFile(info, name, what)
+  }
   const last = files[files.length - 1]
   const length = last.offset + last.length
   if (length === 0) throw new MetainfoError(`${what}: it holds no data (total length 0)`)
-  const pieceCount = pieces.length / HASH_LENGTH
+  const needed = Math.floor((length - 1) / pieceLength) + 1
+  const pieceCount = hasV1 ? (pieces as Uint8Array).length / HASH_LENGTH : needed
+  if (isV2 && pieceCount > MAX_V2_PIECES) throw new MetainfoError(`${what}: it has ${needed} pieces, over the limit of ${MAX_V2_PIECES}`)
   // Exact in doubles: pieceCount is bounded by the input's size and pieceLength by 64 MiB.
   if (pieceCount === 0 || (pieceCount - 1) * pieceLength >= length || pieceCount * pieceLength < length) {
-    const expected = Math.floor((length - 1) / pieceLength) + 1
-    throw new MetainfoError(`${what}: it has ${pieceCount} piece hashes but ${length} bytes in ${pieceLength}-byte pieces need ${expected}`)
+    throw new MetainfoError(`${what}: it has ${pieceCount} piece hashes but ${length} bytes in ${pieceLength}-byte pieces need ${needed}`)
   }
+  const piecesBuffer = hasV1 ? (pieces as Uint8Array) : new Uint8Array(0)
   return {
     infoHash,
     infoHashHex: infoHash.toString('hex'),
+    hasV1,
+    ...(isV2 ? { v2: v2Info(infoBuffer, files, pieceLength) } : {}),
     name,
     pieceLength,
     pieceCount,
     lastPieceLength: length - (pieceCount - 1) * pieceLength,
     length,
-    pieceHashes: Buffer.from(pieces.buffer, pieces.byteOffset, pieces.length),
+    pieceHashes: Buffer.from(piecesBuffer.buffer, piecesBuffer.byteOffset, piecesBuffer.length),
     files,
     announce,
     // BEP 19: a multi-file torrent's web seed is a folder (libtorrent adds the "/" too).
@@ -192,6 +235,16 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
     private: own(info, 'private') === 1,
     infoBuffer,
     pathChanges,
+  }
+}
+
+/** BEP 52 holds a v2 info dict to canonical bencoding; libtorrent refuses one that is not. */
+function canonical(infoBuffer: Buffer, what: string): void {
+  try {
+    bencodeEnd(infoBuffer, 0, { maxDepth: 512, canonical: true })
+  } catch (err) {
+    if (!(err instanceof BencodeScanError)) throw err
+    throw new MetainfoError(`${what}: its v2 info dictionary is not canonical bencoding (${err.message})`)
   }
 }
 

@@ -16,10 +16,10 @@ import { Decoder, WireError } from '../wire/decoder.ts'
 import type { DecodedItem } from '../wire/decoder.ts'
 import { encodeExtended, decodeExtendedHandshake, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID } from '../wire/extension.ts'
 import type { ExtendedHandshake } from '../wire/extension.ts'
-import { encodeHandshake, supportsExtensionProtocol } from '../wire/handshake.ts'
+import { encodeHandshake, supportsExtensionProtocol, supportsV2 } from '../wire/handshake.ts'
 import type { Handshake } from '../wire/handshake.ts'
 import { encode, encodePieceHeader } from '../wire/messages.ts'
-import type { Message } from '../wire/messages.ts'
+import type { HashRange, Message } from '../wire/messages.ts'
 
 /** BEP 3 peers drop a connection after 2 minutes of silence; we speak at least every 90 s. */
 const KEEP_ALIVE_MS = 90_000
@@ -43,6 +43,10 @@ export interface PeerConnectionOptions {
   /** A net.Socket, or a transport's stream (uTP, MSE over either). */
   socket: PeerSocket
   infoHash: Buffer
+  /** BEP 52: set the v2 bit in our handshake. */
+  v2?: boolean
+  /** BEP 52 hybrid: an incoming peer may use this (the v2) hash instead; we answer with the one it used. */
+  otherInfoHash?: Buffer
   ourPeerId: Buffer
   /** Undefined while fetching metadata (BEP 9): then have/bitfield cannot be checked and are ignored. */
   pieceCount: number | undefined
@@ -74,6 +78,10 @@ export interface PeerConnectionEvents {
   /** A block arrived that we never asked this peer for (ignored, counted as waste). */
   unexpectedBlock: [block: BlockRef]
   reject: [block: BlockRef]
+  /** BEP 52 hash messages; the buffers are the connection's own copies. */
+  hashRequest: [range: HashRange]
+  hashes: [range: HashRange, hashes: Buffer]
+  hashReject: [range: HashRange]
   extendedHandshake: [handshake: ExtendedHandshake]
   extended: [name: string, payload: Buffer]
   /** Socket closed; `reason` says why in one line. Emitted exactly once. */
@@ -104,13 +112,17 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   /** Hash failures of pieces this peer contributed to. */
   strikes = 0
   remotePeerId: Buffer | undefined
+  /** BEP 52: the peer set the v2 bit (in a hybrid torrent: it speaks the hash messages). */
+  peerV2 = false
   remoteExtensions: ExtendedHandshake | undefined
   readonly have: Bitfield
   lastBlockAtMs: number
 
   readonly #socket: PeerSocket
   readonly #clock: Clock
-  readonly #infoHash: Buffer
+  #infoHash: Buffer
+  readonly #otherInfoHash: Buffer | undefined
+  readonly #v2: boolean
   readonly #ourPeerId: Buffer
   readonly #ourExtended: ExtendedHandshake
   readonly #pieceCount: number | undefined
@@ -131,6 +143,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.#socket = opts.socket
     this.#clock = opts.clock ?? systemClock
     this.#infoHash = opts.infoHash
+    if (opts.otherInfoHash && opts.incoming?.handshake.infoHash.equals(opts.otherInfoHash)) this.#infoHash = opts.otherInfoHash
+    this.#otherInfoHash = opts.otherInfoHash
+    this.#v2 = opts.v2 ?? false
     this.#ourPeerId = opts.ourPeerId
     this.#ourExtended = opts.extendedHandshake
     this.#pieceCount = opts.pieceCount
@@ -159,7 +174,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   /** Starts the exchange: sends our handshake, then processes anything already received. */
   start(): void {
-    this.#send(encodeHandshake(this.#infoHash, this.#ourPeerId, { extended: true }))
+    this.#send(encodeHandshake(this.#infoHash, this.#ourPeerId, { extended: true, v2: this.#v2 }))
     this.#handshakeTimer = this.#clock.setTimeout(() => {
       if (!this.#handshakeDone) this.close('no handshake within 15 s')
     }, HANDSHAKE_TIMEOUT_MS)
@@ -229,6 +244,19 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   sendHave(index: number): void {
     this.#send(encode({ type: 'have', index }))
+  }
+
+  /** BEP 52 */
+  sendHashRequest(range: HashRange): void {
+    this.#send(encode({ type: 'hashRequest', ...range }))
+  }
+
+  sendHashes(range: HashRange, hashes: Buffer): void {
+    this.#send(encode({ type: 'hashes', ...range, hashes }))
+  }
+
+  sendHashReject(range: HashRange): void {
+    this.#send(encode({ type: 'hashReject', ...range }))
   }
 
   setInterested(interested: boolean): void {
@@ -361,7 +389,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       this.close('second handshake')
       return
     }
-    if (!h.infoHash.equals(this.#infoHash)) {
+    // libtorrent answers a hybrid's v1 handshake that carries the v2 bit under the v2 hash.
+    if (!h.infoHash.equals(this.#infoHash) && !(this.#otherInfoHash && h.infoHash.equals(this.#otherInfoHash))) {
       this.close('peer answered for another torrent')
       return
     }
@@ -372,6 +401,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.#handshakeDone = true
     this.#handshakeTimer?.cancel()
     this.remotePeerId = h.peerId
+    this.peerV2 = supportsV2(h.reserved)
     if (supportsExtensionProtocol(h.reserved)) {
       this.#send(encodeExtended(EXTENDED_HANDSHAKE_ID, encodeExtendedHandshake(this.#ourExtended)))
     }
@@ -440,6 +470,17 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       }
       case 'extended':
         return this.#handleExtended(msg.extId, msg.payload)
+      case 'hashRequest':
+      case 'hashReject': {
+        const { type, ...range } = msg
+        this.emit(type, { ...range, piecesRoot: Buffer.from(range.piecesRoot) })
+        return
+      }
+      case 'hashes': {
+        const { type: _type, hashes, ...range } = msg
+        this.emit('hashes', { ...range, piecesRoot: Buffer.from(range.piecesRoot) }, Buffer.from(hashes))
+        return
+      }
       case 'port':
       case 'suggest':
       case 'allowedFast':

@@ -88,7 +88,8 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     filePriorities: entry.filePriorities,
     uploadLimiter: new LimiterChain(shared.upload, r.upload),
     downloadLimiter: new LimiterChain(shared.download, r.download),
-    sources: meta.private ? [] : publicSources(shared, meta.infoHash, true),
+    // BEP 52 hybrid: announced on the DHT (and LSD) under both hashes.
+    sources: meta.private ? [] : [meta.infoHash, ...(meta.v2 && meta.hasV1 ? [meta.v2.infoHash.subarray(0, 20)] : [])].flatMap((infoHash) => publicSources(shared, infoHash, true)),
   })
   return { torrent, have, recheck }
 }

@@ -152,6 +152,8 @@ export interface SessionEvents {
   trackerAnnounced: [infoHash: string, info: { url: string; peers: number; intervalMs: number }]
   /** Port forwarding made (or failed to renew) a mapping: one line for the log. Failure to map at all is a `warning`. */
   portForwarding: [line: string]
+  /** BEP 52: a v2 (btmh) magnet's metadata is a hybrid's, kept under its v1 hash from now on. */
+  infoHashChanged: [from: string, to: string]
 }
 
 export interface TorrentRecord {

@@ -32,7 +32,7 @@ import { FileStorage } from '../storage/file-storage.ts'
 import type { Torrent, TorrentErrorKind } from '../torrent/torrent.ts'
 import { libraryTorrent, magnetTask, newRecord } from './library-torrent.ts'
 import type { SharedParts } from './library-torrent.ts'
-import { Listener } from './listener.ts'
+import { Listener, type IncomingHandler } from './listener.ts'
 import { PORT_MAPPING_OFF, PortMapper } from './port-mapping/port-mapper.ts'
 import { saveResume, trustedPieces } from './resume.ts'
 import { Scheduler } from './scheduler.ts'
@@ -187,6 +187,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       if (this.#fetching.get(link.infoHashHex) !== fetch) return
       this.#fetching.delete(link.infoHashHex)
       void task.stop().then(async () => {
+        if (meta.infoHashHex !== link.infoHashHex) this.emit('infoHashChanged', link.infoHashHex, meta.infoHashHex)
         await this.add(torrentFileBytes(meta), savePath)
         this.#records.get(meta.infoHashHex)?.torrent?.addPeers(peers)
       })
@@ -405,7 +406,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     for (const warning of storage.warnings) this.emit('warning', `${meta.name}: ${warning}`) // e.g. a BEP 47 symlink not made
     const { torrent, have, recheck } = await libraryTorrent(r, storage, this.#shared())
     r.torrent = torrent
-    r.unregister = this.#listener.register(meta.infoHash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
+    const incoming: IncomingHandler = (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest)
+    const unregister = [this.#listener.register(meta.infoHash, incoming)]
+    // BEP 52 hybrid: v2 peers come under the SHA-256's first 20 bytes.
+    if (meta.v2 && meta.hasV1) unregister.push(this.#listener.register(meta.v2.infoHash.subarray(0, 20), incoming))
+    r.unregister = () => unregister.forEach((u) => u())
     torrent.on('pieceVerified', () => (r.dirty = true))
     // Only a torrent that downloaded in this run "completes"; one found whole by a check or resume data is just complete.
     let downloaded = false

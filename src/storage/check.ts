@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import { Bitfield } from '../core/bitfield.ts'
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts'
+import { checkPiece } from '../metainfo/piece-check.ts'
 import type { Storage } from './storage.ts'
 
 /** Each read covers whole consecutive pieces up to this size, or a slice of one bigger piece. */
@@ -51,7 +52,9 @@ export async function checkPieces(
     }
   }
 
+  // v1 hashes as the bytes stream by; a v2 or hybrid piece is gathered whole for checkPiece.
   let hash = createHash('sha1')
+  let gathered: Buffer[] = []
   let piece = 0
   let pieceHashed = 0
   refill()
@@ -67,11 +70,14 @@ export async function checkPieces(
     let pos = 0
     while (pos < data.length) {
       const take = Math.min(pieceSize(meta, piece) - pieceHashed, data.length - pos)
-      hash.update(data.subarray(pos, pos + take))
+      if (meta.v2) gathered.push(Buffer.from(data.subarray(pos, pos + take)))
+      else hash.update(data.subarray(pos, pos + take))
       pos += take
       pieceHashed += take
       if (pieceHashed === pieceSize(meta, piece)) {
-        if (hash.digest().equals(pieceHash(meta, piece))) have.set(piece)
+        const good = meta.v2 ? checkPiece(meta, piece, Buffer.concat(gathered)) === 'good' : hash.digest().equals(pieceHash(meta, piece))
+        if (good) have.set(piece)
+        gathered = []
         reportUpTo(piece + 1)
         piece++
         pieceHashed = 0

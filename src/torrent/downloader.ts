@@ -1,13 +1,13 @@
 // The download half of a torrent: keeps each peer's request queue about a
 // second deep (within its reqq, the download limit and the memory cap for
 // open pieces), copies arriving blocks into their piece's buffer, verifies a
-// finished piece against its SHA-1, writes it in one go and only then marks
+// finished piece (SHA-1, BEP 52 merkle root, or both: metainfo's checkPiece),
+// writes it in one go and only then marks
 // it ours and tells the peers. In endgame (the picker hands out a block to
 // more than one peer) the other requests for a block that arrived are
 // cancelled. Peers that stop sending are snubbed and their blocks go elsewhere.
 // It reports verified and failed pieces and failed writes to its owner as
 // events; it never dials, bans, chokes or changes the torrent's state.
-import { createHash } from 'node:crypto'
 import type { Bitfield } from '../core/bitfield.ts'
 import { BufferPool } from '../core/buffer-pool.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
@@ -17,7 +17,8 @@ import { TypedEmitter } from '../core/typed-emitter.ts'
 import { BLOCK_SIZE, errorMessage } from '../core/types.ts'
 import type { BlockRef } from '../core/types.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
-import { pieceHash, pieceSize } from '../metainfo/metainfo.ts'
+import { pieceSize } from '../metainfo/metainfo.ts'
+import { checkPiece } from '../metainfo/piece-check.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
 import { PiecePicker } from '../picker/piece-picker.ts'
 import type { Storage } from '../storage/storage.ts'
@@ -308,11 +309,13 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     const buffer = this.#assembling.get(index)!
     this.#assembling.delete(index)
     const data = buffer.subarray(0, pieceSize(this.#meta, index))
-    const ok = createHash('sha1').update(data).digest().equals(pieceHash(this.#meta, index))
+    const verdict = checkPiece(this.#meta, index, data)
     const picker = this.#picker!
-    if (!ok) {
+    if (verdict !== 'good') {
       this.#bufferPool.release(buffer)
-      this.emit('pieceFailed', index, picker.markFailed(index))
+      const senders = picker.markFailed(index)
+      // 'unknown': a v2 piece whose layer we lack cannot blame anyone; it is fetched again.
+      if (verdict === 'bad') this.emit('pieceFailed', index, senders)
       this.fillAll()
       return
     }

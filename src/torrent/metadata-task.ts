@@ -78,7 +78,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
     super()
     this.#opts = opts
     this.#clock = opts.clock ?? systemClock
-    this.#fetcher = new MetadataFetcher(opts.link.infoHash)
+    this.#fetcher = new MetadataFetcher(opts.link.infoHash, { infoHashV2: opts.link.infoHashV2 })
     this.#dialLimit = opts.dialLimit ?? pLimit(16)
   }
 

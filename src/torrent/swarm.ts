@@ -27,6 +27,10 @@ import type { PeerSnapshot } from './torrent-types.ts'
 
 export interface SwarmOptions {
   infoHash: Buffer
+  /** BEP 52: set the v2 bit in our handshakes. */
+  v2?: boolean
+  /** BEP 52 hybrid: the v2 hash (first 20 bytes) incoming peers may use instead. */
+  otherInfoHash?: Buffer
   peerId: Buffer
   pieceCount: number
   /** Our BEP 10 handshake, sent on every connection. */
@@ -277,6 +281,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     const pc = new PeerConnection({
       socket,
       infoHash: this.#opts.infoHash,
+      v2: this.#opts.v2,
+      otherInfoHash: this.#opts.otherInfoHash,
       ourPeerId: this.#opts.peerId,
       pieceCount: this.#opts.pieceCount,
       outgoing,

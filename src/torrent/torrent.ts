@@ -28,6 +28,7 @@ import type { Storage } from '../storage/storage.ts'
 import type { Decoder, DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
 import { Downloader } from './downloader.ts'
+import { HashExchange } from './hash-exchange.ts'
 import { PeerExtensions } from './peer-extensions.ts'
 import { Swarm } from './swarm.ts'
 import { DEFAULT_MAX_BUFFERED_BYTES_PER_PEER, DEFAULT_MAX_PENDING_REQUESTS_PER_PEER } from './torrent-types.ts'
@@ -68,6 +69,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #rechokeTimer: TimerHandle | undefined
   #tracker: TrackerSource | undefined
   #webSeeds: WebSeeds | undefined
+  /** BEP 52: piece layers asked of peers and served to them. */
+  #hashes: HashExchange | undefined
+  /** BEP 52 hybrid: the same trackers, announced under the v2 hash too (its peers join the one swarm). */
+  #trackerV2: TrackerSource | undefined
   #tick: TimerHandle | undefined
   #state: TorrentState = 'idle'
   #error: string | undefined
@@ -106,6 +111,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const maxConnections = opts.maxConnections ?? 50
     this.#swarm = new Swarm({
       infoHash: this.meta.infoHash,
+      // BEP 52: the v2 bit; a hybrid also takes peers that come under its v2 hash.
+      v2: this.meta.v2 !== undefined,
+      otherInfoHash: this.meta.v2 && this.meta.hasV1 ? this.meta.v2.infoHash.subarray(0, 20) : undefined,
       peerId: this.#peerId,
       pieceCount: this.meta.pieceCount,
       extendedHandshake: this.#extensions.handshake,
@@ -129,12 +137,19 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       storage: this.#storage,
       clock: this.#clock,
       connections: this.#swarm.connections,
-      isDownloading: () => this.#state === 'downloading',
+      // BEP 52: a v2-only torrent fetches pieces once they can be checked (every piece layer known).
+      isDownloading: () => this.#state === 'downloading' && (this.meta.hasV1 || !this.#hashes?.missing),
       maxPieceMemoryBytes: opts.maxPieceMemoryBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.meta.pieceLength),
       requestTimeoutMs: this.#opts.requestTimeoutMs,
       downloadLimiter: opts.downloadLimiter,
     })
     this.#downloader.on('pieceVerified', (index) => this.#handlePieceVerified(index))
+    if (this.meta.v2) {
+      this.#hashes = new HashExchange(this.meta, this.#swarm.connections)
+      this.#hashes.on('layersComplete', () => {
+        for (const pc of this.#swarm.connections.values()) if (pc.ready && this.#downloader.started) this.#downloader.updateInterest(pc)
+      })
+    }
     this.#downloader.on('pieceFailed', (index, peers) => this.#handlePieceFailed(index, peers))
     this.#downloader.on('writeFailed', (message, err) => this.#failStorage(message, err))
     this.#downloader.on('refill', () => this.#webSeeds?.fill())
@@ -255,7 +270,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#downloader.stop()
     this.#webSeeds?.stop()
     this.#swarm.close()
-    const sourcesStopped = [this.#tracker?.stop(), ...this.#sources.map((s) => s.stop())]
+    const sourcesStopped = [this.#tracker?.stop(), this.#trackerV2?.stop(), ...this.#sources.map((s) => s.stop())]
     await this.#downloader.settle()
     await Promise.allSettled([...sourcesStopped, this.#storage.flush()])
     await this.#storage.close().catch(() => {})
@@ -309,8 +324,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   // --- discovery -----------------------------------------------------------
 
   #startTrackers(): void {
+    this.#tracker = this.#newTracker(this.meta.infoHash)
+    const v2 = this.meta.v2 && this.meta.hasV1 ? this.meta.v2.infoHash.subarray(0, 20) : undefined
+    if (v2) this.#trackerV2 = this.#newTracker(v2)
+  }
+
+  #newTracker(infoHash: Buffer): TrackerSource {
     const tracker = new TrackerSource({
-      infoHash: this.meta.infoHash,
+      infoHash,
       peerId: this.#peerId,
       port: this.#listenPort,
       announcePort: this.#announcePort,
@@ -329,8 +350,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     })
     tracker.on('trackerError', (info) => this.emit('trackerError', info))
     tracker.on('trackerAnnounced', (info) => this.emit('trackerAnnounced', info))
-    this.#tracker = tracker
     tracker.start()
+    return tracker
   }
 
   /** Web seeds are fed like peers by the downloader; they hold no connection slot. */
@@ -347,6 +368,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     // Out of peers to try: ask the trackers again rather than give up (they rate-limit themselves).
     if (outOfPeers && this.#state === 'downloading') {
       this.#tracker?.requestMore()
+      this.#trackerV2?.requestMore()
       for (const source of this.#sources) source.requestMore()
     }
   }
@@ -403,12 +425,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#downloader.addPeer(pc.key)
     pc.sendBitfield(this.#downloader.have)
     this.#extensions.handleReady(pc)
+    this.#hashes?.handlePeer(pc)
     this.emit('peerConnected', pc.key)
   }
 
   #handlePeerClosed(pc: PeerConnection, reason: string, wasReady: boolean): void {
     this.#uploader.removePeer(pc)
     this.#extensions.handleClosed(pc)
+    if (wasReady) this.#hashes?.handlePeerClosed(pc.key)
     if (wasReady) {
       this.#downloader.removePeer(pc.key)
       this.emit('peerDisconnected', pc.key, reason)
@@ -487,6 +511,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#tracker?.complete()
     // Nothing is left to fetch: web seeds close their idle connections.
     this.#webSeeds?.fill()
+    this.#trackerV2?.complete()
     this.emit('complete')
   }
 

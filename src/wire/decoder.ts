@@ -4,7 +4,7 @@
 // Never touches a socket. Throws only WireError, then stays dead: the caller closes.
 
 import { HANDSHAKE_LENGTH, PROTOCOL_PREFIX, decodeHandshake, type Handshake } from './handshake.ts'
-import { MessageId, type Message } from './messages.ts'
+import { HASH_RANGE_LENGTH, MessageId, type HashRange, type Message } from './messages.ts'
 import { WireError } from './wire-error.ts'
 
 export { WireError }
@@ -180,6 +180,9 @@ const MESSAGE_NAMES: Record<number, string> = {
   [MessageId.Reject]: 'reject',
   [MessageId.AllowedFast]: 'allowed fast',
   [MessageId.Extended]: 'extended',
+  [MessageId.HashRequest]: 'hash request',
+  [MessageId.Hashes]: 'hashes',
+  [MessageId.HashReject]: 'hash reject',
 }
 
 function expectPayload(id: number, payloadLength: number, expected: number): void {
@@ -264,8 +267,32 @@ function parseMessage(buf: Buffer, start: number, length: number): Message {
     case MessageId.Extended:
       expectAtLeast(id, payloadLength, 1)
       return { type: 'extended', extId: buf[p], payload: buf.subarray(p + 1, end) }
+    /** <len=0031><id=21><pieces root:32><base layer><index><length><proof layers> (BEP 52) */
+    case MessageId.HashRequest:
+      expectPayload(id, payloadLength, HASH_RANGE_LENGTH)
+      return { type: 'hashRequest', ...hashRange(buf, p) }
+    /** <len=0031+32·n><id=22><pieces root:32><base layer><index><length><proof layers><hashes:32·n> (BEP 52) */
+    case MessageId.Hashes:
+      expectAtLeast(id, payloadLength, HASH_RANGE_LENGTH)
+      if ((payloadLength - HASH_RANGE_LENGTH) % 32 !== 0) throw new WireError(`peer sent a hashes message whose hashes are ${payloadLength - HASH_RANGE_LENGTH} bytes, not a multiple of 32`)
+      return { type: 'hashes', ...hashRange(buf, p), hashes: buf.subarray(p + HASH_RANGE_LENGTH, end) }
+    /** <len=0031><id=23><pieces root:32><base layer><index><length><proof layers> (BEP 52) */
+    case MessageId.HashReject:
+      expectPayload(id, payloadLength, HASH_RANGE_LENGTH)
+      return { type: 'hashReject', ...hashRange(buf, p) }
     /** <len=0001+X><id><payload>: an id we do not speak; BEP 3 says to ignore it */
     default:
       return { type: 'unknown', id, payload: buf.subarray(p, end) }
+  }
+}
+
+/** The 48 bytes every BEP 52 hash message starts with; the root is a view, like a piece's block. */
+function hashRange(buf: Buffer, p: number): HashRange {
+  return {
+    piecesRoot: buf.subarray(p, p + 32),
+    baseLayer: buf.readUInt32BE(p + 32),
+    index: buf.readUInt32BE(p + 36),
+    length: buf.readUInt32BE(p + 40),
+    proofLayers: buf.readUInt32BE(p + 44),
   }
 }

@@ -1,5 +1,5 @@
 // The BEP 3 handshake: <pstrlen=19><"BitTorrent protocol"><reserved:8><info_hash:20><peer_id:20>.
-// Encodes ours and checks theirs; the reserved bits announce BEP 10, BEP 5 and BEP 6.
+// Encodes ours and checks theirs; the reserved bits announce BEP 10, BEP 5, BEP 6 and BEP 52.
 // Pure: never touches a socket.
 
 import { WireError } from './wire-error.ts'
@@ -23,7 +23,7 @@ const PEER_ID_OFFSET = 48
 export function encodeHandshake(
   infoHash: Buffer,
   peerId: Buffer,
-  opts: { extended?: boolean; dht?: boolean; fast?: boolean } = {},
+  opts: { extended?: boolean; dht?: boolean; fast?: boolean; v2?: boolean } = {},
 ): Buffer {
   if (infoHash.length !== 20) throw new RangeError(`info hash must be 20 bytes, got ${infoHash.length}`)
   if (peerId.length !== 20) throw new RangeError(`peer id must be 20 bytes, got ${peerId.length}`)
@@ -33,6 +33,8 @@ export function encodeHandshake(
   if (opts.extended ?? true) buf[RESERVED_OFFSET + 5] |= 0x10
   if (opts.dht ?? false) buf[RESERVED_OFFSET + 7] |= 0x01
   if (opts.fast ?? false) buf[RESERVED_OFFSET + 7] |= 0x04
+  // BEP 52: reserved[7] & 0x10, "I speak v2 (hash messages)"
+  if (opts.v2 ?? false) buf[RESERVED_OFFSET + 7] |= 0x10
   infoHash.copy(buf, INFO_HASH_OFFSET)
   peerId.copy(buf, PEER_ID_OFFSET)
   return buf
@@ -56,4 +58,9 @@ export function decodeHandshake(buf: Buffer): Handshake {
 /** BEP 10 */
 export function supportsExtensionProtocol(reserved: Buffer): boolean {
   return (reserved[5] & 0x10) !== 0
+}
+
+/** BEP 52: the peer speaks v2 (hash request / hashes / hash reject). */
+export function supportsV2(reserved: Buffer): boolean {
+  return (reserved[7] & 0x10) !== 0
 }

@@ -1,4 +1,4 @@
-// Peer wire messages (BEP 3, BEP 5 port, BEP 6 fast, BEP 10 extended) as a
+// Peer wire messages (BEP 3, BEP 5 port, BEP 6 fast, BEP 10 extended, BEP 52 hashes) as a
 // discriminated union, and their encoder. Pure: never touches a socket.
 // Frames are <len:u32be><id:u8><payload>; a zero length is a keep-alive.
 
@@ -19,7 +19,22 @@ export enum MessageId {
   Reject = 0x10,
   AllowedFast = 0x11,
   Extended = 20,
+  HashRequest = 21,
+  Hashes = 22,
+  HashReject = 23,
 }
+
+/** BEP 52: which hashes of which file's merkle tree (layers counted from the 16 KiB blocks, 0). */
+export interface HashRange {
+  piecesRoot: Buffer
+  baseLayer: number
+  index: number
+  length: number
+  proofLayers: number
+}
+
+/** Bytes of a hash request's payload: <pieces root:32><base layer><index><length><proof layers>. */
+export const HASH_RANGE_LENGTH = 48
 
 export type Message =
   | { type: 'keepAlive' }
@@ -39,6 +54,10 @@ export type Message =
   | { type: 'reject'; index: number; begin: number; length: number }
   | { type: 'allowedFast'; index: number }
   | { type: 'extended'; extId: number; payload: Buffer }
+  | ({ type: 'hashRequest' } & HashRange)
+  /** `hashes`: the requested hashes then the uncle hashes, 32 bytes each. */
+  | ({ type: 'hashes'; hashes: Buffer } & HashRange)
+  | ({ type: 'hashReject' } & HashRange)
   | { type: 'unknown'; id: number; payload: Buffer }
 
 /** Bytes of a piece frame before the block: <len><id=7><index><begin>. */
@@ -76,6 +95,21 @@ function withPayload(id: number, payload: Uint8Array): Buffer {
   frame.writeUInt32BE(1 + payload.length, 0)
   frame[4] = id
   frame.set(payload, 5)
+  return frame
+}
+
+function withHashRange(id: MessageId, range: HashRange, hashes?: Uint8Array): Buffer {
+  const extra = hashes?.length ?? 0
+  const frame = Buffer.allocUnsafe(5 + HASH_RANGE_LENGTH + extra)
+  frame.writeUInt32BE(1 + HASH_RANGE_LENGTH + extra, 0)
+  frame[4] = id
+  if (range.piecesRoot.length !== 32) throw new RangeError(`pieces root must be 32 bytes, got ${range.piecesRoot.length}`)
+  range.piecesRoot.copy(frame, 5)
+  frame.writeUInt32BE(range.baseLayer, 37)
+  frame.writeUInt32BE(range.index, 41)
+  frame.writeUInt32BE(range.length, 45)
+  frame.writeUInt32BE(range.proofLayers, 49)
+  if (hashes) frame.set(hashes, 53)
   return frame
 }
 
@@ -150,6 +184,12 @@ export function encode(msg: Message): Buffer {
       frame.set(msg.payload, 6)
       return frame
     }
+    /** <len=0031><id=21><pieces root:32><base layer><index><length><proof layers> (BEP 52) */
+    case 'hashRequest': return withHashRange(MessageId.HashRequest, msg)
+    /** <len=0031+32·n><id=22><pieces root:32><base layer><index><length><proof layers><hashes:32·n> (BEP 52) */
+    case 'hashes': return withHashRange(MessageId.Hashes, msg, msg.hashes)
+    /** <len=0031><id=23><pieces root:32><base layer><index><length><proof layers> (BEP 52) */
+    case 'hashReject': return withHashRange(MessageId.HashReject, msg)
     /** <len=0001+X><id><payload>: passes through an id we do not speak */
     case 'unknown': {
       const frame = Buffer.allocUnsafe(5 + msg.payload.length)

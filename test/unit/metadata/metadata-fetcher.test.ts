@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { MAX_METADATA_SIZE, MetadataFetcher } from '../../../src/metadata/metadata-fetcher.ts'
 import { metainfoFromInfo } from '../../../src/metainfo/metainfo.ts'
 import { bigInfo, served } from './metadata-fixtures.ts'
@@ -222,4 +223,43 @@ test('constructor checks its arguments', () => {
   assert.throws(() => new MetadataFetcher(Buffer.alloc(19)), /20 bytes/)
   assert.throws(() => new MetadataFetcher(infoHash, { maxRequestsPerPeer: 0 }), /maxRequestsPerPeer/)
   assert.throws(() => new MetadataFetcher(infoHash, { requestTimeoutMs: 0 }), /requestTimeoutMs/)
+})
+
+/** Every piece from one peer until the fetch ends; the last result. */
+function fetchAll(fetcher: MetadataFetcher, peer: string) {
+  let last: ReturnType<MetadataFetcher['handleData']> = { ok: true }
+  for (let round = 0; round < 100 && !fetcher.complete; round++) {
+    const requests = fetcher.nextRequests(round * 100)
+    if (requests.length === 0) break
+    for (const { piece } of requests) last = answer(fetcher, peer, piece)
+  }
+  return last
+}
+
+test('BEP 52: with a v2 hash (btmh), the metadata must hash to it with SHA-256', () => {
+  const v2 = createHash('sha256').update(info).digest()
+  const good = new MetadataFetcher(v2.subarray(0, 20), { infoHashV2: v2 })
+  addAll(good, ['a'])
+  const done = fetchAll(good, 'a')
+  assert.ok(good.complete)
+  assert.ok(done.ok && done.done?.equals(info))
+  // The same 20 bytes but another SHA-256: what a forged info dict colliding on the prefix would give.
+  const forged = Buffer.from(v2)
+  forged[31] ^= 1
+  const bad = new MetadataFetcher(v2.subarray(0, 20), { infoHashV2: forged })
+  addAll(bad, ['a'])
+  fetchAll(bad, 'a')
+  assert.equal(bad.complete, false)
+})
+
+test('BEP 52: a hybrid magnet (btih and btmh) needs both hashes to match', () => {
+  const v2 = createHash('sha256').update(info).digest()
+  const both = new MetadataFetcher(infoHash, { infoHashV2: v2 })
+  addAll(both, ['a'])
+  fetchAll(both, 'a')
+  assert.ok(both.complete)
+  const wrongV1 = new MetadataFetcher(Buffer.alloc(20, 7), { infoHashV2: v2 })
+  addAll(wrongV1, ['a'])
+  fetchAll(wrongV1, 'a')
+  assert.equal(wrongV1.complete, false)
 })

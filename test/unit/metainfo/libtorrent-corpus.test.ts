@@ -12,8 +12,8 @@
 //   (every path of a multi-file torrent starts with its folder); never written either way.
 // - large_piece_size (512 MiB pieces): refused, as a download holds up to four
 //   whole pieces in memory (our cap is 64 MiB).
-// v2-only torrents are refused with the one line they always had (BEP 52 is a
-// separate issue); hybrids load through their v1 part.
+// The corpus's v2 and hybrid torrents are read from the files themselves, in
+// v2-corpus.test.ts.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -167,11 +167,6 @@ const LOADED: [file: string, data: () => Buffer, check?: (meta: Metainfo) => voi
   ['dht_nodes.torrent', () => torrent(single(), { ...TOP, nodes: [['127.0.0.1', 6881], ['192.168.1.1', 6881]] }), (m) => {
     assert.deepEqual(m.nodes, [{ host: '127.0.0.1', port: 6881 }, { host: '192.168.1.1', port: 6881 }])
   }],
-  ['v2_hybrid.torrent (a hybrid, read through its v1 part)', () => torrent({
-    'file tree': { a: { '': { length: 20000, 'pieces root': Buffer.alloc(32) } }, b: { '': { length: 100, 'pieces root': Buffer.alloc(32) } } },
-    files: [{ length: 20000, path: ['a'] }, { attr: 'p', length: 12768, path: ['.pad', '12768'] }, { length: 100, path: ['b'] }],
-    'meta version': 2, name: 'hybrid', 'piece length': 16384, pieces: Buffer.alloc(60),
-  }), (m) => assert.deepEqual(m.files.map((f) => f.padding === true), [false, true, false])],
 ]
 
 const REFUSED: [file: string, data: () => Buffer, pattern: RegExp][] = [
@@ -198,7 +193,6 @@ const REFUSED: [file: string, data: () => Buffer, pattern: RegExp][] = [
   ['zero2.torrent', () => torrent({ files: [{ length: 0, path: ['text_file2.txt'] }, { attr: 'p', length: 0, path: ['.____padding_file', '0'] }, { length: 0, path: ['text_file.txt'] }], name: 'sample', 'piece length': 16384, pieces: Buffer.alloc(0) }), /it holds no data \(total length 0\)/],
   // 118 files on one path: libtorrent gives up after 500 tries at a free name (too_many_duplicate_filenames).
   ['duplicate_files2.torrent', () => torrent(multi(Array.from({ length: 118 }, (_, i) => ({ length: i % 2 === 0 ? 5 : 4, path: ['foo', 'bar.txt'] })), { pieces: Buffer.from('aaaaaaaaaaaaaaaaaaaa') }), {}), /over 500 of its file names collide/],
-  ['v2_only.torrent (v2-only: a separate issue)', () => torrent({ 'file tree': { test1MB: { '': { length: 1048576, 'pieces root': Buffer.alloc(32) } } }, 'meta version': 2, name: 'test1MB', 'piece length': 16384 }), /v2-only torrents are not supported \(BEP 52\)/],
   // Loaded by libtorrent; refused here: four 512 MiB pieces in memory is past what a download may hold.
   ['large_piece_size.torrent', () => torrent(single({ 'piece length': 32767 * 0x4000 })), /piece length 536854528 is over the 64 MiB limit/],
 ]

@@ -75,17 +75,30 @@ test('bare info hashes: 40 hex digits or 32 base32 characters, surrounding space
   assert.equal(parseMagnetOrInfoHash(base32(Buffer.from(HASH_HEX, 'hex'))).infoHashHex, HASH_HEX)
 })
 
-test('a hybrid magnet uses its v1 hash; a v2-only one is refused', () => {
-  const v2 = `urn:btmh:1220${'ab'.repeat(32)}`
-  assert.equal(parseMagnetOrInfoHash(`magnet:?xt=${v2}&xt=urn:btih:${HASH_HEX}`).infoHashHex, HASH_HEX)
-  throwsOneLine(`magnet:?xt=${v2}&dn=x`, /v2-only magnet links are not supported/)
+test('BEP 52: a hybrid magnet keeps both hashes and uses its v1 one on the wire; a v2-only one uses the SHA-256\'s first 20 bytes', () => {
+  const v2Hex = 'ab'.repeat(16) + 'cd'.repeat(16)
+  const v2 = `urn:btmh:1220${v2Hex}`
+  const hybrid = parseMagnetOrInfoHash(`magnet:?xt=${v2}&xt=urn:btih:${HASH_HEX}`)
+  assert.equal(hybrid.infoHashHex, HASH_HEX)
+  assert.equal(hybrid.infoHashV2?.toString('hex'), v2Hex)
+  const only = parseMagnetOrInfoHash(`magnet:?xt=${v2}&dn=x`)
+  assert.equal(only.infoHashHex, v2Hex.slice(0, 40))
+  assert.equal(only.infoHashV2?.toString('hex'), v2Hex)
+  assert.equal(only.name, 'x')
+  const bare = parseMagnetOrInfoHash(v2Hex.toUpperCase())
+  assert.equal(bare.infoHashV2?.toString('hex'), v2Hex)
+  // The writer gives back what was read: btih and btmh for a hybrid, btmh alone for v2-only.
+  assert.equal(magnetUri({ infoHashHex: only.infoHashHex, infoHashV2: only.infoHashV2, v1: false, name: 'x' }), `magnet:?xt=${v2}&dn=x`)
+  assert.equal(magnetUri({ infoHashHex: HASH_HEX, infoHashV2: hybrid.infoHashV2 }), `magnet:?xt=urn:btih:${HASH_HEX}&xt=${v2}`)
+  throwsOneLine(`magnet:?xt=urn:btmh:1114${v2Hex}`, /must be "1220" and 64 hex digits \(a SHA-256 multihash\)/)
+  throwsOneLine(`magnet:?xt=${v2}&xt=urn:btmh:1220${'ef'.repeat(32)}`, /names two different v2 torrents/)
 })
 
 test('garbage gives one clear line', () => {
   throwsOneLine('hello world', /neither a magnet link .* nor a 40-hex-digit info hash/)
   throwsOneLine('http://example.com/file.torrent', /neither a magnet link/)
   throwsOneLine('x'.repeat(500), /neither a magnet link/)
-  throwsOneLine('magnet:?dn=thing&tr=udp%3A%2F%2Fa%3A1', /no info hash: it needs an xt=urn:btih:/)
+  throwsOneLine('magnet:?dn=thing&tr=udp%3A%2F%2Fa%3A1', /no info hash: it needs an xt=urn:btih:.* or xt=urn:btmh:1220/)
   throwsOneLine('magnet:?xt=urn:sha1:abcdef', /no info hash/)
   throwsOneLine('magnet:?xt=urn:btih:abc123', /"abc123" must be 40 hex digits or 32 base32/)
   throwsOneLine(`magnet:?xt=urn:btih:${HASH_HEX}00`, /must be 40 hex digits or 32 base32/)

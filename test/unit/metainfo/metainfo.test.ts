@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import bencode from 'bencode'
+import { createHash } from 'node:crypto'
 import createTorrent from 'create-torrent'
 import { FriendError } from '../../../src/core/types.ts'
 import { MetainfoError, metainfoFromInfo, parseTorrentFile, pieceHash, pieceSize } from '../../../src/metainfo/metainfo.ts'
@@ -148,9 +149,9 @@ test('prefers name.utf-8 and path.utf-8 when present', async () => {
   assert.deepEqual(meta.files[0].path, ['Señal', 'données', 'ñandú.bin'])
 })
 
-test('rejects v2-only torrents by name', async () => {
+test('refuses a v2 file whose pieces root is all zeros', async () => {
   const info = { name: 'v2', 'piece length': 16 * KiB, 'meta version': 2, 'file tree': { 'a.txt': { '': { length: 5, 'pieces root': Buffer.alloc(32) } } } }
-  await rejectsWith(torrentBytes(info), /v2-only torrents are not supported/)
+  await rejectsWith(torrentBytes(info), /file 1's pieces root is all zeros/)
 })
 
 test('accepts a hybrid torrent whose BEP 47 pad files share a path', async () => {
@@ -162,7 +163,8 @@ test('accepts a hybrid torrent whose BEP 47 pad files share a path', async () =>
     name: 'hybrid',
     'piece length': pieceLength,
     'meta version': 2,
-    'file tree': {},
+    // Each file is one 16 KiB block or less, so its root is the SHA-256 of its bytes.
+    'file tree': { a: { '': { length: a.length, 'pieces root': createHash('sha256').update(a).digest() } }, b: { '': { length: b.length, 'pieces root': createHash('sha256').update(b).digest() } } },
     files: [
       { length: a.length, path: ['a'] },
       { length: 6 * KiB, path: ['.pad', '6144'], attr: 'p' },

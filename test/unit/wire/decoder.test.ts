@@ -128,11 +128,11 @@ test('after a WireError the decoder stays dead', () => {
 })
 
 test('an unknown id is returned as unknown and the stream continues', () => {
-  const stream = Buffer.concat([frame(0x63, Buffer.from('mystery')), encode({ type: 'have', index: 2 }), frame(21, Buffer.alloc(0))])
+  const stream = Buffer.concat([frame(0x63, Buffer.from('mystery')), encode({ type: 'have', index: 2 }), frame(30, Buffer.alloc(0))])
   assert.deepEqual(new Decoder().push(stream), [
     { type: 'unknown', id: 0x63, payload: Buffer.from('mystery') },
     { type: 'have', index: 2 },
-    { type: 'unknown', id: 21, payload: Buffer.alloc(0) },
+    { type: 'unknown', id: 30, payload: Buffer.alloc(0) },
   ])
 })
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { WireError } from '../../../src/wire/decoder.ts'
 import {
   decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH, PROTOCOL,
-  supportsExtensionProtocol,
+  supportsExtensionProtocol, supportsV2,
 } from '../../../src/wire/handshake.ts'
 import { bytes } from './wire-fixtures.ts'
 
@@ -56,4 +56,12 @@ test('decodeHandshake throws WireError on a wrong length or protocol', () => {
 test('encodeHandshake refuses ids that are not 20 bytes', () => {
   assert.throws(() => encodeHandshake(Buffer.alloc(19), peerId), /info hash must be 20 bytes, got 19/)
   assert.throws(() => encodeHandshake(infoHash, Buffer.alloc(32)), /peer id must be 20 bytes, got 32/)
+})
+
+test('BEP 52: the v2 bit is reserved[7] & 0x10, off unless asked for', () => {
+  const plain = encodeHandshake(Buffer.alloc(20, 1), Buffer.alloc(20, 2))
+  assert.equal(supportsV2(decodeHandshake(plain).reserved), false)
+  const v2 = encodeHandshake(Buffer.alloc(20, 1), Buffer.alloc(20, 2), { v2: true, fast: true })
+  assert.equal(v2[20 + 7], 0x10 | 0x04)
+  assert.equal(supportsV2(decodeHandshake(v2).reserved), true)
 })

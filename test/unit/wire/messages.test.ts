@@ -22,6 +22,20 @@ test('frames match BEP 3 byte for byte', () => {
   assert.deepEqual(encode({ type: 'bitfield', bitfield: Buffer.from([0xa0]) }), Buffer.from([0, 0, 0, 2, 5, 0xa0]))
 })
 
+test('BEP 52 hash messages: frames byte for byte, and a hashes payload that is not whole hashes is refused', () => {
+  const root = Buffer.alloc(32, 0xab)
+  const range = { piecesRoot: root, baseLayer: 0, index: 4, length: 2, proofLayers: 3 }
+  const head = Buffer.concat([root, Buffer.from([0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0, 3])])
+  assert.deepEqual(encode({ type: 'hashRequest', ...range }), Buffer.concat([Buffer.from([0, 0, 0, 0x31, 21]), head]))
+  assert.deepEqual(encode({ type: 'hashReject', ...range }), Buffer.concat([Buffer.from([0, 0, 0, 0x31, 23]), head]))
+  const hashes = Buffer.alloc(64, 7)
+  assert.deepEqual(encode({ type: 'hashes', ...range, hashes }), Buffer.concat([Buffer.from([0, 0, 0, 0x71, 22]), head, hashes]))
+  const odd = encode({ type: 'hashes', ...range, hashes: Buffer.alloc(33) })
+  assert.throws(() => new Decoder().push(odd), /hashes message whose hashes are 33 bytes, not a multiple of 32/)
+  const short = encode({ type: 'unknown', id: 21, payload: Buffer.alloc(47) })
+  assert.throws(() => new Decoder().push(short), /hash request message with a 47-byte payload; it must be 48 bytes/)
+})
+
 test('every frame starts with its own length', () => {
   for (const msg of everyMessage()) {
     const frame = encode(msg)

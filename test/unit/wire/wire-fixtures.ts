@@ -36,6 +36,10 @@ export function everyMessage(): Message[] {
     { type: 'allowedFast', index: 99 },
     { type: 'extended', extId: 0, payload: Buffer.from('d1:md11:ut_metadatai3eee') },
     { type: 'extended', extId: 255, payload: Buffer.alloc(0) },
+    { type: 'hashRequest', piecesRoot: bytes(32, 5), baseLayer: 0, index: 512, length: 512, proofLayers: 10 },
+    { type: 'hashes', piecesRoot: bytes(32, 6), baseLayer: 2, index: 4, length: 2, proofLayers: 3, hashes: bytes(32 * 4, 8) },
+    { type: 'hashes', piecesRoot: bytes(32, 6), baseLayer: 0, index: 0, length: 0, proofLayers: 0, hashes: Buffer.alloc(0) },
+    { type: 'hashReject', piecesRoot: bytes(32, 9), baseLayer: 0xffffffff, index: 1, length: 2, proofLayers: 0 },
     { type: 'unknown', id: 0x42, payload: Buffer.from('hello') },
     { type: 'unknown', id: 10, payload: Buffer.alloc(0) },
   ]

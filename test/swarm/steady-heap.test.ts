@@ -87,7 +87,7 @@ test('a 256 MiB download keeps its heap and its buffers flat after GC', { timeou
     seeder = await startOurPeer({ torrentPath, dataDir: dir.path, useTrackers: false, storage: new CyclicStorage(distinct) })
     assert.equal(seeder.torrent.state, 'seeding', 'the seeder checked its on-the-fly data as complete')
     const downloadDir = join(dir.path, 'download')
-    leecher = await startOurPeer({ torrentPath, dataDir: downloadDir, useTrackers: false, peers: [{ host: '127.0.0.1', port: seeder.port }] })
+    leecher = await startOurPeer({ torrentPath, dataDir: downloadDir, useTrackers: false, peers: [{ host: '127.0.0.1', port: seeder.port, source: 'manual' }] })
     const torrent = leecher.torrent
     const samples: Sample[] = []
     const complete = new Promise<void>((resolvePromise, reject) => {

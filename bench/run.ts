@@ -2,8 +2,8 @@
 //  download: one real seeder (rtorrent by default), then friendtorrent, aria2c
 //    and qbittorrent-nox download the same payload from it, one after another,
 //    each into a fresh folder; wall time, MB/s, peak RSS and friendtorrent's ratios.
-//  seed: aria2c downloads the payload from rtorrent, then from `friendtorrent
-//    seed`; MB/s from each, the ratio and our seeder's peak RSS (bench/seed-section.ts).
+//  seed: two aria2c at once (--seed-leechers) download the payload from rtorrent, then from
+//    `friendtorrent seed`; MB/s from each, the ratio and our seeder's peak RSS (bench/seed-section.ts).
 //  library: `friendtorrent seed` over 1000 small torrents; start-up time,
 //    peak RSS and shutdown (bench/library-section.ts).
 //  dashboard: the payload from rtorrent into a headless session and into the
@@ -24,7 +24,7 @@
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
 //                    [--only download,seed,library,dashboard,parse,encryption,utp,crawl | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
-//                    [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
+//                    [--seed-leechers 2] [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
 //                    [--crawl-nodes 20] [--crawl-torrents 200]
 //
 // --only takes section names and download clients: a client name selects the
@@ -88,6 +88,7 @@ interface BenchOptions {
   /** --timeout-s when given, else 5 minutes (the payload size says nothing about a crawl). */
   crawlTimeoutMs: number
   encryptionRounds: number
+  seedLeechers: number
   cpuProfDir?: string
 }
 
@@ -118,6 +119,7 @@ function parseOptions(argv: string[]): BenchOptions {
       'encryption-rounds': { type: 'string', default: '1' },
       'crawl-nodes': { type: 'string', default: '20' },
       'crawl-torrents': { type: 'string', default: '200' },
+      'seed-leechers': { type: 'string', default: '2' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -126,7 +128,7 @@ function parseOptions(argv: string[]): BenchOptions {
     console.log(
       'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp,crawl|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
-        '[--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--cpu-prof-dir DIR] [--json FILE]',
+        '[--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--cpu-prof-dir DIR] [--json FILE]',
     )
     process.exit(0)
   }
@@ -158,6 +160,8 @@ function parseOptions(argv: string[]): BenchOptions {
   if (!Number.isInteger(crawlNodes) || crawlNodes < 2 || crawlNodes > 250) throw new Error(`--crawl-nodes must be a whole number from 2 to 250, got ${values['crawl-nodes']}`)
   const crawlTorrents = Number(values['crawl-torrents'])
   if (!Number.isInteger(crawlTorrents) || crawlTorrents < 1) throw new Error(`--crawl-torrents must be a whole number ≥ 1, got ${values['crawl-torrents']}`)
+  const seedLeechers = Number(values['seed-leechers'])
+  if (!Number.isInteger(seedLeechers) || seedLeechers < 1) throw new Error(`--seed-leechers must be a whole number ≥ 1, got ${values['seed-leechers']}`)
   if (values.seeder !== 'rtorrent' && values.seeder !== 'qbittorrent') throw new Error(`--seeder must be rtorrent or qbittorrent, got ${values.seeder}`)
   // Generous: a client slower than 5 MB/s has failed the benchmark anyway.
   const timeoutMs = values['timeout-s'] ? Number(values['timeout-s']) * 1000 : Math.max(60_000, ((sizeMiB * MIB) / 5e6) * 1000)
@@ -179,6 +183,7 @@ function parseOptions(argv: string[]): BenchOptions {
     crawlNodes,
     crawlTorrents,
     crawlTimeoutMs: values['timeout-s'] ? timeoutMs : 300_000,
+    seedLeechers,
     cpuProfDir: values['cpu-prof-dir'] ? resolve(values['cpu-prof-dir']) : undefined,
   }
 }
@@ -413,9 +418,9 @@ async function main(): Promise<void> {
     json.download = { sizeBytes: payload.sizeBytes, pieceExp: options.pieceExp, seeder: options.seeder, rows }
   }
   if (options.sections.includes('seed') && payload) {
-    const rows: SeedRow[] = await runSeedSection({ payload, timeoutMs: options.timeoutMs, cpuProfDir: options.cpuProfDir })
-    report.push(formatSeedSection(rows, payload.sizeBytes))
-    json.seed = { sizeBytes: payload.sizeBytes, pieceExp: options.pieceExp, rows }
+    const rows: SeedRow[] = await runSeedSection({ payload, timeoutMs: options.timeoutMs, cpuProfDir: options.cpuProfDir, leechers: options.seedLeechers })
+    report.push(formatSeedSection(rows, payload.sizeBytes, options.seedLeechers))
+    json.seed = { sizeBytes: payload.sizeBytes, pieceExp: options.pieceExp, leechers: options.seedLeechers, rows }
   }
   if (options.sections.includes('library')) {
     const result: LibraryResult = await runLibrarySection({

@@ -1,7 +1,8 @@
-// Seeding benchmark: aria2c downloads the cached payload once from rtorrent
-// and once from `friendtorrent seed`, each seeder alone behind its own
-// tracker on 127.0.0.1; reports aria2c's MB/s from each, the ratio, and the
-// seeders' peak RSS. Never aborts the run because one seeder fails.
+// Seeding benchmark: aria2c leechers (two by default, started together)
+// download the cached payload once from rtorrent and once from `friendtorrent
+// seed`, each seeder alone behind its own tracker on 127.0.0.1; reports the
+// leechers' MB/s together from each, the ratio, and the seeders' peak RSS.
+// Never aborts the run because one seeder fails.
 import { readFile, mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readInfoHash, writeWithAnnounce } from '../fixtures/make-fixtures.ts'
@@ -40,6 +41,8 @@ export interface SeedSectionOptions {
   timeoutMs: number
   /** Where our seeder writes a CPU profile; none when undefined. */
   cpuProfDir?: string
+  /** aria2c leechers at once (default 2). */
+  leechers?: number
 }
 
 const SEEDER_READY_TIMEOUT_MS = 10 * 60_000
@@ -53,23 +56,32 @@ interface Seeder {
   logs(): string
 }
 
-/** aria2c downloading from whoever the tracker lists; seconds to its exit 0, with the file checked afterwards. */
+/** One aria2c downloading from whoever the tracker lists; the time of its exit 0 (performance.now()), the file checked afterwards. */
 async function downloadWithAria2(torrentPath: string, outDir: string, expectedSha1: string, payloadName: string, timeoutMs: number): Promise<number> {
   await rm(outDir, { recursive: true, force: true })
   await mkdir(outDir, { recursive: true })
-  const started = performance.now()
   const leecher = await startAria2Leecher({ torrentPath, dataDir: outDir })
   try {
     const code = await exitWithin(leecher.exited, timeoutMs)
-    const seconds = (performance.now() - started) / 1000
+    const exitedAt = performance.now()
     if (code === 'timeout') throw new Error(`aria2c timed out after ${Math.round(timeoutMs / 1000)} s: ${lastLines(leecher.logs(), 2)}`)
     if (code !== 0) throw new Error(`aria2c exit ${code}: ${lastLines(leecher.logs(), 2)}`)
     // Untimed: aria2c verified every piece itself; this catches a wrong file anyway.
     const actualSha1 = await sha1File(join(outDir, payloadName)).catch((err: Error) => `unreadable (${err.message})`)
     if (actualSha1 !== expectedSha1) throw new Error(`aria2c finished, but the file differs from the payload (sha1 ${actualSha1})`)
-    return seconds
+    return exitedAt
   } finally {
     await leecher.stop()
+  }
+}
+
+/** `count` aria2c leechers started together; seconds from their start to the last one's exit (the file checks untimed). */
+async function downloadWithLeechers(count: number, torrentPath: string, outDir: string, expectedSha1: string, payloadName: string, timeoutMs: number): Promise<number> {
+  const started = performance.now()
+  try {
+    const exits = await Promise.all(Array.from({ length: count }, (_, i) => downloadWithAria2(torrentPath, join(outDir, `leecher-${i}`), expectedSha1, payloadName, timeoutMs)))
+    return (Math.max(...exits) - started) / 1000
+  } finally {
     await rm(outDir, { recursive: true, force: true })
   }
 }
@@ -82,6 +94,7 @@ async function startRtorrent(torrentPath: string, payloadDir: string): Promise<S
 
 async function runOne(source: SeedSource, options: SeedSectionOptions, runDir: string, expectedSha1: string): Promise<SeedRow> {
   const { payload } = options
+  const leechers = options.leechers ?? 2
   const row: SeedRow = { seeder: source, ok: false }
   let tracker: TestTracker | undefined
   let rtorrent: Seeder | undefined
@@ -110,10 +123,10 @@ async function runOne(source: SeedSource, options: SeedSectionOptions, runDir: s
     await tracker.waitForSeeders(infoHash, 1, TRACKER_WAIT_MS)
     // Let earlier writes (the last download, the state folder) finish so they do not slow this one.
     await runCommand('sync', [])
-    console.log(`seed: aria2c downloading from ${source}…`)
+    console.log(`seed: ${leechers} aria2c downloading from ${source}…`)
     try {
-      row.seconds = await downloadWithAria2(torrentPath, join(runDir, `dl-from-${source}`), expectedSha1, payload.name, options.timeoutMs)
-      row.mbPerSec = payload.sizeBytes / 1e6 / row.seconds
+      row.seconds = await downloadWithLeechers(leechers, torrentPath, join(runDir, `dl-from-${source}`), expectedSha1, payload.name, options.timeoutMs)
+      row.mbPerSec = (leechers * payload.sizeBytes) / 1e6 / row.seconds
       row.ok = true
     } catch (err) {
       const seederTail = ours ? ours.proc.logs() : rtorrent?.logs() ?? ''
@@ -154,10 +167,10 @@ export async function runSeedSection(options: SeedSectionOptions): Promise<SeedR
   }
 }
 
-export function formatSeedSection(rows: SeedRow[], sizeBytes: number): string {
+export function formatSeedSection(rows: SeedRow[], sizeBytes: number, leechers = 2): string {
   const table = formatTable(
-    `seed: aria2c downloads ${(sizeBytes / MIB).toFixed(0)} MiB from each seeder on 127.0.0.1 (MB = 10^6 bytes)`,
-    ['seeder', 'aria2c time (s)', 'MB/s', 'seeder peak RSS (MB)', 'result'],
+    `seed: ${leechers} aria2c at once download ${(sizeBytes / MIB).toFixed(0)} MiB from each seeder on 127.0.0.1 (MB = 10^6 bytes, all leechers together)`,
+    ['seeder', 'last aria2c done (s)', 'MB/s', 'seeder peak RSS (MB)', 'result'],
     rows.map((r) => [r.seeder, fixed(r.seconds, 2), fixed(r.mbPerSec, 1), fixed(r.seederPeakRssMB, 1), r.ok ? 'ok' : `FAILED: ${r.error ?? 'unknown error'}`]),
   )
   const lines = [table, '']

@@ -10,6 +10,7 @@ import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
 import type { Metainfo } from '../../src/metainfo/metainfo.ts'
 import { Listener } from '../../src/session/listener.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
+import type { Storage } from '../../src/storage/storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
 import type { TorrentOptions } from '../../src/torrent/torrent.ts'
 import type { Clock } from '../../src/core/clock.ts'
@@ -40,6 +41,8 @@ export interface OurPeerOptions {
   utp?: boolean
   /** Address to listen on (default 127.0.0.1): "::1" for IPv6 loopback, "" for every address of both families (dual-stack). */
   host?: string
+  /** Storage to use instead of a FileStorage over `dataDir` (e.g. data made on the fly for a long transfer). */
+  storage?: Storage
 }
 
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
@@ -48,7 +51,7 @@ export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
   const port = await listener.listen(0, opts.host === '' ? undefined : (opts.host ?? '127.0.0.1'))
   const torrent = new Torrent({
     meta,
-    storage: await FileStorage.open(meta, opts.dataDir),
+    storage: opts.storage ?? (await FileStorage.open(meta, opts.dataDir)),
     peerId: newPeerId(),
     listenPort: port,
     useTrackers: opts.useTrackers ?? true,

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
-import { describeRun, isolatedEnv, runCli } from '../helpers/cli.ts'
+import { describeRun, isolatedEnv, runCli, testConfigJson } from '../helpers/cli.ts'
 import { assertSameTree } from '../helpers/compare.ts'
 import { tempDir } from '../helpers/net.ts'
 import { requireBinaries, startAria2Seeder } from '../helpers/real-clients.ts'
@@ -23,7 +23,7 @@ test('aria2c seeding on ::1 serves our add over IPv6, byte for byte', { timeout:
     try {
       const home = join(work.path, 'home')
       isolatedEnv(home)
-      writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false }))
+      writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson())
       const outDir = join(work.path, 'out')
       const run = await runCli(['add', fixture.torrentPath, '-o', outDir, '--port', '0', '--peer', `[::1]:${aria2.port}`, '-v'], { timeoutMs: 90_000, homeDir: home })
       assert.equal(run.code, 0, `${describeRun(run)}\n--- aria2c ---\n${aria2.logs().slice(-2000)}`)

@@ -19,7 +19,7 @@ import WebTorrent from 'webtorrent'
 import type { WebTorrentWire } from 'webtorrent'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
 import type { Fixture } from '../../fixtures/make-fixtures.ts'
-import { CLI_PATH, describeRun, isolatedEnv, REPO_ROOT, runCli } from '../helpers/cli.ts'
+import { CLI_PATH, describeRun, isolatedEnv, REPO_ROOT, runCli, testConfigJson } from '../helpers/cli.ts'
 import { assertSameTreeBarEmptyFiles } from '../helpers/compare.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { freePort, tempDir, waitUntil } from '../helpers/net.ts'
@@ -78,7 +78,7 @@ test('webtorrent downloads from our seed byte for byte: with its defaults (uTP) 
   const home = join(work.path, 'home')
   const env = isolatedEnv(home)
   const port = await freePort()
-  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, listenPort: port }))
+  writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ listenPort: port }))
   const seed = new ManagedProcess('seed', process.execPath, [CLI_PATH, 'seed'], { env, cwd: REPO_ROOT })
   try {
     // webtorrent is told of our seed directly (its trackers are off); the tracker is only there for makeTorrent.

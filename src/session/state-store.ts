@@ -10,7 +10,7 @@ import bencode from 'bencode'
 import { writeFileAtomic } from '../core/atomic-write.ts'
 import { Bitfield } from '../core/bitfield.ts'
 import { FriendError, errorMessage } from '../core/types.ts'
-import { parseTorrentFile, type Metainfo } from '../metainfo/metainfo.ts'
+import { infoHashHexOf, type Metainfo } from '../metainfo/metainfo.ts'
 import { resolveInside, safePathComponents } from '../metainfo/safe-path.ts'
 
 export type StoredState = 'queued' | 'downloading' | 'seeding' | 'paused' | 'error'
@@ -61,6 +61,8 @@ const HASH_RE = /^[0-9a-f]{40}$/
 /** writeFileAtomic names its temp files `.<name>.<pid>.<ms>.tmp`. */
 const TEMP_RE = /^\..+\.(\d+)\.\d+\.tmp$/
 const STAT_BATCH = 64
+/** How resume data records a file not on disk (not written yet): no real file has a negative mtime. */
+const ABSENT_FILE: ResumeFile = { length: 0, mtimeMs: -1 }
 
 /**
  * Opening a folder whose library.json is corrupt throws a FriendError naming
@@ -124,8 +126,9 @@ export class StateStore {
     const stored = validEntry({ ...entry, infoHash: hash }, 'entry')
     if (typeof stored === 'string') throw new TypeError(`cannot add torrent ${hash}: ${stored}`)
     const work = (async () => {
-      const meta = await parseTorrentFile(torrentFile)
-      if (meta.infoHashHex !== hash) throw new FriendError(`cannot add torrent ${hash}: the .torrent given is for ${meta.infoHashHex}`)
+      // Its info hash only: the caller parsed it already, and a parse of 100,000 files takes seconds.
+      const given = infoHashHexOf(torrentFile)
+      if (given !== hash) throw new FriendError(`cannot add torrent ${hash}: the .torrent given is for ${given}`)
       await this.#enqueue(async () => {
         await rm(this.#resumePath(hash), { force: true })
         await writeFileAtomic(this.#torrentPath(hash), torrentFile)
@@ -240,8 +243,8 @@ export class StateStore {
       const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file, i) => {
         if (file.padding || file.symlink) return true
         const recorded = data.files[start + i]
-        const stat = await statFile(root, file.path)
-        return stat !== undefined && stat.length === recorded.length && stat.mtimeMs === Math.floor(recorded.mtimeMs)
+        const stat = (await statFile(root, file.path)) ?? ABSENT_FILE
+        return stat.length === recorded.length && stat.mtimeMs === Math.floor(recorded.mtimeMs)
       })
       out.push(...(await Promise.all(batch)))
     }
@@ -258,9 +261,8 @@ export class StateStore {
     for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
       const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file) => {
         if (file.padding || file.symlink) return { length: file.length, mtimeMs: 0 } // BEP 47: never a regular file
-        const stat = await statFile(root, file.path)
-        if (!stat) throw new FriendError(`cannot record resume data: ${resolveInside(root, file.path)} is missing or not a regular file`)
-        return stat
+        // Not created yet (files are made by their first write): recorded as absent.
+        return (await statFile(root, file.path)) ?? ABSENT_FILE
       })
       out.push(...(await Promise.all(batch)))
     }

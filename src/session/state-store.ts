@@ -238,13 +238,14 @@ export class StateStore {
     if (data.infoHash.toLowerCase() !== meta.infoHashHex || data.pieceCount !== meta.pieceCount) return undefined
     if (data.files.length !== meta.files.length) return undefined
     const root = path.resolve(savePath)
+    const stat = folderAwareStat(root)
     const out: boolean[] = []
     for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
       const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file, i) => {
         if (file.padding || file.symlink) return true
         const recorded = data.files[start + i]
-        const stat = (await statFile(root, file.path)) ?? ABSENT_FILE
-        return stat.length === recorded.length && stat.mtimeMs === Math.floor(recorded.mtimeMs)
+        const found = await stat(file.path)
+        return found.length === recorded.length && found.mtimeMs === Math.floor(recorded.mtimeMs)
       })
       out.push(...(await Promise.all(batch)))
     }
@@ -256,13 +257,13 @@ export class StateStore {
    * read them, for ResumeData.files. Call after the storage is flushed.
    */
   static async diskFiles(meta: Metainfo, savePath: string): Promise<ResumeFile[]> {
-    const root = path.resolve(savePath)
+    const stat = folderAwareStat(path.resolve(savePath))
     const out: ResumeFile[] = []
     for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
       const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file) => {
         if (file.padding || file.symlink) return { length: file.length, mtimeMs: 0 } // BEP 47: never a regular file
         // Not created yet (files are made by their first write): recorded as absent.
-        return (await statFile(root, file.path)) ?? ABSENT_FILE
+        return stat(file.path)
       })
       out.push(...(await Promise.all(batch)))
     }
@@ -464,6 +465,23 @@ function decodeResume(raw: Buffer, hash: string): ResumeData | undefined {
 
 function isDict(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+}
+
+/** statFile, absent files as ABSENT_FILE, and no lstat at all for files whose folder is missing (each folder asked once). */
+function folderAwareStat(root: string): (parts: string[]) => Promise<ResumeFile> {
+  const folders = new Map<string, Promise<boolean>>()
+  return async (parts) => {
+    if (parts.length > 1) {
+      const folder = parts.slice(0, -1).join('\0')
+      let present = folders.get(folder)
+      if (!present) {
+        present = lstat(resolveInside(root, safePathComponents(parts.slice(0, -1)))).then((s) => s.isDirectory(), () => false)
+        folders.set(folder, present)
+      }
+      if (!(await present)) return ABSENT_FILE
+    }
+    return (await statFile(root, parts)) ?? ABSENT_FILE
+  }
 }
 
 /**

@@ -13,6 +13,7 @@
 // when they and their target stay inside the save folder, else skipped with a
 // warning; executable files get the x bit wherever they have the r bit.
 
+import { execFile } from 'node:child_process'
 import { constants as fsConstants } from 'node:fs'
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
@@ -34,6 +35,10 @@ const YES = 1
 const PROBE = 2
 /** lstats under way at once when many files are looked at together. */
 const PROBE_BATCH = 64
+/** File spans of one read or write under way at once. */
+const SPANS_AT_ONCE = 16
+/** Dirty files a flush fdatasyncs one by one; past this it syncs the whole file system once. */
+const SYNC_EACH_UP_TO = 64
 // O_NOFOLLOW makes open fail (ELOOP) if the final component is a symlink; absent on Windows.
 const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0
 const OPEN_EXISTING = fsConstants.O_RDWR | O_NOFOLLOW
@@ -195,8 +200,8 @@ export class FileStorage implements Storage {
     const start = readStart(this.#meta, index, begin, length)
     const buf = Buffer.allocUnsafe(length)
     await this.#track(async () => {
-      const spans = spansFor(this.#meta.files, start, length)
-      await Promise.all(spans.map((span) => this.#readSpan(buf, span, start)))
+      // A check's read may cover a thousand small files: a few at a time, so the handle cache is not swamped.
+      await eachLimited(spansFor(this.#meta.files, start, length), SPANS_AT_ONCE, (span) => this.#readSpan(buf, span, start))
     })
     return buf
   }
@@ -204,12 +209,11 @@ export class FileStorage implements Storage {
   async write(index: number, begin: number, data: Buffer): Promise<void> {
     const start = writeStart(this.#meta, index, begin, data.length)
     await this.#track(async () => {
-      const spans = spansFor(this.#meta.files, start, data.length)
-      await Promise.all(spans.map(async (span) => {
+      await eachLimited(spansFor(this.#meta.files, start, data.length), SPANS_AT_ONCE, async (span) => {
         if (this.#inPartFile[span.fileIndex] === PROBE) await this.#probe(span.fileIndex)
         if (this.#inPartFile[span.fileIndex] === YES) return this.#part.write(index, begin + span.chunkOffset, span.fileIndex, data, span.chunkOffset, span.length)
         return this.#writeSpan(data, span)
-      }))
+      })
     })
   }
 
@@ -252,7 +256,9 @@ export class FileStorage implements Storage {
       const dirty = [...this.#dirty]
       this.#dirty.clear()
       try {
-        await Promise.all([...dirty.map((i) => this.#use(i, 'sync', (h) => h.datasync())), this.#part.flush()])
+        // Thousands of small files written: one syncfs of the save folder's file system, not a reopen and fdatasync each.
+        if (dirty.length > SYNC_EACH_UP_TO && (await syncFileSystem(this.#root))) await this.#part.flush()
+        else await Promise.all([...dirty.map((i) => this.#use(i, 'sync', (h) => h.datasync())), this.#part.flush()])
       } catch (err) {
         for (const i of dirty) this.#dirty.add(i)
         throw err
@@ -494,6 +500,26 @@ export class FileStorage implements Storage {
     this.#deferredError = null
     if (err) throw err
   }
+}
+
+/** syncfs(2) of the file system holding `dir`, through coreutils' `sync -f`; false when that cannot run. */
+function syncFileSystem(dir: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile('sync', ['-f', dir], (err) => resolve(err === null))
+  })
+}
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  if (items.length <= limit) {
+    await Promise.all(items.map(fn))
+    return
+  }
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++])
+  }
+  await Promise.all(Array.from({ length: limit }, worker))
 }
 
 /** Whether anything is at `target` (a symlink counts); a missing folder on the way means no. */

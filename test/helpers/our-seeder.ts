@@ -10,6 +10,7 @@ import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
 import type { Metainfo } from '../../src/metainfo/metainfo.ts'
 import { Listener } from '../../src/session/listener.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
+import type { Storage } from '../../src/storage/storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
 import type { TorrentOptions } from '../../src/torrent/torrent.ts'
 import type { Clock } from '../../src/core/clock.ts'
@@ -38,6 +39,8 @@ export interface OurPeerOptions {
   encryption?: EncryptionPolicy
   /** Dial uTP first (TCP after it), as a session does; default TCP only. Incoming uTP is accepted either way. */
   utp?: boolean
+  /** Its data somewhere other than files in dataDir (e.g. a MemoryStorage holding a payload of 100,000 tiny files). */
+  storage?: (meta: Metainfo) => Storage
 }
 
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
@@ -46,7 +49,7 @@ export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
   const port = await listener.listen(0, '127.0.0.1')
   const torrent = new Torrent({
     meta,
-    storage: await FileStorage.open(meta, opts.dataDir),
+    storage: opts.storage ? opts.storage(meta) : await FileStorage.open(meta, opts.dataDir),
     peerId: newPeerId(),
     listenPort: port,
     useTrackers: opts.useTrackers ?? true,

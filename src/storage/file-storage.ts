@@ -13,7 +13,6 @@
 // when they and their target stay inside the save folder, else skipped with a
 // warning; executable files get the x bit wherever they have the r bit.
 
-import { execFile } from 'node:child_process'
 import { constants as fsConstants } from 'node:fs'
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
@@ -25,6 +24,7 @@ import { StorageError, osError } from './storage-error.ts'
 import { readStart, writeStart } from './range.ts'
 import { PartFile } from './part-file.ts'
 import { createFolders, createSymlink, symlinkRefused } from './folders.ts'
+import { eachLimited, syncFileSystem } from './disk-ops.ts'
 
 const DEFAULT_MAX_OPEN_FILES = 64
 const UNKNOWN = 0
@@ -500,26 +500,6 @@ export class FileStorage implements Storage {
     this.#deferredError = null
     if (err) throw err
   }
-}
-
-/** syncfs(2) of the file system holding `dir`, through coreutils' `sync -f`; false when that cannot run. */
-function syncFileSystem(dir: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile('sync', ['-f', dir], (err) => resolve(err === null))
-  })
-}
-
-/** Runs `fn` over `items`, at most `limit` at once. */
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  if (items.length <= limit) {
-    await Promise.all(items.map(fn))
-    return
-  }
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++])
-  }
-  await Promise.all(Array.from({ length: limit }, worker))
 }
 
 /** Whether anything is at `target` (a symlink counts); a missing folder on the way means no. */

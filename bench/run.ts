@@ -13,6 +13,9 @@
 //  encryption: the payload from our `seed` into our `add`, MSE required vs
 //    plaintext, alternating; and 200 MSE handshakes at once against the event
 //    loop's worst delay (bench/encryption-section.ts).
+//  big: a 100,000-file torrent and a 500,000-piece one added to a running
+//    `friendtorrent seed`: add, check, files --json, priorities, resume after
+//    a restart, peak RSS (bench/big-section.ts).
 //  utp: a stream ours → ours over uTP against TCP, and a torrent from
 //    qBittorrent in uTP-only mode into us against into qBittorrent (bench/utp-section.ts).
 //  crawl: `friendtorrent crawl` over a loopback DHT of our nodes (BEP 51)
@@ -22,7 +25,7 @@
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard,parse,encryption,utp,crawl | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard,parse,encryption,utp,crawl,big | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--seed-leechers 2] [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
 //                    [--crawl-nodes 20] [--crawl-torrents 200]
@@ -52,6 +55,7 @@ import {
   type ClientHandle,
 } from '../test/helpers/real-clients.ts'
 import { startTracker } from '../test/helpers/tracker.ts'
+import { formatBigSection, runBigSection } from './big-section.ts'
 import { formatEncryptionSection, runEncryptionSection } from './encryption-section.ts'
 import { formatDashboardSection, runDashboardSection, type DashboardRow } from './dashboard-section.ts'
 import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
@@ -64,7 +68,7 @@ import { formatCrawlSection, runCrawlSection } from './crawl-section.ts'
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp', 'crawl'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp', 'crawl', 'big'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -126,7 +130,7 @@ function parseOptions(argv: string[]): BenchOptions {
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp,crawl|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp,crawl,big|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
         '[--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--cpu-prof-dir DIR] [--json FILE]',
     )
@@ -457,6 +461,11 @@ async function main(): Promise<void> {
     const result = await runCrawlSection({ nodes: options.crawlNodes, torrents: options.crawlTorrents, timeoutMs: options.crawlTimeoutMs })
     report.push(formatCrawlSection(result))
     json.crawl = result
+  }
+  if (options.sections.includes('big')) {
+    const rows = await runBigSection({ benchDir: options.benchDir, timeoutMs: Math.max(options.timeoutMs, 600_000), cpuProfDir: options.cpuProfDir })
+    report.push(formatBigSection(rows))
+    json.big = { rows }
   }
   console.log('')
   console.log(report.join('\n\n'))

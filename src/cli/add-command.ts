@@ -7,7 +7,7 @@
 // without re-hashing. `--seed` keeps it seeding until Ctrl-C or a seed limit.
 // Composition only: the session does the work; nothing here builds a torrent.
 import { readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseCommandLine } from './command-line.ts'
 import { errorMessage, FriendError, parseAddress } from '../core/types.ts'
 import type { PeerAddress } from '../core/types.ts'
@@ -15,7 +15,7 @@ import { parseTorrentFile } from '../metainfo/metainfo.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { notAnInfoHashNote, parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
-import { MAX_TORRENT_FILE_BYTES } from '../metainfo/torrent-file.ts'
+import { MAX_TORRENT_BYTES, overTorrentLimit } from '../metainfo/torrent-file.ts'
 import { SELF_CONNECTION } from '../peer/peer-connection.ts'
 import type { Session, TorrentSummary } from '../session/session.ts'
 import { fetchTorrentUrl, isTorrentUrl } from '../session/torrent-url.ts'
@@ -86,12 +86,23 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   return runForeground(input, { io, config, stateDir, saveDir, listenPort, manualPeers, seed: Boolean(values.seed), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose) })
 }
 
-type Input = { kind: 'torrent'; meta: Metainfo; data: Buffer } | { kind: 'link'; link: MagnetLink; text: string }
+/** `path`: the .torrent's absolute path when it is a local file (a running session reads it itself). */
+type Input = { kind: 'torrent'; meta: Metainfo; data: Buffer; path?: string } | { kind: 'link'; link: MagnetLink; text: string }
 
 /** A session runs: it takes the torrent (or the magnet link, whose metadata it fetches) and we return at once. */
 async function handToSession(session: ControlClient, input: Input, ctx: { io: CliIo; saveDir: string }): Promise<number> {
-  const args = input.kind === 'torrent' ? { torrentBase64: input.data.toString('base64') } : { magnet: input.text }
-  const result = (await session.call('add', { ...args, savePath: ctx.saveDir })) as { added: boolean; note?: string; summary: { name: string; state: string } }
+  type Added = { added: boolean; note?: string; summary: { name: string; state: string } }
+  const add = (args: Record<string, unknown>) => session.call('add', { ...args, savePath: ctx.saveDir }) as Promise<Added>
+  let result: Added
+  if (input.kind === 'link') result = await add({ magnet: input.text })
+  else if (input.path === undefined) result = await add({ torrentBase64: input.data.toString('base64') })
+  else {
+    // The path keeps megabytes of torrent off the control channel; the bytes go only if the session cannot read it.
+    result = await add({ path: input.path }).catch((err: unknown) => {
+      if (/^cannot read /.test(errorMessage(err))) return add({ torrentBase64: input.data.toString('base64') })
+      throw err
+    })
+  }
   ctx.io.out(result.added ? `added ${result.summary.name} to the running session (${result.summary.state}; save folder ${ctx.saveDir})` : `note: ${result.note}`)
   return 0
 }
@@ -106,13 +117,15 @@ async function readInput(target: string): Promise<Input> {
     }
   }
   let data: Buffer
+  let path: string | undefined
   if (isTorrentUrl(target)) {
     data = await fetchTorrentUrl(target)
   } else {
     try {
       const size = (await stat(target)).size
-      if (size > MAX_TORRENT_FILE_BYTES) throw new FriendError(`${target} is ${size} bytes, over the ${MAX_TORRENT_FILE_BYTES}-byte limit for a .torrent`)
+      if (size > MAX_TORRENT_BYTES) throw new FriendError(overTorrentLimit(target, size))
       data = await readFile(target)
+      path = resolve(target)
     } catch (err) {
       if (err instanceof FriendError) throw err
       throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file${notAnInfoHashNote(target)}` : errorMessage(err)}`)
@@ -121,7 +134,7 @@ async function readInput(target: string): Promise<Input> {
   const meta = await parseTorrentFile(data).catch((err: unknown) => {
     throw new FriendError(`${target}: ${errorMessage(err)}`)
   })
-  return { kind: 'torrent', meta, data }
+  return { kind: 'torrent', meta, data, path }
 }
 
 interface ForegroundOptions {

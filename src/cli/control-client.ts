@@ -3,6 +3,7 @@
 // then acts on the stored library itself.
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
+import { LineSplitter } from '../core/line-splitter.ts'
 import { FriendError } from '../core/types.ts'
 import type { ControlResponse } from '../session/control-server.ts'
 
@@ -13,17 +14,16 @@ export class ControlClient {
 
   private constructor(socket: Socket) {
     this.#socket = socket
-    let buffered = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (text: string) => {
-      buffered += text
-      let newline: number
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline)
-        buffered = buffered.slice(newline + 1)
+    const lines = new LineSplitter()
+    socket.on('data', (chunk: Buffer) => {
+      for (const line of lines.push(chunk)) {
         const response = JSON.parse(line) as ControlResponse
-        this.#pending.get(response.id)?.(response)
-        this.#pending.delete(response.id)
+        // id 0: the session could not read a request (e.g. over its size limit) and closes: every caller gets that answer.
+        const waiting = response.id === 0 ? [...this.#pending.keys()] : [response.id]
+        for (const id of waiting) {
+          this.#pending.get(id)?.(response)
+          this.#pending.delete(id)
+        }
       }
     })
     socket.on('close', () => {

@@ -1,6 +1,6 @@
 // What the control socket's commands do in a running session, and where the
 // socket lives. One table, so the CLI and the future dashboard agree.
-import { readFile, statfs } from 'node:fs/promises'
+import { readFile, stat, statfs } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { errorMessage, FriendError } from '../core/types.ts'
 import { fetchTorrentUrl } from '../session/torrent-url.ts'
@@ -8,6 +8,7 @@ import type { ControlHandler } from '../session/control-server.ts'
 import type { Session } from '../session/session.ts'
 import type { EventLog } from '../session/event-log.ts'
 import { parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
+import { MAX_TORRENT_BYTES, overTorrentLimit } from '../metainfo/torrent-file.ts'
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 
 export function controlSocketPath(stateDir: string): string {
@@ -49,11 +50,12 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
             throw new FriendError(`${url}: ${errorMessage(err)}`)
           })
         }
-        // The CLI sends the file's bytes: the session may not be able to read the caller's path.
-        const torrent = typeof args.torrentBase64 === 'string' ? Buffer.from(args.torrentBase64, 'base64') : typeof args.path === 'string' ? await readFile(args.path) : undefined
-        if (!torrent) throw new FriendError('add needs a .torrent')
-        const savePath = resolve(typeof args.cwd === 'string' ? args.cwd : cwd, typeof args.savePath === 'string' ? args.savePath : defaultSaveDir)
-        return session.add(torrent, savePath)
+        // A path (the CLI and the dashboard share this machine and user with us), or the bytes.
+        let torrent: Buffer
+        if (typeof args.path === 'string') torrent = await readTorrentFile(resolve(typeof args.cwd === 'string' ? args.cwd : cwd, args.path))
+        else if (typeof args.torrentBase64 === 'string') torrent = Buffer.from(args.torrentBase64, 'base64')
+        else throw new FriendError('add needs a .torrent: its path, its bytes, a link or a magnet')
+        return session.add(torrent, saveTo())
       }
       case 'pause':
         return session.pause(idOf(args))
@@ -97,5 +99,18 @@ export async function freeBytes(dir: string): Promise<number | null> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) return null
     }
+  }
+}
+
+/** A .torrent from disk, its size checked before it is read; one-line errors naming the file. */
+export async function readTorrentFile(file: string): Promise<Buffer> {
+  try {
+    const info = await stat(file)
+    if (info.isDirectory()) throw new FriendError(`cannot read ${file}: it is a folder`)
+    if (info.size > MAX_TORRENT_BYTES) throw new FriendError(overTorrentLimit(file, info.size))
+    return await readFile(file)
+  } catch (err) {
+    if (err instanceof FriendError) throw err
+    throw new FriendError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(err)}`)
   }
 }

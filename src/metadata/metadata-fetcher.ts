@@ -4,10 +4,11 @@
 // to the info hash. A request weighs: pieces lacked, who is asked, per-peer slots, rejects, timeouts.
 
 import { createHash } from 'node:crypto'
+import { MAX_TORRENT_BYTES } from '../metainfo/torrent-file.ts'
 import { METADATA_PIECE_SIZE } from '../wire/ut-metadata.ts'
 
-/** Far above any real torrent's info dict, low enough that a liar cannot make us hold much. */
-export const MAX_METADATA_SIZE = 8 * 1024 * 1024
+/** The .torrent limit (libtorrent's max_metadata_size): every torrent we would read from a file we also fetch. */
+export const MAX_METADATA_SIZE = MAX_TORRENT_BYTES
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 const DEFAULT_MAX_REQUESTS_PER_PEER = 2

@@ -98,6 +98,14 @@ export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
   return { ...meta, ...extras(torrent) }
 }
 
+/** The info hash of a .torrent (hex) without parsing it: for bytes already parsed once and kept. */
+export function infoHashHexOf(data: Buffer): string {
+  const what = 'not a torrent file'
+  const infoSpan = topLevelSpans(data, what).spans.get('info')
+  if (!infoSpan) throw new MetainfoError(`${what}: it has no info dictionary`)
+  return createHash('sha1').update(data.subarray(infoSpan.start, infoSpan.end)).digest('hex')
+}
+
 /** The display-only fields outside the info dict; missing or mistyped ones are left out. */
 function extras(torrent: Dict): Pick<Metainfo, 'comment' | 'createdBy' | 'creationDate' | 'nodes'> {
   const out: Pick<Metainfo, 'comment' | 'createdBy' | 'creationDate' | 'nodes'> = {}

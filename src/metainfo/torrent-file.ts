@@ -16,8 +16,17 @@ export function torrentFileBytes(meta: Metainfo): Buffer {
 }
 
 /**
- * The largest .torrent we read, from a file or a URL: an info dict we accept
- * over BEP 9 is at most 8 MiB, and 2 MiB more leaves room for trackers, web
- * seeds and comments.
+ * The largest .torrent we read (from a file, a link or the control channel)
+ * and the largest info dict we fetch over BEP 9: one number, libtorrent's
+ * default max_metadata_size (3 * 1024 * 10240 bytes, 30 MiB). libtorrent reads
+ * .torrent files of up to 10 MB (load_torrent_limits), but an info dict of
+ * 500,000 pieces alone is 10 MB of hashes, so the metadata limit is the one
+ * that fits every torrent libtorrent would run. The whole torrent is held in
+ * memory once, parsed, so this also bounds what one add can cost.
  */
-export const MAX_TORRENT_FILE_BYTES = 10 * 1024 * 1024
+export const MAX_TORRENT_BYTES = 3 * 1024 * 10240
+
+/** Names the limit for a refusal: "`what` is N bytes, over the 31457280-byte limit for a .torrent". */
+export function overTorrentLimit(what: string, sizeBytes: number): string {
+  return `${what} is ${sizeBytes} bytes, over the ${MAX_TORRENT_BYTES}-byte limit for a .torrent`
+}

@@ -2,11 +2,15 @@
 // folder (the folder 0700, the socket 0600, so only the owning user reaches
 // it), one JSON request per line, one JSON answer per line. It knows nothing
 // of torrents: each command goes to the handler the session gives it.
+// A line may be as long as the largest .torrent travelling in it (base64 in
+// JSON); a longer one is refused with the limit and the connection closed.
 import { chmod, mkdir, rm } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import { dirname } from 'node:path'
+import { LineSplitter } from '../core/line-splitter.ts'
 import { errorMessage } from '../core/types.ts'
+import { MAX_TORRENT_BYTES } from '../metainfo/torrent-file.ts'
 
 /** A request line: `{"id":1,"command":"pause","args":{...}}`. */
 export interface ControlRequest {
@@ -20,7 +24,8 @@ export type ControlResponse = { id: number; ok: true; result: unknown } | { id: 
 
 export type ControlHandler = (command: string, args: Record<string, unknown>) => Promise<unknown>
 
-const MAX_LINE_BYTES = 1024 * 1024
+/** Room for the largest .torrent as base64 (4 bytes per 3) and the rest of its request. */
+export const MAX_LINE_BYTES = Math.ceil(MAX_TORRENT_BYTES / 3) * 4 + 64 * 1024
 
 export class ControlServer {
   readonly #path: string
@@ -70,19 +75,13 @@ export class ControlServer {
     this.#clients.add(socket)
     socket.on('close', () => this.#clients.delete(socket))
     socket.on('error', () => socket.destroy())
-    let buffered = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (text: string) => {
-      buffered += text
-      if (buffered.length > MAX_LINE_BYTES) {
-        socket.end(JSON.stringify({ id: 0, ok: false, error: 'request line too long' }) + '\n')
-        return
-      }
-      let newline: number
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline)
-        buffered = buffered.slice(newline + 1)
-        if (line.trim()) void this.#answer(socket, line)
+    const lines = new LineSplitter()
+    socket.on('data', (chunk: Buffer) => {
+      for (const line of lines.push(chunk)) if (line.trim()) void this.#answer(socket, line)
+      if (lines.pendingBytes > MAX_LINE_BYTES) {
+        lines.clear()
+        socket.removeAllListeners('data')
+        socket.end(JSON.stringify({ id: 0, ok: false, error: `request refused: over ${MAX_LINE_BYTES} bytes, the control channel's limit for one line (a .torrent of up to ${MAX_TORRENT_BYTES} bytes fits)` }) + '\n')
       }
     })
   }

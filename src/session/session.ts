@@ -26,7 +26,7 @@ import type { MagnetLink } from '../metainfo/magnet.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
 import { resolveInside } from '../metainfo/safe-path.ts'
-import { torrentFileBytes } from '../metainfo/torrent-file.ts'
+import { MAX_TORRENT_BYTES, overTorrentLimit, torrentFileBytes } from '../metainfo/torrent-file.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
 import { FileStorage } from '../storage/file-storage.ts'
 import type { Torrent, TorrentErrorKind } from '../torrent/torrent.ts'
@@ -207,6 +207,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** Adds a torrent (or resumes it, with a note, when it is already in the library). */
   async add(torrentFile: Buffer, savePath: string, opts: { filePriorities?: FilePriority[] } = {}): Promise<{ summary: TorrentSummary; added: boolean; note?: string }> {
+    if (torrentFile.length > MAX_TORRENT_BYTES) throw new FriendError(overTorrentLimit('the .torrent', torrentFile.length))
     const meta = await parseTorrentFile(torrentFile)
     if (opts.filePriorities && opts.filePriorities.length !== meta.files.length) throw new FriendError(`${meta.name} has ${meta.files.length} files, got ${opts.filePriorities.length} priorities`)
     const existing = this.#records.get(meta.infoHashHex)
@@ -447,8 +448,15 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (entry.state !== 'seeding') await this.#setStored(r, { state: 'downloading' })
     const manual = this.#manualPeers.get(entry.infoHash)
     if (manual) torrent.addPeers(manual)
-    await torrent.start()
-    if (have) this.emit('resumed', this.#summary(r), trustedPieces(have, recheck), recheck?.count() ?? 0)
+    // Not awaited: a check of a big torrent takes a while, and the queue (another add, a pause) must not wait for it.
+    void torrent.start().then(
+      () => {
+        if (have && r.torrent === torrent) this.emit('resumed', this.#summary(r), trustedPieces(have, recheck), recheck?.count() ?? 0)
+      },
+      (err: unknown) => {
+        if (r.torrent === torrent) void this.#fail(r, `cannot start: ${errorMessage(err)}`)
+      },
+    )
   }
 
   async #stopTorrent(r: TorrentRecord, opts: { saveResume?: boolean } = {}): Promise<void> {

@@ -10,7 +10,7 @@ import bencode from 'bencode'
 import { writeFileAtomic } from '../core/atomic-write.ts'
 import { Bitfield } from '../core/bitfield.ts'
 import { FriendError, errorMessage } from '../core/types.ts'
-import { parseTorrentFile, type Metainfo } from '../metainfo/metainfo.ts'
+import { infoHashHexOf, type Metainfo } from '../metainfo/metainfo.ts'
 import { resolveInside, safePathComponents } from '../metainfo/safe-path.ts'
 
 export type StoredState = 'queued' | 'downloading' | 'seeding' | 'paused' | 'error'
@@ -61,6 +61,8 @@ const HASH_RE = /^[0-9a-f]{40}$/
 /** writeFileAtomic names its temp files `.<name>.<pid>.<ms>.tmp`. */
 const TEMP_RE = /^\..+\.(\d+)\.\d+\.tmp$/
 const STAT_BATCH = 64
+/** How resume data records a file not on disk (not written yet): no real file has a negative mtime. */
+const ABSENT_FILE: ResumeFile = { length: 0, mtimeMs: -1 }
 
 /**
  * Opening a folder whose library.json is corrupt throws a FriendError naming
@@ -124,8 +126,9 @@ export class StateStore {
     const stored = validEntry({ ...entry, infoHash: hash }, 'entry')
     if (typeof stored === 'string') throw new TypeError(`cannot add torrent ${hash}: ${stored}`)
     const work = (async () => {
-      const meta = await parseTorrentFile(torrentFile)
-      if (meta.infoHashHex !== hash) throw new FriendError(`cannot add torrent ${hash}: the .torrent given is for ${meta.infoHashHex}`)
+      // Its info hash only: the caller parsed it already, and a parse of 100,000 files takes seconds.
+      const given = infoHashHexOf(torrentFile)
+      if (given !== hash) throw new FriendError(`cannot add torrent ${hash}: the .torrent given is for ${given}`)
       await this.#enqueue(async () => {
         await rm(this.#resumePath(hash), { force: true })
         await writeFileAtomic(this.#torrentPath(hash), torrentFile)
@@ -235,13 +238,14 @@ export class StateStore {
     if (data.infoHash.toLowerCase() !== meta.infoHashHex || data.pieceCount !== meta.pieceCount) return undefined
     if (data.files.length !== meta.files.length) return undefined
     const root = path.resolve(savePath)
+    const stat = folderAwareStat(root)
     const out: boolean[] = []
     for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
       const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file, i) => {
         if (file.padding || file.symlink) return true
         const recorded = data.files[start + i]
-        const stat = await statFile(root, file.path)
-        return stat !== undefined && stat.length === recorded.length && stat.mtimeMs === Math.floor(recorded.mtimeMs)
+        const found = await stat(file.path)
+        return found.length === recorded.length && found.mtimeMs === Math.floor(recorded.mtimeMs)
       })
       out.push(...(await Promise.all(batch)))
     }
@@ -253,14 +257,13 @@ export class StateStore {
    * read them, for ResumeData.files. Call after the storage is flushed.
    */
   static async diskFiles(meta: Metainfo, savePath: string): Promise<ResumeFile[]> {
-    const root = path.resolve(savePath)
+    const stat = folderAwareStat(path.resolve(savePath))
     const out: ResumeFile[] = []
     for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
       const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file) => {
         if (file.padding || file.symlink) return { length: file.length, mtimeMs: 0 } // BEP 47: never a regular file
-        const stat = await statFile(root, file.path)
-        if (!stat) throw new FriendError(`cannot record resume data: ${resolveInside(root, file.path)} is missing or not a regular file`)
-        return stat
+        // Not created yet (files are made by their first write): recorded as absent.
+        return stat(file.path)
       })
       out.push(...(await Promise.all(batch)))
     }
@@ -462,6 +465,23 @@ function decodeResume(raw: Buffer, hash: string): ResumeData | undefined {
 
 function isDict(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+}
+
+/** statFile, absent files as ABSENT_FILE, and no lstat at all for files whose folder is missing (each folder asked once). */
+function folderAwareStat(root: string): (parts: string[]) => Promise<ResumeFile> {
+  const folders = new Map<string, Promise<boolean>>()
+  return async (parts) => {
+    if (parts.length > 1) {
+      const folder = parts.slice(0, -1).join('\0')
+      let present = folders.get(folder)
+      if (!present) {
+        present = lstat(resolveInside(root, safePathComponents(parts.slice(0, -1)))).then((s) => s.isDirectory(), () => false)
+        folders.set(folder, present)
+      }
+      if (!(await present)) return ABSENT_FILE
+    }
+    return (await statFile(root, parts)) ?? ABSENT_FILE
+  }
 }
 
 /**

@@ -1,12 +1,12 @@
 // Downloads a .torrent from an http(s) link (`add https://…/x.torrent`, as
-// aria2c and Transmission accept): at most MAX_TORRENT_FILE_BYTES, within a
+// aria2c and Transmission accept): at most MAX_TORRENT_BYTES, within a
 // time limit, following a few redirects. Failures are one line naming the
 // link and what went wrong. It only fetches bytes: parsing is the caller's.
 import { get as httpGet } from 'node:http'
 import type { IncomingMessage } from 'node:http'
 import { get as httpsGet } from 'node:https'
 import { errorMessage, FriendError } from '../core/types.ts'
-import { MAX_TORRENT_FILE_BYTES } from '../metainfo/torrent-file.ts'
+import { MAX_TORRENT_BYTES } from '../metainfo/torrent-file.ts'
 
 export interface TorrentUrlOptions {
   /** For the whole download, redirects included (default 30 s). */
@@ -22,7 +22,7 @@ export function isTorrentUrl(text: string): boolean {
 
 export async function fetchTorrentUrl(url: string, opts: TorrentUrlOptions = {}): Promise<Buffer> {
   const timeoutMs = opts.timeoutMs ?? 30_000
-  const maxBytes = opts.maxBytes ?? MAX_TORRENT_FILE_BYTES
+  const maxBytes = opts.maxBytes ?? MAX_TORRENT_BYTES
   const maxRedirects = opts.maxRedirects ?? 5
   const fail = (what: string) => new FriendError(`cannot download ${url}: ${what}`)
   const controller = new AbortController()

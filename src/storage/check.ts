@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { Bitfield } from '../core/bitfield.ts'
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.ts'
 import { checkPiece } from '../metainfo/piece-check.ts'
+import { spansFor } from '../metainfo/layout.ts'
 import type { Storage } from './storage.ts'
 
 /** Each read covers whole consecutive pieces up to this size, or a slice of one bigger piece. */
@@ -29,6 +30,7 @@ export async function checkPieces(
   const have = new Bitfield(total)
   signal?.throwIfAborted()
 
+  if (storage.probeFiles) await storage.probeFiles(opts.only ? filesOf(meta, opts.only) : meta.files.keys())
   const wanted = new Uint8Array(total)
   for (let i = 0; i < total; i++) wanted[i] = (!opts.only || opts.only.get(i)) && (await storage.mayHavePiece(i)) ? 1 : 0
 
@@ -87,6 +89,17 @@ export async function checkPieces(
   }
   reportUpTo(total)
   return have
+}
+
+/** The files the pieces set in `pieces` touch, in order. */
+function* filesOf(meta: Metainfo, pieces: Bitfield): Generator<number> {
+  let last = -1
+  for (let i = 0; i < meta.pieceCount; i++) {
+    if (!pieces.get(i)) continue
+    for (const span of spansFor(meta.files, i * meta.pieceLength, pieceSize(meta, i))) {
+      if (span.fileIndex > last) yield (last = span.fileIndex)
+    }
+  }
 }
 
 /** Consecutive wanted pieces grouped into reads of at most CHECK_CHUNK_BYTES; bigger pieces split. */

@@ -2,6 +2,11 @@
 // over file spans and written with positional writes through a small LRU of
 // open handles. Must never create, follow or write anything outside the save
 // folder: every path goes through resolveInside and symlinks are refused.
+// No work per file at open: a file is looked at (one lstat, or none when its
+// folder is missing) only when a check asks whether a piece may be there or
+// a skip needs to know, and created (extended sparse to its length) at its
+// first write; zero-length files are made by createEmptyFiles, once, by the
+// first start. So a torrent of 100,000 files opens with no file touched.
 // Skipped files that are not on disk are never created: their bytes go to the
 // torrent's part file (part-file.ts) until they are un-skipped.
 // BEP 47: pad files are never created; symlinks are created (relative) only
@@ -19,8 +24,21 @@ import { StorageError, osError } from './storage-error.ts'
 import { readStart, writeStart } from './range.ts'
 import { PartFile } from './part-file.ts'
 import { createFolders, createSymlink, symlinkRefused } from './folders.ts'
+import { eachLimited, syncFileSystem } from './disk-ops.ts'
 
 const DEFAULT_MAX_OPEN_FILES = 64
+const UNKNOWN = 0
+const ABSENT = 1
+const PRESENT = 2
+const NO = 0
+const YES = 1
+const PROBE = 2
+/** lstats under way at once when many files are looked at together. */
+const PROBE_BATCH = 64
+/** File spans of one read or write under way at once. */
+const SPANS_AT_ONCE = 16
+/** Dirty files a flush fdatasyncs one by one; past this it syncs the whole file system once. */
+const SYNC_EACH_UP_TO = 64
 // O_NOFOLLOW makes open fail (ELOOP) if the final component is a symlink; absent on Windows.
 const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0
 const OPEN_EXISTING = fsConstants.O_RDWR | O_NOFOLLOW
@@ -45,17 +63,25 @@ export interface FileStorageOptions {
 export class FileStorage implements Storage {
   readonly #meta: Metainfo
   readonly #root: string
-  /** Absolute path per file; null for BEP 47 pad files, which are never on disk. */
-  readonly #paths: (string | null)[]
-  /** Per file, true while its bytes live in the part file rather than in the file itself. */
-  readonly #inPartFile: boolean[]
+  /** Per file, what we know of it on disk: UNKNOWN until looked at, then ABSENT or PRESENT. */
+  readonly #onDisk: Uint8Array
+  /** Per file: NO while its bytes live in the file itself, YES in the part file, PROBE when skipped but not yet looked at. */
+  readonly #inPartFile: Uint8Array
   readonly #part: PartFile
   /**
-   * Per file, how many leading bytes may hold data: its size before open
-   * extended it, raised by our writes. Bytes past it are holes we made, so a
-   * piece there cannot be complete and a check need not read it.
+   * Per file, how many leading bytes may hold data (valid once it is looked
+   * at): its size on disk, raised by our writes. Bytes past it are holes we
+   * made, so a piece there cannot be complete and a check need not read it.
    */
-  readonly #dataEnd: number[]
+  readonly #dataEnd: Float64Array
+  /** Folders known to exist (made or seen), and whether a folder exists, asked once. */
+  readonly #readyFolders = new Set<string>()
+  readonly #folderExists = new Map<string, Promise<boolean>>()
+  /** Folders holding a file we know is on disk: what findMissing watches. */
+  readonly #dataFolders = new Set<string>()
+  /** Looks and creates under way, so concurrent writes to one new file create it once. */
+  readonly #probing = new Map<number, Promise<void>>()
+  readonly #creating = new Map<number, Promise<void>>()
   readonly #maxOpenFiles: number
   /** Map order is LRU order: least recently used first. */
   readonly #open = new Map<number, OpenFile>()
@@ -71,21 +97,30 @@ export class FileStorage implements Storage {
   /** What open refused to create (symlinks that would point outside the save folder), one line each. */
   readonly warnings: string[] = []
 
-  private constructor(meta: Metainfo, root: string, paths: (string | null)[], dataEnd: number[], inPartFile: boolean[], part: PartFile, maxOpenFiles: number) {
+  private constructor(meta: Metainfo, root: string, skip: boolean[], part: PartFile, maxOpenFiles: number) {
+    const count = meta.files.length
     this.#meta = meta
     this.#root = root
-    this.#paths = paths
-    this.#dataEnd = dataEnd
-    this.#inPartFile = inPartFile
+    this.#onDisk = new Uint8Array(count)
+    this.#inPartFile = new Uint8Array(count)
+    this.#dataEnd = new Float64Array(count)
+    for (const [i, file] of meta.files.entries()) {
+      if (file.padding || file.symlink) {
+        this.#onDisk[i] = ABSENT
+        this.#dataEnd[i] = file.length
+      } else if (skip[i] === true) {
+        this.#inPartFile[i] = PROBE
+      }
+    }
     this.#part = part
     this.#maxOpenFiles = maxOpenFiles
   }
 
   /**
-   * Creates the save folder, every folder and every file not skipped
-   * (zero-length ones too). Files shorter than their length are extended
-   * sparse; none is ever shrunk or overwritten. Part-file bytes of files that
-   * are no longer skipped are moved into them.
+   * Creates the save folder and BEP 47 symlinks, and reads the part file's
+   * index; files are left alone until used (see the header). Files are never
+   * shrunk or overwritten. Part-file bytes of files that are no longer
+   * skipped are moved into them.
    */
   static async open(meta: Metainfo, saveDir: string, opts: FileStorageOptions = {}): Promise<FileStorage> {
     const maxOpenFiles = opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES
@@ -98,38 +133,14 @@ export class FileStorage implements Storage {
     } catch (err) {
       throw osError(err, 'create the save folder', root)
     }
-    const readyFolders = new Set<string>()
-    const paths: (string | null)[] = []
-    const dataEnd: number[] = []
-    const inPartFile: boolean[] = []
-    for (const [i, file] of meta.files.entries()) {
-      if (file.padding || file.symlink) {
-        paths.push(null)
-        dataEnd.push(file.length)
-        inPartFile.push(false)
-        continue
-      }
-      const parts = safePathComponents(file.path)
-      const full = resolveInside(root, parts)
-      paths.push(full)
-      if (skip[i] === true && !(await exists(full))) {
-        dataEnd.push(0)
-        inPartFile.push(true)
-        continue
-      }
-      inPartFile.push(false)
-      dataEnd.push(await createFile(root, parts, file.length, readyFolders, file.executable === true))
-    }
-    const warnings: string[] = []
-    for (const file of meta.files) {
-      if (file.symlink) await createSymlink(root, file, readyFolders, warnings)
-    }
     const part = await PartFile.open(meta, root)
-    const storage = new FileStorage(meta, root, paths, dataEnd, inPartFile, part, maxOpenFiles)
-    storage.warnings.push(...warnings)
+    const storage = new FileStorage(meta, root, skip, part, maxOpenFiles)
+    for (const file of meta.files) {
+      if (file.symlink) await createSymlink(root, file, storage.#readyFolders, storage.warnings)
+    }
     try {
       for (const fileIndex of part.filesWithRecords()) {
-        if (!inPartFile[fileIndex]) await storage.#moveOutOfPartFile(fileIndex)
+        if (skip[fileIndex] !== true) await storage.#moveOutOfPartFile(fileIndex)
       }
     } catch (err) {
       await storage.close().catch(() => {})
@@ -138,36 +149,50 @@ export class FileStorage implements Storage {
     return storage
   }
 
-  /**
-   * Skips or un-skips file `fileIndex`. Skipping only redirects a file that is
-   * not on disk (an existing one is left alone and kept in use). Un-skipping
-   * creates the file and moves its bytes out of the part file, which is
-   * deleted once empty. Reads and writes wait while this runs.
-   */
-  async setSkipped(fileIndex: number, skipped: boolean): Promise<void> {
-    if (!Number.isInteger(fileIndex) || fileIndex < 0 || fileIndex >= this.#meta.files.length) {
-      throw new RangeError(`file ${fileIndex} out of range 0..${this.#meta.files.length - 1}`)
-    }
-    const filePath = this.#paths[fileIndex]
-    if (filePath === null) return // BEP 47: pad files are never on disk either way
-    await this.#exclusive(async () => {
-      if (skipped) {
-        if (this.#inPartFile[fileIndex] || await exists(filePath)) return
-        const entry = this.#open.get(fileIndex)
-        if (entry) {
-          this.#open.delete(fileIndex)
-          this.#closeEntry(fileIndex, entry)
-        }
-        this.#dirty.delete(fileIndex)
-        this.#dataEnd[fileIndex] = 0
-        this.#inPartFile[fileIndex] = true
-        return
+  /** Creates the zero-length files not skipped (no write ever creates them): once, at a torrent's first start. */
+  async createEmptyFiles(): Promise<void> {
+    await this.#track(async () => {
+      for (const [i, file] of this.#meta.files.entries()) {
+        if (file.length !== 0 || file.padding || file.symlink || this.#inPartFile[i] !== NO) continue
+        await this.#createFile(i)
       }
-      if (!this.#inPartFile[fileIndex]) return
-      const file = this.#meta.files[fileIndex]
-      this.#dataEnd[fileIndex] = await createFile(this.#root, safePathComponents(file.path), file.length, new Set(), file.executable === true)
-      this.#inPartFile[fileIndex] = false
-      await this.#moveOutOfPartFile(fileIndex)
+    })
+  }
+
+  /**
+   * Skips or un-skips files. Skipping only redirects a file that is not on
+   * disk (an existing one is left alone and kept in use); whether it is is
+   * looked at when the file is next used, not now. Un-skipping moves the
+   * file's bytes out of the part file, which is deleted once empty. Reads and
+   * writes wait while this runs.
+   */
+  async setSkipped(fileIndexes: number | readonly number[], skipped: boolean): Promise<void> {
+    const indexes = typeof fileIndexes === 'number' ? [fileIndexes] : fileIndexes
+    for (const i of indexes) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.#meta.files.length) throw new RangeError(`file ${i} out of range 0..${this.#meta.files.length - 1}`)
+    }
+    await this.#exclusive(async () => {
+      const withRecords = skipped ? undefined : this.#part.filesWithRecords()
+      for (const i of indexes) {
+        const file = this.#meta.files[i]
+        if (file.padding || file.symlink) continue // BEP 47: pad files are never on disk either way
+        if (skipped) {
+          if (this.#inPartFile[i] !== NO || this.#onDisk[i] === PRESENT) continue
+          const entry = this.#open.get(i)
+          if (entry) {
+            this.#open.delete(i)
+            this.#closeEntry(i, entry)
+          }
+          this.#dirty.delete(i)
+          this.#inPartFile[i] = this.#onDisk[i] === ABSENT ? YES : PROBE
+          if (this.#onDisk[i] === ABSENT) this.#dataEnd[i] = 0
+          continue
+        }
+        if (this.#inPartFile[i] === NO) continue
+        this.#inPartFile[i] = NO
+        if (file.length === 0) await this.#createFile(i)
+        if (withRecords?.has(i)) await this.#moveOutOfPartFile(i)
+      }
     })
   }
 
@@ -175,8 +200,8 @@ export class FileStorage implements Storage {
     const start = readStart(this.#meta, index, begin, length)
     const buf = Buffer.allocUnsafe(length)
     await this.#track(async () => {
-      const spans = spansFor(this.#meta.files, start, length)
-      await Promise.all(spans.map((span) => this.#readSpan(buf, span, start)))
+      // A check's read may cover a thousand small files: a few at a time, so the handle cache is not swamped.
+      await eachLimited(spansFor(this.#meta.files, start, length), SPANS_AT_ONCE, (span) => this.#readSpan(buf, span, start))
     })
     return buf
   }
@@ -184,11 +209,11 @@ export class FileStorage implements Storage {
   async write(index: number, begin: number, data: Buffer): Promise<void> {
     const start = writeStart(this.#meta, index, begin, data.length)
     await this.#track(async () => {
-      const spans = spansFor(this.#meta.files, start, data.length)
-      await Promise.all(spans.map((span) => {
-        if (this.#inPartFile[span.fileIndex]) return this.#part.write(index, begin + span.chunkOffset, span.fileIndex, data, span.chunkOffset, span.length)
+      await eachLimited(spansFor(this.#meta.files, start, data.length), SPANS_AT_ONCE, async (span) => {
+        if (this.#inPartFile[span.fileIndex] === PROBE) await this.#probe(span.fileIndex)
+        if (this.#inPartFile[span.fileIndex] === YES) return this.#part.write(index, begin + span.chunkOffset, span.fileIndex, data, span.chunkOffset, span.length)
         return this.#writeSpan(data, span)
-      }))
+      })
     })
   }
 
@@ -196,7 +221,8 @@ export class FileStorage implements Storage {
     const start = readStart(this.#meta, index, 0, 0)
     const size = index === this.#meta.pieceCount - 1 ? this.#meta.lastPieceLength : this.#meta.pieceLength
     for (const span of spansFor(this.#meta.files, start, size)) {
-      if (this.#inPartFile[span.fileIndex]) {
+      if (this.#onDisk[span.fileIndex] === UNKNOWN) await this.#probe(span.fileIndex)
+      if (this.#inPartFile[span.fileIndex] === YES) {
         if (!this.#part.covers(start + span.chunkOffset, span.length)) return false
       } else if (this.#dataEnd[span.fileIndex] < span.fileOffset + span.length) {
         return false
@@ -206,22 +232,20 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * The first folder holding our files that is gone, or an open file whose
-   * last link was removed (reads through its handle would still succeed, from
-   * a file no longer on disk). One lstat per folder and one fstat per open
-   * handle: never a walk over every file.
+   * The first folder holding files of ours known to be on disk that is gone,
+   * or an open file whose last link was removed (reads through its handle
+   * would still succeed, from a file no longer on disk). One lstat per folder
+   * and one fstat per open handle: never a walk over every file.
    */
   async findMissing(): Promise<string | undefined> {
     if (this.#closed) return undefined
-    const folders = new Set<string>()
-    for (const [i, p] of this.#paths.entries()) if (p !== null && !this.#inPartFile[i]) folders.add(path.dirname(p))
-    for (const folder of folders) {
+    for (const folder of [...this.#dataFolders]) {
       if (!(await exists(folder))) return folder
     }
     for (const [i, entry] of [...this.#open]) {
       const handle = await entry.handle.catch(() => undefined)
       const st = await handle?.stat().catch(() => undefined)
-      if (st && st.nlink === 0) return this.#paths[i] as string
+      if (st && st.nlink === 0) return this.#pathOf(i)
     }
     return undefined
   }
@@ -232,7 +256,9 @@ export class FileStorage implements Storage {
       const dirty = [...this.#dirty]
       this.#dirty.clear()
       try {
-        await Promise.all([...dirty.map((i) => this.#use(i, 'sync', (h) => h.datasync())), this.#part.flush()])
+        // Thousands of small files written: one syncfs of the save folder's file system, not a reopen and fdatasync each.
+        if (dirty.length > SYNC_EACH_UP_TO && (await syncFileSystem(this.#root))) await this.#part.flush()
+        else await Promise.all([...dirty.map((i) => this.#use(i, 'sync', (h) => h.datasync())), this.#part.flush()])
       } catch (err) {
         for (const i of dirty) this.#dirty.add(i)
         throw err
@@ -268,17 +294,18 @@ export class FileStorage implements Storage {
   }
 
   async #readSpan(buf: Buffer, span: Span, start: number): Promise<void> {
-    const filePath = this.#paths[span.fileIndex]
-    if (filePath === null) {
+    if (this.#meta.files[span.fileIndex].padding) {
       buf.fill(0, span.chunkOffset, span.chunkOffset + span.length) // BEP 47: pad bytes are zeros
       return
     }
-    if (this.#inPartFile[span.fileIndex]) return this.#part.readInto(buf, span.chunkOffset, start + span.chunkOffset, span.length)
+    if (this.#inPartFile[span.fileIndex] === PROBE) await this.#probe(span.fileIndex)
+    if (this.#inPartFile[span.fileIndex] === YES) return this.#part.readInto(buf, span.chunkOffset, start + span.chunkOffset, span.length)
     await this.#use(span.fileIndex, 'read', async (h) => {
       let done = 0
       while (done < span.length) {
         const { bytesRead } = await h.read(buf, span.chunkOffset + done, span.length - done, span.fileOffset + done)
         if (bytesRead === 0) {
+          const filePath = this.#pathOf(span.fileIndex)
           throw new StorageError(`cannot read ${filePath}: it ends at ${span.fileOffset + done} bytes but should hold ${this.#meta.files[span.fileIndex].length}`, { path: filePath })
         }
         done += bytesRead
@@ -287,7 +314,9 @@ export class FileStorage implements Storage {
   }
 
   async #writeSpan(data: Buffer, span: Span): Promise<void> {
-    if (this.#paths[span.fileIndex] === null) return // BEP 47: pad bytes are not stored
+    if (this.#meta.files[span.fileIndex].padding || this.#meta.files[span.fileIndex].symlink) return // BEP 47: pad bytes are not stored
+    // A file not known to be on disk is created by its first write; one that was there is never recreated.
+    if (this.#onDisk[span.fileIndex] !== PRESENT) await this.#createFile(span.fileIndex)
     await this.#use(span.fileIndex, 'write', async (h) => {
       let done = 0
       while (done < span.length) {
@@ -302,7 +331,7 @@ export class FileStorage implements Storage {
 
   /** Runs `fn` with file `fileIndex`'s handle, opening it (and evicting the least recently used idle one) if needed. */
   async #use<T>(fileIndex: number, verb: string, fn: (h: FileHandle) => Promise<T>): Promise<T> {
-    const filePath = this.#paths[fileIndex] as string
+    const filePath = this.#pathOf(fileIndex)
     let entry = this.#open.get(fileIndex)
     if (entry) {
       this.#open.delete(fileIndex)
@@ -346,11 +375,82 @@ export class FileStorage implements Storage {
 
   #closeEntry(fileIndex: number, entry: OpenFile): void {
     const closing = entry.handle.then(
-      (h) => h.close().catch((err: unknown) => { this.#deferredError ??= osError(err, 'close', this.#paths[fileIndex] as string) }),
+      (h) => h.close().catch((err: unknown) => { this.#deferredError ??= osError(err, 'close', this.#pathOf(fileIndex)) }),
       () => {}, // it never opened; the operation that opened it already got the error
     )
     this.#closing.add(closing)
     void closing.finally(() => this.#closing.delete(closing))
+  }
+
+  #pathOf(fileIndex: number): string {
+    return resolveInside(this.#root, safePathComponents(this.#meta.files[fileIndex].path))
+  }
+
+  /** Looks at file `fileIndex` once: on disk (and how long) or not; a skipped file not there goes to the part file. */
+  #probe(fileIndex: number): Promise<void> {
+    let probing = this.#probing.get(fileIndex)
+    if (!probing) {
+      probing = (async () => {
+        const filePath = this.#pathOf(fileIndex)
+        const folder = path.dirname(filePath)
+        let known = this.#folderExists.get(folder)
+        if (!known) this.#folderExists.set(folder, (known = exists(folder)))
+        const st = (await known) ? await lstat(filePath).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
+          throw osError(err, 'look for', filePath)
+        }) : undefined
+        if (this.#onDisk[fileIndex] !== UNKNOWN) return // a write created it meanwhile
+        if (st && !st.isFile()) throw new StorageError(`cannot use ${filePath}: it exists and is not a regular file`, { path: filePath })
+        this.#markOnDisk(fileIndex, st ? st.size : undefined)
+      })().finally(() => this.#probing.delete(fileIndex))
+      this.#probing.set(fileIndex, probing)
+    }
+    return probing
+  }
+
+  /** Looks at many files, a batch at a time, before a check asks mayHavePiece of every piece. */
+  async probeFiles(fileIndexes: Iterable<number>): Promise<void> {
+    let batch: Promise<void>[] = []
+    for (const i of fileIndexes) {
+      if (this.#onDisk[i] !== UNKNOWN) continue
+      batch.push(this.#probe(i))
+      if (batch.length === PROBE_BATCH) {
+        await Promise.all(batch)
+        batch = []
+      }
+    }
+    await Promise.all(batch)
+  }
+
+  /** Records what a look or a create found: `size` on disk, or undefined when the file is not there. */
+  #markOnDisk(fileIndex: number, size: number | undefined): void {
+    if (size === undefined) {
+      this.#onDisk[fileIndex] = ABSENT
+      this.#dataEnd[fileIndex] = 0
+      if (this.#inPartFile[fileIndex] === PROBE) this.#inPartFile[fileIndex] = YES
+      return
+    }
+    this.#onDisk[fileIndex] = PRESENT
+    this.#dataEnd[fileIndex] = Math.max(this.#dataEnd[fileIndex], size)
+    if (this.#inPartFile[fileIndex] === PROBE) this.#inPartFile[fileIndex] = NO
+    this.#dataFolders.add(path.dirname(this.#pathOf(fileIndex)))
+  }
+
+  /** Creates file `fileIndex` (its folders first, refusing symlinks), extended sparse to its length; once, however many writes ask. */
+  #createFile(fileIndex: number): Promise<void> {
+    let creating = this.#creating.get(fileIndex)
+    if (!creating) {
+      const file = this.#meta.files[fileIndex]
+      creating = (async () => {
+        if (this.#onDisk[fileIndex] === PRESENT) return
+        const parts = safePathComponents(file.path)
+        await createFolders(this.#root, parts, this.#readyFolders)
+        const before = await ensureFile(resolveInside(this.#root, parts), file.length, this.#root, file.executable === true)
+        this.#markOnDisk(fileIndex, before)
+      })().finally(() => this.#creating.delete(fileIndex))
+      this.#creating.set(fileIndex, creating)
+    }
+    return creating
   }
 
   async #track<T>(fn: () => Promise<T>): Promise<T> {
@@ -400,12 +500,6 @@ export class FileStorage implements Storage {
     this.#deferredError = null
     if (err) throw err
   }
-}
-
-/** Creates the file's folders (refusing symlinks) and the file itself; returns its size before extension. */
-async function createFile(root: string, parts: string[], length: number, readyFolders: Set<string>, executable: boolean): Promise<number> {
-  await createFolders(root, parts, readyFolders)
-  return ensureFile(resolveInside(root, parts), length, root, executable)
 }
 
 /** Whether anything is at `target` (a symlink counts); a missing folder on the way means no. */

@@ -13,14 +13,18 @@ export interface Storage {
   write(index: number, begin: number, data: Buffer): Promise<void>
   /** True when every file this piece touches exists and is long enough to hold it (so a check is worth reading it). */
   mayHavePiece(index: number): Promise<boolean>
-  /** Keeps a file off the disk (its bytes in pieces we still need go to a part file), or brings it back. */
-  setSkipped?(fileIndex: number, skipped: boolean): Promise<void>
+  /** Keeps files off the disk (their bytes in pieces we still need go to a part file), or brings them back. */
+  setSkipped?(fileIndexes: number | readonly number[], skipped: boolean): Promise<void>
+  /** Looks at these files on disk now, many at once, so the mayHavePiece calls of a check that follow need no disk. */
+  probeFiles?(fileIndexes: Iterable<number>): Promise<void>
   /**
    * A file or folder of the torrent's data that is gone from the disk (deleted
    * under us, even while a handle to it is still open), or undefined when all
    * is there. Cheap enough to call every few seconds.
    */
   findMissing?(): Promise<string | undefined>
+  /** Creates the zero-length files (no write creates them); called once, before a full check. */
+  createEmptyFiles?(): Promise<void>
   flush(): Promise<void>
   close(): Promise<void>
 }

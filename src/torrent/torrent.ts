@@ -179,10 +179,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (priorities.length !== this.meta.files.length) throw new FriendError(`${this.meta.name} has ${this.meta.files.length} files, got ${priorities.length} priorities`)
     const before = this.#filePriorities
     this.#filePriorities = [...priorities]
+    const skip: number[] = []
+    const unskip: number[] = []
     for (let i = 0; i < priorities.length; i++) {
       const wasSkipped = (before?.[i] ?? 'normal') === 'skip'
-      if (wasSkipped !== (priorities[i] === 'skip')) await this.#storage.setSkipped?.(i, priorities[i] === 'skip')
+      if (wasSkipped !== (priorities[i] === 'skip')) (wasSkipped ? unskip : skip).push(i)
     }
+    if (skip.length > 0) await this.#storage.setSkipped?.(skip, true)
+    if (unskip.length > 0) await this.#storage.setSkipped?.(unskip, false)
     if (!this.#downloader.started) return
     this.#downloader.setPiecePriorities(piecePriorities(this.meta, this.#filePriorities))
     if (this.#state === 'seeding' && !this.#downloader.isComplete()) {
@@ -225,6 +229,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         // Resume data matched the files on disk (sizes and mtimes): no re-hash.
         have = this.#resumeHave
       } else {
+        // A first start (or a full recheck): what no write will ever create is made now.
+        await this.#storage.createEmptyFiles?.()
         have = await checkPieces(this.#storage, this.meta, { onProgress })
       }
     } catch (err) {

@@ -41,8 +41,8 @@ export interface OurPeerOptions {
   utp?: boolean
   /** Address to listen on (default 127.0.0.1): "::1" for IPv6 loopback, "" for every address of both families (dual-stack). */
   host?: string
-  /** Storage to use instead of a FileStorage over `dataDir` (e.g. data made on the fly for a long transfer). */
-  storage?: Storage
+  /** Its data somewhere other than files in dataDir: a Storage (e.g. data made on the fly for a long transfer), or one made from the metainfo (e.g. a MemoryStorage holding a payload of 100,000 tiny files). */
+  storage?: Storage | ((meta: Metainfo) => Storage)
 }
 
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
@@ -51,7 +51,7 @@ export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
   const port = await listener.listen(0, opts.host === '' ? undefined : (opts.host ?? '127.0.0.1'))
   const torrent = new Torrent({
     meta,
-    storage: opts.storage ?? (await FileStorage.open(meta, opts.dataDir)),
+    storage: typeof opts.storage === 'function' ? opts.storage(meta) : (opts.storage ?? (await FileStorage.open(meta, opts.dataDir))),
     peerId: newPeerId(),
     listenPort: port,
     useTrackers: opts.useTrackers ?? true,

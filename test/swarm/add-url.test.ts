@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { controlHandler } from '../../src/cli/session-control.ts'
-import { MAX_TORRENT_FILE_BYTES } from '../../src/metainfo/torrent-file.ts'
+import { MAX_TORRENT_BYTES } from '../../src/metainfo/torrent-file.ts'
 import { fetchTorrentUrl } from '../../src/session/torrent-url.ts'
 import { describeRun, runCli } from '../helpers/cli.ts'
 import { buildTorrent, ODD_LAYOUT } from '../helpers/make-torrent.ts'
@@ -38,7 +38,7 @@ async function startServer(): Promise<{ base: string; requests: string[]; close(
         return
       case '/huge':
         // Declared too big: refused before any of it is read.
-        res.writeHead(200, { 'content-length': String(MAX_TORRENT_FILE_BYTES + 1) })
+        res.writeHead(200, { 'content-length': String(MAX_TORRENT_BYTES + 1) })
         res.write(Buffer.alloc(1024))
         return
       case '/stream':
@@ -101,7 +101,7 @@ test('add <url> that fails: one line naming the link and what went wrong, exit 1
     for (const [path, pattern] of [
       ['/missing', /cannot download http:\/\/127\.0\.0\.1:\d+\/missing: the server answered 404 Not Found$/],
       ['/loop', /cannot download .*\/loop: more than 5 redirects$/],
-      ['/huge', new RegExp(`cannot download .*/huge: it is ${MAX_TORRENT_FILE_BYTES + 1} bytes, over the ${MAX_TORRENT_FILE_BYTES}-byte limit for a \\.torrent$`)],
+      ['/huge', new RegExp(`cannot download .*/huge: it is ${MAX_TORRENT_BYTES + 1} bytes, over the ${MAX_TORRENT_BYTES}-byte limit for a \\.torrent$`)],
       ['/not-a-torrent', /\/not-a-torrent: not a torrent file/],
     ] as const) {
       const run = await runCli(['add', `${web.base}${path}`, '-o', out], { timeoutMs: 30_000 })

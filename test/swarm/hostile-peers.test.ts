@@ -198,7 +198,7 @@ async function fetchPastLiar(liar: (info: Buffer) => WirePeerMetadata, expectDro
 }
 
 test('metadata: a peer claiming a 100 MiB metadata_size is dropped at its handshake; the info dict comes from an honest peer', async () => {
-  await fetchPastLiar((info) => ({ info, claimSize: 100 * 1024 * 1024 }), /metadata_size 104857600, over the 8388608-byte limit/)
+  await fetchPastLiar((info) => ({ info, claimSize: 100 * 1024 * 1024 }), /metadata_size 104857600, over the 31457280-byte limit/)
 })
 
 test('metadata: a peer whose metadata_size does not match the dict it sends is dropped on the hash check; an honest peer then serves it', async () => {

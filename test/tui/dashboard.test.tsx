@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { render } from 'ink-testing-library'
+import { readTorrentFile } from '../../src/cli/session-control.ts'
 import type { TorrentDetails, TorrentSummary } from '../../src/session/session.ts'
 import type { DashboardBackend } from '../../src/tui/backend.ts'
 import { Dashboard } from '../../src/tui/dashboard.tsx'
@@ -105,6 +106,8 @@ class RecordingBackend implements DashboardBackend {
       case 'limit':
         return { downKiBps: args.downKiBps ?? 0, upKiBps: args.upKiBps ?? 512 }
       case 'add':
+        // As the session does: a path is read there, and its one-line error comes back.
+        if (typeof args.path === 'string') await readTorrentFile(args.path)
         return { summary: summary({ name: 'added.iso' }), added: true }
       default:
         return this.torrents[0]
@@ -262,7 +265,7 @@ describe('dashboard keys become session commands', () => {
     d.ui.unmount()
   })
 
-  it('adds a .torrent by path, completing it with Tab, and sends its bytes', async () => {
+  it('adds a .torrent by path, completing it with Tab, and sends the path for the session to read', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ft-tui-'))
     try {
       const built = buildTorrent({ name: 'tab', files: 40_000, pieceLength: 16384 })
@@ -279,7 +282,8 @@ describe('dashboard keys become session commands', () => {
       await until(() => d.backend.actions().length > 0, 'the add')
       const [call] = d.backend.actions()
       assert.equal(call.command, 'add')
-      assert.equal(Buffer.from(call.args.torrentBase64 as string, 'base64').compare(built.torrent), 0)
+      assert.equal(call.args.path, join(dir, 'my-linux.torrent'))
+      assert.equal(call.args.torrentBase64, undefined, 'megabytes of torrent stay off the control channel')
       await d.shows('added added.iso')
       d.ui.unmount()
     } finally {

@@ -107,7 +107,7 @@ test('a peer sending a wrong piece: hash mismatch, its pieces refetched from an 
 test('metadata_size is bounded; a peer announcing another size waits aside', () => {
   const fetcher = new MetadataFetcher(infoHash)
   assertOneLine(fetcher.addPeer({ id: 'zero', metadataSize: 0 }), /impossible metadata_size 0/)
-  assertOneLine(fetcher.addPeer({ id: 'huge', metadataSize: MAX_METADATA_SIZE + 1 }), /over the 8388608-byte limit/)
+  assertOneLine(fetcher.addPeer({ id: 'huge', metadataSize: MAX_METADATA_SIZE + 1 }), /over the 31457280-byte limit/)
   assertOneLine(fetcher.addPeer({ id: 'none', metadataSize: undefined }), /no metadata_size/)
   assert.equal(fetcher.size, undefined)
   assert.deepEqual(fetcher.nextRequests(0), [])

@@ -66,12 +66,11 @@ test('round trip over empty, 1-byte, odd-sized, nested and non-ASCII files', asy
     const { meta, payload } = await metaFor('Mélange', 32 * KiB, files)
     const storage = await FileStorage.open(meta, dir)
     const root = path.join(dir, 'Mélange')
-    for (const f of files) {
-      const st = await stat(path.join(root, ...f.path))
-      assert.ok(st.isFile(), `${f.path.join('/')} created at open`)
-      assert.equal(st.size, f.data.length)
-    }
+    await assert.rejects(stat(root), { code: 'ENOENT' }, 'open touches no file')
+    await storage.createEmptyFiles()
+    for (const f of files.filter((x) => x.data.length === 0)) assert.equal((await stat(path.join(root, ...f.path))).size, 0, `${f.path.join('/')} made by createEmptyFiles`)
     await writeAll(storage, meta, payload)
+    for (const f of files) assert.equal((await stat(path.join(root, ...f.path))).size, f.data.length, `${f.path.join('/')} made by its first write`)
     assert.deepEqual(await readAll(storage, meta), payload)
     // A read may span several pieces (checkPieces relies on it).
     assert.deepEqual(await storage.read(0, 100, meta.length - 100), payload.subarray(100))
@@ -103,7 +102,7 @@ test('reopening keeps existing data: files are never shrunk or overwritten', asy
   }
 })
 
-test('short files are extended sparse, and mayHavePiece only says yes where data can be', async () => {
+test('a file is made by its first write, extended sparse, and mayHavePiece only says yes where data can be', async () => {
   const { dir, remove } = await tempDir()
   try {
     const pieceLength = 1024 * KiB
@@ -111,12 +110,13 @@ test('short files are extended sparse, and mayHavePiece only says yes where data
     const info = { name: 'big.iso', 'piece length': pieceLength, length, pieces: Buffer.alloc(20 * (length / pieceLength)) }
     const meta = await metainfoFromInfo(Buffer.from(bencode.encode(info)))
     const storage = await FileStorage.open(meta, dir)
-    const st = await stat(path.join(dir, 'big.iso'))
-    assert.equal(st.size, length)
-    assert.ok(st.blocks * 512 < 1024 * KiB, `expected a sparse file, got ${st.blocks} blocks allocated`)
     assert.equal(await storage.mayHavePiece(0), false)
     assert.equal(await storage.mayHavePiece(1023), false)
+    await assert.rejects(stat(path.join(dir, 'big.iso')), { code: 'ENOENT' }, 'asking made nothing')
     await storage.write(100, 0, Buffer.alloc(pieceLength, 7))
+    const st = await stat(path.join(dir, 'big.iso'))
+    assert.equal(st.size, length)
+    assert.ok(st.blocks * 512 < 4 * 1024 * KiB, `expected a sparse file, got ${st.blocks} blocks allocated`)
     assert.equal(await storage.mayHavePiece(100), true)
     assert.equal(await storage.mayHavePiece(101), false)
     assert.deepEqual(await storage.read(100, pieceLength - 4, 4), Buffer.alloc(4, 7))
@@ -140,7 +140,7 @@ test('existing data shorter than the file: pieces past it are not worth checking
     await writeFile(path.join(dir, 'half.bin'), data.subarray(0, 20 * KiB))
     const storage = await FileStorage.open(meta, dir)
     assert.deepEqual(await Promise.all([0, 1, 2, 3].map((i) => storage.mayHavePiece(i))), [true, false, false, false])
-    assert.equal((await stat(path.join(dir, 'half.bin'))).size, 64 * KiB)
+    assert.equal((await stat(path.join(dir, 'half.bin'))).size, 20 * KiB, 'left as it is until written')
     await storage.close()
   } finally {
     await remove()
@@ -178,11 +178,13 @@ test('a symlink in the save folder pointing outside is refused and nothing is wr
   try {
     const { meta } = await metaFor('album', 16 * KiB, [{ path: ['track.flac'], data: patternBytes(100) }])
     await symlink(outside.dir, path.join(inside.dir, 'album'))
-    await assert.rejects(FileStorage.open(meta, inside.dir), (err: unknown) => {
+    const storage = await FileStorage.open(meta, inside.dir)
+    await assert.rejects(storage.write(0, 0, Buffer.alloc(100)), (err: unknown) => {
       assert.ok(err instanceof StorageError)
       assert.match(err.message, /refusing to use .*album: it is a symbolic link/)
       return true
     })
+    await storage.close()
     assert.deepEqual(await readdir(outside.dir), [])
 
     // The file itself a symlink to something outside.
@@ -190,7 +192,9 @@ test('a symlink in the save folder pointing outside is refused and nothing is wr
     const target = path.join(outside.dir, 'precious.txt')
     await writeFile(target, 'keep me')
     await symlink(target, path.join(inside.dir, 'victim.txt'))
-    await assert.rejects(FileStorage.open(single, inside.dir), /victim\.txt: it is a symbolic link/)
+    const victim = await FileStorage.open(single, inside.dir)
+    await assert.rejects(victim.write(0, 0, Buffer.alloc(100)), /victim\.txt: it is a symbolic link/)
+    await victim.close()
     assert.equal(await readFile(target, 'utf8'), 'keep me')
   } finally {
     await inside.remove()
@@ -203,24 +207,34 @@ test('OS errors name the file and the errno', async () => {
   try {
     const { meta } = await metaFor('gone', 16 * KiB, [{ path: ['sub', 'x.bin'], data: patternBytes(100) }])
     const storage = await FileStorage.open(meta, dir)
+    await storage.write(0, 0, Buffer.alloc(10))
+    assert.equal(await storage.mayHavePiece(0), false, 'the file is known to be on disk now')
+    await storage.close()
+    const reopened = await FileStorage.open(meta, dir, { maxOpenFiles: 1 })
+    assert.equal(await reopened.mayHavePiece(0), true, 'looked at: on disk, full length')
     await rm(path.join(dir, 'gone'), { recursive: true })
-    await assert.rejects(storage.write(0, 0, Buffer.alloc(10)), (err: unknown) => {
+    await assert.rejects(reopened.write(0, 0, Buffer.alloc(10)), (err: unknown) => {
       assert.ok(err instanceof StorageError)
       assert.equal(err.code, 'ENOENT')
       assert.equal(err.message, `cannot open ${path.join(dir, 'gone', 'sub', 'x.bin')}: ENOENT (no such file or directory)`)
       return true
     })
-    await storage.close()
+    await assert.rejects(stat(path.join(dir, 'gone')), { code: 'ENOENT' }, 'a file seen on disk is never recreated')
+    await reopened.close()
 
     await mkdir(path.join(dir, 'blocked'))
     await writeFile(path.join(dir, 'blocked', 'gone'), 'a file where a folder must go')
-    await assert.rejects(FileStorage.open(meta, path.join(dir, 'blocked')), /gone: it exists and is not a folder/)
+    const blocked = await FileStorage.open(meta, path.join(dir, 'blocked'))
+    await assert.rejects(blocked.write(0, 0, Buffer.alloc(10)), /gone: it exists and is not a folder/)
+    await blocked.close()
 
     const { meta: ro } = await metaFor('ro.bin', 16 * KiB, patternBytes(100))
     await writeFile(path.join(dir, 'ro.bin'), '')
     await chmod(path.join(dir, 'ro.bin'), 0o444)
     await chmod(dir, 0o755)
-    await asOrdinaryUser(() => assert.rejects(FileStorage.open(ro, dir), /cannot open .*ro\.bin: EACCES \(permission denied\)/))
+    const readOnly = await FileStorage.open(ro, dir)
+    await asOrdinaryUser(() => assert.rejects(readOnly.write(0, 0, Buffer.alloc(10)), /cannot open .*ro\.bin: EACCES \(permission denied\)/))
+    await readOnly.close()
   } finally {
     await remove()
   }
@@ -231,9 +245,9 @@ test('BEP 47 pad files are never created, read as zeros and swallow writes', asy
   try {
     const { meta, payload } = await paddedMeta()
     const storage = await FileStorage.open(meta, dir)
-    assert.deepEqual((await readdir(path.join(dir, 'padded'))).sort(), ['a', 'b'])
     await storage.write(0, 0, payload.subarray(0, 16 * KiB))
     await storage.write(1, 0, payload.subarray(16 * KiB))
+    assert.deepEqual((await readdir(path.join(dir, 'padded'))).sort(), ['a', 'b'])
     assert.deepEqual(await storage.read(0, 0, meta.length), payload)
     assert.equal(await storage.mayHavePiece(0), true)
     await storage.close()

@@ -3,6 +3,7 @@
 // without better-sqlite3) never loads it; a SQLite index that was never made
 // is "no index", not a new empty file.
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import type { OpenedIndex } from '../index/open-store.ts'
 import type { Config } from './config.ts'
 
@@ -13,7 +14,10 @@ export async function openConfiguredIndex(config: Config, stateDir: string): Pro
   return openIndexStore(config.indexDatabase, stateDir, { blocklist: config.indexBlocklist })
 }
 
+/** open-store.ts's SQLITE_INDEX_FILE, repeated so this check loads no index module (test/unit/index/sqlite-store.test.ts compares them). */
+export const SQLITE_INDEX_FILE = 'index.sqlite'
+
 /** Whether an index may exist, without loading anything: the cheap test `add` makes before looking one up. */
-export function mayHaveIndex(config: Config, stateDir: string, sqliteFile = 'index.sqlite'): boolean {
-  return config.indexDatabase !== '' || existsSync(`${stateDir}/${sqliteFile}`)
+export function mayHaveIndex(config: Config, stateDir: string): boolean {
+  return config.indexDatabase !== '' || existsSync(join(stateDir, SQLITE_INDEX_FILE))
 }

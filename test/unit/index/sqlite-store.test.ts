@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { openIndexStore, sqliteIndexPath } from '../../../src/index/open-store.ts'
+import { SQLITE_INDEX_FILE as CLI_SQLITE_INDEX_FILE } from '../../../src/cli/index-access.ts'
+import { openIndexStore, SQLITE_INDEX_FILE, sqliteIndexPath } from '../../../src/index/open-store.ts'
 import { SQLITE_SCHEMA_VERSION } from '../../../src/index/sqlite-store.ts'
 import { tempDir } from '../../helpers/net.ts'
 import { sampleTorrents } from './index-fixtures.ts'
@@ -27,6 +28,7 @@ test('sqlite: the file is made in the state folder, in WAL mode, at the current 
     await store.close()
     const file = sqliteIndexPath(state)
     assert.ok(existsSync(file))
+    assert.equal(CLI_SQLITE_INDEX_FILE, SQLITE_INDEX_FILE, 'the CLI looks for the file the store makes')
     const db = new Database(file, { readonly: true })
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
     assert.deepEqual(db.prepare('SELECT version FROM schema_version').pluck().all(), Array.from({ length: SQLITE_SCHEMA_VERSION }, (_, i) => i + 1))

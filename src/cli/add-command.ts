@@ -29,7 +29,7 @@ import type { CliIo } from './io.ts'
 import { ControlClient } from './control-client.ts'
 import { controlSocketPath } from './session-control.ts'
 import { hostSession } from './session-host.ts'
-import { fromIndex } from './index-lookup.ts'
+import { fromIndex, infoDictFromConfig } from './index-lookup.ts'
 
 export const ADD_USAGE = `usage: friendtorrent add <file.torrent | http(s)://…/x.torrent | magnet:?xt=urn:btih:… | INFOHASH> [-o DIR] [--peer HOST:PORT ...] [--port N] [--seed]
 
@@ -77,7 +77,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   // Everything that can be wrong with the input is found before anything is written.
   let input = await readInput(positionals[0])
   if (input.kind === 'link') {
-    const stored = await fromIndex(input.link, config, stateDir, (line) => io.err(`friendtorrent: warning: ${line}`))
+    const stored = await fromIndex(input.link, infoDictFromConfig(config, stateDir), (line) => io.err(`friendtorrent: warning: ${line}`))
     if (stored) {
       manualPeers.push(...input.link.peers)
       input = { kind: 'torrent', ...stored }

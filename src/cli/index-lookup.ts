@@ -17,17 +17,11 @@ export function torrentFromInfoDict(infoDict: Buffer, tiers: string[][]): Buffer
   return Buffer.concat([outer.subarray(0, outer.length - 1), Buffer.from('4:info'), infoDict, Buffer.from('e')])
 }
 
-export async function fromIndex(link: MagnetLink, config: Config, stateDir: string, warn: (line: string) => void): Promise<{ meta: Metainfo; data: Buffer } | undefined> {
-  if (!mayHaveIndex(config, stateDir)) return undefined
+/** Looks `link` up with `infoDictOf`; a torrent made from the stored info dict, or undefined (then fetch the metadata as before). */
+export async function fromIndex(link: MagnetLink, infoDictOf: (infoHash: string) => Promise<Buffer | undefined>, warn: (line: string) => void): Promise<{ meta: Metainfo; data: Buffer } | undefined> {
   let infoDict: Buffer | undefined
   try {
-    const index = await openConfiguredIndex(config, stateDir)
-    if (!index) return undefined
-    try {
-      infoDict = await index.infoDict(link.infoHashHex)
-    } finally {
-      await index.close()
-    }
+    infoDict = await infoDictOf(link.infoHashHex)
   } catch (err) {
     warn(`${errorMessage(err)}; fetching the metadata from peers instead`)
     return undefined
@@ -44,4 +38,18 @@ export async function fromIndex(link: MagnetLink, config: Config, stateDir: stri
     return undefined
   }
   return { meta, data }
+}
+
+/** One lookup in the configured index, opened and closed for it (the foreground `add`). */
+export function infoDictFromConfig(config: Config, stateDir: string): (infoHash: string) => Promise<Buffer | undefined> {
+  return async (infoHash) => {
+    if (!mayHaveIndex(config, stateDir)) return undefined
+    const index = await openConfiguredIndex(config, stateDir)
+    if (!index) return undefined
+    try {
+      return await index.infoDict(infoHash)
+    } finally {
+      await index.close()
+    }
+  }
 }

@@ -2,6 +2,8 @@
 // opens it from the config, starts its DHT node, serves the control socket,
 // and turns session events into plain log lines kept in a small ring (the
 // control channel's `events`) and handed to the caller's log.
+// The control channel's `search` and its `add` of an indexed hash read the
+// index, opened at first use (cli/index-access.ts) and closed with the session.
 // It never writes to stdout itself: the dashboard owns the terminal.
 import { ControlServer } from '../session/control-server.ts'
 import { EventLog } from '../session/event-log.ts'
@@ -12,6 +14,8 @@ import { formatBytes, formatEta } from '../tui/format/format.ts'
 import type { Config } from './config.ts'
 import { peerOptions } from './config.ts'
 import { startDht } from '../session/start-dht.ts'
+import { LazyIndex } from './index-access.ts'
+import { fromIndex } from './index-lookup.ts'
 import { controlHandler, controlSocketPath } from './session-control.ts'
 
 export type { LogLine }
@@ -67,7 +71,11 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     tcp: config.tcp,
     startDht: (port, udpSocket) => startDht({ enabled: config.dht, bootstrap: config.dhtBootstrap, stateDir }, port, log, udpSocket),
   })
-  const handler = controlHandler(session, opts.cwd, opts.saveDir, events)
+  const index = new LazyIndex(config, stateDir)
+  const handler = controlHandler(session, opts.cwd, opts.saveDir, events, {
+    search: (query) => index.search(query),
+    torrentFor: async (link) => (await fromIndex(link, (hash) => index.infoDict(hash), (line) => log(`warning: ${line}`)))?.data,
+  })
   const control = new ControlServer(controlSocketPath(stateDir), handler)
   try {
     await control.listen()
@@ -93,6 +101,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
       (closing ??= (async () => {
         await control.close()
         await session.close()
+        await index.close()
       })()),
   }
 }

@@ -15,13 +15,17 @@
 //    loop's worst delay (bench/encryption-section.ts).
 //  utp: a stream ours → ours over uTP against TCP, and a torrent from
 //    qBittorrent in uTP-only mode into us against into qBittorrent (bench/utp-section.ts).
+//  index: synthetic torrents (realistic names and file lists) into a SQLite
+//    index: inserts/s, bytes per torrent without and with info dicts, search
+//    p50/p95 for one- and three-word queries (bench/index-section.ts).
 // Figures are noisy: compare the clients of one run, as ratios. Never aborts
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard,parse,encryption,utp | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard,parse,encryption,utp,index | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
+//                    [--index-count 1000000] [--index-dict-count 20000]
 //
 // --only takes section names and download clients: a client name selects the
 // download section with just the clients named. --cpu-prof-dir makes every
@@ -52,6 +56,7 @@ import { formatEncryptionSection, runEncryptionSection } from './encryption-sect
 import { formatDashboardSection, runDashboardSection, type DashboardRow } from './dashboard-section.ts'
 import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
 import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
+import { formatIndexSection, runIndexSection } from './index-section.ts'
 import { formatParseSection, runParseSection } from './parse-section.ts'
 import { formatSeedSection, runSeedSection, type SeedRow } from './seed-section.ts'
 import { formatUtpSection, runUtpSection } from './utp-section.ts'
@@ -59,7 +64,7 @@ import { formatUtpSection, runUtpSection } from './utp-section.ts'
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp', 'index'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -80,6 +85,8 @@ interface BenchOptions {
   dashboardRounds: number
   encryptionRounds: number
   cpuProfDir?: string
+  indexCount: number
+  indexDictCount: number
 }
 
 interface Row {
@@ -107,15 +114,17 @@ function parseOptions(argv: string[]): BenchOptions {
       'cpu-prof-dir': { type: 'string' },
       'dashboard-rounds': { type: 'string', default: '2' },
       'encryption-rounds': { type: 'string', default: '1' },
+      'index-count': { type: 'string', default: '1000000' },
+      'index-dict-count': { type: 'string', default: '20000' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp,index|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
-        '[--dashboard-rounds N] [--encryption-rounds N] [--cpu-prof-dir DIR] [--json FILE]',
+        '[--dashboard-rounds N] [--encryption-rounds N] [--cpu-prof-dir DIR] [--index-count N] [--index-dict-count N] [--json FILE]',
     )
     process.exit(0)
   }
@@ -143,6 +152,10 @@ function parseOptions(argv: string[]): BenchOptions {
   if (!Number.isInteger(dashboardRounds) || dashboardRounds < 1) throw new Error(`--dashboard-rounds must be a whole number ≥ 1, got ${values['dashboard-rounds']}`)
   const encryptionRounds = Number(values['encryption-rounds'])
   if (!Number.isInteger(encryptionRounds) || encryptionRounds < 1) throw new Error(`--encryption-rounds must be a whole number ≥ 1, got ${values['encryption-rounds']}`)
+  const indexCount = Number(values['index-count'])
+  const indexDictCount = Number(values['index-dict-count'])
+  if (!Number.isInteger(indexCount) || indexCount < 1000) throw new Error(`--index-count must be a whole number ≥ 1000, got ${values['index-count']}`)
+  if (!Number.isInteger(indexDictCount) || indexDictCount < 100) throw new Error(`--index-dict-count must be a whole number ≥ 100, got ${values['index-dict-count']}`)
   if (values.seeder !== 'rtorrent' && values.seeder !== 'qbittorrent') throw new Error(`--seeder must be rtorrent or qbittorrent, got ${values.seeder}`)
   // Generous: a client slower than 5 MB/s has failed the benchmark anyway.
   const timeoutMs = values['timeout-s'] ? Number(values['timeout-s']) * 1000 : Math.max(60_000, ((sizeMiB * MIB) / 5e6) * 1000)
@@ -161,6 +174,8 @@ function parseOptions(argv: string[]): BenchOptions {
     libraryMaxActiveSeeds,
     dashboardRounds,
     encryptionRounds,
+    indexCount,
+    indexDictCount,
     cpuProfDir: values['cpu-prof-dir'] ? resolve(values['cpu-prof-dir']) : undefined,
   }
 }
@@ -424,6 +439,11 @@ async function main(): Promise<void> {
     const result = await runEncryptionSection({ payload, timeoutMs: options.timeoutMs, rounds: options.encryptionRounds })
     report.push(formatEncryptionSection(result, payload.sizeBytes))
     json.encryption = { sizeBytes: payload.sizeBytes, ...result }
+  }
+  if (options.sections.includes('index')) {
+    const result = await runIndexSection({ count: options.indexCount, dictCount: options.indexDictCount })
+    report.push(formatIndexSection(result))
+    json.index = result
   }
   if (options.sections.includes('utp')) {
     const rows = await runUtpSection({ sizeMiB: options.sizeMiB, timeoutMs: options.timeoutMs })

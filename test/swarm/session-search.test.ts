@@ -32,6 +32,14 @@ test('a session searches the index made after it started, and adds a result from
     assert.equal(added.summary.name, 'Big Buck Bunny 1080p')
     assert.notEqual(added.summary.state, 'fetching metadata')
     assert.equal(added.summary.sizeBytes, ts[0].sizeBytes)
+    // Let its check of the (absent) data finish before the session closes.
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      const [t] = (await hosted.handler('list', {})) as { state: string }[]
+      if (t && t.state !== 'checking') break
+      assert.ok(Date.now() < deadline, `still ${t?.state}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
   } finally {
     await hosted.close()
     await work.cleanup()

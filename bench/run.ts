@@ -21,14 +21,17 @@
 //  crawl: `friendtorrent crawl` over a loopback DHT of our nodes (BEP 51)
 //    holding torrents our seeders serve: time until all are indexed, metadata
 //    per minute, peak RSS (bench/crawl-section.ts).
+//  index: synthetic torrents (realistic names and file lists) into a SQLite
+//    index: inserts/s, bytes per torrent without and with info dicts, search
+//    p50/p95 for one- and three-word queries (bench/index-section.ts).
 // Figures are noisy: compare the clients of one run, as ratios. Never aborts
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard,parse,encryption,utp,crawl,big | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard,parse,encryption,utp,crawl,big,index | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--seed-leechers 2] [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
-//                    [--crawl-nodes 20] [--crawl-torrents 200]
+//                    [--crawl-nodes 20] [--crawl-torrents 200] [--index-count 1000000] [--index-dict-count 20000]
 //
 // --only takes section names and download clients: a client name selects the
 // download section with just the clients named. --cpu-prof-dir makes every
@@ -60,6 +63,7 @@ import { formatEncryptionSection, runEncryptionSection } from './encryption-sect
 import { formatDashboardSection, runDashboardSection, type DashboardRow } from './dashboard-section.ts'
 import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
 import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
+import { formatIndexSection, runIndexSection } from './index-section.ts'
 import { formatParseSection, runParseSection } from './parse-section.ts'
 import { formatSeedSection, runSeedSection, type SeedRow } from './seed-section.ts'
 import { formatUtpSection, runUtpSection } from './utp-section.ts'
@@ -68,7 +72,7 @@ import { formatCrawlSection, runCrawlSection } from './crawl-section.ts'
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp', 'crawl', 'big'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp', 'crawl', 'big', 'index'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -94,6 +98,8 @@ interface BenchOptions {
   encryptionRounds: number
   seedLeechers: number
   cpuProfDir?: string
+  indexCount: number
+  indexDictCount: number
 }
 
 interface Row {
@@ -124,15 +130,17 @@ function parseOptions(argv: string[]): BenchOptions {
       'crawl-nodes': { type: 'string', default: '20' },
       'crawl-torrents': { type: 'string', default: '200' },
       'seed-leechers': { type: 'string', default: '2' },
+      'index-count': { type: 'string', default: '1000000' },
+      'index-dict-count': { type: 'string', default: '20000' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp,crawl,big|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp,crawl,big,index|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
-        '[--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--cpu-prof-dir DIR] [--json FILE]',
+        '[--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--index-count N] [--index-dict-count N] [--cpu-prof-dir DIR] [--json FILE]',
     )
     process.exit(0)
   }
@@ -166,6 +174,10 @@ function parseOptions(argv: string[]): BenchOptions {
   if (!Number.isInteger(crawlTorrents) || crawlTorrents < 1) throw new Error(`--crawl-torrents must be a whole number ≥ 1, got ${values['crawl-torrents']}`)
   const seedLeechers = Number(values['seed-leechers'])
   if (!Number.isInteger(seedLeechers) || seedLeechers < 1) throw new Error(`--seed-leechers must be a whole number ≥ 1, got ${values['seed-leechers']}`)
+  const indexCount = Number(values['index-count'])
+  const indexDictCount = Number(values['index-dict-count'])
+  if (!Number.isInteger(indexCount) || indexCount < 1000) throw new Error(`--index-count must be a whole number ≥ 1000, got ${values['index-count']}`)
+  if (!Number.isInteger(indexDictCount) || indexDictCount < 100) throw new Error(`--index-dict-count must be a whole number ≥ 100, got ${values['index-dict-count']}`)
   if (values.seeder !== 'rtorrent' && values.seeder !== 'qbittorrent') throw new Error(`--seeder must be rtorrent or qbittorrent, got ${values.seeder}`)
   // Generous: a client slower than 5 MB/s has failed the benchmark anyway.
   const timeoutMs = values['timeout-s'] ? Number(values['timeout-s']) * 1000 : Math.max(60_000, ((sizeMiB * MIB) / 5e6) * 1000)
@@ -188,6 +200,8 @@ function parseOptions(argv: string[]): BenchOptions {
     crawlTorrents,
     crawlTimeoutMs: values['timeout-s'] ? timeoutMs : 300_000,
     seedLeechers,
+    indexCount,
+    indexDictCount,
     cpuProfDir: values['cpu-prof-dir'] ? resolve(values['cpu-prof-dir']) : undefined,
   }
 }
@@ -451,6 +465,11 @@ async function main(): Promise<void> {
     const result = await runEncryptionSection({ payload, timeoutMs: options.timeoutMs, rounds: options.encryptionRounds })
     report.push(formatEncryptionSection(result, payload.sizeBytes))
     json.encryption = { sizeBytes: payload.sizeBytes, ...result }
+  }
+  if (options.sections.includes('index')) {
+    const result = await runIndexSection({ count: options.indexCount, dictCount: options.indexDictCount })
+    report.push(formatIndexSection(result))
+    json.index = result
   }
   if (options.sections.includes('utp')) {
     const rows = await runUtpSection({ sizeMiB: options.sizeMiB, timeoutMs: options.timeoutMs })

@@ -5,6 +5,8 @@
 // to the library through it, shows progress, and exits 0 once every wanted
 // piece is verified and its resume data saved; a later `seed` serves it
 // without re-hashing. `--seed` keeps it seeding until Ctrl-C or a seed limit.
+// A magnet or info hash the index holds (see `search`) is added from the
+// stored info dict, at once, with no metadata fetch (index-lookup.ts).
 // Composition only: the session does the work; nothing here builds a torrent.
 import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -27,6 +29,7 @@ import type { CliIo } from './io.ts'
 import { ControlClient } from './control-client.ts'
 import { controlSocketPath } from './session-control.ts'
 import { hostSession } from './session-host.ts'
+import { fromIndex, infoDictFromConfig } from './index-lookup.ts'
 
 export const ADD_USAGE = `usage: friendtorrent add <file.torrent | http(s)://…/x.torrent | magnet:?xt=urn:btih:… | INFOHASH> [-o DIR] [--peer HOST:PORT ...] [--port N] [--seed]
 
@@ -72,7 +75,15 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   }
 
   // Everything that can be wrong with the input is found before anything is written.
-  const input = await readInput(positionals[0])
+  let input = await readInput(positionals[0])
+  if (input.kind === 'link') {
+    const stored = await fromIndex(input.link, infoDictFromConfig(config, stateDir), (line) => io.err(`friendtorrent: warning: ${line}`))
+    if (stored) {
+      manualPeers.push(...input.link.peers)
+      input = { kind: 'torrent', ...stored }
+      io.out(`${stored.meta.name}: info dict from the index (no metadata fetch)`)
+    }
+  }
   const saveDir = resolveDownloadDir(config, values.output, io.cwd)
 
   const running = await ControlClient.connect(controlSocketPath(stateDir))

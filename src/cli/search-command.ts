@@ -8,7 +8,7 @@ import { displaySafe, MAX_SEARCH_LIMIT, queryWords, type SearchResult } from '..
 import { formatBytes } from '../tui/format/format.ts'
 import { parseCommandLine } from './command-line.ts'
 import { loadConfig, paths, resolveStateDir } from './config.ts'
-import { openConfiguredIndex } from './index-access.ts'
+import { noIndexError, openConfiguredIndex } from './index-access.ts'
 import type { CliIo } from './io.ts'
 
 export const SEARCH_USAGE = `usage: friendtorrent search <words…> [--limit N] [--category C] [--min-size S] [--json]
@@ -56,7 +56,7 @@ export async function runSearch(argv: string[], io: CliIo): Promise<number> {
   const config = await loadConfig(paths(io.env).configFile)
   const stateDir = resolveStateDir(config, io.env, io.cwd)
   const index = await openConfiguredIndex(config, stateDir)
-  if (!index) throw new FriendError(`no index in ${stateDir} yet: \`friendtorrent crawl\` makes one (or set indexDatabase to a postgres:// URL)`)
+  if (!index) throw noIndexError(stateDir)
   let results: SearchResult[]
   try {
     results = await index.search({ text, limit, category, minSizeBytes })

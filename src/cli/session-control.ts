@@ -7,8 +7,9 @@ import { fetchTorrentUrl } from '../session/torrent-url.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import type { Session } from '../session/session.ts'
 import type { EventLog } from '../session/event-log.ts'
-import { parseMagnetOrInfoHash } from '../metainfo/magnet.ts'
+import { parseMagnetOrInfoHash, type MagnetLink } from '../metainfo/magnet.ts'
 import { MAX_TORRENT_BYTES, overTorrentLimit } from '../metainfo/torrent-file.ts'
+import type { SearchQuery, SearchResult } from '../index/search.ts'
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 
 export function controlSocketPath(stateDir: string): string {
@@ -24,7 +25,25 @@ function idOf(args: Record<string, unknown>): string {
   return args.id
 }
 
-export function controlHandler(session: Session, cwd: string, defaultSaveDir: string, events?: EventLog): ControlHandler {
+/** What a session host gives the control channel of its index (cli/index-access.ts), loaded only when used. */
+export interface ControlIndex {
+  search(query: SearchQuery): Promise<SearchResult[]>
+  /** A .torrent made from the stored info dict of the link's hash, or undefined. */
+  torrentFor(link: MagnetLink): Promise<Buffer | undefined>
+}
+
+const MAX_QUERY_CHARS = 500
+
+function searchQuery(args: Record<string, unknown>): SearchQuery {
+  const { text, limit = 50, category, minSizeBytes, prefix } = args
+  if (typeof text !== 'string' || text.length > MAX_QUERY_CHARS) throw new FriendError(`search needs text of at most ${MAX_QUERY_CHARS} characters`)
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 1000) throw new FriendError(`a search limit is a whole number from 1 to 1000, got ${JSON.stringify(limit)}`)
+  if (category !== undefined && typeof category !== 'string') throw new FriendError('a search category is a name (video, audio, …)')
+  if (minSizeBytes !== undefined && (typeof minSizeBytes !== 'number' || !(minSizeBytes >= 0))) throw new FriendError('a minimum size is a number of bytes ≥ 0')
+  return { text, limit, category: category as SearchQuery['category'], minSizeBytes, prefix: prefix === true }
+}
+
+export function controlHandler(session: Session, cwd: string, defaultSaveDir: string, events?: EventLog, index?: ControlIndex): ControlHandler {
   return async (command, args) => {
     switch (command) {
       case 'list':
@@ -41,7 +60,13 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
         return events?.since(typeof args.since === 'number' ? args.since : 0) ?? []
       case 'add': {
         const saveTo = () => resolve(typeof args.cwd === 'string' ? args.cwd : cwd, typeof args.savePath === 'string' ? args.savePath : defaultSaveDir)
-        if (typeof args.magnet === 'string') return session.addMagnet(parseMagnetOrInfoHash(args.magnet), saveTo())
+        if (typeof args.magnet === 'string') {
+          const link = parseMagnetOrInfoHash(args.magnet)
+          // A hash the index holds starts from its stored info dict: no metadata fetch.
+          const stored = await index?.torrentFor(link)
+          if (stored) return { ...(await session.add(stored, saveTo())), fromIndex: true }
+          return session.addMagnet(link, saveTo())
+        }
         // A link to a .torrent (the dashboard's add): fetched here, bounded in size and time.
         if (typeof args.url === 'string') {
           const url = args.url
@@ -84,6 +109,9 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
         const set = session.setLimits({ uploadBytesPerSec: kib(args.upKiBps), downloadBytesPerSec: kib(args.downKiBps) }, typeof args.id === 'string' ? args.id : undefined)
         return { upKiBps: set.uploadBytesPerSec / 1024, downKiBps: set.downloadBytesPerSec / 1024 }
       }
+      case 'search':
+        if (!index) throw new FriendError('this session has no index')
+        return index.search(searchQuery(args))
       default:
         throw new FriendError(`unknown command "${command}"`)
     }

@@ -3,6 +3,8 @@
 // and turns session events into plain log lines kept in a small ring (the
 // control channel's `events`) and handed to the caller's log. With config
 // `indexWhileRunning` it also runs the index's crawler over the session's DHT.
+// The control channel's `search` and its `add` of an indexed hash read the
+// index, opened at first use (cli/index-access.ts) and closed with the session.
 // It never writes to stdout itself: the dashboard owns the terminal.
 import { ControlServer } from '../session/control-server.ts'
 import { EventLog } from '../session/event-log.ts'
@@ -13,6 +15,8 @@ import { formatBytes, formatEta } from '../tui/format/format.ts'
 import type { Config } from './config.ts'
 import { peerOptions } from './config.ts'
 import { startDht } from '../session/start-dht.ts'
+import { LazyIndex } from './index-access.ts'
+import { fromIndex } from './index-lookup.ts'
 import { controlHandler, controlSocketPath } from './session-control.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
 import type { BackgroundCrawl } from '../index/background-crawl.ts'
@@ -80,7 +84,11 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
     const { startBackgroundCrawl } = await import('../index/background-crawl.ts')
     crawl = await startBackgroundCrawl({ dht, bootstrap: config.dhtBootstrap, databaseSpec: config.indexDatabase, stateDir, blocklist: config.indexBlocklist, log })
   } else if (config.indexWhileRunning) log('background crawl off: it needs the DHT (config dht)')
-  const handler = controlHandler(session, opts.cwd, opts.saveDir, events)
+  const index = new LazyIndex(config, stateDir)
+  const handler = controlHandler(session, opts.cwd, opts.saveDir, events, {
+    search: (query) => index.search(query),
+    torrentFor: async (link) => (await fromIndex(link, (hash) => index.infoDict(hash), (line) => log(`warning: ${line}`)))?.data,
+  })
   const control = new ControlServer(controlSocketPath(stateDir), handler)
   try {
     await control.listen()
@@ -110,6 +118,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
         // Before the session, whose close stops the DHT node the crawler queries.
         await crawl?.stop()
         await session.close()
+        await index.close()
       })()),
   }
 }

@@ -57,6 +57,8 @@ const MIGRATION_LOCK = 0x66746978
 const MAX_PATH_WORDS = 2000
 const HEX_HASH = /^[0-9a-f]{40}$/
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+/** As in SQLite: ts_rank runs over the newest this many matches, not over every row a common word finds. */
+const RANK_WINDOW = 5000
 
 export interface PgStoreOptions {
   blocklist?: Blocklist
@@ -279,9 +281,8 @@ export class PgIndexStore implements IndexStore, IndexReader {
     const rows = await this.#query<PgRow>(
       `SELECT encode(info_hash, 'hex') AS "infoHash", name, size_bytes AS "sizeBytes", file_count AS "fileCount", category,
               first_seen AS "firstSeen", last_seen AS "lastSeen", seeders, leechers
-       FROM torrents, to_tsquery('simple', $1) AS q
-       WHERE search @@ q${filters}
-       ORDER BY ts_rank(search, q) DESC, id LIMIT $2`,
+       FROM (SELECT * FROM torrents, to_tsquery('simple', $1) AS q WHERE search @@ q${filters} ORDER BY id DESC LIMIT ${RANK_WINDOW}) w
+       ORDER BY ts_rank(search, q) DESC, id DESC LIMIT $2`,
       params,
     )
     return rows.map((r) => ({

@@ -54,6 +54,8 @@ const MIGRATIONS: string[] = [
 /** Words of file paths put in the full-text index per torrent (distinct words; the files table keeps every path). */
 const MAX_PATH_WORDS = 2000
 const HEX_HASH = /^[0-9a-f]{40}$/
+/** Matches ranked per search, newest first: more than this many match only for common words, and then the newest are what a person wants. */
+export const RANK_WINDOW = 5000
 
 export interface SqliteStoreOptions {
   blocklist?: Blocklist
@@ -215,11 +217,18 @@ export class SqliteIndexStore implements IndexStore, IndexReader {
     const words = queryWords(query.text)
     if (words.length === 0) return []
     const limit = Math.max(1, Math.min(MAX_SEARCH_LIMIT, Math.floor(query.limit)))
+    const filtered = Boolean(query.category || query.minSizeBytes)
+    // bm25 is worked out only for the newest RANK_WINDOW matches (FTS5 walks them newest first and
+    // stops): a word in half the index would otherwise be ranked row by row, seconds at a million.
+    const window = filtered
+      ? `SELECT f.rowid AS id, bm25(torrents_fts, 5.0, 1.0) AS rank FROM torrents_fts f JOIN torrents c ON c.id = f.rowid
+         WHERE torrents_fts MATCH @match ${query.category ? 'AND c.category = @category' : ''} ${query.minSizeBytes ? 'AND c.size_bytes >= @minSize' : ''}
+         ORDER BY f.rowid DESC LIMIT ${RANK_WINDOW}`
+      : `SELECT rowid AS id, bm25(torrents_fts, 5.0, 1.0) AS rank FROM torrents_fts WHERE torrents_fts MATCH @match ORDER BY rowid DESC LIMIT ${RANK_WINDOW}`
     const sql = `SELECT lower(hex(t.info_hash)) AS infoHash, t.name, t.size_bytes AS sizeBytes, t.file_count AS fileCount, t.category,
         t.first_seen AS firstSeen, t.last_seen AS lastSeen, t.seeders, t.leechers
-      FROM torrents_fts JOIN torrents t ON t.id = torrents_fts.rowid
-      WHERE torrents_fts MATCH @match ${query.category ? 'AND t.category = @category' : ''} ${query.minSizeBytes ? 'AND t.size_bytes >= @minSize' : ''}
-      ORDER BY bm25(torrents_fts, 5.0, 1.0) LIMIT @limit`
+      FROM (${window}) w JOIN torrents t ON t.id = w.id
+      ORDER BY w.rank, w.id DESC LIMIT @limit`
     const params: Record<string, unknown> = { match: ftsQuery(words, query.prefix), limit }
     if (query.category) params.category = query.category
     if (query.minSizeBytes) params.minSize = query.minSizeBytes

@@ -17,6 +17,7 @@ import { DetailView, TABS } from './detail-view.tsx'
 import type { Tab } from './detail-view.tsx'
 import { formatBytes } from './format/format.ts'
 import { HelpOverlay } from './help-overlay.tsx'
+import { SearchPanel } from './search-panel.tsx'
 import { fit, SORT_KEYS, splitCommandLine, VIEWS, visibleTorrents } from './model.ts'
 import type { SortKey, View } from './model.ts'
 import { BottomLine, Candidates } from './bottom-line.tsx'
@@ -97,6 +98,13 @@ export function Dashboard(props: DashboardProps) {
   const [message, setMessage] = useState<Message | undefined>(props.notice ? { text: props.notice } : undefined)
   const [, setTick] = useState(0)
   const quitting = useRef(false)
+  // The index search (f) holds the keyboard while open (search-panel.tsx).
+  const [searching, setSearchingState] = useState(false)
+  const searchingRef = useRef(false)
+  const setSearching = (open: boolean) => {
+    searchingRef.current = open
+    setSearchingState(open)
+  }
 
   const visible = useMemo(() => visibleTorrents(data.torrents, { view, filter, sort, descending }), [data.torrents, view, filter, sort, descending])
   const foundIndex = visible.findIndex((t) => t.infoHash === selectedHash)
@@ -255,6 +263,9 @@ export function Dashboard(props: DashboardProps) {
       case '?':
         setMode({ kind: 'help', back })
         return true
+      case 'f':
+        setSearching(true)
+        return true
       case 'q':
         quit()
         return true
@@ -298,7 +309,7 @@ export function Dashboard(props: DashboardProps) {
   useInput((input, key) => onKey.current(input, key))
   onKey.current = (input, key) => {
     if (key.ctrl && input === 'c') return quit()
-    if (quitting.current) return
+    if (quitting.current || searchingRef.current) return
     const mode = modeRef.current
     switch (mode.kind) {
       case 'help':
@@ -427,7 +438,18 @@ export function Dashboard(props: DashboardProps) {
         ))}
         {filter ? <Text color="yellow">{` /${filter}`}</Text> : ''}
       </Text>
-      {mode.kind === 'help' ? (
+      {searching ? (
+        <SearchPanel
+          backend={backend}
+          width={width}
+          height={bodyHeight}
+          saveDir={props.saveDir}
+          onClose={(m) => {
+            setSearching(false)
+            if (m) setMessage(m)
+          }}
+        />
+      ) : mode.kind === 'help' ? (
         <HelpOverlay width={width} height={bodyHeight} />
       ) : inDetail ? (
         <DetailView details={data.details?.summary.infoHash === detailHash ? data.details : undefined} tab={tab} row={row} width={width} height={bodyHeight} nowMs={nowMs} />

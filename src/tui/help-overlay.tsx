@@ -14,6 +14,7 @@ export const KEYS: [keys: string, what: string][] = [
   ['d', 'remove: asks whether to keep or delete the data'],
   ['l', 'rate limits in KiB/s, 0 = none (the session\'s; in details, the torrent\'s)'],
   ['/', 'filter by name (Esc clears)'],
+  ['f', 'find in the index (crawled torrents): results as you type, Enter adds one'],
   ['o  O', 'sort by the next column; reverse the order'],
   [':', 'command line: the CLI verbs (pause <t>, limit --down 500, …)'],
   ['space + -', 'files tab: skip/unskip, raise/lower priority'],

@@ -8,7 +8,6 @@ import { connect, createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import { Bitfield } from '../../src/core/bitfield.ts'
 import { metadataResponse } from '../../src/metadata/metadata-server.ts'
-import { generateDhKeyPair } from '../../src/transport/mse-crypto.ts'
 import {
   Decoder, decodeExtendedHandshake, decodeMetadataMessage, encode, encodeExtended, encodeExtendedHandshake, encodeHandshake, encodeMetadataMessage, encodePieceHeader, EXTENDED_HANDSHAKE_ID,
 } from '../../src/wire/index.ts'
@@ -25,12 +24,6 @@ export interface HostileScript {
   noBitfield?: boolean
   /** After the handshake (and bitfield), these bytes one at a time, one every `everyMs`: a message that never ends. */
   trickle?: { bytes: Buffer; everyMs: number }
-  /**
-   * To an MSE opening: answers with a real DH key (Yb), then closes as soon as
-   * the dialler's request arrives (a peer dropping us mid-handshake). Plain
-   * BitTorrent handshakes are served as usual.
-   */
-  mseKeyThenDrop?: boolean
 }
 
 /** BEP 10 and BEP 9: its extended handshake and the info dict it serves (it may lie about both). */
@@ -72,7 +65,7 @@ export interface WirePeer {
   host: string
   port: number
   /** Blocks served, and how many of them were corrupt. */
-  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number; metadataServed: number; mseDropped: number }
+  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number; metadataServed: number }
   close(): Promise<void>
 }
 
@@ -81,7 +74,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
   const have = new Bitfield(pieceCount)
   for (const i of opts.pieces ?? Array.from({ length: pieceCount }, (_, i) => i)) have.set(i)
   const peerId = opts.peerId ?? Buffer.from('-TS0001-' + Math.random().toString(36).slice(2, 14).padEnd(12, '0'))
-  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0, metadataServed: 0, mseDropped: 0 }
+  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0, metadataServed: 0 }
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
   const hostile = opts.hostile ?? {}
@@ -120,23 +113,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
     let choking = true
     let remoteMetadataId: number | undefined
     let blocksSent = 0
-    let mse: 'unknown' | 'no' | 'making-key' | 'key-sent' = hostile.mseKeyThenDrop && !outgoing ? 'unknown' : 'no'
     socket.on('data', (chunk: Buffer) => {
-      if (mse === 'unknown' && chunk[0] !== 19) {
-        mse = 'making-key'
-        void generateDhKeyPair().then((keys) => {
-          if (socket.destroyed) return
-          socket.write(keys.publicKey)
-          mse = 'key-sent'
-        })
-      } else if (mse === 'unknown') mse = 'no'
-      if (mse === 'making-key') return // Ya and PadA
-      if (mse === 'key-sent') {
-        // The dialler sends its request only once it has our key.
-        stats.mseDropped++
-        socket.destroy()
-        return
-      }
       let items
       try {
         items = decoder.push(chunk)

@@ -225,29 +225,3 @@ for (const mode of ['prefer', 'require'] as const) {
     }
   })
 }
-
-test('prefer: a peer that drops us after its DH key is redialled once in plaintext and serves the download', async () => {
-  const work = tempDir('mse-drop-after-key')
-  const b = buildTorrent({ name: 'enc.bin', files: 4 * PIECE_LENGTH, pieceLength: PIECE_LENGTH, seed: 11 })
-  const refusals: Refusal[] = []
-  const dropper = await startWirePeer({ infoHash: b.infoHash, payload: b.payload, pieceLength: PIECE_LENGTH, hostile: { mseKeyThenDrop: true } })
-  let leecher: OurPeer | undefined
-  try {
-    writeFileSync(join(work.path, 'enc.torrent'), b.torrent)
-    leecher = await startOurPeer({
-      torrentPath: join(work.path, 'enc.torrent'),
-      dataDir: join(work.path, 'leech'),
-      useTrackers: false,
-      peers: [{ host: dropper.host, port: dropper.port, source: 'manual' }],
-      encryption: policy('prefer', 'leecher', refusals),
-    })
-    await assertDownloaded(leecher, b, join(work.path, 'leech'))
-    assert.equal(dropper.stats.mseDropped, 1, 'one MSE attempt got as far as the request and was dropped')
-    assert.equal(dropper.stats.connections, 2, 'then one plaintext connection')
-    assert.deepEqual(refusals, [])
-  } finally {
-    await leecher?.stop()
-    await dropper.close()
-    await work.cleanup()
-  }
-})

@@ -74,6 +74,7 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     requestTimeoutMs: opts.requestTimeoutMs,
     maxStrikes: opts.maxStrikes,
     encryption: opts.encryption,
+    bannedHosts: shared.store.bans(),
     have,
     recheck,
     filePriorities: entry.filePriorities,

@@ -77,6 +77,8 @@ export interface TorrentOptions {
   numWant?: number
   /** MSE for the peers we dial (the listener decides for incoming ones); none means plaintext. */
   encryption?: EncryptionPolicy
+  /** Addresses a person banned (the library's ban list). */
+  bannedHosts?: Iterable<string>
 }
 
 export interface TorrentEvents {
@@ -112,6 +114,13 @@ export interface PeerSnapshot {
   uploadRate: number
   progress: number
   outstanding: number
+}
+
+/** What a piece map shows beyond the verified pieces: pieces in flight and, when asked for, how many peers have each. */
+export interface PieceStates {
+  inFlight: Bitfield
+  /** One count per piece, capped at 255. */
+  availability?: Uint8Array
 }
 
 export interface TorrentSnapshot {

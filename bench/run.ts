@@ -8,6 +8,9 @@
 //    peak RSS and shutdown (bench/library-section.ts).
 //  dashboard: the payload from rtorrent into a headless session and into the
 //    dashboard's in tmux, alternating; time and peak RSS (bench/dashboard-section.ts).
+//  dashboard-idle: the dashboard attached to `seed` over --library-count small
+//    torrents, idle: CPU of both processes against the session alone, and the
+//    dashboard's RSS (bench/dashboard-idle-section.ts).
 //  parse: the wire decoder and the metainfo parser on inputs whose speed is a
 //    goal (many small messages, hostile sizes), in-process (bench/parse-section.ts).
 //  encryption: the payload from our `seed` into our `add`, MSE required vs
@@ -19,7 +22,7 @@
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard,parse,encryption,utp | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard,dashboard-idle,parse,encryption,utp | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
 //
@@ -50,6 +53,7 @@ import {
 import { startTracker } from '../test/helpers/tracker.ts'
 import { formatEncryptionSection, runEncryptionSection } from './encryption-section.ts'
 import { formatDashboardSection, runDashboardSection, type DashboardRow } from './dashboard-section.ts'
+import { formatDashboardIdleSection, runDashboardIdleSection } from './dashboard-idle-section.ts'
 import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
 import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
 import { formatParseSection, runParseSection } from './parse-section.ts'
@@ -59,7 +63,7 @@ import { formatUtpSection, runUtpSection } from './utp-section.ts'
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'dashboard-idle', 'parse', 'encryption', 'utp'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -113,7 +117,7 @@ function parseOptions(argv: string[]): BenchOptions {
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,dashboard-idle,parse,encryption,utp|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
         '[--dashboard-rounds N] [--encryption-rounds N] [--cpu-prof-dir DIR] [--json FILE]',
     )
@@ -414,6 +418,11 @@ async function main(): Promise<void> {
     const rows = await runDashboardSection({ payload, timeoutMs: options.timeoutMs, rounds: options.dashboardRounds }).catch((err: unknown): DashboardRow[] => [{ mode: 'dashboard', ok: false, error: oneLine(err) }])
     report.push(formatDashboardSection(rows, payload.sizeBytes))
     json.dashboard = { sizeBytes: payload.sizeBytes, rows }
+  }
+  if (options.sections.includes('dashboard-idle')) {
+    const result = await runDashboardIdleSection({ benchDir: options.benchDir, torrentCount: options.libraryCount, fileBytes: options.libraryFileBytes })
+    report.push(formatDashboardIdleSection(result))
+    json.dashboardIdle = result
   }
   if (options.sections.includes('parse')) {
     const rows = await runParseSection()

@@ -162,6 +162,7 @@ export function initialExpanded(tree: FileTree): Set<number> {
   const open = new Set<number>()
   const top = tree.nodes[0].children
   for (const c of top) if (tree.nodes[c].file < 0) open.add(c)
+  if (top.length === 1 && open.size === 1) for (const c of tree.nodes[top[0]].children) if (tree.nodes[c].file < 0) open.add(c)
   return open
 }
 

@@ -23,6 +23,8 @@ export interface DashboardIdleOptions {
   windowMs?: number
   /** The friendtorrent whose dashboard attaches (another build, to compare); default this checkout's. */
   dashboardCliPath?: string
+  /** Where the dashboard process writes a CPU profile; none when undefined. */
+  cpuProfDir?: string
 }
 
 export interface DashboardIdleResult {
@@ -93,7 +95,7 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
     console.log('dashboard-idle: attaching the dashboard in tmux (120×40)…')
     const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME'].map((k) => `${k}='${env[k]}'`).join(' ')
     const cliPath = options.dashboardCliPath ?? CLI_PATH
-    execFileSync('tmux', ['-L', TMUX_SOCKET, 'new-session', '-d', '-s', 'idle', '-x', '120', '-y', '40', `exec env ${vars} TERM=xterm-256color '${cliPath}'`])
+    execFileSync('tmux', ['-L', TMUX_SOCKET, 'new-session', '-d', '-s', 'idle', '-x', '120', '-y', '40', `exec env ${vars} TERM=xterm-256color ${options.cpuProfDir ? `'${process.execPath}' --cpu-prof --cpu-prof-dir='${options.cpuProfDir}' ` : ''}'${cliPath}'`])
     const dashPid = Number(execFileSync('tmux', ['-L', TMUX_SOCKET, 'display-message', '-p', '-t', 'idle', '#{pane_pid}'], { encoding: 'utf8' }).trim())
     // Attached once the pane shows the library.
     for (const end = Date.now() + 60_000; ; ) {
@@ -129,7 +131,7 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
   } finally {
     try {
       execFileSync('tmux', ['-L', TMUX_SOCKET, 'send-keys', '-t', 'idle', 'q'])
-      await sleep(1500)
+      await sleep(options.cpuProfDir ? 5000 : 1500)
       execFileSync('tmux', ['-L', TMUX_SOCKET, 'kill-server'], { stdio: 'ignore' })
     } catch {}
     if (session) await stopSeedSession(session.proc, 60_000).catch(() => session!.proc.stop())

@@ -28,7 +28,8 @@
 //
 // --only takes section names and download clients: a client name selects the
 // download section with just the clients named. --cpu-prof-dir makes every
-// `friendtorrent seed` of the seed and library sections write a CPU profile there.
+// `friendtorrent seed` of the seed and library sections, and the dashboard of
+// dashboard-idle, write a CPU profile there.
 //
 // The payload and its torrent are cached under $BENCH_DIR (default
 // <tmpdir>/friendtorrent-bench); each run writes a copy of the torrent that
@@ -420,7 +421,7 @@ async function main(): Promise<void> {
     json.dashboard = { sizeBytes: payload.sizeBytes, rows }
   }
   if (options.sections.includes('dashboard-idle')) {
-    const result = await runDashboardIdleSection({ benchDir: options.benchDir, torrentCount: options.libraryCount, fileBytes: options.libraryFileBytes })
+    const result = await runDashboardIdleSection({ benchDir: options.benchDir, torrentCount: options.libraryCount, fileBytes: options.libraryFileBytes, cpuProfDir: options.cpuProfDir })
     report.push(formatDashboardIdleSection(result))
     json.dashboardIdle = result
   }

@@ -4,6 +4,10 @@
 // the session and of every active torrent, and ends each poll in at most one
 // state update, none at all when nothing changed (an idle library redraws
 // nothing). Unchanged torrents keep their objects, so memoised rows skip.
+// While every torrent is at rest (no data moving, nothing checking or
+// fetching) the list is asked for only every few polls, or at once after a
+// log line or an action: for a big idle library, parsing the list is most of
+// what a poll costs.
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { TorrentDetails, TorrentSummary } from '../session/session.ts'
 import type { LogLine } from '../session/event-log.ts'
@@ -11,7 +15,12 @@ import type { DashboardBackend } from './backend.ts'
 import { reuseUnchanged, sameJson } from './model.ts'
 import { EMPTY_HISTORY, RateSeries } from './rate-graph.ts'
 import type { RateHistory } from './rate-graph.ts'
+import { statusLine } from './status-bar.tsx'
 import type { DashboardStatus } from './status-bar.tsx'
+
+/** Polls between list refreshes while nothing moves. */
+const IDLE_LIST_EVERY = 4
+const BUSY_STATES = new Set(['downloading', 'checking', 'fetching metadata'])
 
 export interface SessionData {
   torrents: TorrentSummary[]
@@ -39,12 +48,13 @@ export interface PollWants {
 
 export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wants: () => PollWants, onLog: (lines: LogLine[]) => void) {
   const [data, setData] = useState<SessionData>({ torrents: [], detailsAtMs: 0, log: [], rates: EMPTY_HISTORY, detailRates: EMPTY_HISTORY })
-  const state = useRef({ logSeq: 0, busy: false, again: false, stopped: false, session: new RateSeries(), torrents: new Map<string, RateSeries>() })
+  const state = useRef({ logSeq: 0, busy: false, again: false, stopped: false, session: new RateSeries(), torrents: new Map<string, RateSeries>(), list: undefined as TorrentSummary[] | undefined, sinceList: 0, listNow: true })
   const latest = useRef({ wants, onLog })
   latest.current = { wants, onLog }
 
-  const poll = useCallback(async () => {
+  const poll = useCallback(async (opts: { fresh?: boolean } = {}) => {
     const ps = state.current
+    if (opts.fresh) ps.listNow = true
     if (ps.busy) {
       ps.again = true
       return
@@ -52,8 +62,11 @@ export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wan
     ps.busy = true
     try {
       const want = latest.current.wants()
+      const fetchList = ps.listNow || !ps.list || ++ps.sinceList >= IDLE_LIST_EVERY || ps.list.some((t) => t.downloadRateBytesPerSec > 0 || t.uploadRateBytesPerSec > 0 || BUSY_STATES.has(t.state))
+      ps.listNow = false
+      if (fetchList) ps.sinceList = 0
       const [torrents, status, details, log, bans] = await Promise.all([
-        backend.call('list') as Promise<TorrentSummary[]>,
+        fetchList || !ps.list ? (backend.call('list') as Promise<TorrentSummary[]>) : ps.list,
         backend.call('status') as Promise<DashboardStatus>,
         want.detailHash ? (backend.call('details', { id: want.detailHash, ...(want.availability && { availability: true }) }) as Promise<TorrentDetails>).catch(() => undefined) : undefined,
         backend.call('events', { since: ps.logSeq }) as Promise<LogLine[]>,
@@ -62,6 +75,9 @@ export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wan
       // The first answer is the session's history: it fills the log pane, not the message line.
       const history = ps.logSeq === 0
       if (log.length) ps.logSeq = log[log.length - 1].seq
+      ps.list = torrents
+      // A log line is a change (added, completed, a state): the next poll reads the list.
+      if (log.length) ps.listNow = true
       if (ps.stopped) return
       const wasIdle = ps.session.idle
       ps.session.push(status.downloadRateBytesPerSec, status.uploadRateBytesPerSec)
@@ -70,7 +86,8 @@ export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wan
       setData((d) => {
         const next: SessionData = {
           torrents: reuseUnchanged(d.torrents, torrents),
-          status: sameJson(d.status, status) ? d.status : status,
+          // Only what the status bar shows counts (free space moves by bytes all the time).
+          status: d.status && statusLine(d.status, undefined) === statusLine(status, undefined) ? d.status : status,
           details,
           detailsAtMs: details ? Date.now() : d.detailsAtMs,
           log: log.length ? d.log.concat(log).slice(-200) : d.log,
@@ -93,6 +110,8 @@ export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wan
       }
     }
   }, [backend])
+  /** Polls now, the list included (after an action). */
+  const refresh = useCallback(() => poll({ fresh: true }), [poll])
 
   useEffect(() => {
     void poll()
@@ -105,7 +124,7 @@ export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wan
     state.current.stopped = true
   }, [])
 
-  return { data, setData, poll, stop }
+  return { data, setData, poll: refresh, stop }
 }
 
 /** One sample for every torrent that moves data (or is open), forgetting those idle for the whole history. */

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
-import { Box, Text, useInput, useStdout } from 'ink'
+import { Box, Text, useInput } from 'ink'
 import type { Key } from 'ink'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { TorrentSummary } from '../session/session.ts'
@@ -28,6 +28,7 @@ import { StatusBar } from './status-bar.tsx'
 import { COLOURS, NO_COLOURS, PaletteContext } from './theme.ts'
 import { TorrentList } from './torrent-list.tsx'
 import { useSessionPoll } from './use-session-poll.ts'
+import { useTerminalSize } from './use-terminal-size.ts'
 
 export interface DashboardProps {
   backend: DashboardBackend
@@ -51,21 +52,6 @@ export interface DashboardProps {
 
 const LOG_PANE_ROWS = 6
 const REFUSED_VERBS = new Set(['seed', 'tracker', 'help', undefined])
-
-function useTerminalSize(fixed?: { columns: number; rows: number }): { columns: number; rows: number } {
-  const { stdout } = useStdout()
-  const read = () => fixed ?? { columns: stdout.columns || 80, rows: stdout.rows || 24 }
-  const [size, setSize] = useState(read)
-  useEffect(() => {
-    if (fixed) return
-    const onResize = () => setSize(read())
-    stdout.on('resize', onResize)
-    return () => {
-      stdout.off('resize', onResize)
-    }
-  }, [stdout, fixed])
-  return size
-}
 
 export function Dashboard(props: DashboardProps) {
   const { backend, refreshMs = 500 } = props

@@ -276,7 +276,11 @@ export function Dashboard(props: DashboardProps) {
     }
   }
   useInput((input, key) => {
-    keys.current.queue.push([input, key])
+    // Keys typed faster than Ink reads them arrive as one chunk ("jj", "\r2"): one key each,
+    // except in a prompt, where a chunk is pasted text.
+    const plain = !key.ctrl && !key.meta && !key.escape && [...input].length > 1 && modeRef.current.kind !== 'input'
+    if (plain) for (const ch of input) keys.current.queue.push([ch, { ...key, return: ch === '\r', tab: ch === '\t' }])
+    else keys.current.queue.push([input, key])
     drainKeys()
   })
   useEffect(() => {

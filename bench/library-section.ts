@@ -53,7 +53,7 @@ const STARTUP_GOAL_MS = 3000
 const RSS_GOAL_MB = 250
 
 /** `count` files of `fileBytes` in one folder and a single-file torrent for each, made once and cached. */
-async function ensureSmallTorrents(options: LibrarySectionOptions): Promise<{ filesDir: string; torrents: Buffer[] }> {
+export async function ensureSmallTorrents(options: Pick<LibrarySectionOptions, 'benchDir' | 'torrentCount' | 'fileBytes'>): Promise<{ filesDir: string; torrents: Buffer[] }> {
   const root = join(options.benchDir, `library-${options.torrentCount}x${options.fileBytes}b`)
   const filesDir = join(root, 'files')
   const torrentsDir = join(root, 'torrents')

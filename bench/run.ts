@@ -8,6 +8,9 @@
 //    peak RSS and shutdown (bench/library-section.ts).
 //  dashboard: the payload from rtorrent into a headless session and into the
 //    dashboard's in tmux, alternating; time and peak RSS (bench/dashboard-section.ts).
+//  dashboard-idle: the dashboard attached to `seed` over --library-count small
+//    torrents, idle: CPU of both processes against the session alone, and the
+//    dashboard's RSS (bench/dashboard-idle-section.ts).
 //  parse: the wire decoder and the metainfo parser on inputs whose speed is a
 //    goal (many small messages, hostile sizes), in-process (bench/parse-section.ts).
 //  encryption: the payload from our `seed` into our `add`, MSE required vs
@@ -28,14 +31,15 @@
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard,parse,encryption,utp,crawl,big,index | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard,parse,encryption,dashboard-idle,utp,crawl,big,index | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--seed-leechers 2] [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
 //                    [--crawl-nodes 20] [--crawl-torrents 200] [--index-count 1000000] [--index-dict-count 20000]
 //
 // --only takes section names and download clients: a client name selects the
 // download section with just the clients named. --cpu-prof-dir makes every
-// `friendtorrent seed` of the seed and library sections write a CPU profile there.
+// `friendtorrent seed` of the seed and library sections, and the dashboard of
+// dashboard-idle, write a CPU profile there.
 //
 // The payload and its torrent are cached under $BENCH_DIR (default
 // <tmpdir>/friendtorrent-bench); each run writes a copy of the torrent that
@@ -61,6 +65,7 @@ import { startTracker } from '../test/helpers/tracker.ts'
 import { formatBigSection, runBigSection } from './big-section.ts'
 import { formatEncryptionSection, runEncryptionSection } from './encryption-section.ts'
 import { formatDashboardSection, runDashboardSection, type DashboardRow } from './dashboard-section.ts'
+import { formatDashboardIdleSection, runDashboardIdleSection } from './dashboard-idle-section.ts'
 import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
 import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
 import { formatIndexSection, runIndexSection } from './index-section.ts'
@@ -72,7 +77,7 @@ import { formatCrawlSection, runCrawlSection } from './crawl-section.ts'
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'parse', 'encryption', 'utp', 'crawl', 'big', 'index'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'dashboard-idle', 'parse', 'encryption', 'utp', 'crawl', 'big', 'index'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -138,7 +143,7 @@ function parseOptions(argv: string[]): BenchOptions {
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,parse,encryption,utp,crawl,big,index|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,dashboard-idle,parse,encryption,utp,crawl,big,index|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
         '[--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--index-count N] [--index-dict-count N] [--cpu-prof-dir DIR] [--json FILE]',
     )
@@ -455,6 +460,11 @@ async function main(): Promise<void> {
     const rows = await runDashboardSection({ payload, timeoutMs: options.timeoutMs, rounds: options.dashboardRounds }).catch((err: unknown): DashboardRow[] => [{ mode: 'dashboard', ok: false, error: oneLine(err) }])
     report.push(formatDashboardSection(rows, payload.sizeBytes))
     json.dashboard = { sizeBytes: payload.sizeBytes, rows }
+  }
+  if (options.sections.includes('dashboard-idle')) {
+    const result = await runDashboardIdleSection({ benchDir: options.benchDir, torrentCount: options.libraryCount, fileBytes: options.libraryFileBytes, cpuProfDir: options.cpuProfDir })
+    report.push(formatDashboardIdleSection(result))
+    json.dashboardIdle = result
   }
   if (options.sections.includes('parse')) {
     const rows = await runParseSection()

@@ -72,6 +72,8 @@ export async function runDashboard(argv: string[], io: CliIo, runCommand: RunCom
       cwd: io.cwd,
       debug: Boolean(values.debug),
       notice,
+      // https://no-color.org: present and not empty.
+      noColor: Boolean(io.env.NO_COLOR),
       onQuit: () => quit(),
       runCommand: async (args: string[]) => {
         const lines: string[] = []

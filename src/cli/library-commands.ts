@@ -27,7 +27,7 @@ export const LIBRARY_USAGE = `usage: friendtorrent list [--json]
   <torrent> is an info hash, a unique prefix of one, or the torrent's name.`
 
 /** Runs `command` in the running session, or undefined when none runs. */
-async function inSession(io: CliIo, command: string, args: Record<string, unknown>): Promise<unknown | undefined> {
+export async function inSession(io: CliIo, command: string, args: Record<string, unknown>): Promise<unknown | undefined> {
   const client = await ControlClient.connect(controlSocketPath(await stateDirOf(io)))
   if (!client) return undefined
   try {

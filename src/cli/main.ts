@@ -10,6 +10,7 @@ import { INFO_USAGE, runInfo } from './info-command.ts'
 import { runTracker, TRACKER_USAGE } from './tracker-command.ts'
 import type { CliIo } from './io.ts'
 import { LIBRARY_USAGE, runFiles, runLibraryCommand, runLimit, runList, runPriority } from './library-commands.ts'
+import { PEER_USAGE, runBanCommand, runPeer } from './peer-commands.ts'
 import { runSeed, SEED_USAGE } from './seed-command.ts'
 import { runShare, SHARE_USAGE } from './share-command.ts'
 import { runStatus, STATUS_USAGE } from './status-command.ts'
@@ -33,6 +34,8 @@ commands:
   files <torrent> [--json]                     its files with their priorities
   info <torrent> [--json]                      what a .torrent, magnet or library torrent holds
   priority <torrent> <N,…|all> skip|low|normal|high   choose what to download
+  ban|unban <ip>, bans                         the library's banned peer addresses
+  peer <torrent> add|disconnect <HOST:PORT>    a running torrent's peers
   create <path>        make a .torrent of a file or folder and print its magnet link
   share <path>         create it, add it for seeding and print the magnet link
   tracker              run a small HTTP + UDP tracker for friends
@@ -48,6 +51,8 @@ ${SEED_USAGE}
 ${SHARE_USAGE}
 
 ${LIBRARY_USAGE}
+
+${PEER_USAGE}
 
 ${STATUS_USAGE}
 ${INFO_USAGE}
@@ -98,6 +103,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await runInfo(rest, io)
       case 'priority':
         return await runPriority(rest, io)
+      case 'ban':
+      case 'unban':
+      case 'bans':
+        return await runBanCommand(command, rest, io)
+      case 'peer':
+        return await runPeer(rest, io)
       case 'create':
         return await runCreate(rest, io)
       case 'share':

@@ -2,7 +2,7 @@
 // socket lives. One table, so the CLI and the future dashboard agree.
 import { readFile, stat, statfs } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { errorMessage, FriendError } from '../core/types.ts'
+import { errorMessage, FriendError, parseAddress } from '../core/types.ts'
 import { fetchTorrentUrl } from '../session/torrent-url.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import type { Session } from '../session/session.ts'
@@ -53,7 +53,7 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
         return { ...session.status(), saveDir, freeBytes: await freeBytes(saveDir) }
       }
       case 'details':
-        return session.details(idOf(args))
+        return session.details(idOf(args), { availability: args.availability === true })
       case 'start':
         return session.startNow(idOf(args))
       case 'events':
@@ -112,6 +112,38 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
       case 'search':
         if (!index) throw new FriendError('this session has no index')
         return index.search(searchQuery(args))
+      case 'bans':
+        return session.bans()
+      case 'ban': {
+        if (typeof args.address !== 'string') throw new FriendError('ban needs an IP address')
+        return session.ban(args.address)
+      }
+      case 'unban': {
+        if (typeof args.address !== 'string') throw new FriendError('unban needs an IP address')
+        return { address: args.address, wasBanned: await session.unban(args.address) }
+      }
+      case 'disconnect': {
+        if (typeof args.peer !== 'string') throw new FriendError('disconnect needs a peer (HOST:PORT as the peers list shows it)')
+        session.disconnectPeer(idOf(args), args.peer)
+        return { disconnected: args.peer }
+      }
+      case 'add-peers': {
+        const texts = Array.isArray(args.peers) ? args.peers : [args.peers]
+        const peers = texts.map((t) => {
+          if (typeof t !== 'string') throw new FriendError('add-peers needs HOST:PORT addresses')
+          try {
+            return parseAddress(t.trim())
+          } catch (err) {
+            throw new FriendError(errorMessage(err))
+          }
+        })
+        const id = idOf(args)
+        const key = id.toLowerCase()
+        const t = session.list().find((x) => x.infoHash === key) ?? session.list().find((x) => x.infoHash.startsWith(key) || x.name === id)
+        if (!t) throw new FriendError(`no torrent "${id}" in the library (give its info hash, a unique prefix of it, or its name)`)
+        session.addPeers(t.infoHash, peers)
+        return { infoHash: t.infoHash, added: peers.length }
+      }
       default:
         throw new FriendError(`unknown command "${command}"`)
     }

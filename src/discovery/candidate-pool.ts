@@ -151,8 +151,24 @@ export class CandidatePool {
     const e = this.#entries.get(key)
     const host = e?.host ?? hostOfKey(key)
     if (host === undefined) return
+    this.banHost(host)
+  }
+
+  /** Bans a host on every port (a person's ban, or one for bad pieces). */
+  banHost(host: string): void {
     this.#bannedHosts.add(host)
     for (const other of this.#entries.values()) if (other.host === host) other.state = 'banned'
+  }
+
+  /** Lifts a ban: the host's candidates are idle again and may be dialled at once. */
+  unbanHost(host: string, nowMs: number): void {
+    if (!this.#bannedHosts.delete(host)) return
+    for (const e of this.#entries.values()) {
+      if (e.host !== host || e.state !== 'banned') continue
+      e.state = 'idle'
+      e.failures = 0
+      e.nextAttemptAtMs = nowMs
+    }
   }
 
   isBanned(host: string): boolean {

@@ -216,6 +216,11 @@ export class PiecePicker {
     return out
   }
 
+  /** The indexes of pieces started (requested or partly received) and not yet verified. */
+  openPieces(): IterableIterator<number> {
+    return this.#open.keys()
+  }
+
   /** Pieces started (requested or partly received) and not yet verified. */
   openPieceCount(): number {
     return this.#open.size

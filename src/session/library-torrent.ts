@@ -83,6 +83,7 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     maxStrikes: opts.maxStrikes,
     encryption: opts.encryption,
     webSeeds: opts.webSeeds,
+    bannedHosts: shared.store.bans(),
     have,
     recheck,
     filePriorities: entry.filePriorities,

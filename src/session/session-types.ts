@@ -55,6 +55,14 @@ export interface TorrentDetails {
   pieceLength: number
   /** Verified pieces, BEP 3 bit order, base64. */
   piecesBase64: string
+  /** Pieces requested or partly received (while it runs), same order. */
+  inFlightBase64?: string
+  /** With `details --availability`: one byte per piece, how many connected peers have it (capped at 255). */
+  availabilityBase64?: string
+  /** This torrent's own rate limits, bytes/s (0 = none; the session's apply too). */
+  limits: { uploadBytesPerSec: number; downloadBytesPerSec: number }
+  /** When this run started seeding (session clock), while it seeds. */
+  seedingSinceMs?: number
   files: { index: number; path: string; sizeBytes: number; priority: FilePriority; verifiedBytes: number }[]
   peers: PeerSnapshot[]
   trackers: TrackerStatus[]

@@ -37,7 +37,7 @@ import { PORT_MAPPING_OFF, PortMapper } from './port-mapping/port-mapper.ts'
 import { saveResume, trustedPieces } from './resume.ts'
 import { Scheduler } from './scheduler.ts'
 import type { MagnetFetch, SessionEvents, SessionOptions, SessionStatus, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
-import { StateStore } from './state-store.ts'
+import { banAddress, StateStore } from './state-store.ts'
 import type { LibraryEntry } from './state-store.ts'
 import { fetchSummary, runningTotals, torrentDetails, torrentSummary } from './summary.ts'
 
@@ -169,6 +169,37 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#manualPeers.set(key, [...(this.#manualPeers.get(key) ?? []), ...manual])
     this.#records.get(key)?.torrent?.addPeers(manual)
     this.#fetching.get(key)?.task.addPeers(manual)
+  }
+
+  /** Banned peer addresses (the library's ban list, kept across restarts). */
+  bans(): string[] {
+    return this.#store.bans()
+  }
+
+  /**
+   * Bans an IP address in every torrent: kept in the library, its connections
+   * closed now, never dialled, refused when it calls. Returns the stored form
+   * and how many connections closed.
+   */
+  async ban(address: string): Promise<{ address: string; closed: number }> {
+    const host = await this.#store.ban(address)
+    let closed = 0
+    for (const r of this.#records.values()) closed += r.torrent?.banHost(host) ?? 0
+    return { address: host, closed }
+  }
+
+  /** Lifts a ban in the library and in every running torrent; false when it was not banned. */
+  async unban(address: string): Promise<boolean> {
+    const host = banAddress(address)
+    const was = await this.#store.unban(host)
+    for (const r of this.#records.values()) r.torrent?.unbanHost(host)
+    return was
+  }
+
+  /** Closes one peer connection of a running torrent (it may come back: ban it to keep it away). */
+  disconnectPeer(infoHash: string, peerKey: string): void {
+    const r = this.#get(infoHash)
+    if (!r.torrent?.disconnectPeer(peerKey)) throw new FriendError(`${r.entry.name} has no connected peer ${peerKey}`)
   }
 
   /**
@@ -335,8 +366,12 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#summary(r)
   }
 
-  /** Everything a detail view shows of one torrent: files with progress, peers, trackers and the verified-piece map. */
-  async details(infoHash: string): Promise<TorrentDetails> {
+  /**
+   * Everything a detail view shows of one torrent: files with progress, peers,
+   * trackers, its limits, the verified and in-flight pieces, and with
+   * `availability` how many peers have each piece.
+   */
+  async details(infoHash: string, opts: { availability?: boolean } = {}): Promise<TorrentDetails> {
     const r = this.#get(infoHash)
     const snap = r.torrent?.snapshot()
     let have = r.torrent?.verifiedPieces()
@@ -345,7 +380,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       const resume = await this.#store.loadResume(r.entry.infoHash).catch(() => undefined)
       have = resume ? new Bitfield(r.meta.pieceCount, resume.bitfield) : new Bitfield(r.meta.pieceCount)
     }
-    return torrentDetails(r, this.#summary(r), have, this.files(infoHash), snap, this.#clock.now())
+    return torrentDetails(r, this.#summary(r), have, this.files(infoHash), snap, this.#clock.now(), r.torrent?.pieceStates(opts.availability === true))
   }
 
   /** Totals for a status bar: rates, limits, peers, DHT nodes, listen port. */
@@ -417,6 +452,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     let downloaded = false
     torrent.on('state', (state) => {
       if (state === 'downloading') downloaded = true
+      if (state === 'seeding') r.seedingSinceMs ??= this.#clock.now()
+      else r.seedingSinceMs = undefined
       this.emit('state', this.#summary(r))
       if (state === 'downloading' && !this.#opts.download) {
         r.waitsForDownload = true

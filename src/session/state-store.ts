@@ -1,12 +1,15 @@
-// The session's persistence: the library (library.json), each torrent's
-// .torrent file and its resume data, in one private folder. Every write goes
+// The session's persistence: the library (library.json: the torrents and the
+// banned peer addresses), each torrent's .torrent file and its resume data,
+// in one private folder. Every write goes
 // through writeFileAtomic, one at a time, so a kill -9 leaves old or new files,
 // never torn ones. It never decides what to download: it only stores.
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 import { createHash } from 'node:crypto'
 import { chmod, lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { isIP } from 'node:net'
 import path from 'node:path'
 import bencode from 'bencode'
+import { canonicalHost } from '../core/address.ts'
 import { writeFileAtomic } from '../core/atomic-write.ts'
 import { Bitfield } from '../core/bitfield.ts'
 import { FriendError, errorMessage } from '../core/types.ts'
@@ -72,6 +75,8 @@ const ABSENT_FILE: ResumeFile = { length: 0, mtimeMs: -1 }
 export class StateStore {
   readonly dir: string
   readonly #entries: Map<string, LibraryEntry>
+  /** Banned peer addresses (canonical IP text), kept in library.json beside the torrents. */
+  readonly #bans: Set<string>
   /** Adds between their checks and their library write, so a second add of the same hash waits. */
   readonly #adding = new Map<string, Promise<unknown>>()
   /** Every disk write runs after the one before it: writeFileAtomic's temp names are only unique per millisecond. */
@@ -79,9 +84,10 @@ export class StateStore {
   /** A library write queued but not yet started; later changes ride along with it. */
   #libraryPending: Promise<void> | undefined
 
-  private constructor(dir: string, entries: Map<string, LibraryEntry>) {
+  private constructor(dir: string, entries: Map<string, LibraryEntry>, bans: Set<string>) {
     this.dir = dir
     this.#entries = entries
+    this.#bans = bans
   }
 
   /** Creates (or tightens to 0700) the folder and its torrents/ and resume/ folders, then reads library.json. */
@@ -95,14 +101,37 @@ export class StateStore {
         throw new FriendError(`cannot create the state folder ${folder}: ${errorMessage(err)}`, { cause: err })
       }
     }
-    const entries = await readLibrary(path.join(root, LIBRARY_FILE))
+    const { entries, bans } = await readLibrary(path.join(root, LIBRARY_FILE))
     for (const folder of [root, path.join(root, 'torrents'), path.join(root, 'resume')]) await removeDeadTempFiles(folder)
-    return new StateStore(root, entries)
+    return new StateStore(root, entries, bans)
   }
 
   /** Entries in queue order (queuePosition, then addedAtMs); copies. */
   list(): LibraryEntry[] {
     return sortedEntries(this.#entries).map((e) => ({ ...e }))
+  }
+
+  /** Banned peer addresses, sorted. */
+  bans(): string[] {
+    return [...this.#bans].sort()
+  }
+
+  /** Bans an IP address (any textual form; stored canonical); returns the stored form, or throws for a non-address. */
+  async ban(address: string): Promise<string> {
+    const host = banAddress(address)
+    if (!this.#bans.has(host)) {
+      this.#bans.add(host)
+      await this.#saveLibrary()
+    }
+    return host
+  }
+
+  /** Lifts a ban; false when the address was not banned. */
+  async unban(address: string): Promise<boolean> {
+    const host = banAddress(address)
+    if (!this.#bans.delete(host)) return false
+    await this.#saveLibrary()
+    return true
   }
 
   get(infoHash: string): LibraryEntry | undefined {
@@ -288,7 +317,7 @@ export class StateStore {
     if (this.#libraryPending) return this.#libraryPending
     const run = this.#enqueue(async () => {
       this.#libraryPending = undefined
-      const doc = { version: LIBRARY_VERSION, torrents: sortedEntries(this.#entries) }
+      const doc = { version: LIBRARY_VERSION, torrents: sortedEntries(this.#entries), ...(this.#bans.size > 0 && { bans: [...this.#bans].sort() }) }
       await writeFileAtomic(path.join(this.dir, LIBRARY_FILE), JSON.stringify(doc, null, 2) + '\n')
     })
     this.#libraryPending = run
@@ -306,6 +335,13 @@ function checkHash(infoHash: string): string {
   const hash = typeof infoHash === 'string' ? infoHash.toLowerCase() : ''
   if (!HASH_RE.test(hash)) throw new TypeError(`info hash must be 40 hex digits, got ${JSON.stringify(infoHash)}`)
   return hash
+}
+
+/** The canonical text of an IP address to ban; a one-line error for anything else (names are not banned: they resolve to many). */
+export function banAddress(address: string): string {
+  const host = canonicalHost(typeof address === 'string' ? address.trim() : '')
+  if (!isIP(host)) throw new FriendError(`a ban is an IP address (like 192.0.2.7 or 2001:db8::7), got ${JSON.stringify(address)}`)
+  return host
 }
 
 function sortedEntries(entries: Map<string, LibraryEntry>): LibraryEntry[] {
@@ -366,12 +402,12 @@ function validEntry(raw: unknown, what: string): LibraryEntry | string {
   return entry
 }
 
-async function readLibrary(file: string): Promise<Map<string, LibraryEntry>> {
+async function readLibrary(file: string): Promise<{ entries: Map<string, LibraryEntry>; bans: Set<string> }> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map()
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: new Map(), bans: new Set() }
     throw new FriendError(`cannot read the library ${file}: ${errorMessage(err)}`, { cause: err })
   }
   const corrupt = (reason: string): FriendError =>
@@ -383,7 +419,7 @@ async function readLibrary(file: string): Promise<Map<string, LibraryEntry>> {
     throw corrupt(`not valid JSON: ${errorMessage(err)}`)
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw corrupt('not a JSON object')
-  const { version, torrents } = doc as Record<string, unknown>
+  const { version, torrents, bans } = doc as Record<string, unknown>
   if (typeof version === 'number' && version > LIBRARY_VERSION) {
     throw new FriendError(`the library ${file} was written by a newer friendtorrent (format ${version}); upgrade friendtorrent to use it`)
   }
@@ -396,7 +432,8 @@ async function readLibrary(file: string): Promise<Map<string, LibraryEntry>> {
     if (entries.has(entry.infoHash)) throw corrupt(`torrent ${entry.infoHash} is listed twice`)
     entries.set(entry.infoHash, entry)
   })
-  return entries
+  if (bans !== undefined && (!Array.isArray(bans) || !bans.every((b) => typeof b === 'string' && isIP(b)))) throw corrupt('"bans" is not a list of IP addresses')
+  return { entries, bans: new Set((bans as string[] | undefined)?.map((b) => canonicalHost(b))) }
 }
 
 /** A killed writer leaves its temp file behind; only files of processes no longer running are removed. */

@@ -119,6 +119,16 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     return this.#meter.rateBytesPerSec()
   }
 
+  /** Pieces requested or partly received, not yet verified (none before start). */
+  openPieces(): Iterable<number> {
+    return this.#picker?.openPieces() ?? []
+  }
+
+  /** How many connected peers have piece `index` (0 before start). */
+  availability(index: number): number {
+    return this.#picker?.availability(index) ?? 0
+  }
+
   /** Every wanted piece is verified. */
   isComplete(): boolean {
     return this.#picker!.isComplete()

@@ -49,6 +49,8 @@ export interface SwarmOptions {
   encryption?: EncryptionPolicy
   /** uTP and TCP as the session's listener allows (TCP alone when omitted). */
   transports?: TransportPolicy
+  /** Addresses banned by a person (the library's ban list): never dialled, refused when they call. */
+  bannedHosts?: Iterable<string>
 }
 
 export interface SwarmEvents {
@@ -91,6 +93,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     super()
     this.#opts = opts
     this.#clock = opts.clock
+    for (const host of opts.bannedHosts ?? []) this.#pool.banHost(canonicalHost(host))
   }
 
   /** Ready peers by address key. */
@@ -218,6 +221,31 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       if (pc.remoteAddress === host) pc.close(`banned: sent ${strikes} pieces that failed the hash check (last: ${index})`)
     }
     return { host, strikes }
+  }
+
+  /** Closes the connection with `key` (a person's disconnect); false when there is none. It may be dialled again later. */
+  disconnect(key: string, reason: string): boolean {
+    const pc = this.#connections.get(key)
+    if (!pc) return false
+    pc.close(reason)
+    return true
+  }
+
+  /** Bans a host (canonical IP text) on every port and closes every connection with it; returns how many closed. */
+  ban(host: string, reason: string): number {
+    this.#pool.banHost(host)
+    let closed = 0
+    for (const pc of [...this.#connections.values(), ...this.#handshaking]) {
+      if (canonicalHost(pc.remoteAddress) !== host) continue
+      pc.close(reason)
+      closed++
+    }
+    return closed
+  }
+
+  /** Lifts a person's ban: the host's candidates may be dialled again at once. */
+  unban(host: string): void {
+    this.#pool.unbanHost(host, this.#clock.now())
   }
 
   /** Closes every connection and connection attempt; nothing is dialled or accepted after. */

@@ -81,6 +81,8 @@ export interface TorrentOptions {
   encryption?: EncryptionPolicy
   /** Download from the torrent's url-list (BEP 19 web seeds); default true. */
   webSeeds?: boolean
+  /** Addresses a person banned (the library's ban list). */
+  bannedHosts?: Iterable<string>
 }
 
 export interface TorrentEvents {
@@ -119,6 +121,13 @@ export interface PeerSnapshot {
   uploadRate: number
   progress: number
   outstanding: number
+}
+
+/** What a piece map shows beyond the verified pieces: pieces in flight and, when asked for, how many peers have each. */
+export interface PieceStates {
+  inFlight: Bitfield
+  /** One count per piece, capped at 255. */
+  availability?: Uint8Array
 }
 
 export interface TorrentSnapshot {

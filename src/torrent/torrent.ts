@@ -9,7 +9,7 @@
 import type { TransportPolicy } from '../peer/dial.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
 import pLimit from 'p-limit'
-import type { Bitfield } from '../core/bitfield.ts'
+import { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { ConnectionSlots } from '../core/connection-slots.ts'
@@ -32,13 +32,13 @@ import { HashExchange } from './hash-exchange.ts'
 import { PeerExtensions } from './peer-extensions.ts'
 import { Swarm } from './swarm.ts'
 import { DEFAULT_MAX_BUFFERED_BYTES_PER_PEER, DEFAULT_MAX_PENDING_REQUESTS_PER_PEER } from './torrent-types.ts'
-import type { TorrentErrorKind, TorrentEvents, TorrentOptions, TorrentSnapshot, TorrentState } from './torrent-types.ts'
+import type { PieceStates, TorrentErrorKind, TorrentEvents, TorrentOptions, TorrentSnapshot, TorrentState } from './torrent-types.ts'
 import { Uploader } from './uploader.ts'
 import { WebSeeds } from './web-seeds.ts'
 
 export { OUR_EXTENSIONS } from './peer-extensions.ts'
 export { DEFAULT_MAX_BUFFERED_BYTES_PER_PEER, DEFAULT_MAX_PENDING_REQUESTS_PER_PEER } from './torrent-types.ts'
-export type { PeerSnapshot, TorrentErrorKind, TorrentEvents, TorrentOptions, TorrentSnapshot, TorrentState } from './torrent-types.ts'
+export type { PeerSnapshot, PieceStates, TorrentErrorKind, TorrentEvents, TorrentOptions, TorrentSnapshot, TorrentState } from './torrent-types.ts'
 
 const TICK_MS = 1_000
 const RECHOKE_MS = 10_000
@@ -126,6 +126,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       maxStrikes: this.#opts.maxStrikes,
       encryption: opts.encryption,
       transports: opts.transports,
+      bannedHosts: opts.bannedHosts,
     })
     this.#transports = opts.transports
     this.#swarm.on('connection', (pc) => this.#handleConnection(pc))
@@ -256,6 +257,33 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
     this.#maintainConnections()
     this.#webSeeds?.fill()
+  }
+
+  /** Pieces in flight and (when asked) each piece's availability, for a piece map; O(pieces) only with availability. */
+  pieceStates(withAvailability: boolean): PieceStates {
+    const inFlight = new Bitfield(this.meta.pieceCount)
+    for (const i of this.#downloader.openPieces()) inFlight.set(i)
+    if (!withAvailability || !this.#downloader.started) return { inFlight }
+    const availability = new Uint8Array(this.meta.pieceCount)
+    for (let i = 0; i < availability.length; i++) availability[i] = Math.min(255, this.#downloader.availability(i))
+    return { inFlight, availability }
+  }
+
+  /** Closes the connection with peer `key` (a person's disconnect); false when not connected. */
+  disconnectPeer(key: string): boolean {
+    return this.#swarm.disconnect(key, 'disconnected by the user')
+  }
+
+  /** Bans an address (canonical IP text) in this torrent's swarm, closing its connections; returns how many closed. */
+  banHost(host: string): number {
+    const closed = this.#swarm.ban(host, 'banned by the user')
+    if (closed > 0) this.emit('peerBanned', host, 'banned by the user')
+    return closed
+  }
+
+  unbanHost(host: string): void {
+    this.#swarm.unban(host)
+    this.#maintainConnections()
   }
 
   /** Adds candidate peers (from the command line, DHT, PEX, ...). */

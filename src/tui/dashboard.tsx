@@ -1,30 +1,35 @@
-// The dashboard's container: polls the session (list, status, the open
-// torrent's details, new log lines) a few times a second and keeps the
-// result in one state update per poll, so it redraws at most that often;
-// turns each key into at most one session command. The components it renders
-// take props only. Errors from commands show in the message line, never as a crash.
+// The dashboard's container: polls the session (use-session-poll: list,
+// status, the open torrent's details, new log lines, rate history) and redraws
+// at most once per poll, not at all when nothing changed; turns each key into
+// at most one session command (a folder's priority, a ban, a disconnect are
+// one each). The components it renders take props only. Errors from commands
+// show in the message line, never as a crash.
+import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
-import { Box, Text, useInput, useStdout } from 'ink'
+import { Box, Text, useInput } from 'ink'
 import type { Key } from 'ink'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import type { TorrentDetails, TorrentSummary } from '../session/session.ts'
-import type { FilePriority } from '../storage/file-priorities.ts'
-import type { LogLine } from '../session/event-log.ts'
+import type { TorrentSummary } from '../session/session.ts'
 import type { DashboardBackend } from './backend.ts'
+import { BansView } from './bans-view.tsx'
 import { completePath } from './complete-path.ts'
 import { DetailView, TABS } from './detail-view.tsx'
 import type { Tab } from './detail-view.tsx'
+import { useFilesTab } from './use-files-tab.ts'
 import { formatBytes } from './format/format.ts'
-import { HelpOverlay } from './help-overlay.tsx'
+import { HelpOverlay, helpRows, KEYS } from './help-overlay.tsx'
 import { SearchPanel } from './search-panel.tsx'
-import { fit, SORT_KEYS, splitCommandLine, VIEWS, visibleTorrents } from './model.ts'
+import { fit, inView, SORT_KEYS, splitCommandLine, VIEWS, visibleTorrents } from './model.ts'
 import type { SortKey, View } from './model.ts'
 import { BottomLine, Candidates } from './bottom-line.tsx'
 import type { Message, Mode } from './bottom-line.tsx'
+import { RateGraph } from './rate-graph-view.tsx'
 import { StatusBar } from './status-bar.tsx'
-import type { DashboardStatus } from './status-bar.tsx'
+import { COLOURS, NO_COLOURS, PaletteContext } from './theme.ts'
 import { TorrentList } from './torrent-list.tsx'
+import { useSessionPoll } from './use-session-poll.ts'
+import { useTerminalSize } from './use-terminal-size.ts'
 
 export interface DashboardProps {
   backend: DashboardBackend
@@ -42,43 +47,16 @@ export interface DashboardProps {
   size?: { columns: number; rows: number }
   /** A first message (e.g. about flags that do not apply when attached). */
   notice?: string
-}
-
-interface Data {
-  torrents: TorrentSummary[]
-  status?: DashboardStatus
-  details?: TorrentDetails
-  /** Date.now() when `details` arrived, to run countdowns between polls. */
-  detailsAtMs: number
-  log: LogLine[]
-  /** The session is unreachable (a headless session that stopped). */
-  lost?: string
+  /** NO_COLOR: no colour, only bold, dim and inverse. */
+  noColor?: boolean
 }
 
 const LOG_PANE_ROWS = 6
-const PRIORITY_UP: Record<FilePriority, FilePriority> = { skip: 'low', low: 'normal', normal: 'high', high: 'high' }
-const PRIORITY_DOWN: Record<FilePriority, FilePriority> = { skip: 'skip', low: 'skip', normal: 'low', high: 'normal' }
 const REFUSED_VERBS = new Set(['seed', 'tracker', 'help', undefined])
-
-function useTerminalSize(fixed?: { columns: number; rows: number }): { columns: number; rows: number } {
-  const { stdout } = useStdout()
-  const read = () => fixed ?? { columns: stdout.columns || 80, rows: stdout.rows || 24 }
-  const [size, setSize] = useState(read)
-  useEffect(() => {
-    if (fixed) return
-    const onResize = () => setSize(read())
-    stdout.on('resize', onResize)
-    return () => {
-      stdout.off('resize', onResize)
-    }
-  }, [stdout, fixed])
-  return size
-}
 
 export function Dashboard(props: DashboardProps) {
   const { backend, refreshMs = 500 } = props
   const { columns, rows } = useTerminalSize(props.size)
-  const [data, setData] = useState<Data>({ torrents: [], detailsAtMs: 0, log: [] })
   const [mode, setModeState] = useState<Mode>({ kind: 'list' })
   // Keys can arrive faster than renders: the handler reads the latest mode from here.
   const modeRef = useRef(mode)
@@ -96,7 +74,8 @@ export function Dashboard(props: DashboardProps) {
   const [tab, setTab] = useState<Tab>('files')
   const [row, setRow] = useState(0)
   const [message, setMessage] = useState<Message | undefined>(props.notice ? { text: props.notice } : undefined)
-  const [, setTick] = useState(0)
+  const [showRates, setShowRates] = useState<boolean | undefined>()
+  const [availability, setAvailability] = useState(false)
   const quitting = useRef(false)
   // The index search (f) holds the keyboard while open (search-panel.tsx).
   const [searching, setSearchingState] = useState(false)
@@ -106,62 +85,25 @@ export function Dashboard(props: DashboardProps) {
     setSearchingState(open)
   }
 
+  const inDetail = mode.kind === 'detail' || (mode.kind !== 'list' && mode.back === 'detail')
+  // What the poller asks for: refs, so one interval serves every state, and a key can change them at once.
+  const wants = useRef({ detailHash: undefined as string | undefined, availability: false, bans: false })
+  wants.current = { detailHash: inDetail ? detailHash : undefined, availability: inDetail && tab === 'pieces' && availability, bans: mode.kind === 'bans' }
+  const { data, setData, poll, stop } = useSessionPoll(backend, refreshMs, () => wants.current, (log) => {
+    if (props.debug) return
+    const last = log[log.length - 1]
+    setMessage({ text: last.text, error: /^(error|warning)/.test(last.text) })
+  })
+
   const visible = useMemo(() => visibleTorrents(data.torrents, { view, filter, sort, descending }), [data.torrents, view, filter, sort, descending])
   const foundIndex = visible.findIndex((t) => t.infoHash === selectedHash)
   const lastIndex = useRef(0)
   const selectedIndex = foundIndex >= 0 ? foundIndex : Math.min(lastIndex.current, Math.max(0, visible.length - 1))
   lastIndex.current = selectedIndex
   const selected: TorrentSummary | undefined = visible[selectedIndex]
-  const inDetail = mode.kind === 'detail' || (mode.kind !== 'list' && mode.back === 'detail')
   const detailTorrent = data.torrents.find((t) => t.infoHash === detailHash)
+  const details = data.details?.summary.infoHash === detailHash ? data.details : undefined
 
-  // What the poller reads: refs, so one interval serves every state.
-  const pollState = useRef({ detailHash: undefined as string | undefined, logSeq: 0, busy: false, again: false })
-  pollState.current.detailHash = inDetail ? detailHash : undefined
-
-  const poll = useCallback(async () => {
-    const ps = pollState.current
-    if (ps.busy) {
-      ps.again = true
-      return
-    }
-    ps.busy = true
-    try {
-      const detailHash = ps.detailHash
-      const [torrents, status, details, log] = await Promise.all([
-        backend.call('list') as Promise<TorrentSummary[]>,
-        backend.call('status') as Promise<DashboardStatus>,
-        detailHash ? (backend.call('details', { id: detailHash }) as Promise<TorrentDetails>).catch(() => undefined) : undefined,
-        backend.call('events', { since: ps.logSeq }) as Promise<LogLine[]>,
-      ])
-      // The first answer is the session's history: it fills the log pane, not the message line.
-      const history = ps.logSeq === 0
-      if (log.length) ps.logSeq = log[log.length - 1].seq
-      if (quitting.current) return
-      setData((d) => ({ torrents, status, details, detailsAtMs: Date.now(), log: log.length ? d.log.concat(log).slice(-200) : d.log }))
-      if (log.length && !props.debug && !history) {
-        const last = log[log.length - 1]
-        setMessage({ text: last.text, error: /^(error|warning)/.test(last.text) })
-      }
-    } catch (err) {
-      if (!quitting.current) setData((d) => ({ ...d, lost: `the session is unreachable: ${(err as Error).message}; q quits` }))
-    } finally {
-      ps.busy = false
-      if (ps.again) {
-        ps.again = false
-        void poll()
-      }
-    }
-  }, [backend, props.debug])
-
-  useEffect(() => {
-    void poll()
-    const timer = setInterval(() => {
-      void poll()
-      setTick((n) => n + 1)
-    }, refreshMs)
-    return () => clearInterval(timer)
-  }, [poll, refreshMs])
 
   const act = useCallback(
     async (what: string, command: string, args: Record<string, unknown>, done?: (result: unknown) => string | undefined) => {
@@ -177,9 +119,12 @@ export function Dashboard(props: DashboardProps) {
     [backend, poll],
   )
 
+  const files = useFilesTab(details, row, setRow, act)
+
   const quit = () => {
     if (quitting.current) return
     quitting.current = true
+    stop()
     setMessage({ text: backend.attachedTo ? 'detaching…' : 'stopping: telling trackers, saving state…' })
     props.onQuit()
   }
@@ -201,9 +146,16 @@ export function Dashboard(props: DashboardProps) {
       await act('add', 'add', { url: value, savePath, cwd: props.cwd }, (r) => addedText(r))
       return
     }
-    // The session reads the file itself (same machine, same user): megabytes of torrent never cross the control channel.
+    let bytes: Buffer
     const path = resolve(props.cwd, value.replace(/^~(?=\/|$)/, homedir()))
-    await act('add', 'add', { path, savePath, cwd: props.cwd }, (r) => addedText(r))
+    try {
+      bytes = await readFile(path)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      setMessage({ text: `add: cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (err as Error).message}`, error: true })
+      return
+    }
+    await act('add', 'add', { torrentBase64: bytes.toString('base64'), savePath, cwd: props.cwd }, (r) => addedText(r))
   }
 
   const runLine = async (line: string) => {
@@ -241,13 +193,24 @@ export function Dashboard(props: DashboardProps) {
     })
   }
 
-  const changePriority = async (how: 'toggle' | 'up' | 'down') => {
-    const d = data.details
-    const f = d?.files[row]
-    if (!d || !f) return
-    const priority = how === 'toggle' ? (f.priority === 'skip' ? 'normal' : 'skip') : how === 'up' ? PRIORITY_UP[f.priority] : PRIORITY_DOWN[f.priority]
-    if (priority === f.priority) return
-    await act('priority', 'priority', { id: d.summary.infoHash, files: [f.index], priority }, () => `${f.path}: ${priority}`)
+  /** x, b, n in the peers tab. */
+  const peerKey = (input: string): boolean => {
+    const t = detailTorrent
+    const peer = details?.peers[row]
+    if (input === 'n' && t) {
+      setMode({ kind: 'input', prompt: 'peer', value: '', back: 'detail' })
+      return true
+    }
+    if (!t || !peer || (input !== 'x' && input !== 'b')) return false
+    if (input === 'x') void act('disconnect', 'disconnect', { id: t.infoHash, peer: peer.key }, () => `disconnected ${peer.key}`)
+    else {
+      const address = peer.key.startsWith('[') ? peer.key.slice(1, peer.key.indexOf(']')) : peer.key.slice(0, peer.key.lastIndexOf(':'))
+      void act('ban', 'ban', { address }, (r) => {
+        const b = r as { address: string; closed: number }
+        return `banned ${b.address} in every torrent${b.closed ? `, closed ${b.closed} connection${b.closed === 1 ? '' : 's'}` : ''}; B lists bans`
+      })
+    }
+    return true
   }
 
   /** Keys that act on the selected torrent, in the list and in details alike. */
@@ -265,6 +228,11 @@ export function Dashboard(props: DashboardProps) {
         return true
       case 'f':
         setSearching(true)
+        return true
+      case 'B':
+        setMode({ kind: 'bans', back, row: 0 })
+        wants.current.bans = true
+        void poll()
         return true
       case 'q':
         quit()
@@ -303,18 +271,57 @@ export function Dashboard(props: DashboardProps) {
     return false
   }
 
-  // Ink subscribes a handler after a render's effects run; keys that come sooner
-  // must still see the latest state, so the subscription calls the newest handler.
+  // Keys can come faster than renders (a paste, a fast typist, a test): each
+  // key waits for the render after the one before it, so it sees the state
+  // that key left. Every key renders once (keyTick), so the queue always drains.
   const onKey = useRef<(input: string, key: Key) => void>(() => {})
-  useInput((input, key) => onKey.current(input, key))
+  const keys = useRef({ queue: [] as [string, Key][], waiting: false })
+  const [, setKeyTick] = useState(0)
+  const drainKeys = () => {
+    const k = keys.current
+    while (k.queue.length && !k.waiting) {
+      const [input, key] = k.queue.shift()!
+      k.waiting = true
+      onKey.current(input, key)
+      setKeyTick((n) => n + 1)
+    }
+  }
+  useInput((input, key) => {
+    // Keys typed faster than Ink reads them arrive as one chunk ("jj", "\r2"): one key each,
+    // except in a prompt, where a chunk is pasted text.
+    const plain = !key.ctrl && !key.meta && !key.escape && [...input].length > 1 && modeRef.current.kind !== 'input'
+    if (plain) for (const ch of input) keys.current.queue.push([ch, { ...key, return: ch === '\r', tab: ch === '\t' }])
+    else keys.current.queue.push([input, key])
+    drainKeys()
+  })
+  useEffect(() => {
+    keys.current.waiting = false
+    drainKeys()
+  })
   onKey.current = (input, key) => {
     if (key.ctrl && input === 'c') return quit()
     if (quitting.current || searchingRef.current) return
     const mode = modeRef.current
     switch (mode.kind) {
-      case 'help':
-        setMode({ kind: mode.back })
+      case 'help': {
+        const first = mode.first ?? 0
+        if ((key.downArrow || input === 'j' || input === ' ') && first + helpRows(bodyHeight) < KEYS.length) setMode({ ...mode, first: first + 1 })
+        else if ((key.upArrow || input === 'k') && first > 0) setMode({ ...mode, first: first - 1 })
+        else if (!key.downArrow && !key.upArrow && input !== 'j' && input !== 'k' && input !== ' ') setMode({ kind: mode.back })
         return
+      }
+      case 'bans': {
+        const bans = data.bans ?? []
+        if (key.escape || input === 'q' || input === 'B') setMode({ kind: mode.back })
+        else if (key.downArrow || input === 'j') setMode({ ...mode, row: Math.min(bans.length - 1, mode.row + 1) })
+        else if (key.upArrow || input === 'k') setMode({ ...mode, row: Math.max(0, mode.row - 1) })
+        else if ((input === 'x' || key.delete || key.backspace) && bans[mode.row]) {
+          const address = bans[mode.row]
+          setMode({ ...mode, row: Math.max(0, Math.min(mode.row, bans.length - 2)) })
+          void act('unban', 'unban', { address }, () => `unbanned ${address}`)
+        }
+        return
+      }
       case 'remove':
         if (input === 'r') {
           setMode({ kind: 'list' })
@@ -344,6 +351,10 @@ export function Dashboard(props: DashboardProps) {
           if (mode.prompt === 'add') void addTorrent(mode.value)
           else if (mode.prompt === 'command') void runLine(mode.value)
           else if (mode.prompt === 'limit') void setLimits(mode.value, mode.back === 'detail' ? detailTorrent : undefined)
+          else if (mode.prompt === 'peer' && detailTorrent && mode.value.trim()) {
+            const peer = mode.value.trim()
+            void act('add peer', 'add-peers', { id: detailTorrent.infoHash, peers: [peer] }, () => `added peer ${peer} to ${detailTorrent.name}`)
+          }
           return
         }
         if (key.tab && mode.prompt === 'add') {
@@ -369,15 +380,24 @@ export function Dashboard(props: DashboardProps) {
           return
         }
         const tabIndex = TABS.indexOf(tab)
+        if (tab === 'files' && (key.leftArrow || key.rightArrow || key.return) && files.foldKey(key)) return
         if (key.rightArrow || (key.tab && !key.shift)) return switchTab(TABS[(tabIndex + 1) % TABS.length])
         if (key.leftArrow || (key.tab && key.shift)) return switchTab(TABS[(tabIndex + TABS.length - 1) % TABS.length])
-        if (/^[1-4]$/.test(input)) return switchTab(TABS[Number(input) - 1])
-        const count = tab === 'files' ? (data.details?.files.length ?? 0) : tab === 'peers' ? (data.details?.peers.length ?? 0) : 0
+        if (/^[1-5]$/.test(input)) return switchTab(TABS[Number(input) - 1])
+        const count = tab === 'files' ? files.rows.length : tab === 'peers' ? (details?.peers.length ?? 0) : 0
         if (key.downArrow || input === 'j') return setRow((r) => Math.max(0, Math.min(count - 1, r + 1)))
         if (key.upArrow || input === 'k') return setRow((r) => Math.max(0, r - 1))
-        if (tab === 'files' && input === ' ') return void changePriority('toggle')
-        if (tab === 'files' && (input === '+' || input === '=')) return void changePriority('up')
-        if (tab === 'files' && input === '-') return void changePriority('down')
+        if (tab === 'files' && input === ' ') return void files.changePriority('toggle')
+        if (tab === 'files' && (input === '+' || input === '=')) return void files.changePriority('up')
+        if (tab === 'files' && input === '-') return void files.changePriority('down')
+        if (tab === 'files' && input === 't') return files.toggleFlat()
+        if (tab === 'peers' && peerKey(input)) return
+        if (tab === 'pieces' && input === 'A') {
+          setAvailability((a) => !a)
+          wants.current.availability = !availability
+          void poll()
+          return
+        }
         torrentKey(input, 'detail')
         return
       }
@@ -395,7 +415,7 @@ export function Dashboard(props: DashboardProps) {
           setDetailHash(selected.infoHash)
           setRow(0)
           setMode({ kind: 'detail' })
-          pollState.current.detailHash = selected.infoHash
+          wants.current.detailHash = selected.infoHash
           void poll()
           return
         }
@@ -403,6 +423,7 @@ export function Dashboard(props: DashboardProps) {
           setMode({ kind: 'input', prompt: 'filter', value: filter, back: 'list' })
           return
         }
+        if (input === 'r') return setShowRates(!ratesShown)
         if (input === 'o') return setSort(SORT_KEYS[(SORT_KEYS.indexOf(sort) + 1) % SORT_KEYS.length])
         if (input === 'O') return setDescending((d) => !d)
         if (key.escape && filter) return setFilter('')
@@ -422,54 +443,74 @@ export function Dashboard(props: DashboardProps) {
   const logRows = props.debug ? LOG_PANE_ROWS : 0
   const candidateRows = message?.candidates?.length ? Math.min(4, Math.ceil(message.candidates.length / 4)) : 0
   const bodyHeight = Math.max(3, rows - 1 - 1 - 1 - 1 - logRows - candidateRows)
-  const counts = VIEWS.map((v) => [v, visibleTorrents(data.torrents, { view: v, filter: '', sort: 'queue', descending: false }).length] as const)
+  // The session's rate graph: shown by default when the terminal has room for it and the list.
+  const ratesShown = showRates ?? rows >= 30
+  const ratesRows = ratesShown && !inDetail && mode.kind !== 'help' && mode.kind !== 'bans' ? Math.max(4, Math.min(10, Math.floor(bodyHeight / 3))) : 0
+  const counts = useMemo(() => VIEWS.map((v) => [v, v === 'all' ? data.torrents.length : data.torrents.reduce((n, t) => n + (inView(t, v) ? 1 : 0), 0)] as const), [data.torrents])
   const nowMs = (data.details?.nowMs ?? Date.now()) + (Date.now() - (data.detailsAtMs || Date.now()))
+  const palette = props.noColor ? NO_COLOURS : COLOURS
 
   return (
-    <Box flexDirection="column" width={width}>
-      <Text wrap="truncate">
-        <Text bold color="cyan">
-          friendtorrent
-        </Text>
-        {counts.map(([v, n]) => (
-          <Text key={v} inverse={v === view}>
-            {` ${v} ${n} `}
+    <PaletteContext.Provider value={palette}>
+      <Box flexDirection="column" width={width}>
+        <Text wrap="truncate">
+          <Text bold color={palette.accent}>
+            friendtorrent
           </Text>
-        ))}
-        {filter ? <Text color="yellow">{` /${filter}`}</Text> : ''}
-      </Text>
-      {searching ? (
-        <SearchPanel
-          backend={backend}
-          width={width}
-          height={bodyHeight}
-          saveDir={props.saveDir}
-          onClose={(m) => {
-            setSearching(false)
-            if (m) setMessage(m)
-          }}
-        />
-      ) : mode.kind === 'help' ? (
-        <HelpOverlay width={width} height={bodyHeight} />
-      ) : inDetail ? (
-        <DetailView details={data.details?.summary.infoHash === detailHash ? data.details : undefined} tab={tab} row={row} width={width} height={bodyHeight} nowMs={nowMs} />
-      ) : (
-        <TorrentList torrents={visible} selected={selectedIndex} width={width} height={bodyHeight} sort={sort} descending={descending} />
-      )}
-      {props.debug && (
-        <Box flexDirection="column" height={logRows}>
-          <Text dimColor>{fit('── log ' + '─'.repeat(width), width)}</Text>
-          {data.log.slice(-(logRows - 1)).map((l) => (
-            <Text key={`${l.seq}-${l.atMs}`} wrap="truncate" dimColor={!/^(error|warning)/.test(l.text)} color={/^(error|warning)/.test(l.text) ? 'red' : undefined}>
-              {fit(`${new Date(l.atMs).toTimeString().slice(0, 8)} ${l.text}`, width)}
+          {counts.map(([v, n]) => (
+            <Text key={v} inverse={v === view}>
+              {` ${v} ${n} `}
             </Text>
           ))}
-        </Box>
-      )}
-      <BottomLine mode={mode} message={data.lost ? { text: data.lost, error: true } : message} width={width} />
-      {candidateRows > 0 && <Candidates names={message!.candidates!} width={width} rows={candidateRows} />}
-      <StatusBar status={data.status} attachedTo={backend.attachedTo} width={width} />
-    </Box>
+          {filter ? <Text color={palette.busy}>{` /${filter}`}</Text> : ''}
+        </Text>
+        {searching ? (
+          <SearchPanel
+            backend={backend}
+            width={width}
+            height={bodyHeight}
+            saveDir={props.saveDir}
+            onClose={(m) => {
+              setSearching(false)
+              if (m) setMessage(m)
+            }}
+          />
+        ) : mode.kind === 'help' ? (
+          <HelpOverlay width={width} height={bodyHeight} first={mode.first} />
+        ) : mode.kind === 'bans' ? (
+          <BansView bans={data.bans} row={mode.row} width={width} height={bodyHeight} />
+        ) : inDetail ? (
+          <DetailView
+            details={details}
+            tab={tab}
+            row={row}
+            width={width}
+            height={bodyHeight}
+            nowMs={nowMs}
+            files={files.tree && { tree: files.tree, visible: files.rows, expanded: files.expanded, flat: files.flat }}
+            history={data.detailRates}
+            sampleMs={refreshMs}
+            availability={availability}
+          />
+        ) : (
+          <TorrentList torrents={visible} selected={selectedIndex} width={width} height={bodyHeight - ratesRows} sort={sort} descending={descending} />
+        )}
+        {ratesRows > 0 && <RateGraph history={data.rates} width={width} height={ratesRows} sampleMs={refreshMs} />}
+        {props.debug && (
+          <Box flexDirection="column" height={logRows}>
+            <Text dimColor>{fit('── log ' + '─'.repeat(width), width)}</Text>
+            {data.log.slice(-(logRows - 1)).map((l) => (
+              <Text key={`${l.seq}-${l.atMs}`} wrap="truncate" dimColor={!/^(error|warning)/.test(l.text)} color={/^(error|warning)/.test(l.text) ? palette.bad : undefined}>
+                {fit(`${new Date(l.atMs).toTimeString().slice(0, 8)} ${l.text}`, width)}
+              </Text>
+            ))}
+          </Box>
+        )}
+        <BottomLine mode={mode} message={data.lost ? { text: data.lost, error: true } : message} width={width} />
+        {candidateRows > 0 && <Candidates names={message!.candidates!} width={width} rows={candidateRows} />}
+        <StatusBar status={data.status} attachedTo={backend.attachedTo} width={width} />
+      </Box>
+    </PaletteContext.Provider>
   )
 }
 

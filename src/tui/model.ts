@@ -60,9 +60,14 @@ export const COLUMNS: Column[] = [
 
 const MIN_NAME_WIDTH = 16
 
-/** The columns that fit `width` (one space between them), dropping the least needed first; the name takes what is left. */
-export function fitColumns(width: number): { columns: Column[]; nameWidth: number } {
-  let columns = COLUMNS
+/**
+ * The columns that fit `width` (one space between them), dropping the least
+ * needed first; the name takes what is left. The # column is as wide as the
+ * largest queue number of `rowCount` rows needs.
+ */
+export function fitColumns(width: number, rowCount = 0): { columns: Column[]; nameWidth: number } {
+  const queueWidth = Math.max(3, String(rowCount).length)
+  let columns = queueWidth === COLUMNS[0].width ? COLUMNS : [{ ...COLUMNS[0], width: queueWidth }, ...COLUMNS.slice(1)]
   const used = (cols: Column[]) => cols.reduce((n, c) => n + c.width + 1, 0)
   while (width - used(columns) < MIN_NAME_WIDTH) {
     const droppable = columns.filter((c) => c.keep > 0)
@@ -115,11 +120,17 @@ export function progressBar(fraction: number, width: number): string {
   return ('█'.repeat(full) + partial).padEnd(width, '·').slice(0, width)
 }
 
+/** What a piece map cell shows, from its run of pieces. */
+export const PIECE_CHARS = { verified: '█', partly: '▓', inFlight: '░', missing: '·' } as const
+
+const hasBit = (bits: Uint8Array | undefined, p: number) => bits !== undefined && (bits[p >> 3] & (0x80 >> (p & 7))) !== 0
+
 /**
- * A piece map of `cells` characters: each cell covers a run of pieces and
- * shows how many of them are verified (' ' none, ░ ▒ ▓ some, █ all).
+ * A piece map of at most `cells` characters: each cell covers a run of pieces
+ * and shows █ all verified, ░ some in flight (requested or partly received),
+ * ▓ some verified, · none of them.
  */
-export function pieceMap(pieces: Uint8Array, pieceCount: number, cells: number): string {
+export function pieceMap(pieces: Uint8Array, pieceCount: number, cells: number, inFlight?: Uint8Array): string {
   if (pieceCount === 0 || cells <= 0) return ''
   const n = Math.min(cells, pieceCount)
   let out = ''
@@ -127,11 +138,39 @@ export function pieceMap(pieces: Uint8Array, pieceCount: number, cells: number):
     const from = Math.floor((c * pieceCount) / n)
     const to = Math.floor(((c + 1) * pieceCount) / n)
     let have = 0
-    for (let p = from; p < to; p++) if (pieces[p >> 3] & (0x80 >> (p & 7))) have++
-    const f = have / (to - from)
-    out += f === 0 ? '·' : f === 1 ? '█' : f < 0.34 ? '░' : f < 0.67 ? '▒' : '▓'
+    let flying = false
+    for (let p = from; p < to; p++) {
+      if (hasBit(pieces, p)) have++
+      else if (!flying && hasBit(inFlight, p)) flying = true
+    }
+    out += have === to - from ? PIECE_CHARS.verified : flying ? PIECE_CHARS.inFlight : have > 0 ? PIECE_CHARS.partly : PIECE_CHARS.missing
   }
   return out
+}
+
+/** Availability per cell: the fewest peers having any piece of its run, 0-9, + for 10 or more. */
+export function availabilityMap(availability: Uint8Array, pieceCount: number, cells: number): string {
+  if (pieceCount === 0 || cells <= 0) return ''
+  const n = Math.min(cells, pieceCount)
+  let out = ''
+  for (let c = 0; c < n; c++) {
+    const from = Math.floor((c * pieceCount) / n)
+    const to = Math.floor(((c + 1) * pieceCount) / n)
+    let min = 255
+    for (let p = from; p < to; p++) min = Math.min(min, availability[p] ?? 0)
+    out += min >= 10 ? '+' : String(min)
+  }
+  return out
+}
+
+/** A line cut into runs of the same character, to colour each run with one Text. */
+export function runsOf(line: string): string[] {
+  const runs: string[] = []
+  for (const ch of line) {
+    if (runs.length && runs[runs.length - 1][0] === ch) runs[runs.length - 1] += ch
+    else runs.push(ch)
+  }
+  return runs
 }
 
 /** Decodes a peer's flags the way rTorrent, Transmission and qBittorrent show them (P: over µTP). */
@@ -175,4 +214,44 @@ export function splitCommandLine(line: string): string[] {
   if (quote) throw new Error(`unclosed ${quote} quote`)
   if (inWord) words.push(word)
   return words
+}
+
+/** Whether two plain JSON values are equal (what a poll answer is made of). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  if (Array.isArray(a)) {
+    const y = b as unknown[]
+    if (a.length !== y.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], y[i])) return false
+    return true
+  }
+  const x = a as Record<string, unknown>
+  const y = b as Record<string, unknown>
+  const keys = Object.keys(x)
+  if (keys.length !== Object.keys(y).length) return false
+  for (const k of keys) if (!sameJson(x[k], y[k])) return false
+  return true
+}
+
+/**
+ * The new list with each torrent that did not change replaced by its object
+ * from the previous poll, and the previous array itself when nothing changed:
+ * memoised rows and views then skip what is the same.
+ */
+export function reuseUnchanged(prev: TorrentSummary[], next: TorrentSummary[]): TorrentSummary[] {
+  const byHash = new Map<string, TorrentSummary>()
+  for (const t of prev) byHash.set(t.infoHash, t)
+  let same = prev.length === next.length
+  const out = next.map((t, i) => {
+    const old = byHash.get(t.infoHash)
+    if (old && sameJson(old, t)) {
+      if (prev[i] !== old) same = false
+      return old
+    }
+    same = false
+    return t
+  })
+  return same ? prev : out
 }

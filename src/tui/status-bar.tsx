@@ -6,7 +6,11 @@ import type { SessionStatus } from '../session/session.ts'
 import { formatBytesShort } from './format/format.ts'
 import { fit } from './model.ts'
 
-export type DashboardStatus = SessionStatus & { saveDir: string; freeBytes: number | null }
+/** What `status` answers (with `portForwarding` from a session that maps its port through UPnP or NAT-PMP). */
+export type DashboardStatus = SessionStatus & {
+  saveDir: string
+  freeBytes: number | null
+}
 
 export function statusLine(s: DashboardStatus | undefined, attachedTo: string | undefined): string {
   if (!s) return 'connecting to the session…'

@@ -1,19 +1,13 @@
 // The torrent list: one row per torrent with a progress bar, the selected row
-// highlighted, the columns that fit the width. Props only.
+// highlighted, the columns that fit the width. Props only. Rows are memoised:
+// the container keeps an unchanged torrent's summary object from one poll to
+// the next, so only rows whose torrent changed render again.
 import { Box, Text } from 'ink'
+import { memo, useMemo } from 'react'
 import type { TorrentSummary } from '../session/session.ts'
 import { fit, fitColumns, progressBar } from './model.ts'
-import type { SortKey } from './model.ts'
-
-export const STATE_COLOR: Record<string, string> = {
-  downloading: 'cyan',
-  seeding: 'green',
-  checking: 'yellow',
-  'fetching metadata': 'yellow',
-  queued: 'gray',
-  paused: 'gray',
-  error: 'red',
-}
+import type { Column, SortKey } from './model.ts'
+import { stateColour, usePalette } from './theme.ts'
 
 export interface TorrentListProps {
   torrents: TorrentSummary[]
@@ -25,7 +19,8 @@ export interface TorrentListProps {
 }
 
 export function TorrentList({ torrents, selected, width, height, sort, descending }: TorrentListProps) {
-  const { columns, nameWidth } = fitColumns(width)
+  const maxQueue = useMemo(() => torrents.reduce((m, t) => Math.max(m, t.queuePosition + 1), 0), [torrents])
+  const { columns, nameWidth } = useMemo(() => fitColumns(width, maxQueue), [width, maxQueue])
   const rows = Math.max(1, height - 1)
   // Keep the selection in sight: scroll by whole pages around it.
   const first = Math.max(0, Math.min(selected - Math.floor(rows / 2), torrents.length - rows))
@@ -41,34 +36,50 @@ export function TorrentList({ torrents, selected, width, height, sort, descendin
     <Box flexDirection="column" height={height}>
       <Text bold>{fit(header, width)}</Text>
       {torrents.length === 0 && <Text dimColor>{fit('  nothing here: press a to add a torrent or magnet link, ? for help', width)}</Text>}
-      {shown.map((t, i) => {
-        const isSelected = first + i === selected
-        return (
-          <Text key={t.infoHash} inverse={isSelected} wrap="truncate">
-            {columns.map((c, ci) => {
-              const sep = ci === 0 ? '' : ' '
-              if (c.key === 'name') return sep + fit(c.cell(t), nameWidth)
-              if (c.key === 'progress') {
-                const bar = progressBar(t.progress, c.width - 7)
-                return (
-                  <Text key={c.key}>
-                    {sep}
-                    <Text color={t.progress >= 1 ? 'green' : 'cyan'}>{bar}</Text>
-                    {fit(c.cell(t), 7, 'right')}
-                  </Text>
-                )
-              }
-              if (c.key === 'state')
-                return (
-                  <Text key={c.key} color={STATE_COLOR[t.state]}>
-                    {sep + fit(c.cell(t), c.width)}
-                  </Text>
-                )
-              return sep + fit(c.cell(t), c.width, 'right')
-            })}
-          </Text>
-        )
-      })}
+      {shown.map((t, i) => (
+        <TorrentRow key={t.infoHash} torrent={t} selected={first + i === selected} columns={columns} nameWidth={nameWidth} />
+      ))}
     </Box>
   )
 }
+
+const TorrentRow = memo(function TorrentRow({ torrent: t, selected, columns, nameWidth }: { torrent: TorrentSummary; selected: boolean; columns: Column[]; nameWidth: number }) {
+  const palette = usePalette()
+  return (
+    <Text inverse={selected} wrap="truncate">
+      {columns.map((c, ci) => {
+        const sep = ci === 0 ? '' : ' '
+        if (c.key === 'name') return sep + fit(c.cell(t), nameWidth)
+        if (c.key === 'progress') {
+          const bar = progressBar(t.progress, c.width - 7)
+          return (
+            <Text key={c.key}>
+              {sep}
+              <Text color={t.progress >= 1 ? palette.ok : palette.down}>{bar}</Text>
+              {fit(c.cell(t), 7, 'right')}
+            </Text>
+          )
+        }
+        if (c.key === 'state')
+          return (
+            <Text key={c.key} color={stateColour(palette, t.state)}>
+              {sep + fit(c.cell(t), c.width)}
+            </Text>
+          )
+        if (c.key === 'down' && t.downloadRateBytesPerSec > 0)
+          return (
+            <Text key={c.key} color={palette.down}>
+              {sep + fit(c.cell(t), c.width, 'right')}
+            </Text>
+          )
+        if (c.key === 'up' && t.uploadRateBytesPerSec > 0)
+          return (
+            <Text key={c.key} color={palette.up}>
+              {sep + fit(c.cell(t), c.width, 'right')}
+            </Text>
+          )
+        return sep + fit(c.cell(t), c.width, 'right')
+      })}
+    </Text>
+  )
+})

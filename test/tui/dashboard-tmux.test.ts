@@ -92,7 +92,7 @@ describe('dashboard in a real terminal (tmux)', () => {
     // Details while it downloads: the seeder is connected.
     keys('Enter')
     await waitScreen('the files tab', (s) => s.includes('1 files') && s.includes('Priority'))
-    keys('Right')
+    keys('Tab')
     await waitScreen('the seeder in the peers tab', (s) => s.includes(`127.0.0.1:${seeder.port}`) && /tracker/.test(s))
     keys('Right')
     await waitScreen('the trackers tab', (s) => s.includes(tracker.httpUrl.slice(0, 30)) && /\bok\b/.test(s))

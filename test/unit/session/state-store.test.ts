@@ -445,3 +445,22 @@ test('kill -9 while saving resume data in a tight loop never leaves a torn recor
     t.diagnostic(`${recordsSeen}/10 rounds loaded a whole record; ${savesCompleted} saves completed before the kills`)
   })
 })
+
+test('bans: kept canonical in library.json across reopen, lifted, and a bad list is reported as corrupt', async () => {
+  await withTemp(async (dir) => {
+    const store = await StateStore.open(dir)
+    assert.equal(await store.ban('::ffff:192.0.2.7'), '192.0.2.7')
+    assert.equal(await store.ban('[2001:DB8::0:7]'), '2001:db8::7')
+    await store.ban('192.0.2.7')
+    await assert.rejects(store.ban('example.org'), (err: Error) => err instanceof FriendError && /a ban is an IP address/.test(err.message))
+    await store.flush()
+    const reopened = await StateStore.open(dir)
+    assert.deepEqual(reopened.bans(), ['192.0.2.7', '2001:db8::7'])
+    assert.equal(await reopened.unban('192.0.2.7'), true)
+    assert.equal(await reopened.unban('192.0.2.7'), false)
+    await reopened.flush()
+    assert.deepEqual(JSON.parse(await readFile(path.join(dir, 'library.json'), 'utf8')).bans, ['2001:db8::7'])
+    await writeFile(path.join(dir, 'library.json'), JSON.stringify({ version: 1, torrents: [], bans: ['not an address'] }))
+    await assert.rejects(StateStore.open(dir), /"bans" is not a list of IP addresses/)
+  })
+})

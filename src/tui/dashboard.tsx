@@ -4,7 +4,6 @@
 // at most one session command (a folder's priority, a ban, a disconnect are
 // one each). The components it renders take props only. Errors from commands
 // show in the message line, never as a crash.
-import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
 import { Box, Text, useInput } from 'ink'
@@ -146,16 +145,9 @@ export function Dashboard(props: DashboardProps) {
       await act('add', 'add', { url: value, savePath, cwd: props.cwd }, (r) => addedText(r))
       return
     }
-    let bytes: Buffer
+    // The session reads the file itself (same machine, same user): megabytes of torrent never cross the control channel.
     const path = resolve(props.cwd, value.replace(/^~(?=\/|$)/, homedir()))
-    try {
-      bytes = await readFile(path)
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      setMessage({ text: `add: cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (err as Error).message}`, error: true })
-      return
-    }
-    await act('add', 'add', { torrentBase64: bytes.toString('base64'), savePath, cwd: props.cwd }, (r) => addedText(r))
+    await act('add', 'add', { path, savePath, cwd: props.cwd }, (r) => addedText(r))
   }
 
   const runLine = async (line: string) => {

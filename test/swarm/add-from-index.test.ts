@@ -10,7 +10,7 @@ import { test } from 'node:test'
 import { torrentFromInfoDict } from '../../src/cli/index-lookup.ts'
 import { openIndexStore } from '../../src/index/open-store.ts'
 import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
-import { describeRun, isolatedEnv, runCli } from '../helpers/cli.ts'
+import { describeRun, isolatedEnv, runCli, testConfigJson } from '../helpers/cli.ts'
 import { buildTorrent, ODD_LAYOUT } from '../helpers/make-torrent.ts'
 import { freePort, tempDir } from '../helpers/net.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
@@ -25,7 +25,7 @@ test('add of an indexed info hash starts from the stored info dict and downloads
     const home = join(work.path, 'home')
     isolatedEnv(home)
     const stateDir = join(work.path, 'state')
-    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, stateDir }))
+    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ stateDir }))
     const index = await openIndexStore('', stateDir)
     await index.insert([
       {
@@ -69,7 +69,7 @@ test('without an index, the same bare info hash fetches metadata as before (and 
   try {
     const home = join(work.path, 'home')
     isolatedEnv(home)
-    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, stateDir: join(work.path, 'state') }))
+    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ stateDir: join(work.path, 'state') }))
     const run = await runCli(['add', meta.infoHashHex, '-o', join(work.path, 'out'), '--port', String(await freePort()), '--peer', `127.0.0.1:${peer.port}`], { timeoutMs: 8_000, homeDir: home })
     assert.match(run.stdout, /fetching metadata from peers/, describeRun(run))
     assert.doesNotMatch(run.stdout, /from the index/)

@@ -103,7 +103,13 @@ export function infoHashHexOf(data: Buffer): string {
   const what = 'not a torrent file'
   const infoSpan = topLevelSpans(data, what).spans.get('info')
   if (!infoSpan) throw new MetainfoError(`${what}: it has no info dictionary`)
-  return createHash('sha1').update(data.subarray(infoSpan.start, infoSpan.end)).digest('hex')
+  const info = data.subarray(infoSpan.start, infoSpan.end)
+  // As metainfoFromInfo decides: a v2-only torrent goes by its SHA-256, cut to 20 bytes (BEP 52).
+  const keys = topLevelSpans(info, what).spans
+  const version = keys.get('meta version')
+  const isV2 = version !== undefined && info.subarray(version.start, version.end).toString('latin1') === 'i2e'
+  const hasV1 = !isV2 || (keys.has('pieces') && (keys.has('files') || keys.has('length')))
+  return hasV1 ? createHash('sha1').update(info).digest('hex') : createHash('sha256').update(info).digest().subarray(0, HASH_LENGTH).toString('hex')
 }
 
 /** The display-only fields outside the info dict; missing or mistyped ones are left out. */

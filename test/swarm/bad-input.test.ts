@@ -33,14 +33,14 @@ const BAD_FILES: [label: string, bytes: () => Buffer, stderr: RegExp][] = [
   ['an enormous piece length', () => infoWith((i) => { i['piece length'] = 2 ** 40 }), /piece length 1099511627776 is over the 64 MiB limit$/],
   ['a path part that is not a string', () => infoWith((i) => { delete i.length; i.files = [{ length: 40_000, path: ['dir', 5] }] }), /file 1's path has a part that is not a string$/],
   ['a single file whose name is nothing once made safe', () => infoWith((i) => { i.name = '..' }), /its name "\.\." is nothing once made safe, and a single file needs one$/],
-  ['a v2-only torrent', () => Buffer.from(bencode.encode({ info: { name: 'v2', 'piece length': 16384, 'meta version': 2, 'file tree': {} } })), /v2-only torrents are not supported \(BEP 52\)/],
+  ['a v2 torrent whose file tree holds no files', () => Buffer.from(bencode.encode({ info: { name: 'v2', 'piece length': 16384, 'meta version': 2, 'file tree': {} } })), /bad\.torrent: not a torrent file: its file tree holds no files$/],
 ]
 
 const BAD_LINKS: [label: string, link: string, stderr: RegExp][] = [
   ['a magnet with a short hash', 'magnet:?xt=urn:btih:0123456789abcdef', /info hash "0123456789abcdef" must be 40 hex digits or 32 base32 characters/],
   ['a magnet with no xt', 'magnet:?dn=name&tr=udp%3A%2F%2F127.0.0.1%3A1', /magnet link has no info hash/],
-  ['a v2-only magnet', `magnet:?xt=urn:btmh:1220${'ab'.repeat(32)}`, /v2-only magnet links are not supported/],
-  ['a bare v2 hash', 'ab'.repeat(32), /64-hex-digit info hash is a v2 \(SHA-256\) one/],
+  ['a v2 magnet with a short hash', 'magnet:?xt=urn:btmh:1220abcd', /v2 info hash "1220abcd" must be "1220" and 64 hex digits \(a SHA-256 multihash\)/],
+  ['a v2 magnet with another multihash', `magnet:?xt=urn:btmh:1114${'ab'.repeat(32)}`, /must be "1220" and 64 hex digits \(a SHA-256 multihash\)/],
 ]
 
 /** Every path under `root` with its size and mtime, so "nothing written" is checked, not assumed. */

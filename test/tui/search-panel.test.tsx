@@ -29,7 +29,7 @@ class IndexBackend implements DashboardBackend {
       case 'events':
         return []
       case 'status':
-        return undefined
+        return { port: 6881, dhtNodes: 0, downloadRateBytesPerSec: 0, uploadRateBytesPerSec: 0, downloadLimitBytesPerSec: 0, uploadLimitBytesPerSec: 0, connectedPeers: 0, torrents: 0, saveDir: '/srv', freeBytes: null }
       case 'search': {
         const words = String(args.text).toLowerCase().split(/\s+/).filter(Boolean)
         return INDEX.filter((r) => words.every((w, i) => r.name.toLowerCase().split(/[^a-z0-9]+/).some((nw) => (i === words.length - 1 && args.prefix ? nw.startsWith(w) : nw === w))))
@@ -73,7 +73,8 @@ function open() {
 test('f opens the search; results come as you type (the last word a prefix); Enter adds the chosen one and says it came from the index', async () => {
   const { ui, backend, frame, type } = open()
   try {
-    await until(() => frame().includes('friendtorrent'), () => frame())
+    await until(() => ui.stdin.listenerCount('readable') > 0 && frame().includes('friendtorrent') && backend.calls.some((c) => c.command === 'status'), () => frame()) // the first poll is in, and Ink reads keys
+    await settle()
     await type('f')
     await until(() => frame().includes('search the index:'), () => frame())
     await settle() // the panel takes the keyboard once its first render's effects have run
@@ -99,7 +100,8 @@ test('f opens the search; results come as you type (the last word a prefix); Ent
 test('in the search, letters are words, not dashboard keys; Esc goes back without adding; control characters are drawn safely; no match says so', async () => {
   const { ui, backend, frame, type } = open()
   try {
-    await until(() => frame().includes('friendtorrent'), () => frame())
+    await until(() => ui.stdin.listenerCount('readable') > 0 && frame().includes('friendtorrent') && backend.calls.some((c) => c.command === 'status'), () => frame()) // the first poll is in, and Ink reads keys
+    await settle()
     await type('f')
     await until(() => frame().includes('search the index:'), () => frame())
     await settle() // the panel takes the keyboard once its first render's effects have run

@@ -92,7 +92,11 @@ function request(url: URL, opts: RangeGetOptions): Promise<IncomingMessage> {
       agent: opts.agents.for(url),
       signal: opts.signal,
       headers: { range: `bytes=${opts.start}-${opts.end}`, 'accept-encoding': 'identity', 'user-agent': 'friendtorrent' },
-    }, resolve)
+    }, (res) => {
+      // An abort can error the answer before its reader listens: never an uncaught exception (the reader still sees it).
+      res.on('error', () => {})
+      resolve(res)
+    })
     // Kept for the request's life: an abort after the answer is in still errors it.
     req.on('error', (err) => reject(new WebSeedError(errorMessage(err), false)))
   })

@@ -8,11 +8,10 @@ import type { Clock, TimerHandle } from '../core/clock.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { addressKey, errorMessage, type PeerAddress } from '../core/types.ts'
 import { MetadataFetcher } from '../metadata/metadata-fetcher.ts'
-import { metadataResponse } from '../metadata/metadata-server.ts'
+import { receiveMetadataMessage, sendMetadataRequests } from '../metadata/metadata-exchange.ts'
 import { dialPeer } from '../peer/dial.ts'
 import { PeerConnection } from '../peer/peer-connection.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
-import { decodeMetadataMessage, encodeMetadataMessage } from '../wire/ut-metadata.ts'
 import type { CircuitBreaker } from './circuit-breaker.ts'
 import type { FetchLimits } from './fetch-limits.ts'
 
@@ -189,47 +188,28 @@ export class MetadataFetch {
 
   #handleMetadataMessage(pc: PeerConnection, key: string, payload: Buffer): void {
     if (this.#settled) return
-    let message
-    try {
-      message = decodeMetadataMessage(payload)
-    } catch (err) {
-      pc.close(`bad ut_metadata message: ${errorMessage(err)}`)
-      return
-    }
-    if (message.msgType === 'request') {
-      pc.sendExtended('ut_metadata', encodeMetadataMessage(metadataResponse(undefined, message.piece)))
-      return
-    }
-    if (message.msgType === 'reject') {
-      this.#fetcher.handleReject(key, message.piece)
-      this.#requestMore()
-      return
-    }
-    const result = this.#fetcher.handleData(key, message.piece, message.totalSize, message.data)
-    if (!result.ok) {
-      const liars = new Set([key, ...this.#fetcher.lastFailedPeers])
-      if (/does not match the info hash/.test(result.reason)) {
+    const step = receiveMetadataMessage(this.#fetcher, pc, key, payload)
+    if (step.kind === 'failed') {
+      if (/does not match the info hash/.test(step.reason)) {
         this.#mismatched = true
         // Each liar is skipped by every fetch for a while: the breaker opens at once.
-        for (const liar of liars) for (let i = 0; i < LIAR_STRIKES; i++) this.#opts.peerBreaker.failure(liar, this.#opts.clock.now())
+        for (const liar of step.liars) for (let i = 0; i < LIAR_STRIKES; i++) this.#opts.peerBreaker.failure(liar, this.#opts.clock.now())
       }
-      this.#lastReason = result.reason
-      for (const liar of liars) this.#connections.get(liar)?.close(result.reason)
+      this.#lastReason = step.reason
+      for (const liar of step.liars) this.#connections.get(liar)?.close(step.reason)
       return
     }
-    if (result.done) {
+    if (step.kind === 'done') {
       this.#opts.peerBreaker.success(key)
-      this.#settle({ ok: true, infoDict: result.done })
+      this.#settle({ ok: true, infoDict: step.infoDict })
       return
     }
-    this.#requestMore()
+    if (step.kind === 'more') this.#requestMore()
   }
 
   #requestMore(): void {
     if (this.#settled) return
-    for (const { peer, piece } of this.#fetcher.nextRequests(this.#opts.clock.now())) {
-      this.#connections.get(peer)?.sendExtended('ut_metadata', encodeMetadataMessage({ msgType: 'request', piece }))
-    }
+    sendMetadataRequests(this.#fetcher, this.#opts.clock.now(), (k) => this.#connections.get(k))
   }
 
   #peerFailed(key: string, reason: string): void {

@@ -21,12 +21,11 @@ import type { MagnetLink } from '../metainfo/magnet.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { metainfoFromInfo } from '../metainfo/metainfo.ts'
 import { MetadataFetcher } from '../metadata/metadata-fetcher.ts'
-import { metadataResponse } from '../metadata/metadata-server.ts'
+import { receiveMetadataMessage, sendMetadataRequests } from '../metadata/metadata-exchange.ts'
 import { dialPeer } from '../peer/dial.ts'
 import type { TransportPolicy } from '../peer/dial.ts'
 import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
 import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
-import { decodeMetadataMessage, encodeMetadataMessage } from '../wire/ut-metadata.ts'
 
 export interface MetadataTaskOptions {
   link: MagnetLink
@@ -219,33 +218,18 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
   }
 
   async #handleMetadataMessage(pc: PeerConnection, key: string, payload: Buffer): Promise<void> {
-    let message
-    try {
-      message = decodeMetadataMessage(payload)
-    } catch (err) {
-      pc.close(`bad ut_metadata message: ${errorMessage(err)}`)
-      return
-    }
-    if (message.msgType === 'request') {
-      pc.sendExtended('ut_metadata', encodeMetadataMessage(metadataResponse(undefined, message.piece)))
-      return
-    }
-    if (message.msgType === 'reject') {
-      this.#fetcher.handleReject(key, message.piece)
-      this.#requestMore()
-      return
-    }
-    const result = this.#fetcher.handleData(key, message.piece, message.totalSize, message.data)
-    if (!result.ok) {
+    const step = receiveMetadataMessage(this.#fetcher, pc, key, payload)
+    if (step.kind === 'failed') {
       // A hash mismatch names every sender; drop them all, the fetch goes on from others.
-      for (const liar of new Set([key, ...this.#fetcher.lastFailedPeers])) this.#connections.get(liar)?.close(result.reason)
+      for (const liar of step.liars) this.#connections.get(liar)?.close(step.reason)
       return
     }
-    if (result.done && !this.#done) {
+    if (step.kind === 'idle') return
+    if (step.kind === 'done' && !this.#done) {
       this.#done = true
       let meta: Metainfo
       try {
-        meta = await metainfoFromInfo(result.done, this.#opts.link.tiers)
+        meta = await metainfoFromInfo(step.infoDict, this.#opts.link.tiers)
       } catch (err) {
         // The hash matched: every peer would send the same dict, so there is no point going on.
         this.emit('error', `the metadata for ${this.#opts.link.infoHashHex} is not a usable torrent: ${errorMessage(err)}`)
@@ -263,9 +247,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
 
   #requestMore(): void {
     if (this.#done || this.#stopped) return
-    for (const { peer, piece } of this.#fetcher.nextRequests(this.#clock.now())) {
-      this.#connections.get(peer)?.sendExtended('ut_metadata', encodeMetadataMessage({ msgType: 'request', piece }))
-    }
+    sendMetadataRequests(this.#fetcher, this.#clock.now(), (k) => this.#connections.get(k))
   }
 
   #handleTick(): void {

@@ -1,7 +1,9 @@
 // Every peer address we could connect to, merged from all sources, with what
 // we know of each: where it came from, how often connecting failed, when it
-// may be tried again, and bans (per host, all ports).
+// may be tried again, and bans (per host, all ports). Our own addresses never
+// enter it, whichever source names them, so we never dial ourselves.
 // Pure: no timers, no sockets; the caller passes `nowMs` and acts on answers.
+import type { OwnAddressCheck } from '../core/own-address.ts'
 import { addressKey, type PeerCandidate, type PeerSourceKind } from '../core/types.ts'
 
 export interface Candidate extends PeerCandidate {
@@ -14,6 +16,8 @@ export interface Candidate extends PeerCandidate {
 export interface CandidatePoolOptions {
   maxCandidates?: number
   baseRetryMs?: number
+  /** Our listen addresses (see core/own-address.ts): such candidates are dropped on arrival. */
+  isOwnAddress?: OwnAddressCheck
 }
 
 const DEFAULT_MAX_CANDIDATES = 2000
@@ -32,18 +36,23 @@ export class CandidatePool {
   readonly #baseRetryMs: number
   readonly #entries = new Map<string, Entry>()
   readonly #bannedHosts = new Set<string>()
+  readonly #isOwnAddress: OwnAddressCheck
+  /** Addresses a handshake showed to be us (e.g. our router's external address): never candidates again. */
+  readonly #selfKeys = new Set<string>()
 
   constructor(opts: CandidatePoolOptions = {}) {
     this.#maxCandidates = opts.maxCandidates ?? DEFAULT_MAX_CANDIDATES
     this.#baseRetryMs = opts.baseRetryMs ?? DEFAULT_BASE_RETRY_MS
+    this.#isOwnAddress = opts.isOwnAddress ?? (() => false)
   }
 
-  /** Returns how many are new. A candidate already known gains the new source. Banned hosts are ignored. */
+  /** Returns how many are new. A candidate already known gains the new source. Banned hosts and our own addresses are ignored. */
   add(candidates: PeerCandidate[], nowMs: number): number {
     let added = 0
     for (const c of candidates) {
       if (this.#bannedHosts.has(c.host)) continue
       const key = addressKey(c)
+      if (this.#selfKeys.has(key) || this.#isOwnAddress(c.host, c.port)) continue
       const known = this.#entries.get(key)
       if (known) {
         known.sources.add(c.source)
@@ -144,6 +153,12 @@ export class CandidatePool {
   /** The owner wants peers again (e.g. more files chosen): idle candidates that never failed are ready now. */
   wakeIdle(nowMs: number): void {
     for (const e of this.#entries.values()) if (e.state === 'idle' && e.failures === 0) e.nextAttemptAtMs = nowMs
+  }
+
+  /** `key` turned out to be us (the peer id in its handshake was ours): forgotten, and refused from every source from now on. */
+  markSelf(key: string): void {
+    this.#selfKeys.add(key)
+    this.#entries.delete(key)
   }
 
   /** Bans the candidate's host on every port, now and for candidates added later. */

@@ -25,7 +25,7 @@ const USER_AGENT = 'friendtorrent/0.1'
 const PREVIEW_CHARS = 40
 
 export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCall {
-  return httpTrackerGet(announceUrlWithQuery(url, request), url, parseHttpAnnounceReply)
+  return httpTrackerGet(announceUrlWithQuery(url, request), url, (status, statusMessage, body) => parseHttpAnnounceReply(status, statusMessage, body, request.peerId))
 }
 
 /**
@@ -143,7 +143,8 @@ export function escapeBytes(bytes: Uint8Array): string {
 }
 
 /** Parses a tracker's HTTP reply; throws a FriendError whose message says what was wrong. */
-export function parseHttpAnnounceReply(status: number, statusMessage: string, body: Uint8Array): AnnounceResponse {
+/** `ourPeerId`: a non-compact list's entry carrying it is us (as the tracker sees us, e.g. behind NAT) and is left out. */
+export function parseHttpAnnounceReply(status: number, statusMessage: string, body: Uint8Array, ourPeerId?: Uint8Array): AnnounceResponse {
   let decoded: unknown
   let decodeError: string | undefined
   try {
@@ -166,10 +167,10 @@ export function parseHttpAnnounceReply(status: number, statusMessage: string, bo
 
   const peers: PeerAddress[] = []
   if (dict.peers instanceof Uint8Array) peers.push(...decodeCompactPeers(dict.peers, 4))
-  else if (Array.isArray(dict.peers)) peers.push(...dictPeers(dict.peers))
+  else if (Array.isArray(dict.peers)) peers.push(...dictPeers(dict.peers, ourPeerId))
   else if (dict.peers !== undefined) throw new FriendError('tracker reply has a "peers" value that is neither a string nor a list')
   if (dict.peers6 instanceof Uint8Array) peers.push(...decodeCompactPeers(dict.peers6, 6))
-  else if (Array.isArray(dict.peers6)) peers.push(...dictPeers(dict.peers6))
+  else if (Array.isArray(dict.peers6)) peers.push(...dictPeers(dict.peers6, ourPeerId))
 
   const response: AnnounceResponse = { peers }
   const interval = count(dict.interval)
@@ -185,11 +186,13 @@ export function parseHttpAnnounceReply(status: number, statusMessage: string, bo
   return response
 }
 
-/** BEP 3 non-compact form: a list of {ip, port, peer id}; `ip` may be a name. Bad entries are skipped. */
-function dictPeers(list: unknown[]): PeerAddress[] {
+/** BEP 3 non-compact form: a list of {ip, port, peer id}; `ip` may be a name. Bad entries, and us, are skipped. */
+function dictPeers(list: unknown[], ourPeerId: Uint8Array | undefined): PeerAddress[] {
   const peers: PeerAddress[] = []
   for (const entry of list) {
     if (!isDict(entry) || !(entry.ip instanceof Uint8Array)) continue
+    const id = entry['peer id']
+    if (ourPeerId && id instanceof Uint8Array && Buffer.compare(id, ourPeerId) === 0) continue
     const port = entry.port
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue
     const host = canonicalHost(text(entry.ip))

@@ -75,22 +75,26 @@ export class PexState {
   /**
    * The message to send to `peer` now, or undefined: never for a private torrent (BEP 27),
    * at most once per minIntervalMs per peer, the first one lists current peers (capped),
-   * later ones the added/dropped since that peer's last message, never the peer itself.
-   * Peers left out by a cap are sent in a later message. Nothing to say → undefined.
+   * later ones the added/dropped since that peer's last message. Never the recipient
+   * itself: `recipient` holds every address it is known by (the one its connection comes
+   * from and the listen address it told us), none of which it is sent. Only peers given
+   * to handleConnected are listed: fully connected, at a known listen address.
+   * Peers left out by a cap are sent in a later message. Nothing to say → undefined, and
+   * the minute has not started: a peer that hears nothing now hears the first news.
    */
-  messageFor(peer: string, recipient: PeerAddress, nowMs: number): PexMessage | undefined {
+  messageFor(peer: string, recipient: readonly PeerAddress[], nowMs: number): PexMessage | undefined {
     if (this.#private) return undefined
     const state = this.#recipients.get(peer)
     if (state && nowMs - state.lastSentMs < this.#minIntervalMs) return undefined
     const advertised = state?.advertised ?? new Map<string, PeerAddress>()
-    const recipientKey = addressKey({ host: canonicalHost(recipient.host), port: recipient.port })
+    const recipientKeys = new Set(recipient.map((a) => addressKey({ host: canonicalHost(a.host), port: a.port })))
 
     const message: PexMessage = { added: [], addedFlags: [], dropped: [], added6: [], dropped6: [] }
     const addedKeys: string[] = []
     const addedAddrs: PeerAddress[] = []
     for (const [key, { addr, flags }] of this.#connected) {
       if (addedKeys.length >= this.#maxAdded) break
-      if (advertised.has(key) || key === peer || key === recipientKey) continue
+      if (advertised.has(key) || key === peer || recipientKeys.has(key)) continue
       addedKeys.push(key)
       addedAddrs.push(addr)
       if (isIPv6(addr.host)) {

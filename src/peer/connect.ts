@@ -84,7 +84,9 @@ export type TcpChunkHandler = (chunk: Buffer) => void
 /**
  * uTP's head start: TCP is tried too once uTP has not connected within this
  * long (a peer without uTP never answers its SYN), or at once if uTP fails.
- * The first to connect wins; the other is closed.
+ * The first to connect wins; the other is closed at that moment, still
+ * connecting, so one dial never leaves two connections with a peer (and no
+ * handshake is ever sent over the loser).
  */
 export const UTP_HEAD_START_MS = 500
 
@@ -99,9 +101,10 @@ export function connectTransport(opts: DialOptions, onTcpChunk: TcpChunkHandler)
     let failed = 0
     let headStart: TimerHandle | undefined
     let utpSocket: PeerSocket | undefined
+    let tcpSocket: PeerSocket | undefined
     const attempt = (kind: TransportKind) => {
       started++
-      const dialing = kind === 'utp' ? dialUtp(opts, policy.utp!, (s) => (utpSocket = s)) : dialTcp(opts, onTcpChunk)
+      const dialing = kind === 'utp' ? dialUtp(opts, policy.utp!, (s) => (utpSocket = s)) : dialTcp(opts, onTcpChunk, (s) => (tcpSocket = s))
       dialing.then(
         (dialed) => {
           if (settled) {
@@ -110,6 +113,9 @@ export function connectTransport(opts: DialOptions, onTcpChunk: TcpChunkHandler)
           }
           settled = true
           headStart?.cancel()
+          // The other transport, if still connecting, gives up now.
+          const loser = kind === 'utp' ? tcpSocket : utpSocket
+          if (loser && loser !== dialed) loser.destroy()
           policy.remember(opts.host, opts.port, kind)
           resolve({ socket: dialed, kind })
         },
@@ -173,7 +179,7 @@ function dialUtp(opts: DialOptions, utp: UtpManager, onSocket: (socket: PeerSock
   })
 }
 
-function dialTcp(opts: DialOptions, onChunk: TcpChunkHandler): Promise<PeerSocket> {
+function dialTcp(opts: DialOptions, onChunk: TcpChunkHandler, onSocket: (socket: PeerSocket) => void): Promise<PeerSocket> {
   return new Promise((resolve, reject) => {
     const socket = connect({
       host: opts.host,
@@ -186,16 +192,25 @@ function dialTcp(opts: DialOptions, onChunk: TcpChunkHandler): Promise<PeerSocke
         },
       },
     })
+    onSocket(socket)
     opts.pending.add(socket)
     const timer = opts.clock.setTimeout(() => {
       opts.pending.delete(socket)
       socket.destroy()
       reject(new Error('timed out'))
     }, opts.timeoutMs)
+    // Destroyed while connecting (uTP won, or the owner stopped): give up at once.
+    const onClose = () => {
+      timer.cancel()
+      opts.pending.delete(socket)
+      reject(new Error('given up'))
+    }
+    socket.once('close', onClose)
     socket.once('connect', () => {
       timer.cancel()
       opts.pending.delete(socket)
       socket.removeAllListeners('error')
+      socket.off('close', onClose)
       resolve(socket)
     })
     socket.once('error', (err) => {

@@ -14,6 +14,7 @@ import { CLIENT_VERSION } from '../core/peer-id.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { addressKey, errorMessage } from '../core/types.ts'
 import type { PeerCandidate } from '../core/types.ts'
+import { ownAddressCheck } from '../core/own-address.ts'
 import { CandidatePool } from '../discovery/candidate-pool.ts'
 import type { PeerSource } from '../discovery/peer-source.ts'
 import { TrackerSource } from '../discovery/tracker-source.ts'
@@ -31,6 +32,8 @@ export interface MetadataTaskOptions {
   link: MagnetLink
   peerId: Buffer
   listenPort: number
+  /** The address our listener is bound to (default: every address of this machine): our own addresses are never dialled. */
+  listenHost?: string
   /** Other peer sources for this info hash (the DHT); started and stopped with the task. */
   sources?: PeerSource[]
   useTrackers?: boolean
@@ -62,7 +65,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
   readonly #opts: MetadataTaskOptions
   readonly #clock: Clock
   readonly #fetcher: MetadataFetcher
-  readonly #pool = new CandidatePool()
+  readonly #pool: CandidatePool
   readonly #connections = new Map<string, PeerConnection>()
   readonly #dialing = new Set<string>()
   readonly #sockets = new Set<PeerSocket>()
@@ -77,6 +80,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
     super()
     this.#opts = opts
     this.#clock = opts.clock ?? systemClock
+    this.#pool = new CandidatePool({ isOwnAddress: ownAddressCheck(opts.listenPort, opts.listenHost) })
     this.#fetcher = new MetadataFetcher(opts.link.infoHash, { infoHashV2: opts.link.infoHashV2 })
     this.#dialLimit = opts.dialLimit ?? pLimit(16)
   }
@@ -208,7 +212,7 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
     pc.on('close', (reason) => {
       this.#connections.delete(key)
       if (added) this.#fetcher.removePeer(key)
-      if (reason === SELF_CONNECTION) this.#pool.ban(key)
+      if (reason === SELF_CONNECTION) this.#pool.markSelf(key)
       else this.#pool.markDisconnected(key, this.#clock.now())
       this.emit('peerDropped', key, reason)
       this.#requestMore()

@@ -87,7 +87,9 @@ export class PeerExtensions {
     const advertised = this.#advertised.get(pc)
     if (advertised) {
       this.#advertised.delete(pc)
-      this.#pex.handleDisconnected(advertised)
+      // A duplicate connection closing leaves the peer connected by the one kept.
+      const stillConnected = [...this.#advertised.values()].some((a) => a.host === advertised.host && a.port === advertised.port)
+      if (!stillConnected) this.#pex.handleDisconnected(advertised)
     }
     this.#pex.forgetPeer(pc.key)
   }
@@ -98,7 +100,11 @@ export class PeerExtensions {
     const now = this.#clock.now()
     for (const pc of peers) {
       if (!pc.ready || pc.remoteExtensionId('ut_pex') === undefined) continue
-      const message = this.#pex.messageFor(pc.key, { host: pc.remoteAddress, port: pc.remotePort }, now)
+      // Never its own address: neither where its connection comes from nor where it listens.
+      const own = [{ host: pc.remoteAddress, port: pc.remotePort }]
+      const listen = this.#advertised.get(pc)
+      if (listen) own.push(listen)
+      const message = this.#pex.messageFor(pc.key, own, now)
       if (message) pc.sendExtended('ut_pex', encodePex(message))
     }
   }

@@ -3,6 +3,9 @@
 // session-wide total, and at most so many per IP address), the connections it
 // holds, and bans on addresses that sent pieces failing the hash check.
 // Every socket of a torrent is dialled or accepted here, and nowhere else.
+// It keeps one connection per peer: our own addresses are never dialled, and
+// of two connections with one peer (same peer id, or same IP and listen port)
+// both ends close the same one (duplicate-connection.ts).
 // It reports each connection's life (made, ready, closed) and each attempt
 // that never became one to its owner as events. It never reads what a peer
 // says after the handshake, nor decides what to request or whom to unchoke.
@@ -13,6 +16,7 @@ import type { LimitFunction } from 'p-limit'
 import { canonicalHost } from '../core/address.ts'
 import type { Clock } from '../core/clock.ts'
 import type { ConnectionSlots } from '../core/connection-slots.ts'
+import type { OwnAddressCheck } from '../core/own-address.ts'
 import { describeClient } from '../core/peer-id.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { addressKey, errorMessage } from '../core/types.ts'
@@ -23,6 +27,7 @@ import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
 import type { DecodedItem, Decoder } from '../wire/decoder.ts'
 import type { ExtendedHandshake } from '../wire/extension.ts'
 import type { Handshake } from '../wire/handshake.ts'
+import { DUPLICATE_CONNECTION, keepOnDuplicate } from './duplicate-connection.ts'
 import type { PeerSnapshot } from './torrent-types.ts'
 
 export interface SwarmOptions {
@@ -32,6 +37,10 @@ export interface SwarmOptions {
   /** BEP 52 hybrid: the v2 hash (first 20 bytes) incoming peers may use instead. */
   otherInfoHash?: Buffer
   peerId: Buffer
+  /** Where we accept peers (0 = nowhere): to tell which of two connections with one peer stays. */
+  listenPort: number
+  /** Our own listen addresses: candidates there are never dialled (see core/own-address.ts). */
+  isOwnAddress?: OwnAddressCheck
   pieceCount: number
   /** Our BEP 10 handshake, sent on every connection. */
   extendedHandshake: ExtendedHandshake
@@ -70,7 +79,7 @@ export type SwarmMode = 'downloading' | 'seeding'
 export class Swarm extends TypedEmitter<SwarmEvents> {
   readonly #opts: SwarmOptions
   readonly #clock: Clock
-  readonly #pool = new CandidatePool()
+  readonly #pool: CandidatePool
   readonly #connections = new Map<string, PeerConnection>()
   /** Connections still in their handshake: not peers yet, but close() must close them too. */
   readonly #handshaking = new Set<PeerConnection>()
@@ -83,8 +92,9 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   readonly #readBuffer = Buffer.allocUnsafeSlow(256 * 1024)
   /** Peers that turned out to be seeds while we seed too. */
   readonly #seedKeys = new Set<string>()
-  /** Addresses that turned out to be this very client (trackers list us too). */
-  readonly #selfKeys = new Set<string>()
+  /** The listen address of each ready peer (an outgoing one's is its key; an incoming one's, BEP 10 `p`): never dialled while it is connected. */
+  readonly #byListenKey = new Map<string, PeerConnection>()
+  readonly #listenKeysOf = new Map<PeerConnection, Set<string>>()
   readonly #strikesByHost = new Map<string, number>()
   readonly #trackerPeers = new Map<string, PeerCandidate[]>()
   #closed = false
@@ -93,6 +103,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     super()
     this.#opts = opts
     this.#clock = opts.clock
+    this.#pool = new CandidatePool({ isOwnAddress: opts.isOwnAddress })
     for (const host of opts.bannedHosts ?? []) this.#pool.banHost(canonicalHost(host))
   }
 
@@ -147,9 +158,26 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     this.#pool.replaceFromSource('tracker', union, this.#clock.now())
   }
 
-  /** Both sides are seeds: not dialled again while we seed. */
-  markSeed(key: string): void {
-    this.#seedKeys.add(key)
+  /** Both sides are seeds: not dialled again while we seed (at any address it is known by). */
+  markSeed(pc: PeerConnection): void {
+    this.#seedKeys.add(pc.key)
+    for (const key of this.#listenKeysOf.get(pc) ?? []) this.#seedKeys.add(key)
+  }
+
+  /**
+   * An incoming peer told where it listens (BEP 10 `p`): that address is
+   * connected now (not dialled while this connection lasts), and a connection
+   * we have to it is a duplicate, resolved as duplicate-connection.ts says.
+   */
+  handleListenPort(pc: PeerConnection, port: number): void {
+    if (pc.outgoing || !pc.ready || this.#connections.get(pc.key) !== pc) return
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return
+    const listenKey = addressKey({ host: canonicalHost(pc.remoteAddress), port })
+    const other = this.#byListenKey.get(listenKey)
+    if (other === pc) return
+    if (other && !this.#keepFresh(other, pc, port)) return
+    this.#pool.add([{ host: canonicalHost(pc.remoteAddress), port, source: 'incoming' }], this.#clock.now())
+    this.#bindListenKey(pc, listenKey)
   }
 
   /** We want data again: the seeds we left are worth dialling, and idle candidates at once. */
@@ -171,7 +199,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       const candidate = this.#pool.next(now)
       if (!candidate) break
       const key = addressKey(candidate)
-      if (this.#connections.has(key) || this.#dialing.has(key) || this.#selfKeys.has(key) || (mode === 'seeding' && this.#seedKeys.has(key))) {
+      if (this.#connections.has(key) || this.#byListenKey.has(key) || this.#dialing.has(key) || (mode === 'seeding' && this.#seedKeys.has(key))) {
         this.#pool.markConnected(key)
         continue
       }
@@ -291,6 +319,14 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
           this.#pool.markDisconnected(key, this.#clock.now())
           return
         }
+        const connected = this.#byListenKey.get(key)
+        if (connected) {
+          // It dialled us meanwhile and told us this address: no handshake, so its end sees no duplicate either.
+          release()
+          socket.destroy()
+          this.#pool.markConnected(key)
+          return
+        }
         const pc = this.#newConnection(socket, true, release)
         route((chunk) => pc.handleData(chunk))
         pc.start()
@@ -323,15 +359,11 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     this.#handshaking.add(pc)
     pc.on('ready', () => {
       this.#handshaking.delete(pc)
-      const duplicate = this.#connections.has(key) || [...this.#connections.values()].some((o) => o.remotePeerId && pc.remotePeerId && o.remotePeerId.equals(pc.remotePeerId))
-      if (duplicate) {
-        pc.close('already connected to this peer')
-        return
-      }
+      const other = this.#duplicateOf(pc)
+      if (other && !this.#keepFresh(other, pc, outgoing ? pc.remotePort : 0)) return
       ready = true
       this.#connections.set(key, pc)
-      if (outgoing) this.#pool.markConnected(key)
-      else this.#pool.add([{ host: pc.remoteAddress, port: pc.remotePort, source: 'incoming' }], this.#clock.now())
+      if (outgoing) this.#bindListenKey(pc, key)
       this.emit('peerReady', pc)
     })
     pc.on('close', (reason) => {
@@ -339,14 +371,60 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       this.#handshaking.delete(pc)
       if (ready) {
         this.#connections.delete(key)
-        if (outgoing) this.#pool.markDisconnected(key, this.#clock.now())
-      } else {
-        if (reason === SELF_CONNECTION) this.#selfKeys.add(key)
-        if (outgoing) this.#pool.markFailed(key, this.#clock.now())
+        const now = this.#clock.now()
+        for (const listenKey of this.#listenKeysOf.get(pc) ?? []) {
+          if (this.#byListenKey.get(listenKey) !== pc) continue
+          this.#byListenKey.delete(listenKey)
+          this.#pool.markDisconnected(listenKey, now)
+        }
+        this.#listenKeysOf.delete(pc)
+      } else if (reason === SELF_CONNECTION) {
+        // Trackers (and our router's external address) can list us: never dialled again.
+        this.#pool.markSelf(key)
+      } else if (outgoing && reason !== DUPLICATE_CONNECTION) {
+        this.#pool.markFailed(key, this.#clock.now())
       }
       this.emit('peerClosed', pc, reason, ready)
     })
     this.emit('connection', pc)
     return pc
+  }
+
+  /** A ready connection with the same peer as `pc`: the same peer id, or (for one we dialled) the same listen address. */
+  #duplicateOf(pc: PeerConnection): PeerConnection | undefined {
+    const byAddress = this.#connections.get(pc.key) ?? (pc.outgoing ? this.#byListenKey.get(pc.key) : undefined)
+    if (byAddress && byAddress !== pc) return byAddress
+    for (const o of this.#connections.values()) if (o !== pc && o.remotePeerId && pc.remotePeerId && o.remotePeerId.equals(pc.remotePeerId)) return o
+    return undefined
+  }
+
+  /**
+   * `fresh` and `existing` are connections with one peer: closes the one
+   * duplicate-connection.ts gives up (nothing held against the peer) and
+   * returns whether `fresh` stays. The address the loser was dialled at stays
+   * connected, bound to the keeper, so it is not dialled again meanwhile.
+   */
+  #keepFresh(existing: PeerConnection, fresh: PeerConnection, remoteListenPort: number): boolean {
+    const keep = keepOnDuplicate({
+      ourPeerId: this.#opts.peerId,
+      ourListenPort: this.#opts.listenPort,
+      remoteListenPort: remoteListenPort || (existing.outgoing ? existing.remotePort : 0),
+      existing: { outgoing: existing.outgoing, remotePeerId: existing.remotePeerId ?? Buffer.alloc(20) },
+      fresh: { outgoing: fresh.outgoing, remotePeerId: fresh.remotePeerId ?? Buffer.alloc(20) },
+    })
+    const [keeper, loser] = keep === 'fresh' ? [fresh, existing] : [existing, fresh]
+    // Bound to the keeper first, so the loser's close neither frees them nor lets them be dialled.
+    for (const listenKey of [...(this.#listenKeysOf.get(loser) ?? []), ...(loser.outgoing ? [loser.key] : [])]) this.#bindListenKey(keeper, listenKey)
+    loser.close(DUPLICATE_CONNECTION)
+    return keeper === fresh
+  }
+
+  /** `listenKey` is where `pc`'s peer accepts connections: connected while `pc` lasts. */
+  #bindListenKey(pc: PeerConnection, listenKey: string): void {
+    this.#byListenKey.set(listenKey, pc)
+    let keys = this.#listenKeysOf.get(pc)
+    if (!keys) this.#listenKeysOf.set(pc, (keys = new Set()))
+    keys.add(listenKey)
+    this.#pool.markConnected(listenKey)
   }
 }

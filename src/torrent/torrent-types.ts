@@ -36,6 +36,8 @@ export interface TorrentOptions {
   peerId: Buffer
   /** The port our listener accepts peers on (announced to trackers). */
   listenPort: number
+  /** The address our listener is bound to (default: every address of this machine); with listenPort, what is never dialled. */
+  listenHost?: string
   /** The port trackers are told (the router's external one once port forwarding maps it); default listenPort. */
   announcePort?: () => number
   clock?: Clock

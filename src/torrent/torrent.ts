@@ -13,6 +13,7 @@ import { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { ConnectionSlots } from '../core/connection-slots.ts'
+import { ownAddressCheck } from '../core/own-address.ts'
 import { RateMeter } from '../core/rate-meter.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
@@ -115,6 +116,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       v2: this.meta.v2 !== undefined,
       otherInfoHash: this.meta.v2 && this.meta.hasV1 ? this.meta.v2.infoHash.subarray(0, 20) : undefined,
       peerId: this.#peerId,
+      listenPort: this.#listenPort,
+      isOwnAddress: ownAddressCheck(this.#listenPort, opts.listenHost),
       pieceCount: this.meta.pieceCount,
       extendedHandshake: this.#extensions.handshake,
       clock: this.#clock,
@@ -414,7 +417,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const key = pc.key
     const downloader = this.#downloader
     pc.on('extendedHandshake', (h) => {
-      if (this.#swarm.connections.get(key) === pc) this.#extensions.handleExtendedHandshake(pc, h.p)
+      if (h.p !== undefined) this.#swarm.handleListenPort(pc, h.p)
+      if (this.#swarm.connections.get(key) === pc && !pc.closed) this.#extensions.handleExtendedHandshake(pc, h.p)
     })
     pc.on('extended', (name, payload) => {
       const candidates = this.#extensions.handleExtended(pc, name, payload)
@@ -485,7 +489,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** Both sides have everything: the connection can carry nothing (BEP 3 clients drop these too). */
   #closeIfBothSeeds(pc: PeerConnection): boolean {
     if (this.#state !== 'seeding' || !pc.have.hasAll()) return false
-    this.#swarm.markSeed(pc.key)
+    this.#swarm.markSeed(pc)
     pc.close('both sides are seeds')
     return true
   }

@@ -18,6 +18,8 @@ import type { EncryptionPolicy } from '../../src/transport/encryption-policy.ts'
 
 export interface OurPeer {
   torrent: Torrent
+  /** The id it gives in its handshakes. */
+  peerId: Buffer
   meta: Metainfo
   port: number
   stop(): Promise<void>
@@ -48,12 +50,15 @@ export interface OurPeerOptions {
 export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
   const meta = await parseTorrentFile(await readFile(opts.torrentPath))
   const listener = new Listener(undefined, { encryption: opts.encryption })
-  const port = await listener.listen(0, opts.host === '' ? undefined : (opts.host ?? '127.0.0.1'))
+  const listenHost = opts.host === '' ? undefined : (opts.host ?? '127.0.0.1')
+  const port = await listener.listen(0, listenHost)
+  const peerId = newPeerId()
   const torrent = new Torrent({
     meta,
     storage: typeof opts.storage === 'function' ? opts.storage(meta) : (opts.storage ?? (await FileStorage.open(meta, opts.dataDir))),
-    peerId: newPeerId(),
+    peerId,
     listenPort: port,
+    listenHost,
     useTrackers: opts.useTrackers ?? true,
     sources: opts.sources?.(port, meta),
     uploadLimiter: opts.uploadLimiter,
@@ -67,6 +72,7 @@ export async function startOurPeer(opts: OurPeerOptions): Promise<OurPeer> {
   await torrent.start()
   return {
     torrent,
+    peerId,
     meta,
     port,
     async stop() {

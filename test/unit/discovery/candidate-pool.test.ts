@@ -217,3 +217,28 @@ test('putBack returns a picked candidate to idle at once, still never tried, wit
   pool.putBack('10.0.0.1:1')
   assert.equal(pool.get('10.0.0.1:1')!.state, 'connected', 'only a candidate being dialled can be put back')
 })
+
+test('our own listen addresses never enter the pool, from any source', () => {
+  const self = new Set(['127.0.0.1:6881', '[::1]:6881', '192.168.1.5:6881'])
+  const pool = new CandidatePool({ isOwnAddress: (host, port) => self.has(host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`) })
+  const sources: PeerSourceKind[] = ['tracker', 'dht', 'pex', 'lsd', 'incoming', 'manual']
+  for (const source of sources) {
+    assert.equal(pool.add([peer('127.0.0.1', 6881, source), peer('::1', 6881, source), peer('192.168.1.5', 6881, source)], 0), 0, source)
+  }
+  pool.replaceFromSource('tracker', [peer('192.168.1.5', 6881), peer('192.168.1.5', 6882)], 0)
+  assert.equal(pool.size(), 1, 'only the other port of the same host is a candidate')
+  assert.equal(pool.next(0)?.port, 6882)
+  assert.equal(pool.next(0), undefined)
+})
+
+test('an address found to be us is forgotten and never offered again', () => {
+  const pool = new CandidatePool()
+  pool.add([peer('203.0.113.7', 6881), peer('10.0.0.2', 1)], 0)
+  const first = pool.next(0)!
+  pool.markSelf(`${first.host}:${first.port}`)
+  assert.equal(pool.get(`${first.host}:${first.port}`), undefined)
+  assert.equal(pool.add([peer(first.host, first.port, 'dht'), peer(first.host, first.port, 'pex')], 1), 0)
+  assert.notEqual(pool.next(1)?.host, first.host)
+  assert.equal(pool.next(1), undefined)
+  assert.equal(pool.isBanned(first.host), false, 'the host is not banned: other ports on it are other peers')
+})

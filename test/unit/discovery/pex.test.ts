@@ -26,7 +26,7 @@ function msg(parts: Partial<PexMessage>): PexMessage {
 }
 
 function sendTo(pex: PexState, to: PeerAddress, nowMs: number): PexMessage | undefined {
-  return pex.messageFor(addressKey(to), to, nowMs)
+  return pex.messageFor(addressKey(to), [to], nowMs)
 }
 
 test('the first message lists every connected peer except the recipient', () => {
@@ -48,8 +48,42 @@ test('the recipient is left out whether it is matched by key or by address', () 
   const pex = new PexState({ private: false })
   pex.handleConnected(A)
   pex.handleConnected(B)
-  const m = pex.messageFor('some-other-key', A, 0)
+  const m = pex.messageFor('some-other-key', [A], 0)
   assert.deepEqual(m?.added, [B])
+})
+
+test('a peer that dialled us never hears its own listen address (BEP 10 p) back', () => {
+  // A dialled us from an ephemeral port and told us it listens on 6881: both
+  // addresses are its own, and the first is never in the list anyway.
+  const pex = new PexState({ private: false })
+  const aFrom: PeerAddress = { host: A.host, port: 54321 }
+  pex.handleConnected(A) // its listen address, as PeerExtensions records it
+  pex.handleConnected(B)
+  const m = pex.messageFor(addressKey(aFrom), [aFrom, A], 0)
+  assert.deepEqual(m?.added, [B])
+  assert.deepEqual(m?.dropped, [])
+})
+
+test('a message that would name only the recipient is not sent and does not start its minute', () => {
+  // The flake this guards: the first message named the leecher only itself,
+  // used up the minute, and the peer that joined a moment later waited for the next one.
+  const pex = new PexState({ private: false })
+  const aFrom: PeerAddress = { host: A.host, port: 54321 }
+  pex.handleConnected(A)
+  assert.equal(pex.messageFor(addressKey(aFrom), [aFrom, A], 0), undefined)
+  pex.handleConnected(B)
+  assert.deepEqual(pex.messageFor(addressKey(aFrom), [aFrom, A], 1_000)?.added, [B], 'the next tick carries the news')
+})
+
+test('the recipient’s own address is never sent later either, even after it reconnects', () => {
+  const pex = new PexState({ private: false })
+  pex.handleConnected(B)
+  assert.deepEqual(sendTo(pex, A, 0)?.added, [B])
+  pex.handleConnected(A)
+  pex.handleConnected(C)
+  assert.deepEqual(sendTo(pex, A, 60_000)?.added, [C])
+  pex.forgetPeer(addressKey(A))
+  assert.deepEqual(sendTo(pex, A, 60_001)?.added, [B, C])
 })
 
 test('nothing to say yields no message', () => {

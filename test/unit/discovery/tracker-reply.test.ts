@@ -76,6 +76,20 @@ test('an HTTP reply with compact peers, peers6, counts and intervals parses', ()
   ])
 })
 
+test('a non-compact HTTP reply never lists us: the entry with our peer id is left out', () => {
+  const ours = Buffer.from('-FT0001-abcdefghijkl')
+  const body = encode({
+    interval: 900,
+    peers: [
+      { ip: '203.0.113.7', port: 6881, 'peer id': ours },
+      { ip: '203.0.113.8', port: 6881, 'peer id': '-XX0001-abcdefghijkl' },
+    ],
+    peers6: [{ ip: '2001:db8::7', port: 6881, 'peer id': ours }],
+  })
+  assert.deepEqual(parseHttpAnnounceReply(200, 'OK', body, ours).peers, [{ host: '203.0.113.8', port: 6881 }])
+  assert.equal(parseHttpAnnounceReply(200, 'OK', body).peers.length, 3, 'without our id nothing is taken for us')
+})
+
 test('a non-compact HTTP reply (list of dicts) parses, skipping malformed entries', () => {
   const reply = parseHttpAnnounceReply(
     200,

@@ -11,6 +11,7 @@
 //    five times, each beside the worst delay of the idle loop over as long (on
 //    a loaded machine the scheduler alone delays a turn by tens of ms).
 // Never aborts the run because one row fails.
+import { readFileSync } from 'node:fs'
 import { readFile, mkdir, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -37,6 +38,8 @@ export interface EncryptionRow {
   ok: boolean
   seconds?: number
   mbPerSec?: number
+  /** CPU seconds (user + system, from /proc) the seed spent during the download, and the add in all. */
+  cpuSeconds?: { seed: number; add: number }
   error?: string
 }
 
@@ -64,6 +67,8 @@ const SEED_STARTUP_TIMEOUT_MS = 60_000
 const SEED_STOP_GRACE_MS = 30_000
 const HANDSHAKES = 200
 const HANDSHAKE_RUNS = 5
+/** USER_HZ: Linux reports /proc times in 1/100 s on every architecture it runs on. */
+const CLOCK_TICKS_PER_SEC = 100
 
 async function downloadOnce(mode: EncryptionMode, payload: SeedBenchPayload, runDir: string, expectedSha1: string, timeoutMs: number, cpuProfDir?: string): Promise<EncryptionRow> {
   const row: EncryptionRow = { mode, ok: false }
@@ -86,13 +91,19 @@ async function downloadOnce(mode: EncryptionMode, payload: SeedBenchPayload, run
     await writeFile(join(leechHome.path, '.config', 'friendtorrent', 'config.json'), JSON.stringify({ dht: false, lsd: false, portForwarding: false, encryption: mode }))
     await runCommand('sync', [])
     console.log(`encryption: ${mode}: downloading…`)
+    const seedCpuBefore = cpuSecondsOf(seed.proc.pid)
     const started = performance.now()
     const addArgs = ['add', torrentPath, '-o', outDir, '--port', String(await freePort())]
     leecher = cpuProfDir
       ? new ManagedProcess('friendtorrent', process.execPath, [...shebangNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...addArgs], { env: leechEnv, cwd: REPO_ROOT })
       : new ManagedProcess('friendtorrent', CLI_PATH, addArgs, { env: leechEnv, cwd: REPO_ROOT })
-    const code = await exitWithin(leecher.exited, timeoutMs)
+    // The add's own figure is read until it exits (at most 100 ms of CPU short).
+    let addCpu = 0
+    const poll = setInterval(() => (addCpu = cpuSecondsOf(leecher!.pid) ?? addCpu), 100)
+    const code = await exitWithin(leecher.exited, timeoutMs).finally(() => clearInterval(poll))
     const seconds = (performance.now() - started) / 1000
+    const seedCpuAfter = cpuSecondsOf(seed.proc.pid)
+    if (seedCpuBefore !== undefined && seedCpuAfter !== undefined) row.cpuSeconds = { seed: seedCpuAfter - seedCpuBefore, add: addCpu }
     if (code === 'timeout') throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${lastLines(leecher.logs(), 2)}`)
     if (code !== 0) throw new Error(`exit ${code}: ${lastLines(leecher.logs(), 2)}`)
     const actualSha1 = await sha1File(join(outDir, payload.name)).catch((err: Error) => `unreadable (${err.message})`)
@@ -161,6 +172,18 @@ export async function measureHandshakes(count: number): Promise<HandshakeResult>
   return result
 }
 
+/** utime + stime of a running process, from /proc/<pid>/stat; undefined once it is gone. */
+function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command (which may hold spaces) start at its closing parenthesis; utime and stime are 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC
+  } catch {
+    return undefined
+  }
+}
+
 /** The worst delay of this process's event loop doing nothing for `ms`. */
 async function idleLoopDelayMs(ms: number): Promise<number> {
   const delay = monitorEventLoopDelay({ resolution: 5 })
@@ -222,8 +245,15 @@ function median(values: number[]): number | undefined {
 export function formatEncryptionSection(result: EncryptionResult, sizeBytes: number): string {
   const table = formatTable(
     `encryption: ${(sizeBytes / MIB).toFixed(0)} MiB from our seed into our add on 127.0.0.1, both "off" or both "require" (MB = 10^6 bytes)`,
-    ['encryption', 'time (s)', 'MB/s', 'result'],
-    result.rows.map((r) => [r.mode === 'off' ? 'off (plaintext)' : 'require (RC4)', fixed(r.seconds, 2), fixed(r.mbPerSec, 1), r.ok ? 'ok' : `FAILED: ${r.error ?? 'unknown error'}`]),
+    ['encryption', 'time (s)', 'MB/s', 'CPU s seed', 'CPU s add', 'result'],
+    result.rows.map((r) => [
+      r.mode === 'off' ? 'off (plaintext)' : 'require (RC4)',
+      fixed(r.seconds, 2),
+      fixed(r.mbPerSec, 1),
+      fixed(r.cpuSeconds?.seed, 2),
+      fixed(r.cpuSeconds?.add, 2),
+      r.ok ? 'ok' : `FAILED: ${r.error ?? 'unknown error'}`,
+    ]),
   )
   const lines = [table, '']
   const ratio = median(result.ratios)
@@ -232,6 +262,13 @@ export function formatEncryptionSection(result: EncryptionResult, sizeBytes: num
     lines.push(`encrypted/plaintext, median of ${result.ratios.length} round${result.ratios.length === 1 ? '' : 's'}: ×${ratio.toFixed(2)}${spread}   goal ≥ 0.70: ${ratio >= 0.7 ? 'met' : 'NOT met'}`)
   } else {
     lines.push('encrypted/plaintext: no ratio (no round had both rows succeed)')
+  }
+  // CPU time moves far less with the machine's load than wall time does: the cost of encryption as the work it adds.
+  const cpu = (mode: EncryptionMode) => median(result.rows.filter((r) => r.ok && r.mode === mode && r.cpuSeconds).map((r) => r.cpuSeconds!.seed + r.cpuSeconds!.add))
+  const cpuOff = cpu('off')
+  const cpuRc4 = cpu('require')
+  if (cpuOff !== undefined && cpuRc4 !== undefined) {
+    lines.push(`CPU seconds, seed + add (medians): plaintext ${cpuOff.toFixed(2)}, RC4 ${cpuRc4.toFixed(2)}: plaintext/RC4 ×${(cpuOff / cpuRc4).toFixed(2)} (the ratio a CPU-bound transfer would reach)`)
   }
   const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ')
   lines.push(`load average (1, 5, 15 min): ${load(result.loadAverage.before)} before, ${load(result.loadAverage.after)} after, on ${availableParallelism()} cores`)

@@ -75,7 +75,7 @@ export interface RunningSession {
 const READY_RE = /session on port (\d+): (\d+) torrents?,/
 
 /** The Node flags of bin/friendtorrent.js's `#!/usr/bin/env -S node …` line, so a profiled run keeps them. */
-function shebangNodeFlags(): string[] {
+export function shebangNodeFlags(): string[] {
   const first = readFileSync(CLI_PATH, 'utf8').split('\n', 1)[0]
   const m = /^#!\S*env -S node\b(.*)$/.exec(first)
   return m ? m[1].trim().split(/\s+/).filter(Boolean) : []

@@ -38,8 +38,9 @@
 //
 // --only takes section names and download clients: a client name selects the
 // download section with just the clients named. --cpu-prof-dir makes every
-// `friendtorrent seed` of the seed and library sections, and the dashboard of
-// dashboard-idle, write a CPU profile there.
+// `friendtorrent seed` of the seed and library sections, the dashboard of
+// dashboard-idle, and every seed and add of the encryption section write a
+// CPU profile there.
 //
 // The payload and its torrent are cached under $BENCH_DIR (default
 // <tmpdir>/friendtorrent-bench); each run writes a copy of the torrent that
@@ -472,7 +473,7 @@ async function main(): Promise<void> {
     json.parse = { rows }
   }
   if (options.sections.includes('encryption') && payload) {
-    const result = await runEncryptionSection({ payload, timeoutMs: options.timeoutMs, rounds: options.encryptionRounds })
+    const result = await runEncryptionSection({ payload, timeoutMs: options.timeoutMs, rounds: options.encryptionRounds, cpuProfDir: options.cpuProfDir })
     report.push(formatEncryptionSection(result, payload.sizeBytes))
     json.encryption = { sizeBytes: payload.sizeBytes, ...result }
   }

@@ -136,8 +136,8 @@ export class MetadataFetch {
           return
         }
         const pc = this.#connect(key, socket, release)
+        pc.start() // our handshake first: theirs may be in already
         route((chunk) => pc.handleData(chunk))
-        pc.start()
       },
       (err: unknown) => {
         this.#dialing.delete(key)

@@ -2,9 +2,14 @@
 // whichever transport connect.ts reaches the peer by (uTP or TCP). Whatever a
 // reader keeps of a chunk it must copy (PeerConnection.handleData's contract).
 //
-// With encryption `prefer`, a peer that drops our MSE handshake before its DH
-// key arrives is dialled again in plaintext (as aria2c does) and remembered as
-// plaintext-only; with `require` it is refused, reported once.
+// With encryption `prefer`, a peer that drops or botches our MSE handshake at
+// any step (before its DH key, or after it, before its crypto_select) is
+// dialled again in plaintext once (as aria2c does) and remembered as
+// plaintext-only; with `require` it is refused, reported once. So `prefer`
+// settles the whole MSE handshake before handing the socket over: its request
+// offers plaintext, so its initial payload is empty anyway (see
+// EncryptedSocket) and waiting costs no round trip. `require` sends the
+// BitTorrent handshake inside the request (IA) and settles on the way.
 import { EncryptedSocket } from '../transport/encrypted-socket.ts'
 import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import { MseInitiator } from '../transport/mse-handshake.ts'
@@ -17,7 +22,13 @@ export type { DialOptions } from './connect.ts'
 
 export interface DialedSocket {
   socket: PeerSocket
-  /** Sends this socket's reads (and any that came before) to `sink` from now on. */
+  /**
+   * Sends this socket's reads (and any that came before, at once) to `sink`
+   * from now on. Call it after writing our handshake: with `prefer`, a peer's
+   * handshake may already have come with its crypto_select (Transmission 3.00
+   * sends both in one write), and answering it first puts our extended
+   * handshake ahead of our BitTorrent one.
+   */
   route(sink: (chunk: Buffer) => void): void
 }
 
@@ -59,9 +70,11 @@ async function dialPlain(opts: DialOptions): Promise<DialedSocket> {
 }
 
 /**
- * Connects and sends Ya and PadA; resolves once the peer's key is in, with an
- * EncryptedSocket that sends the request (our first write as its IA) and
- * finishes the handshake as bytes arrive.
+ * Connects and sends Ya and PadA. With `require`, resolves once the peer's key
+ * is in, with an EncryptedSocket that sends the request (our first write as
+ * its IA) and finishes the handshake as bytes arrive. With `prefer`, sends the
+ * request with an empty IA itself and resolves once the peer's crypto_select
+ * is in, so any failure before that is an MseRefused (and a plaintext redial).
  */
 async function dialMse(opts: DialOptions, policy: EncryptionPolicy, infoHash: Buffer): Promise<DialedSocket> {
   const keys = policy.keyPair()
@@ -72,6 +85,9 @@ async function dialMse(opts: DialOptions, policy: EncryptionPolicy, infoHash: Bu
   if (kind === 'utp') socket.on('data', (chunk) => onChunk(chunk))
   try {
     const initiator = new MseInitiator({ keys: await keys, skey: infoHash, provide: policy.provide, deferSecret: true })
+    const settleFirst = policy.fallsBack
+    /** Reads after the handshake settled and before the EncryptedSocket takes over. */
+    const late: Buffer[] = []
     await new Promise<void>((resolve, reject) => {
       let settled = false
       let secretQueued = false
@@ -102,11 +118,13 @@ async function dialMse(opts: DialOptions, policy: EncryptionPolicy, infoHash: Bu
           // The DH secret waits its turn, so a burst of handshakes cannot stall the event loop.
           policy.budget.run(() => step(() => initiator.computeSecret()))
         }
-        if (!initiator.needsPayload) return
+        if (settleFirst && initiator.needsPayload) socket.write(initiator.request())
+        if (settleFirst ? !initiator.result : !initiator.needsPayload) return
         settled = true
         timer.cancel()
         socket.off('close', onClose)
         socket.off('error', onError)
+        onChunk = (chunk) => late.push(Buffer.from(chunk))
         resolve()
       }
       onChunk = (chunk) => step(() => initiator.push(chunk))
@@ -117,8 +135,13 @@ async function dialMse(opts: DialOptions, policy: EncryptionPolicy, infoHash: Bu
         else socket.write(initiator.hello())
       })
     })
-    const encrypted = new EncryptedSocket(socket, { initiator, readInner: false })
+    const result = initiator.result
+    const encrypted = result
+      ? new EncryptedSocket(socket, { ciphers: { encrypt: result.encrypt, decrypt: result.decrypt }, readInner: false })
+      : new EncryptedSocket(socket, { initiator, readInner: false })
     onChunk = (chunk) => encrypted.receive(chunk)
+    if (result && result.rest.length > 0) encrypted.receive(result.rest)
+    for (const chunk of late.splice(0)) encrypted.receive(chunk)
     return { socket: encrypted, route: (sink) => encrypted.route(sink) }
   } catch (err) {
     socket.destroy()

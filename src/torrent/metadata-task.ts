@@ -168,8 +168,8 @@ export class MetadataTask extends TypedEmitter<MetadataTaskEvents> {
         }
         const pc = this.#connect(key, socket)
         pc.on('close', release)
+        pc.start() // our handshake first: theirs may be in already
         route((chunk) => pc.handleData(chunk))
-        pc.start()
       },
       () => {
         this.#dialing.delete(key)

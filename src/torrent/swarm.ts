@@ -328,8 +328,9 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
           return
         }
         const pc = this.#newConnection(socket, true, release)
-        route((chunk) => pc.handleData(chunk))
+        // Our handshake goes out before theirs is read: a peer may have sent it already (with its MSE crypto_select).
         pc.start()
+        route((chunk) => pc.handleData(chunk))
       },
       (err: unknown) => {
         this.#dialing.delete(key)

@@ -8,6 +8,8 @@ import { connect, createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import { Bitfield } from '../../src/core/bitfield.ts'
 import { metadataResponse } from '../../src/metadata/metadata-server.ts'
+import { generateDhKeyPair, req2 } from '../../src/transport/mse-crypto.ts'
+import { CRYPTO_PLAINTEXT, MseResponder } from '../../src/transport/mse-handshake.ts'
 import {
   Decoder, decodeExtendedHandshake, decodeMetadataMessage, encode, encodeExtended, encodeExtendedHandshake, encodeHandshake, encodeMetadataMessage, encodePieceHeader, EXTENDED_HANDSHAKE_ID,
 } from '../../src/wire/index.ts'
@@ -24,6 +26,12 @@ export interface HostileScript {
   noBitfield?: boolean
   /** After the handshake (and bitfield), these bytes one at a time, one every `everyMs`: a message that never ends. */
   trickle?: { bytes: Buffer; everyMs: number }
+  /**
+   * To an MSE opening: answers with a real DH key (Yb), then closes as soon as
+   * the dialler's request arrives (a peer dropping us mid-handshake). Plain
+   * BitTorrent handshakes are served as usual.
+   */
+  mseKeyThenDrop?: boolean
 }
 
 /** BEP 10 and BEP 9: its extended handshake and the info dict it serves (it may lie about both). */
@@ -57,6 +65,14 @@ export interface WirePeerOptions {
   /** Loopback address to listen on (default 127.0.0.1); 127.0.0.2 etc. make a peer a distinct host. */
   host?: string
   hostile?: HostileScript
+  /**
+   * Answer an MSE opening as Transmission 3.00 does with encryption 0: select
+   * plaintext (when offered) and send our BitTorrent handshake right behind the
+   * crypto_select, before the dialler's has arrived (in the same write, with
+   * the BEP 10 bit set, so a dialler that answers it before sending its own
+   * handshake is caught).
+   */
+  mseSelectsPlaintextEagerly?: boolean
   /** Speak BEP 10 and serve ut_metadata (BEP 9) from this. */
   metadata?: WirePeerMetadata
 }
@@ -65,7 +81,7 @@ export interface WirePeer {
   host: string
   port: number
   /** Blocks served, and how many of them were corrupt. */
-  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number; metadataServed: number }
+  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number; metadataServed: number; mseDropped: number }
   close(): Promise<void>
 }
 
@@ -74,7 +90,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
   const have = new Bitfield(pieceCount)
   for (const i of opts.pieces ?? Array.from({ length: pieceCount }, (_, i) => i)) have.set(i)
   const peerId = opts.peerId ?? Buffer.from('-TS0001-' + Math.random().toString(36).slice(2, 14).padEnd(12, '0'))
-  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0, metadataServed: 0 }
+  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0, metadataServed: 0, mseDropped: 0 }
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
   const hostile = opts.hostile ?? {}
@@ -113,7 +129,64 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
     let choking = true
     let remoteMetadataId: number | undefined
     let blocksSent = 0
+    let mse: 'unknown' | 'no' | 'making-key' | 'key-sent' = hostile.mseKeyThenDrop && !outgoing ? 'unknown' : 'no'
+    let handshakeSent = false
+    const sendHandshake = () => {
+      if (handshakeSent) return
+      handshakeSent = true
+      socket.write(hostile.handshake ?? encodeHandshake(opts.infoHash, peerId, { extended: md !== undefined || opts.mseSelectsPlaintextEagerly }))
+    }
+    let responder: Promise<MseResponder> | undefined
+    let mseDone = !opts.mseSelectsPlaintextEagerly || outgoing
+    let mseChain = Promise.resolve()
+    const onMse = async (chunk: Buffer) => {
+      if (mseDone) return onPlain(chunk)
+      responder ??= generateDhKeyPair().then((keys) => new MseResponder({
+        keys,
+        findSkey: (hash) => (hash.equals(req2(opts.infoHash)) ? opts.infoHash : undefined),
+        select: (provide) => provide & CRYPTO_PLAINTEXT,
+      }))
+      const r = await responder
+      if (socket.destroyed) return
+      let out: Buffer[]
+      try {
+        out = r.push(chunk)
+      } catch {
+        socket.destroy()
+        return
+      }
+      // Transmission writes its crypto_select and its handshake in one go.
+      socket.cork()
+      for (const b of out) socket.write(b)
+      if (r.result) sendHandshake()
+      socket.uncork()
+      if (!r.result) return
+      mseDone = true
+      for (const b of [r.result.initialPayload, r.result.rest]) if (b.length > 0) onPlain(b)
+    }
     socket.on('data', (chunk: Buffer) => {
+      if (!mseDone && !responder && chunk[0] === 19) mseDone = true
+      if (mseDone && !responder) return onPlain(chunk)
+      // An MSE handshake: its reads take turns behind the key pair's making, then go on as plain.
+      const copy = Buffer.from(chunk)
+      mseChain = mseChain.then(() => onMse(copy))
+    })
+    const onPlain = (chunk: Buffer) => {
+      if (mse === 'unknown' && chunk[0] !== 19) {
+        mse = 'making-key'
+        void generateDhKeyPair().then((keys) => {
+          if (socket.destroyed) return
+          socket.write(keys.publicKey)
+          mse = 'key-sent'
+        })
+      } else if (mse === 'unknown') mse = 'no'
+      if (mse === 'making-key') return // Ya and PadA
+      if (mse === 'key-sent') {
+        // The dialler sends its request only once it has our key.
+        stats.mseDropped++
+        socket.destroy()
+        return
+      }
       let items
       try {
         items = decoder.push(chunk)
@@ -124,7 +197,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
       for (const item of items) {
         if (item.type === 'handshake') {
           if (!item.infoHash.equals(opts.infoHash)) return void socket.destroy()
-          if (!outgoing) socket.write(hostile.handshake ?? encodeHandshake(opts.infoHash, peerId, { extended: md !== undefined }))
+          if (!outgoing) sendHandshake()
           afterHandshake(socket, outgoing)
         } else if (item.type === 'extended' && item.extId === EXTENDED_HANDSHAKE_ID) {
           remoteMetadataId = decodeExtendedHandshake(item.payload).m.ut_metadata
@@ -154,7 +227,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           if (++blocksSent === opts.closeAfterBlocks) socket.end() // after the blocks already written
         }
       }
-    })
+    }
   }
   const server: Server = createServer((socket) => handle(socket, false))
   await new Promise<void>((resolve) => server.listen(0, opts.host ?? '127.0.0.1', resolve))

@@ -225,3 +225,54 @@ for (const mode of ['prefer', 'require'] as const) {
     }
   })
 }
+
+test('prefer: a peer that drops us after its DH key is redialled once in plaintext and serves the download', async () => {
+  const work = tempDir('mse-drop-after-key')
+  const b = buildTorrent({ name: 'enc.bin', files: 4 * PIECE_LENGTH, pieceLength: PIECE_LENGTH, seed: 11 })
+  const refusals: Refusal[] = []
+  const dropper = await startWirePeer({ infoHash: b.infoHash, payload: b.payload, pieceLength: PIECE_LENGTH, hostile: { mseKeyThenDrop: true } })
+  let leecher: OurPeer | undefined
+  try {
+    writeFileSync(join(work.path, 'enc.torrent'), b.torrent)
+    leecher = await startOurPeer({
+      torrentPath: join(work.path, 'enc.torrent'),
+      dataDir: join(work.path, 'leech'),
+      useTrackers: false,
+      peers: [{ host: dropper.host, port: dropper.port, source: 'manual' }],
+      encryption: policy('prefer', 'leecher', refusals),
+    })
+    await assertDownloaded(leecher, b, join(work.path, 'leech'))
+    assert.equal(dropper.stats.mseDropped, 1, 'one MSE attempt got as far as the request and was dropped')
+    assert.equal(dropper.stats.connections, 2, 'then one plaintext connection')
+    assert.deepEqual(refusals, [])
+  } finally {
+    await leecher?.stop()
+    await dropper.close()
+    await work.cleanup()
+  }
+})
+
+test('prefer: a peer that selects plaintext and sends its handshake with its crypto_select (as Transmission 3.00 does) gets ours first and serves the download', async () => {
+  const work = tempDir('mse-eager-plaintext')
+  const b = buildTorrent({ name: 'enc.bin', files: 4 * PIECE_LENGTH, pieceLength: PIECE_LENGTH, seed: 12 })
+  const refusals: Refusal[] = []
+  const eager = await startWirePeer({ infoHash: b.infoHash, payload: b.payload, pieceLength: PIECE_LENGTH, mseSelectsPlaintextEagerly: true })
+  let leecher: OurPeer | undefined
+  try {
+    writeFileSync(join(work.path, 'enc.torrent'), b.torrent)
+    leecher = await startOurPeer({
+      torrentPath: join(work.path, 'enc.torrent'),
+      dataDir: join(work.path, 'leech'),
+      useTrackers: false,
+      peers: [{ host: eager.host, port: eager.port, source: 'manual' }],
+      encryption: policy('prefer', 'leecher', refusals),
+    })
+    await assertDownloaded(leecher, b, join(work.path, 'leech'))
+    assert.equal(eager.stats.connections, 1, 'the one MSE connection served it')
+    assert.deepEqual(refusals, [])
+  } finally {
+    await leecher?.stop()
+    await eager.close()
+    await work.cleanup()
+  }
+})

@@ -1,5 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { Rc4 } from '../../../src/transport/rc4.ts'
 
 // RFC 6229 section 2, key 0x0102030405 (40 bits): the key stream at these offsets.
@@ -61,10 +63,20 @@ test('the WebAssembly path and the JS path give the same stream, across 64 KiB c
   const mixed = new Uint8Array(total)
   const rc4 = new Rc4(key)
   let off = 0
-  for (const size of [1, 255, 256, 70_000, 3, 65_536 - 1024, 300]) {
+  // Sizes of every remainder mod 4 on the WebAssembly path (it runs four bytes a turn, then the rest).
+  for (const size of [1, 255, 256, 70_000, 3, 65_536 - 1024, 300, 257, 258, 259, 1027]) {
     rc4.updateInPlace(mixed, off, off + size)
     off += size
   }
   rc4.updateInPlace(mixed, off)
   assert.deepEqual(Buffer.from(mixed), Buffer.from(reference))
+})
+
+test('the WebAssembly bytes in rc4.ts are what scripts/assemble-rc4-wasm.mjs makes of the text beside them', () => {
+  const source = readFileSync(new URL('../../../src/transport/rc4.ts', import.meta.url), 'utf8')
+  const literal = /const RC4_WASM_HEX =\n((?:\s*'[0-9a-f]+'(?: \+)?\n)+)/.exec(source)
+  assert.ok(literal, 'RC4_WASM_HEX found in rc4.ts')
+  const inSource = literal[1].replace(/[\s'+]/g, '')
+  const script = new URL('../../../scripts/assemble-rc4-wasm.mjs', import.meta.url)
+  assert.equal(inSource, execFileSync(process.execPath, [script.pathname], { encoding: 'utf8' }).trim())
 })

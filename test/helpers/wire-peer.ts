@@ -11,7 +11,7 @@ import { metadataResponse } from '../../src/metadata/metadata-server.ts'
 import {
   Decoder, decodeExtendedHandshake, decodeMetadataMessage, encode, encodeExtended, encodeExtendedHandshake, encodeHandshake, encodeMetadataMessage, encodePieceHeader, EXTENDED_HANDSHAKE_ID,
 } from '../../src/wire/index.ts'
-import type { DecodedItem, ExtendedHandshake } from '../../src/wire/index.ts'
+import type { DecodedItem, ExtendedHandshake, HashRange } from '../../src/wire/index.ts'
 import { waitUntil } from './net.ts'
 
 /** What a hostile wire peer does instead of (or besides) behaving. */
@@ -47,6 +47,12 @@ export interface WirePeerOptions {
   pieces?: number[]
   /** Pieces whose blocks it sends with flipped bytes. */
   corruptPieces?: Set<number>
+  /** The first this many blocks it serves (of any piece) have flipped bytes; the rest are good. */
+  corruptFirstBlocks?: number
+  /** BEP 52: sets the v2 bit in its handshake and answers hash requests with this (undefined: no answer). */
+  v2Hashes?: (range: HashRange) => Buffer | undefined
+  /** Holds its hashes answers until it has served this many blocks on the connection (blocks before their hashes). */
+  v2HashesAfterBlocks?: number
   peerId?: Buffer
   /** Unchokes and accepts requests but never answers them (a peer to be snubbed). */
   silent?: boolean
@@ -65,7 +71,7 @@ export interface WirePeer {
   host: string
   port: number
   /** Blocks served, and how many of them were corrupt. */
-  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number; metadataServed: number }
+  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number; metadataServed: number; hashRequests: number }
   close(): Promise<void>
 }
 
@@ -74,7 +80,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
   const have = new Bitfield(pieceCount)
   for (const i of opts.pieces ?? Array.from({ length: pieceCount }, (_, i) => i)) have.set(i)
   const peerId = opts.peerId ?? Buffer.from('-TS0001-' + Math.random().toString(36).slice(2, 14).padEnd(12, '0'))
-  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0, metadataServed: 0 }
+  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0, metadataServed: 0, hashRequests: 0 }
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
   const hostile = opts.hostile ?? {}
@@ -113,6 +119,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
     let choking = true
     let remoteMetadataId: number | undefined
     let blocksSent = 0
+    const heldHashes: Buffer[] = []
     socket.on('data', (chunk: Buffer) => {
       let items
       try {
@@ -124,7 +131,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
       for (const item of items) {
         if (item.type === 'handshake') {
           if (!item.infoHash.equals(opts.infoHash)) return void socket.destroy()
-          if (!outgoing) socket.write(hostile.handshake ?? encodeHandshake(opts.infoHash, peerId, { extended: md !== undefined }))
+          if (!outgoing) socket.write(hostile.handshake ?? encodeHandshake(opts.infoHash, peerId, { extended: md !== undefined, v2: opts.v2Hashes !== undefined }))
           afterHandshake(socket, outgoing)
         } else if (item.type === 'extended' && item.extId === EXTENDED_HANDSHAKE_ID) {
           remoteMetadataId = decodeExtendedHandshake(item.payload).m.ut_metadata
@@ -136,6 +143,12 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
         } else if (item.type === 'interested' && choking) {
           choking = false
           socket.write(encode({ type: 'unchoke' }))
+        } else if (item.type === 'hashRequest' && opts.v2Hashes) {
+          stats.hashRequests++
+          const { type: _type, ...range } = item
+          const hashes = opts.v2Hashes(range)
+          if (hashes) heldHashes.push(encode({ type: 'hashes', ...range, hashes }))
+          if (blocksSent >= (opts.v2HashesAfterBlocks ?? 0)) for (const frame of heldHashes.splice(0)) socket.write(frame)
         } else if (item.type === 'request') {
           stats.requests++
           if (choking || !have.get(item.index) || opts.silent || blocksSent === opts.closeAfterBlocks) continue
@@ -143,7 +156,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           const end = start + item.length
           if (item.begin + item.length > opts.pieceLength || end > opts.payload.length) return void socket.destroy()
           let block = opts.payload.subarray(start, end)
-          if (opts.corruptPieces?.has(item.index)) {
+          if (opts.corruptPieces?.has(item.index) || stats.blocksServed < (opts.corruptFirstBlocks ?? 0)) {
             block = Buffer.from(block)
             for (let i = 0; i < block.length; i += 97) block[i] ^= 0xa5
             stats.corruptBlocksServed++
@@ -151,6 +164,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           socket.write(encodePieceHeader(item.index, item.begin, block.length))
           socket.write(block)
           stats.blocksServed++
+          if (blocksSent + 1 >= (opts.v2HashesAfterBlocks ?? 0)) for (const frame of heldHashes.splice(0)) socket.write(frame)
           if (++blocksSent === opts.closeAfterBlocks) socket.end() // after the blocks already written
         }
       }

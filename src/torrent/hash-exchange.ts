@@ -6,16 +6,16 @@
 // Messages about block hashes (base layer 0) go to its BlockVerifier, which
 // asks for them to check each block as it arrives. Answers peers' requests from
 // the piece layers we hold, and block hashes from the data of pieces we have
-// (read from storage, hashed, never kept). Tells its owner when every layer
-// is known.
+// (read through the uploader's cache, hashed, never kept); hybrids' peers get
+// block-hash requests only where libtorrent takes them (see speaksHashes).
+// Tells its owner when every layer is known.
 
 import type { Bitfield } from '../core/bitfield.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { BLOCK_SIZE, HASH_SIZE, MerkleTree, blockHashes, log2, nextPow2, padHash, splitHashes, verifyProof } from '../metainfo/merkle.ts'
-import { pieceSize, type Metainfo, type V2File } from '../metainfo/metainfo.ts'
+import type { Metainfo, V2File } from '../metainfo/metainfo.ts'
 import { v2FileOfPiece } from '../metainfo/v2-info.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
-import type { Storage } from '../storage/storage.ts'
 import type { HashRange } from '../wire/messages.ts'
 import { BlockVerifier } from './block-verifier.ts'
 
@@ -38,8 +38,8 @@ export interface HashExchangeEvents {
 
 export interface HashExchangeOptions {
   now: () => number
-  /** Block hashes are served from the pieces we have (undefined before the check), read from here. */
-  storage: Pick<Storage, 'read'>
+  /** Block hashes are served from the pieces we have (undefined before the check), read with this. */
+  readPiece: (index: number) => Promise<Buffer>
   have: () => Pick<Bitfield, 'get'> | undefined
 }
 
@@ -209,7 +209,7 @@ export class HashExchange extends TypedEmitter<HashExchangeEvents> {
     if (!this.#opts.have()?.get(piece) || v2FileOfPiece(this.#meta.v2!, piece) !== file) return undefined
     let data: Buffer
     try {
-      data = await this.#opts.storage.read(piece, 0, pieceSize(this.#meta, piece))
+      data = await this.#opts.readPiece(piece)
     } catch {
       return undefined
     }

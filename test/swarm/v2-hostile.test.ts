@@ -2,10 +2,11 @@
 // piece fails its merkle check (the root of its 16 KiB blocks against the piece
 // layer), is fetched again, and the peer that sent it is struck and, at
 // maxStrikes, banned; the download then completes from an honest peer, byte
-// for byte. A peer sending one bad block in a piece is banned as that block
-// arrives (checked against the piece's block hashes, BEP 52 base layer 0),
-// before the rest of the piece is here; our seeder then serves the block
-// hashes and the pieces, and the download completes byte for byte.
+// for byte. A peer sending one bad block in a piece of a v2 or hybrid torrent
+// is banned as that block arrives (checked against the piece's block hashes,
+// BEP 52 base layer 0), or as the hashes come when they come after it, before
+// the rest of the piece is here; our seeder then serves the block hashes and
+// the pieces, and the download completes byte for byte.
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -67,20 +68,21 @@ test('v2: a seeder corrupting pieces is struck and banned by the merkle check; t
   assert.ok(readFileSync(join(out, 'v2.bin')).equals(data), 'byte for byte')
 })
 
-for (const hashesAfter of [0, 4]) {
+for (const [version, hashesAfter] of [['v2', 0], ['v2', 4], ['hybrid', 0]] as const) {
   const when = hashesAfter === 0 ? 'when that block arrives' : `when its block hashes come ${hashesAfter} blocks later`
-  test(`v2: a peer sending one bad block is banned ${when}, before the rest of its piece; the download completes from our seeder`, { timeout: 60_000 }, (t) => badBlock(t, hashesAfter))
+  test(`${version}: a peer sending one bad block is banned ${when}, before the rest of its piece; the download completes from our seeder`, { timeout: 60_000 }, (t) => badBlock(t, version, hashesAfter))
 }
 
-async function badBlock(t: TestContext, hashesAfter: number): Promise<void> {
+async function badBlock(t: TestContext, version: 'v2' | 'hybrid', hashesAfter: number): Promise<void> {
   const piece = 256 * 1024
   const work = tempDir('v2b-bad-block')
   t.after(work.cleanup)
   const data = bytes(8 * piece + 5000, 11)
   mkdirSync(join(work.path, 'src'))
   writeFileSync(join(work.path, 'src', 'v2.bin'), data)
-  const created = await createTorrentFile(join(work.path, 'src', 'v2.bin'), { trackers: [], private: false, version: 'v2', pieceLength: piece })
+  const created = await createTorrentFile(join(work.path, 'src', 'v2.bin'), { trackers: [], private: false, version, pieceLength: piece })
   const meta = created.meta
+  assert.equal(meta.hasV1, version === 'hybrid')
   const torrentPath = join(work.path, 'v2.torrent')
   writeFileSync(torrentPath, created.bytes)
   const payload = Buffer.concat([data, Buffer.alloc(meta.length - data.length)])

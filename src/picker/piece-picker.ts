@@ -299,6 +299,14 @@ export class PiecePicker {
     return contributors
   }
 
+  /** A received block of an unfinished piece found bad on its own (BEP 52 block hash): free for any peer again. */
+  discardBlock(block: BlockRef): void {
+    const progress = this.#progressOf(block)
+    if (!progress || this.have.get(block.index)) return
+    progress.unmarkReceived(block.begin / this.#blockSize)
+    if (progress.freeCount > 0 && this.#avail.priority[block.index] > 0) this.#openWithFree.add(progress)
+  }
+
   /** 0 = do not want, 1 normal, higher first. Requests already out for the piece stay out; release them to stop them. */
   setPriority(index: number, priority: number): void {
     if (!this.#inRange(index)) throw new RangeError(`piece ${index} out of range 0..${this.#pieceCount - 1}`)

@@ -95,6 +95,17 @@ export class PieceProgress {
     this.contributors.add(peer)
   }
 
+  /** One received block found bad on its own: missing again (its sender stays a contributor). */
+  unmarkReceived(block: number): void {
+    if (this.received[block] === 0) return
+    this.received[block] = 0
+    this.receivedCount--
+    if (this.requestCount[block] === 0) {
+      this.freeCount++
+      if (block < this.firstFree) this.firstFree = block
+    }
+  }
+
   /** Hash failed: every block is missing again; outstanding requests stay. */
   reset(): void {
     this.received.fill(0)

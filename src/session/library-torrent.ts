@@ -4,7 +4,8 @@
 // parts the session shares among its torrents (peer id, listen port, connect
 // queue, connection slots, rate limits chained after the session's own, the
 // DHT and LSD as peer sources for public torrents), and a magnet's metadata fetch
-// made from the same parts. It starts nothing itself.
+// made from the same parts; and the piece layers a v2 torrent fetched, written
+// into its stored .torrent. It starts nothing itself.
 import type { TransportPolicy } from '../peer/dial.ts'
 import type { LimitFunction } from 'p-limit'
 import type { Bitfield } from '../core/bitfield.ts'
@@ -21,6 +22,7 @@ import type { Storage } from '../storage/storage.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import { MetadataTask } from '../torrent/metadata-task.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
+import { withPieceLayers } from '../metainfo/torrent-file.ts'
 import { resumeState } from './resume.ts'
 import type { SessionOptions, TorrentRecord } from './session-types.ts'
 import type { LibraryEntry, StateStore } from './state-store.ts'
@@ -117,4 +119,9 @@ function publicSources(shared: SharedParts, infoHash: Buffer, announceToDht: boo
   if (shared.dht) sources.push(new DhtSource({ node: shared.dht, infoHash, port: shared.port, private: false, announce: announceToDht }))
   if (shared.lsd) sources.push(new LsdSource(shared.lsd, infoHash))
   return sources
+}
+
+/** BEP 52: the piece layers fetched from peers (a magnet's) go into the stored .torrent: a restart, a recheck or a peer asking need not wait for them. */
+export async function storePieceLayers(store: StateStore, meta: Metainfo): Promise<void> {
+  await store.replaceTorrentFile(meta.infoHashHex, withPieceLayers(await store.torrentFile(meta.infoHashHex), meta))
 }

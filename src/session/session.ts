@@ -30,7 +30,7 @@ import { MAX_TORRENT_BYTES, overTorrentLimit, torrentFileBytes } from '../metain
 import type { FilePriority } from '../storage/file-priorities.ts'
 import { FileStorage } from '../storage/file-storage.ts'
 import type { Torrent, TorrentErrorKind } from '../torrent/torrent.ts'
-import { libraryTorrent, magnetTask, newRecord } from './library-torrent.ts'
+import { libraryTorrent, magnetTask, newRecord, storePieceLayers } from './library-torrent.ts'
 import type { SharedParts } from './library-torrent.ts'
 import { Listener, type IncomingHandler } from './listener.ts'
 import { PORT_MAPPING_OFF, PortMapper } from './port-mapping/port-mapper.ts'
@@ -467,6 +467,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     torrent.on('peerFailed', (key, reason) => this.emit('peer', entry.infoHash, 'failed', key, reason))
     torrent.on('peerBanned', (host, reason) => this.emit('peer', entry.infoHash, 'banned', host, reason))
     torrent.on('webSeedDropped', (url, reason) => this.emit('warning', `${meta.name}: web seed ${url} dropped: ${reason}`))
+    torrent.on('pieceLayersComplete', () => void storePieceLayers(this.#store, meta).catch((err: unknown) => this.emit('warning', `${meta.name}: cannot store its piece layers: ${errorMessage(err)}`)))
     torrent.on('complete', () => {
       r.dirty = true
       const firstTime = entry.state !== 'seeding'

@@ -201,6 +201,15 @@ export class StateStore {
     })
   }
 
+  /** Writes a new .torrent for a torrent in the library (e.g. with piece layers fetched since); throws if it is another torrent's. */
+  async replaceTorrentFile(infoHash: string, torrentFile: Buffer): Promise<void> {
+    const hash = checkHash(infoHash)
+    if (!this.#entries.has(hash)) throw new FriendError(`cannot store the .torrent of ${hash}: it is not in the library`)
+    const given = infoHashHexOf(torrentFile)
+    if (given !== hash) throw new FriendError(`cannot store the .torrent of ${hash}: the one given is for ${given}`)
+    await this.#enqueue(() => writeFileAtomic(this.#torrentPath(hash), torrentFile))
+  }
+
   async torrentFile(infoHash: string): Promise<Buffer> {
     const hash = checkHash(infoHash)
     const file = this.#torrentPath(hash)

@@ -6,6 +6,10 @@
 // it ours and tells the peers. In endgame (the picker hands out a block to
 // more than one peer) the other requests for a block that arrived are
 // cancelled. Peers that stop sending are snubbed and their blocks go elsewhere.
+// In a v2 torrent each block is also checked on its own against its BEP 52
+// block hash (a BlockVerifier, asked for a piece's hashes as the piece is
+// picked): a bad block is refused, or taken back if it came before its hashes,
+// and its sender reported at once, before the rest of the piece arrives.
 // It reports verified and failed pieces and failed writes to its owner as
 // events; it never dials, bans, chokes or changes the torrent's state.
 import type { Bitfield } from '../core/bitfield.ts'
@@ -22,6 +26,7 @@ import { checkPiece } from '../metainfo/piece-check.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
 import { PiecePicker } from '../picker/piece-picker.ts'
 import type { Storage } from '../storage/storage.ts'
+import type { BlockVerifier } from './block-verifier.ts'
 
 /** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
 const MAX_QUEUE_DEPTH = 256
@@ -39,6 +44,8 @@ export interface DownloaderOptions {
   /** A peer with requests outstanding and no block for this long is snubbed. */
   requestTimeoutMs: number
   downloadLimiter?: LimiterChain
+  /** BEP 52: checks each block of a v2 piece against its block hash. */
+  blocks?: BlockVerifier
 }
 
 export interface DownloaderEvents {
@@ -46,6 +53,8 @@ export interface DownloaderEvents {
   pieceVerified: [index: number]
   /** Failed its hash check; `peers` sent blocks of it. */
   pieceFailed: [index: number, peers: string[]]
+  /** One block failed its BEP 52 block hash; `peer` sent it (the block is asked of others). */
+  blockFailed: [block: BlockRef, peer: string]
   /** A verified piece could not be written; `err` is what storage threw. */
   writeFailed: [message: string, err: unknown]
   /** Requests may go out again (memory freed, tokens back, a tick): sources it does not drive, web seeds, ask now. */
@@ -61,6 +70,9 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
   readonly #maxPieceMemoryBytes: number
   readonly #requestTimeoutMs: number
   readonly #limiter: LimiterChain | undefined
+  readonly #blocks: BlockVerifier | undefined
+  /** Blocks taken before their piece's block hashes were known, by piece: begin → sender. */
+  readonly #unchecked = new Map<number, Map<number, string>>()
   /** Pieces being assembled in memory: verified whole, then written in one go. */
   readonly #assembling = new Map<number, Buffer>()
   readonly #bufferPool: BufferPool
@@ -83,6 +95,8 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     this.#maxPieceMemoryBytes = opts.maxPieceMemoryBytes
     this.#requestTimeoutMs = opts.requestTimeoutMs
     this.#limiter = opts.downloadLimiter
+    this.#blocks = opts.blocks
+    this.#blocks?.on('leaves', (index) => this.#checkTaken(index))
     // The pool may keep as many buffers as the memory cap allows, so a steady download allocates none.
     this.#bufferPool = new BufferPool(this.#meta.pieceLength, Math.ceil(opts.maxPieceMemoryBytes / this.#meta.pieceLength))
     this.#meter = new RateMeter(5, this.#clock)
@@ -217,6 +231,13 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
   }
 
   #pick(key: string, want: number, run: boolean): BlockRef[] {
+    const blocks = this.#pickBlocks(key, want, run)
+    // A v2 piece's block hashes are asked for before its blocks (of `key` first, so they come first).
+    if (this.#blocks) for (let i = 0; i < blocks.length; i++) if (i === 0 || blocks[i].index !== blocks[i - 1].index) this.#blocks.want(blocks[i].index, key)
+    return blocks
+  }
+
+  #pickBlocks(key: string, want: number, run: boolean): BlockRef[] {
     const picker = this.#picker!
     // Open pieces (requested, assembling, or verified and being written) each hold a buffer.
     const piecesInMemory = picker.openPieceCount()
@@ -295,10 +316,22 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
   /** A block from `key` (a peer or a web seed): copied into its piece, which is verified once whole. False when refused (wasted). */
   acceptBlock(key: string, block: BlockRef, view: Buffer): boolean {
     const picker = this.#picker!
+    const verdict = this.#blocks?.check(block.index, block.begin, view)
+    if (verdict === 'bad') {
+      this.#wastedBytes += view.length
+      picker.releaseRequest(key, block)
+      this.emit('blockFailed', block, key)
+      return false
+    }
     const result = picker.handleBlock(key, block)
     if (!result.accepted) {
       this.#wastedBytes += view.length
       return false
+    }
+    if (verdict === 'unknown' && !result.pieceComplete) {
+      let taken = this.#unchecked.get(block.index)
+      if (!taken) this.#unchecked.set(block.index, (taken = new Map()))
+      taken.set(block.begin, key)
     }
     for (const other of result.alsoRequestedBy) this.#connections.get(other)?.cancel(block)
     this.#downloadedBytes += view.length
@@ -315,9 +348,27 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     return true
   }
 
+  /** Piece `index`'s block hashes came: the blocks of it taken unchecked are checked now; bad ones are fetched again. */
+  #checkTaken(index: number): void {
+    const taken = this.#unchecked.get(index)
+    const buffer = this.#assembling.get(index)
+    this.#unchecked.delete(index)
+    if (!taken || !buffer || !this.#blocks) return
+    const size = pieceSize(this.#meta, index)
+    for (const [begin, key] of taken) {
+      const block = { index, begin, length: Math.min(BLOCK_SIZE, size - begin) }
+      if (this.#blocks.check(index, begin, buffer.subarray(begin, begin + block.length)) !== 'bad') continue
+      this.#picker!.discardBlock(block)
+      this.#wastedBytes += block.length
+      this.emit('blockFailed', block, key)
+    }
+    this.fillAll()
+  }
+
   async #finishPiece(index: number): Promise<void> {
     const buffer = this.#assembling.get(index)!
     this.#assembling.delete(index)
+    this.#unchecked.delete(index)
     const data = buffer.subarray(0, pieceSize(this.#meta, index))
     const verdict = checkPiece(this.#meta, index, data)
     const picker = this.#picker!
@@ -329,6 +380,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
       this.fillAll()
       return
     }
+    this.#blocks?.forget(index)
     // Only verified bytes reach the disk, in one write; the piece is ours once they have.
     const write = this.#storage.write(index, 0, data)
     this.#writes.add(write)

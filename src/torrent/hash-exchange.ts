@@ -3,15 +3,21 @@
 // layers", and a .torrent may leave them out) in libtorrent's way: up to 512 piece hashes
 // per request with the uncle hashes that prove them against the file's root;
 // an answer that does not prove out is dropped and asked of another peer.
-// Answers peers' requests from the piece layers we hold (block hashes, which
-// libtorrent asks for only after a failed piece, are refused with a reject).
-// Never touches storage; tells its owner when every layer is known.
+// Messages about block hashes (base layer 0) go to its BlockVerifier, which
+// asks for them to check each block as it arrives. Answers peers' requests from
+// the piece layers we hold, and block hashes from the data of pieces we have
+// (read through the uploader's cache, hashed, never kept); hybrids' peers get
+// block-hash requests only where libtorrent takes them (see speaksHashes).
+// Tells its owner when every layer is known.
 
+import type { Bitfield } from '../core/bitfield.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { BLOCK_SIZE, HASH_SIZE, MerkleTree, log2, nextPow2, splitHashes, verifyProof } from '../metainfo/merkle.ts'
+import { BLOCK_SIZE, HASH_SIZE, MerkleTree, blockHashes, log2, nextPow2, padHash, splitHashes, verifyProof } from '../metainfo/merkle.ts'
 import type { Metainfo, V2File } from '../metainfo/metainfo.ts'
+import { v2FileOfPiece } from '../metainfo/v2-info.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
 import type { HashRange } from '../wire/messages.ts'
+import { BlockVerifier } from './block-verifier.ts'
 
 /** libtorrent's chunk of piece hashes per request. */
 const CHUNK = 512
@@ -30,18 +36,35 @@ export interface HashExchangeEvents {
   layersComplete: []
 }
 
+export interface HashExchangeOptions {
+  now: () => number
+  /** Block hashes are served from the pieces we have (undefined before the check), read with this. */
+  readPiece: (index: number) => Promise<Buffer>
+  have: () => Pick<Bitfield, 'get'> | undefined
+}
+
 export class HashExchange extends TypedEmitter<HashExchangeEvents> {
+  /** Block-level checks (pieces of more than one block only). */
+  readonly blocks: BlockVerifier | undefined
+  readonly #opts: HashExchangeOptions
   readonly #meta: Metainfo
   readonly #connections: ReadonlyMap<string, PeerConnection>
   readonly #wanted = new Map<string, Wanted>()
   readonly #trees = new Map<string, MerkleTree>()
   readonly #pieceLayer: number
 
-  constructor(meta: Metainfo, connections: ReadonlyMap<string, PeerConnection>) {
+  constructor(meta: Metainfo, connections: ReadonlyMap<string, PeerConnection>, opts: HashExchangeOptions) {
     super()
     this.#meta = meta
     this.#connections = connections
+    this.#opts = opts
     this.#pieceLayer = log2(meta.pieceLength / BLOCK_SIZE)
+    if (this.#pieceLayer > 0) {
+      // libtorrent counts a hybrid's connection as v2 when it came in with the v2 bit (we dialled it and set ours)
+      // and hangs up on a hash message over any other; a v2-only torrent's peers all speak them.
+      const speaksHashes = (pc: PeerConnection): boolean => !meta.hasV1 || (pc.peerV2 && pc.outgoing)
+      this.blocks = new BlockVerifier({ meta, connections, now: opts.now, speaksHashes: (p) => speaksHashes(p as PeerConnection) })
+    }
     for (const file of meta.v2?.files ?? []) {
       if (file.length <= meta.pieceLength || file.layer) continue
       this.#wanted.set(file.root.toString('hex'), {
@@ -60,13 +83,24 @@ export class HashExchange extends TypedEmitter<HashExchangeEvents> {
   /** A ready peer: its hash messages come here, and it is asked for what we lack. */
   handlePeer(pc: PeerConnection): void {
     pc.on('hashRequest', (range) => this.#serve(pc, range))
-    pc.on('hashes', (range, hashes) => this.#handleHashes(pc, range, hashes))
-    pc.on('hashReject', (range) => this.#release(range, pc.key, true))
+    pc.on('hashes', (range, hashes) => {
+      if (range.baseLayer === 0 && this.blocks) this.blocks.handleHashes(pc, range, hashes)
+      else this.#handleHashes(pc, range, hashes)
+    })
+    pc.on('hashReject', (range) => {
+      if (range.baseLayer === 0 && this.blocks) this.blocks.handleReject(pc, range)
+      else this.#release(range, pc.key, true)
+    })
     this.#ask(pc)
+  }
+
+  handleTick(nowMs: number): void {
+    this.blocks?.handleTick(nowMs)
   }
 
   /** Its unanswered requests go to other peers. */
   handlePeerClosed(key: string): void {
+    this.blocks?.handlePeerClosed(key)
     for (const wanted of this.#wanted.values()) {
       wanted.chunks.forEach((asked, i) => {
         if (asked === key) wanted.chunks[i] = undefined
@@ -137,6 +171,10 @@ export class HashExchange extends TypedEmitter<HashExchangeEvents> {
 
   /** libtorrent's validate_hash_request, then the hashes from our piece layer (and the uncles above them). */
   #serve(pc: PeerConnection, range: HashRange): void {
+    if (range.baseLayer === 0 && this.#pieceLayer > 0) {
+      void this.#serveBlocks(range).then((hashes) => (hashes ? pc.sendHashes(range, hashes) : pc.sendHashReject(range)))
+      return
+    }
     const tree = this.#treeOf(range.piecesRoot)
     const { baseLayer: base, index, length, proofLayers } = range
     const valid = tree !== undefined &&
@@ -149,6 +187,48 @@ export class HashExchange extends TypedEmitter<HashExchangeEvents> {
       return
     }
     pc.sendHashes(range, Buffer.concat(tree.hashes(base, index, length, proofLayers)))
+  }
+
+  /**
+   * Block hashes (base layer 0) within one piece we have, from its bytes: the
+   * piece's own subtree below its piece-layer hash, our piece layer's tree
+   * above it. Undefined (a reject) for anything else.
+   */
+  async #serveBlocks(range: HashRange): Promise<Buffer | undefined> {
+    const file = this.#meta.v2?.files.find((f) => f.root.equals(range.piecesRoot))
+    if (!file) return undefined
+    const { index, length, proofLayers } = range
+    const bpp = 1 << this.#pieceLayer
+    const big = file.length > this.#meta.pieceLength
+    const width = big ? bpp : nextPow2(Math.ceil(file.length / BLOCK_SIZE))
+    const above = big ? this.#treeOf(file.root) : undefined
+    const top = big ? above?.topLayer : log2(width)
+    if (top === undefined || length < 1 || length > width || (length & (length - 1)) !== 0 || index % length !== 0 || proofLayers >= top) return undefined
+    const piece = file.firstPiece + Math.floor(index / width)
+    if (piece >= file.firstPiece + file.pieceCount) return undefined
+    if (!this.#opts.have()?.get(piece) || v2FileOfPiece(this.#meta.v2!, piece) !== file) return undefined
+    let data: Buffer
+    try {
+      data = await this.#opts.readPiece(piece)
+    } catch {
+      return undefined
+    }
+    const fileEnd = this.#meta.files[file.fileIndex].offset + file.length
+    const leaves = blockHashes(data.subarray(0, Math.min(data.length, fileEnd - piece * this.#meta.pieceLength)))
+    while (leaves.length < width) leaves.push(padHash(0))
+    const below = new MerkleTree(leaves)
+    const first = index - (piece - file.firstPiece) * width
+    const out = below.hashes(0, first, length, 0)
+    // The uncles (libtorrent's get_hashes): from the requested subtree's root upwards, below the piece hash from
+    // the piece's own tree, above it from the piece layer's.
+    const computable = log2(length) - 1
+    for (let i = 0, at = index; i < proofLayers; i++) {
+      at >>= 1
+      if (i < computable) continue
+      const layer = i + 1
+      out.push(layer < this.#pieceLayer || !above ? below.node(layer, (at ^ 1) - ((piece - file.firstPiece) << (this.#pieceLayer - layer))) : above.node(layer, at ^ 1))
+    }
+    return Buffer.concat(out)
   }
 
   #treeOf(root: Buffer): MerkleTree | undefined {

@@ -240,7 +240,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
    * returns what to report then.
    */
   strike(key: string, index: number): { host: string; strikes: number } | undefined {
-    const host = key.startsWith('[') ? key.slice(1, key.indexOf(']')) : key.slice(0, key.lastIndexOf(':'))
+    const host = hostOfKey(key)
     const strikes = (this.#strikesByHost.get(host) ?? 0) + 1
     this.#strikesByHost.set(host, strikes)
     if (strikes < this.#opts.maxStrikes || this.#pool.isBanned(host)) return undefined
@@ -249,6 +249,13 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       if (pc.remoteAddress === host) pc.close(`banned: sent ${strikes} pieces that failed the hash check (last: ${index})`)
     }
     return { host, strikes }
+  }
+
+  /** Bans the host of peer `key` at once (it sent data proven bad on its own); returns the host. */
+  banPeer(key: string, reason: string): string {
+    const host = hostOfKey(key)
+    this.ban(canonicalHost(host), reason)
+    return host
   }
 
   /** Closes the connection with `key` (a person's disconnect); false when there is none. It may be dialled again later. */
@@ -428,4 +435,9 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     keys.add(listenKey)
     this.#pool.markConnected(listenKey)
   }
+}
+
+/** The address of a peer key ("host:port" or "[v6]:port"). */
+function hostOfKey(key: string): string {
+  return key.startsWith('[') ? key.slice(1, key.indexOf(']')) : key.slice(0, key.lastIndexOf(':'))
 }

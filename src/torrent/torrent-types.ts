@@ -98,6 +98,8 @@ export interface TorrentEvents {
   /** A connection attempt that never became a peer (refused, timed out, bad handshake). */
   peerFailed: [key: string, reason: string]
   peerBanned: [host: string, reason: string]
+  /** BEP 52: every piece layer the .torrent lacked (a magnet's) is now known and proven: meta.v2's files hold them. */
+  pieceLayersComplete: []
   /** A web seed that cannot serve this torrent (or sent data failing the hash check): not used again while it runs. */
   webSeedDropped: [url: string, reason: string]
   trackerError: [info: { url: string; message: string; retryAtMs: number }]

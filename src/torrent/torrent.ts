@@ -70,7 +70,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #rechokeTimer: TimerHandle | undefined
   #tracker: TrackerSource | undefined
   #webSeeds: WebSeeds | undefined
-  /** BEP 52: piece layers asked of peers and served to them. */
+  /** BEP 52: piece layers and block hashes, asked of peers and served to them. */
   #hashes: HashExchange | undefined
   /** BEP 52 hybrid: the same trackers, announced under the v2 hash too (its peers join the one swarm). */
   #trackerV2: TrackerSource | undefined
@@ -102,13 +102,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       requestTimeoutMs: opts.requestTimeoutMs ?? 20_000,
       maxStrikes: opts.maxStrikes ?? 3,
     }
-    this.#extensions = new PeerExtensions({
-      meta: this.meta,
-      clock: this.#clock,
-      listenPort: this.#listenPort,
-      maxPendingRequestsPerPeer: this.#opts.maxPendingRequestsPerPeer,
-      maxBufferedBytesPerPeer: this.#opts.maxBufferedBytesPerPeer,
-    })
+    const { maxPendingRequestsPerPeer, maxBufferedBytesPerPeer } = this.#opts
+    this.#extensions = new PeerExtensions({ meta: this.meta, clock: this.#clock, listenPort: this.#listenPort, maxPendingRequestsPerPeer, maxBufferedBytesPerPeer })
     const maxConnections = opts.maxConnections ?? 50
     this.#swarm = new Swarm({
       infoHash: this.meta.infoHash,
@@ -136,6 +131,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#swarm.on('peerReady', (pc) => this.#handlePeerReady(pc))
     this.#swarm.on('peerClosed', (pc, reason, wasReady) => this.#handlePeerClosed(pc, reason, wasReady))
     this.#swarm.on('peerFailed', (key, reason, dialled) => this.#handlePeerFailed(key, reason, dialled))
+    if (this.meta.v2) {
+      const v2Opts = { now: () => this.#clock.now(), readPiece: (i: number) => this.#uploader.readPiece(i), have: () => (this.#downloader.started ? this.#downloader.have : undefined) }
+      this.#hashes = new HashExchange(this.meta, this.#swarm.connections, v2Opts)
+      this.#hashes.on('layersComplete', () => {
+        for (const pc of this.#swarm.connections.values()) if (pc.ready && this.#downloader.started) this.#downloader.updateInterest(pc)
+        this.emit('pieceLayersComplete')
+      })
+    }
     this.#downloader = new Downloader({
       meta: this.meta,
       storage: this.#storage,
@@ -146,15 +149,15 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       maxPieceMemoryBytes: opts.maxPieceMemoryBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.meta.pieceLength),
       requestTimeoutMs: this.#opts.requestTimeoutMs,
       downloadLimiter: opts.downloadLimiter,
+      blocks: this.#hashes?.blocks,
     })
     this.#downloader.on('pieceVerified', (index) => this.#handlePieceVerified(index))
-    if (this.meta.v2) {
-      this.#hashes = new HashExchange(this.meta, this.#swarm.connections)
-      this.#hashes.on('layersComplete', () => {
-        for (const pc of this.#swarm.connections.values()) if (pc.ready && this.#downloader.started) this.#downloader.updateInterest(pc)
-      })
-    }
     this.#downloader.on('pieceFailed', (index, peers) => this.#handlePieceFailed(index, peers))
+    this.#downloader.on('blockFailed', ({ index, begin }, key) => {
+      // Proven bad by its BEP 52 block hash, sent by `key` alone: banned at once (a web seed is dropped).
+      const reason = `sent a block that failed its hash check (piece ${index}, offset ${begin})`
+      if (this.#webSeeds?.handlePieceFailed(index, [key]).length !== 0) this.emit('peerBanned', this.#swarm.banPeer(key, `banned: ${reason}`), reason)
+    })
     this.#downloader.on('writeFailed', (message, err) => this.#failStorage(message, err))
     this.#downloader.on('refill', () => this.#webSeeds?.fill())
     const uploadLimiter = opts.uploadLimiter
@@ -362,8 +365,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   #startTrackers(): void {
     this.#tracker = this.#newTracker(this.meta.infoHash)
-    const v2 = this.meta.v2 && this.meta.hasV1 ? this.meta.v2.infoHash.subarray(0, 20) : undefined
-    if (v2) this.#trackerV2 = this.#newTracker(v2)
+    if (this.meta.v2 && this.meta.hasV1) this.#trackerV2 = this.#newTracker(this.meta.v2.infoHash.subarray(0, 20))
   }
 
   #newTracker(infoHash: Buffer): TrackerSource {
@@ -375,11 +377,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       tiers: this.meta.announce,
       numWant: this.#opts.numWant,
       clock: this.#clock,
-      getStats: () => ({
-        uploaded: this.#uploadMeter.total,
-        downloaded: this.#downloader.downloadedBytes,
-        left: this.meta.length - this.#downloader.verifiedBytes(),
-      }),
+      getStats: () => ({ uploaded: this.#uploadMeter.total, downloaded: this.#downloader.downloadedBytes, left: this.meta.length - this.#downloader.verifiedBytes() }),
     })
     tracker.on('peers', (peers, url) => {
       this.#swarm.handleTrackerPeers(url, peers)
@@ -547,15 +545,16 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       return
     }
     this.#tracker?.complete()
+    this.#trackerV2?.complete()
     // Nothing is left to fetch: web seeds close their idle connections.
     this.#webSeeds?.fill()
-    this.#trackerV2?.complete()
     this.emit('complete')
   }
 
   #handleTick(): void {
     this.#downloader.handleTick(this.#clock.now())
     this.#webSeeds?.handleTick(this.#clock.now())
+    this.#hashes?.handleTick(this.#clock.now())
     this.#maintainConnections()
     this.#extensions.sendPex(this.#swarm.connections.values())
     if (++this.#ticks % DATA_CHECK_TICKS === 0) void this.#checkDataPresent()

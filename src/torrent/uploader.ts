@@ -113,6 +113,11 @@ export class Uploader {
     return this.#cache.size
   }
 
+  /** A piece's bytes through the read cache: the BEP 52 block hashes a peer asks of us, and then its blocks, cost one read. */
+  readPiece(index: number): Promise<Buffer> {
+    return this.#piece(index)
+  }
+
   /** The piece changed on disk (a recheck failed it): forget any cached copy. */
   forgetPiece(index: number): void {
     this.#cache.delete(index)

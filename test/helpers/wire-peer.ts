@@ -13,7 +13,7 @@ import { CRYPTO_PLAINTEXT, MseResponder } from '../../src/transport/mse-handshak
 import {
   Decoder, decodeExtendedHandshake, decodeMetadataMessage, encode, encodeExtended, encodeExtendedHandshake, encodeHandshake, encodeMetadataMessage, encodePieceHeader, EXTENDED_HANDSHAKE_ID,
 } from '../../src/wire/index.ts'
-import type { DecodedItem, ExtendedHandshake } from '../../src/wire/index.ts'
+import type { DecodedItem, ExtendedHandshake, HashRange } from '../../src/wire/index.ts'
 import { waitUntil } from './net.ts'
 
 /** What a hostile wire peer does instead of (or besides) behaving. */
@@ -55,6 +55,12 @@ export interface WirePeerOptions {
   pieces?: number[]
   /** Pieces whose blocks it sends with flipped bytes. */
   corruptPieces?: Set<number>
+  /** The first this many blocks it serves (of any piece) have flipped bytes; the rest are good. */
+  corruptFirstBlocks?: number
+  /** BEP 52: sets the v2 bit in its handshake and answers hash requests with this (undefined: no answer). */
+  v2Hashes?: (range: HashRange) => Buffer | undefined
+  /** Holds its hashes answers until it has served this many blocks on the connection (blocks before their hashes). */
+  v2HashesAfterBlocks?: number
   peerId?: Buffer
   /** Unchokes and accepts requests but never answers them (a peer to be snubbed). */
   silent?: boolean
@@ -81,7 +87,7 @@ export interface WirePeer {
   host: string
   port: number
   /** Blocks served, and how many of them were corrupt. */
-  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number; metadataServed: number; mseDropped: number }
+  stats: { blocksServed: number; corruptBlocksServed: number; connections: number; requests: number; metadataServed: number; mseDropped: number; hashRequests: number }
   close(): Promise<void>
 }
 
@@ -90,7 +96,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
   const have = new Bitfield(pieceCount)
   for (const i of opts.pieces ?? Array.from({ length: pieceCount }, (_, i) => i)) have.set(i)
   const peerId = opts.peerId ?? Buffer.from('-TS0001-' + Math.random().toString(36).slice(2, 14).padEnd(12, '0'))
-  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0, metadataServed: 0, mseDropped: 0 }
+  const stats = { blocksServed: 0, corruptBlocksServed: 0, connections: 0, requests: 0, metadataServed: 0, mseDropped: 0, hashRequests: 0 }
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
   const hostile = opts.hostile ?? {}
@@ -134,7 +140,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
     const sendHandshake = () => {
       if (handshakeSent) return
       handshakeSent = true
-      socket.write(hostile.handshake ?? encodeHandshake(opts.infoHash, peerId, { extended: md !== undefined || opts.mseSelectsPlaintextEagerly }))
+      socket.write(hostile.handshake ?? encodeHandshake(opts.infoHash, peerId, { extended: md !== undefined || opts.mseSelectsPlaintextEagerly, v2: opts.v2Hashes !== undefined }))
     }
     let responder: Promise<MseResponder> | undefined
     let mseDone = !opts.mseSelectsPlaintextEagerly || outgoing
@@ -164,6 +170,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
       mseDone = true
       for (const b of [r.result.initialPayload, r.result.rest]) if (b.length > 0) onPlain(b)
     }
+    const heldHashes: Buffer[] = []
     socket.on('data', (chunk: Buffer) => {
       if (!mseDone && !responder && chunk[0] === 19) mseDone = true
       if (mseDone && !responder) return onPlain(chunk)
@@ -209,6 +216,12 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
         } else if (item.type === 'interested' && choking) {
           choking = false
           socket.write(encode({ type: 'unchoke' }))
+        } else if (item.type === 'hashRequest' && opts.v2Hashes) {
+          stats.hashRequests++
+          const { type: _type, ...range } = item
+          const hashes = opts.v2Hashes(range)
+          if (hashes) heldHashes.push(encode({ type: 'hashes', ...range, hashes }))
+          if (blocksSent >= (opts.v2HashesAfterBlocks ?? 0)) for (const frame of heldHashes.splice(0)) socket.write(frame)
         } else if (item.type === 'request') {
           stats.requests++
           if (choking || !have.get(item.index) || opts.silent || blocksSent === opts.closeAfterBlocks) continue
@@ -216,7 +229,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           const end = start + item.length
           if (item.begin + item.length > opts.pieceLength || end > opts.payload.length) return void socket.destroy()
           let block = opts.payload.subarray(start, end)
-          if (opts.corruptPieces?.has(item.index)) {
+          if (opts.corruptPieces?.has(item.index) || stats.blocksServed < (opts.corruptFirstBlocks ?? 0)) {
             block = Buffer.from(block)
             for (let i = 0; i < block.length; i += 97) block[i] ^= 0xa5
             stats.corruptBlocksServed++
@@ -224,6 +237,7 @@ export async function startWirePeer(opts: WirePeerOptions): Promise<WirePeer> {
           socket.write(encodePieceHeader(item.index, item.begin, block.length))
           socket.write(block)
           stats.blocksServed++
+          if (blocksSent + 1 >= (opts.v2HashesAfterBlocks ?? 0)) for (const frame of heldHashes.splice(0)) socket.write(frame)
           if (++blocksSent === opts.closeAfterBlocks) socket.end() // after the blocks already written
         }
       }

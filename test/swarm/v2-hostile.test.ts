@@ -2,17 +2,22 @@
 // piece fails its merkle check (the root of its 16 KiB blocks against the piece
 // layer), is fetched again, and the peer that sent it is struck and, at
 // maxStrikes, banned; the download then completes from an honest peer, byte
-// for byte. (A bad single block is found when its piece is whole: block-level
-// checks against block hashes are not built yet.)
+// for byte. A peer sending one bad block in a piece of a v2 or hybrid torrent
+// is banned as that block arrives (checked against the piece's block hashes,
+// BEP 52 base layer 0), or as the hashes come when they come after it, before
+// the rest of the piece is here; our seeder then serves the block hashes and
+// the pieces, and the download completes byte for byte.
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import { createTorrentFile } from '../../src/cli/create-command.ts'
 import { newPeerId } from '../../src/core/peer-id.ts'
+import { MerkleTree, blockHashes } from '../../src/metainfo/merkle.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
 import { tempDir } from '../helpers/net.ts'
+import { startOurSeeder } from '../helpers/our-seeder.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
 
 const PIECE = 32 * 1024
@@ -62,3 +67,68 @@ test('v2: a seeder corrupting pieces is struck and banned by the merkle check; t
   await complete
   assert.ok(readFileSync(join(out, 'v2.bin')).equals(data), 'byte for byte')
 })
+
+for (const [version, hashesAfter] of [['v2', 0], ['v2', 4], ['hybrid', 0]] as const) {
+  const when = hashesAfter === 0 ? 'when that block arrives' : `when its block hashes come ${hashesAfter} blocks later`
+  test(`${version}: a peer sending one bad block is banned ${when}, before the rest of its piece; the download completes from our seeder`, { timeout: 60_000 }, (t) => badBlock(t, version, hashesAfter))
+}
+
+async function badBlock(t: TestContext, version: 'v2' | 'hybrid', hashesAfter: number): Promise<void> {
+  const piece = 256 * 1024
+  const work = tempDir('v2b-bad-block')
+  t.after(work.cleanup)
+  // Whole pieces: every piece has 16 blocks, so the bad block always has blocks of its piece after it.
+  const data = bytes(8 * piece, 11)
+  mkdirSync(join(work.path, 'src'))
+  writeFileSync(join(work.path, 'src', 'v2.bin'), data)
+  const created = await createTorrentFile(join(work.path, 'src', 'v2.bin'), { trackers: [], private: false, version, pieceLength: piece })
+  const meta = created.meta
+  assert.equal(meta.hasV1, version === 'hybrid')
+  const torrentPath = join(work.path, 'v2.torrent')
+  writeFileSync(torrentPath, created.bytes)
+  const payload = Buffer.concat([data, Buffer.alloc(meta.length - data.length)])
+  const out = join(work.path, 'out')
+  mkdirSync(out)
+  const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, out), peerId: newPeerId(), listenPort: 0, useTrackers: false })
+  const failedPieces: number[] = []
+  const verified = new Set<number>()
+  torrent.on('pieceFailed', (index) => failedPieces.push(index))
+  torrent.on('pieceVerified', (index) => verified.add(index))
+  // It answers block-hash requests truly (from the file's whole tree), then sends its first block corrupted.
+  const tree = new MerkleTree(blockHashes(data))
+  const hostile = await startWirePeer({
+    infoHash: meta.infoHash, payload, pieceLength: piece, host: HOSTILE_HOST, corruptFirstBlocks: 1, v2HashesAfterBlocks: hashesAfter,
+    v2Hashes: (r) => Buffer.concat(tree.hashes(r.baseLayer, r.index, r.length, r.proofLayers)),
+  })
+  t.after(() => hostile.close())
+  await torrent.start()
+  t.after(() => torrent.stop())
+  const banned = new Promise<{ host: string; reason: string; downloaded: number; wasted: number; served: number; verified: number }>((resolve) =>
+    torrent.on('peerBanned', (host, reason) => {
+      const s = torrent.snapshot()
+      resolve({ host, reason, downloaded: s.downloadedBytes, wasted: s.wastedBytes, served: hostile.stats.blocksServed, verified: verified.size })
+    }))
+  torrent.addPeers([{ host: HOSTILE_HOST, port: hostile.port, source: 'manual' }])
+  const ban = await banned
+  assert.equal(ban.host, HOSTILE_HOST)
+  const where = /piece (\d+), offset (\d+)/.exec(ban.reason)
+  assert.ok(where, `the reason names the block: ${ban.reason}`)
+  const badPiece = Number(where[1])
+  assert.ok(hostile.stats.hashRequests >= 1, 'the block hashes were asked of it')
+  assert.equal(ban.verified, 0, 'no piece was whole yet')
+  assert.ok(!verified.has(badPiece), 'the bad block\'s piece was not whole')
+  assert.ok(ban.downloaded < piece, `struck after ${ban.downloaded} good bytes were taken (a piece is ${piece})`)
+  assert.equal(ban.wasted, 16384, 'the bad block was refused, or taken back')
+  // Blocks taken before their hashes are checked when the hashes come: 4 here, the bad one among them.
+  assert.equal(ban.downloaded, hashesAfter * 16384)
+  if (hashesAfter > 0) assert.equal(where[2], '0', 'the first block it sent was the bad one')
+  t.diagnostic(`banned after ${ban.downloaded} bytes of its blocks were taken and ${ban.wasted} refused or taken back (a piece is ${piece} bytes); it had written ${ban.served} blocks to the socket`)
+
+  const seeder = await startOurSeeder({ torrentPath, dataDir: join(work.path, 'src'), useTrackers: false })
+  t.after(() => seeder.stop())
+  const complete = new Promise<void>((resolve) => torrent.once('complete', () => resolve()))
+  torrent.addPeers([{ host: '127.0.0.1', port: seeder.port, source: 'manual' }])
+  await complete
+  assert.deepEqual(failedPieces, [], 'the bad block never reached a piece check')
+  assert.ok(readFileSync(join(out, 'v2.bin')).equals(data), 'byte for byte')
+}

@@ -439,3 +439,18 @@ test('without allowNewPieces only started pieces are continued, and openPieceCou
   assert.equal(picker.openPieceCount(), 0, 'a verified piece is no longer open')
   assert.equal(picker.pickBlocks('a', 4).length, 4, 'new pieces again when allowed')
 })
+
+test('a received block discarded (bad on its own) is free again for another peer; the piece completes only once it comes again', () => {
+  const picker = makePicker(1, 4)
+  picker.addPeer('bad', Bitfield.full(1))
+  picker.addPeer('good', Bitfield.full(1))
+  const first = picker.pickBlocks('bad', 2)
+  assert.deepEqual(first.map(key), ['0:0', `0:${B}`])
+  for (const block of first) assert.equal(picker.handleBlock('bad', block).accepted, true)
+  picker.discardBlock(first[0])
+  const rest = picker.pickBlocks('good', 4)
+  assert.deepEqual(rest.map(key).sort(), ['0:0', `0:${2 * B}`, `0:${3 * B}`].sort(), 'the discarded block is asked again')
+  const results = rest.map((block) => picker.handleBlock('good', block))
+  assert.equal(results.at(-1)!.pieceComplete, true)
+  assert.equal(results.filter((r) => r.pieceComplete).length, 1)
+})

@@ -50,9 +50,11 @@ interface CachedPiece {
   readonly ready: Promise<void>
   pooled: boolean
   settled: boolean
+  /** What the read threw, once it failed. */
+  failure?: unknown
   /** Out of the cache: the buffer returns to the pool once settled and no block of it is held. */
   evicted: boolean
-  /** Pumps waiting on it plus blocks of it in transports. */
+  /** Blocks of it in transports. */
   holds: number
 }
 
@@ -188,51 +190,48 @@ export class Uploader {
           continue
         }
         const block = queue.requests[0]
+        const piece = this.#piece(block.index)
+        if (!piece.settled) {
+          await piece.ready.catch(() => {})
+          // Then round again: the request may be cancelled, or the piece evicted, meanwhile.
+          if (piece.failure === undefined) continue
+        }
+        if (piece.failure !== undefined) {
+          this.#opts.onReadError?.(`cannot read piece ${block.index} for upload: ${errorMessage(piece.failure)}`, piece.failure)
+          queue.requests.length = 0
+          return
+        }
         const allowed = this.#opts.allowUpload?.(block.length) ?? { ok: true }
         if (!allowed.ok) {
           await new Promise((resolve) => setTimeout(resolve, allowed.retryInMs))
           continue
         }
-        if (!(await this.#sendNext(pc, queue, block))) return
+        if (pc.amChoking) {
+          queue.requests.length = 0 // BEP 3: a choke discards the peer's requests
+          return
+        }
+        queue.requests.shift()
+        this.#send(pc, queue, block, piece)
       }
     } finally {
       queue.pumping = false
     }
   }
 
-  /** Reads `block`'s piece (through the cache) and sends it if it is still wanted; false when the read failed. */
-  async #sendNext(pc: PeerConnection, queue: PeerQueue, block: BlockRef): Promise<boolean> {
-    const piece = this.#piece(block.index)
-    // Held while we wait, so an eviction meanwhile cannot hand the buffer to another read.
+  /** Hands one block of a read piece to the peer's transport; the piece stays out of the pool until the transport is done. */
+  #send(pc: PeerConnection, queue: PeerQueue, block: BlockRef, piece: CachedPiece): void {
     piece.holds++
-    let sent = false
-    try {
-      try {
-        await piece.ready
-      } catch (err) {
-        this.#opts.onReadError?.(`cannot read piece ${block.index} for upload: ${errorMessage(err)}`, err)
-        queue.requests.length = 0
-        return false
+    queue.inFlightBytes += block.length
+    this.#addInFlight(block.length)
+    pc.sendBlock(block.index, block.begin, piece.buf.subarray(block.begin, block.begin + block.length), () => {
+      // After removePeer its bytes were already taken off the total.
+      if (this.#queues.get(pc) === queue) {
+        queue.inFlightBytes -= block.length
+        this.#addInFlight(-block.length)
       }
-      // The request may have been cancelled, or the peer choked, while we read.
-      if (queue.requests[0] !== block || pc.closed || pc.amChoking) return true
-      queue.requests.shift()
-      queue.inFlightBytes += block.length
-      this.#addInFlight(block.length)
-      sent = true
-      pc.sendBlock(block.index, block.begin, piece.buf.subarray(block.begin, block.begin + block.length), () => {
-        // After removePeer its bytes were already taken off the total.
-        if (this.#queues.get(pc) === queue) {
-          queue.inFlightBytes -= block.length
-          this.#addInFlight(-block.length)
-        }
-        this.#unhold(piece)
-      })
-      this.#opts.onUploaded?.(block.length)
-      return true
-    } finally {
-      if (!sent) this.#unhold(piece)
-    }
+      this.#unhold(piece)
+    })
+    this.#opts.onUploaded?.(block.length)
   }
 
   #addInFlight(bytes: number): void {
@@ -274,8 +273,9 @@ export class Uploader {
         piece.settled = true
         this.#releaseIfFree(piece)
       },
-      () => {
+      (err: unknown) => {
         piece.settled = true
+        piece.failure = err
         if (this.#cache.get(index) === piece) this.#evict(index)
         else this.#releaseIfFree(piece)
       },

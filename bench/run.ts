@@ -354,6 +354,9 @@ function formatDownloadTable(rows: Row[], sizeBytes: number, seeder: SeederName)
   )
 }
 
+/** Issue 15: a headless 1 GiB `add` from one fast seeder peaks at most here. */
+const ADD_RSS_GOAL_MB = 60
+
 function ratios(rows: Row[]): string[] {
   const ft = rows.find((r) => r.client === 'friendtorrent' && r.ok)
   const out: string[] = []
@@ -365,6 +368,7 @@ function ratios(rows: Row[]): string[] {
     const rss = ft.peakRssMB !== undefined && r.peakRssMB !== undefined ? (ft.peakRssMB / r.peakRssMB).toFixed(2) : '-'
     out.push(`friendtorrent/${other}: speed ×${speed}, peak RSS ×${rss}`)
   }
+  if (ft.peakRssMB !== undefined) out.push(`friendtorrent add: peak RSS ${ft.peakRssMB.toFixed(1)} MB   goal ≤ ${ADD_RSS_GOAL_MB}: ${ft.peakRssMB <= ADD_RSS_GOAL_MB ? 'met' : 'NOT met'}`)
   return out
 }
 

@@ -45,6 +45,8 @@ export interface SeedSectionOptions {
   leechers?: number
 }
 
+/** Issue 15: `seed` serving two fast leechers peaks at most here. */
+const SEED_RSS_GOAL_MB = 60
 const SEEDER_READY_TIMEOUT_MS = 10 * 60_000
 const OUR_STARTUP_TIMEOUT_MS = 60_000
 const OUR_STOP_GRACE_MS = 30_000
@@ -183,8 +185,9 @@ export function formatSeedSection(rows: SeedRow[], sizeBytes: number, leechers =
     lines.push('friendtorrent/rtorrent as seeder: no ratio (a row failed)')
   }
   if (ours?.startupMs !== undefined) {
+    const rssMet = ours.seederPeakRssMB === undefined ? '' : ours.seederPeakRssMB <= SEED_RSS_GOAL_MB ? ' (met)' : ' (NOT met)'
     lines.push(
-      `friendtorrent seed: peak RSS ${fixed(ours.seederPeakRssMB, 1)} MB, up in ${fixed(ours.startupMs, 0)} ms, ` +
+      `friendtorrent seed: peak RSS ${fixed(ours.seederPeakRssMB, 1)} MB, goal ≤ ${SEED_RSS_GOAL_MB}${rssMet}; up in ${fixed(ours.startupMs, 0)} ms, ` +
         `exit ${ours.exitCode ?? '-'} ${fixed(ours.shutdownMs, 0)} ms after SIGTERM`,
     )
   }

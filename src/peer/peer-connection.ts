@@ -4,7 +4,7 @@
 // The only module that reads or writes peer sockets. It decides nothing about
 // which blocks to fetch or whom to upload to: it reports, the torrent decides.
 import { transportOf } from '../transport/peer-socket.ts'
-import type { PeerSocket, TransportKind } from '../transport/peer-socket.ts'
+import type { PeerSocket, TransportKind, WriteDone } from '../transport/peer-socket.ts'
 import { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
@@ -316,12 +316,19 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     return 0
   }
 
-  /** Uploads one block: header and data go out corked, the block is not copied. */
-  sendBlock(index: number, begin: number, data: Buffer): void {
-    if (this.#closed) return
+  /**
+   * Uploads one block: header and data go out corked, the block is not copied.
+   * `done` runs once the transport holds no reference to `data` (see PeerSocket.write),
+   * at once when the connection is closed; err when the block did not go out.
+   */
+  sendBlock(index: number, begin: number, data: Buffer, done?: WriteDone): void {
+    if (this.#closed) {
+      if (done) process.nextTick(done, new Error('connection closed'))
+      return
+    }
     this.#socket.cork()
     this.#send(encodePieceHeader(index, begin, data.length))
-    this.#send(data)
+    this.#send(data, done)
     process.nextTick(() => this.#socket.uncork())
     this.uploadMeter.add(data.length)
   }
@@ -525,10 +532,10 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   // --- housekeeping --------------------------------------------------------
 
-  #send(data: Buffer): void {
+  #send(data: Buffer, done?: WriteDone): void {
     if (this.#closed) return
     this.#lastSentAtMs = this.#clock.now()
-    this.#socket.write(data)
+    this.#socket.write(data, done)
   }
 
   #tick(): void {

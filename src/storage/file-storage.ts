@@ -197,13 +197,18 @@ export class FileStorage implements Storage {
   }
 
   async read(index: number, begin: number, length: number): Promise<Buffer> {
-    const start = readStart(this.#meta, index, begin, length)
     const buf = Buffer.allocUnsafe(length)
+    await this.readInto(index, begin, buf)
+    return buf
+  }
+
+  async readInto(index: number, begin: number, into: Buffer): Promise<void> {
+    const length = into.length
+    const start = readStart(this.#meta, index, begin, length)
     await this.#track(async () => {
       // A check's read may cover a thousand small files: a few at a time, so the handle cache is not swamped.
-      await eachLimited(spansFor(this.#meta.files, start, length), SPANS_AT_ONCE, (span) => this.#readSpan(buf, span, start))
+      await eachLimited(spansFor(this.#meta.files, start, length), SPANS_AT_ONCE, (span) => this.#readSpan(into, span, start))
     })
-    return buf
   }
 
   async write(index: number, begin: number, data: Buffer): Promise<void> {

@@ -9,6 +9,8 @@ export interface Storage {
    * pieces at once), but not past the end of the payload.
    */
   read(index: number, begin: number, length: number): Promise<Buffer>
+  /** As read(), of `into.length` bytes, into `into` (a reused buffer: no allocation per read). */
+  readInto?(index: number, begin: number, into: Buffer): Promise<void>
   /** Writes `data` at `begin` in piece `index`; must stay within that piece. */
   write(index: number, begin: number, data: Buffer): Promise<void>
   /** True when every file this piece touches exists and is long enough to hold it (so a check is worth reading it). */

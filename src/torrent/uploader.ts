@@ -1,6 +1,9 @@
 // The upload half of a torrent: validates peers' block requests, queues them
 // per peer (bounded), reads pieces through a small cache and sends blocks as
-// fast as each socket drains. Requests it must refuse (a piece we lack, past
+// fast as each socket drains. Pieces are read into pooled buffers; a buffer
+// goes back to the pool once it has left the cache and every transport holding
+// a block of it said it is done (PeerSocket.write's callback), so serving at
+// hundreds of MB/s leaves no garbage piece buffers for the GC to find late. Requests it must refuse (a piece we lack, past
 // the piece's end, over 16 KiB, from a peer we choke, over the queue bound)
 // are dropped without touching any other peer or the connection itself; only
 // a peer that keeps sending far past the bound is reported as flooding, and
@@ -9,6 +12,7 @@
 import { BLOCK_SIZE, errorMessage } from '../core/types.ts'
 import type { BlockRef } from '../core/types.ts'
 import type { Bitfield } from '../core/bitfield.ts'
+import { BufferPool } from '../core/buffer-pool.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { pieceSize } from '../metainfo/metainfo.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
@@ -21,6 +25,8 @@ export interface UploaderOptions {
   cacheBytes?: number
   /** Socket backlog past which we wait for it to drain before sending more (bytes buffered per peer). */
   maxBacklogBytes?: number
+  /** Bytes of blocks handed to transports and not yet sent, over all peers, past which a peer with any of its own waits. */
+  maxInFlightBytes?: number
   /** Called before each block goes out; false means "not now" (rate limit), with a retry delay. */
   allowUpload?: (bytes: number) => { ok: true } | { ok: false; retryInMs: number }
   onUploaded?: (bytes: number) => void
@@ -31,8 +37,25 @@ export interface UploaderOptions {
 interface PeerQueue {
   requests: BlockRef[]
   pumping: boolean
+  /** Bytes of this peer's blocks its transport still holds. */
+  inFlightBytes: number
   /** Requests refused in a row, with none queued between: an honest peer never sends 2×reqq of those. */
   refusedInARow: number
+}
+
+/** A piece in the read cache, or out of it while transports still hold blocks of it. */
+interface CachedPiece {
+  /** Its bytes once `ready` resolved; a pooled buffer when `pooled`. */
+  readonly buf: Buffer
+  readonly ready: Promise<void>
+  pooled: boolean
+  settled: boolean
+  /** What the read threw, once it failed. */
+  failure?: unknown
+  /** Out of the cache: the buffer returns to the pool once settled and no block of it is held. */
+  evicted: boolean
+  /** Blocks of it in transports. */
+  holds: number
 }
 
 /** What became of a request: queued, refused (ignored, BEP 3 allows it), or refused from a peer that floods. */
@@ -45,7 +68,12 @@ export class Uploader {
   readonly #opts: Required<Omit<UploaderOptions, 'allowUpload' | 'onUploaded' | 'onReadError'>> & UploaderOptions
   readonly #queues = new Map<PeerConnection, PeerQueue>()
   /** Piece index → its bytes (or the read under way), least recently used first. */
-  readonly #cache = new Map<number, Promise<Buffer>>()
+  readonly #cache = new Map<number, CachedPiece>()
+  readonly #pool: BufferPool
+  readonly #maxCachedPieces: number
+  #inFlightBytes = 0
+  /** Pumps waiting for the total in flight to fall under its bound. */
+  #inFlightWaiters: (() => void)[] = []
   #refused = 0
 
   constructor(meta: Metainfo, storage: Storage, have: () => Bitfield, opts: UploaderOptions = {}) {
@@ -56,8 +84,22 @@ export class Uploader {
       maxQueuePerPeer: 256,
       cacheBytes: 2 * 1024 * 1024,
       maxBacklogBytes: 512 * 1024,
+      maxInFlightBytes: 8 * 1024 * 1024,
       ...opts,
     }
+    this.#maxCachedPieces = Math.max(1, Math.floor(this.#opts.cacheBytes / meta.pieceLength))
+    // Pieces in the cache are not in the pool; the free list only evens out evictions and reads.
+    this.#pool = new BufferPool(meta.pieceLength, this.#maxCachedPieces)
+  }
+
+  /** Bytes of blocks handed to transports and not yet sent, over all peers. */
+  get inFlightBytes(): number {
+    return this.#inFlightBytes
+  }
+
+  /** Piece buffers waiting in the pool for reuse. */
+  get pooledBuffers(): number {
+    return this.#pool.freeCount
   }
 
   /** Requests dropped so far (for stats and tests). */
@@ -76,7 +118,7 @@ export class Uploader {
    */
   handleRequest(pc: PeerConnection, block: BlockRef): RequestOutcome {
     let queue = this.#queues.get(pc)
-    if (!queue) this.#queues.set(pc, (queue = { requests: [], pumping: false, refusedInARow: 0 }))
+    if (!queue) this.#queues.set(pc, (queue = { requests: [], pumping: false, inFlightBytes: 0, refusedInARow: 0 }))
     if (!this.#acceptable(pc, block) || queue.requests.length >= this.#opts.maxQueuePerPeer) {
       this.#refused++
       return ++queue.refusedInARow > 2 * this.#opts.maxQueuePerPeer ? 'flooding' : 'refused'
@@ -102,10 +144,18 @@ export class Uploader {
 
   removePeer(pc: PeerConnection): void {
     const queue = this.#queues.get(pc)
-    if (queue) queue.requests.length = 0
+    if (queue) {
+      queue.requests.length = 0
+      // Its transport's callbacks may never come now: its blocks no longer count against the others.
+      this.#addInFlight(-queue.inFlightBytes)
+      queue.inFlightBytes = 0
+    }
     this.#queues.delete(pc)
-    // No one left to serve: an idle seed keeps no cached pieces.
-    if (this.#queues.size === 0) this.#cache.clear()
+    // No one left to serve: an idle seed keeps no cached pieces, nor pooled buffers.
+    if (this.#queues.size === 0) {
+      for (const index of [...this.#cache.keys()]) this.#evict(index)
+      this.#pool.drain()
+    }
   }
 
   /** Pieces held in the read cache. */
@@ -120,7 +170,7 @@ export class Uploader {
 
   /** The piece changed on disk (a recheck failed it): forget any cached copy. */
   forgetPiece(index: number): void {
-    this.#cache.delete(index)
+    this.#evict(index)
   }
 
   #acceptable(pc: PeerConnection, b: BlockRef): boolean {
@@ -140,43 +190,123 @@ export class Uploader {
           await pc.drained()
           continue
         }
+        if (queue.inFlightBytes > 0 && this.#inFlightBytes >= this.#opts.maxInFlightBytes) {
+          await new Promise<void>((resolve) => this.#inFlightWaiters.push(resolve))
+          continue
+        }
         const block = queue.requests[0]
+        const piece = this.#piece(block.index)
+        if (!piece.settled) {
+          await piece.ready.catch(() => {})
+          // Then round again: the request may be cancelled, or the piece evicted, meanwhile.
+          if (piece.failure === undefined) continue
+        }
+        if (piece.failure !== undefined) {
+          this.#opts.onReadError?.(`cannot read piece ${block.index} for upload: ${errorMessage(piece.failure)}`, piece.failure)
+          queue.requests.length = 0
+          return
+        }
         const allowed = this.#opts.allowUpload?.(block.length) ?? { ok: true }
         if (!allowed.ok) {
           await new Promise((resolve) => setTimeout(resolve, allowed.retryInMs))
           continue
         }
-        let piece: Buffer
-        try {
-          piece = await this.#piece(block.index)
-        } catch (err) {
-          this.#opts.onReadError?.(`cannot read piece ${block.index} for upload: ${errorMessage(err)}`, err)
-          queue.requests.length = 0
+        if (pc.amChoking) {
+          queue.requests.length = 0 // BEP 3: a choke discards the peer's requests
           return
         }
-        // The request may have been cancelled, or the peer choked, while we read.
-        if (queue.requests[0] !== block || pc.closed || pc.amChoking) continue
         queue.requests.shift()
-        pc.sendBlock(block.index, block.begin, piece.subarray(block.begin, block.begin + block.length))
-        this.#opts.onUploaded?.(block.length)
+        this.#send(pc, queue, block, piece)
       }
     } finally {
       queue.pumping = false
     }
   }
 
-  #piece(index: number): Promise<Buffer> {
+  /** Hands one block of a read piece to the peer's transport; the piece stays out of the pool until the transport is done. */
+  #send(pc: PeerConnection, queue: PeerQueue, block: BlockRef, piece: CachedPiece): void {
+    piece.holds++
+    queue.inFlightBytes += block.length
+    this.#addInFlight(block.length)
+    pc.sendBlock(block.index, block.begin, piece.buf.subarray(block.begin, block.begin + block.length), () => {
+      // After removePeer its bytes were already taken off the total.
+      if (this.#queues.get(pc) === queue) {
+        queue.inFlightBytes -= block.length
+        this.#addInFlight(-block.length)
+      }
+      this.#unhold(piece)
+    })
+    this.#opts.onUploaded?.(block.length)
+  }
+
+  #addInFlight(bytes: number): void {
+    this.#inFlightBytes += bytes
+    if (this.#inFlightBytes < this.#opts.maxInFlightBytes && this.#inFlightWaiters.length > 0) {
+      const waiters = this.#inFlightWaiters
+      this.#inFlightWaiters = []
+      for (const wake of waiters) wake()
+    }
+  }
+
+  #piece(index: number): CachedPiece {
     const cached = this.#cache.get(index)
     if (cached) {
       this.#cache.delete(index)
       this.#cache.set(index, cached)
       return cached
     }
-    const read = this.#storage.read(index, 0, pieceSize(this.#meta, index))
-    this.#cache.set(index, read)
-    read.catch(() => this.#cache.delete(index))
-    const maxPieces = Math.max(1, Math.floor(this.#opts.cacheBytes / this.#meta.pieceLength))
-    while (this.#cache.size > maxPieces) this.#cache.delete(this.#cache.keys().next().value as number)
-    return read
+    const size = pieceSize(this.#meta, index)
+    const pooled = size === this.#pool.size && this.#storage.readInto !== undefined
+    let buf = pooled ? this.#pool.acquire() : Buffer.alloc(0)
+    const read = pooled
+      ? this.#storage.readInto!(index, 0, buf)
+      : this.#storage.read(index, 0, size).then((b) => {
+          buf = b
+        })
+    const piece: CachedPiece = {
+      get buf() {
+        return buf
+      },
+      ready: read,
+      pooled,
+      settled: false,
+      evicted: false,
+      holds: 0,
+    }
+    read.then(
+      () => {
+        piece.settled = true
+        this.#releaseIfFree(piece)
+      },
+      (err: unknown) => {
+        piece.settled = true
+        piece.failure = err
+        if (this.#cache.get(index) === piece) this.#evict(index)
+        else this.#releaseIfFree(piece)
+      },
+    )
+    this.#cache.set(index, piece)
+    while (this.#cache.size > this.#maxCachedPieces) this.#evict(this.#cache.keys().next().value as number)
+    return piece
+  }
+
+  #evict(index: number): void {
+    const piece = this.#cache.get(index)
+    if (!piece) return
+    this.#cache.delete(index)
+    piece.evicted = true
+    this.#releaseIfFree(piece)
+  }
+
+  #unhold(piece: CachedPiece): void {
+    piece.holds--
+    this.#releaseIfFree(piece)
+  }
+
+  #releaseIfFree(piece: CachedPiece): void {
+    if (!piece.pooled || !piece.evicted || !piece.settled || piece.holds > 0) return
+    piece.pooled = false
+    // An idle uploader (no peer left) keeps no free buffers either.
+    if (this.#queues.size > 0) this.#pool.release(piece.buf)
   }
 }

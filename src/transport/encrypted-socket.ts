@@ -7,11 +7,18 @@
 // writes wait for the peer's crypto_select, and the rest of the handshake is
 // read here before any payload is delivered.
 // Plaintext selected means no ciphers: bytes pass as they are.
+// Encrypting copies: whole blocks are encrypted into pooled buffers that go
+// back to the pool when the inner socket is done with them (its write callback).
 import { EventEmitter } from 'node:events'
 import type { Rc4 } from './rc4.ts'
 import { MseError } from './mse-handshake.ts'
 import type { MseInitiator } from './mse-handshake.ts'
-import type { PeerSocket, TransportKind } from './peer-socket.ts'
+import type { PeerSocket, TransportKind, WriteDone } from './peer-socket.ts'
+import { BufferPool } from '../core/buffer-pool.ts'
+import { BLOCK_SIZE } from '../core/types.ts'
+
+/** Ciphertext of whole blocks, shared by every encrypted connection (64 × 16 KiB kept at most). */
+const blockPool = new BufferPool(BLOCK_SIZE, 64)
 
 export interface EncryptedSocketOptions {
   /** Settled ciphers (undefined each when plaintext was selected)... */
@@ -105,22 +112,39 @@ export class EncryptedSocket extends EventEmitter implements PeerSocket {
     this.#deliver(chunk)
   }
 
-  write(data: Uint8Array): boolean {
-    if (this.#failed) return false
+  /** `done` runs once `data` may be reused: at once when it was copied (encrypted or held back), else when the inner socket is done. */
+  write(data: Uint8Array, done?: WriteDone): boolean {
+    if (this.#failed) {
+      if (done) process.nextTick(done, new Error('encrypted connection failed'))
+      return false
+    }
     if (this.#initiator) {
       if (!this.#requestSent) {
-        if (!this.#initiator.offersPlaintext) return this.#sendRequest(data)
+        if (!this.#initiator.offersPlaintext) {
+          const ok = this.#sendRequest(data)
+          if (done) process.nextTick(done)
+          return ok
+        }
         // A peer may select plaintext, and Transmission then reads the IA as
         // plaintext although it came RC4-encrypted: with plaintext offered the IA
         // stays empty and our handshake waits for the select (one round trip more).
-        if (!this.#sendRequest(new Uint8Array(0))) return false
+        if (!this.#sendRequest(new Uint8Array(0))) {
+          if (done) process.nextTick(done, new Error('encrypted connection failed'))
+          return false
+        }
       }
       const copy = Buffer.from(data)
       this.#queued.push(copy)
       this.#queuedBytes += copy.length
+      if (done) process.nextTick(done)
       return true
     }
-    return this.#inner.write(this.#encrypt ? this.#encrypt.update(data) : data)
+    if (!this.#encrypt) return this.#inner.write(data, done)
+    if (done) process.nextTick(done)
+    if (data.length !== blockPool.size) return this.#inner.write(this.#encrypt.update(data))
+    const out = blockPool.acquire()
+    this.#encrypt.updateInto(data, out)
+    return this.#inner.write(out, () => blockPool.release(out))
   }
 
   cork(): void {

@@ -5,6 +5,9 @@
 
 export type TransportKind = 'tcp' | 'utp'
 
+/** A write's callback: the transport holds no reference to the written bytes any more (err: they were not all sent). */
+export type WriteDone = (err?: Error | null) => void
+
 export interface PeerSocket {
   readonly remoteAddress?: string | undefined
   readonly remotePort?: number | undefined
@@ -14,7 +17,12 @@ export interface PeerSocket {
   readonly writableLength: number
   readonly writableNeedDrain: boolean
   readonly destroyed?: boolean
-  write(data: Uint8Array): boolean
+  /**
+   * `done`, when given, runs once the transport no longer holds `data` (sent to
+   * the kernel, copied into packets, or dropped with an error), so a pooled
+   * buffer may be reused then; a net.Socket's write callback is exactly that.
+   */
+  write(data: Uint8Array, done?: WriteDone): boolean
   cork(): void
   uncork(): void
   setNoDelay(noDelay?: boolean): unknown

@@ -124,9 +124,14 @@ export class Rc4 {
   /** A new buffer: `data` XOR the key stream (`data` is left as it was). */
   update(data: Uint8Array): Buffer {
     const out = Buffer.allocUnsafe(data.length)
+    this.updateInto(data, out)
+    return out
+  }
+
+  /** `data` XOR the key stream, written to the start of `out` (as long as `data` at least). */
+  updateInto(data: Uint8Array, out: Uint8Array): void {
     if (data.length < WASM_MIN_BYTES) this.#runJs(data, out, 0, data.length)
     else this.#runWasm(data, out, 0, data.length)
-    return out
   }
 
   #runWasm(src: Uint8Array, dst: Uint8Array, start: number, end: number): void {

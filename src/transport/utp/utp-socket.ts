@@ -13,7 +13,7 @@ import {
   forEachSacked, refreshHeader, seqDiff, writeHeader,
 } from './utp-packet.ts'
 import { ReorderBuffer } from './reorder-buffer.ts'
-import { ChunkQueue } from './chunk-queue.ts'
+import { ChunkQueue, type ChunkRelease } from './chunk-queue.ts'
 import { SendRing, type OutPacket } from './send-ring.ts'
 import type { PacketType, UtpPacketView } from './utp-packet.ts'
 
@@ -81,6 +81,8 @@ export class UtpSocket extends Duplex {
   #lastAckSeen = -1
 
   readonly #queue = new ChunkQueue()
+  /** write() callbacks of Buffers not yet in #queue: called when the chunk is in packets, not when it is queued (see write). */
+  readonly #releases = new Map<Buffer, ChunkRelease>()
   #heldWrite: ((err?: Error | null) => void) | undefined
   #wantFin = false
   #finalCb: ((err?: Error | null) => void) | undefined
@@ -172,6 +174,22 @@ export class UtpSocket extends Duplex {
     }
   }
 
+  /**
+   * As net.Socket's, except for when a Buffer's callback runs: once every byte
+   * of it is copied into packets (or the connection closed, with an error), so
+   * the writer may reuse the buffer then. Back-pressure is unchanged.
+   */
+  override write(chunk: unknown, encodingOrCb?: BufferEncoding | ChunkRelease, cb?: ChunkRelease): boolean {
+    const release = typeof encodingOrCb === 'function' ? encodingOrCb : cb
+    if (!release || !Buffer.isBuffer(chunk) || this.#releases.has(chunk)) return super.write(chunk, encodingOrCb as BufferEncoding, cb)
+    if (this.destroyed) {
+      process.nextTick(release, new Error('uTP connection closed'))
+      return false
+    }
+    this.#releases.set(chunk, release)
+    return super.write(chunk)
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.#enqueue(chunk)
     this.#afterEnqueue(cb)
@@ -196,9 +214,14 @@ export class UtpSocket extends Duplex {
       if (this.#state === 'connected' && !(clean && this.#finSeq !== -1)) this.#sendControl(clean ? ST_FIN : ST_RESET)
       this.#close()
     }
+    // Chunks that never reached the queue (still in the Writable's buffer) are released too.
+    const closedErr = err ?? new Error('uTP connection closed')
+    this.#queue.clear(closedErr)
+    for (const release of this.#releases.values()) release(closedErr)
+    this.#releases.clear()
     const held = this.#heldWrite
     this.#heldWrite = undefined
-    held?.(err ?? new Error('uTP connection closed'))
+    held?.(closedErr)
     const final = this.#finalCb
     this.#finalCb = undefined
     final?.(err ?? new Error('uTP connection closed'))
@@ -206,7 +229,9 @@ export class UtpSocket extends Duplex {
   }
 
   #enqueue(chunk: Buffer): void {
-    this.#queue.push(chunk)
+    const release = this.#releases.get(chunk)
+    if (release) this.#releases.delete(chunk)
+    this.#queue.push(chunk, release)
   }
 
   #afterEnqueue(cb: (err?: Error | null) => void): void {

@@ -1,6 +1,7 @@
 // The upload queue against a real loopback socket: the bytes waiting in a
 // peer's socket stay under maxBacklogBytes (plus the one block that crossed
-// it) when the peer stops reading, and serving resumes once it drains.
+// it) when the peer stops reading, and serving resumes once it drains; piece
+// buffers are reused from a pool once the socket is done with their blocks.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, createServer } from 'node:net'
@@ -14,6 +15,7 @@ import { Uploader } from '../../../src/torrent/uploader.ts'
 import { pseudoRandomBytes } from '../../helpers/make-torrent.ts'
 import { waitUntil } from '../../helpers/net.ts'
 import { metaFor } from '../storage/meta-for.ts'
+import type { Metainfo } from '../../../src/metainfo/metainfo.ts'
 
 const BLOCK = 16 * 1024
 const PIECE_FRAME = 13 + BLOCK
@@ -31,9 +33,9 @@ test('a peer that stops reading holds at most maxBacklogBytes plus one block in 
   const pc = new PeerConnection({ socket, infoHash: meta.infoHash, ourPeerId: newPeerId(), pieceCount: meta.pieceCount, outgoing: false, extendedHandshake: { m: {} } })
   const limit = 256 * 1024
   let maxBacklog = 0
-  const write = socket.write.bind(socket) as (chunk: Buffer) => boolean
-  socket.write = ((chunk: Buffer) => {
-    const ok = write(chunk)
+  const write = socket.write.bind(socket) as (chunk: Buffer, done?: () => void) => boolean
+  socket.write = ((chunk: Buffer, done?: () => void) => {
+    const ok = write(chunk, done)
     maxBacklog = Math.max(maxBacklog, socket.writableLength)
     return ok
   }) as typeof socket.write
@@ -57,6 +59,60 @@ test('a peer that stops reading holds at most maxBacklogBytes plus one block in 
     assert.ok(uploader.cachedPieces > 0, 'pieces read for the peer are cached')
     uploader.removePeer(pc)
     assert.equal(uploader.cachedPieces, 0, 'with no peer left the cache is dropped')
+  } finally {
+    pc.close('test over')
+    client.destroy()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+})
+
+/** MemoryStorage that reads into the buffers the uploader hands it, and remembers which ones it was handed. */
+class ReadIntoStorage extends MemoryStorage {
+  readonly buffers = new Set<Buffer>()
+  async readInto(index: number, begin: number, into: Buffer): Promise<void> {
+    const bytes = await this.read(index, begin, into.length)
+    bytes.copy(into)
+    this.buffers.add(into)
+  }
+}
+
+test('pieces are read into a few pooled buffers, each reused only once the socket is done with its blocks', async () => {
+  const PIECE = 4 * BLOCK
+  const payload = pseudoRandomBytes(128 * PIECE, 9)
+  const { meta } = (await metaFor('pooled', PIECE, payload)) as { meta: Metainfo }
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const client = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port })
+  const [socket] = (await once(server, 'connection')) as [Socket]
+  const pc = new PeerConnection({ socket, infoHash: meta.infoHash, ourPeerId: newPeerId(), pieceCount: meta.pieceCount, outgoing: false, extendedHandshake: { m: {} } })
+  const have = new Bitfield(meta.pieceCount)
+  for (let i = 0; i < meta.pieceCount; i++) have.set(i)
+  const storage = new ReadIntoStorage(meta, payload)
+  // A two-piece cache: without the pool each of the 128 pieces would be a new buffer.
+  const uploader = new Uploader(meta, storage, () => have, { maxQueuePerPeer: 4 * meta.pieceCount, maxBacklogBytes: 128 * 1024, cacheBytes: 2 * PIECE })
+  try {
+    const chunks: Buffer[] = []
+    let received = 0
+    client.on('data', (chunk: Buffer) => {
+      chunks.push(chunk)
+      received += chunk.length
+    })
+    pc.setChoking(false)
+    for (let i = 0; i < meta.pieceCount; i++) {
+      for (let b = 0; b < 4; b++) assert.equal(uploader.handleRequest(pc, { index: i, begin: b * BLOCK, length: BLOCK }), 'queued')
+    }
+    const expected = 5 + 4 * meta.pieceCount * PIECE_FRAME
+    await waitUntil(() => received === expected, 30_000, 'every block to arrive')
+    const wire = Buffer.concat(chunks).subarray(5)
+    const blocks: Buffer[] = []
+    for (let at = 0; at < wire.length; at += PIECE_FRAME) blocks.push(wire.subarray(at + 13, at + PIECE_FRAME))
+    assert.ok(Buffer.concat(blocks).equals(payload), 'the blocks are the payload, in order: no buffer was reused while a socket held it')
+    assert.ok(storage.buffers.size <= 12, `${storage.buffers.size} buffers for ${meta.pieceCount} piece reads`)
+    await waitUntil(() => uploader.inFlightBytes === 0, 5_000, 'the socket to be done with every block')
+    uploader.removePeer(pc)
+    assert.equal(uploader.cachedPieces, 0)
+    assert.equal(uploader.pooledBuffers, 0, 'an idle uploader keeps no pooled buffers')
   } finally {
     pc.close('test over')
     client.destroy()

@@ -161,3 +161,36 @@ test('datagrams that are not uTP (KRPC) go to the datagram listeners; uTP to nob
     await m.close()
   }
 })
+
+test("a Buffer's write callback runs once its bytes are in packets: reusing the buffer then changes nothing sent; destroy releases the rest with an error", async () => {
+  const p = await pair()
+  try {
+    const blocks = Array.from({ length: 128 }, () => randomBytes(16 * 1024))
+    const expected = sha(Buffer.concat(blocks))
+    let released = 0
+    const got = collect(p.server, 128 * 16 * 1024)
+    for (const block of blocks) {
+      const copy = Buffer.from(block)
+      const ok = p.client.write(copy, (err?: Error | null) => {
+        assert.ifError(err)
+        released++
+        copy.fill(0xff) // as a buffer pool would reuse it
+      })
+      if (!ok) await new Promise((r) => p.client.once('drain', r))
+    }
+    assert.equal(sha(await got), expected)
+    assert.equal(released, 128)
+
+    // Unread data held back by a peer that is gone: every callback still runs, once, with an error.
+    p.server.pause()
+    const errors: (Error | null | undefined)[] = []
+    for (let i = 0; i < 64; i++) p.client.write(Buffer.alloc(16 * 1024), (err?: Error | null) => errors.push(err))
+    p.client.destroy()
+    await closed(p.client)
+    await new Promise((r) => setImmediate(r))
+    assert.equal(errors.length, 64, 'every write callback ran')
+    assert.ok(errors.some((e) => e instanceof Error), 'chunks dropped unsent are released with an error')
+  } finally {
+    await p.close()
+  }
+})

@@ -39,7 +39,7 @@ export interface HashExchangeEvents {
 export interface HashExchangeOptions {
   now: () => number
   /** Block hashes are served from the pieces we have (undefined before the check), read with this. */
-  readPiece: (index: number) => Promise<Buffer>
+  withPiece: <T>(index: number, use: (data: Buffer) => T) => Promise<T>
   have: () => Pick<Bitfield, 'get'> | undefined
 }
 
@@ -207,14 +207,13 @@ export class HashExchange extends TypedEmitter<HashExchangeEvents> {
     const piece = file.firstPiece + Math.floor(index / width)
     if (piece >= file.firstPiece + file.pieceCount) return undefined
     if (!this.#opts.have()?.get(piece) || v2FileOfPiece(this.#meta.v2!, piece) !== file) return undefined
-    let data: Buffer
+    const fileEnd = this.#meta.files[file.fileIndex].offset + file.length
+    let leaves: Buffer[]
     try {
-      data = await this.#opts.readPiece(piece)
+      leaves = await this.#opts.withPiece(piece, (data) => blockHashes(data.subarray(0, Math.min(data.length, fileEnd - piece * this.#meta.pieceLength))))
     } catch {
       return undefined
     }
-    const fileEnd = this.#meta.files[file.fileIndex].offset + file.length
-    const leaves = blockHashes(data.subarray(0, Math.min(data.length, fileEnd - piece * this.#meta.pieceLength)))
     while (leaves.length < width) leaves.push(padHash(0))
     const below = new MerkleTree(leaves)
     const first = index - (piece - file.firstPiece) * width

@@ -132,7 +132,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#swarm.on('peerClosed', (pc, reason, wasReady) => this.#handlePeerClosed(pc, reason, wasReady))
     this.#swarm.on('peerFailed', (key, reason, dialled) => this.#handlePeerFailed(key, reason, dialled))
     if (this.meta.v2) {
-      const v2Opts = { now: () => this.#clock.now(), readPiece: (i: number) => this.#uploader.readPiece(i), have: () => (this.#downloader.started ? this.#downloader.have : undefined) }
+      const v2Opts = { now: () => this.#clock.now(), withPiece: <T,>(i: number, use: (data: Buffer) => T) => this.#uploader.withPiece(i, use), have: () => (this.#downloader.started ? this.#downloader.have : undefined) }
       this.#hashes = new HashExchange(this.meta, this.#swarm.connections, v2Opts)
       this.#hashes.on('layersComplete', () => {
         for (const pc of this.#swarm.connections.values()) if (pc.ready && this.#downloader.started) this.#downloader.updateInterest(pc)

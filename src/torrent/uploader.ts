@@ -163,9 +163,19 @@ export class Uploader {
     return this.#cache.size
   }
 
-  /** A piece's bytes through the read cache: the BEP 52 block hashes a peer asks of us, and then its blocks, cost one read. */
-  readPiece(index: number): Promise<Buffer> {
-    return this.#piece(index)
+  /**
+   * Runs `use` on a piece's bytes read through the cache, so the BEP 52 block hashes a peer asks of us,
+   * and then its blocks, cost one read. The bytes may be a pooled buffer: valid only while `use` runs.
+   */
+  async withPiece<T>(index: number, use: (data: Buffer) => T): Promise<T> {
+    const piece = this.#piece(index)
+    piece.holds++
+    try {
+      await piece.ready
+      return use(piece.buf)
+    } finally {
+      this.#unhold(piece)
+    }
   }
 
   /** The piece changed on disk (a recheck failed it): forget any cached copy. */

@@ -192,8 +192,8 @@ test('HashExchange serves block hashes from the data of pieces it has, as the wh
   const t = fakeTorrent()
   const have = new Bitfield(t.meta.pieceCount)
   for (let i = 0; i < t.meta.pieceCount; i++) if (i !== 4) have.set(i)
-  const readPiece = async (index: number) => Buffer.from(t.payload.subarray(index * PIECE, (index + 1) * PIECE))
-  const exchange = new HashExchange(t.meta, new Map(), { now: () => 0, readPiece, have: () => have })
+  const withPiece = async <T,>(index: number, use: (data: Buffer) => T) => use(Buffer.from(t.payload.subarray(index * PIECE, (index + 1) * PIECE)))
+  const exchange = new HashExchange(t.meta, new Map(), { now: () => 0, withPiece, have: () => have })
   const pc = new FakePeer('x:1', t.meta.pieceCount)
   exchange.handlePeer(pc as unknown as PeerConnection)
   const ask = async (range: HashRange) => {

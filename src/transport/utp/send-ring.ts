@@ -12,6 +12,8 @@ export interface OutPacket {
   inFlight: boolean
   needResend: boolean
   fastResent: boolean
+  /** An MTU probe's padding (EXT_PADDING) sits between header and payload: resent without it. */
+  padded: boolean
 }
 
 export class SendRing {

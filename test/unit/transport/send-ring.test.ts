@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { ChunkQueue } from '../../../src/transport/utp/chunk-queue.ts'
 import { SendRing, type OutPacket } from '../../../src/transport/utp/send-ring.ts'
 
-const packet = (payloadBytes: number): OutPacket => ({ buf: Buffer.alloc(20 + payloadBytes), payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false })
+const packet = (payloadBytes: number): OutPacket => ({ buf: Buffer.alloc(20 + payloadBytes), payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false, padded: false })
 
 test('a packet sent once gives an RTT sample when acknowledged; bytes in flight follow', () => {
   const ring = new SendRing(8)

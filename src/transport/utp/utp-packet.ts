@@ -23,6 +23,13 @@ export type PacketType = 0 | 1 | 2 | 3 | 4
 /** BEP 29: extension 1 is the selective ACK; 2 (libutp's extension bits) is skipped like any unknown one. */
 export const EXT_SELECTIVE_ACK = 1
 /**
+ * libutp's extension bits (2): 8 bytes, sent zero. Our own extensions always
+ * follow one: libutp (Transmission's included) takes a packet whose first
+ * extension is 3 or more for its old version-0 format and misreads it.
+ */
+export const EXT_BITS = 2
+export const EXT_BITS_BYTES = 10
+/**
  * Ours, in a SYN and in the STATE answering it: <largest datagram we take:16>.
  * libtorrent reads datagrams into 1500 bytes and Transmission into 4096, both
  * silently cutting off the rest, so nothing larger is sent to a peer that did
@@ -121,6 +128,13 @@ export function writeHeader(buf: Buffer, h: HeaderFields, extension = 0): void {
   buf.writeUInt32BE(h.wndSize >>> 0, 12)
   buf.writeUInt16BE(h.seqNr & 0xffff, 16)
   buf.writeUInt16BE(h.ackNr & 0xffff, 18)
+}
+
+/** Writes EXT_BITS (10 bytes, all bits clear) at `offset`, `next` the type of the extension after it. */
+export function writeExtensionBits(buf: Buffer, offset: number, next: number): void {
+  buf[offset] = next
+  buf[offset + 1] = 8
+  buf.fill(0, offset + 2, offset + EXT_BITS_BYTES)
 }
 
 /** Writes EXT_MAX_DATAGRAM (4 bytes) at `offset`, `next` the type of the extension after it. */

@@ -1,6 +1,6 @@
 // The bytes written to a uTP connection and not yet put in a packet: the
-// chunks as written (never concatenated), and the one copy each byte costs
-// when a packet is cut from them. Pure.
+// chunks as written (never concatenated or copied; a packet is cut from them
+// as views, which its datagram is gathered from). Pure.
 
 export class ChunkQueue {
   readonly #chunks: Buffer[] = []
@@ -14,13 +14,13 @@ export class ChunkQueue {
     this.bytes += chunk.length
   }
 
-  /** Moves the next `size` bytes (at most `bytes`) into `out` at `offset`. */
-  takeInto(out: Buffer, offset: number, size: number): void {
+  /** Removes the next `size` bytes (at most `bytes`), appending them to `out` as views of the written chunks. */
+  takeViews(out: Buffer[], size: number): void {
     let at = 0
     while (at < size) {
       const head = this.#chunks[0]
       const n = Math.min(head.length - this.#head, size - at)
-      head.copy(out, offset + at, this.#head, this.#head + n)
+      out.push(this.#head === 0 && n === head.length ? head : head.subarray(this.#head, this.#head + n))
       at += n
       this.#head += n
       if (this.#head === head.length) {

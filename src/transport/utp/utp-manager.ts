@@ -208,8 +208,8 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
     return Math.floor(performance.now() * 1000) >>> 0
   }
 
-  send(buf: Buffer, port: number, address: string): void {
-    if (!this.#closed) this.#udp.send(buf, port, this.#outbound(address), ignoreSendError)
+  send(parts: Buffer | Buffer[], port: number, address: string): void {
+    if (!this.#closed) this.#udp.send(parts, port, this.#outbound(address), ignoreSendError)
   }
 
   /** An IPv6 socket cannot send to a plain IPv4 address (EINVAL): it takes the mapped form. */

@@ -48,7 +48,8 @@ export interface UtpHost {
   readonly clock: Clock
   /** Current time in µs, wrapped to 32 bits. */
   nowUs(): number
-  send(buf: Buffer, port: number, address: string): void
+  /** One datagram, gathered from `parts` (sendmsg's iovec: no copy). */
+  send(parts: Buffer | Buffer[], port: number, address: string): void
   /** Asks for flush() on the next turn of the event loop (once, however often asked). */
   requestFlush(socket: UtpSocket): void
   /** The connection is over: drop it from the demultiplexer. */
@@ -505,8 +506,9 @@ export class UtpSocket extends Duplex {
     const probe = type === ST_DATA ? this.#mtu.probeBytes(this.#cc.windowBytes, now) : 0
     if (probe > 0) payloadBytes = Math.min(payloadBytes, probe - HEADER_LENGTH - EXT_BITS_BYTES - 2)
     const ext = type === ST_SYN ? EXT_BITS_BYTES + MAX_DATAGRAM_EXT_BYTES : probe > 0 ? probe - HEADER_LENGTH - payloadBytes : 0
-    const buf = Buffer.allocUnsafe(HEADER_LENGTH + ext + payloadBytes)
-    if (payloadBytes > 0) this.#queue.takeInto(buf, HEADER_LENGTH + ext, payloadBytes)
+    const buf = Buffer.allocUnsafe(HEADER_LENGTH + ext)
+    const parts: Buffer[] = [buf]
+    if (payloadBytes > 0) this.#queue.takeViews(parts, payloadBytes)
     writeHeader(buf, { type, connectionId, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: this.#seqNr, ackNr: this.#ackNr }, ext ? EXT_BITS : 0)
     if (type === ST_SYN) {
       writeExtensionBits(buf, HEADER_LENGTH, EXT_MAX_DATAGRAM)
@@ -514,9 +516,9 @@ export class UtpSocket extends Duplex {
     } else if (probe > 0) {
       writeExtensionBits(buf, HEADER_LENGTH, EXT_PADDING)
       writePadding(buf, HEADER_LENGTH + EXT_BITS_BYTES, ext - EXT_BITS_BYTES, 0)
-      this.#mtu.handleSent(this.#seqNr, buf.length)
+      this.#mtu.handleSent(this.#seqNr, buf.length + payloadBytes)
     }
-    const o: OutPacket = { buf, payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false, padded: probe > 0 }
+    const o: OutPacket = { header: buf, parts, payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false, padded: probe > 0 }
     this.#out.put(this.#seqNr, o)
     this.#seqNr = (this.#seqNr + 1) & 0xffff
     if (this.#rtoAtMs === Number.POSITIVE_INFINITY) this.#rtoAtMs = now + this.#cc.rtoMs
@@ -526,19 +528,17 @@ export class UtpSocket extends Duplex {
   #transmit(o: OutPacket, now: number): void {
     if (o.padded && o.transmissions > 0) {
       // A probe goes again without its padding: what it carries fits the floor.
-      const plain = Buffer.allocUnsafe(HEADER_LENGTH + o.payloadBytes)
-      o.buf.copy(plain, 0, 0, HEADER_LENGTH)
-      o.buf.copy(plain, HEADER_LENGTH, o.buf.length - o.payloadBytes)
+      const plain = Buffer.from(o.header.subarray(0, HEADER_LENGTH))
       plain[1] = 0
-      o.buf = plain
+      o.header = o.parts[0] = plain
       o.padded = false
     }
-    refreshHeader(o.buf, this.#host.nowUs(), this.#replyMicro, this.#windowToAdvertise(), this.#ackNr)
+    refreshHeader(o.header, this.#host.nowUs(), this.#replyMicro, this.#windowToAdvertise(), this.#ackNr)
     this.#out.markSent(o, now)
     this.stats.packetsSent++
     if (o.transmissions > 1) this.stats.resends++
     this.#lastSentMs = now
-    this.#host.send(o.buf, this.remotePort, this.remoteAddress)
+    this.#host.send(o.parts, this.remotePort, this.remoteAddress)
   }
 
   /** A STATE (with a selective ACK when packets wait out of order), or a one-off FIN/RESET on close. */

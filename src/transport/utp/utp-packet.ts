@@ -164,6 +164,23 @@ export function writePadding(buf: Buffer, offset: number, bytes: number, next: n
   return EXT_PADDING
 }
 
+/** Bytes of the extensions our SYN, and our answer to one, carry: EXT_BITS, then EXT_MAX_DATAGRAM. */
+export const SYN_EXTENSIONS_BYTES = EXT_BITS_BYTES + MAX_DATAGRAM_EXT_BYTES
+/** The least an MTU probe's extensions take: EXT_BITS and an empty EXT_PADDING. */
+export const MIN_PROBE_EXTENSIONS_BYTES = EXT_BITS_BYTES + 2
+
+/** Writes SYN_EXTENSIONS_BYTES at `offset` (the header's first extension is EXT_BITS); `next` follows them. */
+export function writeSynExtensions(buf: Buffer, offset: number, next: number, maxDatagram: number): void {
+  writeExtensionBits(buf, offset, EXT_MAX_DATAGRAM)
+  writeMaxDatagram(buf, offset + EXT_BITS_BYTES, next, maxDatagram)
+}
+
+/** Fills `bytes` (at least MIN_PROBE_EXTENSIONS_BYTES) at `offset` with a probe's EXT_BITS and padding. */
+export function writeProbePadding(buf: Buffer, offset: number, bytes: number): void {
+  writeExtensionBits(buf, offset, EXT_PADDING)
+  writePadding(buf, offset + EXT_BITS_BYTES, bytes - EXT_BITS_BYTES, 0)
+}
+
 /** Rewrites the fields a retransmission refreshes, in place. */
 export function refreshHeader(buf: Buffer, timestampUs: number, timestampDiffUs: number, wndSize: number, ackNr: number): void {
   buf.writeUInt32BE(timestampUs >>> 0, 4)

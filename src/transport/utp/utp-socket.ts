@@ -11,8 +11,8 @@ import { Ledbat } from './ledbat.ts'
 import { MtuSearch } from './mtu-search.ts'
 import { udpPayloadFor } from './route-mtu.ts'
 import {
-  HEADER_LENGTH, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN, EXT_SELECTIVE_ACK, EXT_BITS, EXT_BITS_BYTES, EXT_MAX_DATAGRAM, EXT_PADDING, MAX_DATAGRAM_EXT_BYTES,
-  forEachSacked, refreshHeader, seqDiff, writeExtensionBits, writeHeader, writeMaxDatagram, writePadding,
+  HEADER_LENGTH, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN, EXT_SELECTIVE_ACK, EXT_BITS, MIN_PROBE_EXTENSIONS_BYTES, SYN_EXTENSIONS_BYTES,
+  forEachSacked, refreshHeader, seqDiff, writeHeader, writeProbePadding, writeSynExtensions,
 } from './utp-packet.ts'
 import { ReorderBuffer } from './reorder-buffer.ts'
 import { ChunkQueue } from './chunk-queue.ts'
@@ -504,18 +504,15 @@ export class UtpSocket extends Duplex {
     // A SYN says how large a datagram we take (EXT_MAX_DATAGRAM); a data packet may be padded into an MTU
     // probe. Either behind EXT_BITS, as libutp needs; a probe then carries less data if it must.
     const probe = type === ST_DATA ? this.#mtu.probeBytes(this.#cc.windowBytes, now) : 0
-    if (probe > 0) payloadBytes = Math.min(payloadBytes, probe - HEADER_LENGTH - EXT_BITS_BYTES - 2)
-    const ext = type === ST_SYN ? EXT_BITS_BYTES + MAX_DATAGRAM_EXT_BYTES : probe > 0 ? probe - HEADER_LENGTH - payloadBytes : 0
+    if (probe > 0) payloadBytes = Math.min(payloadBytes, probe - HEADER_LENGTH - MIN_PROBE_EXTENSIONS_BYTES)
+    const ext = type === ST_SYN ? SYN_EXTENSIONS_BYTES : probe > 0 ? probe - HEADER_LENGTH - payloadBytes : 0
     const buf = Buffer.allocUnsafe(HEADER_LENGTH + ext)
     const parts: Buffer[] = [buf]
     if (payloadBytes > 0) this.#queue.takeViews(parts, payloadBytes)
     writeHeader(buf, { type, connectionId, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: this.#seqNr, ackNr: this.#ackNr }, ext ? EXT_BITS : 0)
-    if (type === ST_SYN) {
-      writeExtensionBits(buf, HEADER_LENGTH, EXT_MAX_DATAGRAM)
-      writeMaxDatagram(buf, HEADER_LENGTH + EXT_BITS_BYTES, 0, MAX_RECEIVE_DATAGRAM)
-    } else if (probe > 0) {
-      writeExtensionBits(buf, HEADER_LENGTH, EXT_PADDING)
-      writePadding(buf, HEADER_LENGTH + EXT_BITS_BYTES, ext - EXT_BITS_BYTES, 0)
+    if (type === ST_SYN) writeSynExtensions(buf, HEADER_LENGTH, 0, MAX_RECEIVE_DATAGRAM)
+    else if (probe > 0) {
+      writeProbePadding(buf, HEADER_LENGTH, ext)
       this.#mtu.handleSent(this.#seqNr, buf.length + payloadBytes)
     }
     const o: OutPacket = { header: buf, parts, payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false, padded: probe > 0 }
@@ -545,7 +542,7 @@ export class UtpSocket extends Duplex {
   #sendControl(type: PacketType): void {
     const sackBytes = type === ST_STATE ? this.#in.sackBytes(this.#ackNr, MAX_SACK_BYTES) : 0
     // Our answer to a SYN says how large a datagram we take, before any selective ACK.
-    const ext = type === ST_STATE && this.#advertiseMaxDatagram ? EXT_BITS_BYTES + MAX_DATAGRAM_EXT_BYTES : 0
+    const ext = type === ST_STATE && this.#advertiseMaxDatagram ? SYN_EXTENSIONS_BYTES : 0
     const buf = Buffer.allocUnsafe(HEADER_LENGTH + ext + (sackBytes ? 2 + sackBytes : 0))
     writeHeader(buf, {
       type,
@@ -556,10 +553,7 @@ export class UtpSocket extends Duplex {
       seqNr: this.#seqNr,
       ackNr: this.#ackNr,
     }, ext ? EXT_BITS : sackBytes ? EXT_SELECTIVE_ACK : 0)
-    if (ext) {
-      writeExtensionBits(buf, HEADER_LENGTH, EXT_MAX_DATAGRAM)
-      writeMaxDatagram(buf, HEADER_LENGTH + EXT_BITS_BYTES, sackBytes ? EXT_SELECTIVE_ACK : 0, MAX_RECEIVE_DATAGRAM)
-    }
+    if (ext) writeSynExtensions(buf, HEADER_LENGTH, sackBytes ? EXT_SELECTIVE_ACK : 0, MAX_RECEIVE_DATAGRAM)
     if (sackBytes) {
       buf[HEADER_LENGTH + ext] = 0
       buf[HEADER_LENGTH + ext + 1] = sackBytes

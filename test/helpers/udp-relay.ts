@@ -13,11 +13,12 @@ export interface RelayOptions {
   /** Chance a datagram is held and released after the next one (reordering). */
   reorderRate: number
   seed: number
+  maxDatagramBytes?: number
 }
 
 export interface UdpRelay {
   port: number
-  stats: { relayed: number; dropped: number; duplicated: number; reordered: number }
+  stats: { relayed: number; dropped: number; duplicated: number; reordered: number; tooBig: number; largest: number }
   close(): Promise<void>
 }
 
@@ -25,12 +26,17 @@ export async function startUdpRelay(opts: RelayOptions): Promise<UdpRelay> {
   const random = seededRandom(opts.seed)
   const front = createSocket('udp4')
   const back = createSocket('udp4')
-  const stats = { relayed: 0, dropped: 0, duplicated: 0, reordered: 0 }
+  const stats = { relayed: 0, dropped: 0, duplicated: 0, reordered: 0, tooBig: 0, largest: 0 }
   let clientPort = 0
   const held: { from: Socket; msg: Buffer; port: number }[] = []
   const timers = new Set<NodeJS.Timeout>()
 
   const forward = (via: Socket, msg: Buffer, port: number) => {
+    if (opts.maxDatagramBytes !== undefined && msg.length > opts.maxDatagramBytes) {
+      stats.tooBig++
+      return
+    }
+    stats.largest = Math.max(stats.largest, msg.length)
     if (random() < opts.dropRate) {
       stats.dropped++
       return

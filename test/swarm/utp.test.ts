@@ -90,7 +90,7 @@ test('a torrent downloads byte for byte over uTP alone, and the peers view says 
 })
 
 for (const dialer of ['leecher', 'seeder'] as const) {
-  test(`64 MiB over uTP through a relay dropping 5 %, duplicating and reordering, the ${dialer} dialing`, { timeout: 180_000 }, async () => {
+  test(`64 MiB over uTP through a relay dropping 5 %, duplicating, reordering and dropping whatever exceeds 1500 bytes, the ${dialer} dialing`, { timeout: 180_000 }, async () => {
     const work = tempDir('ft-utp-lossy')
     const b = buildTorrent({ name: 'lossy.bin', files: 64 * 1024 * 1024, pieceLength: 1024 * 1024, seed: dialer === 'leecher' ? 5 : 6 })
     const meta = await parseTorrentFile(b.torrent)
@@ -98,7 +98,8 @@ for (const dialer of ['leecher', 'seeder'] as const) {
     const seeder = await side(meta, join(work.path, 'seed'), only, b.payload)
     const leecher = await side(meta, join(work.path, 'leech'), only)
     const target = dialer === 'leecher' ? seeder : leecher
-    const relay = await startUdpRelay({ targetPort: target.port, dropRate: 0.05, duplicateRate: 0.02, reorderRate: 0.05, seed: 64 })
+    // Loopback's MTU lets packets grow to 64 KiB; this path silently drops anything over 1500 (an MTU black hole).
+    const relay = await startUdpRelay({ targetPort: target.port, dropRate: 0.05, duplicateRate: 0.02, reorderRate: 0.05, seed: 64, maxDatagramBytes: 1500 })
     try {
       await seeder.torrent.start()
       const done = completes(leecher.torrent)
@@ -108,6 +109,7 @@ for (const dialer of ['leecher', 'seeder'] as const) {
       await done
       assert.equal(sha1(readFileSync(join(work.path, 'leech', meta.name))), sha1(b.payload))
       assert.ok(relay.stats.dropped > 1000, `the relay dropped ${relay.stats.dropped} datagrams`)
+      assert.ok(relay.stats.tooBig > 0, 'MTU probes above 1500 bytes were tried')
     } finally {
       await stopAll([seeder, leecher])
       await relay.close()

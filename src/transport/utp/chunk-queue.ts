@@ -1,8 +1,9 @@
 // The bytes written to a uTP connection and not yet put in a packet: the
-// chunks as written (never concatenated), and the one copy each byte costs
-// when a packet is cut from them. A chunk may carry a release callback, called
-// once its last byte is in a packet (or the queue is cleared), so its writer
-// may reuse the buffer. Pure.
+// chunks as written (never concatenated or copied; a packet is cut from them
+// as views, which its datagram is gathered from). A chunk may carry a release
+// callback, handed back once its last byte is in a packet: the connection calls
+// it when those packets are acknowledged (or it closes), since a resend reads
+// the same views. Pure.
 
 export type ChunkRelease = (err?: Error | null) => void
 
@@ -24,19 +25,23 @@ export class ChunkQueue {
     this.bytes += chunk.length
   }
 
-  /** Moves the next `size` bytes (at most `bytes`) into `out` at `offset`. */
-  takeInto(out: Buffer, offset: number, size: number): void {
+  /**
+   * Removes the next `size` bytes (at most `bytes`), appending them to `out` as views of the written
+   * chunks; the release callbacks of chunks wholly taken go to `released`.
+   */
+  takeViews(out: Buffer[], size: number, released: ChunkRelease[]): void {
     let at = 0
     while (at < size) {
       const head = this.#chunks[0]
       const n = Math.min(head.length - this.#head, size - at)
-      head.copy(out, offset + at, this.#head, this.#head + n)
+      out.push(this.#head === 0 && n === head.length ? head : head.subarray(this.#head, this.#head + n))
       at += n
       this.#head += n
       if (this.#head === head.length) {
         this.#chunks.shift()
         this.#head = 0
-        this.#releases.shift()?.()
+        const release = this.#releases.shift()
+        if (release) released.push(release)
       }
     }
     this.bytes -= size

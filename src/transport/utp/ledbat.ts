@@ -12,6 +12,8 @@
 //   at most half (LEDBAT++'s multiplicative decrease: an additive 3000 B/RTT
 //   would take minutes to give back a window grown in slow start): uTP yields;
 // - no growth while the window is not being used;
+// - all in bytes, so packets of any size (MTU discovery changes them) weigh
+//   what they carry; the window never drops below one packet;
 // - halving on loss, at most once per 100 ms; one packet after a timeout;
 // - the peer's advertised window, a zero window re-probed after a timeout.
 import type { Clock } from '../../core/clock.ts'
@@ -42,7 +44,7 @@ export interface LedbatOptions {
 
 export class Ledbat {
   readonly #clock: Clock
-  readonly #mss: number
+  #mss: number
   readonly #minRtoMs: number
   readonly #maxWindow: number
   readonly #target: number
@@ -114,6 +116,12 @@ export class Ledbat {
   sendWindowBytes(): number {
     if (this.#peerWindow === 0) return this.#clock.now() >= this.#zeroWindowProbeAtMs ? this.#mss : 0
     return Math.min(this.#cwnd, this.#peerWindow)
+  }
+
+  /** The packet size changed (MTU discovery): the window never holds less than one packet (libtorrent). */
+  setMss(bytes: number): void {
+    this.#mss = bytes
+    if (this.#cwnd < bytes) this.#cwnd = bytes
   }
 
   /** The connection could not send because the window was full: growth is earned. */

@@ -4,7 +4,10 @@
 // connection decides when a packet is lost and when it goes out again.
 
 export interface OutPacket {
-  buf: Buffer
+  /** The header and its extensions, refreshed in place for each transmission. */
+  header: Buffer
+  /** The datagram: `header`, then views of the payload bytes as written (not copied). */
+  parts: Buffer[]
   payloadBytes: number
   sentAtMs: number
   transmissions: number
@@ -12,6 +15,8 @@ export interface OutPacket {
   inFlight: boolean
   needResend: boolean
   fastResent: boolean
+  /** An MTU probe's padding (EXT_PADDING) follows the header: resent without it. */
+  padded: boolean
 }
 
 export class SendRing {

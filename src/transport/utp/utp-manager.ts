@@ -17,6 +17,7 @@ import type { Clock, TimerHandle } from '../../core/clock.ts'
 import { systemClock } from '../../core/clock.ts'
 import { TypedEmitter } from '../../core/typed-emitter.ts'
 import { HEADER_LENGTH, ST_RESET, ST_SYN, emptyView, looksLikeUtp, parsePacket, writeHeader } from './utp-packet.ts'
+import { RouteMtu } from './route-mtu.ts'
 import { UtpSocket } from './utp-socket.ts'
 import type { UtpHost } from './utp-socket.ts'
 
@@ -37,6 +38,8 @@ export interface UtpManagerOptions {
   /** Incoming SYNs are answered only while this is true (config `utp`). */
   acceptIncoming?: boolean
   maxConnections?: number
+  /** Where each connection's packet-size ceiling comes from (the outgoing link's MTU). */
+  routes?: RouteMtu
 }
 
 const ignoreSendError = (): void => {}
@@ -51,6 +54,7 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
   readonly #dirty = new Set<UtpSocket>()
   readonly #view = emptyView()
   readonly #maxConnections: number
+  readonly #routes: RouteMtu
   #count = 0
   #flushScheduled = false
   #tick: TimerHandle | undefined
@@ -100,6 +104,7 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
     this.clock = opts.clock ?? systemClock
     this.acceptIncoming = opts.acceptIncoming ?? true
     this.#maxConnections = opts.maxConnections ?? DEFAULT_MAX_UTP_CONNECTIONS
+    this.#routes = opts.routes ?? new RouteMtu()
     const bound = udp.address()
     this.#ipv6 = bound.family === 'IPv6'
     this.#dualStack = this.#ipv6 && bound.address === '::'
@@ -140,7 +145,7 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
       // BEP 29: we receive on recvId and send on recvId + 1; neither may clash with a connection to this peer.
       if (!this.#find(recvId, host, port) && !this.#find((recvId + 1) & 0xffff, host, port)) break
     }
-    const socket = new UtpSocket({ host: this, remoteAddress: host, remotePort: port, recvId, sendId: (recvId + 1) & 0xffff, outgoing: true, initialSeqNr: 1 })
+    const socket = new UtpSocket({ host: this, remoteAddress: host, remotePort: port, recvId, sendId: (recvId + 1) & 0xffff, outgoing: true, initialSeqNr: 1, routeCeilingBytes: this.#routes.packetCeilingFor(host) })
     this.#add(socket)
     return socket
   }
@@ -175,7 +180,10 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
         this.#sendReset(rinfo, id, p.seqNr)
         return
       }
-      const socket = new UtpSocket({ host: this, remoteAddress: rinfo.address, remotePort: rinfo.port, recvId: (id + 1) & 0xffff, sendId: id, outgoing: false, synSeqNr: p.seqNr, initialSeqNr: randomInt(0, 0x10000) })
+      const socket = new UtpSocket({
+        host: this, remoteAddress: rinfo.address, remotePort: rinfo.port, recvId: (id + 1) & 0xffff, sendId: id, outgoing: false, synSeqNr: p.seqNr, initialSeqNr: randomInt(0, 0x10000),
+        routeCeilingBytes: this.#routes.packetCeilingFor(rinfo.address), peerMaxDatagram: p.maxDatagram,
+      })
       this.#add(socket)
       this.emit('connection', socket)
       return
@@ -200,8 +208,8 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
     return Math.floor(performance.now() * 1000) >>> 0
   }
 
-  send(buf: Buffer, port: number, address: string): void {
-    if (!this.#closed) this.#udp.send(buf, port, this.#outbound(address), ignoreSendError)
+  send(parts: Buffer | Buffer[], port: number, address: string): void {
+    if (!this.#closed) this.#udp.send(parts, port, this.#outbound(address), ignoreSendError)
   }
 
   /** An IPv6 socket cannot send to a plain IPv4 address (EINVAL): it takes the mapped form. */

@@ -22,13 +22,34 @@ export type PacketType = 0 | 1 | 2 | 3 | 4
 
 /** BEP 29: extension 1 is the selective ACK; 2 (libutp's extension bits) is skipped like any unknown one. */
 export const EXT_SELECTIVE_ACK = 1
+/**
+ * libutp's extension bits (2): 8 bytes, sent zero. Our own extensions always
+ * follow one: libutp (Transmission's included) takes a packet whose first
+ * extension is 3 or more for its old version-0 format and misreads it.
+ */
+export const EXT_BITS = 2
+export const EXT_BITS_BYTES = 10
+/**
+ * Ours, in a SYN and in the STATE answering it: <largest datagram we take:16>.
+ * libtorrent reads datagrams into 1500 bytes and Transmission into 4096, both
+ * silently cutting off the rest, so nothing larger is sent to a peer that did
+ * not say so. libtorrent (1, 3) and libutp (1, 2) skip extensions they do not know.
+ */
+export const EXT_MAX_DATAGRAM = 0x46
+export const MAX_DATAGRAM_EXT_BYTES = 4
+/**
+ * Ours: filler that brings an MTU probe to the size tried while it carries no
+ * more data than any other packet, so a probe too big for the path is resent
+ * without it and never stalls the stream. Skipped by everyone.
+ */
+export const EXT_PADDING = 0x47
 
 export class UtpCodecError extends Error {
   override name = 'UtpCodecError'
 }
 
 export function emptyView(): UtpPacketView {
-  return { type: ST_DATA, connectionId: 0, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: 0, ackNr: 0, sackOffset: 0, sackLength: 0, payloadOffset: HEADER_LENGTH }
+  return { type: ST_DATA, connectionId: 0, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: 0, ackNr: 0, sackOffset: 0, sackLength: 0, maxDatagram: 0, payloadOffset: HEADER_LENGTH }
 }
 
 /** True when the datagram starts like a uTP header (version 1, a known type); KRPC starts with 'd' and never does. */
@@ -55,6 +76,7 @@ export function parsePacket(buf: Buffer, out: UtpPacketView): string | undefined
   out.ackNr = buf.readUInt16BE(18)
   out.sackOffset = 0
   out.sackLength = 0
+  out.maxDatagram = 0
   let ext = buf[1]
   let at = HEADER_LENGTH
   while (ext !== 0) {
@@ -67,6 +89,8 @@ export function parsePacket(buf: Buffer, out: UtpPacketView): string | undefined
       if (len === 0) return 'uTP selective ACK is empty'
       out.sackOffset = at + 2
       out.sackLength = len
+    } else if (ext === EXT_MAX_DATAGRAM && len >= 2) {
+      out.maxDatagram = buf.readUInt16BE(at + 2)
     }
     at += 2 + len
     ext = next
@@ -89,6 +113,8 @@ export interface HeaderFields {
 export interface UtpPacketView extends HeaderFields {
   sackOffset: number
   sackLength: number
+  /** The peer's EXT_MAX_DATAGRAM, 0 when absent. */
+  maxDatagram: number
   payloadOffset: number
 }
 
@@ -102,6 +128,57 @@ export function writeHeader(buf: Buffer, h: HeaderFields, extension = 0): void {
   buf.writeUInt32BE(h.wndSize >>> 0, 12)
   buf.writeUInt16BE(h.seqNr & 0xffff, 16)
   buf.writeUInt16BE(h.ackNr & 0xffff, 18)
+}
+
+/** Writes EXT_BITS (10 bytes, all bits clear) at `offset`, `next` the type of the extension after it. */
+export function writeExtensionBits(buf: Buffer, offset: number, next: number): void {
+  buf[offset] = next
+  buf[offset + 1] = 8
+  buf.fill(0, offset + 2, offset + EXT_BITS_BYTES)
+}
+
+/** Writes EXT_MAX_DATAGRAM (4 bytes) at `offset`, `next` the type of the extension after it. */
+export function writeMaxDatagram(buf: Buffer, offset: number, next: number, bytes: number): void {
+  buf[offset] = next
+  buf[offset + 1] = 2
+  buf.writeUInt16BE(bytes, offset + 2)
+}
+
+/**
+ * Fills `bytes` (at least 2) at `offset` with EXT_PADDING extensions of up to
+ * 255 bytes each, the last one's next being `next`. Returns the type of the first.
+ */
+export function writePadding(buf: Buffer, offset: number, bytes: number, next: number): number {
+  let at = offset
+  let left = bytes
+  while (left > 0) {
+    // Each takes 2 + len bytes; never leave a single byte behind.
+    let len = Math.min(255, left - 2)
+    if (left - (2 + len) === 1) len--
+    left -= 2 + len
+    buf[at] = left > 0 ? EXT_PADDING : next
+    buf[at + 1] = len
+    buf.fill(0, at + 2, at + 2 + len)
+    at += 2 + len
+  }
+  return EXT_PADDING
+}
+
+/** Bytes of the extensions our SYN, and our answer to one, carry: EXT_BITS, then EXT_MAX_DATAGRAM. */
+export const SYN_EXTENSIONS_BYTES = EXT_BITS_BYTES + MAX_DATAGRAM_EXT_BYTES
+/** The least an MTU probe's extensions take: EXT_BITS and an empty EXT_PADDING. */
+export const MIN_PROBE_EXTENSIONS_BYTES = EXT_BITS_BYTES + 2
+
+/** Writes SYN_EXTENSIONS_BYTES at `offset` (the header's first extension is EXT_BITS); `next` follows them. */
+export function writeSynExtensions(buf: Buffer, offset: number, next: number, maxDatagram: number): void {
+  writeExtensionBits(buf, offset, EXT_MAX_DATAGRAM)
+  writeMaxDatagram(buf, offset + EXT_BITS_BYTES, next, maxDatagram)
+}
+
+/** Fills `bytes` (at least MIN_PROBE_EXTENSIONS_BYTES) at `offset` with a probe's EXT_BITS and padding. */
+export function writeProbePadding(buf: Buffer, offset: number, bytes: number): void {
+  writeExtensionBits(buf, offset, EXT_PADDING)
+  writePadding(buf, offset + EXT_BITS_BYTES, bytes - EXT_BITS_BYTES, 0)
 }
 
 /** Rewrites the fields a retransmission refreshes, in place. */

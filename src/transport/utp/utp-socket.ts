@@ -8,22 +8,33 @@
 import { Duplex } from 'node:stream'
 import type { Clock } from '../../core/clock.ts'
 import { Ledbat } from './ledbat.ts'
+import { MtuSearch } from './mtu-search.ts'
+import { udpPayloadFor } from './route-mtu.ts'
 import {
-  HEADER_LENGTH, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN, EXT_SELECTIVE_ACK,
-  forEachSacked, refreshHeader, seqDiff, writeHeader,
+  HEADER_LENGTH, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN, EXT_SELECTIVE_ACK, EXT_BITS, MIN_PROBE_EXTENSIONS_BYTES, SYN_EXTENSIONS_BYTES,
+  forEachSacked, refreshHeader, seqDiff, writeHeader, writeProbePadding, writeSynExtensions,
 } from './utp-packet.ts'
 import { ReorderBuffer } from './reorder-buffer.ts'
 import { ChunkQueue, type ChunkRelease } from './chunk-queue.ts'
+import { AckReleases } from './ack-releases.ts'
 import { SendRing, type OutPacket } from './send-ring.ts'
 import type { PacketType, UtpPacketView } from './utp-packet.ts'
 
-/** Datagrams stay within a safe MTU: 1400 bytes on the wire, header included. */
-export const MAX_PACKET_BYTES = 1400
-export const MSS = MAX_PACKET_BYTES - HEADER_LENGTH
+/**
+ * Packets (UDP payload, uTP header included) start at this size, or the
+ * route's ceiling if lower, and stay there when the route is unknown; MTU
+ * discovery searches upwards from it.
+ */
+export const SAFE_PACKET_BYTES = 1400
+const SAFE_MSS = SAFE_PACKET_BYTES - HEADER_LENGTH
+/** The largest datagram we take (Node reads each into 64 KiB): what EXT_MAX_DATAGRAM says. */
+export const MAX_RECEIVE_DATAGRAM = 65_535
 /** Sequence numbers kept in the send and reorder rings (a power of two). */
 const RING = 2048
 /** What we advertise while nothing is buffered. */
-const RECV_WINDOW_BYTES = 1024 * 1024
+const RECV_WINDOW_BYTES = 4 * 1024 * 1024
+/** The congestion window's cap, whatever the packet size. */
+const MAX_WINDOW_BYTES = 8 * 1024 * 1024
 /** Bytes accepted from write() before its callback waits (the "kernel send buffer"). */
 const SEND_QUEUE_BYTES = 256 * 1024
 /** The selective ACK covers up to this many bytes of bitmask (256 packets). */
@@ -38,7 +49,8 @@ export interface UtpHost {
   readonly clock: Clock
   /** Current time in µs, wrapped to 32 bits. */
   nowUs(): number
-  send(buf: Buffer, port: number, address: string): void
+  /** One datagram, gathered from `parts` (sendmsg's iovec: no copy). */
+  send(parts: Buffer | Buffer[], port: number, address: string): void
   /** Asks for flush() on the next turn of the event loop (once, however often asked). */
   requestFlush(socket: UtpSocket): void
   /** The connection is over: drop it from the demultiplexer. */
@@ -57,6 +69,10 @@ export interface UtpSocketInit {
   outgoing: boolean
   synSeqNr?: number
   initialSeqNr: number
+  /** The largest packet the outgoing link carries unfragmented (RouteMtu); undefined when unknown. */
+  routeCeilingBytes?: number
+  /** Incoming: the SYN's EXT_MAX_DATAGRAM (0 when it had none). */
+  peerMaxDatagram?: number
 }
 
 export class UtpSocket extends Duplex {
@@ -69,6 +85,11 @@ export class UtpSocket extends Duplex {
   readonly outgoing: boolean
   readonly #host: UtpHost
   readonly #cc: Ledbat
+  readonly #mtu: MtuSearch
+  /** The route's ceiling; the peer's EXT_MAX_DATAGRAM may raise the search's above Ethernet's up to it. */
+  readonly #routeCeiling: number
+  /** Incoming: our STATEs carry EXT_MAX_DATAGRAM until the peer shows it has our answer to its SYN. */
+  #advertiseMaxDatagram: boolean
   #state: State
 
   #seqNr: number
@@ -81,8 +102,10 @@ export class UtpSocket extends Duplex {
   #lastAckSeen = -1
 
   readonly #queue = new ChunkQueue()
-  /** write() callbacks of Buffers not yet in #queue: called when the chunk is in packets, not when it is queued (see write). */
+  /** write() callbacks of Buffers not yet in #queue: called once the chunk's packets are acknowledged, not when it is queued (see write). */
   readonly #releases = new Map<Buffer, ChunkRelease>()
+  /** Callbacks of chunks wholly in packets, called once those packets are acknowledged. */
+  readonly #ackReleases = new AckReleases()
   #heldWrite: ((err?: Error | null) => void) | undefined
   #wantFin = false
   #finalCb: ((err?: Error | null) => void) | undefined
@@ -107,7 +130,11 @@ export class UtpSocket extends Duplex {
     this.recvId = init.recvId
     this.sendId = init.sendId
     this.outgoing = init.outgoing
-    this.#cc = new Ledbat({ clock: init.host.clock, mssBytes: MSS, maxWindowBytes: RING / 2 * MSS })
+    this.#cc = new Ledbat({ clock: init.host.clock, mssBytes: SAFE_MSS, maxWindowBytes: MAX_WINDOW_BYTES })
+    this.#routeCeiling = init.routeCeilingBytes ?? SAFE_PACKET_BYTES
+    this.#advertiseMaxDatagram = !init.outgoing
+    this.#mtu = new MtuSearch({ floorBytes: SAFE_PACKET_BYTES, ceilingBytes: this.#ceilingFor(init.peerMaxDatagram ?? 0), nowMs: init.host.clock.now() })
+    this.#cc.setMss(this.#mtu.floorBytes - HEADER_LENGTH)
     this.#seqNr = init.initialSeqNr & 0xffff
     this.#sndUna = this.#seqNr
     const now = init.host.clock.now()
@@ -155,6 +182,21 @@ export class UtpSocket extends Duplex {
     return this.#out.inFlightBytes
   }
 
+  /** MTU discovery's bounds: every packet but a probe is `floorBytes` (UDP payload, header included). */
+  get packetBytes(): { floorBytes: number; ceilingBytes: number } {
+    return { floorBytes: this.#mtu.floorBytes, ceilingBytes: this.#mtu.ceilingBytes }
+  }
+
+  /** Without the peer's word, no more than an Ethernet frame carries: real clients read datagrams into ~1500 bytes. */
+  #ceilingFor(peerMaxDatagram: number): number {
+    const limit = peerMaxDatagram > 0 ? peerMaxDatagram : udpPayloadFor(this.remoteAddress, 1500)
+    return Math.min(this.#routeCeiling, limit)
+  }
+
+  #packetSizeChanged(): void {
+    this.#cc.setMss(this.#mtu.floorBytes - HEADER_LENGTH)
+  }
+
   /** No-ops that net.Socket callers make. uTP has no Nagle: writes are batched per event-loop turn. */
   setNoDelay(_noDelay?: boolean): this {
     return this
@@ -176,8 +218,8 @@ export class UtpSocket extends Duplex {
 
   /**
    * As net.Socket's, except for when a Buffer's callback runs: once every byte
-   * of it is copied into packets (or the connection closed, with an error), so
-   * the writer may reuse the buffer then. Back-pressure is unchanged.
+   * of it is in packets the peer acknowledged (or the connection closed, with an
+   * error), so the writer may reuse the buffer then. Back-pressure is unchanged.
    */
   override write(chunk: unknown, encodingOrCb?: BufferEncoding | ChunkRelease, cb?: ChunkRelease): boolean {
     const release = typeof encodingOrCb === 'function' ? encodingOrCb : cb
@@ -217,6 +259,7 @@ export class UtpSocket extends Duplex {
     // Chunks that never reached the queue (still in the Writable's buffer) are released too.
     const closedErr = err ?? new Error('uTP connection closed')
     this.#queue.clear(closedErr)
+    this.#ackReleases.clear(closedErr)
     for (const release of this.#releases.values()) release(closedErr)
     this.#releases.clear()
     const held = this.#heldWrite
@@ -263,6 +306,7 @@ export class UtpSocket extends Duplex {
       this.#host.requestFlush(this)
       return
     }
+    this.#advertiseMaxDatagram = false
     this.#cc.handlePeerWindow(p.wndSize)
     if (this.#state === 'syn-sent') {
       // libtorrent sometimes answers a SYN with a FIN (its session was not ready for it) and
@@ -276,6 +320,10 @@ export class UtpSocket extends Duplex {
       // libutp numbering: the SYN-ACK carries the sequence number its first data packet will use.
       this.#ackNr = (p.seqNr - 1) & 0xffff
       this.#state = 'connected'
+      if (p.maxDatagram > 0) {
+        this.#mtu.setCeiling(this.#ceilingFor(p.maxDatagram), clock.now())
+        this.#packetSizeChanged()
+      }
       this.#handleAck(p, buf)
       this.emit('connect')
       this.#host.requestFlush(this)
@@ -314,21 +362,24 @@ export class UtpSocket extends Duplex {
           if (!o) above++
           else if (above >= DUP_ACKS_FOR_LOSS && !o.needResend && (!o.fastResent || now - o.sentAtMs > again)) {
             this.#out.markLost(o)
-            lost = true
+            if (!this.#probeLost(s, now)) lost = true
           }
         }
       }
     }
     const before = this.#sndUna
     while (this.#sndUna !== this.#seqNr && !this.#out.get(this.#sndUna)) this.#sndUna = (this.#sndUna + 1) & 0xffff
-    if (this.#sndUna !== before) progressed = true
+    if (this.#sndUna !== before) {
+      progressed = true
+      this.#ackReleases.ackedBefore(this.#sndUna)
+    }
     // Duplicate ACKs: the same ack_nr three times with data outstanding.
     if (!progressed && p.type === ST_STATE && p.ackNr === this.#lastAckSeen && this.#sndUna !== this.#seqNr) {
       if (++this.#dupAcks === DUP_ACKS_FOR_LOSS) {
         const o = this.#out.get(this.#sndUna)
         if (o && !o.fastResent && !o.needResend) {
           this.#out.markLost(o)
-          lost = true
+          if (!this.#probeLost(this.#sndUna, now)) lost = true
         }
       }
     } else if (progressed) {
@@ -353,7 +404,18 @@ export class UtpSocket extends Duplex {
 
   /** Drops one acknowledged packet from the send ring; returns its payload bytes. */
   #ackOne(seq: number, now: number): number {
+    if (seq === this.#mtu.probeSeq && this.#out.get(seq)) {
+      this.#mtu.handleAcked(seq, now)
+      this.#packetSizeChanged()
+    }
     return this.#out.ack(seq, now, this.#rttSample)
+  }
+
+  /** A lost MTU probe was too big, not a sign of congestion (libtorrent): true when `seq` was it. */
+  #probeLost(seq: number, now: number): boolean {
+    if (!this.#mtu.handleLost(seq, now)) return false
+    this.#packetSizeChanged()
+    return true
   }
 
   readonly #rttSample = (ms: number): void => this.#cc.handleRttSample(ms)
@@ -415,7 +477,7 @@ export class UtpSocket extends Duplex {
     }
     while (this.#queue.bytes > 0 && seqDiff(this.#seqNr, this.#sndUna) < RING - 1) {
       const window = this.#cc.sendWindowBytes()
-      const size = Math.min(MSS, this.#queue.bytes)
+      const size = Math.min(this.#mtu.floorBytes - HEADER_LENGTH, this.#queue.bytes)
       if (window === 0 || (this.#out.inFlightBytes > 0 && this.#out.inFlightBytes + size > window)) {
         this.#cc.handleWindowFull()
         break
@@ -445,6 +507,8 @@ export class UtpSocket extends Duplex {
     if (this.#sndUna !== this.#seqNr && now >= this.#rtoAtMs) {
       const timeouts = this.#cc.handleTimeout()
       this.stats.timeouts++
+      this.#mtu.handleTimeout(seqDiff(this.#seqNr, this.#sndUna) === 1 ? this.#sndUna : -1, now)
+      this.#packetSizeChanged()
       if (timeouts > (this.#state === 'syn-sent' ? MAX_SYN_TIMEOUTS : MAX_DATA_TIMEOUTS)) {
         this.destroy(Object.assign(new Error(this.#state === 'syn-sent' ? `uTP connect to ${this.remoteAddress}:${this.remotePort} timed out` : 'uTP connection timed out'), { code: 'ETIMEDOUT' }))
         return
@@ -468,30 +532,54 @@ export class UtpSocket extends Duplex {
 
   /** A packet that takes a sequence number and waits in the send ring for its ACK. */
   #sendNew(type: PacketType, payloadBytes: number, connectionId: number): void {
-    const buf = Buffer.allocUnsafe(HEADER_LENGTH + payloadBytes)
-    if (payloadBytes > 0) this.#queue.takeInto(buf, HEADER_LENGTH, payloadBytes)
-    writeHeader(buf, { type, connectionId, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: this.#seqNr, ackNr: this.#ackNr })
-    const o: OutPacket = { buf, payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false }
+    const now = this.#host.clock.now()
+    // A SYN says how large a datagram we take (EXT_MAX_DATAGRAM); a data packet may be padded into an MTU
+    // probe. Either behind EXT_BITS, as libutp needs; a probe then carries less data if it must.
+    const probe = type === ST_DATA ? this.#mtu.probeBytes(this.#cc.windowBytes, now) : 0
+    if (probe > 0) payloadBytes = Math.min(payloadBytes, probe - HEADER_LENGTH - MIN_PROBE_EXTENSIONS_BYTES)
+    const ext = type === ST_SYN ? SYN_EXTENSIONS_BYTES : probe > 0 ? probe - HEADER_LENGTH - payloadBytes : 0
+    const buf = Buffer.allocUnsafe(HEADER_LENGTH + ext)
+    const parts: Buffer[] = [buf]
+    if (payloadBytes > 0) {
+      const released: ChunkRelease[] = []
+      this.#queue.takeViews(parts, payloadBytes, released)
+      this.#ackReleases.add(this.#seqNr, released)
+    }
+    writeHeader(buf, { type, connectionId, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: this.#seqNr, ackNr: this.#ackNr }, ext ? EXT_BITS : 0)
+    if (type === ST_SYN) writeSynExtensions(buf, HEADER_LENGTH, 0, MAX_RECEIVE_DATAGRAM)
+    else if (probe > 0) {
+      writeProbePadding(buf, HEADER_LENGTH, ext)
+      this.#mtu.handleSent(this.#seqNr, buf.length + payloadBytes)
+    }
+    const o: OutPacket = { header: buf, parts, payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false, padded: probe > 0 }
     this.#out.put(this.#seqNr, o)
     this.#seqNr = (this.#seqNr + 1) & 0xffff
-    const now = this.#host.clock.now()
     if (this.#rtoAtMs === Number.POSITIVE_INFINITY) this.#rtoAtMs = now + this.#cc.rtoMs
     this.#transmit(o, now)
   }
 
   #transmit(o: OutPacket, now: number): void {
-    refreshHeader(o.buf, this.#host.nowUs(), this.#replyMicro, this.#windowToAdvertise(), this.#ackNr)
+    if (o.padded && o.transmissions > 0) {
+      // A probe goes again without its padding: what it carries fits the floor.
+      const plain = Buffer.from(o.header.subarray(0, HEADER_LENGTH))
+      plain[1] = 0
+      o.header = o.parts[0] = plain
+      o.padded = false
+    }
+    refreshHeader(o.header, this.#host.nowUs(), this.#replyMicro, this.#windowToAdvertise(), this.#ackNr)
     this.#out.markSent(o, now)
     this.stats.packetsSent++
     if (o.transmissions > 1) this.stats.resends++
     this.#lastSentMs = now
-    this.#host.send(o.buf, this.remotePort, this.remoteAddress)
+    this.#host.send(o.parts, this.remotePort, this.remoteAddress)
   }
 
   /** A STATE (with a selective ACK when packets wait out of order), or a one-off FIN/RESET on close. */
   #sendControl(type: PacketType): void {
     const sackBytes = type === ST_STATE ? this.#in.sackBytes(this.#ackNr, MAX_SACK_BYTES) : 0
-    const buf = Buffer.allocUnsafe(HEADER_LENGTH + (sackBytes ? 2 + sackBytes : 0))
+    // Our answer to a SYN says how large a datagram we take, before any selective ACK.
+    const ext = type === ST_STATE && this.#advertiseMaxDatagram ? SYN_EXTENSIONS_BYTES : 0
+    const buf = Buffer.allocUnsafe(HEADER_LENGTH + ext + (sackBytes ? 2 + sackBytes : 0))
     writeHeader(buf, {
       type,
       connectionId: this.sendId,
@@ -500,11 +588,12 @@ export class UtpSocket extends Duplex {
       wndSize: this.#windowToAdvertise(),
       seqNr: this.#seqNr,
       ackNr: this.#ackNr,
-    }, sackBytes ? EXT_SELECTIVE_ACK : 0)
+    }, ext ? EXT_BITS : sackBytes ? EXT_SELECTIVE_ACK : 0)
+    if (ext) writeSynExtensions(buf, HEADER_LENGTH, sackBytes ? EXT_SELECTIVE_ACK : 0, MAX_RECEIVE_DATAGRAM)
     if (sackBytes) {
-      buf[HEADER_LENGTH] = 0
-      buf[HEADER_LENGTH + 1] = sackBytes
-      this.#in.writeSack(buf, HEADER_LENGTH + 2, sackBytes, this.#ackNr)
+      buf[HEADER_LENGTH + ext] = 0
+      buf[HEADER_LENGTH + ext + 1] = sackBytes
+      this.#in.writeSack(buf, HEADER_LENGTH + ext + 2, sackBytes, this.#ackNr)
     }
     this.#lastSentMs = this.#host.clock.now()
     this.#host.send(buf, this.remotePort, this.remoteAddress)
@@ -518,6 +607,7 @@ export class UtpSocket extends Duplex {
     this.#out.clear()
     this.#in.clear()
     this.#queue.clear()
+    this.#ackReleases.clear(new Error('uTP connection closed'))
     this.#host.forget(this)
     if (!this.destroyed) this.destroy()
   }

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { ChunkQueue } from '../../../src/transport/utp/chunk-queue.ts'
 import { SendRing, type OutPacket } from '../../../src/transport/utp/send-ring.ts'
 
-const packet = (payloadBytes: number): OutPacket => ({ buf: Buffer.alloc(20 + payloadBytes), payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false })
+const packet = (payloadBytes: number): OutPacket => ({ header: Buffer.alloc(20), parts: [Buffer.alloc(20), Buffer.alloc(payloadBytes)], payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false, padded: false })
 
 test('a packet sent once gives an RTT sample when acknowledged; bytes in flight follow', () => {
   const ring = new SendRing(8)
@@ -62,11 +62,15 @@ test('the chunk queue cuts packets across written chunks without losing or reord
   q.push(written.subarray(1, 700))
   q.push(written.subarray(700))
   assert.equal(q.bytes, 1000)
-  const out = Buffer.alloc(1000)
+  const packets: Buffer[][] = []
   for (let at = 0; at < 1000; at += 333) {
-    const n = Math.min(333, 1000 - at)
-    q.takeInto(out, at, n)
+    const views: Buffer[] = []
+    q.takeViews(views, Math.min(333, 1000 - at), [])
+    packets.push(views)
   }
   assert.equal(q.bytes, 0)
-  assert.deepEqual(out, written)
+  assert.deepEqual(packets.map((p) => p.reduce((n, v) => n + v.length, 0)), [333, 333, 333, 1])
+  assert.deepEqual(packets[2].map((v) => v.length), [34, 299], 'a packet across two chunks is two views')
+  assert.deepEqual(Buffer.concat(packets.flat()), written)
+  assert.equal(packets[0][0].buffer, written.buffer, 'views, not copies')
 })

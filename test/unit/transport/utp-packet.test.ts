@@ -141,3 +141,30 @@ test('fuzz: seqLess agrees with the true order for any two numbers less than hal
   // RESET is a type like the others
   assert.equal(decodePacket(encodePacket({ type: ST_RESET, connectionId: 3, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: 1, ackNr: 2 })).type, ST_RESET)
 })
+
+test('an MTU probe\'s padding, any size from 2 to 64 KiB, is skipped and the payload found after it', async () => {
+  const { EXT_MAX_DATAGRAM, EXT_PADDING, writeMaxDatagram, writePadding, writeHeader } = await import('../../../src/transport/utp/utp-packet.ts')
+  for (const pad of [2, 3, 200, 256, 257, 258, 259, 514, 515, 1000, 64_000]) {
+    const payload = Buffer.from(`payload after ${pad}`)
+    const buf = Buffer.alloc(HEADER_LENGTH + pad + payload.length)
+    writeHeader(buf, { type: ST_DATA, connectionId: 1, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: 2, ackNr: 3 }, EXT_PADDING)
+    writePadding(buf, HEADER_LENGTH, pad, 0)
+    payload.copy(buf, HEADER_LENGTH + pad)
+    const v = emptyView()
+    assert.equal(parsePacket(buf, v), undefined)
+    assert.equal(v.payloadOffset, HEADER_LENGTH + pad, `padding of ${pad}`)
+    assert.equal(v.maxDatagram, 0)
+  }
+  // A SYN's EXT_MAX_DATAGRAM, chained before a selective ACK.
+  const buf = Buffer.alloc(HEADER_LENGTH + 4 + 6)
+  writeHeader(buf, { type: ST_STATE, connectionId: 1, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: 2, ackNr: 3 }, EXT_MAX_DATAGRAM)
+  writeMaxDatagram(buf, HEADER_LENGTH, 1, 65_535)
+  buf[HEADER_LENGTH + 4] = 0
+  buf[HEADER_LENGTH + 5] = 4
+  buf[HEADER_LENGTH + 6] = 0b1
+  const v = emptyView()
+  assert.equal(parsePacket(buf, v), undefined)
+  assert.equal(v.maxDatagram, 65_535)
+  assert.equal(v.sackLength, 4)
+  assert.equal(v.sackOffset, HEADER_LENGTH + 6)
+})

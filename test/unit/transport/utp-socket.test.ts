@@ -46,7 +46,7 @@ async function writeAll(socket: UtpSocket, data: Buffer): Promise<void> {
   }
 }
 
-async function pair(relayOpts?: { dropRate: number; duplicateRate: number; reorderRate: number; seed: number }) {
+async function pair(relayOpts?: { dropRate: number; duplicateRate: number; reorderRate: number; seed: number; maxDatagramBytes?: number }) {
   const a = await UtpManager.open(0, '127.0.0.1')
   const b = await UtpManager.open(0, '127.0.0.1')
   const relay = relayOpts ? await startUdpRelay({ targetPort: b.port, ...relayOpts }) : undefined
@@ -90,8 +90,9 @@ test('uTP connects, carries bytes both ways and closes with FIN on loopback', as
   assert.equal(p.b.connectionCount, 0)
 })
 
-test('through a relay that drops 5 %, duplicates and reorders, 8 MiB arrive byte for byte in both directions at once', async () => {
-  const p = await pair({ dropRate: 0.05, duplicateRate: 0.02, reorderRate: 0.05, seed: 11 })
+test('through a relay that drops 5 %, duplicates, reorders and drops datagrams over 4000 bytes, 8 MiB arrive byte for byte in both directions at once', async () => {
+  // Loopback's MTU lets packets grow towards 64 KiB; the relay is a path whose MTU is 4000 and that says nothing (a black hole).
+  const p = await pair({ dropRate: 0.05, duplicateRate: 0.02, reorderRate: 0.05, seed: 11, maxDatagramBytes: 4000 })
   try {
     const up = randomBytes(8 * 1024 * 1024)
     const down = randomBytes(8 * 1024 * 1024 + 999)
@@ -104,6 +105,29 @@ test('through a relay that drops 5 %, duplicates and reorders, 8 MiB arrive byte
     assert.equal(sha(gotDown), sha(down))
     assert.ok(p.relay!.stats.dropped > 100, `relay dropped ${p.relay!.stats.dropped}`)
     assert.ok(p.relay!.stats.reordered > 100 && p.relay!.stats.duplicated > 50)
+    // MTU discovery: probes over 4000 bytes were lost and resent without their padding; packets grew past the 1400-byte start.
+    assert.ok(p.relay!.stats.tooBig > 0, 'probes above the path MTU were tried')
+    for (const s of [p.client, p.server]) {
+      const { floorBytes, ceilingBytes } = s.packetBytes
+      assert.ok(floorBytes > 1400 && floorBytes <= 4000, `packets of ${floorBytes} bytes`)
+      assert.ok(ceilingBytes < 65_507, 'the ceiling came down from loopback\'s')
+    }
+  } finally {
+    await p.close()
+  }
+})
+
+test('on loopback packets grow to the largest datagram (65,507 bytes) by MTU probes, and a burst arrives intact', async () => {
+  const p = await pair()
+  try {
+    // One probe per round trip, a dozen steps from 1400 to 65,507: 16 MiB gives the search room to finish.
+    const data = randomBytes(16 * 1024 * 1024)
+    const [got] = await Promise.all([collect(p.server, data.length), writeAll(p.client, data)])
+    assert.equal(sha(got), sha(data))
+    const { floorBytes, ceilingBytes } = p.client.packetBytes
+    assert.ok(floorBytes >= 65_507 - 16, `packets of ${floorBytes} bytes after the search`)
+    assert.equal(ceilingBytes, floorBytes, 'the search is over')
+    assert.ok(p.client.stats.packetsSent < 1000, `${p.client.stats.packetsSent} packets for 16 MiB (12,000 at 1400 bytes)`)
   } finally {
     await p.close()
   }
@@ -162,7 +186,7 @@ test('datagrams that are not uTP (KRPC) go to the datagram listeners; uTP to nob
   }
 })
 
-test("a Buffer's write callback runs once its bytes are in packets: reusing the buffer then changes nothing sent; destroy releases the rest with an error", async () => {
+test("a Buffer's write callback runs once its bytes are acknowledged: reusing the buffer then changes nothing sent; destroy releases the rest with an error", async () => {
   const p = await pair()
   try {
     const blocks = Array.from({ length: 128 }, () => randomBytes(16 * 1024))
@@ -179,6 +203,8 @@ test("a Buffer's write callback runs once its bytes are in packets: reusing the 
       if (!ok) await new Promise((r) => p.client.once('drain', r))
     }
     assert.equal(sha(await got), expected)
+    // The last ACKs reach the sender after the data reached the receiver.
+    for (let i = 0; i < 200 && released < 128; i++) await new Promise((r) => setTimeout(r, 10))
     assert.equal(released, 128)
 
     // Unread data held back by a peer that is gone: every callback still runs, once, with an error.
@@ -192,5 +218,55 @@ test("a Buffer's write callback runs once its bytes are in packets: reusing the 
     assert.ok(errors.some((e) => e instanceof Error), 'chunks dropped unsent are released with an error')
   } finally {
     await p.close()
+  }
+})
+
+test('a peer that does not say how large a datagram it takes gets none over 1472 bytes, even on loopback; our SYN-ACK says 65,535', async () => {
+  const { EXT_BITS, ST_DATA, ST_STATE, ST_SYN, emptyView, parsePacket, writeHeader } = await import('../../../src/transport/utp/utp-packet.ts')
+  const m = await UtpManager.open(0, '127.0.0.1')
+  const peer = createSocket('udp4')
+  await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r))
+  const header = (type: 0 | 2 | 4, connectionId: number, seqNr: number, ackNr: number) => {
+    const b = Buffer.alloc(20)
+    writeHeader(b, { type, connectionId, timestampUs: 1, timestampDiffUs: 0, wndSize: 1 << 20, seqNr, ackNr })
+    return b
+  }
+  try {
+    const accepted = new Promise<UtpSocket>((resolve) => m.once('connection', resolve))
+    const sizes: number[] = []
+    let payloadBytes = 0
+    let synAck: (b: Buffer) => void
+    const gotSynAck = new Promise<Buffer>((r) => (synAck = r))
+    let allArrived: () => void
+    const arrived = new Promise<void>((r) => (allArrived = r))
+    // A peer as libtorrent is: no extensions in its SYN; it acknowledges each data packet as it comes.
+    peer.on('message', (msg) => {
+      const v = emptyView()
+      if (parsePacket(msg, v) !== undefined) return
+      if (v.type === ST_STATE && sizes.length === 0 && payloadBytes === 0) return synAck(msg)
+      if (v.type !== ST_DATA) return
+      assert.ok(msg[1] < 3, 'a first extension libutp reads as version 1')
+      sizes.push(msg.length)
+      payloadBytes += msg.length - v.payloadOffset
+      peer.send(header(ST_STATE, 501, 2, v.seqNr), m.port, '127.0.0.1')
+      if (payloadBytes >= 300_000) allArrived()
+    })
+    peer.send(header(ST_SYN, 500, 1, 0), m.port, '127.0.0.1')
+    const reply = emptyView()
+    const synAckBuf = await gotSynAck
+    assert.equal(parsePacket(synAckBuf, reply), undefined)
+    assert.equal(reply.maxDatagram, 65_535, 'the SYN-ACK carries EXT_MAX_DATAGRAM')
+    assert.equal(synAckBuf[1], EXT_BITS, 'behind libutp\'s extension bits: libutp takes a first extension of 3 or more for its version 0')
+    const server = await accepted
+    assert.equal(server.packetBytes.ceilingBytes, 1472, 'an Ethernet frame\'s worth, not loopback\'s 65,507')
+    server.write(Buffer.alloc(300_000, 1))
+    await arrived
+    const largest = Math.max(...sizes)
+    assert.ok(largest <= 1472, `a datagram of ${largest} bytes`)
+    assert.ok(largest > 1400, 'probes went above the 1400-byte start')
+    server.destroy()
+  } finally {
+    peer.close()
+    await m.close()
   }
 })

@@ -65,6 +65,11 @@ export function sanitisePathComponents(parts: (string | Uint8Array)[]): string[]
  * become "_". Not forced (the torrent's name): those give "" instead.
  */
 export function sanitiseComponent(raw: string | Uint8Array, force = true): string {
+  const plain = plainAscii(raw)
+  if (plain !== undefined) {
+    if (plain === '' || plain === '.' || plain === '..') return force ? '_' : ''
+    return portable(plain, plain)
+  }
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw
   if (bytes.length === 0) return force ? '_' : ''
   let out = ''
@@ -77,6 +82,20 @@ export function sanitiseComponent(raw: string | Uint8Array, force = true): strin
   if (out === '' || out === '.' || out === '..') return force ? '_' : ''
   // A cut name's tag hashes the text as first read, so resume data of long names stays valid.
   return portable(out, typeof raw === 'string' ? raw : Buffer.from(bytes).toString('utf8'))
+}
+
+/**
+ * The text of a component made only of printable ASCII other than "/" and
+ * "\\" (nearly every name in a real torrent), which cleaning keeps as it is
+ * but for portable's rules; undefined when anything needs the full walk.
+ */
+function plainAscii(raw: string | Uint8Array): string | undefined {
+  const isText = typeof raw === 'string'
+  for (let i = 0; i < raw.length; i++) {
+    const c = isText ? raw.charCodeAt(i) : raw[i]
+    if (c < 0x20 || c > 0x7e || c === 0x2f || c === 0x5c) return undefined
+  }
+  return isText ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1')
 }
 
 /** The absolute path of `parts` under `root`; throws if it would land anywhere but strictly inside root. */

@@ -100,9 +100,8 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
       case 'priority': {
         const priority = args.priority
         if (!FILE_PRIORITIES.includes(priority as FilePriority)) throw new FriendError(`a priority is one of ${FILE_PRIORITIES.join(', ')}, got ${JSON.stringify(priority)}`)
-        if (!Array.isArray(args.files)) throw new FriendError('priority needs file numbers (see `friendtorrent files <torrent>`)')
-        await session.setFilePriority(idOf(args), args.files as number[], priority as FilePriority)
-        return session.files(idOf(args))
+        if (!Array.isArray(args.files) && args.files !== 'all') throw new FriendError('priority needs file numbers (see `friendtorrent files <torrent>`) or "all"')
+        return session.setFilePriority(idOf(args), args.files as number[] | 'all', priority as FilePriority)
       }
       case 'limit': {
         const kib = (v: unknown) => (v === undefined ? undefined : typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v * 1024 : badLimit(v))

@@ -40,6 +40,7 @@ import type { MagnetFetch, SessionEvents, SessionOptions, SessionStatus, Torrent
 import { banAddress, StateStore } from './state-store.ts'
 import type { LibraryEntry } from './state-store.ts'
 import { fetchSummary, runningTotals, torrentDetails, torrentSummary } from './summary.ts'
+import { countOf, fileRows, withPriority, type FileRow } from './file-choices.ts'
 
 export type { SessionEvents, SessionOptions, SessionStatus, SessionTorrentState, TorrentDetails, TorrentSummary } from './session-types.ts'
 
@@ -269,24 +270,18 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /** The torrent's files with their priorities. */
-  files(infoHash: string): { index: number; path: string; sizeBytes: number; priority: FilePriority }[] {
+  files(infoHash: string): FileRow[] {
     const r = this.#get(infoHash)
-    return r.meta.files
-      .map((f, index) => ({ index, padding: f.padding, path: f.path.join('/'), sizeBytes: f.length, priority: r.entry.filePriorities?.[index] ?? ('normal' as FilePriority) }))
-      .filter((f) => !f.padding)
-      .map(({ padding: _padding, ...f }) => f)
+    return fileRows(r.meta, r.entry.filePriorities)
   }
 
-  /** Sets some files' priority (skip, low, normal, high); kept in the library, applied at once when running. */
-  async setFilePriority(infoHash: string, fileIndexes: number[], priority: FilePriority): Promise<void> {
+  /** Sets some files' priority (skip, low, normal, high), or every file's; kept in the library, applied at once when running. */
+  async setFilePriority(infoHash: string, which: number[] | 'all', priority: FilePriority): Promise<{ name: string; files: number }> {
     const r = this.#get(infoHash)
-    const count = r.meta.files.length
-    const bad = fileIndexes.find((i) => !Number.isInteger(i) || i < 0 || i >= count)
-    if (bad !== undefined) throw new FriendError(`${r.entry.name} has files 0 to ${count - 1}, not ${bad}`)
-    const priorities = r.entry.filePriorities ? [...r.entry.filePriorities] : Array<FilePriority>(count).fill('normal')
-    for (const i of fileIndexes) priorities[i] = priority
+    const priorities = withPriority(r.meta, r.entry.name, r.entry.filePriorities, which, priority)
     await this.#setStored(r, { filePriorities: priorities })
     await r.torrent?.setFilePriorities(priorities)
+    return { name: r.entry.name, files: countOf(r.meta, which) }
   }
 
   async pause(infoHash: string): Promise<TorrentSummary> {

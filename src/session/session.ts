@@ -41,6 +41,7 @@ import { banAddress, StateStore } from './state-store.ts'
 import type { LibraryEntry } from './state-store.ts'
 import { fetchSummary, runningTotals, torrentDetails, torrentSummary } from './summary.ts'
 import { countOf, fileRows, withPriority, type FileRow } from './file-choices.ts'
+import { DEFAULT_WINDOW, filesInFolder, type FilesWindow } from './file-page.ts'
 
 export type { SessionEvents, SessionOptions, SessionStatus, SessionTorrentState, TorrentDetails, TorrentSummary } from './session-types.ts'
 
@@ -276,8 +277,9 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /** Sets some files' priority (skip, low, normal, high), or every file's; kept in the library, applied at once when running. */
-  async setFilePriority(infoHash: string, which: number[] | 'all', priority: FilePriority): Promise<{ name: string; files: number }> {
+  async setFilePriority(infoHash: string, files: number[] | 'all' | { folder: string }, priority: FilePriority): Promise<{ name: string; files: number }> {
     const r = this.#get(infoHash)
+    const which = Array.isArray(files) || files === 'all' ? files : filesInFolder(r.meta, files.folder)
     const priorities = withPriority(r.meta, r.entry.name, r.entry.filePriorities, which, priority)
     await this.#setStored(r, { filePriorities: priorities })
     await r.torrent?.setFilePriorities(priorities)
@@ -366,7 +368,7 @@ export class Session extends TypedEmitter<SessionEvents> {
    * trackers, its limits, the verified and in-flight pieces, and with
    * `availability` how many peers have each piece.
    */
-  async details(infoHash: string, opts: { availability?: boolean } = {}): Promise<TorrentDetails> {
+  async details(infoHash: string, opts: { availability?: boolean; files?: FilesWindow } = {}): Promise<TorrentDetails> {
     const r = this.#get(infoHash)
     const snap = r.torrent?.snapshot()
     let have = r.torrent?.verifiedPieces()
@@ -375,7 +377,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       const resume = await this.#store.loadResume(r.entry.infoHash).catch(() => undefined)
       have = resume ? new Bitfield(r.meta.pieceCount, resume.bitfield) : new Bitfield(r.meta.pieceCount)
     }
-    return torrentDetails(r, this.#summary(r), have, this.files(infoHash), snap, this.#clock.now(), r.torrent?.pieceStates(opts.availability === true))
+    return torrentDetails(r, this.#summary(r), have, opts.files ?? DEFAULT_WINDOW, snap, this.#clock.now(), r.torrent?.pieceStates(opts.availability === true))
   }
 
   /** Totals for a status bar: rates, limits, peers, DHT nodes, listen port. */

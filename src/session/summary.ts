@@ -1,10 +1,10 @@
 // How a library torrent or a magnet fetch looks from outside: the stable
 // TorrentSummary of `list --json`, made from the stored entry and, while it
 // runs, the torrent's snapshot (totals of earlier runs added). Pure.
-import { filePage, type FilesWindow } from './file-page.ts'
 import type { Bitfield } from '../core/bitfield.ts'
 import { verifiedBytesPerFile } from '../metainfo/layout.ts'
 import type { PieceStates, TorrentSnapshot } from '../torrent/torrent.ts'
+import { filePage, type FilesWindow } from './file-page.ts'
 import type { StoredState } from './state-store.ts'
 import type { MagnetFetch, SessionStatus, SessionTorrentState, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
 

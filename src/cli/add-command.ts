@@ -80,7 +80,7 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
     const stored = await fromIndex(input.link, infoDictFromConfig(config, stateDir), (line) => io.err(`friendtorrent: warning: ${line}`))
     if (stored) {
       manualPeers.push(...input.link.peers)
-      input = { kind: 'torrent', ...stored }
+      input = { kind: 'torrent', ...stored, target: positionals[0] }
       io.out(`${stored.meta.name}: info dict from the index (no metadata fetch)`)
     }
   }
@@ -97,8 +97,13 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
   return runForeground(input, { io, config, stateDir, saveDir, listenPort, manualPeers, seed: Boolean(values.seed), quiet: Boolean(values.quiet), verbose: Boolean(values.verbose) })
 }
 
-/** `path`: the .torrent's absolute path when it is a local file (a running session reads it itself). */
-type Input = { kind: 'torrent'; meta: Metainfo; data: Buffer; path?: string } | { kind: 'link'; link: MagnetLink; text: string }
+/**
+ * `path`: the .torrent's absolute path when it is a local file (a running
+ * session reads it itself). `meta` is parsed only when this process runs the
+ * torrent: a running session parses what it is handed, and a 100,000-file
+ * torrent takes a second to parse.
+ */
+type Input = { kind: 'torrent'; meta?: Metainfo; data: Buffer; path?: string; target: string } | { kind: 'link'; link: MagnetLink; text: string }
 
 /** A session runs: it takes the torrent (or the magnet link, whose metadata it fetches) and we return at once. */
 async function handToSession(session: ControlClient, input: Input, ctx: { io: CliIo; saveDir: string }): Promise<number> {
@@ -111,7 +116,7 @@ async function handToSession(session: ControlClient, input: Input, ctx: { io: Cl
     // The path keeps megabytes of torrent off the control channel; the bytes go only if the session cannot read it.
     result = await add({ path: input.path }).catch((err: unknown) => {
       if (/^cannot read /.test(errorMessage(err))) return add({ torrentBase64: input.data.toString('base64') })
-      throw err
+      throw new FriendError(`${input.target}: ${errorMessage(err)}`)
     })
   }
   ctx.io.out(result.added ? `added ${result.summary.name} to the running session (${result.summary.state}; save folder ${ctx.saveDir})` : `note: ${result.note}`)
@@ -142,10 +147,13 @@ async function readInput(target: string): Promise<Input> {
       throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file${notAnInfoHashNote(target)}` : errorMessage(err)}`)
     }
   }
-  const meta = await parseTorrentFile(data).catch((err: unknown) => {
-    throw new FriendError(`${target}: ${errorMessage(err)}`)
+  return { kind: 'torrent', data, path, target }
+}
+
+async function parsedMeta(input: { data: Buffer; target: string; meta?: Metainfo }): Promise<Metainfo> {
+  return input.meta ?? parseTorrentFile(input.data).catch((err: unknown) => {
+    throw new FriendError(`${input.target}: ${errorMessage(err)}`)
   })
-  return { kind: 'torrent', meta, data, path }
 }
 
 interface ForegroundOptions {
@@ -165,7 +173,8 @@ type Outcome = { kind: 'complete' } | { kind: 'error'; message: string } | { kin
 /** No session runs: this process hosts one for the torrent, and leaves when it is done. */
 async function runForeground(input: Input, opts: ForegroundOptions): Promise<number> {
   const { io, config, stateDir, saveDir } = opts
-  let hash = input.kind === 'torrent' ? input.meta.infoHashHex : input.link.infoHashHex
+  if (input.kind === 'torrent') input = { ...input, meta: await parsedMeta(input) }
+  let hash = input.kind === 'torrent' ? input.meta!.infoHashHex : input.link.infoHashHex
   let settle: ((o: Outcome) => void) | undefined
   let caught: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {

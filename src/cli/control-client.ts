@@ -56,7 +56,13 @@ export class ControlClient {
     return response.result
   }
 
+  /**
+   * Ends the connection and lets the process exit without waiting for the
+   * session's side to close: a session busy starting a big torrent may take
+   * seconds to read the end, and every request was sent (its answer is in).
+   */
   close(): void {
     this.#socket.end()
+    this.#socket.unref()
   }
 }

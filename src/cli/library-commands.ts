@@ -6,6 +6,7 @@ import { FriendError } from '../core/types.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
 import { resolveInside } from '../metainfo/safe-path.ts'
 import type { TorrentSummary } from '../session/session.ts'
+import { countOf, fileRows, withPriority, type FileRow } from '../session/file-choices.ts'
 import { StateStore } from '../session/state-store.ts'
 import type { LibraryEntry } from '../session/state-store.ts'
 import { formatBytes, formatEta, formatPercent, formatRate } from '../tui/format/format.ts'
@@ -15,6 +16,9 @@ import { ControlClient } from './control-client.ts'
 import { parseCommandLine } from './command-line.ts'
 import type { CliIo } from './io.ts'
 import { controlSocketPath } from './session-control.ts'
+
+/** Lines of `files` output written at once. */
+const OUTPUT_BATCH = 2000
 
 export const LIBRARY_USAGE = `usage: friendtorrent list [--json]
        friendtorrent pause|resume|verify <torrent>
@@ -113,58 +117,51 @@ export function listLine(t: TorrentSummary, running: boolean): string {
   return `${t.infoHash.slice(0, 8)}  ${t.state.padEnd(11)} ${formatPercent(t.progress).padStart(6)}  ${formatBytes(t.sizeBytes).padStart(10)}  ${t.name}${rates}${t.error ? `  (${t.error})` : ''}`
 }
 
-/** The stable shape of one element of `files --json` (documented in the README). */
-export interface FileEntry {
-  index: number
-  /** Under the save folder, '/'-separated (a multi-file torrent's folder first). */
-  path: string
-  sizeBytes: number
-  priority: FilePriority
-}
-
 /** `files <torrent> [--json]`: its files, numbered, with size and priority (from the session or the library). */
 export async function runFiles(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse('files', argv, { json: { type: 'boolean' } })
   if (values.help) return usage(io)
   const id = positionals[0]
   if (!id || positionals.length > 1) throw new FriendError('files needs one torrent: its info hash (or a unique prefix) or its name')
-  let files = (await inSession(io, 'files', { id })) as FileEntry[] | undefined
+  let files = (await inSession(io, 'files', { id })) as FileRow[] | undefined
   if (!files) {
     const store = await openStore(io)
     const entry = find(store, id)
-    const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
-    files = meta.files.flatMap((f, index) => (f.padding ? [] : [{ index, path: f.path.join('/'), sizeBytes: f.length, priority: entry.filePriorities?.[index] ?? 'normal' }]))
+    files = fileRows(await parseTorrentFile(await store.torrentFile(entry.infoHash)), entry.filePriorities)
   }
-  if (values.json) {
-    io.out(JSON.stringify(files, null, 2))
-    return 0
+  // Written a few thousand lines at a time: 100,000 files make one ~10 MB string otherwise, twice over.
+  const line = values.json ? (f: FileRow) => `  ${JSON.stringify(f)}` : (f: FileRow) => `${String(f.index).padStart(4)}  ${f.priority.padEnd(6)}  ${formatBytes(f.sizeBytes).padStart(10)}  ${f.path}`
+  if (values.json) io.out('[')
+  for (let at = 0; at < files.length; at += OUTPUT_BATCH) {
+    const last = at + OUTPUT_BATCH >= files.length
+    io.out(files.slice(at, at + OUTPUT_BATCH).map(line).join(values.json ? ',\n' : '\n') + (values.json && !last ? ',' : ''))
   }
-  for (const f of files) io.out(`${String(f.index).padStart(4)}  ${f.priority.padEnd(6)}  ${formatBytes(f.sizeBytes).padStart(10)}  ${f.path}`)
+  if (values.json) io.out(']')
   return 0
 }
 
-/** `priority <torrent> <N,N…|all> <priority>`: in the running session at once, else in the library. */
+/** `priority <torrent> <N,N…|all> <priority>`: in the running session at once (which checks the numbers), else in the library. */
 export async function runPriority(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse('priority', argv, {})
   if (values.help) return usage(io)
   const [id, which, priority] = positionals
   if (!id || !which || !priority || positionals.length > 3) throw new FriendError('usage: friendtorrent priority <torrent> <N[,N…]|all> skip|low|normal|high')
   if (!FILE_PRIORITIES.includes(priority as FilePriority)) throw new FriendError(`a priority is one of ${FILE_PRIORITIES.join(', ')}, got "${priority}"`)
-  const pick = async (count: number) => (which === 'all' ? Array.from({ length: count }, (_, i) => i) : which.split(',').map((n) => Number(n)))
+  const chosen: number[] | 'all' = which === 'all' ? 'all' : which.split(',').map((n) => Number(n.trim()))
+  if (chosen !== 'all' && chosen.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new FriendError(`files are numbers from \`friendtorrent files ${id}\` (N or N,N,…) or "all", not "${which}"`)
+  const said = (name: string, count: number, note = '') => io.out(`${name}: ${count} file${count === 1 ? '' : 's'} set to ${priority}${note}`)
+  const done = (await inSession(io, 'priority', { id, files: chosen, priority })) as { name: string; files: number } | undefined
+  if (done) {
+    said(done.name, done.files)
+    return 0
+  }
   const store = await openStore(io)
   const entry = find(store, id)
   const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
-  const indexes = await pick(meta.files.length)
-  const bad = indexes.find((i) => !Number.isInteger(i) || i < 0 || i >= meta.files.length)
-  if (bad !== undefined) throw new FriendError(`${entry.name} has files 0 to ${meta.files.length - 1}, not "${which}"`)
-  const result = await inSession(io, 'priority', { id: entry.infoHash, files: indexes, priority })
-  if (result === undefined) {
-    const priorities = entry.filePriorities ? [...entry.filePriorities] : Array<FilePriority>(meta.files.length).fill('normal')
-    for (const i of indexes) priorities[i] = priority as FilePriority
-    await store.update(entry.infoHash, { filePriorities: priorities })
-    await store.flush()
-  }
-  io.out(`${entry.name}: ${indexes.length} file${indexes.length === 1 ? '' : 's'} set to ${priority}${result === undefined ? ' (no session running: the library is updated)' : ''}`)
+  const priorities = withPriority(meta, entry.name, entry.filePriorities, chosen, priority as FilePriority)
+  await store.update(entry.infoHash, { filePriorities: priorities })
+  await store.flush()
+  said(entry.name, countOf(meta, chosen), ' (no session running: the library is updated)')
   return 0
 }
 

@@ -1,5 +1,6 @@
 // What the control socket's commands do in a running session, and where the
 // socket lives. One table, so the CLI and the future dashboard agree.
+import { filesWindow } from '../session/file-page.ts'
 import { readFile, stat, statfs } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { errorMessage, FriendError, parseAddress } from '../core/types.ts'
@@ -53,7 +54,7 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
         return { ...session.status(), saveDir, freeBytes: await freeBytes(saveDir) }
       }
       case 'details':
-        return session.details(idOf(args), { availability: args.availability === true })
+        return session.details(idOf(args), { availability: args.availability === true, files: filesWindow(args.files) })
       case 'start':
         return session.startNow(idOf(args))
       case 'events':
@@ -100,9 +101,9 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
       case 'priority': {
         const priority = args.priority
         if (!FILE_PRIORITIES.includes(priority as FilePriority)) throw new FriendError(`a priority is one of ${FILE_PRIORITIES.join(', ')}, got ${JSON.stringify(priority)}`)
-        if (!Array.isArray(args.files)) throw new FriendError('priority needs file numbers (see `friendtorrent files <torrent>`)')
-        await session.setFilePriority(idOf(args), args.files as number[], priority as FilePriority)
-        return session.files(idOf(args))
+        if (typeof args.folder === 'string') return session.setFilePriority(idOf(args), { folder: args.folder }, priority as FilePriority)
+        if (!Array.isArray(args.files) && args.files !== 'all') throw new FriendError('priority needs file numbers (see `friendtorrent files <torrent>`), "all" or a folder')
+        return session.setFilePriority(idOf(args), args.files as number[] | 'all', priority as FilePriority)
       }
       case 'limit': {
         const kib = (v: unknown) => (v === undefined ? undefined : typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v * 1024 : badLimit(v))

@@ -22,39 +22,55 @@
 // not a pad file.
 
 import { MetainfoError } from './metainfo-error.ts'
-import { checkLength, isDict, own, preferUtf8, text, type Dict } from './dict.ts'
+import { checkLength } from './dict.ts'
+import { scanFileList, type RawPath } from './file-list-scan.ts'
 import { portable, sanitiseComponent } from './safe-path.ts'
 import type { FileEntry, PathChange } from './file-entry.ts'
 
 const MAX_DUPLICATE_TRIES = 500
 const BITCOMET_PAD = '_____padding_file_'
+const ASCII = /^[\x00-\x7f]*$/
 
-export function multiFileList(info: Dict, name: string, what: string, changes: PathChange[]): FileEntry[] {
-  const list = own(info, 'files')
-  if (!Array.isArray(list)) throw new MetainfoError(`${what}: its file list is not a list`)
-  if (list.length === 0) throw new MetainfoError(`${what}: its file list is empty`)
+/** The "files" list whose bencoded bytes start at `start` in `info` (the info dict's bytes), read by file-list-scan. */
+export function multiFileList(info: Buffer, start: number, name: string, what: string, changes: PathChange[]): FileEntry[] {
+  if (info[start] !== 0x6c) throw new MetainfoError(`${what}: its file list is not a list`)
   const files: FileEntry[] = []
+  // Folder names repeat in every path under them: one string each, shared.
+  const folders = new Map<string, string>()
   let offset = 0
-  for (let i = 0; i < list.length; i++) {
-    const entry: unknown = list[i]
+  scanFileList(info, start, what, (entry, i) => {
     const label = `file ${i + 1}`
-    if (!isDict(entry)) throw new MetainfoError(`${what}: ${label} is not a dictionary`)
-    const attr = text(own(entry, 'attr')) ?? ''
+    if (!entry.isDict) throw new MetainfoError(`${what}: ${label} is not a dictionary`)
+    const attr = entry.attr
     let isLink = attr.includes('l')
     let length = 0
     if (!isLink) {
-      length = own(entry, 'length') as number
+      length = entry.length as number
       checkLength(length, what, `${label}'s length`)
     }
-    const raw = rawParts(preferUtf8(entry, 'path'), what, `${label}'s path`)
+    const raw = rawParts(entry.path, what, `${label}'s path`)
     let padding = attr.includes('p')
     let path: string[]
     if (raw !== undefined && raw.length > 0) {
-      path = [name, ...raw.map((part) => sanitiseComponent(part))]
-      if (raw.some((part) => text(part)!.includes(BITCOMET_PAD))) padding = true
-      const original = raw.map((part) => text(part)!)
-      if (!padding && original.some((part, n) => part !== path[n + 1])) {
-        changes.push({ file: i, original: [name, ...original], safe: path.slice(), why: 'made safe' })
+      path = [name]
+      let changed = false
+      for (let n = 0; n < raw.length; n += 2) {
+        const bytes = info.subarray(raw[n], raw[n + 1])
+        const original = bytes.toString('utf8')
+        let part = sanitiseComponent(bytes)
+        if (n + 2 < raw.length) {
+          const shared = folders.get(part)
+          if (shared === undefined) folders.set(part, part)
+          else part = shared
+        }
+        if (original.includes(BITCOMET_PAD)) padding = true
+        if (part !== original) changed = true
+        path.push(part)
+      }
+      if (!padding && changed) {
+        const original = [name]
+        for (let n = 0; n < raw.length; n += 2) original.push(info.toString('utf8', raw[n], raw[n + 1]))
+        changes.push({ file: i, original, safe: path.slice(), why: 'made safe' })
       }
     } else if (padding) {
       path = [name, '.pad', String(length)]
@@ -63,10 +79,17 @@ export function multiFileList(info: Dict, name: string, what: string, changes: P
     }
     let symlink: string[] | undefined
     if (isLink) {
-      const target = rawParts(own(entry, 'symlink path'), what, `${label}'s symlink path`)
+      const target = rawParts(entry.symlinkPath, what, `${label}'s symlink path`)
       // BEP 47 requires a symlink path; without one libtorrent reads the entry as a plain (empty) file.
       if (target === undefined) isLink = false
-      else symlink = [name, ...target.filter((part) => text(part) !== '.' && text(part) !== '..').map((part) => sanitiseComponent(part))]
+      else {
+        symlink = [name]
+        for (let n = 0; n < target.length; n += 2) {
+          const bytes = info.subarray(target[n], target[n + 1])
+          const text = bytes.toString('utf8')
+          if (text !== '.' && text !== '..') symlink.push(sanitiseComponent(bytes))
+        }
+      }
     }
     if (!Number.isSafeInteger(offset + length)) throw new MetainfoError(`${what}: total length is too large`)
     const file: FileEntry = { path, length, offset }
@@ -75,7 +98,8 @@ export function multiFileList(info: Dict, name: string, what: string, changes: P
     if (attr.includes('x')) file.executable = true
     files.push(file)
     offset += length
-  }
+  })
+  if (files.length === 0) throw new MetainfoError(`${what}: its file list is empty`)
   finishFileList(files, what, changes)
   return files
 }
@@ -86,11 +110,10 @@ export function finishFileList(files: FileEntry[], what: string, changes: PathCh
   renameDuplicates(files, what, changes)
 }
 
-/** The byte strings of a path list; undefined when it is not a list. */
-function rawParts(value: unknown, what: string, label: string): Uint8Array[] | undefined {
-  if (!Array.isArray(value)) return undefined
-  if (value.some((part) => !(part instanceof Uint8Array))) throw new MetainfoError(`${what}: ${label} has a part that is not a string`)
-  return value as Uint8Array[]
+/** The byte ranges of a path list; undefined when it is not a list. */
+function rawParts(value: RawPath, what: string, label: string): number[] | undefined {
+  if (value === 'bad part') throw new MetainfoError(`${what}: ${label} has a part that is not a string`)
+  return value
 }
 
 /**
@@ -155,10 +178,25 @@ function resolvesInside(start: string[], folders: Set<string>, linkTargets: Map<
  * component), N counting up from 1 until free.
  */
 function renameDuplicates(files: FileEntry[], what: string, changes: PathChange[]): void {
-  const fold = (parts: string[]): string => parts.map((p) => p.normalize('NFC').toLowerCase()).join('/')
+  // Folder names repeat in every path under them: each is folded once.
+  const foldedFolders = new Map<string, string>()
+  const foldFolder = (part: string): string => {
+    let folded = foldedFolders.get(part)
+    if (folded === undefined) foldedFolders.set(part, (folded = foldPart(part)))
+    return folded
+  }
+  const fold = (parts: string[]): string => {
+    let key = ''
+    for (let n = 0; n < parts.length - 1; n++) key += `${foldFolder(parts[n])}/`
+    return key + foldPart(parts[parts.length - 1])
+  }
   const taken = new Map<string, number>() // folded path → file index, or -1 for a folder
   for (const f of files) {
-    for (let n = 1; n < f.path.length; n++) taken.set(fold(f.path.slice(0, n)), -1)
+    let key = ''
+    for (let n = 0; n < f.path.length - 1; n++) {
+      key += (n > 0 ? '/' : '') + foldFolder(f.path[n])
+      taken.set(key, -1)
+    }
   }
   let tries = 0
   files.forEach((f, i) => {
@@ -186,4 +224,9 @@ function renameDuplicates(files: FileEntry[], what: string, changes: PathChange[
       if (++tries > MAX_DUPLICATE_TRIES) throw new MetainfoError(`${what}: over ${MAX_DUPLICATE_TRIES} of its file names collide; it looks built to waste time`)
     }
   })
+}
+
+/** NFC-normalised and lower-cased, as Windows and macOS compare names; ASCII needs no normalising. */
+function foldPart(part: string): string {
+  return ASCII.test(part) ? part.toLowerCase() : part.normalize('NFC').toLowerCase()
 }

@@ -34,7 +34,7 @@
 import { createHash } from 'node:crypto'
 import bencode from 'bencode'
 import { MetainfoError } from './metainfo-error.ts'
-import { topLevelSpans, valueEnd } from './bencode-span.ts'
+import { topLevelSpans, valueEnd, type ByteSpan } from './bencode-span.ts'
 import { sanitiseComponent } from './safe-path.ts'
 import { checkLength, isDict, own, preferUtf8, shown, text, type Dict } from './dict.ts'
 import { multiFileList } from './file-list.ts'
@@ -49,6 +49,7 @@ export type { V2File, V2Info } from './v2-info.ts'
 
 const HASH_LENGTH = 20
 const MAX_PIECE_LENGTH = 64 * 1024 * 1024
+const EMPTY_STRING = Buffer.from('0:')
 
 export interface Metainfo {
   infoHash: Buffer
@@ -90,8 +91,9 @@ export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
   if (!infoSpan) throw new MetainfoError(`${what}: it has no info dictionary`)
   if (data[infoSpan.start] !== 0x64) throw new MetainfoError(`${what}: its info entry is not a dictionary`)
   const infoBuffer = Buffer.from(data.subarray(infoSpan.start, infoSpan.end))
-  const torrent = decode(data.subarray(0, end), what)
-  const meta = build(infoBuffer, own(torrent, 'info') as Dict, announceTiers(torrent), urlList(torrent), what)
+  // The info dict and piece layers are read from their bytes below, not decoded here.
+  const torrent = decodeSkipping(data.subarray(0, end), spans, ['info', 'piece layers'], what)
+  const meta = build(infoBuffer, decodeInfo(infoBuffer, what), announceTiers(torrent), urlList(torrent), what)
   // BEP 52: piece layers are optional (like a magnet's, fetched from peers), but checked when present.
   const layers = spans.get('piece layers')
   if (meta.v2 && layers) readPieceLayers(data, layers.start, meta.v2, meta.pieceLength, what)
@@ -141,7 +143,7 @@ export async function metainfoFromInfo(infoBuffer: Buffer, announce: string[][] 
   if (infoBuffer[0] !== 0x64) throw new MetainfoError(`${what}: it does not start with a bencoded dictionary`)
   const end = valueEnd(infoBuffer, 0, what)
   if (end !== infoBuffer.length) throw new MetainfoError(`${what}: ${infoBuffer.length - end} stray bytes after the dictionary`)
-  const info = decode(infoBuffer, what)
+  const info = decodeInfo(infoBuffer, what)
   const tiers = filterTiers(announce.map((tier) => tier.map((url) => Buffer.from(url))))
   return build(Buffer.from(infoBuffer), info, tiers, [], what)
 }
@@ -207,7 +209,7 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
     if (!tree) throw new MetainfoError(`${what}: it is a v2 torrent with no file tree`)
     files = fileTreeList(infoBuffer, tree.start, name, hasFiles, pieceLength, what, pathChanges)
     if (hasV1) {
-      const v1Files = hasFiles ? multiFileList(info, name, what, []) : singleFile(info, name, what)
+      const v1Files = hasFiles ? multiFileList(infoBuffer, filesStart(infoBuffer, what), name, what, []) : singleFile(info, name, what)
       checkHybrid(v1Files, files, what)
       // The v1 list (with its pad files) is the one the SHA-1s cover; the roots come from the tree.
       const roots = files.filter((f) => f.piecesRoot)
@@ -218,7 +220,7 @@ function build(infoBuffer: Buffer, info: Dict, announce: string[][], urls: strin
       files = v1Files
     }
   } else {
-    files = hasFiles ? multiFileList(info, name, what, pathChanges) : singleFile(info, name, what)
+    files = hasFiles ? multiFileList(infoBuffer, filesStart(infoBuffer, what), name, what, pathChanges) : singleFile(info, name, what)
   }
   const last = files[files.length - 1]
   const length = last.offset + last.length
@@ -319,6 +321,33 @@ function hasScheme(url: string, schemes: string[]): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * The info dict decoded but for its "files" list and "file tree", which are
+ * read from the bytes (file-list-scan, file-tree): decoded, a 100,000-file
+ * list is ~75 MB of objects. Their values here are an empty string.
+ */
+function decodeInfo(infoBuffer: Buffer, what: string): Dict {
+  return decodeSkipping(infoBuffer, topLevelSpans(infoBuffer, what).spans, ['files', 'file tree'], what)
+}
+
+function filesStart(infoBuffer: Buffer, what: string): number {
+  return topLevelSpans(infoBuffer, what).spans.get('files')!.start
+}
+
+/** Decodes a dict whose top-level values under `keys` are replaced by an empty string. */
+function decodeSkipping(data: Uint8Array, spans: Map<string, ByteSpan>, keys: string[], what: string): Dict {
+  const skipped = keys.flatMap((key) => spans.get(key) ?? []).sort((a, b) => a.start - b.start)
+  if (skipped.length === 0) return decode(data, what)
+  const parts: Uint8Array[] = []
+  let at = 0
+  for (const span of skipped) {
+    parts.push(data.subarray(at, span.start), EMPTY_STRING)
+    at = span.end
+  }
+  parts.push(data.subarray(at))
+  return decode(Buffer.concat(parts), what)
 }
 
 function decode(data: Uint8Array, what: string): Dict {

@@ -65,6 +65,11 @@ export function sanitisePathComponents(parts: (string | Uint8Array)[]): string[]
  * become "_". Not forced (the torrent's name): those give "" instead.
  */
 export function sanitiseComponent(raw: string | Uint8Array, force = true): string {
+  const plain = plainAscii(raw)
+  if (plain !== undefined) {
+    if (plain === '' || plain === '.' || plain === '..') return force ? '_' : ''
+    return portable(plain, plain)
+  }
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw
   if (bytes.length === 0) return force ? '_' : ''
   let out = ''
@@ -79,15 +84,48 @@ export function sanitiseComponent(raw: string | Uint8Array, force = true): strin
   return portable(out, typeof raw === 'string' ? raw : Buffer.from(bytes).toString('utf8'))
 }
 
+/**
+ * The text of a component made only of printable ASCII other than "/" and
+ * "\\" (nearly every name in a real torrent), which cleaning keeps as it is
+ * but for portable's rules; undefined when anything needs the full walk.
+ */
+function plainAscii(raw: string | Uint8Array): string | undefined {
+  const isText = typeof raw === 'string'
+  for (let i = 0; i < raw.length; i++) {
+    const c = isText ? raw.charCodeAt(i) : raw[i]
+    if (c < 0x20 || c > 0x7e || c === 0x2f || c === 0x5c) return undefined
+  }
+  return isText ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1')
+}
+
 /** The absolute path of `parts` under `root`; throws if it would land anywhere but strictly inside root. */
 export function resolveInside(root: string, parts: string[]): string {
-  const base = path.resolve(root)
+  const base = resolvedRoot(root)
+  // Parts that cannot climb, name a root or hold a separator join as they are (a storage layer asks this per file, 100,000 times).
+  if (parts.length > 0 && parts.every(isPlainPart)) return base + (base.endsWith(path.sep) ? '' : path.sep) + parts.join(path.sep)
   const full = path.resolve(base, ...parts)
   const rel = path.relative(base, full)
   if (rel === '' || rel === '..' || rel.startsWith('..' + path.sep) || path.isAbsolute(rel)) {
     throw new MetainfoError(`file path ${quote(parts.join('/'))} would leave the save folder ${base}`)
   }
   return full
+}
+
+let lastRoot = ''
+let lastResolved = ''
+
+/** path.resolve of a save folder, kept for the last absolute one (a relative one depends on the working folder). */
+function resolvedRoot(root: string): string {
+  if (!path.isAbsolute(root)) return path.resolve(root)
+  if (root !== lastRoot) {
+    lastResolved = path.resolve(root)
+    lastRoot = root
+  }
+  return lastResolved
+}
+
+function isPlainPart(part: string): boolean {
+  return part !== '' && part !== '.' && part !== '..' && !part.includes('/') && !part.includes('\\') && !part.includes('\0') && !DRIVE_PREFIX.test(part)
 }
 
 /** `name` with Windows' rules applied and cut to 255 bytes; `original` seeds the tag of a cut name. */

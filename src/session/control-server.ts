@@ -25,6 +25,9 @@ export type ControlResponse = { id: number; ok: true; result: unknown } | { id: 
 export type ControlHandler = (command: string, args: Record<string, unknown>) => Promise<unknown>
 
 /** Room for the largest .torrent as base64 (4 bytes per 3) and the rest of its request. */
+/** A list answer longer than this is written a slice at a time (writeLongList). */
+const STREAM_ITEMS = 2000
+
 export const MAX_LINE_BYTES = Math.ceil(MAX_TORRENT_BYTES / 3) * 4 + 64 * 1024
 
 export class ControlServer {
@@ -32,6 +35,8 @@ export class ControlServer {
   readonly #handler: ControlHandler
   readonly #server: Server
   readonly #clients = new Set<Socket>()
+  /** Per client, the answer being written: the next waits for it. */
+  readonly #writing = new WeakMap<Socket, Promise<void>>()
 
   constructor(socketPath: string, handler: ControlHandler) {
     this.#path = socketPath
@@ -102,8 +107,34 @@ export class ControlServer {
     } catch (err) {
       response = { id: request.id, ok: false, error: errorMessage(err) }
     }
-    if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n')
+    // Answers leave in turn: a long one written in slices must not have another cut into its line.
+    const write = async () => {
+      if (socket.destroyed) return
+      if (response.ok && Array.isArray(response.result) && response.result.length > STREAM_ITEMS) await writeLongList(socket, request.id, response.result)
+      else socket.write(JSON.stringify(response) + '\n')
+    }
+    const turn = (this.#writing.get(socket) ?? Promise.resolve()).then(write)
+    this.#writing.set(socket, turn)
+    await turn
   }
+}
+
+/**
+ * An answer that is a long list (`files` of a 100,000-file torrent, ~10 MB
+ * of JSON) goes out as the same one line, a slice of items at a time, each
+ * written once the socket has drained the one before: never the whole line
+ * as one string, nor all of it queued in memory at once.
+ */
+async function writeLongList(socket: Socket, id: number, items: unknown[]): Promise<void> {
+  let text = `{"id":${JSON.stringify(id) ?? 'null'},"ok":true,"result":[`
+  for (let at = 0; at < items.length; at += STREAM_ITEMS) {
+    text += JSON.stringify(items.slice(at, at + STREAM_ITEMS)).slice(1, -1)
+    if (at + STREAM_ITEMS < items.length) text += ','
+    if (socket.destroyed) return
+    if (!socket.write(text)) await new Promise<void>((resolve) => socket.once('drain', resolve).once('close', resolve))
+    text = ''
+  }
+  if (!socket.destroyed) socket.write(']}\n')
 }
 
 /** True when a session answers on this socket path. */

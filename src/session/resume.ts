@@ -7,13 +7,14 @@
 import { Bitfield } from '../core/bitfield.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import type { Torrent } from '../torrent/torrent.ts'
-import { StateStore } from './state-store.ts'
+import type { StateStore } from './state-store.ts'
+import { diskFiles, unchangedFiles } from './file-stats.ts'
 import type { LibraryEntry } from './state-store.ts'
 
 /** The saved bits (`have`) and the pieces touching changed files (`recheck`); nothing when there is no resume data or it no longer matches. */
 export async function resumeState(store: StateStore, meta: Metainfo, entry: LibraryEntry): Promise<{ have?: Bitfield; recheck?: Bitfield }> {
   const resume = await store.loadResume(entry.infoHash)
-  const unchanged = resume && (await StateStore.unchangedFiles(resume, meta, entry.savePath))
+  const unchanged = resume && (await unchangedFiles(resume, meta, entry.savePath))
   if (!resume || !unchanged) return {}
   const have = new Bitfield(meta.pieceCount, resume.bitfield)
   const recheck = new Bitfield(meta.pieceCount)
@@ -43,7 +44,7 @@ export async function saveResume(store: StateStore, meta: Metainfo, entry: Libra
   const bitfield = torrent.verifiedPieces()
   if (!bitfield) return false
   if (running) await torrent.flush()
-  const files = await StateStore.diskFiles(meta, entry.savePath)
+  const files = await diskFiles(meta, entry.savePath)
   await store.saveResume({ infoHash: entry.infoHash, pieceCount: meta.pieceCount, bitfield: bitfield.toBuffer(), files })
   return true
 }

@@ -2,6 +2,7 @@
 // the stable shapes its views and the control channel read (`list --json`,
 // `details`, `status`), plus the record it keeps of each library torrent.
 // Kept apart so session.ts holds behaviour; session.ts re-exports the public ones.
+import type { FilePage } from './file-page.ts'
 import type { EncryptionPolicy } from '../transport/encryption-policy.ts'
 import type { Clock } from '../core/clock.ts'
 import type { TokenBucket } from '../core/token-bucket.ts'
@@ -63,7 +64,8 @@ export interface TorrentDetails {
   limits: { uploadBytesPerSec: number; downloadBytesPerSec: number }
   /** When this run started seeding (session clock), while it seeds. */
   seedingSinceMs?: number
-  files: { index: number; path: string; sizeBytes: number; priority: FilePriority; verifiedBytes: number }[]
+  /** The rows of the files tab the request asked for (file-page.ts). */
+  files: FilePage
   peers: PeerSnapshot[]
   trackers: TrackerStatus[]
   /** The session clock's now, for countdowns to the trackers' next announce. */

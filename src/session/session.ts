@@ -40,6 +40,8 @@ import type { MagnetFetch, SessionEvents, SessionOptions, SessionStatus, Torrent
 import { banAddress, StateStore } from './state-store.ts'
 import type { LibraryEntry } from './state-store.ts'
 import { fetchSummary, runningTotals, torrentDetails, torrentSummary } from './summary.ts'
+import { countOf, fileRows, withPriority, type FileRow } from './file-choices.ts'
+import { DEFAULT_WINDOW, filesInFolder, type FilesWindow } from './file-page.ts'
 
 export type { SessionEvents, SessionOptions, SessionStatus, SessionTorrentState, TorrentDetails, TorrentSummary } from './session-types.ts'
 
@@ -269,24 +271,19 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /** The torrent's files with their priorities. */
-  files(infoHash: string): { index: number; path: string; sizeBytes: number; priority: FilePriority }[] {
+  files(infoHash: string): FileRow[] {
     const r = this.#get(infoHash)
-    return r.meta.files
-      .map((f, index) => ({ index, padding: f.padding, path: f.path.join('/'), sizeBytes: f.length, priority: r.entry.filePriorities?.[index] ?? ('normal' as FilePriority) }))
-      .filter((f) => !f.padding)
-      .map(({ padding: _padding, ...f }) => f)
+    return fileRows(r.meta, r.entry.filePriorities)
   }
 
-  /** Sets some files' priority (skip, low, normal, high); kept in the library, applied at once when running. */
-  async setFilePriority(infoHash: string, fileIndexes: number[], priority: FilePriority): Promise<void> {
+  /** Sets some files' priority (skip, low, normal, high), or every file's; kept in the library, applied at once when running. */
+  async setFilePriority(infoHash: string, files: number[] | 'all' | { folder: string }, priority: FilePriority): Promise<{ name: string; files: number }> {
     const r = this.#get(infoHash)
-    const count = r.meta.files.length
-    const bad = fileIndexes.find((i) => !Number.isInteger(i) || i < 0 || i >= count)
-    if (bad !== undefined) throw new FriendError(`${r.entry.name} has files 0 to ${count - 1}, not ${bad}`)
-    const priorities = r.entry.filePriorities ? [...r.entry.filePriorities] : Array<FilePriority>(count).fill('normal')
-    for (const i of fileIndexes) priorities[i] = priority
+    const which = Array.isArray(files) || files === 'all' ? files : filesInFolder(r.meta, files.folder)
+    const priorities = withPriority(r.meta, r.entry.name, r.entry.filePriorities, which, priority)
     await this.#setStored(r, { filePriorities: priorities })
     await r.torrent?.setFilePriorities(priorities)
+    return { name: r.entry.name, files: countOf(r.meta, which) }
   }
 
   async pause(infoHash: string): Promise<TorrentSummary> {
@@ -371,7 +368,7 @@ export class Session extends TypedEmitter<SessionEvents> {
    * trackers, its limits, the verified and in-flight pieces, and with
    * `availability` how many peers have each piece.
    */
-  async details(infoHash: string, opts: { availability?: boolean } = {}): Promise<TorrentDetails> {
+  async details(infoHash: string, opts: { availability?: boolean; files?: FilesWindow } = {}): Promise<TorrentDetails> {
     const r = this.#get(infoHash)
     const snap = r.torrent?.snapshot()
     let have = r.torrent?.verifiedPieces()
@@ -380,7 +377,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       const resume = await this.#store.loadResume(r.entry.infoHash).catch(() => undefined)
       have = resume ? new Bitfield(r.meta.pieceCount, resume.bitfield) : new Bitfield(r.meta.pieceCount)
     }
-    return torrentDetails(r, this.#summary(r), have, this.files(infoHash), snap, this.#clock.now(), r.torrent?.pieceStates(opts.availability === true))
+    return torrentDetails(r, this.#summary(r), have, opts.files ?? DEFAULT_WINDOW, snap, this.#clock.now(), r.torrent?.pieceStates(opts.availability === true))
   }
 
   /** Totals for a status bar: rates, limits, peers, DHT nodes, listen port. */

@@ -5,7 +5,7 @@
 // never torn ones. It never decides what to download: it only stores.
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 import { createHash } from 'node:crypto'
-import { chmod, lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import path from 'node:path'
 import bencode from 'bencode'
@@ -13,8 +13,7 @@ import { canonicalHost } from '../core/address.ts'
 import { writeFileAtomic } from '../core/atomic-write.ts'
 import { Bitfield } from '../core/bitfield.ts'
 import { FriendError, errorMessage } from '../core/types.ts'
-import { infoHashHexOf, type Metainfo } from '../metainfo/metainfo.ts'
-import { resolveInside, safePathComponents } from '../metainfo/safe-path.ts'
+import { infoHashHexOf } from '../metainfo/metainfo.ts'
 
 export type StoredState = 'queued' | 'downloading' | 'seeding' | 'paused' | 'error'
 
@@ -57,15 +56,14 @@ export interface ResumeData {
 
 const LIBRARY_FILE = 'library.json'
 const LIBRARY_VERSION = 1
-const RESUME_FORMAT = 1
+const RESUME_FORMAT = 2
+/** Resume data written before format 2, still read. */
+const RESUME_FORMAT_LISTS = 1
 const DIR_MODE = 0o700
 const STATES: readonly StoredState[] = ['queued', 'downloading', 'seeding', 'paused', 'error']
 const HASH_RE = /^[0-9a-f]{40}$/
 /** writeFileAtomic names its temp files `.<name>.<pid>.<ms>.tmp`. */
 const TEMP_RE = /^\..+\.(\d+)\.\d+\.tmp$/
-const STAT_BATCH = 64
-/** How resume data records a file not on disk (not written yet): no real file has a negative mtime. */
-const ABSENT_FILE: ResumeFile = { length: 0, mtimeMs: -1 }
 
 /**
  * Opening a folder whose library.json is corrupt throws a FriendError naming
@@ -232,7 +230,7 @@ export class StateStore {
       'info hash': Buffer.from(hash, 'hex'),
       'piece count': data.pieceCount,
       bitfield: data.bitfield,
-      files: data.files.map((f) => [f.length, Math.floor(f.mtimeMs)]),
+      files: encodeResumeFiles(data.files),
     }))
     const file = Buffer.from(bencode.encode({ format: RESUME_FORMAT, resume: body, sha1: sha1(body) }))
     await this.#enqueue(async () => {
@@ -258,54 +256,6 @@ export class StateStore {
       return undefined
     }
     return decodeResume(raw, hash)
-  }
-
-  /** Whether the files on disk still match the resume data (sizes and mtimes): then the bitfield can be trusted without re-hashing. */
-  static async resumeMatches(data: ResumeData, meta: Metainfo, savePath: string): Promise<boolean> {
-    const unchanged = await StateStore.unchangedFiles(data, meta, savePath)
-    return unchanged !== undefined && unchanged.every(Boolean)
-  }
-
-  /**
-   * Per file, whether it is on disk as the resume data recorded it (size and
-   * whole-ms mtime; padding files and symlinks always true); undefined when the resume
-   * data is for another torrent or layout. Lets a restart trust the pieces of
-   * unchanged files and re-hash only the rest.
-   */
-  static async unchangedFiles(data: ResumeData, meta: Metainfo, savePath: string): Promise<boolean[] | undefined> {
-    if (data.infoHash.toLowerCase() !== meta.infoHashHex || data.pieceCount !== meta.pieceCount) return undefined
-    if (data.files.length !== meta.files.length) return undefined
-    const root = path.resolve(savePath)
-    const stat = folderAwareStat(root)
-    const out: boolean[] = []
-    for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
-      const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file, i) => {
-        if (file.padding || file.symlink) return true
-        const recorded = data.files[start + i]
-        const found = await stat(file.path)
-        return found.length === recorded.length && found.mtimeMs === Math.floor(recorded.mtimeMs)
-      })
-      out.push(...(await Promise.all(batch)))
-    }
-    return out
-  }
-
-  /**
-   * Sizes and whole-ms mtimes of the torrent's files as resumeMatches will
-   * read them, for ResumeData.files. Call after the storage is flushed.
-   */
-  static async diskFiles(meta: Metainfo, savePath: string): Promise<ResumeFile[]> {
-    const stat = folderAwareStat(path.resolve(savePath))
-    const out: ResumeFile[] = []
-    for (let start = 0; start < meta.files.length; start += STAT_BATCH) {
-      const batch = meta.files.slice(start, start + STAT_BATCH).map(async (file) => {
-        if (file.padding || file.symlink) return { length: file.length, mtimeMs: 0 } // BEP 47: never a regular file
-        // Not created yet (files are made by their first write): recorded as absent.
-        return stat(file.path)
-      })
-      out.push(...(await Promise.all(batch)))
-    }
-    return out
   }
 
   /** Writes library.json and waits for every write queued before it. */
@@ -487,7 +437,7 @@ function resumeProblem(data: ResumeData): string | undefined {
 function decodeResume(raw: Buffer, hash: string): ResumeData | undefined {
   try {
     const outer: unknown = bencode.decode(raw)
-    if (!isDict(outer) || outer.format !== RESUME_FORMAT) return undefined
+    if (!isDict(outer) || (outer.format !== RESUME_FORMAT && outer.format !== RESUME_FORMAT_LISTS)) return undefined
     const body = outer.resume
     const sum = outer.sha1
     if (!(body instanceof Uint8Array) || !(sum instanceof Uint8Array) || !sha1(body).equals(sum)) return undefined
@@ -495,13 +445,13 @@ function decodeResume(raw: Buffer, hash: string): ResumeData | undefined {
     if (!isDict(inner)) return undefined
     const savedHash = inner['info hash']
     if (!(savedHash instanceof Uint8Array) || Buffer.from(savedHash).toString('hex') !== hash) return undefined
-    const files = inner.files
-    if (!Array.isArray(files)) return undefined
+    const files = outer.format === RESUME_FORMAT_LISTS ? listedResumeFiles(inner.files) : decodeResumeFiles(inner.files)
+    if (!files) return undefined
     const data: ResumeData = {
       infoHash: hash,
       pieceCount: inner['piece count'] as number,
       bitfield: inner.bitfield instanceof Uint8Array ? Buffer.from(inner.bitfield) : Buffer.alloc(0),
-      files: files.map((f: unknown) => (Array.isArray(f) && f.length === 2 ? { length: f[0], mtimeMs: f[1] } : { length: -1, mtimeMs: NaN })),
+      files,
     }
     return resumeProblem(data) === undefined ? data : undefined
   } catch {
@@ -509,39 +459,28 @@ function decodeResume(raw: Buffer, hash: string): ResumeData | undefined {
   }
 }
 
+/** Format 2: one string of little-endian doubles, length and whole-ms mtime per file (16 bytes a file, not a bencoded list of lists). */
+function encodeResumeFiles(files: ResumeFile[]): Buffer {
+  const out = Buffer.allocUnsafe(files.length * 16)
+  files.forEach((f, i) => {
+    out.writeDoubleLE(f.length, i * 16)
+    out.writeDoubleLE(Math.floor(f.mtimeMs), i * 16 + 8)
+  })
+  return out
+}
+
+function decodeResumeFiles(value: unknown): ResumeFile[] | undefined {
+  if (!(value instanceof Uint8Array) || value.length % 16 !== 0) return undefined
+  const bytes = Buffer.from(value.buffer, value.byteOffset, value.length)
+  return Array.from({ length: bytes.length / 16 }, (_, i) => ({ length: bytes.readDoubleLE(i * 16), mtimeMs: bytes.readDoubleLE(i * 16 + 8) }))
+}
+
+/** Format 1 (read only): [[length, mtime], …]. */
+function listedResumeFiles(value: unknown): ResumeFile[] | undefined {
+  if (!Array.isArray(value)) return undefined
+  return value.map((f: unknown) => (Array.isArray(f) && f.length === 2 ? { length: f[0], mtimeMs: f[1] } : { length: -1, mtimeMs: NaN }))
+}
+
 function isDict(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-}
-
-/** statFile, absent files as ABSENT_FILE, and no lstat at all for files whose folder is missing (each folder asked once). */
-function folderAwareStat(root: string): (parts: string[]) => Promise<ResumeFile> {
-  const folders = new Map<string, Promise<boolean>>()
-  return async (parts) => {
-    if (parts.length > 1) {
-      const folder = parts.slice(0, -1).join('\0')
-      let present = folders.get(folder)
-      if (!present) {
-        present = lstat(resolveInside(root, safePathComponents(parts.slice(0, -1)))).then((s) => s.isDirectory(), () => false)
-        folders.set(folder, present)
-      }
-      if (!(await present)) return ABSENT_FILE
-    }
-    return (await statFile(root, parts)) ?? ABSENT_FILE
-  }
-}
-
-/**
- * Size and whole-ms mtime of a regular file (symlinks count as missing, as
- * FileStorage refuses them). Whole ms of Stats.mtimeMs, not of mtimeNs: that
- * float can round up across a ms boundary, and callers recording
- * stat().mtimeMs themselves must get the same number.
- */
-async function statFile(root: string, parts: string[]): Promise<ResumeFile | undefined> {
-  try {
-    const stat = await lstat(resolveInside(root, safePathComponents(parts)))
-    if (!stat.isFile()) return undefined
-    return { length: stat.size, mtimeMs: Math.floor(stat.mtimeMs) }
-  } catch {
-    return undefined
-  }
 }

@@ -4,6 +4,7 @@
 import type { Bitfield } from '../core/bitfield.ts'
 import { verifiedBytesPerFile } from '../metainfo/layout.ts'
 import type { PieceStates, TorrentSnapshot } from '../torrent/torrent.ts'
+import { filePage, type FilesWindow } from './file-page.ts'
 import type { StoredState } from './state-store.ts'
 import type { MagnetFetch, SessionStatus, SessionTorrentState, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
 
@@ -62,7 +63,7 @@ export function fetchSummary(f: MagnetFetch): TorrentSummary {
 }
 
 /** The control channel's `details`: `pieces` are the verified ones (from the running torrent or resume data). */
-export function torrentDetails(r: TorrentRecord, summary: TorrentSummary, pieces: Bitfield, files: Omit<TorrentDetails['files'][number], 'verifiedBytes'>[], snap: TorrentSnapshot | undefined, nowMs: number, states?: PieceStates): TorrentDetails {
+export function torrentDetails(r: TorrentRecord, summary: TorrentSummary, pieces: Bitfield, window: FilesWindow, snap: TorrentSnapshot | undefined, nowMs: number, states?: PieceStates): TorrentDetails {
   const verified = verifiedBytesPerFile(r.meta.files, r.meta.pieceLength, (i) => pieces.get(i))
   return {
     summary,
@@ -73,7 +74,7 @@ export function torrentDetails(r: TorrentRecord, summary: TorrentSummary, pieces
     ...(states?.availability && { availabilityBase64: Buffer.from(states.availability).toString('base64') }),
     limits: { uploadBytesPerSec: r.upload.rateBytesPerSec, downloadBytesPerSec: r.download.rateBytesPerSec },
     ...(r.seedingSinceMs !== undefined && { seedingSinceMs: r.seedingSinceMs }),
-    files: files.map((f) => ({ ...f, verifiedBytes: verified[f.index] })),
+    files: filePage(r.meta, r.entry.filePriorities, verified, window),
     peers: snap?.peers ?? [],
     trackers: snap?.trackers ?? r.meta.announce.flatMap((tier, i) => tier.map((url) => ({ url, tier: i, state: 'idle' as const, failures: 0, peersReceived: 0 }))),
     nowMs,

@@ -27,7 +27,7 @@ import { RateGraph } from './rate-graph-view.tsx'
 import { StatusBar } from './status-bar.tsx'
 import { COLOURS, NO_COLOURS, PaletteContext } from './theme.ts'
 import { TorrentList } from './torrent-list.tsx'
-import { useSessionPoll } from './use-session-poll.ts'
+import { useSessionPoll, type PollWants } from './use-session-poll.ts'
 import { useTerminalSize } from './use-terminal-size.ts'
 
 export interface DashboardProps {
@@ -86,8 +86,8 @@ export function Dashboard(props: DashboardProps) {
 
   const inDetail = mode.kind === 'detail' || (mode.kind !== 'list' && mode.back === 'detail')
   // What the poller asks for: refs, so one interval serves every state, and a key can change them at once.
-  const wants = useRef({ detailHash: undefined as string | undefined, availability: false, bans: false })
-  wants.current = { detailHash: inDetail ? detailHash : undefined, availability: inDetail && tab === 'pieces' && availability, bans: mode.kind === 'bans' }
+  const wants = useRef<PollWants>({ detailHash: undefined, availability: false, bans: false })
+  wants.current = { detailHash: inDetail ? detailHash : undefined, availability: inDetail && tab === 'pieces' && availability, bans: mode.kind === 'bans', files: wants.current.files }
   const { data, setData, poll, stop } = useSessionPoll(backend, refreshMs, () => wants.current, (log) => {
     if (props.debug) return
     const last = log[log.length - 1]
@@ -118,7 +118,9 @@ export function Dashboard(props: DashboardProps) {
     [backend, poll],
   )
 
-  const files = useFilesTab(details, row, setRow, act)
+  // The terminal's height bounds the rows in sight; the files window is asked for with the details.
+  const files = useFilesTab(details, row, setRow, act, rows, () => void poll())
+  wants.current.files = inDetail && tab === 'files' ? files.window : undefined
 
   const quit = () => {
     if (quitting.current) return
@@ -376,7 +378,7 @@ export function Dashboard(props: DashboardProps) {
         if (key.rightArrow || (key.tab && !key.shift)) return switchTab(TABS[(tabIndex + 1) % TABS.length])
         if (key.leftArrow || (key.tab && key.shift)) return switchTab(TABS[(tabIndex + TABS.length - 1) % TABS.length])
         if (/^[1-5]$/.test(input)) return switchTab(TABS[Number(input) - 1])
-        const count = tab === 'files' ? files.rows.length : tab === 'peers' ? (details?.peers.length ?? 0) : 0
+        const count = tab === 'files' ? files.total : tab === 'peers' ? (details?.peers.length ?? 0) : 0
         if (key.downArrow || input === 'j') return setRow((r) => Math.max(0, Math.min(count - 1, r + 1)))
         if (key.upArrow || input === 'k') return setRow((r) => Math.max(0, r - 1))
         if (tab === 'files' && input === ' ') return void files.changePriority('toggle')
@@ -479,7 +481,6 @@ export function Dashboard(props: DashboardProps) {
             width={width}
             height={bodyHeight}
             nowMs={nowMs}
-            files={files.tree && { tree: files.tree, visible: files.rows, expanded: files.expanded, flat: files.flat }}
             history={data.detailRates}
             sampleMs={refreshMs}
             availability={availability}

@@ -6,7 +6,6 @@
 // the torrent's rate graph). Props only; `nowMs` drives the countdowns.
 import { Box, Text } from 'ink'
 import type { TorrentDetails } from '../session/session.ts'
-import type { FileTree } from './file-tree.ts'
 import { FilesTab } from './files-tab.tsx'
 import { formatBytes, formatEta, formatPercent, formatRate } from './format/format.ts'
 import { availabilityMap, fit, PIECE_CHARS, peerFlags, pieceMap, ratioOf, runsOf } from './model.ts'
@@ -26,7 +25,6 @@ export interface DetailViewProps {
   width: number
   height: number
   nowMs: number
-  files?: { tree: FileTree; visible: number[]; expanded: ReadonlySet<number>; flat: boolean }
   /** This torrent's rates, one sample per poll. */
   history: RateHistory
   sampleMs: number
@@ -34,7 +32,7 @@ export interface DetailViewProps {
   availability: boolean
 }
 
-export function DetailView({ details, tab, row, width, height, nowMs, files, history, sampleMs, availability }: DetailViewProps) {
+export function DetailView({ details, tab, row, width, height, nowMs, history, sampleMs, availability }: DetailViewProps) {
   const palette = usePalette()
   if (!details) return <Text dimColor>loading…</Text>
   const s = details.summary
@@ -58,7 +56,7 @@ export function DetailView({ details, tab, row, width, height, nowMs, files, his
         ))}
         <Text dimColor> Tab/1-5 · Esc back</Text>
       </Text>
-      {tab === 'files' && files && <FilesTab details={details} tree={files.tree} visible={files.visible} expanded={files.expanded} flat={files.flat} row={row} width={width} height={bodyHeight} />}
+      {tab === 'files' && <FilesTab page={details.files} row={row} width={width} height={bodyHeight} />}
       {tab === 'peers' && <PeersTab details={details} row={row} width={width} height={bodyHeight} palette={palette} />}
       {tab === 'trackers' && <TrackersTab details={details} width={width} height={bodyHeight} nowMs={nowMs} palette={palette} />}
       {tab === 'pieces' && <PiecesTab details={details} width={width} height={bodyHeight} availability={availability} palette={palette} />}

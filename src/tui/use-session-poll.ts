@@ -11,6 +11,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { TorrentDetails, TorrentSummary } from '../session/session.ts'
 import type { LogLine } from '../session/event-log.ts'
+import type { FilesWindow } from '../session/file-page.ts'
 import type { DashboardBackend } from './backend.ts'
 import { reuseUnchanged, sameJson } from './model.ts'
 import { EMPTY_HISTORY, RateSeries } from './rate-graph.ts'
@@ -44,6 +45,8 @@ export interface PollWants {
   detailHash?: string
   availability?: boolean
   bans?: boolean
+  /** The files tab's window of rows (file-page.ts), while it is shown. */
+  files?: FilesWindow
 }
 
 export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wants: () => PollWants, onLog: (lines: LogLine[]) => void) {
@@ -68,7 +71,7 @@ export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wan
       const [torrents, status, details, log, bans] = await Promise.all([
         fetchList || !ps.list ? (backend.call('list') as Promise<TorrentSummary[]>) : ps.list,
         backend.call('status') as Promise<DashboardStatus>,
-        want.detailHash ? (backend.call('details', { id: want.detailHash, ...(want.availability && { availability: true }) }) as Promise<TorrentDetails>).catch(() => undefined) : undefined,
+        want.detailHash ? (backend.call('details', { id: want.detailHash, ...(want.availability && { availability: true }), ...(want.files && { files: want.files }) }) as Promise<TorrentDetails>).catch(() => undefined) : undefined,
         backend.call('events', { since: ps.logSeq }) as Promise<LogLine[]>,
         want.bans ? (backend.call('bans') as Promise<string[]>).catch(() => undefined) : undefined,
       ])

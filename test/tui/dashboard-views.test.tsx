@@ -7,7 +7,8 @@ import { describe, it } from 'node:test'
 import chalk from 'chalk'
 import { render } from 'ink-testing-library'
 import type { TorrentSummary } from '../../src/session/session.ts'
-import { buildTree, fileIndexesBelow, initialExpanded, nodeTotals, treeTotals, visibleNodes } from '../../src/tui/file-tree.ts'
+import { buildTree, columnsOf, filesBelow, initialExpanded, nodeTotals, treeTotals, visibleNodes } from '../../src/session/file-tree.ts'
+import { filePageOf, filesWindow } from '../../src/session/file-page.ts'
 import { fitColumns, pieceMap, reuseUnchanged } from '../../src/tui/model.ts'
 import { RateGraph } from '../../src/tui/rate-graph-view.tsx'
 import { brailleGraph, niceTop, RateSeries } from '../../src/tui/rate-graph.ts'
@@ -77,19 +78,37 @@ describe('file tree', () => {
     const names = visibleNodes(tree, open, false).map((id) => `${'  '.repeat(tree.nodes[id].depth)}${tree.nodes[id].name}`)
     // A lone top folder opens one level further.
     assert.deepEqual(names, ['show', '  extras', '    a.txt', '  s01', '    e01.mkv', '    e02.mkv', '  s02', '    e01.mkv', '  notes.txt'])
-    const totals = treeTotals(tree, files)
+    const totals = treeTotals(tree, columnsOf(files))
     const show = tree.nodes[tree.nodes[0].children[0]]
     assert.deepEqual(nodeTotals(show, totals), { sizeBytes: 1500, verifiedBytes: 300, priority: 'mixed' })
     const s01 = tree.nodes.find((n) => n.name === 's01')!
     assert.deepEqual(nodeTotals(s01, totals), { sizeBytes: 300, verifiedBytes: 300, priority: 'normal' })
-    assert.deepEqual(fileIndexesBelow(tree, s01, files), [1, 2])
-    assert.deepEqual(fileIndexesBelow(tree, show, files).sort(), [1, 2, 3, 4, 5])
+    assert.deepEqual(filesBelow(tree, s01).map((pos) => files[pos].index), [1, 2])
+    assert.deepEqual(filesBelow(tree, show).map((pos) => files[pos].index).sort(), [1, 2, 3, 4, 5])
     const all = new Set(tree.nodes.map((_, i) => i))
     assert.equal(visibleNodes(tree, all, false).length, 9)
     assert.deepEqual(
       visibleNodes(tree, open, true).map((id) => files[tree.nodes[id].file].path),
       ['show/extras/a.txt', 'show/s01/e01.mkv', 'show/s01/e02.mkv', 'show/s02/e01.mkv', 'show/notes.txt'],
     )
+  })
+
+  it('pages the rows the session sends: folders by path with their totals, a window of rows, folds and the flat list', () => {
+    const page = filePageOf(files, filesWindow(undefined))
+    assert.equal(page.total, 9)
+    assert.deepEqual(page.expanded.sort(), ['show', 'show/extras', 'show/s01', 'show/s02'])
+    assert.deepEqual(page.rows[0], { path: 'show', name: 'show', depth: 0, folder: true, open: true, fileIndex: -1, files: 5, sizeBytes: 1500, verifiedBytes: 300, priority: 'mixed' })
+    assert.deepEqual(page.rows[4], { path: 'show/s01/e01.mkv', name: 'e01.mkv', depth: 2, folder: false, open: false, fileIndex: 1, files: 1, sizeBytes: 100, verifiedBytes: 100, priority: 'normal' })
+    const folded = filePageOf(files, filesWindow({ expanded: ['show'], from: 1, count: 2 }))
+    assert.equal(folded.total, 5, 'show open, its folders shut: show, extras, s01, s02, notes.txt')
+    assert.deepEqual(folded.rows.map((r) => [r.path, r.open]), [['show/extras', false], ['show/s01', false]])
+    assert.equal(folded.from, 1)
+    const flat = filePageOf(files, filesWindow({ flat: true, from: 4, count: 10 }))
+    assert.deepEqual(flat.rows.map((r) => r.name), ['show/notes.txt'])
+    assert.equal(flat.total, 5)
+    assert.throws(() => filesWindow({ from: -1 }), /whole numbers/)
+    assert.throws(() => filesWindow({ expanded: [3] }), /folder paths/)
+    assert.equal(filesWindow({ count: 10 ** 9 }).count, 2000, 'a window is capped')
   })
 
   it('a single file is a flat list', () => {

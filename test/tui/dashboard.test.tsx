@@ -11,6 +11,7 @@ import { readTorrentFile } from '../../src/cli/session-control.ts'
 import type { TorrentDetails, TorrentSummary } from '../../src/session/session.ts'
 import type { DashboardBackend } from '../../src/tui/backend.ts'
 import { Dashboard } from '../../src/tui/dashboard.tsx'
+import { filePageOf, filesWindow } from '../../src/session/file-page.ts'
 import type { DashboardStatus } from '../../src/tui/status-bar.tsx'
 import { buildTorrent } from '../helpers/make-torrent.ts'
 
@@ -61,7 +62,13 @@ const STATUS: DashboardStatus = {
 
 const NOW = 1_800_000_000_000
 
-function details(t: TorrentSummary): TorrentDetails {
+const FILES = [
+  { index: 0, path: 'disc/boot.img', sizeBytes: 1_048_576, priority: 'normal' as const, verifiedBytes: 1_048_576 },
+  { index: 1, path: 'disc/extra.iso', sizeBytes: 3_145_728, priority: 'skip' as const, verifiedBytes: 0 },
+]
+
+/** As the session answers: the files tab's rows in the window asked for (file-page.ts). */
+function details(t: TorrentSummary, window?: unknown): TorrentDetails {
   return {
     summary: t,
     pieceCount: 16,
@@ -69,10 +76,7 @@ function details(t: TorrentSummary): TorrentDetails {
     piecesBase64: Buffer.from([0xff, 0x0f]).toString('base64'),
     inFlightBase64: Buffer.from([0x00, 0x30]).toString('base64'),
     limits: { uploadBytesPerSec: 0, downloadBytesPerSec: 100 * 1024 },
-    files: [
-      { index: 0, path: 'disc/boot.img', sizeBytes: 1_048_576, priority: 'normal', verifiedBytes: 1_048_576 },
-      { index: 1, path: 'disc/extra.iso', sizeBytes: 3_145_728, priority: 'skip', verifiedBytes: 0 },
-    ],
+    files: filePageOf(FILES, filesWindow(window)),
     peers: [
       { key: '127.0.0.1:51413', source: 'tracker', transport: 'tcp', client: 'Transmission 3.00', incoming: false, amChoking: true, amInterested: true, peerChoking: false, peerInterested: false, snubbed: false, downloadRate: 1_200_000, uploadRate: 0, progress: 1, outstanding: 64 },
       { key: '127.0.0.2:6881', source: 'incoming', transport: 'utp', client: 'aria2 1.37.0', incoming: true, amChoking: false, amInterested: false, peerChoking: true, peerInterested: true, snubbed: true, downloadRate: 0, uploadRate: 30_000, progress: 0.25, outstanding: 0 },
@@ -104,7 +108,7 @@ class RecordingBackend implements DashboardBackend {
       case 'events':
         return []
       case 'details':
-        return details(this.torrents.find((t) => t.infoHash === args.id)!)
+        return details(this.torrents.find((t) => t.infoHash === args.id)!, args.files)
       case 'limit':
         return { downKiBps: args.downKiBps ?? 0, upKiBps: args.upKiBps ?? 512 }
       case 'add':
@@ -410,7 +414,7 @@ describe('dashboard detail view', () => {
     await d.press(' ')
     await until(() => d.backend.actions().length === 1, 'the folder skip')
     const id = TORRENTS[0].infoHash
-    assert.deepEqual(d.backend.actions(), [{ command: 'priority', args: { id, files: [0, 1], priority: 'skip' } }])
+    assert.deepEqual(d.backend.actions(), [{ command: 'priority', args: { id, folder: 'disc', priority: 'skip' } }])
     await d.shows('disc/: skip (2 files)')
     await d.press('j', '+')
     await until(() => d.backend.actions().length === 2, 'a file priority')
@@ -418,7 +422,7 @@ describe('dashboard detail view', () => {
     // ← from a file goes to its folder; → then moves into it.
     await d.press(KEY.left, '-')
     await until(() => d.backend.actions().length === 3, 'a folder priority down')
-    assert.deepEqual(d.backend.actions()[2], { command: 'priority', args: { id, files: [0, 1], priority: 'low' } })
+    assert.deepEqual(d.backend.actions()[2], { command: 'priority', args: { id, folder: 'disc', priority: 'low' } })
     await d.press('t')
     await d.shows('disc/boot.img')
     assert.match(d.frame(), /^disc\/extra\.iso\s+3\.00 MiB/m)

@@ -5,11 +5,13 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile }
 import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { createHash } from 'node:crypto'
 import bencode from 'bencode'
 import { FriendError } from '../../../src/core/types.ts'
 import { metainfoFromInfo, parseTorrentFile, type Metainfo } from '../../../src/metainfo/metainfo.ts'
 import { StateStore, type LibraryEntry, type ResumeData } from '../../../src/session/state-store.ts'
 import { buildTorrent } from '../../helpers/make-torrent.ts'
+import { diskFiles, resumeMatches, unchangedFiles } from '../../../src/session/file-stats.ts'
 
 const STORE_URL = pathToFileURL(path.resolve(import.meta.dirname, '../../../src/session/state-store.ts')).href
 const REPO_ROOT = path.resolve(import.meta.dirname, '../../..')
@@ -202,6 +204,23 @@ test('resume data round trips; absent is undefined; a fractional mtime is stored
   })
 })
 
+test('resume data of format 1 (files as a bencoded list) still loads; a save writes format 2, 16 bytes a file', async () => {
+  await withTemp(async (dir) => {
+    const store = await StateStore.open(dir)
+    await store.add(entryFor(A.hash), A.torrent)
+    const body = Buffer.from(bencode.encode({ 'info hash': Buffer.from(A.hash, 'hex'), 'piece count': 3, bitfield: Buffer.from([0b1010_0000]), files: [[7, 1_700_000_000_123], [0, -1]] }))
+    const file = path.join(dir, 'resume', `${A.hash}.resume`)
+    await writeFile(file, bencode.encode({ format: 1, resume: body, sha1: createHash('sha1').update(body).digest() }))
+    const loaded = await store.loadResume(A.hash)
+    assert.deepEqual(loaded?.files, [{ length: 7, mtimeMs: 1_700_000_000_123 }, { length: 0, mtimeMs: -1 }])
+    await store.saveResume(loaded!)
+    const saved = bencode.decode(await readFile(file)) as { format: number; resume: Uint8Array }
+    assert.equal(saved.format, 2)
+    assert.equal((bencode.decode(saved.resume) as { files: Uint8Array }).files.length, 2 * 16)
+    assert.deepEqual((await store.loadResume(A.hash))?.files, loaded!.files)
+  })
+})
+
 test('corrupt, truncated, tampered or misplaced resume data loads as undefined, never throws', async () => {
   await withTemp(async (dir) => {
     const store = await StateStore.open(dir)
@@ -314,42 +333,42 @@ test('resumeMatches: true while sizes and mtimes hold; false on a size change, a
     await utimes(a, when, when)
     await utimes(b, when, when)
 
-    const files = await StateStore.diskFiles(meta, save)
+    const files = await diskFiles(meta, save)
     assert.deepEqual(files, [{ length: 10_000, mtimeMs: 1_700_000_000_500 }, { length: 6384, mtimeMs: 0 }, { length: 20_000, mtimeMs: 1_700_000_000_500 }])
     const data: ResumeData = { infoHash: meta.infoHashHex, pieceCount: meta.pieceCount, bitfield: Buffer.from([0b1110_0000]), files }
-    assert.deepEqual(await StateStore.unchangedFiles(data, meta, save), [true, true, true])
+    assert.deepEqual(await unchangedFiles(data, meta, save), [true, true, true])
     await utimes(b, when + 1, when + 1)
-    assert.deepEqual(await StateStore.unchangedFiles(data, meta, save), [true, true, false], 'only the touched file is changed')
+    assert.deepEqual(await unchangedFiles(data, meta, save), [true, true, false], 'only the touched file is changed')
     await utimes(b, when, when)
-    assert.equal(await StateStore.unchangedFiles({ ...data, pieceCount: data.pieceCount + 1 }, meta, save), undefined, 'resume data of another layout')
-    assert.equal(await StateStore.resumeMatches(data, meta, save), true, 'the pad file is never on disk and is not checked')
+    assert.equal(await unchangedFiles({ ...data, pieceCount: data.pieceCount + 1 }, meta, save), undefined, 'resume data of another layout')
+    assert.equal(await resumeMatches(data, meta, save), true, 'the pad file is never on disk and is not checked')
 
     await utimes(b, when, when + 3 / 2048)
     assert.equal(Math.floor((await stat(b)).mtimeMs), 1_700_000_000_501)
-    assert.equal(await StateStore.resumeMatches(data, meta, save), false, 'mtime in the next ms')
+    assert.equal(await resumeMatches(data, meta, save), false, 'mtime in the next ms')
     await utimes(b, when, when + 1 / 2048)
-    assert.equal(await StateStore.resumeMatches(data, meta, save), true, 'a change within the same ms is not seen')
+    assert.equal(await resumeMatches(data, meta, save), true, 'a change within the same ms is not seen')
     await utimes(b, when, when)
-    assert.equal(await StateStore.resumeMatches(data, meta, save), true)
+    assert.equal(await resumeMatches(data, meta, save), true)
 
     await writeFile(a, Buffer.alloc(9_999, 1))
     await utimes(a, when, when)
-    assert.equal(await StateStore.resumeMatches(data, meta, save), false, 'one byte shorter, same mtime')
+    assert.equal(await resumeMatches(data, meta, save), false, 'one byte shorter, same mtime')
     await writeFile(a, Buffer.alloc(10_000, 1))
     await utimes(a, when, when)
-    assert.equal(await StateStore.resumeMatches(data, meta, save), true)
+    assert.equal(await resumeMatches(data, meta, save), true)
 
     await rm(b)
-    assert.equal(await StateStore.resumeMatches(data, meta, save), false, 'missing file')
+    assert.equal(await resumeMatches(data, meta, save), false, 'missing file')
     await mkdir(b)
-    assert.equal(await StateStore.resumeMatches(data, meta, save), false, 'a folder where the file was')
+    assert.equal(await resumeMatches(data, meta, save), false, 'a folder where the file was')
     await rm(b, { recursive: true })
     await writeFile(b, Buffer.alloc(20_000, 2))
     await utimes(b, when, when)
-    assert.equal(await StateStore.resumeMatches(data, meta, save), true)
-    assert.equal(await StateStore.resumeMatches({ ...data, pieceCount: 4, bitfield: Buffer.from([0]) }, meta, save), false, 'another piece count')
-    assert.equal(await StateStore.resumeMatches({ ...data, files: files.slice(0, 2) }, meta, save), false, 'another file count')
-    assert.equal(await StateStore.resumeMatches({ ...data, infoHash: A.hash }, meta, save), false, 'another torrent')
+    assert.equal(await resumeMatches(data, meta, save), true)
+    assert.equal(await resumeMatches({ ...data, pieceCount: 4, bitfield: Buffer.from([0]) }, meta, save), false, 'another piece count')
+    assert.equal(await resumeMatches({ ...data, files: files.slice(0, 2) }, meta, save), false, 'another file count')
+    assert.equal(await resumeMatches({ ...data, infoHash: A.hash }, meta, save), false, 'another torrent')
   })
 })
 

@@ -1,8 +1,9 @@
-// The files tab's tree: folders built once per torrent from the file paths,
-// sizes, progress and priority of every folder recomputed per poll in one
-// pass (prefix sums over the files in tree order), and the rows a fold state
-// shows. Pure: no React. Cheap for 100,000 files: the tree is built once, a
-// poll costs O(files), a fold O(rows shown), and only the rows in sight are drawn.
+// The files tab's tree, kept by the session: folders built once per torrent
+// from the file paths, sizes, progress and priority of every folder
+// recomputed per request in one pass (prefix sums over the files in tree
+// order), and the rows a fold state shows. Pure. Cheap for 100,000 files: the
+// tree is built once, a request costs O(files) in typed arrays, a fold
+// O(rows shown); file-page.ts sends only the rows in sight.
 import type { FilePriority } from '../storage/file-priorities.ts'
 
 export interface TreeFile {
@@ -38,6 +39,9 @@ export interface FileTree {
   hasFolders: boolean
 }
 
+/** A file's children: one shared empty list, not one per file. */
+const NO_CHILDREN: number[] = []
+
 /** Builds the tree from the file paths ('/'-separated). */
 export function buildTree(files: readonly { path: string }[]): FileTree {
   const nodes: TreeNode[] = [{ name: '', depth: -1, parent: -1, children: [], file: -1, from: 0, to: 0 }]
@@ -61,7 +65,7 @@ export function buildTree(files: readonly { path: string }[]): FileTree {
       at = next
     }
     const id = nodes.length
-    nodes.push({ name: parts[parts.length - 1], depth: parts.length - 1, parent: at, children: [], file: pos, from: 0, to: 0 })
+    nodes.push({ name: parts[parts.length - 1], depth: parts.length - 1, parent: at, children: NO_CHILDREN, file: pos, from: 0, to: 0 })
     nodes[at].children.push(id)
   }
   const order = new Int32Array(files.length)
@@ -124,16 +128,27 @@ export interface TreeTotals {
   priorities: Int32Array[]
 }
 
-export function treeTotals(tree: FileTree, files: readonly TreeFile[]): TreeTotals {
+/** Per position in the files array: what totals add up (functions, so no object per file is made per request). */
+export interface FileColumns {
+  sizeBytes(pos: number): number
+  verifiedBytes(pos: number): number
+  priority(pos: number): FilePriority
+}
+
+export function columnsOf(files: readonly TreeFile[]): FileColumns {
+  return { sizeBytes: (pos) => files[pos].sizeBytes, verifiedBytes: (pos) => files[pos].verifiedBytes, priority: (pos) => files[pos].priority }
+}
+
+export function treeTotals(tree: FileTree, files: FileColumns): TreeTotals {
   const count = tree.order.length
   const size = new Float64Array(count + 1)
   const verified = new Float64Array(count + 1)
   const [p0, p1, p2, p3] = PRIORITIES.map(() => new Int32Array(count + 1))
   for (let i = 0; i < count; i++) {
-    const f = files[tree.order[i]]
-    size[i + 1] = size[i] + f.sizeBytes
-    verified[i + 1] = verified[i] + f.verifiedBytes
-    const code = PRIORITY_CODE[f.priority] ?? 2
+    const pos = tree.order[i]
+    size[i + 1] = size[i] + files.sizeBytes(pos)
+    verified[i + 1] = verified[i] + files.verifiedBytes(pos)
+    const code = PRIORITY_CODE[files.priority(pos)] ?? 2
     p0[i + 1] = p0[i] + (code === 0 ? 1 : 0)
     p1[i + 1] = p1[i] + (code === 1 ? 1 : 0)
     p2[i + 1] = p2[i] + (code === 2 ? 1 : 0)
@@ -150,11 +165,9 @@ export function nodeTotals(node: TreeNode, totals: TreeTotals): NodeTotals {
   return { sizeBytes: totals.size[to] - totals.size[from], verifiedBytes: totals.verified[to] - totals.verified[from], priority }
 }
 
-/** The file indexes (the session's numbering) of every file below a node. */
-export function fileIndexesBelow(tree: FileTree, node: TreeNode, files: readonly TreeFile[]): number[] {
-  const out: number[] = []
-  for (let i = node.from; i < node.to; i++) out.push(files[tree.order[i]].index)
-  return out
+/** The positions in the files array of every file below a node. */
+export function filesBelow(tree: FileTree, node: TreeNode): number[] {
+  return Array.from(tree.order.subarray(node.from, node.to))
 }
 
 /** Folders open at first: the top level, and a lone top folder's children too. */

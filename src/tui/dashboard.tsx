@@ -462,6 +462,7 @@ export function Dashboard(props: DashboardProps) {
             width={width}
             height={bodyHeight}
             saveDir={props.saveDir}
+            crawl={data.status?.crawl}
             onClose={(m) => {
               setSearching(false)
               if (m) setMessage(m)

@@ -461,8 +461,7 @@ export function Dashboard(props: DashboardProps) {
             backend={backend}
             width={width}
             height={bodyHeight}
-            saveDir={props.saveDir}
-            crawl={data.status?.crawl}
+            saveDir={props.saveDir} crawl={data.status?.crawl}
             onClose={(m) => {
               setSearching(false)
               if (m) setMessage(m)

@@ -11,6 +11,7 @@ import type { EventLog } from '../session/event-log.ts'
 import { parseMagnetOrInfoHash, type MagnetLink } from '../metainfo/magnet.ts'
 import { MAX_TORRENT_BYTES, overTorrentLimit } from '../metainfo/torrent-file.ts'
 import type { SearchQuery, SearchResult } from '../index/search.ts'
+import type { CrawlStatus } from '../index/crawl-stats.ts'
 import { FILE_PRIORITIES, type FilePriority } from '../storage/file-priorities.ts'
 
 export function controlSocketPath(stateDir: string): string {
@@ -31,6 +32,8 @@ export interface ControlIndex {
   search(query: SearchQuery): Promise<SearchResult[]>
   /** A .torrent made from the stored info dict of the link's hash, or undefined. */
   torrentFor(link: MagnetLink): Promise<Buffer | undefined>
+  /** The background crawl's figures (config `indexWhileRunning`); absent when none runs. */
+  crawlStatus?(): Promise<CrawlStatus>
 }
 
 const MAX_QUERY_CHARS = 500
@@ -51,7 +54,8 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
         return session.list()
       case 'status': {
         const saveDir = resolve(cwd, defaultSaveDir)
-        return { ...session.status(), saveDir, freeBytes: await freeBytes(saveDir) }
+        const crawl = await index?.crawlStatus?.()
+        return { ...session.status(), saveDir, freeBytes: await freeBytes(saveDir), ...(crawl && { crawl }) }
       }
       case 'details':
         return session.details(idOf(args), { availability: args.availability === true, files: filesWindow(args.files) })

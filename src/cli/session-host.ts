@@ -4,7 +4,8 @@
 // control channel's `events`) and handed to the caller's log. With config
 // `indexWhileRunning` it also runs the index's crawler over the session's DHT.
 // The control channel's `search` and its `add` of an indexed hash read the
-// index, opened at first use (cli/index-access.ts) and closed with the session.
+// index, opened at first use (cli/index-access.ts) and closed with the session;
+// its `status` carries the background crawl's counters under `crawl`.
 // It never writes to stdout itself: the dashboard owns the terminal.
 import { ControlServer } from '../session/control-server.ts'
 import { EventLog } from '../session/event-log.ts'
@@ -88,6 +89,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
   const handler = controlHandler(session, opts.cwd, opts.saveDir, events, {
     search: (query) => index.search(query),
     torrentFor: async (link) => (await fromIndex(link, (hash) => index.infoDict(hash), (line) => log(`warning: ${line}`)))?.data,
+    ...(crawl && { crawlStatus: () => crawl.crawler.status() }),
   })
   const control = new ControlServer(controlSocketPath(stateDir), handler)
   try {

@@ -1,12 +1,14 @@
 // `friendtorrent status [--json]`: the session as a whole — rates and limits,
-// connections, DHT nodes, listen port, free space in the save folder and the
-// torrents counted by state. With no session running it says so (exit 0) and
+// connections, DHT nodes, listen port, free space in the save folder, the
+// torrents counted by state and a background crawl's counters. With no session running it says so (exit 0) and
 // reports what it can without one: the library's counts, the configured limits
 // the next session starts with, and the free space in the save folder.
 import type { SessionStatus, SessionTorrentState, TorrentSummary } from '../session/session.ts'
 import type { PortMappingStatus } from '../session/port-mapping/port-mapper.ts'
+import type { CrawlStatus } from '../index/crawl-stats.ts'
 import { StateStore } from '../session/state-store.ts'
 import { formatBytes, formatRate } from '../tui/format/format.ts'
+import { crawlLine } from '../tui/format/crawl-text.ts'
 import { parseCommandLine } from './command-line.ts'
 import { loadConfig, paths, resolveDownloadDir, resolveStateDir } from './config.ts'
 import { ControlClient } from './control-client.ts'
@@ -16,7 +18,8 @@ import { controlSocketPath, freeBytes } from './session-control.ts'
 export const STATUS_USAGE = `usage: friendtorrent status [--json]
 
   The running session's rates and limits, peers, DHT nodes, listen port, the
-  router's mapping of it (external address and port) and the free space in its save folder; with none running, the library and the limits
+  router's mapping of it (external address and port), the free space in its save folder and its background
+  crawl's counters (config indexWhileRunning); with none running, the library and the limits
   the next session starts with. Exit 0 either way.`
 
 const STATES = ['fetching metadata', 'queued', 'checking', 'downloading', 'seeding', 'paused', 'error'] as const satisfies readonly SessionTorrentState[]
@@ -41,6 +44,8 @@ export interface StatusReport {
   downloadLimitBytesPerSec: number
   uploadLimitBytesPerSec: number
   torrents: { total: number } & Record<SessionTorrentState, number>
+  /** The session's background crawl (config `indexWhileRunning`); null when none runs. */
+  crawl: CrawlStatus | null
 }
 
 export function countByState(states: readonly SessionTorrentState[]): StatusReport['torrents'] {
@@ -62,7 +67,7 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
   const client = await ControlClient.connect(socketPath)
   if (client) {
     try {
-      const status = (await client.call('status')) as SessionStatus & { saveDir: string; freeBytes: number | null }
+      const status = (await client.call('status')) as SessionStatus & { saveDir: string; freeBytes: number | null; crawl?: CrawlStatus }
       const torrents = (await client.call('list')) as TorrentSummary[]
       report = {
         running: true,
@@ -78,6 +83,7 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
         downloadLimitBytesPerSec: status.downloadLimitBytesPerSec,
         uploadLimitBytesPerSec: status.uploadLimitBytesPerSec,
         torrents: countByState(torrents.map((t) => t.state)),
+        crawl: status.crawl ?? null,
       }
     } finally {
       client.close()
@@ -99,6 +105,7 @@ export async function runStatus(argv: string[], io: CliIo): Promise<number> {
       downloadLimitBytesPerSec: config.downloadLimitKiBps * 1024,
       uploadLimitBytesPerSec: config.uploadLimitKiBps * 1024,
       torrents: countByState(store.list().map((e) => e.state)),
+      crawl: null,
     }
   }
   if (values.json) io.out(JSON.stringify(report, null, 2))
@@ -127,6 +134,7 @@ export function statusLines(r: StatusReport, socketPath: string): string[] {
     `peers ${r.connectedPeers}, DHT nodes ${r.dhtNodes}`,
     portForwardingLine(r.portForwarding),
     space,
+    ...(r.crawl ? [crawlLine(r.crawl)] : []),
   ]
 }
 

@@ -1,6 +1,8 @@
 // The crawler's counters and its one log line a minute: hashes seen, new,
 // fetched, failed, the rate per minute since the last line, queue depths and
-// the database's size. Pure: the caller passes the time and the gauges.
+// the database's size; and the same as one object for a session's `status`
+// (rates over the last minute, from samples the crawler's tick records).
+// Pure: the caller passes the time and the gauges.
 
 export interface CrawlCounters {
   /** Info hashes received in samples (repeats included). */
@@ -29,6 +31,26 @@ export interface CrawlGauges {
   databaseBytes: number
 }
 
+/** A running crawl's figures, as a session's `status` answers them under `crawl` (documented in the README). */
+export interface CrawlStatus {
+  counters: CrawlCounters
+  /** Over the last minute (since the start in the first minute). */
+  perMinute: { seen: number; fetched: number }
+  gauges: CrawlGauges
+  /** The crawl stopped itself (its database failed); the figures are its last. */
+  stopped: boolean
+}
+
+/** Rate samples are this far apart at least, and kept for a minute. */
+const SAMPLE_EVERY_MS = 5_000
+const RATE_WINDOW_MS = 60_000
+
+interface RateSample {
+  atMs: number
+  seen: number
+  fetched: number
+}
+
 export function emptyCounters(): CrawlCounters {
   return { seen: 0, new: 0, fetched: 0, failed: 0, dropped: 0, mismatched: 0, samples: 0 }
 }
@@ -37,9 +59,30 @@ export class CrawlStats {
   readonly counters = emptyCounters()
   #last = emptyCounters()
   #lastAtMs: number
+  /** Oldest first; the first is at most a sample's spacing older than the window. */
+  #samples: RateSample[]
 
   constructor(nowMs: number) {
     this.#lastAtMs = nowMs
+    this.#samples = [{ atMs: nowMs, seen: 0, fetched: 0 }]
+  }
+
+  /** Records the counters for the minute's rates (cheap: call it on every tick). */
+  sample(nowMs: number): void {
+    if (nowMs - this.#samples[this.#samples.length - 1].atMs < SAMPLE_EVERY_MS) return
+    this.#samples.push({ atMs: nowMs, seen: this.counters.seen, fetched: this.counters.fetched })
+    while (this.#samples.length > 2 && this.#samples[1].atMs <= nowMs - RATE_WINDOW_MS) this.#samples.shift()
+  }
+
+  /** Hashes seen and metadata fetched per minute over the last minute or so. */
+  perMinute(nowMs: number): CrawlStatus['perMinute'] {
+    const oldest = this.#samples[0]
+    const minutes = Math.max(1 / 60, (nowMs - oldest.atMs) / 60_000)
+    return { seen: Math.round((this.counters.seen - oldest.seen) / minutes), fetched: Math.round((this.counters.fetched - oldest.fetched) / minutes) }
+  }
+
+  status(nowMs: number, gauges: CrawlGauges, stopped: boolean): CrawlStatus {
+    return { counters: { ...this.counters }, perMinute: this.perMinute(nowMs), gauges, stopped }
   }
 
   /** The minute's line; the rates are over the time since the previous line. */

@@ -16,7 +16,7 @@ import { TypedEmitter } from '../core/typed-emitter.ts'
 import { errorMessage, type PeerAddress } from '../core/types.ts'
 import { CircuitBreaker } from './circuit-breaker.ts'
 import type { CrawlDht } from './crawl-dht.ts'
-import { CrawlStats, type CrawlCounters, type CrawlGauges } from './crawl-stats.ts'
+import { CrawlStats, type CrawlCounters, type CrawlGauges, type CrawlStatus } from './crawl-stats.ts'
 import { FetchLimits } from './fetch-limits.ts'
 import { FetchPool } from './fetch-pool.ts'
 import type { IndexStore } from './index-store.ts'
@@ -116,6 +116,8 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   #busy = false
   #failed = false
   #databaseBytes = 0
+  /** The database's size was read at least once (after each write, and once for the first status). */
+  #databaseMeasured = false
   /** Fetched dicts being turned into records (async), counted in the store queue. */
   #converting = 0
 
@@ -205,10 +207,22 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     return this.#stats.line(this.#clock.now(), this.gauges())
   }
 
+  /** The counters, rates and gauges as one object (a session's `status`); works after a stop too. */
+  async status(): Promise<CrawlStatus> {
+    if (!this.#databaseMeasured && !this.#stopped) await this.#measureDatabase().catch(() => {})
+    return this.#stats.status(this.#clock.now(), this.gauges(), this.#failed)
+  }
+
+  async #measureDatabase(): Promise<void> {
+    this.#databaseBytes = await this.#store.sizeBytes()
+    this.#databaseMeasured = true
+  }
+
   async #handleTick(): Promise<void> {
     if (this.#stopped || this.#busy) return
     this.#busy = true
     try {
+      this.#stats.sample(this.#clock.now())
       this.#walker.tick()
       this.#sampler.tick()
       const now = this.#clock.now()
@@ -221,7 +235,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
       }
       this.#pool.pump()
       const written = await this.#persister.flushIfDue(this.#clock.now())
-      if (written > 0) this.#databaseBytes = await this.#store.sizeBytes()
+      if (written > 0) await this.#measureDatabase()
     } catch (err) {
       this.#fail(err)
     } finally {
@@ -256,7 +270,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   async #logStats(): Promise<void> {
     if (this.#stopped) return
     try {
-      this.#databaseBytes = await this.#store.sizeBytes()
+      await this.#measureDatabase()
     } catch (err) {
       this.#fail(err)
       return

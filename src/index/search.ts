@@ -1,7 +1,8 @@
 // Searching the index: the query a person gives (words, category, minimum
 // size, limit), the ranked result each store returns, and the pure helpers
 // both stores share: splitting text into search words the same way for
-// indexing and for querying, the FTS5 query string, the magnet link.
+// indexing and for querying, the FTS5 query string, the ranking of SQLite's
+// candidates, the magnet link.
 // Never touches a database: sqlite-store.ts and pg-store.ts run the queries.
 import type { Category } from './classify.ts'
 
@@ -63,6 +64,37 @@ export function queryWords(text: string): string[] {
   return searchWords(text)
     .slice(0, MAX_WORDS)
     .map((w) => w.slice(0, MAX_WORD_CHARS))
+}
+
+/** A candidate for ranking: its row id (newer is larger) and its name. */
+export type RankCandidate = [id: number, name: string]
+
+const DIACRITICS = /\p{M}+/gu
+
+function plainWords(name: string): string[] {
+  const words = searchWords(name)
+  return /^[\x00-\x7f]*$/.test(name) ? words : words.map((w) => w.normalize('NFD').replace(DIACRITICS, ''))
+}
+
+/**
+ * Candidates (every one matches all the words in its name or a file path) best
+ * first: more query words in the name, then a shorter name (fewer other words),
+ * then newer. Needs nothing but the names, so no full scan of a common word's
+ * matches (as bm25's word weights do) is ever paid.
+ */
+export function rankByName(candidates: RankCandidate[], words: string[], prefix = false): RankCandidate[] {
+  const wanted = words.map((w) => w.normalize('NFD').replace(DIACRITICS, ''))
+  const last = wanted.length - 1
+  const scored = candidates.map((c) => {
+    const nameWords = plainWords(c[1])
+    let hits = 0
+    wanted.forEach((w, i) => {
+      if (nameWords.some((n) => n === w || (prefix && i === last && n.startsWith(w)))) hits++
+    })
+    return { c, hits, length: nameWords.length }
+  })
+  scored.sort((a, b) => b.hits - a.hits || a.length - b.length || b.c[0] - a.c[0])
+  return scored.map((s) => s.c)
 }
 
 /** An FTS5 MATCH expression: every word quoted (so no word is read as an operator), all required. */

@@ -463,7 +463,7 @@ export function Dashboard(props: DashboardProps) {
             backend={backend}
             width={width}
             height={bodyHeight}
-            saveDir={props.saveDir}
+            saveDir={props.saveDir} crawl={data.status?.crawl}
             onClose={(m) => {
               setSearching(false)
               if (m) setMessage(m)

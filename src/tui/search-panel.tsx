@@ -2,10 +2,12 @@
 // session's `search` control command (after a short pause in typing; an
 // answer to older words is dropped), ↑ ↓ choose, Enter adds the selected
 // result through `add` (the session starts it from the stored info dict),
-// Esc goes back. Holds the keyboard while open; SearchView draws it.
+// Esc goes back. Holds the keyboard while open; SearchView draws it (with the
+// background crawl's counters the dashboard's poll brings).
 import { useInput, type Key } from 'ink'
 import { useEffect, useRef, useState } from 'react'
 import type { SearchResult } from '../index/search.ts'
+import type { CrawlStatus } from '../index/crawl-stats.ts'
 import type { DashboardBackend } from './backend.ts'
 import { SearchView } from './search-view.tsx'
 
@@ -15,13 +17,15 @@ export interface SearchPanelProps {
   height: number
   /** Where an added result is saved; the session's default when undefined. */
   saveDir?: string
+  /** The session's background crawl, from its status. */
+  crawl?: CrawlStatus
   /** Back to the list, with what happened (an add, or its error). */
   onClose: (message?: { text: string; error?: boolean }) => void
   /** Pause after the last key before searching (ms). */
   debounceMs?: number
 }
 
-export function SearchPanel({ backend, width, height, saveDir, onClose, debounceMs = 150 }: SearchPanelProps) {
+export function SearchPanel({ backend, width, height, saveDir, crawl, onClose, debounceMs = 150 }: SearchPanelProps) {
   const [text, setText] = useState('')
   const [results, setResults] = useState<SearchResult[]>([])
   const [selected, setSelected] = useState(0)
@@ -76,5 +80,5 @@ export function SearchPanel({ backend, width, height, saveDir, onClose, debounce
     setText((t) => t + input.replace(/[\u0000-\u001f\u007f]/g, ''))
   }
 
-  return <SearchView text={text} results={results} selected={selected} note={note} width={width} height={height} />
+  return <SearchView text={text} results={results} selected={selected} note={note} crawl={crawl} width={width} height={height} />
 }

@@ -1,8 +1,11 @@
 // The dashboard's index search, drawn: the words typed, then one row per
 // result (name shown safely, size, files, category, first seen, seeders), the
-// selected one highlighted, and a line of keys. Props only.
+// selected one highlighted, the session's background crawl counters when one
+// runs, and a line of keys. Props only.
 import { Box, Text } from 'ink'
 import { displaySafe, type SearchResult } from '../index/search.ts'
+import type { CrawlStatus } from '../index/crawl-stats.ts'
+import { CrawlCounters, CRAWL_COUNTER_ROWS } from './crawl-counters.tsx'
 import { formatBytes } from './format/format.ts'
 import { fit } from './model.ts'
 
@@ -12,6 +15,8 @@ export interface SearchViewProps {
   selected: number
   /** "searching…", an error, or undefined. */
   note?: { text: string; error?: boolean }
+  /** The session's background crawl, when it runs one. */
+  crawl?: CrawlStatus
   width: number
   height: number
 }
@@ -22,9 +27,9 @@ const CAT_W = 8
 const SEEN_W = 10
 const SEEDS_W = 5
 
-export function SearchView({ text, results, selected, note, width, height }: SearchViewProps) {
+export function SearchView({ text, results, selected, note, crawl, width, height }: SearchViewProps) {
   const nameWidth = Math.max(8, width - SIZE_W - FILES_W - CAT_W - SEEN_W - SEEDS_W - 5)
-  const rows = Math.max(1, height - 3)
+  const rows = Math.max(1, height - 3 - (crawl ? CRAWL_COUNTER_ROWS : 0))
   const first = Math.max(0, Math.min(selected - Math.floor(rows / 2), results.length - rows))
   const shown = results.slice(first, first + rows)
   const header = [fit('name', nameWidth), fit('size', SIZE_W, 'right'), fit('files', FILES_W, 'right'), fit('kind', CAT_W), fit('seen', SEEN_W), fit('seeds', SEEDS_W, 'right')].join(' ')
@@ -54,6 +59,7 @@ export function SearchView({ text, results, selected, note, width, height }: Sea
         </Text>
       ))}
       <Box flexGrow={1} />
+      {crawl && <CrawlCounters crawl={crawl} width={width} />}
       <Text dimColor wrap="truncate">
         {fit('Enter add the selected one (from the stored info dict, no metadata fetch) · ↑ ↓ choose · Esc back', width)}
       </Text>

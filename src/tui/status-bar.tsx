@@ -1,8 +1,11 @@
 // The bottom line: total rates and limits, peers, DHT nodes, listen port (and
-// the router's external address and port once port forwarding maps it) and
-// free space where new torrents are saved. Props only.
+// the router's external address and port once port forwarding maps it), free
+// space where new torrents are saved and, while the session crawls the DHT,
+// what its crawl fetched (the search view, f, has all its counters). Props only.
 import { Text } from 'ink'
 import type { SessionStatus } from '../session/session.ts'
+import type { CrawlStatus } from '../index/crawl-stats.ts'
+import { crawlBrief } from './format/crawl-text.ts'
 import { formatBytesShort } from './format/format.ts'
 import { fit } from './model.ts'
 
@@ -10,6 +13,8 @@ import { fit } from './model.ts'
 export type DashboardStatus = SessionStatus & {
   saveDir: string
   freeBytes: number | null
+  /** The background crawl's figures (config `indexWhileRunning`), when it runs. */
+  crawl?: CrawlStatus
 }
 
 export function statusLine(s: DashboardStatus | undefined, attachedTo: string | undefined): string {
@@ -23,6 +28,7 @@ export function statusLine(s: DashboardStatus | undefined, attachedTo: string | 
     `DHT ${s.dhtNodes}`,
     `port ${s.port}${s.portForwarding?.state === 'mapped' ? ` ⇄ ${s.portForwarding.externalAddress}:${s.portForwarding.externalTcpPort}` : ''}`,
     `free ${s.freeBytes === null ? '?' : formatBytesShort(s.freeBytes)}`,
+    s.crawl ? crawlBrief(s.crawl) : '',
     attachedTo ? 'attached' : '',
     '? help',
   ]

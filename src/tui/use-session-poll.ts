@@ -89,8 +89,8 @@ export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wan
       setData((d) => {
         const next: SessionData = {
           torrents: reuseUnchanged(d.torrents, torrents),
-          // Only what the status bar shows counts (free space moves by bytes all the time).
-          status: d.status && statusLine(d.status, undefined) === statusLine(status, undefined) ? d.status : status,
+          // Only what the status bar and the search view show counts (free space moves by bytes all the time).
+          status: d.status && statusLine(d.status, undefined) === statusLine(status, undefined) && sameJson(d.status.crawl, status.crawl) ? d.status : status,
           details,
           detailsAtMs: details ? Date.now() : d.detailsAtMs,
           log: log.length ? d.log.concat(log).slice(-200) : d.log,

@@ -58,7 +58,7 @@ test('add: a near info hash that names no file is told it is not an info hash', 
 
 type StatusJson = StatusReport
 
-const STATUS_KEYS = ['running', 'stateDir', 'saveDir', 'freeBytes', 'listenPort', 'dhtNodes', 'portForwarding', 'connectedPeers', 'downloadRateBytesPerSec', 'uploadRateBytesPerSec', 'downloadLimitBytesPerSec', 'uploadLimitBytesPerSec', 'torrents']
+const STATUS_KEYS = ['running', 'stateDir', 'saveDir', 'freeBytes', 'listenPort', 'dhtNodes', 'portForwarding', 'connectedPeers', 'downloadRateBytesPerSec', 'uploadRateBytesPerSec', 'downloadLimitBytesPerSec', 'uploadLimitBytesPerSec', 'torrents', 'crawl']
 const STATE_KEYS = ['total', 'fetching metadata', 'queued', 'checking', 'downloading', 'seeding', 'paused', 'error']
 
 test('status --json and files --json without a session and with one (seed); list shows a seed without ETA', { timeout: 120_000 }, async () => {
@@ -98,6 +98,7 @@ test('status --json and files --json without a session and with one (seed); list
     assert.equal(offline.connectedPeers, 0)
     assert.equal(offline.uploadLimitBytesPerSec, 100 * 1024, 'the configured limit the next session starts with')
     assert.equal(offline.downloadLimitBytesPerSec, 0)
+    assert.equal(offline.crawl, null, 'no session, no crawl')
     assert.equal(offline.torrents.total, 1)
     assert.equal(offline.torrents.queued, 1, 'share leaves it queued for the next seed')
     const human = await cli('status')
@@ -128,6 +129,7 @@ test('status --json and files --json without a session and with one (seed); list
     assert.deepEqual(Object.keys(online.torrents), STATE_KEYS)
     assert.equal(online.listenPort, port)
     assert.equal(online.dhtNodes, 0, 'the DHT is off in this config')
+    assert.equal(online.crawl, null, 'no indexWhileRunning, no crawl')
     assert.equal(online.stateDir, stateDir)
     assert.equal(online.saveDir, join(REPO_ROOT, 'downloads'))
     assert.ok(typeof online.freeBytes === 'number' && online.freeBytes > 0)

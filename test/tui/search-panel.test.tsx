@@ -1,12 +1,14 @@
 // The dashboard's index search (f): results arrive as you type through the
 // session's `search` command, ↑ ↓ choose, Enter adds the chosen one through
 // `add` (the magnet; the session starts it from the stored info dict), Esc goes
-// back; names with control characters are drawn safely. A recording backend
-// stands in for the session's control channel.
+// back; names with control characters are drawn safely; a session's background
+// crawl counters (its status's `crawl`) show in the status bar and the search
+// view. A recording backend stands in for the session's control channel.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { render } from 'ink-testing-library'
 import type { SearchResult } from '../../src/index/search.ts'
+import type { CrawlStatus } from '../../src/index/crawl-stats.ts'
 import type { DashboardBackend } from '../../src/tui/backend.ts'
 import { Dashboard } from '../../src/tui/dashboard.tsx'
 
@@ -22,6 +24,8 @@ const INDEX = [result('Big Buck Bunny 1080p', 1), result('Bunny Tales S01', 2), 
 class IndexBackend implements DashboardBackend {
   readonly attachedTo = undefined
   readonly calls: { command: string; args: Record<string, unknown> }[] = []
+  /** What `status` answers under `crawl` (a session with indexWhileRunning). */
+  crawl: CrawlStatus | undefined
   async call(command: string, args: Record<string, unknown> = {}): Promise<unknown> {
     this.calls.push({ command, args })
     switch (command) {
@@ -29,7 +33,7 @@ class IndexBackend implements DashboardBackend {
       case 'events':
         return []
       case 'status':
-        return { port: 6881, dhtNodes: 0, downloadRateBytesPerSec: 0, uploadRateBytesPerSec: 0, downloadLimitBytesPerSec: 0, uploadLimitBytesPerSec: 0, connectedPeers: 0, torrents: 0, saveDir: '/srv', freeBytes: null }
+        return { port: 6881, dhtNodes: 0, downloadRateBytesPerSec: 0, uploadRateBytesPerSec: 0, downloadLimitBytesPerSec: 0, uploadLimitBytesPerSec: 0, connectedPeers: 0, torrents: 0, saveDir: '/srv', freeBytes: null, ...(this.crawl && { crawl: structuredClone(this.crawl) }) }
       case 'search': {
         const words = String(args.text).toLowerCase().split(/\s+/).filter(Boolean)
         return INDEX.filter((r) => words.every((w, i) => r.name.toLowerCase().split(/[^a-z0-9]+/).some((nw) => (i === words.length - 1 && args.prefix ? nw.startsWith(w) : nw === w))))
@@ -57,9 +61,10 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r))
 }
 
-function open() {
+function open(opts: { crawl?: CrawlStatus; refreshMs?: number; columns?: number } = {}) {
   const backend = new IndexBackend()
-  const ui = render(<Dashboard backend={backend} cwd="/" refreshMs={60_000} onQuit={() => {}} size={{ columns: 80, rows: 24 }} />)
+  backend.crawl = opts.crawl
+  const ui = render(<Dashboard backend={backend} cwd="/" refreshMs={opts.refreshMs ?? 60_000} onQuit={() => {}} size={{ columns: opts.columns ?? 80, rows: 24 }} />)
   const frame = () => strip(ui.lastFrame())
   const type = async (keys: string) => {
     for (const k of [...keys]) {
@@ -105,6 +110,7 @@ test('in the search, letters are words, not dashboard keys; Esc goes back withou
     await type('f')
     await until(() => frame().includes('search the index:'), () => frame())
     await settle() // the panel takes the keyboard once its first render's effects have run
+    assert.doesNotMatch(frame(), /index crawl/, 'no crawl, no counters')
     await type('evil')
     await until(() => frame().includes('Sintel'), () => frame())
     assert.match(frame(), /Sintel\uFFFD\[2J\uFFFD evil/)
@@ -117,6 +123,29 @@ test('in the search, letters are words, not dashboard keys; Esc goes back withou
     ui.stdin.write(KEY.escape)
     await until(() => !frame().includes('search the index:'), () => frame())
     assert.deepEqual(backend.calls.filter((c) => c.command === 'add'), [])
+  } finally {
+    ui.unmount()
+  }
+})
+
+test('a session that crawls: the status bar shows what its crawl fetched, the search view all its counters, and both follow the next status', async () => {
+  const crawl: CrawlStatus = {
+    counters: { seen: 5200, new: 310, fetched: 120, failed: 40, dropped: 7, mismatched: 0, samples: 90 },
+    perMinute: { seen: 480, fetched: 9 },
+    gauges: { nodes: 812, staging: 12, lookups: 2, fetchQueue: 37, fetching: 2, storing: 3, databaseBytes: 3 * 1024 ** 2 },
+    stopped: false,
+  }
+  const { ui, backend, frame, type } = open({ crawl, refreshMs: 50, columns: 140 })
+  try {
+    await until(() => ui.stdin.listenerCount('readable') > 0 && frame().includes('index 120 fetched (+9/min)'), () => frame())
+    await settle()
+    await type('f')
+    await until(() => frame().includes('search the index:'), () => frame())
+    const lines = frame().split('\n')
+    assert.ok(lines.some((l) => l.trim() === 'index crawl: 5200 hashes seen (480/min), 310 new, 120 fetched (9/min), 40 failed, 7 dropped'), frame())
+    assert.ok(lines.some((l) => l.trim() === 'queues: staging 12, lookup 2, fetch 37 (2 running), store 3; 812 nodes; database 3.00 MiB'), frame())
+    backend.crawl = { ...crawl, counters: { ...crawl.counters, seen: 5300, fetched: 121 }, gauges: { ...crawl.gauges, fetchQueue: 36 }, stopped: true }
+    await until(() => frame().includes('index crawl (stopped, see the log): 5300 hashes seen') && frame().includes('fetch 36 (2 running)') && frame().includes('index 121 fetched (stopped)'), () => frame())
   } finally {
     ui.unmount()
   }

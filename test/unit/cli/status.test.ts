@@ -18,7 +18,7 @@ function report(over: Partial<StatusReport>): StatusReport {
     running: true, stateDir: '/s', saveDir: '/d', freeBytes: 2 * 1024 ** 3, listenPort: 6881, dhtNodes: 120, connectedPeers: 7,
     portForwarding: { state: 'mapped', method: 'UPnP', externalAddress: '5.6.7.1', externalTcpPort: 6881, externalUdpPort: 6882 },
     downloadRateBytesPerSec: 1024, uploadRateBytesPerSec: 0, downloadLimitBytesPerSec: 0, uploadLimitBytesPerSec: 100 * 1024,
-    torrents: countByState(['seeding', 'downloading']), ...over,
+    torrents: countByState(['seeding', 'downloading']), crawl: null, ...over,
   }
 }
 
@@ -32,6 +32,16 @@ test('statusLines: a running session and none', () => {
     'save folder /d: 2.00 GiB free',
   ])
   assert.equal(statusLines(report({ portForwarding: { state: 'failed', method: null, externalAddress: null, externalTcpPort: null, externalUdpPort: null } }), '/s')[4], 'port forwarding: no router mapped the port (see the log)')
+  const crawl = {
+    counters: { seen: 5200, new: 310, fetched: 120, failed: 40, dropped: 0, mismatched: 0, samples: 90 },
+    perMinute: { seen: 480, fetched: 9 },
+    gauges: { nodes: 812, staging: 12, lookups: 2, fetchQueue: 37, fetching: 2, storing: 3, databaseBytes: 3 * 1024 ** 2 },
+    stopped: false,
+  }
+  assert.equal(
+    statusLines(report({ crawl }), '/s').at(-1),
+    'index crawl: 5200 hashes seen (480/min), 310 new, 120 fetched (9/min), 40 failed; queues: staging 12, lookup 2, fetch 37 (2 running), store 3; 812 nodes; database 3.00 MiB',
+  )
   const lines = statusLines(report({ running: false, listenPort: null, dhtNodes: null, portForwarding: null, freeBytes: null, torrents: countByState([]) }), '/s/control.sock')
   assert.deepEqual(lines, [
     'no session is running (`friendtorrent seed` starts one)',

@@ -2,14 +2,15 @@
 // sampling schedule (interval honoured, sooner only for a node that keeps
 // returning new hashes), staging's batching (one storedAmong and one claim
 // per batch, in-flight hashes skipped, a flooding node capped), connection
-// limits per IP and in total, the bounded queue, and the record made from an
-// info dict.
+// limits per IP and in total, the bounded queue, the record made from an
+// info dict, and the counters' per-minute rates for a session's status.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import bencode from 'bencode'
 import { BoundedQueue } from '../../../src/index/bounded-queue.ts'
 import { CircuitBreaker } from '../../../src/index/circuit-breaker.ts'
+import { CrawlStats } from '../../../src/index/crawl-stats.ts'
 import { FetchLimits } from '../../../src/index/fetch-limits.ts'
 import type { IndexedTorrent, IndexStore } from '../../../src/index/index-store.ts'
 import { indexedTorrent } from '../../../src/index/indexed-torrent.ts'
@@ -218,4 +219,28 @@ test('the stored record: paths relative to the torrent, pad files left out, the 
   const single = await indexedTorrent(Buffer.from(bencode.encode({ name: 'one.iso', 'piece length': 16384, pieces: randomBytes(20), length: 99 })), 1)
   assert.deepEqual(single.files, [{ path: 'one.iso', sizeBytes: 99 }])
   await assert.rejects(indexedTorrent(Buffer.from('d4:name1:xe'), 1), /invalid info dictionary/)
+})
+
+test('crawl stats: the status rates cover the last minute (since the start before that); the status copies the counters', () => {
+  const gauges = { nodes: 3, staging: 0, lookups: 0, fetchQueue: 0, fetching: 0, storing: 0, databaseBytes: 4096 }
+  const stats = new CrawlStats(0)
+  stats.counters.seen = 50
+  stats.counters.fetched = 5
+  assert.deepEqual(stats.perMinute(30_000), { seen: 100, fetched: 10 }, 'half a minute in: over the time since the start')
+  // A steady 60 seen and 6 fetched a minute for three minutes, sampled on every 200 ms tick.
+  for (let t = 30_000; t <= 210_000; t += 200) {
+    stats.counters.seen = 50 + Math.floor(((t - 30_000) / 60_000) * 60)
+    stats.counters.fetched = 5 + Math.floor(((t - 30_000) / 60_000) * 6)
+    stats.sample(t)
+  }
+  const rate = stats.perMinute(210_000)
+  assert.ok(Math.abs(rate.seen - 60) <= 6 && Math.abs(rate.fetched - 6) <= 1, `the last minute's rate, not the start's burst: ${JSON.stringify(rate)}`)
+  // Nothing more for two minutes: the rate falls to 0.
+  for (let t = 210_200; t <= 330_000; t += 200) stats.sample(t)
+  assert.deepEqual(stats.perMinute(330_000), { seen: 0, fetched: 0 })
+  const status = stats.status(330_000, gauges, false)
+  assert.deepEqual(status.counters, { ...stats.counters })
+  assert.notEqual(status.counters, stats.counters, 'a copy: later counts do not change an answer already given')
+  assert.equal(status.gauges.databaseBytes, 4096)
+  assert.equal(status.stopped, false)
 })

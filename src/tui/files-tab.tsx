@@ -8,7 +8,7 @@ import type { TorrentDetails } from '../session/session.ts'
 import { formatBytes, formatPercent } from './format/format.ts'
 import { nodeTotals, treeTotals } from './file-tree.ts'
 import type { FileTree } from './file-tree.ts'
-import { fit, progressBar } from './model.ts'
+import { fit, progressBar, scrollFirst } from './model.ts'
 import { usePalette } from './theme.ts'
 
 export interface FilesTabProps {
@@ -30,7 +30,7 @@ export function FilesTab({ details, tree, visible, expanded, flat, row, width, h
   const fixed = 9 + 1 + 12 + 1 + 8
   const nameWidth = Math.max(8, width - fixed - 1)
   const rows = Math.max(1, height - 2)
-  const first = Math.max(0, Math.min(row - Math.floor(rows / 2), visible.length - rows))
+  const first = scrollFirst(row, visible.length, rows)
   const shown = visible.slice(first, first + rows)
   return (
     <Box flexDirection="column">

@@ -93,8 +93,8 @@ export function Dashboard(props: DashboardProps) {
 
   const inDetail = mode.kind === 'detail' || (mode.kind !== 'list' && mode.back === 'detail')
   // What the poller asks for: refs, so one interval serves every state, and a key can change them at once.
-  const wants = useRef({ detailHash: undefined as string | undefined, availability: false, bans: false })
-  wants.current = { detailHash: inDetail ? detailHash : undefined, availability: inDetail && tab === 'pieces' && availability, bans: mode.kind === 'bans' }
+  const wants = useRef({ detailHash: undefined as string | undefined, availability: false, bans: false, clock: false })
+  wants.current = { detailHash: inDetail ? detailHash : undefined, availability: inDetail && tab === 'pieces' && availability, bans: mode.kind === 'bans', clock: tab === 'trackers' || tab === 'info' }
   const { data, setData, poll, stop } = useSessionPoll(backend, refreshMs, () => wants.current, (log) => {
     if (props.debug) return
     const last = log[log.length - 1]

@@ -4,6 +4,10 @@
 // 500 ms). Reports the CPU (% of one core, from /proc utime+stime) of the
 // session alone and with the dashboard, the dashboard process's own CPU and
 // RSS, and the cost against headless. Goal: ≤ 5 % of a core more.
+// With `peerCount`, the session also holds that many peer connections
+// (bench/idle-peers.ts: half on the first torrent, the rest over the next
+// four) and the dashboard shows the first torrent's peers tab, whose details
+// it polls every 500 ms.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { controlSocketPath } from '../src/cli/session-control.ts'
@@ -11,6 +15,9 @@ import { ControlClient } from '../src/cli/control-client.ts'
 import { CLI_PATH } from '../test/helpers/cli.ts'
 import { freePort, tempDir } from '../test/helpers/net.ts'
 import { hasBinary } from '../test/helpers/real-clients.ts'
+import { parseTorrentFile } from '../src/metainfo/metainfo.ts'
+import { connectIdlePeers } from './idle-peers.ts'
+import type { IdlePeers } from './idle-peers.ts'
 import { ensureSmallTorrents } from './library-section.ts'
 import { fixed, formatTable, oneLine, peakRssBytes, sleep } from './measure.ts'
 import { startSeedSession, stopSeedSession, writeSeedingLibrary } from './our-session.ts'
@@ -25,12 +32,16 @@ export interface DashboardIdleOptions {
   dashboardCliPath?: string
   /** Where the dashboard process writes a CPU profile; none when undefined. */
   cpuProfDir?: string
+  /** Peer connections held open to the session; the dashboard then shows the busiest torrent's peers. */
+  peerCount?: number
 }
 
 export interface DashboardIdleResult {
   ok: boolean
   torrentCount: number
   windowSeconds: number
+  /** Peers connected when each window began and ended (the session's own count). */
+  peers?: { wanted: number; atStart?: number; atEnd?: number }
   /** % of one core. */
   sessionAloneCpu?: number
   sessionWithDashboardCpu?: number
@@ -82,17 +93,38 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
   const result: DashboardIdleResult = { ok: false, torrentCount: options.torrentCount, windowSeconds: windowMs / 1000 }
   if (!hasBinary('tmux')) return { ...result, error: 'tmux not found on PATH: apt-get install -y tmux' }
   const home = tempDir('bench-dashboard-idle-home')
+  const peerCount = options.peerCount ?? 0
+  const name = peerCount ? 'dashboard-peers' : 'dashboard-idle'
   let session: Awaited<ReturnType<typeof startSeedSession>> | undefined
+  let peers: IdlePeers | undefined
+  let client: ControlClient | undefined
   try {
     const { filesDir, torrents } = await ensureSmallTorrents({ benchDir: options.benchDir, torrentCount: options.torrentCount, fileBytes: options.fileBytes })
-    const { env, stateDir } = await writeSeedingLibrary(home.path, await freePort(), torrents.map((torrentFile) => ({ torrentFile, savePath: filesDir })))
-    console.log(`dashboard-idle: friendtorrent seed over ${torrents.length} torrents…`)
+    const port = await freePort()
+    // Room for every bench peer: they come from distinct addresses, so the per-address limit never bites.
+    const limits = peerCount ? { maxConnections: peerCount + 50, maxConnectionsPerTorrent: peerCount } : {}
+    const { env, stateDir } = await writeSeedingLibrary(home.path, port, torrents.map((torrentFile) => ({ torrentFile, savePath: filesDir })), limits)
+    console.log(`${name}: friendtorrent seed over ${torrents.length} torrents…`)
     session = await startSeedSession(env, 120_000)
     const seedPid = session.proc.pid
+    const connectedPeers = async () => ((await client!.call('status', {})) as { connectedPeers: number }).connectedPeers
+    if (peerCount) {
+      result.peers = { wanted: peerCount }
+      const busiest = Math.ceil(peerCount / 2)
+      const rest = peerCount - busiest
+      const counts = [busiest, ...[0, 1, 2, 3].map((i) => Math.floor(rest / 4) + (i < rest % 4 ? 1 : 0))]
+      const hashes = await Promise.all(torrents.slice(0, counts.length).map(async (t) => Buffer.from((await parseTorrentFile(t)).infoHashHex, 'hex')))
+      console.log(`${name}: ${peerCount} peer connections (${counts.join(' + ')})…`)
+      peers = await connectIdlePeers(port, hashes, counts)
+      client = await ControlClient.connect(controlSocketPath(stateDir))
+      if (!client) throw new Error('the session does not answer on its control socket')
+      for (const end = Date.now() + 30_000; (await connectedPeers()) < peerCount; await sleep(200))
+        if (Date.now() > end) throw new Error(`the session has ${await connectedPeers()} of ${peerCount} peers connected after 30 s (${peers.open()} still open here)`)
+    }
     await sleep(SETTLE_MS)
     ;[result.sessionAloneCpu] = await cpuOver([seedPid], windowMs)
 
-    console.log('dashboard-idle: attaching the dashboard in tmux (120×40)…')
+    console.log(`${name}: attaching the dashboard in tmux (120×40)…`)
     const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME'].map((k) => `${k}='${env[k]}'`).join(' ')
     const cliPath = options.dashboardCliPath ?? CLI_PATH
     execFileSync('tmux', ['-L', TMUX_SOCKET, 'new-session', '-d', '-s', 'idle', '-x', '120', '-y', '40', `exec env ${vars} TERM=xterm-256color ${options.cpuProfDir ? `'${process.execPath}' --cpu-prof --cpu-prof-dir='${options.cpuProfDir}' ` : ''}'${cliPath}'`])
@@ -103,6 +135,17 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
       if (pane.includes(`all ${torrents.length}`) && pane.includes('attached')) break
       if (Date.now() > end) throw new Error(`the dashboard did not show the library within 60 s:\n${pane}`)
       await sleep(200)
+    }
+    if (peerCount) {
+      // The first torrent (the busiest) is selected: its details, peers tab.
+      execFileSync('tmux', ['-L', TMUX_SOCKET, 'send-keys', '-t', 'idle', 'Enter', '2'])
+      for (const end = Date.now() + 30_000; ; ) {
+        const pane = execFileSync('tmux', ['-L', TMUX_SOCKET, 'capture-pane', '-p', '-t', 'idle'], { encoding: 'utf8' })
+        if ((pane.match(/^127\.0\.\d+\.\d+:\d+ /gm)?.length ?? 0) >= 20) break
+        if (Date.now() > end) throw new Error(`the dashboard did not show the peers tab within 30 s:\n${pane}`)
+        await sleep(200)
+      }
+      result.peers!.atStart = await connectedPeers()
     }
     await sleep(SETTLE_MS)
     let rssSum = 0
@@ -121,10 +164,11 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
     }
     result.dashboardRssMB = rssCount ? rssSum / rssCount / 1e6 : undefined
     result.dashboardPeakRssMB = (peakRssBytes(dashPid) ?? 0) / 1e6
+    if (peerCount) result.peers!.atEnd = await connectedPeers()
     // The session still answers: the dashboard's polls did not wedge it.
-    const client = await ControlClient.connect(controlSocketPath(stateDir))
-    if (!client) throw new Error('the session stopped answering on its control socket')
-    client.close()
+    const check = await ControlClient.connect(controlSocketPath(stateDir))
+    if (!check) throw new Error('the session stopped answering on its control socket')
+    check.close()
     result.ok = true
   } catch (err) {
     result.error = oneLine(err)
@@ -134,6 +178,8 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
       await sleep(options.cpuProfDir ? 5000 : 1500)
       execFileSync('tmux', ['-L', TMUX_SOCKET, 'kill-server'], { stdio: 'ignore' })
     } catch {}
+    client?.close()
+    peers?.close()
     if (session) await stopSeedSession(session.proc, 60_000).catch(() => session!.proc.stop())
     await home.cleanup()
   }
@@ -149,6 +195,10 @@ export function formatDashboardIdleSection(r: DashboardIdleResult): string {
     ['cost over headless, CPU % of a core', fixed(extra, 1), `≤ ${GOAL_CPU}`, extra === undefined ? '' : extra <= GOAL_CPU ? 'met' : 'NOT met'],
     ['dashboard RSS, mean / peak (MB)', `${fixed(r.dashboardRssMB, 0)} / ${fixed(r.dashboardPeakRssMB, 0)}`, '', ''],
   ]
-  const table = formatTable(`dashboard-idle: the dashboard attached to \`seed\` over ${r.torrentCount} torrents, idle, 120×40, ${r.windowSeconds} s windows`, ['measure', 'value', 'goal', 'note'], rows)
+  if (r.peers) rows.push(['peers connected (wanted / window start / end)', `${r.peers.wanted} / ${r.peers.atStart ?? '?'} / ${r.peers.atEnd ?? '?'}`, '', 'idle wire peers; the peers tab of the busiest torrent shown'])
+  const title = r.peers
+    ? `dashboard-peers: the dashboard attached to \`seed\` over ${r.torrentCount} torrents with ${r.peers.wanted} peers, 120×40, ${r.windowSeconds} s windows`
+    : `dashboard-idle: the dashboard attached to \`seed\` over ${r.torrentCount} torrents, idle, 120×40, ${r.windowSeconds} s windows`
+  const table = formatTable(title, ['measure', 'value', 'goal', 'note'], rows)
   return r.ok ? table : `${table}\nFAILED: ${r.error ?? 'unknown error'}`
 }

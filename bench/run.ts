@@ -11,6 +11,8 @@
 //  dashboard-idle: the dashboard attached to `seed` over --library-count small
 //    torrents, idle: CPU of both processes against the session alone, and the
 //    dashboard's RSS (bench/dashboard-idle-section.ts).
+//  dashboard-peers: the same with 200 idle peer connections held open to the
+//    session and the busiest torrent's peers tab shown, 30 s windows.
 //  parse: the wire decoder and the metainfo parser on inputs whose speed is a
 //    goal (many small messages, hostile sizes), in-process (bench/parse-section.ts).
 //  encryption: the payload from our `seed` into our `add`, MSE required vs
@@ -31,7 +33,7 @@
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard,parse,encryption,dashboard-idle,utp,crawl,big,index | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,dashboard,parse,encryption,dashboard-idle,dashboard-peers,utp,crawl,big,index | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--seed-leechers 2] [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
 //                    [--crawl-nodes 20] [--crawl-torrents 200] [--index-count 1000000] [--index-dict-count 20000]
@@ -78,7 +80,7 @@ import { formatCrawlSection, runCrawlSection } from './crawl-section.ts'
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'dashboard-idle', 'parse', 'encryption', 'utp', 'crawl', 'big', 'index'] as const
+const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'dashboard-idle', 'dashboard-peers', 'parse', 'encryption', 'utp', 'crawl', 'big', 'index'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -144,7 +146,7 @@ function parseOptions(argv: string[]): BenchOptions {
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,dashboard-idle,parse,encryption,utp,crawl,big,index|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,dashboard-idle,dashboard-peers,parse,encryption,utp,crawl,big,index|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
         '[--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--index-count N] [--index-dict-count N] [--cpu-prof-dir DIR] [--json FILE]',
     )
@@ -470,6 +472,11 @@ async function main(): Promise<void> {
     const result = await runDashboardIdleSection({ benchDir: options.benchDir, torrentCount: options.libraryCount, fileBytes: options.libraryFileBytes, cpuProfDir: options.cpuProfDir })
     report.push(formatDashboardIdleSection(result))
     json.dashboardIdle = result
+  }
+  if (options.sections.includes('dashboard-peers')) {
+    const result = await runDashboardIdleSection({ benchDir: options.benchDir, torrentCount: options.libraryCount, fileBytes: options.libraryFileBytes, cpuProfDir: options.cpuProfDir, peerCount: 200, windowMs: 30_000 })
+    report.push(formatDashboardIdleSection(result))
+    json.dashboardPeers = result
   }
   if (options.sections.includes('parse')) {
     const rows = await runParseSection()

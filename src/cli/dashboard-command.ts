@@ -8,6 +8,8 @@ import { FriendError } from '../core/types.ts'
 import { remoteBackend, localBackend } from '../tui/backend.ts'
 import type { DashboardBackend } from '../tui/backend.ts'
 import { Dashboard } from '../tui/dashboard.tsx'
+import type { DashboardProps } from '../tui/dashboard.tsx'
+import { takeTerminal } from '../tui/terminal-screen.ts'
 import { ControlClient } from './control-client.ts'
 import { loadConfig, paths, resolveDownloadDir, resolveStateDir } from './config.ts'
 import type { CliIo } from './io.ts'
@@ -22,7 +24,7 @@ export type RunCommand = (argv: string[], io: CliIo) => Promise<number>
 export async function runDashboard(argv: string[], io: CliIo, runCommand: RunCommand): Promise<number> {
   const { values } = parseCommandLine('', {
     args: argv,
-    options: { debug: { type: 'boolean' }, mode: { type: 'string' }, path: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { debug: { type: 'boolean' }, mode: { type: 'string' }, path: { type: 'string' }, 'no-mouse': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   })
   if (values.help) return runCommand(['help'], io)
   const mode = values.mode ?? 'all'
@@ -58,39 +60,39 @@ export async function runDashboard(argv: string[], io: CliIo, runCommand: RunCom
   }
 
   const { render } = await import('ink')
-  const stdout = process.stdout
-  // The alternate screen: the shell's scrollback is left as it was on quit.
-  stdout.write('\x1b[?1049h\x1b[?25l')
+  const mouse = config.mouse && !values['no-mouse']
+  // The alternate screen (the shell's scrollback is left as it was on quit) and the mouse, put back on every way out.
+  const screen = takeTerminal({ stdout: process.stdout, stdin: process.stdin, mouse, onResume: () => app.rerender(createElement(Dashboard, { ...props, resumedAt: Date.now() })) })
   let quit!: () => void
   const quitting = new Promise<void>((resolve) => (quit = resolve))
   const onSignal = () => quit()
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal)
-  const app = render(
-    createElement(Dashboard, {
-      backend,
-      saveDir,
-      cwd: io.cwd,
-      debug: Boolean(values.debug),
-      notice,
-      // https://no-color.org: present and not empty.
-      noColor: Boolean(io.env.NO_COLOR),
-      onQuit: () => quit(),
-      runCommand: async (args: string[]) => {
-        const lines: string[] = []
-        const capture: CliIo = { ...io, isTTY: false, out: (l) => lines.push(...l.split('\n')), err: (l) => lines.push(...l.split('\n')), write: () => {} }
-        const code = await runCommand(args, capture)
-        return { code, lines }
-      },
-    }),
-    { exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 10 },
-  )
+  const props: DashboardProps = {
+    backend,
+    saveDir,
+    cwd: io.cwd,
+    debug: Boolean(values.debug),
+    notice,
+    // https://no-color.org: present and not empty.
+    noColor: Boolean(io.env.NO_COLOR),
+    mouse,
+    onSuspend: () => screen.suspend(),
+    onQuit: () => quit(),
+    runCommand: async (args: string[]) => {
+      const lines: string[] = []
+      const capture: CliIo = { ...io, isTTY: false, out: (l) => lines.push(...l.split('\n')), err: (l) => lines.push(...l.split('\n')), write: () => {} }
+      const code = await runCommand(args, capture)
+      return { code, lines }
+    },
+  }
+  const app = render(createElement(Dashboard, props), { exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 10 })
   try {
     await quitting
   } finally {
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal)
     app.unmount()
     app.cleanup()
-    stdout.write('\x1b[?25h\x1b[?1049l')
+    screen.release()
   }
   if (hosted) {
     io.out('friendtorrent: stopping (telling trackers, saving resume data)…')

@@ -22,6 +22,7 @@ const USAGE = `usage: friendtorrent [<command>] [options]
       --mode M         which torrents run in a session the dashboard owns:
                        seeding (complete ones only), downloading, or all (default)
       --path DIR       save folder for torrents added from the dashboard
+      --no-mouse       leave clicks and drags to the terminal (config \`mouse\`)
 
 commands:
   add <torrent>        hand a .torrent (file or http(s) link), magnet or info hash to the

@@ -1,13 +1,13 @@
 // The library's banned addresses (B): one per line, the highlighted one
 // lifted with x or Delete. Props only.
 import { Box, Text } from 'ink'
-import { fit } from './model.ts'
+import { fit, scrollFirst } from './model.ts'
 import { usePalette } from './theme.ts'
 
 export function BansView({ bans, row, width, height }: { bans: string[] | undefined; row: number; width: number; height: number }) {
   const palette = usePalette()
   const rows = Math.max(1, height - 2)
-  const first = Math.max(0, Math.min(row - Math.floor(rows / 2), (bans?.length ?? 0) - rows))
+  const first = scrollFirst(row, bans?.length ?? 0, rows)
   return (
     <Box flexDirection="column" height={height}>
       <Text bold>{fit(`Banned addresses${bans ? ` (${bans.length})` : ''}: never dialled, refused when they call, in every torrent`, width)}</Text>

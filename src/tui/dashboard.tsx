@@ -1,32 +1,33 @@
 // The dashboard's container: polls the session (use-session-poll: list,
 // status, the open torrent's details, new log lines, rate history) and redraws
-// at most once per poll, not at all when nothing changed; turns each key into
-// at most one session command (a folder's priority, a ban, a disconnect are
+// at most once per poll, not at all when nothing changed; turns each key or
+// click (mouse.ts) into at most one session command (a folder's priority, a ban, a disconnect are
 // one each). The components it renders take props only. Errors from commands
 // show in the message line, never as a crash.
-import { homedir } from 'node:os'
-import { resolve } from 'node:path'
-import { Box, Text, useInput } from 'ink'
+import { Box, Text } from 'ink'
 import type { Key } from 'ink'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { TorrentSummary } from '../session/session.ts'
+import { addArgs, addedText } from './add-input.ts'
 import type { DashboardBackend } from './backend.ts'
 import { BansView } from './bans-view.tsx'
 import { completePath } from './complete-path.ts'
 import { DetailView, TABS } from './detail-view.tsx'
 import type { Tab } from './detail-view.tsx'
 import { useFilesTab } from './use-files-tab.ts'
-import { formatBytes } from './format/format.ts'
 import { HelpOverlay, helpRows, KEYS } from './help-overlay.tsx'
 import { SearchPanel } from './search-panel.tsx'
-import { fit, inView, SORT_KEYS, splitCommandLine, VIEWS, visibleTorrents } from './model.ts'
+import { fit, inView, SORT_KEYS, splitCommandLine, viewLabel, VIEWS, visibleTorrents } from './model.ts'
 import type { SortKey, View } from './model.ts'
 import { BottomLine, Candidates } from './bottom-line.tsx'
 import type { Message, Mode } from './bottom-line.tsx'
+import { mouseAction } from './mouse.ts'
+import type { Click, MouseEvent, ScreenLayout } from './mouse.ts'
 import { RateGraph } from './rate-graph-view.tsx'
 import { StatusBar } from './status-bar.tsx'
 import { COLOURS, NO_COLOURS, PaletteContext } from './theme.ts'
 import { TorrentList } from './torrent-list.tsx'
+import { useKeyQueue } from './use-key-queue.ts'
 import { useSessionPoll, type PollWants } from './use-session-poll.ts'
 import { useTerminalSize } from './use-terminal-size.ts'
 
@@ -48,6 +49,12 @@ export interface DashboardProps {
   notice?: string
   /** NO_COLOR: no colour, only bold, dim and inverse. */
   noColor?: boolean
+  /** Clicks and the wheel (the terminal reports them while the dashboard runs; default on). */
+  mouse?: boolean
+  /** Ctrl-Z: hand the terminal back and stop, as a shell job. */
+  onSuspend?: () => void
+  /** Changed when the process continues after a suspend: the frame is drawn again. */
+  resumedAt?: number
 }
 
 const LOG_PANE_ROWS = 6
@@ -86,8 +93,8 @@ export function Dashboard(props: DashboardProps) {
 
   const inDetail = mode.kind === 'detail' || (mode.kind !== 'list' && mode.back === 'detail')
   // What the poller asks for: refs, so one interval serves every state, and a key can change them at once.
-  const wants = useRef<PollWants>({ detailHash: undefined, availability: false, bans: false })
-  wants.current = { detailHash: inDetail ? detailHash : undefined, availability: inDetail && tab === 'pieces' && availability, bans: mode.kind === 'bans', files: wants.current.files }
+  const wants = useRef<PollWants>({ detailHash: undefined, availability: false, bans: false, clock: false })
+  wants.current = { detailHash: inDetail ? detailHash : undefined, availability: inDetail && tab === 'pieces' && availability, bans: mode.kind === 'bans', files: wants.current.files, clock: tab === 'trackers' || tab === 'info' }
   const { data, setData, poll, stop } = useSessionPoll(backend, refreshMs, () => wants.current, (log) => {
     if (props.debug) return
     const last = log[log.length - 1]
@@ -121,6 +128,10 @@ export function Dashboard(props: DashboardProps) {
   // The terminal's height bounds the rows in sight; the files window is asked for with the details.
   const files = useFilesTab(details, row, setRow, act, rows, () => void poll())
   wants.current.files = inDetail && tab === 'files' ? files.window : undefined
+  const lastClick = useRef<Click | undefined>(undefined)
+  useEffect(() => {
+    if (props.resumedAt) setMessage({ text: 'resumed' })
+  }, [props.resumedAt])
 
   const quit = () => {
     if (quitting.current) return
@@ -135,21 +146,18 @@ export function Dashboard(props: DashboardProps) {
     if (t) setSelectedHash(t.infoHash)
   }
 
+  const openDetail = (t: TorrentSummary) => {
+    setSelectedHash(t.infoHash)
+    setDetailHash(t.infoHash)
+    setRow(0)
+    setMode({ kind: 'detail' })
+    wants.current.detailHash = t.infoHash
+    void poll()
+  }
+
   const addTorrent = async (input: string) => {
-    const value = input.trim()
-    if (!value) return
-    const savePath = props.saveDir
-    if (/^magnet:/i.test(value) || /^([0-9a-f]{40}|[a-z2-7]{32})$/i.test(value)) {
-      await act('add', 'add', { magnet: value, savePath, cwd: props.cwd }, (r) => addedText(r))
-      return
-    }
-    if (/^https?:\/\//i.test(value)) {
-      await act('add', 'add', { url: value, savePath, cwd: props.cwd }, (r) => addedText(r))
-      return
-    }
-    // The session reads the file itself (same machine, same user): megabytes of torrent never cross the control channel.
-    const path = resolve(props.cwd, value.replace(/^~(?=\/|$)/, homedir()))
-    await act('add', 'add', { path, savePath, cwd: props.cwd }, (r) => addedText(r))
+    const args = addArgs(input, props.cwd, props.saveDir)
+    if (args) await act('add', 'add', args, addedText)
   }
 
   const runLine = async (line: string) => {
@@ -265,35 +273,10 @@ export function Dashboard(props: DashboardProps) {
     return false
   }
 
-  // Keys can come faster than renders (a paste, a fast typist, a test): each
-  // key waits for the render after the one before it, so it sees the state
-  // that key left. Every key renders once (keyTick), so the queue always drains.
-  const onKey = useRef<(input: string, key: Key) => void>(() => {})
-  const keys = useRef({ queue: [] as [string, Key][], waiting: false })
-  const [, setKeyTick] = useState(0)
-  const drainKeys = () => {
-    const k = keys.current
-    while (k.queue.length && !k.waiting) {
-      const [input, key] = k.queue.shift()!
-      k.waiting = true
-      onKey.current(input, key)
-      setKeyTick((n) => n + 1)
-    }
-  }
-  useInput((input, key) => {
-    // Keys typed faster than Ink reads them arrive as one chunk ("jj", "\r2"): one key each,
-    // except in a prompt, where a chunk is pasted text.
-    const plain = !key.ctrl && !key.meta && !key.escape && [...input].length > 1 && modeRef.current.kind !== 'input'
-    if (plain) for (const ch of input) keys.current.queue.push([ch, { ...key, return: ch === '\r', tab: ch === '\t' }])
-    else keys.current.queue.push([input, key])
-    drainKeys()
-  })
-  useEffect(() => {
-    keys.current.waiting = false
-    drainKeys()
-  })
-  onKey.current = (input, key) => {
+  useKeyQueue({ onKey: (input, key) => onKey(input, key), onMouse: (m) => onMouse(m), splitChunks: () => modeRef.current.kind !== 'input', mouse: props.mouse !== false })
+  const onKey = (input: string, key: Key) => {
     if (key.ctrl && input === 'c') return quit()
+    if (key.ctrl && input === 'z' && props.onSuspend) return props.onSuspend()
     if (quitting.current || searchingRef.current) return
     const mode = modeRef.current
     switch (mode.kind) {
@@ -404,15 +387,7 @@ export function Dashboard(props: DashboardProps) {
         if (input === 'G') return moveSelection(visible.length - 1)
         if (key.rightArrow || (key.tab && !key.shift)) return setView(VIEWS[(VIEWS.indexOf(view) + 1) % VIEWS.length])
         if (key.leftArrow || (key.tab && key.shift)) return setView(VIEWS[(VIEWS.indexOf(view) + VIEWS.length - 1) % VIEWS.length])
-        if (key.return && selected) {
-          setSelectedHash(selected.infoHash)
-          setDetailHash(selected.infoHash)
-          setRow(0)
-          setMode({ kind: 'detail' })
-          wants.current.detailHash = selected.infoHash
-          void poll()
-          return
-        }
+        if (key.return && selected) return openDetail(selected)
         if (input === '/') {
           setMode({ kind: 'input', prompt: 'filter', value: filter, back: 'list' })
           return
@@ -430,6 +405,33 @@ export function Dashboard(props: DashboardProps) {
   function switchTab(next: Tab) {
     setTab(next)
     setRow(0)
+  }
+
+  /** A click selects what is under it (a double click opens a torrent); the wheel moves the selection. */
+  const onMouse = (m: MouseEvent) => {
+    const kind = quitting.current || searchingRef.current ? 'other' : modeRef.current.kind
+    const layout: ScreenLayout =
+      kind === 'list'
+        ? { kind, width, bodyHeight, views: counts, count: visible.length, selected: selectedIndex, listHeight: bodyHeight - ratesRows, maxQueue: visible.reduce((n, t) => Math.max(n, t.queuePosition + 1), 0) }
+        : kind === 'detail'
+          ? { kind, width, bodyHeight, views: counts, loaded: details !== undefined, tab, row, rowCount: tab === 'files' ? files.total : (details?.peers.length ?? 0) }
+          : kind === 'bans'
+            ? { kind, width, bodyHeight, views: counts, count: data.bans?.length ?? 0, row: modeRef.current.kind === 'bans' ? modeRef.current.row : 0 }
+            : { kind: 'other', width, bodyHeight, views: counts }
+    const { action, click } = mouseAction(layout, m, lastClick.current, Date.now())
+    lastClick.current = click
+    const mode = modeRef.current
+    if (!action) return
+    if (action.kind === 'view' && mode.kind === 'list') setView(action.view)
+    else if (action.kind === 'sort') action.key === sort ? setDescending((d) => !d) : setSort(action.key)
+    else if (action.kind === 'torrent') moveSelection(action.index)
+    else if (action.kind === 'open' && visible[action.index]) openDetail(visible[action.index])
+    else if (action.kind === 'tab') switchTab(action.tab)
+    else if (action.kind === 'row' && mode.kind === 'bans') setMode({ ...mode, row: action.row })
+    else if (action.kind === 'row') setRow(action.row)
+    else if (action.kind === 'move' && mode.kind === 'list') moveSelection(selectedIndex + action.by)
+    else if (action.kind === 'move' && mode.kind === 'bans') setMode({ ...mode, row: Math.max(0, Math.min((data.bans?.length ?? 0) - 1, mode.row + action.by)) })
+    else if (action.kind === 'move') setRow((r) => Math.max(0, Math.min(layout.kind === 'detail' ? layout.rowCount - 1 : 0, r + action.by)))
   }
 
   // --- layout: every line fits `columns`; the frame is one row shorter than the terminal ---
@@ -453,7 +455,7 @@ export function Dashboard(props: DashboardProps) {
           </Text>
           {counts.map(([v, n]) => (
             <Text key={v} inverse={v === view}>
-              {` ${v} ${n} `}
+              {viewLabel(v, n)}
             </Text>
           ))}
           {filter ? <Text color={palette.busy}>{` /${filter}`}</Text> : ''}
@@ -505,9 +507,4 @@ export function Dashboard(props: DashboardProps) {
       </Box>
     </PaletteContext.Provider>
   )
-}
-
-function addedText(result: unknown): string {
-  const r = result as { summary: TorrentSummary; added: boolean; note?: string }
-  return r.note ?? `added ${r.summary.name}${r.summary.sizeBytes ? ` (${formatBytes(r.summary.sizeBytes)})` : ''} → ${r.summary.savePath}`
 }

@@ -8,14 +8,15 @@ import { Box, Text } from 'ink'
 import type { TorrentDetails } from '../session/session.ts'
 import { FilesTab } from './files-tab.tsx'
 import { formatBytes, formatEta, formatPercent, formatRate } from './format/format.ts'
-import { availabilityMap, fit, PIECE_CHARS, peerFlags, pieceMap, ratioOf, runsOf } from './model.ts'
+import { availabilityMap, DETAIL_TABS, fit, PIECE_CHARS, peerFlags, pieceMap, ratioOf, runsOf, scrollFirst, tabLabel } from './model.ts'
+import type { DetailTab } from './model.ts'
 import { RateGraph } from './rate-graph-view.tsx'
 import type { RateHistory } from './rate-graph.ts'
 import { stateColour, usePalette } from './theme.ts'
 import type { Palette } from './theme.ts'
 
-export const TABS = ['files', 'peers', 'trackers', 'pieces', 'info'] as const
-export type Tab = (typeof TABS)[number]
+export const TABS = DETAIL_TABS
+export type Tab = DetailTab
 
 export interface DetailViewProps {
   details: TorrentDetails | undefined
@@ -50,8 +51,7 @@ export function DetailView({ details, tab, row, width, height, nowMs, history, s
       <Text wrap="truncate">
         {TABS.map((t, i) => (
           <Text key={t} inverse={t === tab} bold={t === tab}>
-            {i === 0 ? '' : ' '}
-            {` ${i + 1} ${t} `}
+            {tabLabel(t, i)}
           </Text>
         ))}
         <Text dimColor> Tab/1-5 · Esc back</Text>
@@ -66,7 +66,7 @@ export function DetailView({ details, tab, row, width, height, nowMs, history, s
 }
 
 function window<T>(items: T[], row: number, rows: number): { first: number; shown: T[] } {
-  const first = Math.max(0, Math.min(row - Math.floor(rows / 2), items.length - rows))
+  const first = scrollFirst(row, items.length, rows)
   return { first, shown: items.slice(first, first + rows) }
 }
 

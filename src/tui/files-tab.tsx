@@ -6,7 +6,7 @@
 import { Box, Text } from 'ink'
 import type { FilePage } from '../session/file-page.ts'
 import { formatBytes, formatPercent } from './format/format.ts'
-import { fit, progressBar } from './model.ts'
+import { fit, progressBar, scrollFirst } from './model.ts'
 import { usePalette } from './theme.ts'
 
 export interface FilesTabProps {
@@ -21,7 +21,7 @@ export function FilesTab({ page, row, width, height }: FilesTabProps) {
   const fixed = 9 + 1 + 12 + 1 + 8
   const nameWidth = Math.max(8, width - fixed - 1)
   const rows = Math.max(1, height - 2)
-  const first = Math.max(0, Math.min(row - Math.floor(rows / 2), page.total - rows))
+  const first = scrollFirst(row, page.total, rows)
   const shown = Array.from({ length: Math.max(0, Math.min(rows, page.total - first)) }, (_, i) => first + i)
   return (
     <Box flexDirection="column">

@@ -28,6 +28,8 @@ export const KEYS: [keys: string, what: string][] = [
   ['x  b', 'peers: disconnect the peer; ban its address in every torrent'],
   ['n', 'peers: add a peer by HOST:PORT'],
   ['A', 'pieces: how many peers have each piece, or the piece states'],
+  ['mouse', 'click: select (twice: open), view, sort column, tab; wheel: move'],
+  ['Ctrl-Z', 'suspend (fg resumes)'],
   ['q  Ctrl-C', 'quit (an owned session saves its state and stops)'],
 ]
 

@@ -7,6 +7,20 @@ import { formatBytesShort, formatEta, formatPercent } from './format/format.ts'
 export const VIEWS = ['all', 'downloading', 'seeding', 'paused', 'error'] as const
 export type View = (typeof VIEWS)[number]
 
+/** A view's tab in the header line, after "friendtorrent". */
+export const viewLabel = (view: View, count: number) => ` ${view} ${count} `
+
+export const DETAIL_TABS = ['files', 'peers', 'trackers', 'pieces', 'info'] as const
+export type DetailTab = (typeof DETAIL_TABS)[number]
+
+/** The `index`th tab of the detail view's tab line, with the space before it. */
+export const tabLabel = (tab: DetailTab, index: number) => `${index === 0 ? '' : ' '} ${index + 1} ${tab} `
+
+/** The first of `count` rows shown in a window of `rows` that keeps row `selected` in sight (near the middle). */
+export function scrollFirst(selected: number, count: number, rows: number): number {
+  return Math.max(0, Math.min(selected - Math.floor(rows / 2), count - rows))
+}
+
 export function inView(t: TorrentSummary, view: View): boolean {
   switch (view) {
     case 'all':

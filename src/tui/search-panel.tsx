@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from 'react'
 import type { SearchResult } from '../index/search.ts'
 import type { CrawlStatus } from '../index/crawl-stats.ts'
 import type { DashboardBackend } from './backend.ts'
+import { parseMouse } from './mouse.ts'
 import { SearchView } from './search-view.tsx'
 
 export interface SearchPanelProps {
@@ -58,6 +59,8 @@ export function SearchPanel({ backend, width, height, saveDir, crawl, onClose, d
   const onKey = useRef<(input: string, key: Key) => void>(() => {})
   useInput((input, key) => onKey.current(input, key))
   onKey.current = (input, key) => {
+    // A click while searching is not typed into the words.
+    if (parseMouse(input)) return
     if (key.escape) return onClose()
     if (key.upArrow) return setSelected((s) => Math.max(0, s - 1))
     if (key.downArrow) return setSelected((s) => Math.max(0, Math.min(results.length - 1, s + 1)))

@@ -5,7 +5,7 @@
 import { Box, Text } from 'ink'
 import { memo, useMemo } from 'react'
 import type { TorrentSummary } from '../session/session.ts'
-import { fit, fitColumns, progressBar } from './model.ts'
+import { fit, fitColumns, progressBar, scrollFirst } from './model.ts'
 import type { Column, SortKey } from './model.ts'
 import { stateColour, usePalette } from './theme.ts'
 
@@ -23,7 +23,7 @@ export function TorrentList({ torrents, selected, width, height, sort, descendin
   const { columns, nameWidth } = useMemo(() => fitColumns(width, maxQueue), [width, maxQueue])
   const rows = Math.max(1, height - 1)
   // Keep the selection in sight: scroll by whole pages around it.
-  const first = Math.max(0, Math.min(selected - Math.floor(rows / 2), torrents.length - rows))
+  const first = scrollFirst(selected, torrents.length, rows)
   const shown = torrents.slice(first, first + rows)
   const header = columns
     .map((c) => {

@@ -7,7 +7,10 @@
 // While every torrent is at rest (no data moving, nothing checking or
 // fetching) the list is asked for only every few polls, or at once after a
 // log line or an action: for a big idle library, parsing the list is most of
-// what a poll costs.
+// what a poll costs. The open torrent's details count as changed only when
+// more than the session's clock moved, unless what is shown runs on that
+// clock (tracker countdowns, seeding time): a peers tab of quiet peers is
+// not drawn again.
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { TorrentDetails, TorrentSummary } from '../session/session.ts'
 import type { LogLine } from '../session/event-log.ts'
@@ -47,6 +50,8 @@ export interface PollWants {
   bans?: boolean
   /** The files tab's window of rows (file-page.ts), while it is shown. */
   files?: FilesWindow
+  /** What is shown counts time from the details' clock (draw every poll). */
+  clock?: boolean
 }
 
 export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wants: () => PollWants, onLog: (lines: LogLine[]) => void) {
@@ -87,19 +92,21 @@ export function useSessionPoll(backend: DashboardBackend, refreshMs: number, wan
       const ratesMoved = !(wasIdle && ps.session.idle)
       const detailSeries = recordTorrentRates(ps.torrents, torrents, want.detailHash)
       setData((d) => {
+        const sameDetails = d.details !== undefined && details !== undefined && sameJson({ ...d.details, nowMs: 0 }, { ...details, nowMs: 0 })
         const next: SessionData = {
           torrents: reuseUnchanged(d.torrents, torrents),
           // Only what the status bar and the search view show counts (free space moves by bytes all the time).
           status: d.status && statusLine(d.status, undefined) === statusLine(status, undefined) && sameJson(d.status.crawl, status.crawl) ? d.status : status,
-          details,
-          detailsAtMs: details ? Date.now() : d.detailsAtMs,
+          // Kept with the time it came: the clock shown runs on from its nowMs.
+          details: sameDetails ? d.details : details,
+          detailsAtMs: sameDetails ? d.detailsAtMs : details ? Date.now() : d.detailsAtMs,
           log: log.length ? d.log.concat(log).slice(-200) : d.log,
           rates: ratesMoved ? ps.session.snapshot() : d.rates,
           detailRates: detailSeries ? detailSeries.snapshot() : EMPTY_HISTORY,
           bans: bans === undefined ? d.bans : sameJson(d.bans, bans) ? d.bans : bans,
         }
         const same =
-          !d.lost && next.torrents === d.torrents && next.status === d.status && next.log === d.log && next.rates === d.rates && next.bans === d.bans && !details && !d.details
+          !d.lost && next.torrents === d.torrents && next.status === d.status && next.log === d.log && next.rates === d.rates && next.bans === d.bans && (sameDetails ? !want.clock : !details && !d.details)
         return same ? d : next
       })
       if (log.length && !history) latest.current.onLog(log)

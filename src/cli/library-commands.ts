@@ -123,7 +123,7 @@ export async function runFiles(argv: string[], io: CliIo): Promise<number> {
   if (values.help) return usage(io)
   const id = positionals[0]
   if (!id || positionals.length > 1) throw new FriendError('files needs one torrent: its info hash (or a unique prefix) or its name')
-  let files = (await inSession(io, 'files', { id })) as FileRow[] | undefined
+  let files: Pick<FileRow[], 'length' | 'slice'> | undefined = (await inSession(io, 'files', { id })) as FileRow[] | undefined
   if (!files) {
     const store = await openStore(io)
     const entry = find(store, id)

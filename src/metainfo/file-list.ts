@@ -52,7 +52,9 @@ export function multiFileList(info: Buffer, start: number, name: string, what: s
     let padding = attr.includes('p')
     let path: string[]
     if (raw !== undefined && raw.length > 0) {
-      path = [name]
+      // Sized up front: a list grown by push keeps ~19 slots, 168 bytes a file instead of 40.
+      path = new Array<string>(1 + raw.length / 2)
+      path[0] = name
       let changed = false
       for (let n = 0; n < raw.length; n += 2) {
         const bytes = info.subarray(raw[n], raw[n + 1])
@@ -65,7 +67,7 @@ export function multiFileList(info: Buffer, start: number, name: string, what: s
         }
         if (original.includes(BITCOMET_PAD)) padding = true
         if (part !== original) changed = true
-        path.push(part)
+        path[1 + n / 2] = part
       }
       if (!padding && changed) {
         const original = [name]
@@ -83,12 +85,13 @@ export function multiFileList(info: Buffer, start: number, name: string, what: s
       // BEP 47 requires a symlink path; without one libtorrent reads the entry as a plain (empty) file.
       if (target === undefined) isLink = false
       else {
-        symlink = [name]
+        const parts = [name]
         for (let n = 0; n < target.length; n += 2) {
           const bytes = info.subarray(target[n], target[n + 1])
           const text = bytes.toString('utf8')
-          if (text !== '.' && text !== '..') symlink.push(sanitiseComponent(bytes))
+          if (text !== '.' && text !== '..') parts.push(sanitiseComponent(bytes))
         }
+        symlink = parts.slice()
       }
     }
     if (!Number.isSafeInteger(offset + length)) throw new MetainfoError(`${what}: total length is too large`)

@@ -110,7 +110,7 @@ export class ControlServer {
     // Answers leave in turn: a long one written in slices must not have another cut into its line.
     const write = async () => {
       if (socket.destroyed) return
-      if (response.ok && Array.isArray(response.result) && response.result.length > STREAM_ITEMS) await writeLongList(socket, request.id, response.result)
+      if (response.ok && isLongList(response.result)) await writeLongList(socket, request.id, response.result)
       else socket.write(JSON.stringify(response) + '\n')
     }
     const turn = (this.#writing.get(socket) ?? Promise.resolve()).then(write)
@@ -125,7 +125,7 @@ export class ControlServer {
  * written once the socket has drained the one before: never the whole line
  * as one string, nor all of it queued in memory at once.
  */
-async function writeLongList(socket: Socket, id: number, items: unknown[]): Promise<void> {
+async function writeLongList(socket: Socket, id: number, items: SlicedList): Promise<void> {
   let text = `{"id":${JSON.stringify(id) ?? 'null'},"ok":true,"result":[`
   for (let at = 0; at < items.length; at += STREAM_ITEMS) {
     text += JSON.stringify(items.slice(at, at + STREAM_ITEMS)).slice(1, -1)
@@ -135,6 +135,18 @@ async function writeLongList(socket: Socket, id: number, items: unknown[]): Prom
     text = ''
   }
   if (!socket.destroyed) socket.write(']}\n')
+}
+
+/** An array, or a list that makes its items a slice at a time (session/file-choices.ts FileRows). */
+interface SlicedList {
+  length: number
+  slice(from: number, to: number): unknown[]
+}
+
+function isLongList(result: unknown): result is SlicedList {
+  if (typeof result !== 'object' || result === null) return false
+  const list = result as Partial<SlicedList>
+  return typeof list.slice === 'function' && typeof list.length === 'number' && list.length > STREAM_ITEMS
 }
 
 /** True when a session answers on this socket path. */

@@ -7,7 +7,7 @@
 // by their path, which stays the same from poll to poll. Pure.
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
-import { buildTree, columnsOf, filesBelow, initialExpanded, nodeTotals, treeTotals, visibleNodes } from './file-tree.ts'
+import { buildTree, buildTreeOf, columnsOf, filesBelow, initialExpanded, nodeTotals, treeTotals, visibleNodes } from './file-tree.ts'
 import type { FileColumns, FileTree, TreeFile } from './file-tree.ts'
 
 /** What the files tab shows: read from a control request, so every field is checked (filesWindow). */
@@ -57,8 +57,8 @@ interface IndexedTree {
   tree: FileTree
   /** Per position in the tree's files: the torrent's file number. */
   fileIndex: Int32Array
-  /** Per node id: its path. */
-  paths: string[]
+  /** Per folder's node id: its path (a file's is made when shown: 100,000 kept strings otherwise). */
+  folderPaths: Map<number, string>
   folderIds: Map<string, number>
 }
 
@@ -116,8 +116,8 @@ function pageOf(t: IndexedTree, columns: FileColumns, window: FilesWindow): File
     const folder = node.file < 0
     const sums = nodeTotals(node, totals)
     return {
-      path: t.paths[id],
-      name: flat ? t.paths[id] : node.name,
+      path: pathOf(t, id),
+      name: flat ? pathOf(t, id) : node.name,
       depth: flat ? 0 : node.depth,
       folder,
       open: folder && open.has(id),
@@ -126,34 +126,39 @@ function pageOf(t: IndexedTree, columns: FileColumns, window: FilesWindow): File
       ...sums,
     }
   })
-  return { total: visible.length, from, rows, flat, hasFolders: tree.hasFolders, expanded: [...open].map((id) => t.paths[id]) }
+  return { total: visible.length, from, rows, flat, hasFolders: tree.hasFolders, expanded: [...open].map((id) => pathOf(t, id)) }
 }
 
 function indexedTree(meta: Metainfo): IndexedTree {
   let t = trees.get(meta)
   if (!t) {
-    const shown: { path: string }[] = []
     const fileIndex: number[] = []
     meta.files.forEach((f, i) => {
-      if (f.padding) return
-      shown.push({ path: f.path.join('/') })
-      fileIndex.push(i)
+      if (!f.padding) fileIndex.push(i)
     })
-    t = indexTree(buildTree(shown), Int32Array.from(fileIndex))
+    t = indexTree(buildTreeOf(fileIndex.length, (pos) => meta.files[fileIndex[pos]].path), Int32Array.from(fileIndex))
     trees.set(meta, t)
   }
   return t
 }
 
 function indexTree(tree: FileTree, fileIndex: Int32Array): IndexedTree {
-  const paths: string[] = new Array<string>(tree.nodes.length)
+  const folderPaths = new Map<number, string>([[0, '']])
   const folderIds = new Map<string, number>()
-  paths[0] = ''
-  // Parents come before their children in `nodes`, so one pass names every node.
+  // Parents come before their children in `nodes`, so one pass names every folder.
   for (let id = 1; id < tree.nodes.length; id++) {
     const node = tree.nodes[id]
-    paths[id] = node.parent > 0 ? `${paths[node.parent]}/${node.name}` : node.name
-    if (node.file < 0) folderIds.set(paths[id], id)
+    if (node.file >= 0) continue
+    const folderPath = node.parent > 0 ? `${folderPaths.get(node.parent)}/${node.name}` : node.name
+    folderPaths.set(id, folderPath)
+    folderIds.set(folderPath, id)
   }
-  return { tree, fileIndex, paths, folderIds }
+  return { tree, fileIndex, folderPaths, folderIds }
+}
+
+/** Node `id`'s path ('/'-separated). */
+function pathOf(t: IndexedTree, id: number): string {
+  const node = t.tree.nodes[id]
+  if (node.file < 0) return t.folderPaths.get(id)!
+  return node.parent > 0 ? `${t.folderPaths.get(node.parent)}/${node.name}` : node.name
 }

@@ -44,12 +44,20 @@ const NO_CHILDREN: number[] = []
 
 /** Builds the tree from the file paths ('/'-separated). */
 export function buildTree(files: readonly { path: string }[]): FileTree {
+  return buildTreeOf(files.length, (pos) => files[pos].path.split('/'))
+}
+
+/**
+ * Builds the tree from each file's path parts. Node names are the parts'
+ * own strings: a torrent's file list is neither joined nor split again.
+ */
+export function buildTreeOf(count: number, partsOf: (pos: number) => readonly string[]): FileTree {
   const nodes: TreeNode[] = [{ name: '', depth: -1, parent: -1, children: [], file: -1, from: 0, to: 0 }]
   /** Each folder's sub-folders by name. */
   const folderChildren = new Map<number, Map<string, number>>([[0, new Map()]])
   let hasFolders = false
-  for (let pos = 0; pos < files.length; pos++) {
-    const parts = files[pos].path.split('/')
+  for (let pos = 0; pos < count; pos++) {
+    const parts = partsOf(pos)
     let at = 0
     for (let p = 0; p < parts.length - 1; p++) {
       const subfolders = folderChildren.get(at)!
@@ -68,8 +76,8 @@ export function buildTree(files: readonly { path: string }[]): FileTree {
     nodes.push({ name: parts[parts.length - 1], depth: parts.length - 1, parent: at, children: NO_CHILDREN, file: pos, from: 0, to: 0 })
     nodes[at].children.push(id)
   }
-  const order = new Int32Array(files.length)
-  const nodeOfFile = new Int32Array(files.length)
+  const order = new Int32Array(count)
+  const nodeOfFile = new Int32Array(count)
   let n = 0
   // Iterative DFS: 100,000-deep recursion is not a risk, but deep paths are cheap this way too.
   const stack: { id: number; child: number }[] = [{ id: 0, child: 0 }]

@@ -40,7 +40,7 @@ import type { MagnetFetch, SessionEvents, SessionOptions, SessionStatus, Torrent
 import { banAddress, StateStore } from './state-store.ts'
 import type { LibraryEntry } from './state-store.ts'
 import { fetchSummary, runningTotals, torrentDetails, torrentSummary } from './summary.ts'
-import { countOf, fileRows, withPriority, type FileRow } from './file-choices.ts'
+import { countOf, fileRows, withPriority, type FileRows } from './file-choices.ts'
 import { DEFAULT_WINDOW, filesInFolder, type FilesWindow } from './file-page.ts'
 
 export type { SessionEvents, SessionOptions, SessionStatus, SessionTorrentState, TorrentDetails, TorrentSummary } from './session-types.ts'
@@ -271,7 +271,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /** The torrent's files with their priorities. */
-  files(infoHash: string): FileRow[] {
+  files(infoHash: string): FileRows {
     const r = this.#get(infoHash)
     return fileRows(r.meta, r.entry.filePriorities)
   }

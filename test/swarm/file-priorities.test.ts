@@ -43,7 +43,7 @@ test('a skipped file is never written; un-skipped later, it is downloaded', { ti
     assert.ok(!existsSync(file(skipped)), 'the skipped file never appears')
     for (let i = 0; i < ODD_LAYOUT.length; i++) if (i !== skipped) assert.ok(readFileSync(file(i)).equals(slices[i]), `${ODD_LAYOUT[i].path.join('/')} is whole`)
     assert.ok(session.list()[0].progress < 1, 'progress counts the skipped bytes as missing')
-    assert.equal(session.files(built.infoHash.toString('hex'))[skipped].priority, 'skip')
+    assert.equal(session.files(built.infoHash.toString('hex')).at(skipped)?.priority, 'skip')
 
     await session.setFilePriority(built.infoHash.toString('hex'), [skipped], 'high')
     await until(() => session.list()[0].progress === 1, 'the un-skipped file was downloaded')

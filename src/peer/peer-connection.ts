@@ -112,11 +112,16 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   /** Hash failures of pieces this peer contributed to. */
   strikes = 0
   remotePeerId: Buffer | undefined
-  /** BEP 52: the peer set the v2 bit (in a hybrid torrent: it speaks the hash messages). */
+  /** BEP 52: the peer set the v2 bit (support for v2; libtorrent sets it on a hybrid's v1 connections too). */
   peerV2 = false
   remoteExtensions: ExtendedHandshake | undefined
   readonly have: Bitfield
   lastBlockAtMs: number
+
+  /** The info hash of our handshake: a hybrid torrent's connection is v2 when it is the (truncated) v2 one. */
+  get infoHash(): Buffer {
+    return this.#infoHash
+  }
 
   readonly #socket: PeerSocket
   readonly #clock: Clock

@@ -60,9 +60,13 @@ export class HashExchange extends TypedEmitter<HashExchangeEvents> {
     this.#opts = opts
     this.#pieceLayer = log2(meta.pieceLength / BLOCK_SIZE)
     if (this.#pieceLayer > 0) {
-      // libtorrent counts a hybrid's connection as v2 when it came in with the v2 bit (we dialled it and set ours)
-      // and hangs up on a hash message over any other; a v2-only torrent's peers all speak them.
-      const speaksHashes = (pc: PeerConnection): boolean => !meta.hasV1 || (pc.peerV2 && pc.outgoing)
+      // A hybrid's connection speaks the hash messages when its handshake named the v2 info hash. On a v1
+      // connection libtorrent 2.0 hangs up on one ("invalid message") even when both sides set the v2 bit: it
+      // sets that bit on its v1 connections ("can upgrade") and counts only some as v2 (an unencrypted incoming
+      // one with the bit; never an encrypted one, nor one it dialled), which the other side cannot tell apart.
+      // A v2-only torrent's peers all speak them.
+      const v2Hash = meta.v2?.infoHash.subarray(0, 20)
+      const speaksHashes = (pc: PeerConnection): boolean => !meta.hasV1 || (v2Hash !== undefined && pc.infoHash.equals(v2Hash))
       this.blocks = new BlockVerifier({ meta, connections, now: opts.now, speaksHashes: (p) => speaksHashes(p as PeerConnection) })
     }
     for (const file of meta.v2?.files ?? []) {

@@ -14,6 +14,7 @@ import { test, type TestContext } from 'node:test'
 import { createTorrentFile } from '../../src/cli/create-command.ts'
 import { newPeerId } from '../../src/core/peer-id.ts'
 import { MerkleTree, blockHashes } from '../../src/metainfo/merkle.ts'
+import { Listener } from '../../src/session/listener.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
 import { tempDir } from '../helpers/net.ts'
@@ -89,26 +90,38 @@ async function badBlock(t: TestContext, version: 'v2' | 'hybrid', hashesAfter: n
   const payload = Buffer.concat([data, Buffer.alloc(meta.length - data.length)])
   const out = join(work.path, 'out')
   mkdirSync(out)
-  const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, out), peerId: newPeerId(), listenPort: 0, useTrackers: false })
+  // A hybrid's connection speaks the hash messages only under the v2 info hash (as libtorrent has it): there the
+  // hostile peer dials us with the truncated v2 hash, through a listener; for a v2-only torrent we dial it.
+  const v2Hash = meta.v2!.infoHash.subarray(0, 20)
+  let listenPort = 0
+  if (version === 'hybrid') {
+    const listener = new Listener()
+    listenPort = await listener.listen(0, '127.0.0.1')
+    t.after(() => listener.close())
+    for (const hash of [meta.infoHash, v2Hash]) listener.register(hash, (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest))
+  }
+  const torrent = new Torrent({ meta, storage: await FileStorage.open(meta, out), peerId: newPeerId(), listenPort, useTrackers: false })
   const failedPieces: number[] = []
   const verified = new Set<number>()
   torrent.on('pieceFailed', (index) => failedPieces.push(index))
   torrent.on('pieceVerified', (index) => verified.add(index))
-  // It answers block-hash requests truly (from the file's whole tree), then sends its first block corrupted.
-  const tree = new MerkleTree(blockHashes(data))
-  const hostile = await startWirePeer({
-    infoHash: meta.infoHash, payload, pieceLength: piece, host: HOSTILE_HOST, corruptFirstBlocks: 1, v2HashesAfterBlocks: hashesAfter,
-    v2Hashes: (r) => Buffer.concat(tree.hashes(r.baseLayer, r.index, r.length, r.proofLayers)),
-  })
-  t.after(() => hostile.close())
   await torrent.start()
   t.after(() => torrent.stop())
+  let hostile: Awaited<ReturnType<typeof startWirePeer>> | undefined
   const banned = new Promise<{ host: string; reason: string; downloaded: number; wasted: number; served: number; verified: number }>((resolve) =>
     torrent.on('peerBanned', (host, reason) => {
       const s = torrent.snapshot()
-      resolve({ host, reason, downloaded: s.downloadedBytes, wasted: s.wastedBytes, served: hostile.stats.blocksServed, verified: verified.size })
+      resolve({ host, reason, downloaded: s.downloadedBytes, wasted: s.wastedBytes, served: hostile?.stats.blocksServed ?? 0, verified: verified.size })
     }))
-  torrent.addPeers([{ host: HOSTILE_HOST, port: hostile.port, source: 'manual' }])
+  // It answers block-hash requests truly (from the file's whole tree), then sends its first block corrupted.
+  const tree = new MerkleTree(blockHashes(data))
+  hostile = await startWirePeer({
+    infoHash: version === 'hybrid' ? v2Hash : meta.infoHash, payload, pieceLength: piece, host: HOSTILE_HOST, corruptFirstBlocks: 1, v2HashesAfterBlocks: hashesAfter,
+    v2Hashes: (r) => Buffer.concat(tree.hashes(r.baseLayer, r.index, r.length, r.proofLayers)),
+    dial: version === 'hybrid' ? { host: '127.0.0.1', port: listenPort } : undefined,
+  })
+  t.after(() => hostile!.close())
+  if (version !== 'hybrid') torrent.addPeers([{ host: HOSTILE_HOST, port: hostile.port, source: 'manual' }])
   const ban = await banned
   assert.equal(ban.host, HOSTILE_HOST)
   const where = /piece (\d+), offset (\d+)/.exec(ban.reason)

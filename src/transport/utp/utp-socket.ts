@@ -2,7 +2,7 @@
 // where it takes a TCP socket: write/cork/destroy, 'data'/'end'/'close',
 // writableLength and 'drain' for backpressure, remoteAddress/remotePort.
 // It owns the connection's state and its send path: sequence numbers, the send
-// ring (retransmission, fast resend on selective and duplicate ACKs, timeouts),
+// ring (retransmission, timeouts; fast-retransmit.ts finds losses from ACKs),
 // MTU probes and the LEDBAT controller. What was written waits in its
 // WriteQueue, what arrives goes through its ReceivePath, and out-packets.ts
 // writes the bytes of what it sends. It never owns
@@ -21,6 +21,7 @@ import { ReceivePath } from './receive-path.ts'
 import type { ChunkRelease } from './chunk-queue.ts'
 import { controlPacket, newPacketHeader, unpaddedHeader } from './out-packets.ts'
 import { WriteQueue } from './write-queue.ts'
+import { FastRetransmit } from './fast-retransmit.ts'
 import { SendRing, type OutPacket } from './send-ring.ts'
 import type { PacketType, UtpPacketView } from './utp-packet.ts'
 
@@ -40,7 +41,6 @@ const KEEPALIVE_MS = 29_000
 /** Timeouts in a row before giving up: a SYN sooner, so a dial falls back to TCP quickly. */
 const MAX_SYN_TIMEOUTS = 1
 const MAX_DATA_TIMEOUTS = 6
-const DUP_ACKS_FOR_LOSS = 3
 
 export interface UtpHost {
   readonly clock: Clock
@@ -93,10 +93,9 @@ export class UtpSocket extends Duplex {
   #sndUna: number
   readonly #out = new SendRing(RING)
   #rtoAtMs = Number.POSITIVE_INFINITY
-  #dupAcks = 0
+  readonly #fastRetransmit = new FastRetransmit()
   #synRetriesOnFin = 0
   #answered = false
-  #lastAckSeen = -1
 
   readonly #writes = new WriteQueue()
   #wantFin = false
@@ -327,19 +326,9 @@ export class UtpSocket extends Duplex {
         if (highest === -1 || seqDiff(s, highest) > 0) highest = s
       })
       // Fast retransmit: a packet with three or more acknowledged after it is lost.
-      if (highest !== -1) {
-        let above = 0
-        // A resent packet still missing two round trips later was lost again.
-        const again = Math.max(2 * this.#cc.rttMs, 10)
-        for (let s = highest; seqDiff(s, this.#sndUna) >= 0; s = (s - 1) & 0xffff) {
-          const o = this.#out.get(s)
-          if (!o) above++
-          else if (above >= DUP_ACKS_FOR_LOSS && !o.needResend && (!o.fastResent || now - o.sentAtMs > again)) {
-            this.#out.markLost(o)
-            if (!this.#probeLost(s, now)) lost = true
-          }
-        }
-      }
+      if (highest !== -1) this.#fastRetransmit.scanSack(this.#out, highest, this.#sndUna, this.#cc.rttMs, now, (s) => {
+        if (!this.#probeLost(s, now)) lost = true
+      })
     }
     const before = this.#sndUna
     while (this.#sndUna !== this.#seqNr && !this.#out.get(this.#sndUna)) this.#sndUna = (this.#sndUna + 1) & 0xffff
@@ -348,18 +337,8 @@ export class UtpSocket extends Duplex {
       this.#writes.ackedBefore(this.#sndUna)
     }
     // Duplicate ACKs: the same ack_nr three times with data outstanding.
-    if (!progressed && p.type === ST_STATE && p.ackNr === this.#lastAckSeen && this.#sndUna !== this.#seqNr) {
-      if (++this.#dupAcks === DUP_ACKS_FOR_LOSS) {
-        const o = this.#out.get(this.#sndUna)
-        if (o && !o.fastResent && !o.needResend) {
-          this.#out.markLost(o)
-          if (!this.#probeLost(this.#sndUna, now)) lost = true
-        }
-      }
-    } else if (progressed) {
-      this.#dupAcks = 0
-    }
-    this.#lastAckSeen = p.ackNr
+    const dupLost = this.#fastRetransmit.handleAck(this.#out, p.ackNr, p.type === ST_STATE && this.#sndUna !== this.#seqNr, progressed, this.#sndUna)
+    if (dupLost && !this.#probeLost(this.#sndUna, now)) lost = true
     if (lost) {
       this.stats.fastResends++
       this.#cc.handleLoss()
@@ -455,10 +434,7 @@ export class UtpSocket extends Duplex {
         return
       }
       // Everything outstanding is presumed lost: resend as the (now one-packet) window allows.
-      for (let s = this.#sndUna; s !== this.#seqNr; s = (s + 1) & 0xffff) {
-        const o = this.#out.get(s)
-        if (o) this.#out.markTimedOut(o)
-      }
+      this.#out.markAllTimedOut(this.#sndUna, this.#seqNr)
       this.#rtoAtMs = now + this.#cc.rtoMs
       if (this.#state === 'syn-sent') {
         const syn = this.#out.get(this.#sndUna)

@@ -1,12 +1,14 @@
 // What a torrent reports of itself, in the shape the session shows: sizes and
 // progress, counters and rates, ETA, its peers (web seeds among them, counted
-// apart from connected peers) and its trackers. Reads its parts; changes nothing.
+// apart from connected peers) and its trackers; and its pieces for a piece map.
+// Reads its parts; changes nothing.
+import { Bitfield } from '../core/bitfield.ts'
 import type { RateMeter } from '../core/rate-meter.ts'
 import type { TrackerStatus } from '../discovery/tracker-source.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import type { Downloader } from './downloader.ts'
 import type { Swarm } from './swarm.ts'
-import type { TorrentSnapshot, TorrentState } from './torrent-types.ts'
+import type { PieceStates, TorrentSnapshot, TorrentState } from './torrent-types.ts'
 import type { WebSeeds } from './web-seeds.ts'
 
 export interface SnapshotParts {
@@ -52,4 +54,14 @@ export function torrentSnapshot({ meta, state, error, downloader, swarm, webSeed
     peers,
     trackers,
   }
+}
+
+/** Pieces in flight and (when asked) each piece's availability, capped at 255; O(pieces) only with availability. */
+export function pieceStates(pieceCount: number, downloader: Downloader, withAvailability: boolean): PieceStates {
+  const inFlight = new Bitfield(pieceCount)
+  for (const i of downloader.openPieces()) inFlight.set(i)
+  if (!withAvailability || !downloader.started) return { inFlight }
+  const availability = new Uint8Array(pieceCount)
+  for (let i = 0; i < availability.length; i++) availability[i] = Math.min(255, downloader.availability(i))
+  return { inFlight, availability }
 }

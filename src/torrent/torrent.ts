@@ -10,7 +10,7 @@
 import type { TransportPolicy } from '../peer/dial.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
 import pLimit from 'p-limit'
-import { Bitfield } from '../core/bitfield.ts'
+import type { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { ConnectionSlots } from '../core/connection-slots.ts'
@@ -23,7 +23,7 @@ import type { PeerSource } from '../discovery/peer-source.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
 import { Choker } from '../choker/choker.ts'
-import { piecePriorities, type FilePriority } from '../storage/file-priorities.ts'
+import { piecePriorities, skipChanges, type FilePriority } from '../storage/file-priorities.ts'
 import type { Storage } from '../storage/storage.ts'
 import type { Decoder, DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
@@ -35,7 +35,8 @@ import { applyRechoke } from './choking.ts'
 import { piecesOnDisk } from './start-check.ts'
 import { wirePeer } from './peer-wiring.ts'
 import { TorrentTrackers } from './torrent-trackers.ts'
-import { torrentSnapshot } from './torrent-snapshot.ts'
+import { pieceStates, torrentSnapshot } from './torrent-snapshot.ts'
+import { storageFailure } from './storage-failure.ts'
 import { DEFAULT_MAX_BUFFERED_BYTES_PER_PEER, DEFAULT_MAX_PENDING_REQUESTS_PER_PEER } from './torrent-types.ts'
 import type { PieceStates, TorrentErrorKind, TorrentEvents, TorrentOptions, TorrentSnapshot, TorrentState } from './torrent-types.ts'
 import { Uploader } from './uploader.ts'
@@ -184,14 +185,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
    */
   async setFilePriorities(priorities: FilePriority[]): Promise<void> {
     if (priorities.length !== this.meta.files.length) throw new FriendError(`${this.meta.name} has ${this.meta.files.length} files, got ${priorities.length} priorities`)
-    const before = this.#filePriorities
+    const { skip, unskip } = skipChanges(this.#filePriorities, priorities)
     this.#filePriorities = [...priorities]
-    const skip: number[] = []
-    const unskip: number[] = []
-    for (let i = 0; i < priorities.length; i++) {
-      const wasSkipped = (before?.[i] ?? 'normal') === 'skip'
-      if (wasSkipped !== (priorities[i] === 'skip')) (wasSkipped ? unskip : skip).push(i)
-    }
     if (skip.length > 0) await this.#storage.setSkipped?.(skip, true)
     if (unskip.length > 0) await this.#storage.setSkipped?.(unskip, false)
     if (!this.#downloader.started) return
@@ -255,12 +250,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** Pieces in flight and (when asked) each piece's availability, for a piece map; O(pieces) only with availability. */
   pieceStates(withAvailability: boolean): PieceStates {
-    const inFlight = new Bitfield(this.meta.pieceCount)
-    for (const i of this.#downloader.openPieces()) inFlight.set(i)
-    if (!withAvailability || !this.#downloader.started) return { inFlight }
-    const availability = new Uint8Array(this.meta.pieceCount)
-    for (let i = 0; i < availability.length; i++) availability[i] = Math.min(255, this.#downloader.availability(i))
-    return { inFlight, availability }
+    return pieceStates(this.meta.pieceCount, this.#downloader, withAvailability)
   }
 
   /** Closes the connection with peer `key` (a person's disconnect); false when not connected. */
@@ -503,11 +493,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** A storage failure, said plainly when it is one the user (or the session) can act on. */
   #failStorage(message: string, err: unknown): void {
-    const code = (err as { code?: unknown } | undefined)?.code
-    const file = (err as { path?: unknown } | undefined)?.path
-    const where = typeof file === 'string' ? file : this.meta.name
-    if (code === 'ENOSPC' || code === 'EDQUOT') this.#fail(`disk full writing ${where} (${code === 'ENOSPC' ? 'no space left' : 'over the disk quota'})`, 'disk full')
-    else if (code === 'ENOENT') this.#fail(`data missing: ${where}; verify or remove`, 'data missing')
-    else this.#fail(message)
+    const failure = storageFailure(message, err, this.meta.name)
+    this.#fail(failure.message, failure.kind)
   }
 }

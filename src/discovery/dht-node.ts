@@ -1,17 +1,15 @@
 // The session's one BEP 5 DHT node (bittorrent-dht over one UDP port): binds,
-// restores and saves the routing table, and runs get_peers lookups and
-// announce_peer for the torrents' DhtSources. It answers BEP 51
+// restores and saves the routing table (its file: dht-state.ts), and runs
+// get_peers lookups and announce_peer for the torrents' DhtSources. It answers BEP 51
 // sample_infohashes from the hashes announced to it, and sends single
 // find_node, get_peers and sample_infohashes queries for the index's crawler.
 // Knows no torrent; never connects to a peer; never contacts a node the
 // caller did not give or the DHT taught it.
-import { readFile } from 'node:fs/promises'
-import { isIPv4 } from 'node:net'
-import { writeFileAtomic } from '../core/atomic-write.ts'
 import DHT, { type DHTNodeInfo } from 'bittorrent-dht'
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { errorMessage, FriendError, parseAddress, type PeerAddress } from '../core/types.ts'
+import { loadDhtState, saveDhtState, type SavedState } from './dht-state.ts'
 import { AnnouncedHashes, decodeNodes, decodePeerValues, decodeSampleReply, sampleReplyFields, type NodeContact, type SampleReply } from './bep51.ts'
 
 export interface DhtNodeOptions {
@@ -44,10 +42,8 @@ export type DhtNodeEvents = {
 
 const NODE_ID_BYTES = 20
 const INFO_HASH_BYTES = 20
-const HEX_ID = /^[0-9a-f]{40}$/i
 /** A crash loses at most this much of the routing table's history. */
 const SAVE_INTERVAL_MS = 30 * 60_000
-const STATE_VERSION = 1
 const DEFAULT_SAMPLE_INTERVAL_SECONDS = 300
 /** sample_infohashes answers per asking IP per window: a reply is ~10× its query, so a spoofed flood must not make us a reflector. */
 const SAMPLE_ANSWERS_PER_WINDOW = 20
@@ -77,17 +73,6 @@ export interface GetPeersReply {
 }
 
 export type { NodeContact, SampleReply } from './bep51.ts'
-
-interface SavedNode {
-  id?: Buffer
-  host: string
-  port: number
-}
-
-interface SavedState {
-  nodeId?: Buffer
-  nodes: SavedNode[]
-}
 
 /** A pending lookup or announce; stop() settles it, since bittorrent-dht drops their callbacks on destroy. */
 type Settle = (err?: Error) => void
@@ -412,76 +397,16 @@ export class DhtNode extends TypedEmitter<DhtNodeEvents> {
 
   /** The saved table, or undefined when there is none or it cannot be used (with a warning). */
   async #load(): Promise<SavedState | undefined> {
-    const file = this.#stateFile
-    if (!file) return undefined
-    let text: string
-    try {
-      text = await readFile(file, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      this.emit('warning', `DHT state ${file} could not be read (${errorMessage(err)}); starting with an empty routing table`)
-      return undefined
-    }
-    try {
-      const { state, skipped } = parseState(text)
-      if (skipped > 0) {
-        this.emit('warning', `DHT state ${file}: ${skipped} unreadable node entries were skipped`)
-      }
-      return state
-    } catch (err) {
-      this.emit('warning', `DHT state ${file} is corrupt (${errorMessage(err)}); starting with an empty routing table`)
-      return undefined
-    }
+    if (!this.#stateFile) return undefined
+    return loadDhtState(this.#stateFile, (message) => this.emit('warning', message))
   }
 
   async #save(): Promise<void> {
     const file = this.#stateFile
     const dht = this.#dht
     if (!file || !dht || dht.destroyed) return
-    const nodes = dht.nodes.toArray()
-    // After an offline run the table is empty; keeping the older file is worth more.
-    if (nodes.length === 0) return
-    const text = JSON.stringify({
-      version: STATE_VERSION,
-      nodeId: Buffer.from(dht.nodeId).toString('hex'),
-      nodes: nodes.map((n: DHTNodeInfo) => ({ id: Buffer.from(n.id).toString('hex'), host: n.host, port: n.port })),
-    })
-    try {
-      await writeFileAtomic(file, text)
-    } catch (err) {
-      throw new FriendError(`could not save the DHT routing table to ${file} (${errorMessage(err)}); check that folder's permissions and free space`)
-    }
+    await saveDhtState(file, dht)
   }
-}
-
-/** Throws when the text is not a state file at all; counts node entries that are unusable. */
-function parseState(text: string): { state: SavedState; skipped: number } {
-  const raw: unknown = JSON.parse(text)
-  if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { nodes?: unknown }).nodes)) {
-    throw new Error('expected an object with a "nodes" list')
-  }
-  const { nodeId, nodes } = raw as { nodeId?: unknown; nodes: unknown[] }
-  const state: SavedState = { nodes: [] }
-  if (typeof nodeId === 'string' && HEX_ID.test(nodeId)) state.nodeId = Buffer.from(nodeId, 'hex')
-  let skipped = 0
-  for (const entry of nodes) {
-    const node = readNode(entry)
-    if (node) state.nodes.push(node)
-    else skipped++
-  }
-  return { state, skipped }
-}
-
-function readNode(entry: unknown): SavedNode | undefined {
-  if (typeof entry !== 'object' || entry === null) return undefined
-  const { id, host, port } = entry as { id?: unknown; host?: unknown; port?: unknown }
-  // bittorrent-dht speaks IPv4 only (compact node info is 26 bytes).
-  if (typeof host !== 'string' || !isIPv4(host)) return undefined
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined
-  if (id === undefined) return { host, port }
-  if (typeof id !== 'string' || !HEX_ID.test(id)) return undefined
-  const idBytes = Buffer.from(id, 'hex')
-  return idBytes.length === NODE_ID_BYTES ? { id: idBytes, host, port } : undefined
 }
 
 function krpcOf(dht: DHT): KRpc {

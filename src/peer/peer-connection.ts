@@ -1,6 +1,7 @@
 // One connection to one remote peer for one torrent: the socket, the wire
 // codec, choke/interest state both ways, what the peer has, the requests we
-// have outstanding at it, keep-alive and idle timeouts, and rate meters.
+// have outstanding at it (kept by outstanding-requests.ts), keep-alive and idle
+// timeouts, and rate meters; peer-connection-types.ts holds its options and events.
 // The only module that reads or writes peer sockets. It decides nothing about
 // which blocks to fetch or whom to upload to: it reports, the torrent decides.
 import { transportOf } from '../transport/peer-socket.ts'
@@ -14,6 +15,8 @@ import { TypedEmitter } from '../core/typed-emitter.ts'
 import type { BlockRef } from '../core/types.ts'
 import { Decoder, WireError } from '../wire/decoder.ts'
 import type { DecodedItem } from '../wire/decoder.ts'
+import { OutstandingRequests } from './outstanding-requests.ts'
+import type { PeerConnectionEvents, PeerConnectionOptions } from './peer-connection-types.ts'
 import { encodeExtended, decodeExtendedHandshake, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID } from '../wire/extension.ts'
 import type { ExtendedHandshake } from '../wire/extension.ts'
 import { encodeHandshake, supportsExtensionProtocol, supportsV2 } from '../wire/handshake.ts'
@@ -39,59 +42,7 @@ export const SELF_CONNECTION = 'connected to ourselves'
 /** Largest piece message we accept: a 16 KiB block is the norm, 128 KiB is what some clients allow. */
 const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
 
-export interface PeerConnectionOptions {
-  /** A net.Socket, or a transport's stream (uTP, MSE over either). */
-  socket: PeerSocket
-  infoHash: Buffer
-  /** BEP 52: set the v2 bit in our handshake. */
-  v2?: boolean
-  /** BEP 52 hybrid: an incoming peer may use this (the v2) hash instead; we answer with the one it used. */
-  otherInfoHash?: Buffer
-  ourPeerId: Buffer
-  /** Undefined while fetching metadata (BEP 9): then have/bitfield cannot be checked and are ignored. */
-  pieceCount: number | undefined
-  outgoing: boolean
-  /** Incoming connections arrive with the remote handshake (and anything after it) already decoded. */
-  incoming?: { decoder: Decoder; handshake: Handshake; rest: DecodedItem[] }
-  /** Our BEP 10 handshake dictionary (m, v, p, reqq, metadata_size). */
-  extendedHandshake: ExtendedHandshake
-  clock?: Clock
-  /** A message begun and not finished within this long closes the connection (default MESSAGE_TIMEOUT_MS). */
-  messageTimeoutMs?: number
-}
-
-export interface PeerConnectionEvents {
-  /** The remote handshake checked out: the peer is ours to talk to. */
-  ready: []
-  choke: []
-  unchoke: []
-  interested: []
-  notInterested: []
-  /** The peer's bitfield (validated), or an all/none from BEP 6. */
-  bitfield: [bitfield: Bitfield]
-  have: [index: number]
-  haveAll: []
-  request: [block: BlockRef]
-  cancel: [block: BlockRef]
-  /** A block arrived that we had outstanding at this peer. */
-  block: [block: BlockRef, data: Buffer]
-  /** A block arrived that we never asked this peer for (ignored, counted as waste). */
-  unexpectedBlock: [block: BlockRef]
-  reject: [block: BlockRef]
-  /** BEP 52 hash messages; the buffers are the connection's own copies. */
-  hashRequest: [range: HashRange]
-  hashes: [range: HashRange, hashes: Buffer]
-  hashReject: [range: HashRange]
-  extendedHandshake: [handshake: ExtendedHandshake]
-  extended: [name: string, payload: Buffer]
-  /** Socket closed; `reason` says why in one line. Emitted exactly once. */
-  close: [reason: string]
-}
-
-interface Outstanding {
-  block: BlockRef
-  sentAtMs: number
-}
+export type { PeerConnectionEvents, PeerConnectionOptions } from './peer-connection-types.ts'
 
 export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   readonly outgoing: boolean
@@ -134,7 +85,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   #decoder: Decoder
   #handshakeDone = false
   #closed = false
-  #outstanding = new Map<number, Outstanding>()
+  readonly #outstanding = new OutstandingRequests()
   #lastSentAtMs: number
   #lastReceivedAtMs: number
   readonly #messageTimeoutMs: number
@@ -279,25 +230,12 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   /** Sends requests in one write; each is remembered until its block, a reject, a cancel or a choke. */
   request(blocks: BlockRef[]): void {
     if (blocks.length === 0 || this.#closed) return
-    const now = this.#clock.now()
-    const frames = Buffer.allocUnsafe(17 * blocks.length)
-    let off = 0
-    for (const b of blocks) {
-      // <len=0013><id=6><index><begin><length>
-      frames.writeUInt32BE(13, off)
-      frames[off + 4] = 6
-      frames.writeUInt32BE(b.index, off + 5)
-      frames.writeUInt32BE(b.begin, off + 9)
-      frames.writeUInt32BE(b.length, off + 13)
-      off += 17
-      this.#outstanding.set(blockKey(b.index, b.begin), { block: b, sentAtMs: now })
-    }
-    this.#send(frames)
+    this.#send(this.#outstanding.add(blocks, this.#clock.now()))
   }
 
   /** Cancels an outstanding request (endgame: another peer delivered it). */
   cancel(block: BlockRef): void {
-    if (this.#outstanding.delete(blockKey(block.index, block.begin))) this.#send(encode({ type: 'cancel', ...block }))
+    if (this.#outstanding.delete(block)) this.#send(encode({ type: 'cancel', ...block }))
   }
 
   /** Cancels every outstanding request (the peer is snubbed); returns them for others to fetch. */
@@ -309,16 +247,12 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   /** Forgets every outstanding request without telling the peer (after a choke, BEP 3 drops them). */
   clearOutstanding(): BlockRef[] {
-    const blocks = [...this.#outstanding.values()].map((o) => o.block)
-    this.#outstanding.clear()
-    return blocks
+    return this.#outstanding.clear()
   }
 
   /** Oldest outstanding request's age, for timeouts. */
   oldestRequestAgeMs(): number {
-    const now = this.#clock.now()
-    for (const o of this.#outstanding.values()) return now - o.sentAtMs
-    return 0
+    return this.#outstanding.oldestAgeMs(this.#clock.now())
   }
 
   /**
@@ -472,12 +406,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       case 'piece':
         return this.#handlePiece(msg.index, msg.begin, msg.block)
       case 'reject': {
-        const key = blockKey(msg.index, msg.begin)
-        const o = this.#outstanding.get(key)
-        if (o) {
-          this.#outstanding.delete(key)
-          this.emit('reject', o.block)
-        }
+        const block = this.#outstanding.take(msg.index, msg.begin)
+        if (block) this.emit('reject', block)
         return
       }
       case 'extended':
@@ -502,17 +432,16 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   }
 
   #handlePiece(index: number, begin: number, data: Buffer): void {
-    const key = blockKey(index, begin)
-    const o = this.#outstanding.get(key)
+    const block = this.#outstanding.get(index, begin)
     this.downloadMeter.add(data.length)
-    if (!o || o.block.length !== data.length) {
+    if (!block || block.length !== data.length) {
       this.emit('unexpectedBlock', { index, begin, length: data.length })
       return
     }
-    this.#outstanding.delete(key)
+    this.#outstanding.take(index, begin)
     this.lastBlockAtMs = this.#clock.now()
     this.snubbed = false
-    this.emit('block', o.block, data)
+    this.emit('block', block, data)
   }
 
   #handleExtended(extId: number, payload: Buffer): void {
@@ -551,9 +480,4 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     }
     if (this.#handshakeDone && now - this.#lastSentAtMs > KEEP_ALIVE_MS) this.#send(encode({ type: 'keepAlive' }))
   }
-}
-
-/** A block as one number: begin < 64 MiB = 2^26 (the largest piece we accept), so index·2^26 + begin is unique. */
-function blockKey(index: number, begin: number): number {
-  return index * 0x4000000 + begin
 }

@@ -1,6 +1,7 @@
 // Turns per-file choices (skip / low / normal / high) into per-piece priorities
-// for the picker (0 = never fetch, higher first). Pure arithmetic on file
-// offsets: never touches disk. A piece touching any wanted file is fetched.
+// for the picker (0 = never fetch, higher first), and says which files a change
+// of choices skips or brings back. Pure arithmetic on file offsets: never
+// touches disk. A piece touching any wanted file is fetched.
 
 import type { Metainfo } from '../metainfo/metainfo.ts'
 
@@ -34,4 +35,15 @@ export function piecePriorities(meta: Metainfo, filePriorities: FilePriority[]):
     }
   }
   return priorities
+}
+
+/** The files `after` skips that `before` did not, and those it no longer skips (no choices before: all normal). */
+export function skipChanges(before: readonly FilePriority[] | undefined, after: readonly FilePriority[]): { skip: number[]; unskip: number[] } {
+  const skip: number[] = []
+  const unskip: number[] = []
+  for (let i = 0; i < after.length; i++) {
+    const wasSkipped = (before?.[i] ?? 'normal') === 'skip'
+    if (wasSkipped !== (after[i] === 'skip')) (wasSkipped ? unskip : skip).push(i)
+  }
+  return { skip, unskip }
 }

@@ -1,7 +1,8 @@
 // One torrent: the one owner of its state, wiring the parts that each do one
 // job: the swarm (candidates, dialling, connection slots, bans), the
 // downloader (requests, blocks, piece verification), the uploader (requests
-// served) and the choker, plus trackers, other peer sources and PEX. It turns
+// served) and the choker, plus trackers (torrent-trackers.ts), other peer
+// sources and PEX; peer-wiring.ts routes each connection's events. It turns
 // their reports into decisions (seed now, strike a peer, stop on a full disk).
 // All its state changes happen in its handle* methods, one input at a time, on
 // Node's event loop; the parts report back with events or return values.
@@ -9,7 +10,7 @@
 import type { TransportPolicy } from '../peer/dial.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
 import pLimit from 'p-limit'
-import { Bitfield } from '../core/bitfield.ts'
+import type { Bitfield } from '../core/bitfield.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { systemClock } from '../core/clock.ts'
 import { ConnectionSlots } from '../core/connection-slots.ts'
@@ -19,12 +20,10 @@ import { TypedEmitter } from '../core/typed-emitter.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
 import type { PeerCandidate } from '../core/types.ts'
 import type { PeerSource } from '../discovery/peer-source.ts'
-import { TrackerSource } from '../discovery/tracker-source.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
 import { Choker } from '../choker/choker.ts'
-import { checkPieces } from '../storage/check.ts'
-import { piecePriorities, type FilePriority } from '../storage/file-priorities.ts'
+import { piecePriorities, skipChanges, type FilePriority } from '../storage/file-priorities.ts'
 import type { Storage } from '../storage/storage.ts'
 import type { Decoder, DecodedItem } from '../wire/decoder.ts'
 import type { Handshake } from '../wire/handshake.ts'
@@ -32,6 +31,12 @@ import { Downloader } from './downloader.ts'
 import { HashExchange } from './hash-exchange.ts'
 import { PeerExtensions } from './peer-extensions.ts'
 import { Swarm } from './swarm.ts'
+import { applyRechoke } from './choking.ts'
+import { piecesOnDisk } from './start-check.ts'
+import { wirePeer } from './peer-wiring.ts'
+import { TorrentTrackers } from './torrent-trackers.ts'
+import { pieceStates, torrentSnapshot } from './torrent-snapshot.ts'
+import { storageFailure } from './storage-failure.ts'
 import { DEFAULT_MAX_BUFFERED_BYTES_PER_PEER, DEFAULT_MAX_PENDING_REQUESTS_PER_PEER } from './torrent-types.ts'
 import type { PieceStates, TorrentErrorKind, TorrentEvents, TorrentOptions, TorrentSnapshot, TorrentState } from './torrent-types.ts'
 import { Uploader } from './uploader.ts'
@@ -43,8 +48,6 @@ export type { PeerSnapshot, PieceStates, TorrentErrorKind, TorrentEvents, Torren
 
 const TICK_MS = 1_000
 const RECHOKE_MS = 10_000
-/** Regular slots plus the optimistic one (the choker's defaults). */
-const UNCHOKE_SLOTS = 5
 /** How often the data on disk is looked for (a folder deleted under us): ticks, i.e. seconds. */
 const DATA_CHECK_TICKS = 5
 
@@ -68,12 +71,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #extensions: PeerExtensions
   readonly #uploadMeter: RateMeter
   #rechokeTimer: TimerHandle | undefined
-  #tracker: TrackerSource | undefined
+  #trackers: TorrentTrackers | undefined
   #webSeeds: WebSeeds | undefined
   /** BEP 52: piece layers and block hashes, asked of peers and served to them. */
   #hashes: HashExchange | undefined
-  /** BEP 52 hybrid: the same trackers, announced under the v2 hash too (its peers join the one swarm). */
-  #trackerV2: TrackerSource | undefined
   #tick: TimerHandle | undefined
   #state: TorrentState = 'idle'
   #error: string | undefined
@@ -184,14 +185,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
    */
   async setFilePriorities(priorities: FilePriority[]): Promise<void> {
     if (priorities.length !== this.meta.files.length) throw new FriendError(`${this.meta.name} has ${this.meta.files.length} files, got ${priorities.length} priorities`)
-    const before = this.#filePriorities
+    const { skip, unskip } = skipChanges(this.#filePriorities, priorities)
     this.#filePriorities = [...priorities]
-    const skip: number[] = []
-    const unskip: number[] = []
-    for (let i = 0; i < priorities.length; i++) {
-      const wasSkipped = (before?.[i] ?? 'normal') === 'skip'
-      if (wasSkipped !== (priorities[i] === 'skip')) (wasSkipped ? unskip : skip).push(i)
-    }
     if (skip.length > 0) await this.#storage.setSkipped?.(skip, true)
     if (unskip.length > 0) await this.#storage.setSkipped?.(unskip, false)
     if (!this.#downloader.started) return
@@ -227,19 +222,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     let have: Bitfield
     const onProgress = (checked: number, total: number) => this.emit('checkProgress', checked, total)
     try {
-      if (this.#resumeHave && this.#recheck) {
-        // Trusted pieces stand; pieces touching changed files are hashed again
-        // (those verified after the resume data was saved are found this way).
-        have = await checkPieces(this.#storage, this.meta, { only: this.#recheck, onProgress })
-        for (let i = 0; i < this.meta.pieceCount; i++) if (!this.#recheck.get(i) && this.#resumeHave.get(i)) have.set(i)
-      } else if (this.#resumeHave) {
-        // Resume data matched the files on disk (sizes and mtimes): no re-hash.
-        have = this.#resumeHave
-      } else {
-        // A first start (or a full recheck): what no write will ever create is made now.
-        await this.#storage.createEmptyFiles?.()
-        have = await checkPieces(this.#storage, this.meta, { onProgress })
-      }
+      have = await piecesOnDisk(this.#storage, this.meta, { resumeHave: this.#resumeHave, recheck: this.#recheck, onProgress })
     } catch (err) {
       this.#fail(`checking existing data failed: ${errorMessage(err)}`)
       return
@@ -267,12 +250,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** Pieces in flight and (when asked) each piece's availability, for a piece map; O(pieces) only with availability. */
   pieceStates(withAvailability: boolean): PieceStates {
-    const inFlight = new Bitfield(this.meta.pieceCount)
-    for (const i of this.#downloader.openPieces()) inFlight.set(i)
-    if (!withAvailability || !this.#downloader.started) return { inFlight }
-    const availability = new Uint8Array(this.meta.pieceCount)
-    for (let i = 0; i < availability.length; i++) availability[i] = Math.min(255, this.#downloader.availability(i))
-    return { inFlight, availability }
+    return pieceStates(this.meta.pieceCount, this.#downloader, withAvailability)
   }
 
   /** Closes the connection with peer `key` (a person's disconnect); false when not connected. */
@@ -310,7 +288,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#downloader.stop()
     this.#webSeeds?.stop()
     this.#swarm.close()
-    const sourcesStopped = [this.#tracker?.stop(), this.#trackerV2?.stop(), ...this.#sources.map((s) => s.stop())]
+    const sourcesStopped = [this.#trackers?.stop(), ...this.#sources.map((s) => s.stop())]
     await this.#downloader.settle()
     await Promise.allSettled([...sourcesStopped, this.#storage.flush()])
     await this.#storage.close().catch(() => {})
@@ -327,66 +305,36 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   snapshot(): TorrentSnapshot {
-    const downloader = this.#downloader
-    const piecesVerified = downloader.started ? downloader.have.count() : 0
-    const verifiedBytes = downloader.verifiedBytes()
-    const downloadRate = downloader.rateBytesPerSec()
-    const left = this.meta.length - verifiedBytes
-    const peers = this.#swarm.peerSnapshots()
-    let seeds = 0
-    for (const p of peers) if (p.progress === 1) seeds++
-    const connectedPeers = peers.length
-    if (this.#webSeeds) peers.push(...this.#webSeeds.snapshots())
-    return {
-      infoHash: this.meta.infoHashHex,
-      name: this.meta.name,
+    return torrentSnapshot({
+      meta: this.meta,
       state: this.#state,
       error: this.#error,
-      sizeBytes: this.meta.length,
-      verifiedBytes,
-      progress: this.meta.length ? verifiedBytes / this.meta.length : 1,
-      pieceCount: this.meta.pieceCount,
-      piecesVerified,
-      downloadedBytes: downloader.downloadedBytes,
-      uploadedBytes: this.#uploadMeter.total,
-      wastedBytes: downloader.wastedBytes,
-      downloadRate,
-      uploadRate: this.#uploadMeter.rateBytesPerSec(),
-      connectedPeers,
-      knownPeers: this.#swarm.knownPeers,
-      seeds,
-      etaSeconds: left > 0 && downloadRate > 0 ? Math.ceil(left / downloadRate) : left === 0 ? 0 : undefined,
-      peers,
-      trackers: this.#tracker?.status() ?? [],
-    }
+      downloader: this.#downloader,
+      swarm: this.#swarm,
+      webSeeds: this.#webSeeds,
+      uploadMeter: this.#uploadMeter,
+      trackers: this.#trackers?.status() ?? [],
+    })
   }
 
   // --- discovery -----------------------------------------------------------
 
   #startTrackers(): void {
-    this.#tracker = this.#newTracker(this.meta.infoHash)
-    if (this.meta.v2 && this.meta.hasV1) this.#trackerV2 = this.#newTracker(this.meta.v2.infoHash.subarray(0, 20))
-  }
-
-  #newTracker(infoHash: Buffer): TrackerSource {
-    const tracker = new TrackerSource({
-      infoHash,
+    this.#trackers = new TorrentTrackers({
+      meta: this.meta,
       peerId: this.#peerId,
-      port: this.#listenPort,
+      listenPort: this.#listenPort,
       announcePort: this.#announcePort,
-      tiers: this.meta.announce,
       numWant: this.#opts.numWant,
       clock: this.#clock,
       getStats: () => ({ uploaded: this.#uploadMeter.total, downloaded: this.#downloader.downloadedBytes, left: this.meta.length - this.#downloader.verifiedBytes() }),
+      onPeers: (url, peers) => {
+        this.#swarm.handleTrackerPeers(url, peers)
+        this.#maintainConnections()
+      },
+      onError: (info) => this.emit('trackerError', info),
+      onAnnounced: (info) => this.emit('trackerAnnounced', info),
     })
-    tracker.on('peers', (peers, url) => {
-      this.#swarm.handleTrackerPeers(url, peers)
-      this.#maintainConnections()
-    })
-    tracker.on('trackerError', (info) => this.emit('trackerError', info))
-    tracker.on('trackerAnnounced', (info) => this.emit('trackerAnnounced', info))
-    tracker.start()
-    return tracker
   }
 
   /** Web seeds are fed like peers by the downloader; they hold no connection slot. */
@@ -402,8 +350,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const outOfPeers = this.#swarm.maintain(this.#state)
     // Out of peers to try: ask the trackers again rather than give up (they rate-limit themselves).
     if (outOfPeers && this.#state === 'downloading') {
-      this.#tracker?.requestMore()
-      this.#trackerV2?.requestMore()
+      this.#trackers?.requestMore()
       for (const source of this.#sources) source.requestMore()
     }
   }
@@ -412,49 +359,17 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** A new connection: what it says goes to the downloader, the uploader and the choker. */
   #handleConnection(pc: PeerConnection): void {
-    const key = pc.key
-    const downloader = this.#downloader
-    pc.on('extendedHandshake', (h) => {
-      if (h.p !== undefined) this.#swarm.handleListenPort(pc, h.p)
-      if (this.#swarm.connections.get(key) === pc && !pc.closed) this.#extensions.handleExtendedHandshake(pc, h.p)
+    wirePeer(pc, {
+      swarm: this.#swarm,
+      downloader: this.#downloader,
+      uploader: this.#uploader,
+      extensions: this.#extensions,
+      transports: this.#transports,
+      maxPendingRequestsPerPeer: this.#opts.maxPendingRequestsPerPeer,
+      addPeers: (candidates) => this.addPeers(candidates),
+      closeIfBothSeeds: (p) => this.#closeIfBothSeeds(p),
+      rechoke: () => this.#rechoke(),
     })
-    pc.on('extended', (name, payload) => {
-      const candidates = this.#extensions.handleExtended(pc, name, payload)
-      // BEP 11 flag 0x04: a peer said to speak uTP is dialed over uTP first, one said not to over TCP first.
-      for (const c of candidates) if (c.utp !== undefined) this.#transports?.hint(c.host, c.port, c.utp ? 'utp' : 'tcp')
-      if (candidates.length > 0) this.addPeers(candidates)
-    })
-    pc.on('bitfield', (bf) => {
-      downloader.handleBitfield(key, bf)
-      if (this.#closeIfBothSeeds(pc)) return
-      downloader.updateInterest(pc)
-    })
-    pc.on('haveAll', () => {
-      downloader.handleHaveAll(key)
-      if (this.#closeIfBothSeeds(pc)) return
-      downloader.updateInterest(pc)
-    })
-    pc.on('have', (index) => downloader.handleHave(pc, index))
-    pc.on('request', (block) => {
-      if (this.#uploader.handleRequest(pc, block) === 'flooding') {
-        pc.close(`request flood: over ${2 * this.#opts.maxPendingRequestsPerPeer} requests refused in a row (we queue ${this.#opts.maxPendingRequestsPerPeer})`)
-      }
-    })
-    pc.on('cancel', (block) => this.#uploader.handleCancel(pc, block))
-    pc.on('interested', () => {
-      // A free upload slot goes to a newly interested peer now, not at the next rechoke.
-      let unchoked = 0
-      for (const p of this.#swarm.connections.values()) if (!p.amChoking) unchoked++
-      if (unchoked < UNCHOKE_SLOTS) this.#rechoke()
-    })
-    pc.on('notInterested', () => {
-      if (!pc.amChoking) this.#rechoke()
-    })
-    pc.on('unchoke', () => downloader.fill(pc))
-    pc.on('choke', () => downloader.handleChoke(pc))
-    pc.on('reject', (block) => downloader.handleReject(pc, block))
-    pc.on('block', (block, data) => downloader.handleBlock(pc, block, data))
-    pc.on('unexpectedBlock', (block) => downloader.handleUnexpectedBlock(block))
   }
 
   #handlePeerReady(pc: PeerConnection): void {
@@ -495,25 +410,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** Tit-for-tat: the choker picks who may download from us; the rest are choked. */
   #rechoke(): void {
     if (!this.#downloader.started || this.#stopping) return
-    const now = this.#clock.now()
-    const peers = [...this.#swarm.connections.values()].filter((pc) => pc.ready)
-    const decision = this.#choker.rechoke(
-      peers.map((pc) => ({
-        id: pc.key,
-        interested: pc.peerInterested,
-        downloadRate: pc.downloadMeter.rateBytesPerSec(),
-        uploadRate: pc.uploadMeter.rateBytesPerSec(),
-        connectedAtMs: pc.connectedAtMs,
-        snubbed: pc.snubbed,
-      })),
-      now,
-      this.#state === 'seeding',
-    )
-    for (const pc of peers) {
-      const unchoke = decision.unchoked.has(pc.key) || decision.optimistic === pc.key
-      if (!unchoke && !pc.amChoking) this.#uploader.handleChoked(pc)
-      pc.setChoking(!unchoke)
-    }
+    applyRechoke(this.#choker, this.#swarm.connections.values(), this.#uploader, this.#clock.now(), this.#state === 'seeding')
   }
 
   // --- pieces --------------------------------------------------------------
@@ -544,8 +441,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       this.#failStorage(`cannot flush ${this.meta.name} to disk: ${errorMessage(err)}`, err)
       return
     }
-    this.#tracker?.complete()
-    this.#trackerV2?.complete()
+    this.#trackers?.complete()
     // Nothing is left to fetch: web seeds close their idle connections.
     this.#webSeeds?.fill()
     this.emit('complete')
@@ -597,11 +493,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** A storage failure, said plainly when it is one the user (or the session) can act on. */
   #failStorage(message: string, err: unknown): void {
-    const code = (err as { code?: unknown } | undefined)?.code
-    const file = (err as { path?: unknown } | undefined)?.path
-    const where = typeof file === 'string' ? file : this.meta.name
-    if (code === 'ENOSPC' || code === 'EDQUOT') this.#fail(`disk full writing ${where} (${code === 'ENOSPC' ? 'no space left' : 'over the disk quota'})`, 'disk full')
-    else if (code === 'ENOENT') this.#fail(`data missing: ${where}; verify or remove`, 'data missing')
-    else this.#fail(message)
+    const failure = storageFailure(message, err, this.meta.name)
+    this.#fail(failure.message, failure.kind)
   }
 }

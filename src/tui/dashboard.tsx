@@ -1,10 +1,11 @@
 // The dashboard's container: polls the session (use-session-poll: list,
 // status, the open torrent's details, new log lines, rate history) and redraws
 // at most once per poll, not at all when nothing changed; turns each key or
-// click (mouse.ts) into at most one session command (a folder's priority, a ban, a disconnect are
-// one each). The components it renders take props only. Errors from commands
-// show in the message line, never as a crash.
-import { Box, Text } from 'ink'
+// click (mouse.ts) into at most one session command (a folder's priority, a
+// ban, a disconnect are one each). The components it renders (top-line,
+// log-pane and the views) take props only. Errors from commands show in the
+// message line, never as a crash.
+import { Box } from 'ink'
 import type { Key } from 'ink'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { TorrentSummary } from '../session/session.ts'
@@ -16,8 +17,9 @@ import { DetailView, TABS } from './detail-view.tsx'
 import type { Tab } from './detail-view.tsx'
 import { useFilesTab } from './use-files-tab.ts'
 import { HelpOverlay, helpRows, KEYS } from './help-overlay.tsx'
+import { LogPane } from './log-pane.tsx'
 import { SearchPanel } from './search-panel.tsx'
-import { fit, inView, SORT_KEYS, splitCommandLine, viewLabel, VIEWS, visibleTorrents } from './model.ts'
+import { inView, SORT_KEYS, splitCommandLine, VIEWS, visibleTorrents } from './model.ts'
 import type { SortKey, View } from './model.ts'
 import { BottomLine, Candidates } from './bottom-line.tsx'
 import type { Message, Mode } from './bottom-line.tsx'
@@ -26,6 +28,7 @@ import type { Click, MouseEvent, ScreenLayout } from './mouse.ts'
 import { RateGraph } from './rate-graph-view.tsx'
 import { StatusBar } from './status-bar.tsx'
 import { COLOURS, NO_COLOURS, PaletteContext } from './theme.ts'
+import { TopLine } from './top-line.tsx'
 import { TorrentList } from './torrent-list.tsx'
 import { useKeyQueue } from './use-key-queue.ts'
 import { useSessionPoll, type PollWants } from './use-session-poll.ts'
@@ -449,17 +452,7 @@ export function Dashboard(props: DashboardProps) {
   return (
     <PaletteContext.Provider value={palette}>
       <Box flexDirection="column" width={width}>
-        <Text wrap="truncate">
-          <Text bold color={palette.accent}>
-            friendtorrent
-          </Text>
-          {counts.map(([v, n]) => (
-            <Text key={v} inverse={v === view}>
-              {viewLabel(v, n)}
-            </Text>
-          ))}
-          {filter ? <Text color={palette.busy}>{` /${filter}`}</Text> : ''}
-        </Text>
+        <TopLine counts={counts} view={view} filter={filter} />
         {searching ? (
           <SearchPanel
             backend={backend}
@@ -491,16 +484,7 @@ export function Dashboard(props: DashboardProps) {
           <TorrentList torrents={visible} selected={selectedIndex} width={width} height={bodyHeight - ratesRows} sort={sort} descending={descending} />
         )}
         {ratesRows > 0 && <RateGraph history={data.rates} width={width} height={ratesRows} sampleMs={refreshMs} />}
-        {props.debug && (
-          <Box flexDirection="column" height={logRows}>
-            <Text dimColor>{fit('── log ' + '─'.repeat(width), width)}</Text>
-            {data.log.slice(-(logRows - 1)).map((l) => (
-              <Text key={`${l.seq}-${l.atMs}`} wrap="truncate" dimColor={!/^(error|warning)/.test(l.text)} color={/^(error|warning)/.test(l.text) ? palette.bad : undefined}>
-                {fit(`${new Date(l.atMs).toTimeString().slice(0, 8)} ${l.text}`, width)}
-              </Text>
-            ))}
-          </Box>
-        )}
+        {props.debug && <LogPane log={data.log} width={width} rows={logRows} />}
         <BottomLine mode={mode} message={data.lost ? { text: data.lost, error: true } : message} width={width} />
         {candidateRows > 0 && <Candidates names={message!.candidates!} width={width} rows={candidateRows} />}
         <StatusBar status={data.status} attachedTo={backend.attachedTo} width={width} />

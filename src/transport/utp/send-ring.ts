@@ -71,6 +71,14 @@ export class SendRing {
     o.needResend = true
   }
 
+  /** A timeout: every packet from `from` up to (not including) `to` is presumed lost. */
+  markAllTimedOut(from: number, to: number): void {
+    for (let s = from; s !== to; s = (s + 1) & 0xffff) {
+      const o = this.get(s)
+      if (o) this.markTimedOut(o)
+    }
+  }
+
   /** It goes out (again) at `nowMs`. */
   markSent(o: OutPacket, nowMs: number): void {
     if (!o.inFlight) this.inFlightBytes += o.payloadBytes

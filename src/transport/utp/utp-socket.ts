@@ -1,8 +1,11 @@
 // One uTP connection (BEP 29) as a node Duplex, so a PeerConnection takes it
 // where it takes a TCP socket: write/cork/destroy, 'data'/'end'/'close',
 // writableLength and 'drain' for backpressure, remoteAddress/remotePort.
-// It owns the connection's sequence numbers, its send ring (for retransmission
-// and selective ACK), its reorder ring and its LEDBAT controller. It never owns
+// It owns the connection's state and its send path: sequence numbers, the send
+// ring (retransmission, timeouts; fast-retransmit.ts finds losses from ACKs),
+// MTU probes and the LEDBAT controller. What was written waits in its
+// WriteQueue, what arrives goes through its ReceivePath, and out-packets.ts
+// writes the bytes of what it sends. It never owns
 // a UDP socket or a timer: its UtpHost sends datagrams, batches its flushes
 // (one per event-loop turn, so a burst of packets gets one ACK) and ticks it.
 import { Duplex } from 'node:stream'
@@ -11,12 +14,14 @@ import { Ledbat } from './ledbat.ts'
 import { MtuSearch } from './mtu-search.ts'
 import { udpPayloadFor } from './route-mtu.ts'
 import {
-  HEADER_LENGTH, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN, EXT_SELECTIVE_ACK, EXT_BITS, MIN_PROBE_EXTENSIONS_BYTES, SYN_EXTENSIONS_BYTES,
-  forEachSacked, refreshHeader, seqDiff, writeHeader, writeProbePadding, writeSynExtensions,
+  HEADER_LENGTH, ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN, MIN_PROBE_EXTENSIONS_BYTES,
+  forEachSacked, refreshHeader, seqDiff,
 } from './utp-packet.ts'
-import { ReorderBuffer } from './reorder-buffer.ts'
-import { ChunkQueue, type ChunkRelease } from './chunk-queue.ts'
-import { AckReleases } from './ack-releases.ts'
+import { ReceivePath } from './receive-path.ts'
+import type { ChunkRelease } from './chunk-queue.ts'
+import { controlPacket, newPacketHeader, unpaddedHeader } from './out-packets.ts'
+import { WriteQueue } from './write-queue.ts'
+import { FastRetransmit } from './fast-retransmit.ts'
 import { SendRing, type OutPacket } from './send-ring.ts'
 import type { PacketType, UtpPacketView } from './utp-packet.ts'
 
@@ -27,23 +32,15 @@ import type { PacketType, UtpPacketView } from './utp-packet.ts'
  */
 export const SAFE_PACKET_BYTES = 1400
 const SAFE_MSS = SAFE_PACKET_BYTES - HEADER_LENGTH
-/** The largest datagram we take (Node reads each into 64 KiB): what EXT_MAX_DATAGRAM says. */
-export const MAX_RECEIVE_DATAGRAM = 65_535
+export { MAX_RECEIVE_DATAGRAM } from './out-packets.ts'
 /** Sequence numbers kept in the send and reorder rings (a power of two). */
 const RING = 2048
-/** What we advertise while nothing is buffered. */
-const RECV_WINDOW_BYTES = 4 * 1024 * 1024
 /** The congestion window's cap, whatever the packet size. */
 const MAX_WINDOW_BYTES = 8 * 1024 * 1024
-/** Bytes accepted from write() before its callback waits (the "kernel send buffer"). */
-const SEND_QUEUE_BYTES = 256 * 1024
-/** The selective ACK covers up to this many bytes of bitmask (256 packets). */
-const MAX_SACK_BYTES = 32
 const KEEPALIVE_MS = 29_000
 /** Timeouts in a row before giving up: a SYN sooner, so a dial falls back to TCP quickly. */
 const MAX_SYN_TIMEOUTS = 1
 const MAX_DATA_TIMEOUTS = 6
-const DUP_ACKS_FOR_LOSS = 3
 
 export interface UtpHost {
   readonly clock: Clock
@@ -96,28 +93,18 @@ export class UtpSocket extends Duplex {
   #sndUna: number
   readonly #out = new SendRing(RING)
   #rtoAtMs = Number.POSITIVE_INFINITY
-  #dupAcks = 0
+  readonly #fastRetransmit = new FastRetransmit()
   #synRetriesOnFin = 0
   #answered = false
-  #lastAckSeen = -1
 
-  readonly #queue = new ChunkQueue()
-  /** write() callbacks of Buffers not yet in #queue: called once the chunk's packets are acknowledged, not when it is queued (see write). */
-  readonly #releases = new Map<Buffer, ChunkRelease>()
-  /** Callbacks of chunks wholly in packets, called once those packets are acknowledged. */
-  readonly #ackReleases = new AckReleases()
-  #heldWrite: ((err?: Error | null) => void) | undefined
+  readonly #writes = new WriteQueue()
   #wantFin = false
   #finalCb: ((err?: Error | null) => void) | undefined
   #finSeq = -1
 
-  #ackNr = 0
-  readonly #in = new ReorderBuffer(RING)
-  #eofSeq = -1
-  #ended = false
+  readonly #rx = new ReceivePath(RING)
   #replyMicro = 0
   #needAck = false
-  #lastAdvertised = RECV_WINDOW_BYTES
   #lastSentMs: number
   #lastReceivedMs: number
 
@@ -146,7 +133,7 @@ export class UtpSocket extends Duplex {
       this.#sendNew(ST_SYN, 0, init.recvId)
     } else {
       this.#state = 'connected'
-      this.#ackNr = init.synSeqNr! & 0xffff
+      this.#rx.ackNr = init.synSeqNr! & 0xffff
       this.#needAck = true
       this.#host.requestFlush(this)
     }
@@ -210,7 +197,7 @@ export class UtpSocket extends Duplex {
 
   override _read(): void {
     // The consumer drained what we pushed: if our advertised window was closed, open it.
-    if (this.#state === 'connected' && this.#lastAdvertised < RECV_WINDOW_BYTES / 2 && this.#advertisedWindow() >= RECV_WINDOW_BYTES / 2) {
+    if (this.#state === 'connected' && this.#rx.windowReopened(this.readableLength)) {
       this.#needAck = true
       this.#host.requestFlush(this)
     }
@@ -223,22 +210,22 @@ export class UtpSocket extends Duplex {
    */
   override write(chunk: unknown, encodingOrCb?: BufferEncoding | ChunkRelease, cb?: ChunkRelease): boolean {
     const release = typeof encodingOrCb === 'function' ? encodingOrCb : cb
-    if (!release || !Buffer.isBuffer(chunk) || this.#releases.has(chunk)) return super.write(chunk, encodingOrCb as BufferEncoding, cb)
+    if (!release || !Buffer.isBuffer(chunk) || this.#writes.holds(chunk)) return super.write(chunk, encodingOrCb as BufferEncoding, cb)
     if (this.destroyed) {
       process.nextTick(release, new Error('uTP connection closed'))
       return false
     }
-    this.#releases.set(chunk, release)
+    this.#writes.hold(chunk, release)
     return super.write(chunk)
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#enqueue(chunk)
+    this.#writes.enqueue(chunk)
     this.#afterEnqueue(cb)
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
-    for (const c of chunks) this.#enqueue(c.chunk)
+    for (const c of chunks) this.#writes.enqueue(c.chunk)
     this.#afterEnqueue(cb)
   }
 
@@ -252,29 +239,16 @@ export class UtpSocket extends Duplex {
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     if (this.#state !== 'closed') {
       // A clean close (everything sent and acknowledged) ends with a FIN, anything else with a RESET.
-      const clean = this.#state === 'connected' && this.#queue.bytes === 0 && this.#sndUna === this.#seqNr
+      const clean = this.#state === 'connected' && this.#writes.bytes === 0 && this.#sndUna === this.#seqNr
       if (this.#state === 'connected' && !(clean && this.#finSeq !== -1)) this.#sendControl(clean ? ST_FIN : ST_RESET)
       this.#close()
     }
     // Chunks that never reached the queue (still in the Writable's buffer) are released too.
-    const closedErr = err ?? new Error('uTP connection closed')
-    this.#queue.clear(closedErr)
-    this.#ackReleases.clear(closedErr)
-    for (const release of this.#releases.values()) release(closedErr)
-    this.#releases.clear()
-    const held = this.#heldWrite
-    this.#heldWrite = undefined
-    held?.(closedErr)
+    this.#writes.clearAll(err ?? new Error('uTP connection closed'))
     const final = this.#finalCb
     this.#finalCb = undefined
     final?.(err ?? new Error('uTP connection closed'))
     cb(err)
-  }
-
-  #enqueue(chunk: Buffer): void {
-    const release = this.#releases.get(chunk)
-    if (release) this.#releases.delete(chunk)
-    this.#queue.push(chunk, release)
   }
 
   #afterEnqueue(cb: (err?: Error | null) => void): void {
@@ -283,8 +257,7 @@ export class UtpSocket extends Duplex {
       return
     }
     this.#host.requestFlush(this)
-    if (this.#queue.bytes < SEND_QUEUE_BYTES) cb()
-    else this.#heldWrite = cb
+    this.#writes.accept(cb)
   }
 
   // --- receiving --------------------------------------------------------------
@@ -318,7 +291,7 @@ export class UtpSocket extends Duplex {
       }
       if (p.type !== ST_STATE) return
       // libutp numbering: the SYN-ACK carries the sequence number its first data packet will use.
-      this.#ackNr = (p.seqNr - 1) & 0xffff
+      this.#rx.ackNr = (p.seqNr - 1) & 0xffff
       this.#state = 'connected'
       if (p.maxDatagram > 0) {
         this.#mtu.setCeiling(this.#ceilingFor(p.maxDatagram), clock.now())
@@ -353,39 +326,19 @@ export class UtpSocket extends Duplex {
         if (highest === -1 || seqDiff(s, highest) > 0) highest = s
       })
       // Fast retransmit: a packet with three or more acknowledged after it is lost.
-      if (highest !== -1) {
-        let above = 0
-        // A resent packet still missing two round trips later was lost again.
-        const again = Math.max(2 * this.#cc.rttMs, 10)
-        for (let s = highest; seqDiff(s, this.#sndUna) >= 0; s = (s - 1) & 0xffff) {
-          const o = this.#out.get(s)
-          if (!o) above++
-          else if (above >= DUP_ACKS_FOR_LOSS && !o.needResend && (!o.fastResent || now - o.sentAtMs > again)) {
-            this.#out.markLost(o)
-            if (!this.#probeLost(s, now)) lost = true
-          }
-        }
-      }
+      if (highest !== -1) this.#fastRetransmit.scanSack(this.#out, highest, this.#sndUna, this.#cc.rttMs, now, (s) => {
+        if (!this.#probeLost(s, now)) lost = true
+      })
     }
     const before = this.#sndUna
     while (this.#sndUna !== this.#seqNr && !this.#out.get(this.#sndUna)) this.#sndUna = (this.#sndUna + 1) & 0xffff
     if (this.#sndUna !== before) {
       progressed = true
-      this.#ackReleases.ackedBefore(this.#sndUna)
+      this.#writes.ackedBefore(this.#sndUna)
     }
     // Duplicate ACKs: the same ack_nr three times with data outstanding.
-    if (!progressed && p.type === ST_STATE && p.ackNr === this.#lastAckSeen && this.#sndUna !== this.#seqNr) {
-      if (++this.#dupAcks === DUP_ACKS_FOR_LOSS) {
-        const o = this.#out.get(this.#sndUna)
-        if (o && !o.fastResent && !o.needResend) {
-          this.#out.markLost(o)
-          if (!this.#probeLost(this.#sndUna, now)) lost = true
-        }
-      }
-    } else if (progressed) {
-      this.#dupAcks = 0
-    }
-    this.#lastAckSeen = p.ackNr
+    const dupLost = this.#fastRetransmit.handleAck(this.#out, p.ackNr, p.type === ST_STATE && this.#sndUna !== this.#seqNr, progressed, this.#sndUna)
+    if (dupLost && !this.#probeLost(this.#sndUna, now)) lost = true
     if (lost) {
       this.stats.fastResends++
       this.#cc.handleLoss()
@@ -398,7 +351,7 @@ export class UtpSocket extends Duplex {
       const final = this.#finalCb
       this.#finalCb = undefined
       final?.()
-      if (this.#ended) this.#close()
+      if (this.#rx.ended) this.#close()
     }
   }
 
@@ -422,40 +375,11 @@ export class UtpSocket extends Duplex {
 
   #handleData(p: UtpPacketView, buf: Buffer): void {
     this.#needAck = true
-    if (p.type === ST_FIN && this.#eofSeq === -1) this.#eofSeq = p.seqNr
-    const d = seqDiff(p.seqNr, (this.#ackNr + 1) & 0xffff)
-    if (d < 0 || d >= RING) return
-    if (this.#eofSeq !== -1 && seqDiff(p.seqNr, this.#eofSeq) > 0) return
-    if (d > 0) {
-      this.#in.store(p.seqNr, buf.subarray(p.payloadOffset))
-      return
-    }
-    this.#deliver(p.seqNr, buf.subarray(p.payloadOffset))
-    for (;;) {
-      const next = (this.#ackNr + 1) & 0xffff
-      const payload = this.#in.take(next)
-      if (payload === undefined) break
-      this.#deliver(next, payload)
-    }
+    if (this.#rx.handleData(p, buf, this.#push) && this.#finSeq !== -1 && this.#sndUna === this.#seqNr) this.#close()
   }
 
-  #deliver(seq: number, payload: Buffer): void {
-    this.#ackNr = seq
-    if (payload.length > 0 && !this.#ended) this.push(payload)
-    if (seq === this.#eofSeq && !this.#ended) {
-      this.#ended = true
-      this.push(null)
-      if (this.#finSeq !== -1 && this.#sndUna === this.#seqNr) this.#close()
-    }
-  }
-
-  #advertisedWindow(): number {
-    return Math.max(0, RECV_WINDOW_BYTES - this.#in.bufferedBytes - this.readableLength)
-  }
-
-  #windowToAdvertise(): number {
-    this.#lastAdvertised = this.#advertisedWindow()
-    return this.#lastAdvertised
+  readonly #push = (chunk: Buffer | null): void => {
+    this.push(chunk)
   }
 
   // --- sending ----------------------------------------------------------------
@@ -475,9 +399,9 @@ export class UtpSocket extends Duplex {
       this.#transmit(o, now)
       sent = true
     }
-    while (this.#queue.bytes > 0 && seqDiff(this.#seqNr, this.#sndUna) < RING - 1) {
+    while (this.#writes.bytes > 0 && seqDiff(this.#seqNr, this.#sndUna) < RING - 1) {
       const window = this.#cc.sendWindowBytes()
-      const size = Math.min(this.#mtu.floorBytes - HEADER_LENGTH, this.#queue.bytes)
+      const size = Math.min(this.#mtu.floorBytes - HEADER_LENGTH, this.#writes.bytes)
       if (window === 0 || (this.#out.inFlightBytes > 0 && this.#out.inFlightBytes + size > window)) {
         this.#cc.handleWindowFull()
         break
@@ -486,18 +410,14 @@ export class UtpSocket extends Duplex {
       this.#sendNew(ST_DATA, size, this.sendId)
       sent = true
     }
-    if (this.#wantFin && this.#finSeq === -1 && this.#queue.bytes === 0) {
+    if (this.#wantFin && this.#finSeq === -1 && this.#writes.bytes === 0) {
       this.#finSeq = this.#seqNr
       this.#sendNew(ST_FIN, 0, this.sendId)
       sent = true
     }
-    if (this.#heldWrite && this.#queue.bytes < SEND_QUEUE_BYTES) {
-      const cb = this.#heldWrite
-      this.#heldWrite = undefined
-      cb()
-    }
+    this.#writes.resumeWriter()
     // Data packets carry the cumulative ACK; a selective one needs a STATE of its own.
-    if (this.#needAck && (!sent || this.#in.count > 0)) this.#sendControl(ST_STATE)
+    if (this.#needAck && (!sent || this.#rx.reorder.count > 0)) this.#sendControl(ST_STATE)
     this.#needAck = false
   }
 
@@ -514,10 +434,7 @@ export class UtpSocket extends Duplex {
         return
       }
       // Everything outstanding is presumed lost: resend as the (now one-packet) window allows.
-      for (let s = this.#sndUna; s !== this.#seqNr; s = (s + 1) & 0xffff) {
-        const o = this.#out.get(s)
-        if (o) this.#out.markTimedOut(o)
-      }
+      this.#out.markAllTimedOut(this.#sndUna, this.#seqNr)
       this.#rtoAtMs = now + this.#cc.rtoMs
       if (this.#state === 'syn-sent') {
         const syn = this.#out.get(this.#sndUna)
@@ -527,30 +444,19 @@ export class UtpSocket extends Duplex {
     }
     if (this.#state !== 'connected') return
     if (now - this.#lastSentMs >= KEEPALIVE_MS) this.#needAck = true
-    if (this.#needAck || this.#queue.bytes > 0 || this.#sndUna !== this.#seqNr) this.flush()
+    if (this.#needAck || this.#writes.bytes > 0 || this.#sndUna !== this.#seqNr) this.flush()
   }
 
   /** A packet that takes a sequence number and waits in the send ring for its ACK. */
   #sendNew(type: PacketType, payloadBytes: number, connectionId: number): void {
     const now = this.#host.clock.now()
-    // A SYN says how large a datagram we take (EXT_MAX_DATAGRAM); a data packet may be padded into an MTU
-    // probe. Either behind EXT_BITS, as libutp needs; a probe then carries less data if it must.
+    // A data packet may be padded into an MTU probe, which then carries less data if it must.
     const probe = type === ST_DATA ? this.#mtu.probeBytes(this.#cc.windowBytes, now) : 0
     if (probe > 0) payloadBytes = Math.min(payloadBytes, probe - HEADER_LENGTH - MIN_PROBE_EXTENSIONS_BYTES)
-    const ext = type === ST_SYN ? SYN_EXTENSIONS_BYTES : probe > 0 ? probe - HEADER_LENGTH - payloadBytes : 0
-    const buf = Buffer.allocUnsafe(HEADER_LENGTH + ext)
+    const buf = newPacketHeader(type, connectionId, this.#seqNr, this.#rx.ackNr, payloadBytes, probe)
     const parts: Buffer[] = [buf]
-    if (payloadBytes > 0) {
-      const released: ChunkRelease[] = []
-      this.#queue.takeViews(parts, payloadBytes, released)
-      this.#ackReleases.add(this.#seqNr, released)
-    }
-    writeHeader(buf, { type, connectionId, timestampUs: 0, timestampDiffUs: 0, wndSize: 0, seqNr: this.#seqNr, ackNr: this.#ackNr }, ext ? EXT_BITS : 0)
-    if (type === ST_SYN) writeSynExtensions(buf, HEADER_LENGTH, 0, MAX_RECEIVE_DATAGRAM)
-    else if (probe > 0) {
-      writeProbePadding(buf, HEADER_LENGTH, ext)
-      this.#mtu.handleSent(this.#seqNr, buf.length + payloadBytes)
-    }
+    if (payloadBytes > 0) this.#writes.take(parts, payloadBytes, this.#seqNr)
+    if (probe > 0) this.#mtu.handleSent(this.#seqNr, buf.length + payloadBytes)
     const o: OutPacket = { header: buf, parts, payloadBytes, sentAtMs: 0, transmissions: 0, inFlight: false, needResend: false, fastResent: false, padded: probe > 0 }
     this.#out.put(this.#seqNr, o)
     this.#seqNr = (this.#seqNr + 1) & 0xffff
@@ -560,13 +466,10 @@ export class UtpSocket extends Duplex {
 
   #transmit(o: OutPacket, now: number): void {
     if (o.padded && o.transmissions > 0) {
-      // A probe goes again without its padding: what it carries fits the floor.
-      const plain = Buffer.from(o.header.subarray(0, HEADER_LENGTH))
-      plain[1] = 0
-      o.header = o.parts[0] = plain
+      o.header = o.parts[0] = unpaddedHeader(o.header)
       o.padded = false
     }
-    refreshHeader(o.header, this.#host.nowUs(), this.#replyMicro, this.#windowToAdvertise(), this.#ackNr)
+    refreshHeader(o.header, this.#host.nowUs(), this.#replyMicro, this.#rx.windowToAdvertise(this.readableLength), this.#rx.ackNr)
     this.#out.markSent(o, now)
     this.stats.packetsSent++
     if (o.transmissions > 1) this.stats.resends++
@@ -576,25 +479,9 @@ export class UtpSocket extends Duplex {
 
   /** A STATE (with a selective ACK when packets wait out of order), or a one-off FIN/RESET on close. */
   #sendControl(type: PacketType): void {
-    const sackBytes = type === ST_STATE ? this.#in.sackBytes(this.#ackNr, MAX_SACK_BYTES) : 0
+    const fields = { connectionId: this.sendId, timestampUs: this.#host.nowUs(), timestampDiffUs: this.#replyMicro, wndSize: this.#rx.windowToAdvertise(this.readableLength), seqNr: this.#seqNr, ackNr: this.#rx.ackNr }
     // Our answer to a SYN says how large a datagram we take, before any selective ACK.
-    const ext = type === ST_STATE && this.#advertiseMaxDatagram ? SYN_EXTENSIONS_BYTES : 0
-    const buf = Buffer.allocUnsafe(HEADER_LENGTH + ext + (sackBytes ? 2 + sackBytes : 0))
-    writeHeader(buf, {
-      type,
-      connectionId: this.sendId,
-      timestampUs: this.#host.nowUs(),
-      timestampDiffUs: this.#replyMicro,
-      wndSize: this.#windowToAdvertise(),
-      seqNr: this.#seqNr,
-      ackNr: this.#ackNr,
-    }, ext ? EXT_BITS : sackBytes ? EXT_SELECTIVE_ACK : 0)
-    if (ext) writeSynExtensions(buf, HEADER_LENGTH, sackBytes ? EXT_SELECTIVE_ACK : 0, MAX_RECEIVE_DATAGRAM)
-    if (sackBytes) {
-      buf[HEADER_LENGTH + ext] = 0
-      buf[HEADER_LENGTH + ext + 1] = sackBytes
-      this.#in.writeSack(buf, HEADER_LENGTH + ext + 2, sackBytes, this.#ackNr)
-    }
+    const buf = controlPacket(type, fields, this.#rx.reorder, this.#advertiseMaxDatagram)
     this.#lastSentMs = this.#host.clock.now()
     this.#host.send(buf, this.remotePort, this.remoteAddress)
   }
@@ -605,9 +492,8 @@ export class UtpSocket extends Duplex {
     if (this.#needAck && this.#state === 'connected') this.#sendControl(ST_STATE)
     this.#state = 'closed'
     this.#out.clear()
-    this.#in.clear()
-    this.#queue.clear()
-    this.#ackReleases.clear(new Error('uTP connection closed'))
+    this.#rx.clear()
+    this.#writes.clearQueued()
     this.#host.forget(this)
     if (!this.destroyed) this.destroy()
   }

@@ -1,0 +1,49 @@
+// Build step after tsc: bundles the CLI (dist/cli/main.js, dist/cli/io.js and everything they
+// import, ours and npm's) into dist/bundle/, the modules bin/friendtorrent.js loads.
+// Loading the CLI as ~150 separate ES modules costs memory each (module records, their
+// source kept for lazy compilation); one bundle loads in fewer MB (issue 15).
+// What the CLI import()s where used stays out of the start-up file: esbuild splits each
+// such import into a chunk of its own (the dashboard with Ink and React, the index stores,
+// the tracker server, create-torrent, the DHT), and code shared by several goes into a
+// shared chunk, so there is one copy of the session code and `instanceof FriendError` holds.
+// External (loaded from node_modules as they are): better-sqlite3 (an optional native
+// dependency: the client must run without it), pg (only when the index is in PostgreSQL),
+// and ws's optional native helpers.
+// Identifiers are kept (whitespace and syntax minified only) so stack traces name our
+// functions; dist/bundle/*.js.map maps them back to src/ for `node --enable-source-maps`.
+import { build } from 'esbuild'
+import { existsSync, rmSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const dist = resolve(root, 'dist')
+const outdir = resolve(dist, 'bundle')
+const entries = { main: resolve(dist, 'cli', 'main.js'), io: resolve(dist, 'cli', 'io.js') }
+const devtoolsStub = resolve(root, 'scripts', 'react-devtools-stub.mjs')
+
+for (const entry of Object.values(entries)) {
+  if (!existsSync(entry)) throw new Error(`bundle-cli: ${entry} is missing; run tsc first (npm run build)`)
+}
+rmSync(outdir, { recursive: true, force: true })
+
+await build({
+  entryPoints: entries,
+  outdir,
+  bundle: true,
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  // CommonJS parts of the bundle (react, signal-exit, …) call require for Node's own modules.
+  banner: { js: "import { createRequire as __ftCreateRequire } from 'node:module'; const require = __ftCreateRequire(import.meta.url);" },
+  // Ink loads React DevTools only when DEV=true; it is not installed, and never needed here.
+  alias: { 'react-devtools-core': devtoolsStub },
+  external: ['better-sqlite3', 'pg', 'bufferutil', 'utf-8-validate'],
+  logLevel: 'warning',
+})

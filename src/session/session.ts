@@ -6,8 +6,9 @@
 // listening port (forwarded by the router when port mapping is on), one DHT
 // node, one LSD socket and one connect queue among them. Which
 // torrents run (queue limits, seed limits, the wait for disk space) the
-// scheduler decides. Views and the control channel see it through list() and
-// its events.
+// scheduler decides; starting a torrent and wiring its events in is
+// torrent-wiring.ts; hand-given peers and bans are peer-actions.ts. Views and
+// the control channel see it through list() and its events.
 import { rm } from 'node:fs/promises'
 import pLimit from 'p-limit'
 import type { LimitFunction } from 'p-limit'
@@ -19,29 +20,29 @@ import { newPeerId } from '../core/peer-id.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { TokenBucket } from '../core/token-bucket.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
-import type { PeerAddress, PeerCandidate } from '../core/types.ts'
+import type { PeerAddress } from '../core/types.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
 import { LsdService } from '../discovery/lsd.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
-import type { Metainfo } from '../metainfo/metainfo.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
 import { resolveInside } from '../metainfo/safe-path.ts'
 import { MAX_TORRENT_BYTES, overTorrentLimit, torrentFileBytes } from '../metainfo/torrent-file.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
-import { FileStorage } from '../storage/file-storage.ts'
 import type { Torrent, TorrentErrorKind } from '../torrent/torrent.ts'
-import { libraryTorrent, magnetTask, newRecord, storePieceLayers } from './library-torrent.ts'
+import { magnetTask, newRecord } from './library-torrent.ts'
 import type { SharedParts } from './library-torrent.ts'
-import { Listener, type IncomingHandler } from './listener.ts'
+import { Listener } from './listener.ts'
 import { PORT_MAPPING_OFF, PortMapper } from './port-mapping/port-mapper.ts'
-import { saveResume, trustedPieces } from './resume.ts'
+import { saveResume } from './resume.ts'
 import { Scheduler } from './scheduler.ts'
 import type { MagnetFetch, SessionEvents, SessionOptions, SessionStatus, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
-import { banAddress, StateStore } from './state-store.ts'
+import { StateStore } from './state-store.ts'
 import type { LibraryEntry } from './state-store.ts'
 import { fetchSummary, runningTotals, torrentDetails, torrentSummary } from './summary.ts'
 import { countOf, fileRows, withPriority, type FileRows } from './file-choices.ts'
 import { DEFAULT_WINDOW, filesInFolder, type FilesWindow } from './file-page.ts'
+import { startLibraryTorrent } from './torrent-wiring.ts'
+import { PeerActions } from './peer-actions.ts'
 
 export type { SessionEvents, SessionOptions, SessionStatus, SessionTorrentState, TorrentDetails, TorrentSummary } from './session-types.ts'
 
@@ -59,8 +60,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #portMapper: PortMapper | undefined
   #lsd: LsdService | undefined
   readonly #fetching = new Map<string, MagnetFetch>()
-  /** Peers given by hand (`add --peer`), by info hash: handed to the torrent whenever it starts in this session. */
-  readonly #manualPeers = new Map<string, PeerCandidate[]>()
+  readonly #peers: PeerActions
   readonly #upload: TokenBucket
   readonly #download: TokenBucket
   #saveTimer: TimerHandle | undefined
@@ -78,6 +78,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#slots = opts.maxConnections ? new ConnectionSlots(opts.maxConnections) : undefined
     this.#upload = new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, undefined, this.#clock)
     this.#download = new TokenBucket(opts.downloadLimitBytesPerSec ?? 0, undefined, this.#clock)
+    this.#peers = new PeerActions(store, this.#records, this.#fetching)
     this.#scheduler = new Scheduler({
       ...opts,
       clock: this.#clock,
@@ -119,7 +120,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     for (const entry of store.list()) {
       try {
         const meta = await parseTorrentFile(await store.torrentFile(entry.infoHash))
-        session.#records.set(entry.infoHash, session.#record(entry, meta))
+        session.#records.set(entry.infoHash, newRecord(entry, meta, session.#clock))
       } catch (err) {
         await store.update(entry.infoHash, { state: 'error', error: `its .torrent in the state folder is unreadable: ${errorMessage(err)}` })
       }
@@ -156,52 +157,33 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   list(): TorrentSummary[] {
-    const fetching = [...this.#fetching.values()].map((f) => this.#fetchSummary(f))
-    return fetching.concat([...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition).map((r) => this.#summary(r)))
+    const fetching = [...this.#fetching.values()].map((f) => fetchSummary(f))
+    return fetching.concat([...this.#records.values()].sort((a, b) => a.entry.queuePosition - b.entry.queuePosition).map((r) => torrentSummary(r)))
   }
 
-  /**
-   * Peers to try for a torrent (by info hash, 40 hex digits), given by hand:
-   * kept for this session and handed to the torrent, or its magnet's
-   * metadata fetch, now and whenever it starts.
-   */
+  /** Peers given by hand for a torrent (40 hex digits): handed to it, or its metadata fetch, now and whenever it starts. */
   addPeers(infoHashHex: string, peers: PeerAddress[]): void {
-    const key = infoHashHex.toLowerCase()
-    const manual: PeerCandidate[] = peers.map((p) => ({ host: p.host, port: p.port, source: 'manual' }))
-    this.#manualPeers.set(key, [...(this.#manualPeers.get(key) ?? []), ...manual])
-    this.#records.get(key)?.torrent?.addPeers(manual)
-    this.#fetching.get(key)?.task.addPeers(manual)
+    this.#peers.addPeers(infoHashHex, peers)
   }
 
   /** Banned peer addresses (the library's ban list, kept across restarts). */
   bans(): string[] {
-    return this.#store.bans()
+    return this.#peers.bans()
   }
 
-  /**
-   * Bans an IP address in every torrent: kept in the library, its connections
-   * closed now, never dialled, refused when it calls. Returns the stored form
-   * and how many connections closed.
-   */
-  async ban(address: string): Promise<{ address: string; closed: number }> {
-    const host = await this.#store.ban(address)
-    let closed = 0
-    for (const r of this.#records.values()) closed += r.torrent?.banHost(host) ?? 0
-    return { address: host, closed }
+  /** Bans an IP address in every torrent (kept in the library, connections closed now): its stored form and how many closed. */
+  ban(address: string): Promise<{ address: string; closed: number }> {
+    return this.#peers.ban(address)
   }
 
   /** Lifts a ban in the library and in every running torrent; false when it was not banned. */
-  async unban(address: string): Promise<boolean> {
-    const host = banAddress(address)
-    const was = await this.#store.unban(host)
-    for (const r of this.#records.values()) r.torrent?.unbanHost(host)
-    return was
+  unban(address: string): Promise<boolean> {
+    return this.#peers.unban(address)
   }
 
   /** Closes one peer connection of a running torrent (it may come back: ban it to keep it away). */
   disconnectPeer(infoHash: string, peerKey: string): void {
-    const r = this.#get(infoHash)
-    if (!r.torrent?.disconnectPeer(peerKey)) throw new FriendError(`${r.entry.name} has no connected peer ${peerKey}`)
+    this.#peers.disconnectPeer(this.#get(infoHash), peerKey)
   }
 
   /**
@@ -212,7 +194,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   async addMagnet(link: MagnetLink, savePath: string): Promise<{ summary: TorrentSummary; added: boolean; note?: string }> {
     if (this.#records.has(link.infoHashHex)) return this.add(await this.#store.torrentFile(link.infoHashHex), savePath)
     const pending = this.#fetching.get(link.infoHashHex)
-    if (pending) return { summary: this.#fetchSummary(pending), added: false, note: `${link.name ?? link.infoHashHex} is already fetching its metadata` }
+    if (pending) return { summary: fetchSummary(pending), added: false, note: `${link.name ?? link.infoHashHex} is already fetching its metadata` }
     const task = magnetTask(link, this.#shared())
     const fetch: MagnetFetch = { link, savePath, task, addedAtMs: Date.now() }
     this.#fetching.set(link.infoHashHex, fetch)
@@ -228,12 +210,12 @@ export class Session extends TypedEmitter<SessionEvents> {
     task.on('error', (message) => {
       this.#fetching.delete(link.infoHashHex)
       void task.stop()
-      this.emit('error', { ...this.#fetchSummary(fetch), state: 'error', error: message })
+      this.emit('error', { ...fetchSummary(fetch), state: 'error', error: message })
     })
     task.start()
-    const manual = this.#manualPeers.get(link.infoHashHex)
+    const manual = this.#peers.manual(link.infoHashHex)
     if (manual) task.addPeers(manual)
-    const summary = this.#fetchSummary(fetch)
+    const summary = fetchSummary(fetch)
     this.emit('added', summary)
     return { summary, added: true }
   }
@@ -248,7 +230,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       existing.addedHere = true
       if (existing.entry.state === 'paused' || existing.entry.state === 'error') await this.resume(meta.infoHashHex)
       else await this.#schedule()
-      return { summary: this.#summary(existing), added: false, note: `${meta.name} is already in the library; resumed it` }
+      return { summary: torrentSummary(existing), added: false, note: `${meta.name} is already in the library; resumed it` }
     }
     const entry: LibraryEntry = {
       infoHash: meta.infoHashHex,
@@ -262,12 +244,12 @@ export class Session extends TypedEmitter<SessionEvents> {
       ...(opts.filePriorities && { filePriorities: [...opts.filePriorities] }),
     }
     await this.#store.add(entry, torrentFile)
-    const record = this.#record(entry, meta)
+    const record = newRecord(entry, meta, this.#clock)
     record.addedHere = true
     this.#records.set(meta.infoHashHex, record)
-    this.emit('added', this.#summary(record))
+    this.emit('added', torrentSummary(record))
     await this.#schedule()
-    return { summary: this.#summary(record), added: true }
+    return { summary: torrentSummary(record), added: true }
   }
 
   /** The torrent's files with their priorities. */
@@ -293,14 +275,14 @@ export class Session extends TypedEmitter<SessionEvents> {
       await this.#setStored(r, { state: 'paused', error: undefined, forceStart: undefined })
     })
     await this.#schedule()
-    return this.#summary(r)
+    return torrentSummary(r)
   }
 
   async resume(infoHash: string): Promise<TorrentSummary> {
     const r = this.#get(infoHash)
     if (r.entry.state === 'paused' || r.entry.state === 'error') await this.#setStored(r, { state: 'queued', error: undefined })
     await this.#schedule()
-    return this.#summary(r)
+    return torrentSummary(r)
   }
 
   /** Full recheck: forgets the resume data and hashes every piece again. */
@@ -313,7 +295,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       if (!wasPaused) await this.#setStored(r, { state: 'queued', error: undefined })
     })
     await this.#schedule()
-    return this.#summary(r)
+    return torrentSummary(r)
   }
 
   async remove(infoHash: string, deleteData: boolean): Promise<void> {
@@ -360,7 +342,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (r.entry.state === 'paused' || r.entry.state === 'error') Object.assign(patch, { state: 'queued', error: undefined })
     await this.#setStored(r, patch)
     await this.#schedule()
-    return this.#summary(r)
+    return torrentSummary(r)
   }
 
   /**
@@ -377,7 +359,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       const resume = await this.#store.loadResume(r.entry.infoHash).catch(() => undefined)
       have = resume ? new Bitfield(r.meta.pieceCount, resume.bitfield) : new Bitfield(r.meta.pieceCount)
     }
-    return torrentDetails(r, this.#summary(r), have, opts.files ?? DEFAULT_WINDOW, snap, this.#clock.now(), r.torrent?.pieceStates(opts.availability === true))
+    return torrentDetails(r, torrentSummary(r), have, opts.files ?? DEFAULT_WINDOW, snap, this.#clock.now(), r.torrent?.pieceStates(opts.availability === true))
   }
 
   /** Totals for a status bar: rates, limits, peers, DHT nodes, listen port. */
@@ -423,75 +405,20 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** A seeding torrent reached its seed ratio or seed time: paused, with the reason. */
   async #handleSeedLimit(r: TorrentRecord, reason: string): Promise<void> {
     await this.pause(r.entry.infoHash)
-    this.emit('seedLimit', this.#summary(r), reason)
+    this.emit('seedLimit', torrentSummary(r), reason)
   }
 
-  async #startTorrent(r: TorrentRecord): Promise<void> {
-    const { meta, entry } = r
-    let storage: FileStorage
-    try {
-      storage = await FileStorage.open(meta, entry.savePath, { skip: entry.filePriorities?.map((p) => p === 'skip') })
-    } catch (err) {
-      // Not awaited: this runs inside a schedule run, and #fail schedules again after it.
-      void this.#fail(r, `cannot open its files in ${entry.savePath}: ${errorMessage(err)}`)
-      return
-    }
-    for (const warning of storage.warnings) this.emit('warning', `${meta.name}: ${warning}`) // e.g. a BEP 47 symlink not made
-    const { torrent, have, recheck } = await libraryTorrent(r, storage, this.#shared())
-    r.torrent = torrent
-    const incoming: IncomingHandler = (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest)
-    const unregister = [this.#listener.register(meta.infoHash, incoming)]
-    // BEP 52 hybrid: v2 peers come under the SHA-256's first 20 bytes.
-    if (meta.v2 && meta.hasV1) unregister.push(this.#listener.register(meta.v2.infoHash.subarray(0, 20), incoming))
-    r.unregister = () => unregister.forEach((u) => u())
-    torrent.on('pieceVerified', () => (r.dirty = true))
-    // Only a torrent that downloaded in this run "completes"; one found whole by a check or resume data is just complete.
-    let downloaded = false
-    torrent.on('state', (state) => {
-      if (state === 'downloading') downloaded = true
-      if (state === 'seeding') r.seedingSinceMs ??= this.#clock.now()
-      else r.seedingSinceMs = undefined
-      this.emit('state', this.#summary(r))
-      if (state === 'downloading' && !this.#opts.download) {
-        r.waitsForDownload = true
-        void this.#stopTorrent(r).then(() => this.#setStored(r, { state: 'queued' }))
-      }
+  #startTorrent(r: TorrentRecord): Promise<void> {
+    return startLibraryTorrent(r, {
+      events: this, opts: this.#opts, clock: this.#clock, store: this.#store, listener: this.#listener,
+      shared: () => this.#shared(),
+      manualPeers: (infoHash) => this.#peers.manual(infoHash),
+      setStored: (rec, patch) => this.#setStored(rec, patch),
+      saveResume: (rec) => this.#saveResume(rec),
+      stopTorrent: (rec) => this.#stopTorrent(rec),
+      schedule: () => this.#schedule(),
+      fail: (rec, message, kind) => this.#fail(rec, message, kind),
     })
-    torrent.on('trackerError', (info) => this.emit('trackerError', entry.name, info))
-    torrent.on('trackerAnnounced', (info) => this.emit('trackerAnnounced', entry.infoHash, info))
-    torrent.on('peerConnected', (key) => this.emit('peer', entry.infoHash, 'connected', key))
-    torrent.on('peerDisconnected', (key, reason) => this.emit('peer', entry.infoHash, 'disconnected', key, reason))
-    torrent.on('peerFailed', (key, reason) => this.emit('peer', entry.infoHash, 'failed', key, reason))
-    torrent.on('peerBanned', (host, reason) => this.emit('peer', entry.infoHash, 'banned', host, reason))
-    torrent.on('webSeedDropped', (url, reason) => this.emit('warning', `${meta.name}: web seed ${url} dropped: ${reason}`))
-    torrent.on('pieceLayersComplete', () => void storePieceLayers(this.#store, meta).catch((err: unknown) => this.emit('warning', `${meta.name}: cannot store its piece layers: ${errorMessage(err)}`)))
-    torrent.on('complete', () => {
-      r.dirty = true
-      const firstTime = entry.state !== 'seeding'
-      void this.#setStored(r, { state: 'seeding', completedAtMs: entry.completedAtMs ?? Date.now() }).then(async () => {
-        await this.#saveResume(r)
-        if (firstTime && downloaded) this.emit('completed', this.#summary(r))
-        if (r.torrent === torrent) this.emit('complete', this.#summary(r))
-        await this.#schedule()
-      })
-    })
-    // A torrent already let go of (paused, removed, restarted) may still report its
-    // closing (e.g. "storage is closed"): that is not this entry's error.
-    torrent.on('error', (message, kind) => {
-      if (r.torrent === torrent) void this.#fail(r, message, kind)
-    })
-    if (entry.state !== 'seeding') await this.#setStored(r, { state: 'downloading' })
-    const manual = this.#manualPeers.get(entry.infoHash)
-    if (manual) torrent.addPeers(manual)
-    // Not awaited: a check of a big torrent takes a while, and the queue (another add, a pause) must not wait for it.
-    void torrent.start().then(
-      () => {
-        if (have && r.torrent === torrent) this.emit('resumed', this.#summary(r), trustedPieces(have, recheck), recheck?.count() ?? 0)
-      },
-      (err: unknown) => {
-        if (r.torrent === torrent) void this.#fail(r, `cannot start: ${errorMessage(err)}`)
-      },
-    )
   }
 
   async #stopTorrent(r: TorrentRecord, opts: { saveResume?: boolean } = {}): Promise<void> {
@@ -539,7 +466,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       await this.#stopTorrent(r).catch(() => {})
       await stored
     })
-    this.emit('error', this.#summary(r))
+    this.emit('error', torrentSummary(r))
     await this.#schedule()
   }
 
@@ -565,18 +492,6 @@ export class Session extends TypedEmitter<SessionEvents> {
       transports: this.#listener.transports,
       announcePort: this.#portMapper && (() => this.#portMapper!.announcePort),
     }
-  }
-
-  #record(entry: LibraryEntry, meta: Metainfo): TorrentRecord {
-    return newRecord(entry, meta, this.#clock)
-  }
-
-  #summary(r: TorrentRecord): TorrentSummary {
-    return torrentSummary(r)
-  }
-
-  #fetchSummary(f: MagnetFetch): TorrentSummary {
-    return fetchSummary(f)
   }
 
   #get(infoHash: string): TorrentRecord {

@@ -1,7 +1,8 @@
 // Storage on disk: the torrent's files under one save folder, blocks split
 // over file spans and written with positional writes through a small LRU of
-// open handles. Must never create, follow or write anything outside the save
-// folder: every path goes through resolveInside and symlinks are refused.
+// open handles (handle-cache.ts). Must never create, follow or write anything
+// outside the save folder: every path goes through resolveInside and symlinks
+// are refused; folders, files and symlinks are made by folders.ts.
 // No work per file at open: a file is looked at (one lstat, or none when its
 // folder is missing) only when a check asks whether a piece may be there or
 // a skip needs to know, and created (extended sparse to its length) at its
@@ -13,8 +14,7 @@
 // when they and their target stay inside the save folder, else skipped with a
 // warning; executable files get the x bit wherever they have the r bit.
 
-import { constants as fsConstants } from 'node:fs'
-import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises'
+import { lstat, mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { resolveInside, safePathComponents } from '../metainfo/safe-path.ts'
@@ -23,7 +23,8 @@ import type { Storage } from './storage.ts'
 import { StorageError, osError } from './storage-error.ts'
 import { readStart, writeStart } from './range.ts'
 import { PartFile } from './part-file.ts'
-import { createFolders, createSymlink, symlinkRefused } from './folders.ts'
+import { createFolders, createSymlink, ensureFile, exists } from './folders.ts'
+import { HandleCache } from './handle-cache.ts'
 import { eachLimited, syncFileSystem } from './disk-ops.ts'
 
 const DEFAULT_MAX_OPEN_FILES = 64
@@ -39,16 +40,6 @@ const PROBE_BATCH = 64
 const SPANS_AT_ONCE = 16
 /** Dirty files a flush fdatasyncs one by one; past this it syncs the whole file system once. */
 const SYNC_EACH_UP_TO = 64
-// O_NOFOLLOW makes open fail (ELOOP) if the final component is a symlink; absent on Windows.
-const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0
-const OPEN_EXISTING = fsConstants.O_RDWR | O_NOFOLLOW
-const OPEN_OR_CREATE = fsConstants.O_RDWR | fsConstants.O_CREAT | O_NOFOLLOW
-
-interface OpenFile {
-  handle: Promise<FileHandle>
-  /** Operations using the handle right now; an entry in use is never closed by eviction. */
-  users: number
-}
 
 export interface FileStorageOptions {
   maxOpenFiles?: number
@@ -82,18 +73,13 @@ export class FileStorage implements Storage {
   /** Looks and creates under way, so concurrent writes to one new file create it once. */
   readonly #probing = new Map<number, Promise<void>>()
   readonly #creating = new Map<number, Promise<void>>()
-  readonly #maxOpenFiles: number
-  /** Map order is LRU order: least recently used first. */
-  readonly #open = new Map<number, OpenFile>()
-  readonly #closing = new Set<Promise<void>>()
+  readonly #handles: HandleCache
   readonly #dirty = new Set<number>()
   #inflight = 0
   #idleWaiters: (() => void)[] = []
   /** Set while a skip change runs alone: reads and writes wait for it. */
   #gate: Promise<void> | null = null
   #closed = false
-  /** A close of an evicted handle that failed; reported by the next flush or close. */
-  #deferredError: unknown = null
   /** What open refused to create (symlinks that would point outside the save folder), one line each. */
   readonly warnings: string[] = []
 
@@ -113,7 +99,7 @@ export class FileStorage implements Storage {
       }
     }
     this.#part = part
-    this.#maxOpenFiles = maxOpenFiles
+    this.#handles = new HandleCache(maxOpenFiles, root, (i) => this.#pathOf(i))
   }
 
   /**
@@ -178,11 +164,7 @@ export class FileStorage implements Storage {
         if (file.padding || file.symlink) continue // BEP 47: pad files are never on disk either way
         if (skipped) {
           if (this.#inPartFile[i] !== NO || this.#onDisk[i] === PRESENT) continue
-          const entry = this.#open.get(i)
-          if (entry) {
-            this.#open.delete(i)
-            this.#closeEntry(i, entry)
-          }
+          this.#handles.drop(i)
           this.#dirty.delete(i)
           this.#inPartFile[i] = this.#onDisk[i] === ABSENT ? YES : PROBE
           if (this.#onDisk[i] === ABSENT) this.#dataEnd[i] = 0
@@ -247,8 +229,8 @@ export class FileStorage implements Storage {
     for (const folder of [...this.#dataFolders]) {
       if (!(await exists(folder))) return folder
     }
-    for (const [i, entry] of [...this.#open]) {
-      const handle = await entry.handle.catch(() => undefined)
+    for (const [i, opened] of this.#handles.entries()) {
+      const handle = await opened.catch(() => undefined)
       const st = await handle?.stat().catch(() => undefined)
       if (st && st.nlink === 0) return this.#pathOf(i)
     }
@@ -263,7 +245,7 @@ export class FileStorage implements Storage {
       try {
         // Thousands of small files written: one syncfs of the save folder's file system, not a reopen and fdatasync each.
         if (dirty.length > SYNC_EACH_UP_TO && (await syncFileSystem(this.#root))) await this.#part.flush()
-        else await Promise.all([...dirty.map((i) => this.#use(i, 'sync', (h) => h.datasync())), this.#part.flush()])
+        else await Promise.all([...dirty.map((i) => this.#handles.use(i, 'sync', (h) => h.datasync())), this.#part.flush()])
       } catch (err) {
         for (const i of dirty) this.#dirty.add(i)
         throw err
@@ -278,10 +260,9 @@ export class FileStorage implements Storage {
     this.#closed = true
     while (this.#gate) await this.#gate
     await this.#idle()
-    for (const [i, entry] of this.#open) this.#closeEntry(i, entry)
-    this.#open.clear()
+    const handlesClosed = this.#handles.closeAll()
     const partClosed = this.#part.close()
-    await Promise.all([...this.#closing])
+    await handlesClosed
     await partClosed
     this.#throwDeferred()
   }
@@ -294,7 +275,7 @@ export class FileStorage implements Storage {
       wrote = true
     })
     // Durable in the file before it leaves the part file, so a crash loses nothing.
-    if (wrote) await this.#use(fileIndex, 'sync', (h) => h.datasync())
+    if (wrote) await this.#handles.use(fileIndex, 'sync', (h) => h.datasync())
     await this.#part.drop(fileIndex)
   }
 
@@ -305,7 +286,7 @@ export class FileStorage implements Storage {
     }
     if (this.#inPartFile[span.fileIndex] === PROBE) await this.#probe(span.fileIndex)
     if (this.#inPartFile[span.fileIndex] === YES) return this.#part.readInto(buf, span.chunkOffset, start + span.chunkOffset, span.length)
-    await this.#use(span.fileIndex, 'read', async (h) => {
+    await this.#handles.use(span.fileIndex, 'read', async (h) => {
       let done = 0
       while (done < span.length) {
         const { bytesRead } = await h.read(buf, span.chunkOffset + done, span.length - done, span.fileOffset + done)
@@ -322,7 +303,7 @@ export class FileStorage implements Storage {
     if (this.#meta.files[span.fileIndex].padding || this.#meta.files[span.fileIndex].symlink) return // BEP 47: pad bytes are not stored
     // A file not known to be on disk is created by its first write; one that was there is never recreated.
     if (this.#onDisk[span.fileIndex] !== PRESENT) await this.#createFile(span.fileIndex)
-    await this.#use(span.fileIndex, 'write', async (h) => {
+    await this.#handles.use(span.fileIndex, 'write', async (h) => {
       let done = 0
       while (done < span.length) {
         const { bytesWritten } = await h.write(data, span.chunkOffset + done, span.length - done, span.fileOffset + done)
@@ -332,59 +313,6 @@ export class FileStorage implements Storage {
     this.#dirty.add(span.fileIndex)
     const end = span.fileOffset + span.length
     if (this.#dataEnd[span.fileIndex] < end) this.#dataEnd[span.fileIndex] = end
-  }
-
-  /** Runs `fn` with file `fileIndex`'s handle, opening it (and evicting the least recently used idle one) if needed. */
-  async #use<T>(fileIndex: number, verb: string, fn: (h: FileHandle) => Promise<T>): Promise<T> {
-    const filePath = this.#pathOf(fileIndex)
-    let entry = this.#open.get(fileIndex)
-    if (entry) {
-      this.#open.delete(fileIndex)
-      this.#open.set(fileIndex, entry)
-    } else {
-      const opened: OpenFile = { handle: open(filePath, OPEN_EXISTING), users: 0 }
-      opened.handle.catch(() => {
-        if (this.#open.get(fileIndex) === opened) this.#open.delete(fileIndex)
-      })
-      this.#open.set(fileIndex, opened)
-      entry = opened
-    }
-    entry.users++
-    this.#evict()
-    try {
-      let handle: FileHandle
-      try {
-        handle = await entry.handle
-      } catch (err) {
-        throw openError(err, filePath, this.#root)
-      }
-      try {
-        return await fn(handle)
-      } catch (err) {
-        throw osError(err, verb, filePath)
-      }
-    } finally {
-      entry.users--
-      if (this.#open.size > this.#maxOpenFiles) this.#evict()
-    }
-  }
-
-  #evict(): void {
-    for (const [i, entry] of this.#open) {
-      if (this.#open.size <= this.#maxOpenFiles) return
-      if (entry.users > 0) continue
-      this.#open.delete(i)
-      this.#closeEntry(i, entry)
-    }
-  }
-
-  #closeEntry(fileIndex: number, entry: OpenFile): void {
-    const closing = entry.handle.then(
-      (h) => h.close().catch((err: unknown) => { this.#deferredError ??= osError(err, 'close', this.#pathOf(fileIndex)) }),
-      () => {}, // it never opened; the operation that opened it already got the error
-    )
-    this.#closing.add(closing)
-    void closing.finally(() => this.#closing.delete(closing))
   }
 
   #pathOf(fileIndex: number): string {
@@ -501,47 +429,7 @@ export class FileStorage implements Storage {
   }
 
   #throwDeferred(): void {
-    const err = this.#deferredError
-    this.#deferredError = null
+    const err = this.#handles.takeDeferredError()
     if (err) throw err
   }
-}
-
-/** Whether anything is at `target` (a symlink counts); a missing folder on the way means no. */
-async function exists(target: string): Promise<boolean> {
-  try {
-    await lstat(target)
-    return true
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false
-    throw osError(err, 'look for', target)
-  }
-}
-
-/** Creates or opens the file, extends it sparse to `length` if shorter, and returns its size before that. */
-async function ensureFile(filePath: string, length: number, root: string, executable: boolean): Promise<number> {
-  let h: FileHandle
-  try {
-    h = await open(filePath, OPEN_OR_CREATE, 0o666)
-  } catch (err) {
-    throw openError(err, filePath, root)
-  }
-  try {
-    const st = await h.stat()
-    if (!st.isFile()) throw new StorageError(`cannot use ${filePath}: it exists and is not a regular file`, { path: filePath })
-    if (st.size < length) await h.truncate(length)
-    // BEP 47 "x": execute permission wherever read permission is (0644 → 0755).
-    if (executable && (st.mode & 0o111) === 0) await h.chmod((st.mode & 0o7777) | ((st.mode & 0o444) >> 2))
-    return st.size
-  } catch (err) {
-    throw osError(err, 'extend', filePath)
-  } finally {
-    await h.close()
-  }
-}
-
-function openError(err: unknown, filePath: string, root: string): StorageError {
-  if ((err as NodeJS.ErrnoException).code === 'ELOOP') return symlinkRefused(filePath, root)
-  return osError(err, 'open', filePath)
 }

@@ -1,8 +1,11 @@
-// Folders and symlinks under a save folder: creates folders one level at a
-// time refusing any that is a symlink, and creates BEP 47 symlinks only where
-// they and their targets stay inside. Never follows a link out of the folder.
+// Folders, files and symlinks under a save folder: creates folders one level
+// at a time refusing any that is a symlink, creates a torrent file (extended
+// sparse to its length, never through a symlink), and creates BEP 47 symlinks
+// only where they and their targets stay inside. Never follows a link out of
+// the folder.
 
-import { lstat, mkdir, readlink, realpath, symlink, unlink } from 'node:fs/promises'
+import { constants as fsConstants } from 'node:fs'
+import { lstat, mkdir, open, readlink, realpath, symlink, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import type { FileEntry } from '../metainfo/metainfo.ts'
 import { resolveInside, safePathComponents } from '../metainfo/safe-path.ts'
@@ -87,4 +90,47 @@ async function ensureFolder(folder: string, root: string): Promise<void> {
 
 export function symlinkRefused(target: string, root: string): StorageError {
   return new StorageError(`refusing to use ${target}: it is a symbolic link, and files must stay inside ${root}`, { path: target, code: 'ELOOP' })
+}
+
+// O_NOFOLLOW makes open fail (ELOOP) if the final component is a symlink; absent on Windows.
+const OPEN_OR_CREATE = fsConstants.O_RDWR | fsConstants.O_CREAT | (fsConstants.O_NOFOLLOW ?? 0)
+
+/** Whether anything is at `target` (a symlink counts); a missing folder on the way means no. */
+export async function exists(target: string): Promise<boolean> {
+  try {
+    await lstat(target)
+    return true
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false
+    throw osError(err, 'look for', target)
+  }
+}
+
+/** Creates or opens the file, extends it sparse to `length` if shorter, and returns its size before that. */
+export async function ensureFile(filePath: string, length: number, root: string, executable: boolean): Promise<number> {
+  let h: FileHandle
+  try {
+    h = await open(filePath, OPEN_OR_CREATE, 0o666)
+  } catch (err) {
+    throw openError(err, filePath, root)
+  }
+  try {
+    const st = await h.stat()
+    if (!st.isFile()) throw new StorageError(`cannot use ${filePath}: it exists and is not a regular file`, { path: filePath })
+    if (st.size < length) await h.truncate(length)
+    // BEP 47 "x": execute permission wherever read permission is (0644 → 0755).
+    if (executable && (st.mode & 0o111) === 0) await h.chmod((st.mode & 0o7777) | ((st.mode & 0o444) >> 2))
+    return st.size
+  } catch (err) {
+    throw osError(err, 'extend', filePath)
+  } finally {
+    await h.close()
+  }
+}
+
+/** An open's failure said plainly: a symlink in the way (ELOOP, from O_NOFOLLOW) is refused as one. */
+export function openError(err: unknown, filePath: string, root: string): StorageError {
+  if ((err as NodeJS.ErrnoException).code === 'ELOOP') return symlinkRefused(filePath, root)
+  return osError(err, 'open', filePath)
 }

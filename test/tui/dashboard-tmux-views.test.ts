@@ -5,25 +5,23 @@
 // and kept in the library); lifting it and adding the seeder back by
 // HOST:PORT finishes the download.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { LimiterChain, TokenBucket } from '../../src/core/token-bucket.ts'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
 import type { Fixture } from '../../fixtures/make-fixtures.ts'
-import { CLI_PATH, isolatedEnv } from '../helpers/cli.ts'
+import { isolatedEnv } from '../helpers/cli.ts'
 import { assertSameTree } from '../helpers/compare.ts'
 import { tempDir } from '../helpers/net.ts'
 import type { TempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
 import type { OurPeer } from '../helpers/our-seeder.ts'
 import { startTracker } from '../helpers/tracker.ts'
+import { sh, tmuxServer } from '../helpers/tmux.ts'
+import type { TmuxServer } from '../helpers/tmux.ts'
 import type { TestTracker } from '../helpers/tracker.ts'
 
-const SOCKET = `ft-dash-views-${process.pid}`
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' })
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 const BRAILLE = /[\u2801-\u28ff]/
 
 describe('dashboard views in real terminals (tmux)', () => {
@@ -31,13 +29,10 @@ describe('dashboard views in real terminals (tmux)', () => {
   let tracker: TestTracker
   let seeder: OurPeer
   let fixture: Fixture
+  let server: TmuxServer
 
   before(async () => {
-    try {
-      execFileSync('tmux', ['-V'])
-    } catch {
-      throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux)')
-    }
+    server = tmuxServer('dash-views')
     work = tempDir('dash-views-tmux')
     tracker = await startTracker()
     fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
@@ -47,9 +42,7 @@ describe('dashboard views in real terminals (tmux)', () => {
   })
 
   after(async () => {
-    try {
-      tmux('kill-server')
-    } catch {}
+    server?.kill()
     await seeder?.stop()
     await tracker?.close()
     await work?.cleanup()
@@ -61,24 +54,13 @@ describe('dashboard views in real terminals (tmux)', () => {
   ] as const) {
     it(`${columns}×${rows}: the tree folds, the rate graph moves, a ban takes effect and lifts`, async () => {
       const session = `v${columns}`
-      const screen = () => tmux('capture-pane', '-p', '-t', session)
-      const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k)
+      const { screen, keys, waitScreen, start } = server.pane(session)
       // One key at a time: keys sent together reach Ink as one chunk, read as typed text.
       const press = async (...k: string[]) => {
         for (const key of k) {
           keys(key)
           await new Promise((r) => setTimeout(r, 200))
         }
-      }
-      const waitScreen = async (what: string, test: (s: string) => boolean, ms = 20_000): Promise<string> => {
-        const end = Date.now() + ms
-        let s = ''
-        while (Date.now() < end) {
-          s = screen()
-          if (test(s)) return s
-          await new Promise((r) => setTimeout(r, 100))
-        }
-        throw new Error(`timed out waiting for ${what}; the screen:\n${s}`)
       }
       const fits = (s: string) => {
         for (const line of s.split('\n')) assert.ok([...line].length <= columns, `wider than ${columns}: ${line}`)
@@ -87,8 +69,7 @@ describe('dashboard views in real terminals (tmux)', () => {
       const env = isolatedEnv(home)
       const dl = join(work.path, `downloads-${columns}`)
       const exitFile = join(work.path, `exit-${columns}`)
-      const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'FRIENDTORRENT_NO_FORCED_EXIT'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
-      tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', String(rows), `env ${vars} TERM=xterm-256color ${sh(process.execPath)} ${sh(CLI_PATH)} --path ${sh(dl)}; echo $? > ${sh(exitFile)}; sleep 60`)
+      start(env, ['--path', sh(dl)], { columns, rows, exitFile })
       await waitScreen('the empty dashboard', (s) => s.includes('friendtorrent all 0') && s.includes('port '))
       keys('a')
       await waitScreen('the add prompt', (s) => s.includes('add (path or magnet'))

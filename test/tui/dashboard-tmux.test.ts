@@ -3,7 +3,6 @@
 // resume, verify, open its details and see the seeder, quit with `q`, and find
 // the session's state saved.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -18,37 +17,19 @@ import type { TempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
 import type { OurPeer } from '../helpers/our-seeder.ts'
 import { startTracker } from '../helpers/tracker.ts'
+import { sh, tmuxServer } from '../helpers/tmux.ts'
+import type { TmuxPane, TmuxServer } from '../helpers/tmux.ts'
 import type { TestTracker } from '../helpers/tracker.ts'
-
-const SOCKET = `ft-test-${process.pid}`
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' })
-const screen = () => tmux('capture-pane', '-p', '-t', 'ft')
-const keys = (...k: string[]) => tmux('send-keys', '-t', 'ft', ...k)
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-
-async function waitScreen(what: string, test: (s: string) => boolean, ms = 20_000): Promise<string> {
-  const end = Date.now() + ms
-  let s = ''
-  while (Date.now() < end) {
-    s = screen()
-    if (test(s)) return s
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`timed out waiting for ${what}; the screen:\n${s}`)
-}
 
 describe('dashboard in a real terminal (tmux)', () => {
   let work: TempDir
   let tracker: TestTracker
   let seeder: OurPeer
   let fixture: Fixture
+  let server: TmuxServer
 
   before(async () => {
-    try {
-      execFileSync('tmux', ['-V'])
-    } catch {
-      throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux)')
-    }
+    server = tmuxServer('test')
     work = tempDir('tui-tmux')
     tracker = await startTracker()
     fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
@@ -58,9 +39,7 @@ describe('dashboard in a real terminal (tmux)', () => {
   })
 
   after(async () => {
-    try {
-      tmux('kill-server')
-    } catch {}
+    server?.kill()
     await seeder?.stop()
     await tracker?.close()
     await work?.cleanup()
@@ -71,9 +50,8 @@ describe('dashboard in a real terminal (tmux)', () => {
     const env = isolatedEnv(home)
     const dl = join(work.path, 'downloads')
     const exitFile = join(work.path, 'exit-code')
-    const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'FRIENDTORRENT_NO_FORCED_EXIT'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
-    const command = `env ${vars} TERM=xterm-256color ${sh(process.execPath)} ${sh(CLI_PATH)} --path ${sh(dl)}; echo $? > ${sh(exitFile)}; sleep 60`
-    tmux('new-session', '-d', '-s', 'ft', '-x', '80', '-y', '24', command)
+    const { screen, keys, waitScreen, start }: TmuxPane = server.pane('ft')
+    start(env, ['--path', sh(dl)], { exitFile })
 
     await waitScreen('the empty dashboard', (s) => s.includes('friendtorrent all 0') && s.includes('port '))
     keys('a')
@@ -110,7 +88,7 @@ describe('dashboard in a real terminal (tmux)', () => {
 
     for (const line of screen().split('\n')) assert.ok([...line].length <= 80, `wider than 80: ${line}`)
     // Resized smaller, it redraws to fit and stays usable.
-    tmux('resize-window', '-t', 'ft', '-x', '60', '-y', '16')
+    server.tmux('resize-window', '-t', 'ft', '-x', '60', '-y', '16')
     const small = await waitScreen('a redraw at 60×16', (s) => /^friendtorrent.*…$/m.test(s) && / port \d+/.test(s) && s.includes(fixture.name.slice(0, 10)))
     for (const line of small.split('\n')) assert.ok([...line].length <= 60, `wider than 60: ${line}`)
     keys('q')
@@ -141,23 +119,16 @@ describe('dashboard in a real terminal (tmux)', () => {
       const add = await runCli(['add', fixture.torrentPath, '-o', dl], { homeDir: home, timeoutMs: 30_000 })
       assert.equal(add.code, 0, add.stderr)
       const exitFile = join(work.path, 'exit-code-attach')
-      const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'FRIENDTORRENT_NO_FORCED_EXIT'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
-      tmux('new-session', '-d', '-s', 'ft2', '-x', '80', '-y', '24', `env ${vars} TERM=xterm-256color ${sh(process.execPath)} ${sh(CLI_PATH)}; echo $? > ${sh(exitFile)}; sleep 60`)
-      const at = (t: string) => tmux('capture-pane', '-p', '-t', t)
-      const until = async (what: string, test: (s: string) => boolean) => {
-        const end = Date.now() + 20_000
-        while (!test(at('ft2'))) {
-          if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${at('ft2')}`)
-          await new Promise((r) => setTimeout(r, 100))
-        }
-      }
+      const ft2 = server.pane('ft2')
+      ft2.start(env, [], { exitFile })
+      const until = (what: string, test: (s: string) => boolean) => ft2.waitScreen(what, test)
       await until('the attached dashboard', (s) => s.includes('attached to the session') && / attached /.test(s) && s.includes(fixture.name.slice(0, 10)))
       await until('seeding', (s) => /100\.0% seeding/.test(s))
-      tmux('send-keys', '-t', 'ft2', 'p')
+      ft2.keys('p')
       await until('paused through the socket', (s) => /paused/.test(s.split('\n').find((l) => l.startsWith(fixture.name.slice(0, 10))) ?? ''))
-      tmux('send-keys', '-t', 'ft2', 'q')
+      ft2.keys('q')
       await until('the dashboard gone', () => existsSync(exitFile))
-      assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', `exit code (70: a handle left open, named on the screen):\n${tmux('capture-pane', '-p', '-t', 'ft2')}`)
+      assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', `exit code (70: a handle left open, named on the screen):\n${ft2.screen()}`)
       assert.ok(seed.running, 'the headless session keeps running after the dashboard detaches')
       const list = await runCli(['list', '--json'], { homeDir: home, timeoutMs: 10_000 })
       assert.equal(list.code, 0, list.stderr)

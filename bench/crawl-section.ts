@@ -5,11 +5,11 @@
 // over that time, and the crawl's peak RSS (goal ≤ 100 MB).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import BetterSqlite3 from 'better-sqlite3'
 import { CLI_PATH, isolatedEnv, testConfigJson } from '../test/helpers/cli.ts'
 import { startCrawlNet } from '../test/helpers/crawl-net.ts'
 import { ManagedProcess } from '../test/helpers/managed-process.ts'
 import { tempDir } from '../test/helpers/net.ts'
+import { storedCount } from '../test/helpers/sqlite-index.ts'
 import { fixed, formatTable, lastLines, oneLine, sampleRss, sleep } from './measure.ts'
 
 export interface CrawlSectionOptions {
@@ -35,19 +35,6 @@ export interface CrawlResult {
 
 const RSS_GOAL_MB = 100
 const POLL_MS = 100
-
-function storedCount(file: string): number {
-  try {
-    const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true })
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM torrents').get() as { n: number }).n
-    } finally {
-      db.close()
-    }
-  } catch {
-    return 0
-  }
-}
 
 export async function runCrawlSection(options: CrawlSectionOptions): Promise<CrawlResult> {
   const result: CrawlResult = { ok: false, nodes: options.nodes, torrents: options.torrents }

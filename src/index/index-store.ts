@@ -9,6 +9,9 @@ export interface IndexedFile {
   sizeBytes: number
 }
 
+/** What IndexedTorrent.infoHash must be; both stores ignore (or refuse) anything else. */
+export const HEX_INFO_HASH = /^[0-9a-f]{40}$/
+
 /** A torrent whose metadata was fetched and checked against its info hash. */
 export interface IndexedTorrent {
   /** 40 lower-case hex characters (the v1 info hash, or a v2 hash truncated to 20 bytes). */

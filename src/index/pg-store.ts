@@ -9,9 +9,9 @@ import type PgTypes from 'pg'
 import { FriendError } from '../core/types.ts'
 import type { Blocklist } from './blocklist.ts'
 import { classify, type Category } from './classify.ts'
-import type { IndexedTorrent, IndexStore } from './index-store.ts'
+import { HEX_INFO_HASH, type IndexedTorrent, type IndexStore } from './index-store.ts'
 import { compressInfoDict, decompressInfoDict } from './info-dict-codec.ts'
-import { magnetOf, MAX_SEARCH_LIMIT, queryWords, searchText, searchWords, type IndexReader, type SearchQuery, type SearchResult } from './search.ts'
+import { magnetOf, MAX_SEARCH_LIMIT, pathWords, queryWords, searchText, type IndexReader, type SearchQuery, type SearchResult } from './search.ts'
 
 type Pool = PgTypes.Pool
 type PoolClient = PgTypes.PoolClient
@@ -54,8 +54,6 @@ export const PG_SCHEMA_VERSION = MIGRATIONS.length
 
 /** Any fixed number: the advisory lock that keeps two crawlers from migrating at once. */
 const MIGRATION_LOCK = 0x66746978
-const MAX_PATH_WORDS = 2000
-const HEX_HASH = /^[0-9a-f]{40}$/
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 /** As in SQLite: ts_rank runs over the newest this many matches, not over every row a common word finds. */
 const RANK_WINDOW = 5000
@@ -156,14 +154,14 @@ export class PgIndexStore implements IndexStore, IndexReader {
   }
 
   async storedAmong(infoHashes: string[]): Promise<Set<string>> {
-    const wanted = infoHashes.filter((h) => HEX_HASH.test(h))
+    const wanted = infoHashes.filter((h) => HEX_INFO_HASH.test(h))
     if (wanted.length === 0) return new Set()
     const rows = await this.#query<{ h: string }>("SELECT encode(info_hash, 'hex') AS h FROM torrents WHERE info_hash = ANY($1::bytea[])", [wanted.map(bytes)])
     return new Set(rows.map((r) => r.h))
   }
 
   async claim(infoHashes: string[], worker: string): Promise<string[]> {
-    const wanted = [...new Set(infoHashes)].filter((h) => HEX_HASH.test(h) && !this.#options.blocklist?.blocksHash(h)).map(bytes)
+    const wanted = [...new Set(infoHashes)].filter((h) => HEX_INFO_HASH.test(h) && !this.#options.blocklist?.blocksHash(h)).map(bytes)
     if (wanted.length === 0) return []
     // Every hash not stored gets a claim row (unclaimed) once, whoever asks first...
     await this.#query(
@@ -188,19 +186,19 @@ export class PgIndexStore implements IndexStore, IndexReader {
   }
 
   async release(infoHash: string, worker: string): Promise<void> {
-    if (!HEX_HASH.test(infoHash)) return
+    if (!HEX_INFO_HASH.test(infoHash)) return
     await this.#query('UPDATE claims SET worker = NULL, claimed_at = NULL WHERE info_hash = $1 AND worker = $2', [bytes(infoHash), worker])
   }
 
   async insert(torrents: IndexedTorrent[]): Promise<void> {
-    for (const t of torrents) if (!HEX_HASH.test(t.infoHash)) throw new FriendError(`index: "${t.infoHash}" is not a 40-character lower-case hex info hash`)
+    for (const t of torrents) if (!HEX_INFO_HASH.test(t.infoHash)) throw new FriendError(`index: "${t.infoHash}" is not a 40-character lower-case hex info hash`)
     const allowed = torrents.filter((t) => !this.#options.blocklist?.blocks(t))
     // A hash already stored costs one read and no write (no tuple, no sequence number).
     const stored = await this.storedAmong(allowed.map((t) => t.infoHash))
     const fresh = new Map<string, IndexedTorrent>()
     for (const t of allowed) if (!stored.has(t.infoHash) && !fresh.has(t.infoHash)) fresh.set(t.infoHash, t)
     const batch = [...fresh.values()]
-    const claimed = torrents.map((t) => t.infoHash).filter((h) => HEX_HASH.test(h))
+    const claimed = torrents.map((t) => t.infoHash).filter((h) => HEX_INFO_HASH.test(h))
     if (batch.length === 0) {
       if (claimed.length > 0) await this.#query('DELETE FROM claims WHERE info_hash = ANY($1::bytea[])', [claimed.map(bytes)])
       return
@@ -258,7 +256,7 @@ export class PgIndexStore implements IndexStore, IndexReader {
   }
 
   async seen(infoHashes: string[]): Promise<void> {
-    const hashes = infoHashes.filter((h) => HEX_HASH.test(h))
+    const hashes = infoHashes.filter((h) => HEX_INFO_HASH.test(h))
     if (hashes.length === 0) return
     const now = this.#now()
     await this.#query('UPDATE torrents SET last_seen = $1 WHERE info_hash = ANY($2::bytea[]) AND last_seen < $1', [now, hashes.map(bytes)])
@@ -300,7 +298,7 @@ export class PgIndexStore implements IndexStore, IndexReader {
   }
 
   async infoDict(infoHash: string): Promise<Buffer | undefined> {
-    if (!HEX_HASH.test(infoHash)) return undefined
+    if (!HEX_INFO_HASH.test(infoHash)) return undefined
     const [row] = await this.#query<{ d: Buffer | null }>('SELECT info_dict AS d FROM torrents WHERE info_hash = $1', [bytes(infoHash)])
     return row?.d ? decompressInfoDict(row.d) : undefined
   }
@@ -320,17 +318,6 @@ interface PgRow {
   lastSeen: string
   seeders: number | null
   leechers: number | null
-}
-
-function pathWords(files: readonly { path: string }[]): string {
-  const words = new Set<string>()
-  for (const f of files) {
-    for (const w of searchWords(f.path)) {
-      words.add(w)
-      if (words.size >= MAX_PATH_WORDS) return [...words].join(' ')
-    }
-  }
-  return [...words].join(' ')
 }
 
 async function migrate(client: PoolClient, where: string): Promise<void> {

@@ -54,6 +54,21 @@ export function searchWords(text: string): string[] {
   return words.filter((w) => w.length > 0)
 }
 
+/** Words of file paths put in the full-text index per torrent (distinct words; the files table keeps every path). */
+const MAX_PATH_WORDS = 2000
+
+/** The distinct words of a torrent's file paths, for the full-text index. */
+export function pathWords(files: readonly { path: string }[]): string {
+  const words = new Set<string>()
+  for (const f of files) {
+    for (const w of searchWords(f.path)) {
+      words.add(w)
+      if (words.size >= MAX_PATH_WORDS) return [...words].join(' ')
+    }
+  }
+  return [...words].join(' ')
+}
+
 /** The text stored for full-text search: the words joined by spaces. */
 export function searchText(text: string): string {
   return searchWords(text).join(' ')

@@ -10,9 +10,9 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { FriendError } from '../core/types.ts'
 import type { Blocklist } from './blocklist.ts'
 import { classify, type Category } from './classify.ts'
-import type { IndexedTorrent, IndexStore } from './index-store.ts'
+import { HEX_INFO_HASH, type IndexedTorrent, type IndexStore } from './index-store.ts'
 import { compressInfoDict, decompressInfoDict } from './info-dict-codec.ts'
-import { ftsQuery, magnetOf, MAX_SEARCH_LIMIT, queryWords, rankByName, searchText, searchWords, type IndexReader, type RankCandidate, type SearchQuery, type SearchResult } from './search.ts'
+import { ftsQuery, magnetOf, MAX_SEARCH_LIMIT, pathWords, queryWords, rankByName, searchText, type IndexReader, type RankCandidate, type SearchQuery, type SearchResult } from './search.ts'
 import { sqliteError } from './sqlite-errors.ts'
 
 type Database = BetterSqlite3.Database
@@ -51,9 +51,6 @@ const MIGRATIONS: string[] = [
    CREATE VIRTUAL TABLE torrents_fts USING fts5 (name, paths, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');`,
 ]
 
-/** Words of file paths put in the full-text index per torrent (distinct words; the files table keeps every path). */
-const MAX_PATH_WORDS = 2000
-const HEX_HASH = /^[0-9a-f]{40}$/
 /** Matches ranked per search, newest first: more than this many match only for common words, and then the newest are what a person wants. */
 export const RANK_WINDOW = 1000
 
@@ -138,13 +135,13 @@ export class SqliteIndexStore implements IndexStore, IndexReader {
   }
 
   async storedAmong(infoHashes: string[]): Promise<Set<string>> {
-    const wanted = infoHashes.filter((h) => HEX_HASH.test(h))
+    const wanted = infoHashes.filter((h) => HEX_INFO_HASH.test(h))
     if (wanted.length === 0) return new Set()
     return this.#run(() => new Set(this.#stmt.stored.all(JSON.stringify(wanted)) as string[]))
   }
 
   async claim(infoHashes: string[], worker: string): Promise<string[]> {
-    const candidates = [...new Set(infoHashes)].filter((h) => HEX_HASH.test(h) && !this.#options.blocklist?.blocksHash(h))
+    const candidates = [...new Set(infoHashes)].filter((h) => HEX_INFO_HASH.test(h) && !this.#options.blocklist?.blocksHash(h))
     const stored = await this.storedAmong(candidates)
     const out: string[] = []
     for (const h of candidates) {
@@ -162,7 +159,7 @@ export class SqliteIndexStore implements IndexStore, IndexReader {
   }
 
   async insert(torrents: IndexedTorrent[]): Promise<void> {
-    for (const t of torrents) if (!HEX_HASH.test(t.infoHash)) throw new FriendError(`index: "${t.infoHash}" is not a 40-character lower-case hex info hash`)
+    for (const t of torrents) if (!HEX_INFO_HASH.test(t.infoHash)) throw new FriendError(`index: "${t.infoHash}" is not a 40-character lower-case hex info hash`)
     const batch = torrents.filter((t) => !this.#options.blocklist?.blocks(t))
     // Rows are built before the transaction opens, so the write lock is held only for the writes.
     const rows = batch.map((t) => ({
@@ -197,7 +194,7 @@ export class SqliteIndexStore implements IndexStore, IndexReader {
   }
 
   async seen(infoHashes: string[]): Promise<void> {
-    const hashes = infoHashes.filter((h) => HEX_HASH.test(h))
+    const hashes = infoHashes.filter((h) => HEX_INFO_HASH.test(h))
     if (hashes.length === 0) return
     const now = this.#now()
     this.#run(() => this.#stmt.seen.run(now, JSON.stringify(hashes), now))
@@ -242,7 +239,7 @@ export class SqliteIndexStore implements IndexStore, IndexReader {
   }
 
   async infoDict(infoHash: string): Promise<Buffer | undefined> {
-    if (!HEX_HASH.test(infoHash)) return undefined
+    if (!HEX_INFO_HASH.test(infoHash)) return undefined
     const stored = this.#run(() => this.#stmt.infoDict.get(hashBlob(infoHash))) as Buffer | null | undefined
     return stored ? decompressInfoDict(stored) : undefined
   }
@@ -284,18 +281,6 @@ function toResult(r: SqliteRow): SearchResult {
     leechers: r.leechers,
     magnet: magnetOf(r.infoHash, r.name),
   }
-}
-
-/** The distinct words of a torrent's file paths, for the full-text index. */
-function pathWords(files: readonly { path: string }[]): string {
-  const words = new Set<string>()
-  for (const f of files) {
-    for (const w of searchWords(f.path)) {
-      words.add(w)
-      if (words.size >= MAX_PATH_WORDS) return [...words].join(' ')
-    }
-  }
-  return [...words].join(' ')
 }
 
 function migrate(db: Database): void {

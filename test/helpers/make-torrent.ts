@@ -1,6 +1,9 @@
 // Builds .torrent bytes in memory for tests: deterministic payloads, any
-// layout (empty files, odd sizes, nested folders), no disk needed.
+// layout (empty files, odd sizes, nested folders), no disk needed; and writes
+// such a layout to disk for tests that create torrents from folders.
 import { createHash } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import bencode from 'bencode'
 
 export interface TestFile {
@@ -21,6 +24,19 @@ export function pseudoRandomBytes(length: number, seed: number): Buffer {
     out[i] = x & 0xff
   }
   return out
+}
+
+/**
+ * Writes files under `root` ('/' separates folders, made as needed): a number is
+ * that many pseudoRandomBytes, seeded by the entry's position (1, 2, …), so a
+ * misplaced piece shows as a content difference; a string is the file's text.
+ */
+export function writeTree(root: string, files: Record<string, number | string>): void {
+  Object.entries(files).forEach(([path, content], i) => {
+    const file = join(root, ...path.split('/'))
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, typeof content === 'number' ? pseudoRandomBytes(content, i + 1) : content)
+  })
 }
 
 export interface BuiltTorrent {

@@ -16,6 +16,7 @@ import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
 import { describeRun, downloadWithCli } from '../helpers/cli.ts'
 import { assertSameTree } from '../helpers/compare.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
+import { writeTree } from '../helpers/make-torrent.ts'
 import { tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
 
@@ -33,24 +34,15 @@ function hasLibtorrent(t: TestContext): boolean {
   }
 }
 
-function bytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length)
-  let x = seed * 2654435761 + 1
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0
-    out[i] = x >>> 24
-  }
-  return out
-}
-
 /** Odd sizes over 32 KiB pieces: files that end mid-piece, a one-byte file, an empty one, a nested folder, a space in a name. */
 function makeLayout(root: string): void {
-  mkdirSync(join(root, 'sub folder', 'deeper'), { recursive: true })
-  writeFileSync(join(root, 'a.bin'), bytes(100_000, 1))
-  writeFileSync(join(root, 'b'), bytes(1, 2))
-  writeFileSync(join(root, 'empty'), '')
-  writeFileSync(join(root, 'sub folder', 'c.bin'), bytes(70_001, 3))
-  writeFileSync(join(root, 'sub folder', 'deeper', 'd.dat'), bytes(300_017, 4))
+  writeTree(root, {
+    'a.bin': 100_000,
+    b: 1,
+    empty: '',
+    'sub folder/c.bin': 70_001,
+    'sub folder/deeper/d.dat': 300_017,
+  })
 }
 
 async function runHelper(args: string[], cwd: string): Promise<void> {

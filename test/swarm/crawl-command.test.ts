@@ -14,6 +14,7 @@ import { startCrawlNet, type CrawlNet } from '../helpers/crawl-net.ts'
 import { CLI_PATH, isolatedEnv, runCli, testConfigJson } from '../helpers/cli.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
+import { storedCount } from '../helpers/sqlite-index.ts'
 
 interface Row {
   hash: string
@@ -31,19 +32,6 @@ function readIndex(file: string): { rows: Row[]; files: Map<string, { path: stri
     return { rows, files }
   } finally {
     db.close()
-  }
-}
-
-function storedCount(file: string): number {
-  try {
-    const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true })
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM torrents').get() as { n: number }).n
-    } finally {
-      db.close()
-    }
-  } catch {
-    return 0 // not made yet, or mid-migration
   }
 }
 

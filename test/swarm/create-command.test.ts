@@ -16,6 +16,7 @@ import type { Metainfo } from '../../src/metainfo/metainfo.ts'
 import { describeRun, downloadWithCli, isolatedEnv, runCli } from '../helpers/cli.ts'
 import type { CliResult } from '../helpers/cli.ts'
 import { assertSameTree } from '../helpers/compare.ts'
+import { pseudoRandomBytes, writeTree } from '../helpers/make-torrent.ts'
 import { tempDir } from '../helpers/net.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
 import { startTracker } from '../helpers/tracker.ts'
@@ -23,25 +24,15 @@ import { startTracker } from '../helpers/tracker.ts'
 const RUN_MS = 20_000
 const DOWNLOAD_MS = 60_000
 
-/** Deterministic bytes, so a misplaced piece shows as a content difference. */
-function bytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length)
-  let x = seed * 2654435761 + 1
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0
-    out[i] = x >>> 24
-  }
-  return out
-}
-
 /** Files that straddle 16 KiB piece edges, an empty file between two others, and a nested folder. */
 function makeShare(root: string): void {
-  mkdirSync(join(root, 'photos', 'trip'), { recursive: true })
-  writeFileSync(join(root, 'readme.txt'), 'hello friends\n')
-  writeFileSync(join(root, 'photos', 'a.jpg'), bytes(40_000, 1))
-  writeFileSync(join(root, 'photos', 'empty.dat'), '')
-  writeFileSync(join(root, 'photos', 'trip', 'b.raw'), bytes(123_457, 2))
-  writeFileSync(join(root, 'z-last.bin'), bytes(16_384, 3))
+  writeTree(root, {
+    'readme.txt': 'hello friends\n',
+    'photos/a.jpg': 40_000,
+    'photos/empty.dat': '',
+    'photos/trip/b.raw': 123_457,
+    'z-last.bin': 16_384,
+  })
 }
 
 async function readMeta(file: string): Promise<Metainfo> {
@@ -138,7 +129,7 @@ test('create → seed → download through a tracker gives back the identical tr
 test('create: a single file, --name, default output in the current folder, no trackers added behind our back', async () => {
   const dir = tempDir('create-single')
   try {
-    writeFileSync(join(dir.path, 'song.flac'), bytes(70_000, 4))
+    writeFileSync(join(dir.path, 'song.flac'), pseudoRandomBytes(70_000, 4))
     const run = await runInProcess(['create', 'song.flac', '--name', 'Our Song.flac', '--piece-length', '32768'], dir.path)
     assert.equal(run.code, 0, run.err.join('\n'))
     const file = join(dir.path, 'Our Song.flac.torrent')

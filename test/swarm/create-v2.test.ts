@@ -6,36 +6,28 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { main } from '../../src/cli/main.ts'
 import type { CliIo } from '../../src/cli/io.ts'
 import { parseMagnetOrInfoHash } from '../../src/metainfo/magnet.ts'
 import { parseTorrentFile, type Metainfo } from '../../src/metainfo/metainfo.ts'
+import { writeTree } from '../helpers/make-torrent.ts'
 import { tempDir } from '../helpers/net.ts'
 
 const PYTHON = '/usr/bin/python3'
 
-function bytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length)
-  let x = seed * 2654435761 + 1
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0
-    out[i] = x >>> 24
-  }
-  return out
-}
-
 /** Odd sizes across 32 KiB pieces, an empty file, a one-byte file, a nested folder, names that sort differently as bytes. */
 function makeShare(root: string): void {
-  mkdirSync(join(root, 'sub', 'deeper'), { recursive: true })
-  writeFileSync(join(root, 'a.bin'), bytes(100_000, 1))
-  writeFileSync(join(root, 'b'), bytes(1, 2))
-  writeFileSync(join(root, 'empty'), '')
-  writeFileSync(join(root, 'sub', 'c.bin'), bytes(70_001, 3))
-  writeFileSync(join(root, 'sub', 'deeper', 'Z 10.dat'), bytes(32_768, 4))
-  writeFileSync(join(root, 'sub', 'deeper', 'Z 9.dat'), bytes(5, 5))
+  writeTree(root, {
+    'a.bin': 100_000,
+    b: 1,
+    empty: '',
+    'sub/c.bin': 70_001,
+    'sub/deeper/Z 10.dat': 32_768,
+    'sub/deeper/Z 9.dat': 5,
+  })
 }
 
 async function create(args: string[], cwd: string): Promise<{ code: number; out: string[]; err: string[] }> {

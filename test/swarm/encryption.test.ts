@@ -19,6 +19,7 @@ import { tempDir, waitUntil } from '../helpers/net.ts'
 import { startOurPeer, startOurSeeder } from '../helpers/our-seeder.ts'
 import type { OurPeer } from '../helpers/our-seeder.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
+import type { WirePeer, WirePeerOptions } from '../helpers/wire-peer.ts'
 
 const PIECE_LENGTH = 32 * 1024
 const WAIT_MS = 20_000
@@ -193,24 +194,50 @@ test('seeder require, leecher off: the plaintext connection is refused, one line
   })
 })
 
+interface WirePeerRun {
+  leecher: OurPeer
+  peer: WirePeer
+  b: BuiltTorrent
+  refusals: Refusal[]
+  /** The leecher's download folder. */
+  dir: string
+}
+
+/** Our leecher, encryption `mode`, dialling only a wire peer (options `peerOpts`) that serves a 4-piece torrent; `check` runs, then both stop. */
+async function againstWirePeer(
+  name: string,
+  seed: number,
+  mode: EncryptionMode,
+  peerOpts: Partial<WirePeerOptions>,
+  check: (run: WirePeerRun) => Promise<void>,
+): Promise<void> {
+  const work = tempDir(name)
+  const b = buildTorrent({ name: 'enc.bin', files: 4 * PIECE_LENGTH, pieceLength: PIECE_LENGTH, seed })
+  const refusals: Refusal[] = []
+  const peer = await startWirePeer({ infoHash: b.infoHash, payload: b.payload, pieceLength: PIECE_LENGTH, ...peerOpts })
+  let leecher: OurPeer | undefined
+  try {
+    writeFileSync(join(work.path, 'enc.torrent'), b.torrent)
+    leecher = await startOurPeer({
+      torrentPath: join(work.path, 'enc.torrent'),
+      dataDir: join(work.path, 'leech'),
+      useTrackers: false,
+      peers: [{ host: peer.host, port: peer.port, source: 'manual' }],
+      encryption: policy(mode, 'leecher', refusals),
+    })
+    await check({ leecher, peer, b, refusals, dir: join(work.path, 'leech') })
+  } finally {
+    await leecher?.stop()
+    await peer.close()
+    await work.cleanup()
+  }
+}
+
 for (const mode of ['prefer', 'require'] as const) {
-  test(`a plaintext-only peer: ${mode === 'prefer' ? 'prefer falls back and downloads' : 'require refuses it with one line'}`, async () => {
-    const work = tempDir(`mse-plain-only-${mode}`)
-    const b = buildTorrent({ name: 'enc.bin', files: 4 * PIECE_LENGTH, pieceLength: PIECE_LENGTH, seed: 9 })
-    const refusals: Refusal[] = []
-    const plainPeer = await startWirePeer({ infoHash: b.infoHash, payload: b.payload, pieceLength: PIECE_LENGTH })
-    let leecher: OurPeer | undefined
-    try {
-      writeFileSync(join(work.path, 'enc.torrent'), b.torrent)
-      leecher = await startOurPeer({
-        torrentPath: join(work.path, 'enc.torrent'),
-        dataDir: join(work.path, 'leech'),
-        useTrackers: false,
-        peers: [{ host: plainPeer.host, port: plainPeer.port, source: 'manual' }],
-        encryption: policy(mode, 'leecher', refusals),
-      })
+  test(`a plaintext-only peer: ${mode === 'prefer' ? 'prefer falls back and downloads' : 'require refuses it with one line'}`, () =>
+    againstWirePeer(`mse-plain-only-${mode}`, 9, mode, {}, async ({ leecher, b, refusals, dir }) => {
       if (mode === 'prefer') {
-        await assertDownloaded(leecher, b, join(work.path, 'leech'))
+        await assertDownloaded(leecher, b, dir)
         assert.deepEqual(refusals, [])
       } else {
         await waitUntil(() => refusals.length > 0, WAIT_MS, 'the refusal')
@@ -218,61 +245,20 @@ for (const mode of ['prefer', 'require'] as const) {
         assert.match(refusals[0].reason, /closed the connection during the encryption handshake.*encryption is required/)
         assert.equal(leecher.torrent.snapshot().verifiedBytes, 0)
       }
-    } finally {
-      await leecher?.stop()
-      await plainPeer.close()
-      await work.cleanup()
-    }
-  })
+    }))
 }
 
-test('prefer: a peer that drops us after its DH key is redialled once in plaintext and serves the download', async () => {
-  const work = tempDir('mse-drop-after-key')
-  const b = buildTorrent({ name: 'enc.bin', files: 4 * PIECE_LENGTH, pieceLength: PIECE_LENGTH, seed: 11 })
-  const refusals: Refusal[] = []
-  const dropper = await startWirePeer({ infoHash: b.infoHash, payload: b.payload, pieceLength: PIECE_LENGTH, hostile: { mseKeyThenDrop: true } })
-  let leecher: OurPeer | undefined
-  try {
-    writeFileSync(join(work.path, 'enc.torrent'), b.torrent)
-    leecher = await startOurPeer({
-      torrentPath: join(work.path, 'enc.torrent'),
-      dataDir: join(work.path, 'leech'),
-      useTrackers: false,
-      peers: [{ host: dropper.host, port: dropper.port, source: 'manual' }],
-      encryption: policy('prefer', 'leecher', refusals),
-    })
-    await assertDownloaded(leecher, b, join(work.path, 'leech'))
-    assert.equal(dropper.stats.mseDropped, 1, 'one MSE attempt got as far as the request and was dropped')
-    assert.equal(dropper.stats.connections, 2, 'then one plaintext connection')
+test('prefer: a peer that drops us after its DH key is redialled once in plaintext and serves the download', () =>
+  againstWirePeer('mse-drop-after-key', 11, 'prefer', { hostile: { mseKeyThenDrop: true } }, async ({ leecher, peer, b, refusals, dir }) => {
+    await assertDownloaded(leecher, b, dir)
+    assert.equal(peer.stats.mseDropped, 1, 'one MSE attempt got as far as the request and was dropped')
+    assert.equal(peer.stats.connections, 2, 'then one plaintext connection')
     assert.deepEqual(refusals, [])
-  } finally {
-    await leecher?.stop()
-    await dropper.close()
-    await work.cleanup()
-  }
-})
+  }))
 
-test('prefer: a peer that selects plaintext and sends its handshake with its crypto_select (as Transmission 3.00 does) gets ours first and serves the download', async () => {
-  const work = tempDir('mse-eager-plaintext')
-  const b = buildTorrent({ name: 'enc.bin', files: 4 * PIECE_LENGTH, pieceLength: PIECE_LENGTH, seed: 12 })
-  const refusals: Refusal[] = []
-  const eager = await startWirePeer({ infoHash: b.infoHash, payload: b.payload, pieceLength: PIECE_LENGTH, mseSelectsPlaintextEagerly: true })
-  let leecher: OurPeer | undefined
-  try {
-    writeFileSync(join(work.path, 'enc.torrent'), b.torrent)
-    leecher = await startOurPeer({
-      torrentPath: join(work.path, 'enc.torrent'),
-      dataDir: join(work.path, 'leech'),
-      useTrackers: false,
-      peers: [{ host: eager.host, port: eager.port, source: 'manual' }],
-      encryption: policy('prefer', 'leecher', refusals),
-    })
-    await assertDownloaded(leecher, b, join(work.path, 'leech'))
-    assert.equal(eager.stats.connections, 1, 'the one MSE connection served it')
+test('prefer: a peer that selects plaintext and sends its handshake with its crypto_select (as Transmission 3.00 does) gets ours first and serves the download', () =>
+  againstWirePeer('mse-eager-plaintext', 12, 'prefer', { mseSelectsPlaintextEagerly: true }, async ({ leecher, peer, b, refusals, dir }) => {
+    await assertDownloaded(leecher, b, dir)
+    assert.equal(peer.stats.connections, 1, 'the one MSE connection served it')
     assert.deepEqual(refusals, [])
-  } finally {
-    await leecher?.stop()
-    await eager.close()
-    await work.cleanup()
-  }
-})
+  }))

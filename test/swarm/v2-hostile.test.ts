@@ -18,26 +18,17 @@ import { Listener } from '../../src/session/listener.ts'
 import { FileStorage } from '../../src/storage/file-storage.ts'
 import { Torrent } from '../../src/torrent/torrent.ts'
 import { tempDir } from '../helpers/net.ts'
+import { pseudoRandomBytes } from '../helpers/make-torrent.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
 
 const PIECE = 32 * 1024
 const HOSTILE_HOST = '127.0.0.2'
 
-function bytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length)
-  let x = seed * 2654435761 + 1
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0
-    out[i] = x >>> 24
-  }
-  return out
-}
-
 test('v2: a seeder corrupting pieces is struck and banned by the merkle check; the download completes from an honest one', { timeout: 60_000 }, async (t) => {
   const work = tempDir('v2-hostile')
   t.after(work.cleanup)
-  const data = bytes(6 * PIECE + 1000, 7)
+  const data = pseudoRandomBytes(6 * PIECE + 1000, 7)
   mkdirSync(join(work.path, 'src'))
   writeFileSync(join(work.path, 'src', 'v2.bin'), data)
   const created = await createTorrentFile(join(work.path, 'src', 'v2.bin'), { trackers: [], private: false, version: 'v2', pieceLength: PIECE })
@@ -79,7 +70,7 @@ async function badBlock(t: TestContext, version: 'v2' | 'hybrid', hashesAfter: n
   const work = tempDir('v2b-bad-block')
   t.after(work.cleanup)
   // Whole pieces: every piece has 16 blocks, so the bad block always has blocks of its piece after it.
-  const data = bytes(8 * piece, 11)
+  const data = pseudoRandomBytes(8 * piece, 11)
   mkdirSync(join(work.path, 'src'))
   writeFileSync(join(work.path, 'src', 'v2.bin'), data)
   const created = await createTorrentFile(join(work.path, 'src', 'v2.bin'), { trackers: [], private: false, version, pieceLength: piece })

@@ -5,60 +5,36 @@
 // mouse off and a continue takes it again, and quitting leaves the terminal
 // out of mouse mode. With --no-mouse the terminal is never put in it.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { CLI_PATH, isolatedEnv, runCli } from '../helpers/cli.ts'
+import { isolatedEnv, runCli } from '../helpers/cli.ts'
 import { buildTorrent } from '../helpers/make-torrent.ts'
 import { tempDir } from '../helpers/net.ts'
 import type { TempDir } from '../helpers/net.ts'
+import { sh, tmuxServer } from '../helpers/tmux.ts'
+import type { TmuxServer } from '../helpers/tmux.ts'
 
-const SOCKET = `ft-test-dash2-mouse-${process.pid}`
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' })
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 const NAMES = ['mouse-alpha', 'mouse-bravo', 'mouse-charlie']
 
 describe('dashboard mouse in a real terminal (tmux)', () => {
   let work: TempDir
+  let server: TmuxServer
 
   before(() => {
-    try {
-      execFileSync('tmux', ['-V'])
-    } catch {
-      throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux)')
-    }
+    server = tmuxServer('test-dash2-mouse')
     work = tempDir('tui-tmux-dash2-mouse')
   })
 
   after(async () => {
-    try {
-      tmux('kill-server')
-    } catch {}
+    server?.kill()
     await work?.cleanup()
   })
 
+  /** A pane whose timeouts also say tmux's mouse flags: standard (1000) and SGR (1006) reporting on or off. */
   function pane(name: string) {
-    const screen = () => tmux('capture-pane', '-p', '-t', name)
-    /** tmux's view of the pane: standard (1000) and SGR (1006) mouse reporting on or off. */
-    const mouseFlags = () => tmux('display-message', '-p', '-t', name, '#{mouse_standard_flag} #{mouse_sgr_flag}').trim()
-    const until = async (what: string, test: () => boolean, ms = 20_000) => {
-      const end = Date.now() + ms
-      while (!test()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; mouse flags ${mouseFlags()}; the screen:\n${screen()}`)
-        await new Promise((r) => setTimeout(r, 100))
-      }
-    }
-    const start = (env: NodeJS.ProcessEnv, flags: string[]) => {
-      const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'FRIENDTORRENT_NO_FORCED_EXIT'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
-      tmux('new-session', '-d', '-s', name, '-x', '80', '-y', '24', `env ${vars} TERM=xterm-256color ${sh(process.execPath)} ${sh(CLI_PATH)} ${flags.join(' ')}; sleep 60`)
-    }
-    /** The dashboard's own process: the pane's shell runs it as its child. */
-    const dashboardPid = () => {
-      const shell = tmux('display-message', '-p', '-t', name, '#{pane_pid}').trim()
-      return Number(execFileSync('ps', ['-o', 'pid=', '--ppid', shell], { encoding: 'utf8' }).trim().split('\n')[0])
-    }
-    return { screen, mouseFlags, until, start, dashboardPid, keys: (...k: string[]) => tmux('send-keys', '-t', name, ...k) }
+    const mouseFlags = () => server.tmux('display-message', '-p', '-t', name, '#{mouse_standard_flag} #{mouse_sgr_flag}').trim()
+    return { ...server.pane(name, () => `mouse flags ${mouseFlags()}`), mouseFlags }
   }
 
   it('reports the mouse while it runs, a click selects a row, suspend and quit give the mouse back', async () => {

@@ -5,55 +5,26 @@
 // and kept in the library); lifting it and adding the seeder back by
 // HOST:PORT finishes the download.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { LimiterChain, TokenBucket } from '../../src/core/token-bucket.ts'
-import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
-import type { Fixture } from '../../fixtures/make-fixtures.ts'
-import { CLI_PATH, isolatedEnv } from '../helpers/cli.ts'
+import { isolatedEnv } from '../helpers/cli.ts'
 import { assertSameTree } from '../helpers/compare.ts'
-import { tempDir } from '../helpers/net.ts'
-import type { TempDir } from '../helpers/net.ts'
-import { startOurSeeder } from '../helpers/our-seeder.ts'
-import type { OurPeer } from '../helpers/our-seeder.ts'
-import { startTracker } from '../helpers/tracker.ts'
-import type { TestTracker } from '../helpers/tracker.ts'
+import { startDashboardSwarm } from '../helpers/dashboard-swarm.ts'
+import type { DashboardSwarm } from '../helpers/dashboard-swarm.ts'
+import { sh } from '../helpers/tmux.ts'
 
-const SOCKET = `ft-dash-views-${process.pid}`
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' })
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 const BRAILLE = /[\u2801-\u28ff]/
 
 describe('dashboard views in real terminals (tmux)', () => {
-  let work: TempDir
-  let tracker: TestTracker
-  let seeder: OurPeer
-  let fixture: Fixture
+  let swarm: DashboardSwarm
 
   before(async () => {
-    try {
-      execFileSync('tmux', ['-V'])
-    } catch {
-      throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux)')
-    }
-    work = tempDir('dash-views-tmux')
-    tracker = await startTracker()
-    fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
     // ~3 MB at 96 KiB/s: about 30 s, long enough to ban the seeder and watch the graph mid-way.
-    seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, uploadLimiter: new LimiterChain(new TokenBucket(96 * 1024)) })
-    await tracker.waitForSeeders(fixture.infoHash, 1, 10_000)
+    swarm = await startDashboardSwarm('dash-views', 96 * 1024)
   })
 
-  after(async () => {
-    try {
-      tmux('kill-server')
-    } catch {}
-    await seeder?.stop()
-    await tracker?.close()
-    await work?.cleanup()
-  })
+  after(() => swarm?.stop())
 
   for (const [columns, rows] of [
     [80, 24],
@@ -61,8 +32,7 @@ describe('dashboard views in real terminals (tmux)', () => {
   ] as const) {
     it(`${columns}×${rows}: the tree folds, the rate graph moves, a ban takes effect and lifts`, async () => {
       const session = `v${columns}`
-      const screen = () => tmux('capture-pane', '-p', '-t', session)
-      const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k)
+      const { screen, keys, waitScreen, start } = swarm.server.pane(session)
       // One key at a time: keys sent together reach Ink as one chunk, read as typed text.
       const press = async (...k: string[]) => {
         for (const key of k) {
@@ -70,35 +40,24 @@ describe('dashboard views in real terminals (tmux)', () => {
           await new Promise((r) => setTimeout(r, 200))
         }
       }
-      const waitScreen = async (what: string, test: (s: string) => boolean, ms = 20_000): Promise<string> => {
-        const end = Date.now() + ms
-        let s = ''
-        while (Date.now() < end) {
-          s = screen()
-          if (test(s)) return s
-          await new Promise((r) => setTimeout(r, 100))
-        }
-        throw new Error(`timed out waiting for ${what}; the screen:\n${s}`)
-      }
       const fits = (s: string) => {
         for (const line of s.split('\n')) assert.ok([...line].length <= columns, `wider than ${columns}: ${line}`)
       }
-      const home = join(work.path, `home-${columns}`)
+      const home = join(swarm.work.path, `home-${columns}`)
       const env = isolatedEnv(home)
-      const dl = join(work.path, `downloads-${columns}`)
-      const exitFile = join(work.path, `exit-${columns}`)
-      const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'FRIENDTORRENT_NO_FORCED_EXIT'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
-      tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', String(rows), `env ${vars} TERM=xterm-256color ${sh(process.execPath)} ${sh(CLI_PATH)} --path ${sh(dl)}; echo $? > ${sh(exitFile)}; sleep 60`)
+      const dl = join(swarm.work.path, `downloads-${columns}`)
+      const exitFile = join(swarm.work.path, `exit-${columns}`)
+      start(env, ['--path', sh(dl)], { columns, rows, exitFile })
       await waitScreen('the empty dashboard', (s) => s.includes('friendtorrent all 0') && s.includes('port '))
       keys('a')
       await waitScreen('the add prompt', (s) => s.includes('add (path or magnet'))
-      keys('-l', fixture.torrentPath)
+      keys('-l', swarm.fixture.torrentPath)
       keys('Enter')
       await waitScreen('it downloading', (s) => /\d+\.\d% downloading/.test(s))
 
       // Ban the seeder from the peers tab: its connection closes and stays closed.
       await press('Enter', '2')
-      const seederKey = `127.0.0.1:${seeder.port}`
+      const seederKey = `127.0.0.1:${swarm.seeder.port}`
       await waitScreen('the seeder in the peers tab', (s) => s.includes(seederKey))
       keys('b')
       await waitScreen('the ban said and the seeder gone', (s) => s.includes('banned 127.0.0.1 in every torrent') && s.includes('no peers connected'))
@@ -145,7 +104,7 @@ describe('dashboard views in real terminals (tmux)', () => {
 
       keys('Escape')
       await waitScreen('100 % and seeding', (s) => /100\.0% seeding/.test(s), 60_000)
-      await assertSameTree(fixture.payloadDir, dl)
+      await assertSameTree(swarm.fixture.payloadDir, dl)
       keys('q')
       await waitScreen('the shell after quit', () => existsSync(exitFile), 20_000)
       assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', screen())

@@ -3,87 +3,44 @@
 // resume, verify, open its details and see the seeder, quit with `q`, and find
 // the session's state saved.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { LimiterChain, TokenBucket } from '../../src/core/token-bucket.ts'
-import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
-import type { Fixture } from '../../fixtures/make-fixtures.ts'
 import { CLI_PATH, REPO_ROOT, isolatedEnv, runCli } from '../helpers/cli.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { assertSameTree } from '../helpers/compare.ts'
-import { tempDir } from '../helpers/net.ts'
-import type { TempDir } from '../helpers/net.ts'
-import { startOurSeeder } from '../helpers/our-seeder.ts'
-import type { OurPeer } from '../helpers/our-seeder.ts'
-import { startTracker } from '../helpers/tracker.ts'
-import type { TestTracker } from '../helpers/tracker.ts'
-
-const SOCKET = `ft-test-${process.pid}`
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' })
-const screen = () => tmux('capture-pane', '-p', '-t', 'ft')
-const keys = (...k: string[]) => tmux('send-keys', '-t', 'ft', ...k)
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-
-async function waitScreen(what: string, test: (s: string) => boolean, ms = 20_000): Promise<string> {
-  const end = Date.now() + ms
-  let s = ''
-  while (Date.now() < end) {
-    s = screen()
-    if (test(s)) return s
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`timed out waiting for ${what}; the screen:\n${s}`)
-}
+import { startDashboardSwarm } from '../helpers/dashboard-swarm.ts'
+import type { DashboardSwarm } from '../helpers/dashboard-swarm.ts'
+import { sh } from '../helpers/tmux.ts'
+import type { TmuxPane } from '../helpers/tmux.ts'
 
 describe('dashboard in a real terminal (tmux)', () => {
-  let work: TempDir
-  let tracker: TestTracker
-  let seeder: OurPeer
-  let fixture: Fixture
+  let swarm: DashboardSwarm
 
   before(async () => {
-    try {
-      execFileSync('tmux', ['-V'])
-    } catch {
-      throw new Error('tmux is not installed: .ci/run installs it (apt-get install tmux)')
-    }
-    work = tempDir('tui-tmux')
-    tracker = await startTracker()
-    fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
     // Slow enough (~6 s for 3 MB) to watch it download and look at its peer, fast enough for CI.
-    seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, uploadLimiter: new LimiterChain(new TokenBucket(512 * 1024)) })
-    await tracker.waitForSeeders(fixture.infoHash, 1, 10_000)
+    swarm = await startDashboardSwarm('tui', 512 * 1024)
   })
 
-  after(async () => {
-    try {
-      tmux('kill-server')
-    } catch {}
-    await seeder?.stop()
-    await tracker?.close()
-    await work?.cleanup()
-  })
+  after(() => swarm?.stop())
 
   it('adds, downloads to 100 %, pauses, resumes, verifies, shows the peer, quits and keeps its state', async () => {
-    const home = join(work.path, 'home')
+    const home = join(swarm.work.path, 'home')
     const env = isolatedEnv(home)
-    const dl = join(work.path, 'downloads')
-    const exitFile = join(work.path, 'exit-code')
-    const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'FRIENDTORRENT_NO_FORCED_EXIT'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
-    const command = `env ${vars} TERM=xterm-256color ${sh(process.execPath)} ${sh(CLI_PATH)} --path ${sh(dl)}; echo $? > ${sh(exitFile)}; sleep 60`
-    tmux('new-session', '-d', '-s', 'ft', '-x', '80', '-y', '24', command)
+    const dl = join(swarm.work.path, 'downloads')
+    const exitFile = join(swarm.work.path, 'exit-code')
+    const { screen, keys, waitScreen, start }: TmuxPane = swarm.server.pane('ft')
+    start(env, ['--path', sh(dl)], { exitFile })
 
     await waitScreen('the empty dashboard', (s) => s.includes('friendtorrent all 0') && s.includes('port '))
     keys('a')
     await waitScreen('the add prompt', (s) => s.includes('add (path or magnet'))
-    keys('-l', fixture.torrentPath)
+    keys('-l', swarm.fixture.torrentPath)
     keys('Enter')
-    await waitScreen('the torrent in the list', (s) => s.includes(fixture.name) && /added /.test(s))
+    await waitScreen('the torrent in the list', (s) => s.includes(swarm.fixture.name) && /added /.test(s))
     await waitScreen('it downloading, with its bar', (s) => /[█▏▎▍▌▋▊▉]*·+ +\d+\.\d% downloading/.test(s))
 
-    const row = (s: string) => s.split('\n').find((l) => l.startsWith(fixture.name.slice(0, 10))) ?? ''
+    const row = (s: string) => s.split('\n').find((l) => l.startsWith(swarm.fixture.name.slice(0, 10))) ?? ''
     keys('p')
     await waitScreen('it paused', (s) => /paused/.test(row(s)))
     keys('p')
@@ -93,16 +50,16 @@ describe('dashboard in a real terminal (tmux)', () => {
     keys('Enter')
     await waitScreen('the files tab', (s) => s.includes('1 files') && s.includes('Priority'))
     keys('Tab')
-    await waitScreen('the seeder in the peers tab', (s) => s.includes(`127.0.0.1:${seeder.port}`) && /tracker/.test(s))
+    await waitScreen('the seeder in the peers tab', (s) => s.includes(`127.0.0.1:${swarm.seeder.port}`) && /tracker/.test(s))
     keys('Right')
-    await waitScreen('the trackers tab', (s) => s.includes(tracker.httpUrl.slice(0, 30)) && /\bok\b/.test(s))
+    await waitScreen('the trackers tab', (s) => s.includes(swarm.tracker.httpUrl.slice(0, 30)) && /\bok\b/.test(s))
     keys('Right')
     await waitScreen('the piece map', (s) => /\d+\/\d+ pieces of 32\.0 KiB/.test(s))
     keys('Escape')
     await waitScreen('the list again', (s) => s.includes('Name') && s.includes('Progress'))
 
     await waitScreen('100 % and seeding', (s) => /100\.0% seeding/.test(row(s)), 30_000)
-    await assertSameTree(fixture.payloadDir, dl)
+    await assertSameTree(swarm.fixture.payloadDir, dl)
 
     keys('v')
     await waitScreen('the check starting', (s) => s.includes('verifying') || /checking/.test(row(s)))
@@ -110,8 +67,8 @@ describe('dashboard in a real terminal (tmux)', () => {
 
     for (const line of screen().split('\n')) assert.ok([...line].length <= 80, `wider than 80: ${line}`)
     // Resized smaller, it redraws to fit and stays usable.
-    tmux('resize-window', '-t', 'ft', '-x', '60', '-y', '16')
-    const small = await waitScreen('a redraw at 60×16', (s) => /^friendtorrent.*…$/m.test(s) && / port \d+/.test(s) && s.includes(fixture.name.slice(0, 10)))
+    swarm.server.tmux('resize-window', '-t', 'ft', '-x', '60', '-y', '16')
+    const small = await waitScreen('a redraw at 60×16', (s) => /^friendtorrent.*…$/m.test(s) && / port \d+/.test(s) && s.includes(swarm.fixture.name.slice(0, 10)))
     for (const line of small.split('\n')) assert.ok([...line].length <= 60, `wider than 60: ${line}`)
     keys('q')
     await waitScreen('the shell after quit', () => existsSync(exitFile), 20_000)
@@ -123,41 +80,34 @@ describe('dashboard in a real terminal (tmux)', () => {
     const library = JSON.parse(readFileSync(join(stateDir, 'library.json'), 'utf8')) as { torrents: { infoHash: string; state: string; savePath: string }[] }
     assert.deepEqual(
       library.torrents.map((t) => [t.infoHash, t.state, t.savePath]),
-      [[fixture.infoHash, 'seeding', dl]],
+      [[swarm.fixture.infoHash, 'seeding', dl]],
     )
-    assert.ok(readdirSync(join(stateDir, 'resume')).some((f) => f.startsWith(fixture.infoHash)), 'resume data saved')
+    assert.ok(readdirSync(join(stateDir, 'resume')).some((f) => f.startsWith(swarm.fixture.infoHash)), 'resume data saved')
   })
 
   it('attaches to a running headless session, acts on it, and q leaves it running', async () => {
-    const home = join(work.path, 'home-attach')
+    const home = join(swarm.work.path, 'home-attach')
     const env = isolatedEnv(home)
-    const dl = join(work.path, 'downloads-attach')
+    const dl = join(swarm.work.path, 'downloads-attach')
     const seed = new ManagedProcess('friendtorrent seed', CLI_PATH, ['seed', '--download'], { env, cwd: REPO_ROOT })
     try {
       for (const end = Date.now() + 20_000; !seed.logs().includes('session on port'); ) {
         if (Date.now() > end || !seed.running) throw new Error(`friendtorrent seed did not start: ${seed.logs()}`)
         await new Promise((r) => setTimeout(r, 50))
       }
-      const add = await runCli(['add', fixture.torrentPath, '-o', dl], { homeDir: home, timeoutMs: 30_000 })
+      const add = await runCli(['add', swarm.fixture.torrentPath, '-o', dl], { homeDir: home, timeoutMs: 30_000 })
       assert.equal(add.code, 0, add.stderr)
-      const exitFile = join(work.path, 'exit-code-attach')
-      const vars = ['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'FRIENDTORRENT_NO_FORCED_EXIT'].map((k) => `${k}=${sh(env[k]!)}`).join(' ')
-      tmux('new-session', '-d', '-s', 'ft2', '-x', '80', '-y', '24', `env ${vars} TERM=xterm-256color ${sh(process.execPath)} ${sh(CLI_PATH)}; echo $? > ${sh(exitFile)}; sleep 60`)
-      const at = (t: string) => tmux('capture-pane', '-p', '-t', t)
-      const until = async (what: string, test: (s: string) => boolean) => {
-        const end = Date.now() + 20_000
-        while (!test(at('ft2'))) {
-          if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${at('ft2')}`)
-          await new Promise((r) => setTimeout(r, 100))
-        }
-      }
-      await until('the attached dashboard', (s) => s.includes('attached to the session') && / attached /.test(s) && s.includes(fixture.name.slice(0, 10)))
+      const exitFile = join(swarm.work.path, 'exit-code-attach')
+      const ft2 = swarm.server.pane('ft2')
+      ft2.start(env, [], { exitFile })
+      const until = (what: string, test: (s: string) => boolean) => ft2.waitScreen(what, test)
+      await until('the attached dashboard', (s) => s.includes('attached to the session') && / attached /.test(s) && s.includes(swarm.fixture.name.slice(0, 10)))
       await until('seeding', (s) => /100\.0% seeding/.test(s))
-      tmux('send-keys', '-t', 'ft2', 'p')
-      await until('paused through the socket', (s) => /paused/.test(s.split('\n').find((l) => l.startsWith(fixture.name.slice(0, 10))) ?? ''))
-      tmux('send-keys', '-t', 'ft2', 'q')
+      ft2.keys('p')
+      await until('paused through the socket', (s) => /paused/.test(s.split('\n').find((l) => l.startsWith(swarm.fixture.name.slice(0, 10))) ?? ''))
+      ft2.keys('q')
       await until('the dashboard gone', () => existsSync(exitFile))
-      assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', `exit code (70: a handle left open, named on the screen):\n${tmux('capture-pane', '-p', '-t', 'ft2')}`)
+      assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', `exit code (70: a handle left open, named on the screen):\n${ft2.screen()}`)
       assert.ok(seed.running, 'the headless session keeps running after the dashboard detaches')
       const list = await runCli(['list', '--json'], { homeDir: home, timeoutMs: 10_000 })
       assert.equal(list.code, 0, list.stderr)

@@ -15,10 +15,12 @@ import { tempDir, waitUntil } from '../helpers/net.ts'
 
 const PG = process.env.FRIENDTORRENT_TEST_PG
 
-function fetchedOf(output: string): number {
-  const lines = [...output.matchAll(/crawl: \d+ hashes seen .*?, \d+ new, (\d+) fetched/g)]
+/** The last stats line's hashes seen and fetched. */
+function countsOf(output: string): { seen: number; fetched: number } {
+  const lines = [...output.matchAll(/crawl: (\d+) hashes seen .*?, \d+ new, (\d+) fetched/g)]
   assert.ok(lines.length > 0, `no stats line in:\n${output}`)
-  return Number(lines[lines.length - 1][1])
+  const last = lines[lines.length - 1]
+  return { seen: Number(last[1]), fetched: Number(last[2]) }
 }
 
 test('two crawls against one PostgreSQL: the union complete, no duplicates, no hash fetched by both', { skip: PG ? false : 'FRIENDTORRENT_TEST_PG is not set' }, async (t) => {
@@ -69,8 +71,11 @@ test('two crawls against one PostgreSQL: the union complete, no duplicates, no h
     assert.equal(r.name, f.name)
     assert.equal(Number(r.size_bytes), f.sizeBytes)
   }
-  const [a, b] = crawls.map((c) => fetchedOf(c.logs()))
+  const [ca, cb] = crawls.map((c) => countsOf(c.logs()))
+  const [a, b] = [ca.fetched, cb.fetched]
   assert.equal(a + b, rows.length, `crawl a fetched ${a}, crawl b ${b}: a hash fetched by both would count twice`)
-  assert.ok(a > 0 && b > 0, `both crawls did part of the work (a ${a}, b ${b})`)
-  t.diagnostic(`crawl a fetched ${a}, crawl b ${b} of ${rows.length}`)
+  // Both raced for the same hashes: each saw some. Who fetched which is the claim table's first come (a
+  // crawl that claims sooner may take them all), so a split of the fetches is not asserted.
+  assert.ok(ca.seen > 0 && cb.seen > 0, `both crawls saw hashes (a ${ca.seen}, b ${cb.seen})`)
+  t.diagnostic(`crawl a saw ${ca.seen} and fetched ${a}, crawl b saw ${cb.seen} and fetched ${b}, of ${rows.length}`)
 })

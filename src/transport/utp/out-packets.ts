@@ -7,7 +7,7 @@ import type { ReorderBuffer } from './reorder-buffer.ts'
 import {
   HEADER_LENGTH, ST_STATE, ST_SYN, EXT_SELECTIVE_ACK, EXT_BITS, SYN_EXTENSIONS_BYTES,
   writeHeader, writeProbePadding, writeSynExtensions,
-  type PacketType,
+  type HeaderFields, type PacketType,
 } from './utp-packet.ts'
 
 /** The largest datagram we take (Node reads each into 64 KiB): what EXT_MAX_DATAGRAM says. */
@@ -37,14 +37,8 @@ export function unpaddedHeader(header: Buffer): Buffer {
   return plain
 }
 
-export interface ControlFields {
-  connectionId: number
-  timestampUs: number
-  timestampDiffUs: number
-  wndSize: number
-  seqNr: number
-  ackNr: number
-}
+/** A control packet's header fields: the type is the packet's own. */
+export type ControlFields = Omit<HeaderFields, 'type'>
 
 /**
  * A STATE, with a selective ACK of `reorder`'s packets when some wait out of

@@ -36,7 +36,7 @@
 //                    [--only download,seed,library,dashboard,parse,encryption,dashboard-idle,dashboard-peers,utp,crawl,big,index | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
 //                    [--seed-leechers 2] [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
-//                    [--crawl-nodes 20] [--crawl-torrents 200] [--index-count 1000000] [--index-dict-count 20000]
+//                    [--crawl-nodes 20] [--crawl-torrents 200] [--index-count 1000000] [--index-dict-count 20000] [--big-only files|pieces]
 //
 // --only takes section names and download clients: a client name selects the
 // download section with just the clients named. --cpu-prof-dir makes every
@@ -106,6 +106,8 @@ interface BenchOptions {
   encryptionRounds: number
   seedLeechers: number
   cpuProfDir?: string
+  /** The big section's one torrent ("files" or "pieces"); both when undefined. */
+  bigOnly?: 'files' | 'pieces'
   indexCount: number
   indexDictCount: number
 }
@@ -136,6 +138,7 @@ function parseOptions(argv: string[]): BenchOptions {
       'dashboard-rounds': { type: 'string', default: '2' },
       'encryption-rounds': { type: 'string', default: '1' },
       'crawl-nodes': { type: 'string', default: '20' },
+      'big-only': { type: 'string' },
       'crawl-torrents': { type: 'string', default: '200' },
       'seed-leechers': { type: 'string', default: '2' },
       'index-count': { type: 'string', default: '1000000' },
@@ -148,7 +151,7 @@ function parseOptions(argv: string[]): BenchOptions {
     console.log(
       'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,dashboard-idle,dashboard-peers,parse,encryption,utp,crawl,big,index|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
-        '[--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--index-count N] [--index-dict-count N] [--cpu-prof-dir DIR] [--json FILE]',
+        '[--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--index-count N] [--index-dict-count N] [--big-only files|pieces] [--cpu-prof-dir DIR] [--json FILE]',
     )
     process.exit(0)
   }
@@ -211,6 +214,7 @@ function parseOptions(argv: string[]): BenchOptions {
     indexCount,
     indexDictCount,
     cpuProfDir: values['cpu-prof-dir'] ? resolve(values['cpu-prof-dir']) : undefined,
+    bigOnly: parseBigOnly(values['big-only']),
   }
 }
 
@@ -504,7 +508,12 @@ async function main(): Promise<void> {
     json.crawl = result
   }
   if (options.sections.includes('big')) {
-    const rows = await runBigSection({ benchDir: options.benchDir, timeoutMs: Math.max(options.timeoutMs, 600_000), cpuProfDir: options.cpuProfDir })
+    const rows = await runBigSection({
+      benchDir: options.benchDir,
+      timeoutMs: Math.max(options.timeoutMs, 600_000),
+      cpuProfDir: options.cpuProfDir,
+      only: options.bigOnly === 'files' ? '100,000 files' : options.bigOnly === 'pieces' ? '500,000 pieces' : undefined,
+    })
     report.push(formatBigSection(rows))
     json.big = { rows }
   }
@@ -518,3 +527,10 @@ main().catch((err: unknown) => {
   console.error(`bench: ${err instanceof Error ? err.message : String(err)}`)
   process.exitCode = 1
 })
+
+/** `--big-only files|pieces`: one of the big section's two torrents. */
+function parseBigOnly(value: string | undefined): 'files' | 'pieces' | undefined {
+  if (value === undefined) return undefined
+  if (value === 'files' || value === 'pieces') return value
+  throw new Error(`--big-only must be "files" or "pieces", got "${value}"`)
+}

@@ -76,8 +76,8 @@ describe('dashboard views in real terminals (tmux)', () => {
       fits(screen())
       keys('x')
       await waitScreen('unbanned', (s) => s.includes('unbanned 127.0.0.1') && /Banned addresses \(0\)/.test(s))
-      keys('Escape')
-      keys('n')
+      // Esc and n together would reach Ink as one chunk (an Alt-n): a pause between them.
+      await press('Escape', 'n')
       await waitScreen('the add-peer prompt', (s) => s.includes('add a peer HOST:PORT'))
       keys('-l', seederKey)
       keys('Enter')

@@ -99,11 +99,13 @@ export async function runAdd(argv: string[], io: CliIo): Promise<number> {
 
 /**
  * `path`: the .torrent's absolute path when it is a local file (a running
- * session reads it itself). `meta` is parsed only when this process runs the
- * torrent: a running session parses what it is handed, and a 100,000-file
- * torrent takes a second to parse.
+ * session reads it itself, so `data` is read here only when needed: see
+ * torrentBytes). `meta` is parsed only when this process runs the torrent: a
+ * running session parses what it is handed, and a 100,000-file torrent takes
+ * a second to parse.
  */
-type Input = { kind: 'torrent'; meta?: Metainfo; data: Buffer; path?: string; target: string } | { kind: 'link'; link: MagnetLink; text: string }
+type TorrentInput = { kind: 'torrent'; meta?: Metainfo; data?: Buffer; path?: string; target: string }
+type Input = TorrentInput | { kind: 'link'; link: MagnetLink; text: string }
 
 /** A session runs: it takes the torrent (or the magnet link, whose metadata it fetches) and we return at once. */
 async function handToSession(session: ControlClient, input: Input, ctx: { io: CliIo; saveDir: string }): Promise<number> {
@@ -111,11 +113,11 @@ async function handToSession(session: ControlClient, input: Input, ctx: { io: Cl
   const add = (args: Record<string, unknown>) => session.call('add', { ...args, savePath: ctx.saveDir }) as Promise<Added>
   let result: Added
   if (input.kind === 'link') result = await add({ magnet: input.text })
-  else if (input.path === undefined) result = await add({ torrentBase64: input.data.toString('base64') })
+  else if (input.path === undefined) result = await add({ torrentBase64: (await torrentBytes(input)).toString('base64') })
   else {
-    // The path keeps megabytes of torrent off the control channel; the bytes go only if the session cannot read it.
-    result = await add({ path: input.path }).catch((err: unknown) => {
-      if (/^cannot read /.test(errorMessage(err))) return add({ torrentBase64: input.data.toString('base64') })
+    // The path keeps megabytes of torrent off the control channel (and out of this process); the bytes go only if the session cannot read it.
+    result = await add({ path: input.path }).catch(async (err: unknown) => {
+      if (/^cannot read /.test(errorMessage(err))) return add({ torrentBase64: (await torrentBytes(input)).toString('base64') })
       throw new FriendError(`${input.target}: ${errorMessage(err)}`)
     })
   }
@@ -132,26 +134,35 @@ async function readInput(target: string): Promise<Input> {
       throw new FriendError(errorMessage(err))
     }
   }
-  let data: Buffer
-  let path: string | undefined
-  if (isTorrentUrl(target)) {
-    data = await fetchTorrentUrl(target)
-  } else {
-    try {
-      const size = (await stat(target)).size
-      if (size > MAX_TORRENT_BYTES) throw new FriendError(overTorrentLimit(target, size))
-      data = await readFile(target)
-      path = resolve(target)
-    } catch (err) {
-      if (err instanceof FriendError) throw err
-      throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file${notAnInfoHashNote(target)}` : errorMessage(err)}`)
-    }
-  }
-  return { kind: 'torrent', data, path, target }
+  if (isTorrentUrl(target)) return { kind: 'torrent', data: await fetchTorrentUrl(target), target }
+  // A local file is looked at, not read: a running session reads it itself (10 MB for 500,000 pieces).
+  await readable(target, () => stat(target).then((info) => {
+    if (info.isDirectory()) throw new FriendError(`cannot read ${target}: it is a folder`)
+    if (info.size > MAX_TORRENT_BYTES) throw new FriendError(overTorrentLimit(target, info.size))
+  }))
+  return { kind: 'torrent', path: resolve(target), target }
 }
 
-async function parsedMeta(input: { data: Buffer; target: string; meta?: Metainfo }): Promise<Metainfo> {
-  return input.meta ?? parseTorrentFile(input.data).catch((err: unknown) => {
+/** The .torrent's bytes: fetched already, or read from its file now (once). */
+async function torrentBytes(input: TorrentInput): Promise<Buffer> {
+  input.data ??= await readable(input.target, () => readFile(input.path!))
+  return input.data
+}
+
+/** `look()`, with a failure to reach the file said in one line. */
+async function readable<T>(target: string, look: () => Promise<T>): Promise<T> {
+  try {
+    return await look()
+  } catch (err) {
+    if (err instanceof FriendError) throw err
+    throw new FriendError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file${notAnInfoHashNote(target)}` : errorMessage(err)}`)
+  }
+}
+
+async function parsedMeta(input: TorrentInput): Promise<Metainfo> {
+  if (input.meta) return input.meta
+  const data = await torrentBytes(input)
+  return parseTorrentFile(data).catch((err: unknown) => {
     throw new FriendError(`${input.target}: ${errorMessage(err)}`)
   })
 }
@@ -228,7 +239,7 @@ async function runForeground(input: Input, opts: ForegroundOptions): Promise<num
     await session.start()
     if (opts.manualPeers.length > 0) session.addPeers(hash, opts.manualPeers)
     const startedAt = Date.now()
-    const added = input.kind === 'torrent' ? await session.add(input.data, saveDir) : await session.addMagnet(input.link, saveDir)
+    const added = input.kind === 'torrent' ? await session.add(await torrentBytes(input), saveDir) : await session.addMagnet(input.link, saveDir)
     const before = added.summary.downloadedBytes
     if (!added.added) io.out(`note: ${added.note} (save folder ${added.summary.savePath})`)
     if (input.kind === 'link' && added.summary.state === 'fetching metadata') io.out(`${added.summary.name}: fetching metadata from peers…`)

@@ -90,7 +90,7 @@ export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
   const infoSpan = spans.get('info')
   if (!infoSpan) throw new MetainfoError(`${what}: it has no info dictionary`)
   if (data[infoSpan.start] !== 0x64) throw new MetainfoError(`${what}: its info entry is not a dictionary`)
-  const infoBuffer = Buffer.from(data.subarray(infoSpan.start, infoSpan.end))
+  const infoBuffer = keptInfo(data, infoSpan)
   // The info dict and piece layers are read from their bytes below, not decoded here.
   const torrent = decodeSkipping(data.subarray(0, end), spans, ['info', 'piece layers'], what)
   const meta = build(infoBuffer, decodeInfo(infoBuffer, what), announceTiers(torrent), urlList(torrent), what)
@@ -98,6 +98,21 @@ export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
   const layers = spans.get('piece layers')
   if (meta.v2 && layers) readPieceLayers(data, layers.start, meta.v2, meta.pieceLength, what)
   return { ...meta, ...extras(torrent) }
+}
+
+/** Bytes of a .torrent outside its info dict that a kept view may hold on to, rather than copy the dict. */
+const MAX_VIEW_OVERHEAD_BYTES = 64 * 1024
+
+/**
+ * The info dict's bytes, kept for the torrent's life (BEP 9 serves them; the
+ * piece hashes are a view into them). Usually a view into `data`: the rest of
+ * a .torrent is a few URLs, and copying 10 MB of hashes costs 10 MB more at
+ * the peak and ~0.1–0.2 s of fresh pages. A copy when the rest is big (BEP 52
+ * piece layers), so they are not kept with it.
+ */
+function keptInfo(data: Buffer, span: ByteSpan): Buffer {
+  const view = data.subarray(span.start, span.end)
+  return data.buffer.byteLength - view.length <= MAX_VIEW_OVERHEAD_BYTES ? view : Buffer.from(view)
 }
 
 /** The info hash of a .torrent (hex) without parsing it: for bytes already parsed once and kept. */
@@ -143,9 +158,10 @@ export async function metainfoFromInfo(infoBuffer: Buffer, announce: string[][] 
   if (infoBuffer[0] !== 0x64) throw new MetainfoError(`${what}: it does not start with a bencoded dictionary`)
   const end = valueEnd(infoBuffer, 0, what)
   if (end !== infoBuffer.length) throw new MetainfoError(`${what}: ${infoBuffer.length - end} stray bytes after the dictionary`)
-  const info = decodeInfo(infoBuffer, what)
+  // The kept copy is decoded, so the piece hashes are a view into it rather than into the caller's bytes.
+  const kept = Buffer.from(infoBuffer)
   const tiers = filterTiers(announce.map((tier) => tier.map((url) => Buffer.from(url))))
-  return build(Buffer.from(infoBuffer), info, tiers, [], what)
+  return build(kept, decodeInfo(kept, what), tiers, [], what)
 }
 
 /** The expected SHA-1 of piece `index`: a view into meta.pieceHashes, not a copy. */
@@ -326,10 +342,18 @@ function hasScheme(url: string, schemes: string[]): boolean {
 /**
  * The info dict decoded but for its "files" list and "file tree", which are
  * read from the bytes (file-list-scan, file-tree): decoded, a 100,000-file
- * list is ~75 MB of objects. Their values here are an empty string.
+ * list is ~75 MB of objects. Their values here are an empty string. A
+ * "pieces" string is not decoded either: its value is a view into
+ * `infoBuffer`, so 500,000 pieces' 10 MB of hashes are held once, not copied
+ * by the decoder (and its copy kept by the bencode package until its next decode).
  */
 function decodeInfo(infoBuffer: Buffer, what: string): Dict {
-  return decodeSkipping(infoBuffer, topLevelSpans(infoBuffer, what).spans, ['files', 'file tree'], what)
+  const { spans } = topLevelSpans(infoBuffer, what)
+  const pieces = spans.get('pieces')
+  const piecesIsString = pieces !== undefined && infoBuffer[pieces.start] >= 0x30 && infoBuffer[pieces.start] <= 0x39
+  const info = decodeSkipping(infoBuffer, spans, piecesIsString ? ['files', 'file tree', 'pieces'] : ['files', 'file tree'], what)
+  if (piecesIsString) info.pieces = infoBuffer.subarray(infoBuffer.indexOf(0x3a, pieces.start) + 1, pieces.end)
+  return info
 }
 
 function filesStart(infoBuffer: Buffer, what: string): number {

@@ -19,6 +19,35 @@ async function rejectsWith(data: Buffer, pattern: RegExp): Promise<void> {
   })
 }
 
+test('the piece hashes are held once: a view into the kept info dict, itself a view into the .torrent unless much else is in it', async () => {
+  const payload = patternBytes(64 * KiB)
+  const info = buildInfo('hashes.bin', 16 * KiB, payload)
+  // Unpooled copies: small Buffers share Node's 8 KiB pool, which would make every `.buffer` equal.
+  const unpooled = (bytes: Uint8Array) => {
+    const out = Buffer.allocUnsafeSlow(bytes.length)
+    out.set(bytes)
+    return out
+  }
+  const data = unpooled(torrentBytes(info))
+  const meta = await parseTorrentFile(data)
+  assert.deepEqual(meta.pieceHashes, piecesOf(payload, 16 * KiB))
+  assert.equal(meta.pieceHashes.buffer, meta.infoBuffer.buffer, 'pieceHashes lies in infoBuffer')
+  assert.equal(meta.infoBuffer.buffer, data.buffer, 'infoBuffer lies in the .torrent it came from')
+  // 100 KiB outside the info dict is not kept along with it: the dict is copied.
+  const padded = torrentBytes(info, { announce: 'http://tracker.example/announce', comment: 'x'.repeat(100 * KiB) })
+  const copied = await parseTorrentFile(padded)
+  assert.notEqual(copied.infoBuffer.buffer, padded.buffer)
+  assert.equal(copied.pieceHashes.buffer, copied.infoBuffer.buffer)
+  assert.deepEqual(copied.infoBuffer, meta.infoBuffer)
+  // Bare info dicts (BEP 9) too: the hashes lie in the kept copy, not in the caller's bytes.
+  const bare = unpooled(bencode.encode(info))
+  const fromInfo = await metainfoFromInfo(bare)
+  assert.equal(fromInfo.pieceHashes.buffer, fromInfo.infoBuffer.buffer)
+  assert.notEqual(fromInfo.infoBuffer.buffer, bare.buffer)
+  // A "pieces" that is not a string is still refused.
+  await rejectsWith(torrentBytes({ ...info, pieces: 5 }), /no piece hashes/)
+})
+
 test('parses a single-file torrent', async () => {
   const payload = patternBytes(40 * KiB + 7)
   const info = buildInfo('movie.mkv', 16 * KiB, payload)

@@ -104,6 +104,32 @@ test('reads small pieces in large chunks and verifies every one', async () => {
   for (const r of spy.reads.slice(0, -1)) assert.equal(r.length, CHECK_CHUNK_BYTES)
 })
 
+test('with readInto, reads go into a few buffers used over and over, and every piece is still judged on its own bytes', async () => {
+  const payload = patternBytes(9 * MiB + 5, 9)
+  const { meta } = await metaFor('reused.bin', 16 * KiB, payload)
+  const corrupted = Buffer.from(payload)
+  corrupted[7 * MiB + 3] ^= 1
+  const inner = new MemoryStorage(meta, corrupted)
+  const buffers = new Set<ArrayBuffer>()
+  let reads = 0
+  const storage: Storage = {
+    read: () => Promise.reject(new Error('read() used although readInto() is there')),
+    async readInto(index, begin, into) {
+      reads++
+      buffers.add(into.buffer as ArrayBuffer)
+      ;(await inner.read(index, begin, into.length)).copy(into)
+    },
+    write: (index, begin, data) => inner.write(index, begin, data),
+    mayHavePiece: (index) => inner.mayHavePiece(index),
+    flush: () => inner.flush(),
+    close: () => inner.close(),
+  }
+  const have = await checkPieces(storage, meta)
+  assert.deepEqual(bits(meta, { get: (i) => !have.get(i) }), [(7 * MiB) / (16 * KiB)])
+  assert.equal(reads, 10)
+  assert.ok(buffers.size <= 5, `${buffers.size} buffers for ${reads} reads`)
+})
+
 test('splits pieces bigger than a chunk and hashes them across reads', async () => {
   const payload = patternBytes(20 * MiB + 3, 7)
   const { meta } = await metaFor('big-pieces.bin', 8 * MiB, payload)

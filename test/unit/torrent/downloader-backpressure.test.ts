@@ -2,8 +2,16 @@
 // writes are under way it stops reading from every peer (requests stay out),
 // and reads resume only when half of them have landed; the bytes that land are
 // the payload's. Storage here holds each write until the test lets it go.
+// And a PeerConnection's pauseReading pauses its socket, and resumeReading reads on.
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect, createServer } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { test } from 'node:test'
+import { newPeerId } from '../../../src/core/peer-id.ts'
+import { PeerConnection as RealPeerConnection } from '../../../src/peer/peer-connection.ts'
+import { encodeHandshake } from '../../../src/wire/handshake.ts'
+import { waitUntil } from '../../helpers/net.ts'
 import { Bitfield } from '../../../src/core/bitfield.ts'
 import { RateMeter } from '../../../src/core/rate-meter.ts'
 import type { BlockRef } from '../../../src/core/types.ts'
@@ -148,4 +156,38 @@ test('reads stop while the cap of pieces waits for the disk and resume once half
   assert.ok(downloader.isComplete())
   assert.ok((await storage.read(0, 0, meta.length)).equals(payload), 'the bytes on storage are the payload')
   assert.equal(a.readingPaused || b.readingPaused, false, 'no peer left paused')
+})
+
+test('a paused PeerConnection reads nothing from its socket until resumed; then every byte arrives', async () => {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const client = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port })
+  const [socket] = (await once(server, 'connection')) as [Socket]
+  const infoHash = Buffer.alloc(20, 7)
+  const pc = new RealPeerConnection({ socket, infoHash, ourPeerId: newPeerId(), pieceCount: 8, outgoing: false, extendedHandshake: { m: {} } })
+  try {
+    pc.start()
+    client.write(encodeHandshake(infoHash, newPeerId()))
+    await waitUntil(() => pc.ready, 5_000, 'the handshake')
+    pc.pauseReading()
+    assert.equal(pc.readingPaused, true)
+    const readBefore = socket.bytesRead
+    // 8 MiB of keep-alives (zero lengths): more than loopback's socket buffers hold, so the sender backs up.
+    const total = 8 * 1024 * 1024
+    client.write(Buffer.alloc(total))
+    assert.equal(socket.isPaused(), true, 'the socket itself is paused')
+    // What the kernel takes before flow control stops the sender stays there (loopback buffers hold well under 8 MiB).
+    await waitUntil(() => client.writableLength > 0, 10_000, 'the sender to back up while we do not read')
+    assert.ok(socket.bytesRead - readBefore < total, `read ${socket.bytesRead - readBefore} of ${total} bytes while paused`)
+    pc.resumeReading()
+    assert.equal(pc.readingPaused, false)
+    assert.equal(socket.isPaused(), false)
+    await waitUntil(() => socket.bytesRead - readBefore === total, 20_000, 'every byte once reading resumes')
+    assert.equal(pc.closed, false, 'keep-alives only: the connection stays up')
+  } finally {
+    pc.close('test over')
+    client.destroy()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
 })

@@ -226,7 +226,8 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * The first folder holding files of ours known to be on disk that is gone,
+   * The first folder holding files of ours known to be on disk that is gone
+   * (named by its highest missing ancestor inside the save folder),
    * or an open file whose last link was removed (reads through its handle
    * would still succeed, from a file no longer on disk). One lstat per folder
    * and one fstat per open handle: never a walk over every file.
@@ -234,7 +235,11 @@ export class FileStorage implements Storage {
   async findMissing(): Promise<string | undefined> {
     if (this.#closed) return undefined
     for (const folder of [...this.#dataFolders]) {
-      if (!(await exists(folder))) return folder
+      if (await exists(folder)) continue
+      // The highest folder gone under the save folder, whichever of its subfolders was looked at first.
+      let gone = folder
+      for (let up = path.dirname(gone); up !== this.#root && up.startsWith(this.#root + path.sep) && !(await exists(up)); up = path.dirname(up)) gone = up
+      return gone
     }
     for (const [i, opened] of this.#handles.entries()) {
       const handle = await opened.catch(() => undefined)

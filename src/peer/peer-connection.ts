@@ -172,16 +172,11 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     return this.#socket.writableLength
   }
 
-  /** True while pauseReading() holds the socket's reads back. */
   get readingPaused(): boolean {
     return this.#readingPaused
   }
 
-  /**
-   * Stops reading from the socket (the downloader's unwritten bytes are at their
-   * cap): what the peer sends waits in the kernel's receive buffer, and flow
-   * control slows the peer, rather than in our memory. Requests stay out.
-   */
+  /** Stops reading (the disk is behind): what the peer sends waits in the kernel, not in our memory. */
   pauseReading(): void {
     if (this.#readingPaused || this.#closed) return
     this.#readingPaused = true

@@ -85,6 +85,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   #decoder: Decoder
   #handshakeDone = false
   #closed = false
+  #readingPaused = false
   readonly #outstanding = new OutstandingRequests()
   #lastSentAtMs: number
   #lastReceivedAtMs: number
@@ -169,6 +170,23 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   /** Bytes queued in the socket but not yet handed to the kernel. */
   get writeBacklogBytes(): number {
     return this.#socket.writableLength
+  }
+
+  get readingPaused(): boolean {
+    return this.#readingPaused
+  }
+
+  /** Stops reading (the disk is behind): what the peer sends waits in the kernel, not in our memory. */
+  pauseReading(): void {
+    if (this.#readingPaused || this.#closed) return
+    this.#readingPaused = true
+    this.#socket.pause()
+  }
+
+  resumeReading(): void {
+    if (!this.#readingPaused) return
+    this.#readingPaused = false
+    if (!this.#closed) this.#socket.resume()
   }
 
   /** Resolves once the socket has room for more writes (or the connection closed). */

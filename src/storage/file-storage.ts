@@ -25,7 +25,7 @@ import { readStart, writeStart } from './range.ts'
 import { PartFile } from './part-file.ts'
 import { createFolders, createSymlink, ensureFile, exists } from './folders.ts'
 import { HandleCache } from './handle-cache.ts'
-import { eachLimited, syncFileSystem } from './disk-ops.ts'
+import { eachLimited, syncFileSystem, writeFully } from './disk-ops.ts'
 
 const DEFAULT_MAX_OPEN_FILES = 64
 const UNKNOWN = 0
@@ -193,15 +193,22 @@ export class FileStorage implements Storage {
     })
   }
 
-  async write(index: number, begin: number, data: Buffer): Promise<void> {
-    const start = writeStart(this.#meta, index, begin, data.length)
-    await this.#track(async () => {
-      await eachLimited(spansFor(this.#meta.files, start, data.length), SPANS_AT_ONCE, async (span) => {
-        if (this.#inPartFile[span.fileIndex] === PROBE) await this.#probe(span.fileIndex)
-        if (this.#inPartFile[span.fileIndex] === YES) return this.#part.write(index, begin + span.chunkOffset, span.fileIndex, data, span.chunkOffset, span.length)
-        return this.#writeSpan(data, span)
-      })
-    })
+  write(index: number, begin: number, data: Buffer): Promise<void> {
+    let spans: Span[]
+    try {
+      spans = spansFor(this.#meta.files, writeStart(this.#meta, index, begin, data.length), data.length)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    // One span (most pieces) skips the fan-out: every promise of a write lives as long as the disk takes.
+    if (spans.length === 1) return this.#track(() => this.#writeSpanOf(index, begin, data, spans[0]))
+    return this.#track(() => eachLimited(spans, SPANS_AT_ONCE, (span) => this.#writeSpanOf(index, begin, data, span)))
+  }
+
+  async #writeSpanOf(index: number, begin: number, data: Buffer, span: Span): Promise<void> {
+    if (this.#inPartFile[span.fileIndex] === PROBE) await this.#probe(span.fileIndex)
+    if (this.#inPartFile[span.fileIndex] === YES) return this.#part.write(index, begin + span.chunkOffset, span.fileIndex, data, span.chunkOffset, span.length)
+    return this.#writeSpan(data, span)
   }
 
   async mayHavePiece(index: number): Promise<boolean> {
@@ -219,7 +226,8 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * The first folder holding files of ours known to be on disk that is gone,
+   * The first folder holding files of ours known to be on disk that is gone
+   * (named by its highest missing ancestor inside the save folder),
    * or an open file whose last link was removed (reads through its handle
    * would still succeed, from a file no longer on disk). One lstat per folder
    * and one fstat per open handle: never a walk over every file.
@@ -227,7 +235,11 @@ export class FileStorage implements Storage {
   async findMissing(): Promise<string | undefined> {
     if (this.#closed) return undefined
     for (const folder of [...this.#dataFolders]) {
-      if (!(await exists(folder))) return folder
+      if (await exists(folder)) continue
+      // The highest folder gone under the save folder, whichever of its subfolders was looked at first.
+      let gone = folder
+      for (let up = path.dirname(gone); up !== this.#root && up.startsWith(this.#root + path.sep) && !(await exists(up)); up = path.dirname(up)) gone = up
+      return gone
     }
     for (const [i, opened] of this.#handles.entries()) {
       const handle = await opened.catch(() => undefined)
@@ -303,13 +315,7 @@ export class FileStorage implements Storage {
     if (this.#meta.files[span.fileIndex].padding || this.#meta.files[span.fileIndex].symlink) return // BEP 47: pad bytes are not stored
     // A file not known to be on disk is created by its first write; one that was there is never recreated.
     if (this.#onDisk[span.fileIndex] !== PRESENT) await this.#createFile(span.fileIndex)
-    await this.#handles.use(span.fileIndex, 'write', async (h) => {
-      let done = 0
-      while (done < span.length) {
-        const { bytesWritten } = await h.write(data, span.chunkOffset + done, span.length - done, span.fileOffset + done)
-        done += bytesWritten
-      }
-    })
+    await this.#handles.use(span.fileIndex, 'write', (h) => writeFully(h.fd, data, span.chunkOffset, span.length, span.fileOffset))
     this.#dirty.add(span.fileIndex)
     const end = span.fileOffset + span.length
     if (this.#dataEnd[span.fileIndex] < end) this.#dataEnd[span.fileIndex] = end

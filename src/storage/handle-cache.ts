@@ -36,13 +36,13 @@ export class HandleCache {
 
   /** Runs `fn` with file `fileIndex`'s handle, opening it (and evicting the least recently used idle one) if needed. */
   async use<T>(fileIndex: number, verb: string, fn: (h: FileHandle) => Promise<T>): Promise<T> {
-    const filePath = this.#pathOf(fileIndex)
+    // The path is made only to open or to name in an error: not for every read and write.
     let entry = this.#open.get(fileIndex)
     if (entry) {
       this.#open.delete(fileIndex)
       this.#open.set(fileIndex, entry)
     } else {
-      const opened: OpenFile = { handle: open(filePath, OPEN_EXISTING), users: 0 }
+      const opened: OpenFile = { handle: open(this.#pathOf(fileIndex), OPEN_EXISTING), users: 0 }
       opened.handle.catch(() => {
         if (this.#open.get(fileIndex) === opened) this.#open.delete(fileIndex)
       })
@@ -56,12 +56,12 @@ export class HandleCache {
       try {
         handle = await entry.handle
       } catch (err) {
-        throw openError(err, filePath, this.#root)
+        throw openError(err, this.#pathOf(fileIndex), this.#root)
       }
       try {
         return await fn(handle)
       } catch (err) {
-        throw osError(err, verb, filePath)
+        throw osError(err, verb, this.#pathOf(fileIndex))
       }
     } finally {
       entry.users--

@@ -3,7 +3,10 @@
 // open pieces), copies arriving blocks into their piece's buffer, verifies a
 // finished piece (SHA-1, BEP 52 merkle root, or both: metainfo's checkPiece),
 // writes it in one go and only then marks
-// it ours and tells the peers. In endgame (the picker hands out a block to
+// it ours and tells the peers. While verified pieces waiting for the disk fill
+// maxUnwrittenBytes, peers' sockets are not read (until half have landed): what
+// they send waits in the kernel (flow control slows them) rather than in piece
+// buffers, while the requests stay out, so reading resumes at full speed. In endgame (the picker hands out a block to
 // more than one peer) the other requests for a block that arrived are
 // cancelled. Peers that stop sending are snubbed and their blocks go elsewhere.
 // In a v2 torrent each block is also checked on its own against its BEP 52
@@ -30,6 +33,15 @@ import type { BlockVerifier } from './block-verifier.ts'
 
 /** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
 const MAX_QUEUE_DEPTH = 256
+/**
+ * Verified bytes waiting for the disk before peers' sockets wait too. Writes to
+ * the page cache stall for tens of ms at times (writeback); the kernel's socket
+ * buffers, not ours, hold what arrives meanwhile (issue 15: 8 → 2 MiB of piece
+ * buffers at the same speed).
+ */
+const DEFAULT_MAX_UNWRITTEN_BYTES = 2 * 1024 * 1024
+/** Pooled piece buffers beyond the write cap: pieces being assembled meanwhile. */
+const POOL_SLACK = 4
 
 export interface DownloaderOptions {
   meta: Metainfo
@@ -41,6 +53,8 @@ export interface DownloaderOptions {
   isDownloading: () => boolean
   /** Memory for pieces being assembled or written; past it only started pieces are continued. */
   maxPieceMemoryBytes: number
+  /** Verified pieces waiting for the disk past which peers' sockets are not read (default 2 MiB, at least 2 pieces). */
+  maxUnwrittenBytes?: number
   /** A peer with requests outstanding and no block for this long is snubbed. */
   requestTimeoutMs: number
   downloadLimiter?: LimiterChain
@@ -77,6 +91,9 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
   readonly #assembling = new Map<number, Buffer>()
   readonly #bufferPool: BufferPool
   readonly #writes = new Set<Promise<void>>()
+  /** Pieces in #writes at which reading from peers stops, until half of them have landed. */
+  readonly #maxUnwrittenPieces: number
+  #readsPaused = false
   readonly #meter: RateMeter
   #picker: PiecePicker | undefined
   #refillTimer: TimerHandle | undefined
@@ -97,8 +114,10 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     this.#limiter = opts.downloadLimiter
     this.#blocks = opts.blocks
     this.#blocks?.on('leaves', (index) => this.#checkTaken(index))
-    // The pool may keep as many buffers as the memory cap allows, so a steady download allocates none.
-    this.#bufferPool = new BufferPool(this.#meta.pieceLength, Math.ceil(opts.maxPieceMemoryBytes / this.#meta.pieceLength))
+    this.#maxUnwrittenPieces = Math.max(2, Math.floor((opts.maxUnwrittenBytes ?? DEFAULT_MAX_UNWRITTEN_BYTES) / this.#meta.pieceLength))
+    // The pool keeps what a steady download uses (pieces being written, a few assembling), so it allocates none.
+    const poolSize = Math.min(Math.ceil(opts.maxPieceMemoryBytes / this.#meta.pieceLength), this.#maxUnwrittenPieces + POOL_SLACK)
+    this.#bufferPool = new BufferPool(this.#meta.pieceLength, poolSize)
     this.#meter = new RateMeter(5, this.#clock)
   }
 
@@ -310,6 +329,8 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
 
   handleBlock(pc: PeerConnection, block: BlockRef, view: Buffer): void {
     this.acceptBlock(pc.key, block, view)
+    // A peer that connected while reads were held back waits like the others.
+    if (this.#readsPaused) pc.pauseReading()
     this.fill(pc)
   }
 
@@ -384,6 +405,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     // Only verified bytes reach the disk, in one write; the piece is ours once they have.
     const write = this.#storage.write(index, 0, data)
     this.#writes.add(write)
+    if (this.#writes.size >= this.#maxUnwrittenPieces) this.#pauseReads()
     try {
       await write
     } catch (err) {
@@ -392,6 +414,8 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     } finally {
       this.#writes.delete(write)
       this.#bufferPool.release(buffer)
+      // Half the cap, not one below it: pausing and resuming at every write cost CPU and speed.
+      if (this.#readsPaused && this.#writes.size <= this.#maxUnwrittenPieces / 2) this.#resumeReads()
     }
     if (!this.#isDownloading()) return
     picker.markVerified(index)
@@ -405,6 +429,22 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
       if (pc.amInterested && !picker.isInteresting(pc.key)) pc.setInterested(false)
     }
     this.emit('pieceVerified', index)
+  }
+
+  /** The disk is behind: peers' sockets are not read until half the writes land (requests stay out). */
+  #pauseReads(): void {
+    this.#readsPaused = true
+    for (const pc of this.#connections.values()) pc.pauseReading()
+  }
+
+  #resumeReads(): void {
+    this.#readsPaused = false
+    for (const pc of this.#connections.values()) pc.resumeReading()
+  }
+
+  /** True while peers' sockets are not read because verified pieces wait for the disk. */
+  get readsPaused(): boolean {
+    return this.#readsPaused
   }
 
   /** Lets the writes under way land (or fail). */

@@ -271,6 +271,26 @@ test('out-of-range reads and writes are refused before touching disk', async () 
   }
 })
 
+test('findMissing names the highest folder gone, even when a subfolder of it was looked at first', async () => {
+  const { dir, remove } = await tempDir()
+  const { meta, payload } = await metaFor('deep', 16 * KiB, [
+    { path: ['x', 'y', 'b.bin'], data: patternBytes(20_000, 3) },
+    { path: ['x', 'a.bin'], data: patternBytes(20_000, 4) },
+  ])
+  const storage = await FileStorage.open(meta, dir)
+  try {
+    // Piece 0 lies in x/y/b.bin: its folder is noted before x's.
+    await storage.write(0, 0, payload.subarray(0, 16 * KiB))
+    await writeAll(storage, meta, payload)
+    assert.equal(await storage.findMissing(), undefined)
+    await rm(path.join(dir, 'deep', 'x'), { recursive: true })
+    assert.equal(await storage.findMissing(), path.join(dir, 'deep', 'x'))
+  } finally {
+    await storage.close()
+    await remove()
+  }
+})
+
 test('findMissing: nothing while all is there; a file unlinked under an open handle, then a deleted folder, are named; reads never recreate them', async () => {
   const { dir, remove } = await tempDir()
   const { meta, payload } = await metaFor('kept', 16 * KiB, [

@@ -1,0 +1,193 @@
+// The downloader's cap on verified pieces waiting for the disk: once that many
+// writes are under way it stops reading from every peer (requests stay out),
+// and reads resume only when half of them have landed; the bytes that land are
+// the payload's. Storage here holds each write until the test lets it go.
+// And a PeerConnection's pauseReading pauses its socket, and resumeReading reads on.
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect, createServer } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
+import { test } from 'node:test'
+import { newPeerId } from '../../../src/core/peer-id.ts'
+import { PeerConnection as RealPeerConnection } from '../../../src/peer/peer-connection.ts'
+import { encodeHandshake } from '../../../src/wire/handshake.ts'
+import { waitUntil } from '../../helpers/net.ts'
+import { Bitfield } from '../../../src/core/bitfield.ts'
+import { RateMeter } from '../../../src/core/rate-meter.ts'
+import type { BlockRef } from '../../../src/core/types.ts'
+import type { PeerConnection } from '../../../src/peer/peer-connection.ts'
+import { Downloader } from '../../../src/torrent/downloader.ts'
+import { FakeClock } from '../../helpers/fake-clock.ts'
+import { pseudoRandomBytes } from '../../helpers/make-torrent.ts'
+import { MemoryStorage } from '../../helpers/memory-storage.ts'
+import { metaFor } from '../storage/meta-for.ts'
+
+const BLOCK = 16 * 1024
+
+/** MemoryStorage whose writes land only when released, in the order they were made. */
+class HeldStorage extends MemoryStorage {
+  readonly held: Array<() => void> = []
+  override async write(index: number, begin: number, data: Buffer): Promise<void> {
+    await new Promise<void>((resolve) => this.held.push(resolve))
+    return super.write(index, begin, data)
+  }
+  releaseOne(): void {
+    this.held.shift()!()
+  }
+}
+
+/** The part of a PeerConnection the downloader uses, recording requests and read pauses. */
+function fakePeer(key: string, pieceCount: number, clock: FakeClock) {
+  const requested: BlockRef[] = []
+  const have = new Bitfield(pieceCount)
+  for (let i = 0; i < pieceCount; i++) have.set(i)
+  const peer = {
+    key,
+    ready: true,
+    peerChoking: false,
+    amInterested: false,
+    snubbed: false,
+    maxRequests: 250,
+    have,
+    downloadMeter: new RateMeter(5, clock),
+    readingPaused: false,
+    pauses: 0,
+    get outstandingCount() {
+      return requested.length
+    },
+    request(blocks: BlockRef[]) {
+      requested.push(...blocks)
+    },
+    setInterested(v: boolean) {
+      peer.amInterested = v
+    },
+    sendHave() {},
+    cancel() {},
+    pauseReading() {
+      if (!peer.readingPaused) peer.pauses++
+      peer.readingPaused = true
+    },
+    resumeReading() {
+      peer.readingPaused = false
+    },
+    requested,
+  }
+  return peer
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+test('reads stop while the cap of pieces waits for the disk and resume once half have landed; the payload lands intact', async () => {
+  // One block a piece: every block completes a piece and starts a write.
+  const payload = pseudoRandomBytes(12 * BLOCK, 21)
+  const { meta } = await metaFor('backpressure', BLOCK, payload)
+  const storage = new HeldStorage(meta)
+  const clock = new FakeClock()
+  const connections = new Map<string, PeerConnection>()
+  const a = fakePeer('a', meta.pieceCount, clock)
+  const b = fakePeer('b', meta.pieceCount, clock)
+  connections.set('a', a as unknown as PeerConnection)
+  const downloader = new Downloader({
+    meta,
+    storage,
+    clock,
+    connections,
+    isDownloading: () => true,
+    maxPieceMemoryBytes: 64 * BLOCK,
+    maxUnwrittenBytes: 4 * BLOCK,
+    requestTimeoutMs: 60_000,
+  })
+  const verified: number[] = []
+  downloader.on('pieceVerified', (i) => verified.push(i))
+  downloader.start(new Bitfield(meta.pieceCount))
+  downloader.addPeer('a')
+  downloader.handleHaveAll('a')
+  downloader.updateInterest(a as unknown as PeerConnection)
+  assert.equal(a.requested.length, meta.pieceCount, 'every piece is asked of the peer')
+
+  const deliver = (peer: typeof a) => {
+    const block = peer.requested.shift()!
+    downloader.handleBlock(peer as unknown as PeerConnection, block, payload.subarray(block.index * BLOCK, block.index * BLOCK + block.length))
+  }
+  for (let i = 0; i < 3; i++) deliver(a)
+  await settle()
+  assert.equal(storage.held.length, 3)
+  assert.equal(a.readingPaused, false, 'under the cap of 4 the peer is read')
+  deliver(a)
+  await settle()
+  assert.equal(storage.held.length, 4)
+  assert.equal(a.readingPaused, true, 'at 4 pieces waiting for the disk the peer is not read')
+  assert.equal(downloader.readsPaused, true)
+
+  // A peer that joins meanwhile is held back with its first block.
+  connections.set('b', b as unknown as PeerConnection)
+  downloader.addPeer('b')
+  downloader.handleHaveAll('b')
+  downloader.updateInterest(b as unknown as PeerConnection)
+  assert.ok(b.requested.length > 0, 'requests still go out while reads wait')
+  deliver(b)
+  await settle()
+  assert.equal(b.readingPaused, true)
+
+  storage.releaseOne()
+  await settle()
+  assert.equal(storage.held.length, 4)
+  assert.equal(a.readingPaused, true, '5 → 4 waiting (b’s piece came in too): still over half the cap')
+  storage.releaseOne()
+  await settle()
+  assert.equal(a.readingPaused, true, '4 → 3 waiting: still over half')
+  storage.releaseOne()
+  await settle()
+  assert.equal(storage.held.length, 2)
+  assert.equal(a.readingPaused, false, 'at half the cap reads resume')
+  assert.equal(b.readingPaused, false)
+  assert.equal(downloader.readsPaused, false)
+  assert.equal(a.pauses, 1, 'one pause, not one per write')
+
+  while (a.requested.length > 0 || b.requested.length > 0) {
+    if (a.requested.length > 0) deliver(a)
+    if (b.requested.length > 0) deliver(b)
+    await settle()
+    while (storage.held.length > 0) storage.releaseOne()
+    await settle()
+  }
+  await downloader.settle()
+  assert.equal(verified.length, meta.pieceCount, 'every piece verified once written')
+  assert.ok(downloader.isComplete())
+  assert.ok((await storage.read(0, 0, meta.length)).equals(payload), 'the bytes on storage are the payload')
+  assert.equal(a.readingPaused || b.readingPaused, false, 'no peer left paused')
+})
+
+test('a paused PeerConnection reads nothing from its socket until resumed; then every byte arrives', async () => {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const client = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port })
+  const [socket] = (await once(server, 'connection')) as [Socket]
+  const infoHash = Buffer.alloc(20, 7)
+  const pc = new RealPeerConnection({ socket, infoHash, ourPeerId: newPeerId(), pieceCount: 8, outgoing: false, extendedHandshake: { m: {} } })
+  try {
+    pc.start()
+    client.write(encodeHandshake(infoHash, newPeerId()))
+    await waitUntil(() => pc.ready, 5_000, 'the handshake')
+    pc.pauseReading()
+    assert.equal(pc.readingPaused, true)
+    const readBefore = socket.bytesRead
+    // 8 MiB of keep-alives (zero lengths): more than loopback's socket buffers hold, so the sender backs up.
+    const total = 8 * 1024 * 1024
+    client.write(Buffer.alloc(total))
+    assert.equal(socket.isPaused(), true, 'the socket itself is paused')
+    // What the kernel takes before flow control stops the sender stays there (loopback buffers hold well under 8 MiB).
+    await waitUntil(() => client.writableLength > 0, 10_000, 'the sender to back up while we do not read')
+    assert.ok(socket.bytesRead - readBefore < total, `read ${socket.bytesRead - readBefore} of ${total} bytes while paused`)
+    pc.resumeReading()
+    assert.equal(pc.readingPaused, false)
+    assert.equal(socket.isPaused(), false)
+    await waitUntil(() => socket.bytesRead - readBefore === total, 20_000, 'every byte once reading resumes')
+    assert.equal(pc.closed, false, 'keep-alives only: the connection stays up')
+  } finally {
+    pc.close('test over')
+    client.destroy()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+})

@@ -158,7 +158,7 @@ async function runOne(input: BigInput, options: BigSectionOptions): Promise<BigR
     const logs = session.proc.logs()
     await stopSeedSession(session.proc, options.timeoutMs)
     session = undefined
-    if (!/resumed .*: \d+ pieces from resume data, 0 re-checked/.test(logs)) throw new Error(`the restart did not resume from resume data: ${lastLines(logs, 2)}`)
+    if (!/resumed .*: \d+ pieces from resume data$/m.test(logs)) throw new Error(`the restart did not resume from resume data: ${lastLines(logs, 2)}`)
     row.ok = true
   } catch (err) {
     row.error = oneLine(err)

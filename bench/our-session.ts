@@ -8,7 +8,6 @@ import { Bitfield } from '../src/core/bitfield.ts'
 import { paths } from '../src/cli/config.ts'
 import { parseTorrentFile } from '../src/metainfo/metainfo.ts'
 import { StateStore } from '../src/session/state-store.ts'
-import { diskFiles } from '../src/session/file-stats.ts'
 import { CLI_PATH, REPO_ROOT, isolatedEnv } from '../test/helpers/cli.ts'
 import { ManagedProcess } from '../test/helpers/managed-process.ts'
 import { lastLines } from './measure.ts'
@@ -56,7 +55,6 @@ export async function writeSeedingLibrary(
         infoHash: meta.infoHashHex,
         pieceCount: meta.pieceCount,
         bitfield: Buffer.from(Bitfield.full(meta.pieceCount).toBuffer()),
-        files: await diskFiles(meta, savePath),
       })
     }),
   )

@@ -104,7 +104,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
   session.on('completed', (t) => log(`completed ${t.name}`))
   session.on('warning', (message) => log(`warning: ${message}`))
   session.on('portForwarding', (line) => log(line))
-  session.on('resumed', (t, trusted, rechecked) => log(`resumed ${t.name}: ${trusted} pieces from resume data, ${rechecked} re-checked`))
+  session.on('resumed', (t, trusted) => log(`resumed ${t.name}: ${trusted} pieces from resume data`))
   session.on('seedLimit', (t, reason) => log(`paused ${t.name}: ${reason}`))
   session.on('error', (t) => log(`error ${t.name}: ${t.error}`))
   session.on('trackerError', (name, { url, message, retryAtMs }) => log(`tracker ${url} (${name}): ${message}; next try in ${formatEta((retryAtMs - Date.now()) / 1000)}`))

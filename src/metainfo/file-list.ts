@@ -188,35 +188,42 @@ function renameDuplicates(files: FileEntry[], what: string, changes: PathChange[
     if (folded === undefined) foldedFolders.set(part, (folded = foldPart(part)))
     return folded
   }
-  const fold = (parts: string[]): string => {
-    let key = ''
-    for (let n = 0; n < parts.length - 1; n++) key += `${foldFolder(parts[n])}/`
-    return key + foldPart(parts[parts.length - 1])
-  }
-  const taken = new Map<string, number>() // folded path → file index, or -1 for a folder
-  for (const f of files) {
-    let key = ''
-    for (let n = 0; n < f.path.length - 1; n++) {
-      key += (n > 0 ? '/' : '') + foldFolder(f.path[n])
-      taken.set(key, -1)
+  // Per folder, its entries by folded name: a file's index, or -1 for a sub-folder.
+  // A tree of maps, not one map of whole folded paths: no key string is made per file.
+  const root: Folder = { entries: new Map(), folders: new Map() }
+  const folderOf = (parts: readonly string[]): Folder => {
+    let at = root
+    for (let n = 0; n < parts.length - 1; n++) {
+      const name = foldFolder(parts[n])
+      let next = at.folders.get(name)
+      if (!next) {
+        next = { entries: new Map(), folders: new Map() }
+        at.folders.set(name, next)
+        at.entries.set(name, -1)
+      }
+      at = next
     }
+    return at
   }
+  for (const f of files) folderOf(f.path)
   let tries = 0
   files.forEach((f, i) => {
-    const clash = taken.get(fold(f.path))
+    const folder = folderOf(f.path)
+    const last = f.path[f.path.length - 1]
+    const clash = folder.entries.get(foldPart(last))
     if (clash === undefined) {
-      taken.set(fold(f.path), i)
+      folder.entries.set(foldPart(last), i)
       return
     }
     if (clash >= 0 && f.padding && files[clash].padding && files[clash].length === f.length) return
-    const last = f.path[f.path.length - 1]
     const dot = last.lastIndexOf('.')
     const stem = dot >= 0 ? last.slice(0, dot) : last
     const ext = dot >= 0 ? last.slice(dot) : ''
     for (let n = 1; ; n++) {
-      const renamed = [...f.path.slice(0, -1), portable(`${stem}.${n}${ext}`, `${last}.${n}`)]
-      if (!taken.has(fold(renamed))) {
-        taken.set(fold(renamed), i)
+      const name = portable(`${stem}.${n}${ext}`, `${last}.${n}`)
+      if (!folder.entries.has(foldPart(name))) {
+        folder.entries.set(foldPart(name), i)
+        const renamed = [...f.path.slice(0, -1), name]
         const why = clash >= 0 ? `same path as file ${clash + 1}` : 'same path as a folder'
         const earlier = changes.find((c) => c.file === i)
         if (earlier) Object.assign(earlier, { safe: renamed.slice(), why: `${earlier.why}; ${why}` })
@@ -227,6 +234,11 @@ function renameDuplicates(files: FileEntry[], what: string, changes: PathChange[
       if (++tries > MAX_DUPLICATE_TRIES) throw new MetainfoError(`${what}: over ${MAX_DUPLICATE_TRIES} of its file names collide; it looks built to waste time`)
     }
   })
+}
+
+interface Folder {
+  entries: Map<string, number>
+  folders: Map<string, Folder>
 }
 
 /** NFC-normalised and lower-cased, as Windows and macOS compare names; ASCII needs no normalising. */

@@ -7,8 +7,8 @@
 // by their path, which stays the same from poll to poll. Pure.
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import type { FilePriority } from '../storage/file-priorities.ts'
-import { buildTree, buildTreeOf, columnsOf, filesBelow, initialExpanded, nodeTotals, treeTotals, visibleNodes } from './file-tree.ts'
-import type { FileColumns, FileTree, TreeFile } from './file-tree.ts'
+import { buildTree, buildTreeOf, columnsOf, filesBelow, initialExpanded, nodeAt, nodeTotals, treeTotals, visibleNodes } from './file-tree.ts'
+import type { FileColumns, FileTree, TreeFile, TreeNode } from './file-tree.ts'
 
 /** What the files tab shows: read from a control request, so every field is checked (filesWindow). */
 export interface FilesWindow {
@@ -101,7 +101,7 @@ export function filesInFolder(meta: Metainfo, folder: string): number[] {
   const t = indexedTree(meta)
   const id = t.folderIds.get(folder)
   if (id === undefined) throw new Error(`${meta.name} has no folder "${folder}"`)
-  return filesBelow(t.tree, t.tree.nodes[id]).map((pos) => t.fileIndex[pos])
+  return filesBelow(t.tree, t.tree.folders[id]).map((pos) => t.fileIndex[pos])
 }
 
 function pageOf(t: IndexedTree, columns: FileColumns, window: FilesWindow): FilePage {
@@ -112,12 +112,12 @@ function pageOf(t: IndexedTree, columns: FileColumns, window: FilesWindow): File
   const totals = treeTotals(tree, columns)
   const from = Math.min(window.from, visible.length)
   const rows = visible.slice(from, from + window.count).map((id): FilePageRow => {
-    const node = tree.nodes[id]
+    const node = nodeAt(tree, id)
     const folder = node.file < 0
     const sums = nodeTotals(node, totals)
     return {
-      path: pathOf(t, id),
-      name: flat ? pathOf(t, id) : node.name,
+      path: pathOf(t, node, id),
+      name: flat ? pathOf(t, node, id) : node.name,
       depth: flat ? 0 : node.depth,
       folder,
       open: folder && open.has(id),
@@ -126,7 +126,7 @@ function pageOf(t: IndexedTree, columns: FileColumns, window: FilesWindow): File
       ...sums,
     }
   })
-  return { total: visible.length, from, rows, flat, hasFolders: tree.hasFolders, expanded: [...open].map((id) => pathOf(t, id)) }
+  return { total: visible.length, from, rows, flat, hasFolders: tree.hasFolders, expanded: [...open].map((id) => t.folderPaths.get(id)!) }
 }
 
 function indexedTree(meta: Metainfo): IndexedTree {
@@ -145,10 +145,9 @@ function indexedTree(meta: Metainfo): IndexedTree {
 function indexTree(tree: FileTree, fileIndex: Int32Array): IndexedTree {
   const folderPaths = new Map<number, string>([[0, '']])
   const folderIds = new Map<string, number>()
-  // Parents come before their children in `nodes`, so one pass names every folder.
-  for (let id = 1; id < tree.nodes.length; id++) {
-    const node = tree.nodes[id]
-    if (node.file >= 0) continue
+  // Parents come before their children in `folders`, so one pass names every folder.
+  for (let id = 1; id < tree.folders.length; id++) {
+    const node = tree.folders[id]
     const folderPath = node.parent > 0 ? `${folderPaths.get(node.parent)}/${node.name}` : node.name
     folderPaths.set(id, folderPath)
     folderIds.set(folderPath, id)
@@ -156,9 +155,8 @@ function indexTree(tree: FileTree, fileIndex: Int32Array): IndexedTree {
   return { tree, fileIndex, folderPaths, folderIds }
 }
 
-/** Node `id`'s path ('/'-separated). */
-function pathOf(t: IndexedTree, id: number): string {
-  const node = t.tree.nodes[id]
+/** The path ('/'-separated) of `node`, node `id`. */
+function pathOf(t: IndexedTree, node: TreeNode, id: number): string {
   if (node.file < 0) return t.folderPaths.get(id)!
   return node.parent > 0 ? `${t.folderPaths.get(node.parent)}/${node.name}` : node.name
 }

@@ -28,13 +28,22 @@ export interface TreeNode {
   to: number
 }
 
+/**
+ * Folders are TreeNode objects; files are not (100,000 of them took 8 MB):
+ * file position `pos` is node id `folders.length + pos`, and nodeAt() makes
+ * its TreeNode when a row shows it, from its path parts and three typed arrays.
+ */
 export interface FileTree {
-  /** Node 0 is the root (never shown). */
-  nodes: TreeNode[]
+  /** Node ids 0..folders.length - 1; node 0 is the root (never shown). */
+  folders: TreeNode[]
   /** Positions in the files array, in tree order (a folder's files are contiguous). */
   order: Int32Array
-  /** Node id of each file position. */
-  nodeOfFile: Int32Array
+  /** Per file position: its place in `order`. */
+  rankOfFile: Int32Array
+  /** Per file position: the node id of its folder. */
+  folderOfFile: Int32Array
+  /** Per file position: its path parts (the torrent's own strings, not copies). */
+  partsOf: (pos: number) => readonly string[]
   /** Whether any folder exists (a flat list otherwise). */
   hasFolders: boolean
 }
@@ -52,10 +61,11 @@ export function buildTree(files: readonly { path: string }[]): FileTree {
  * own strings: a torrent's file list is neither joined nor split again.
  */
 export function buildTreeOf(count: number, partsOf: (pos: number) => readonly string[]): FileTree {
-  const nodes: TreeNode[] = [{ name: '', depth: -1, parent: -1, children: [], file: -1, from: 0, to: 0 }]
+  const folders: TreeNode[] = [{ name: '', depth: -1, parent: -1, children: [], file: -1, from: 0, to: 0 }]
   /** Each folder's sub-folders by name. */
   const folderChildren = new Map<number, Map<string, number>>([[0, new Map()]])
-  let hasFolders = false
+  const folderOfFile = new Int32Array(count)
+  // While building, a file in a folder's children is -(pos + 1): folder ids are not all known yet.
   for (let pos = 0; pos < count; pos++) {
     const parts = partsOf(pos)
     let at = 0
@@ -63,59 +73,67 @@ export function buildTreeOf(count: number, partsOf: (pos: number) => readonly st
       const subfolders = folderChildren.get(at)!
       let next = subfolders.get(parts[p])
       if (next === undefined) {
-        next = nodes.length
-        nodes.push({ name: parts[p], depth: p, parent: at, children: [], file: -1, from: 0, to: 0 })
+        next = folders.length
+        folders.push({ name: parts[p], depth: p, parent: at, children: [], file: -1, from: 0, to: 0 })
         folderChildren.set(next, new Map())
         subfolders.set(parts[p], next)
-        nodes[at].children.push(next)
-        hasFolders = true
+        folders[at].children.push(next)
       }
       at = next
     }
-    const id = nodes.length
-    nodes.push({ name: parts[parts.length - 1], depth: parts.length - 1, parent: at, children: NO_CHILDREN, file: pos, from: 0, to: 0 })
-    nodes[at].children.push(id)
+    folderOfFile[pos] = at
+    folders[at].children.push(-(pos + 1))
+  }
+  const fileBase = folders.length
+  const isFolder = (id: number) => id >= 0
+  const nameOf = (id: number) => (id >= 0 ? folders[id].name : lastOf(partsOf(-id - 1)))
+  for (const folder of folders) {
+    // Folders first, then by name (code-unit order: a locale collator costs seconds on 100,000 files).
+    folder.children.sort((a, b) => {
+      if (isFolder(a) !== isFolder(b)) return isFolder(a) ? -1 : 1
+      const x = nameOf(a)
+      const y = nameOf(b)
+      return x < y ? -1 : x > y ? 1 : 0
+    })
+    for (let i = 0; i < folder.children.length; i++) if (folder.children[i] < 0) folder.children[i] = fileBase - folder.children[i] - 1
   }
   const order = new Int32Array(count)
-  const nodeOfFile = new Int32Array(count)
+  const rankOfFile = new Int32Array(count)
   let n = 0
   // Iterative DFS: 100,000-deep recursion is not a risk, but deep paths are cheap this way too.
   const stack: { id: number; child: number }[] = [{ id: 0, child: 0 }]
-  sortChildren(nodes[0], nodes)
-  nodes[0].from = 0
   while (stack.length) {
     const top = stack[stack.length - 1]
-    const node = nodes[top.id]
-    if (top.child === 0) node.from = n
-    if (top.child < node.children.length) {
-      const c = node.children[top.child++]
-      const child = nodes[c]
-      if (child.file >= 0) {
-        child.from = n
-        order[n] = child.file
-        nodeOfFile[child.file] = c
+    const folder = folders[top.id]
+    if (top.child === 0) folder.from = n
+    if (top.child < folder.children.length) {
+      const c = folder.children[top.child++]
+      if (c >= fileBase) {
+        order[n] = c - fileBase
+        rankOfFile[c - fileBase] = n
         n++
-        child.to = n
       } else {
-        sortChildren(child, nodes)
         stack.push({ id: c, child: 0 })
       }
     } else {
-      node.to = n
+      folder.to = n
       stack.pop()
     }
   }
-  return { nodes, order, nodeOfFile, hasFolders }
+  return { folders, order, rankOfFile, folderOfFile, partsOf, hasFolders: folders.length > 1 }
 }
 
-/** Folders first, then by name (code-unit order: a locale collator costs seconds on 100,000 files). */
-function sortChildren(node: TreeNode, nodes: TreeNode[]): void {
-  node.children.sort((a, b) => {
-    const x = nodes[a]
-    const y = nodes[b]
-    if ((x.file < 0) !== (y.file < 0)) return x.file < 0 ? -1 : 1
-    return x.name < y.name ? -1 : x.name > y.name ? 1 : 0
-  })
+/** Node `id` of the tree: a folder's own node, or a file's made now. */
+export function nodeAt(tree: FileTree, id: number): TreeNode {
+  if (id < tree.folders.length) return tree.folders[id]
+  const pos = id - tree.folders.length
+  const parts = tree.partsOf(pos)
+  const rank = tree.rankOfFile[pos]
+  return { name: lastOf(parts), depth: parts.length - 1, parent: tree.folderOfFile[pos], children: NO_CHILDREN, file: pos, from: rank, to: rank + 1 }
+}
+
+function lastOf(parts: readonly string[]): string {
+  return parts[parts.length - 1]
 }
 
 /** A node's size, verified bytes and priority ('mixed' when the files below differ). */
@@ -181,22 +199,23 @@ export function filesBelow(tree: FileTree, node: TreeNode): number[] {
 /** Folders open at first: the top level, and a lone top folder's children too. */
 export function initialExpanded(tree: FileTree): Set<number> {
   const open = new Set<number>()
-  const top = tree.nodes[0].children
-  for (const c of top) if (tree.nodes[c].file < 0) open.add(c)
-  if (top.length === 1 && open.size === 1) for (const c of tree.nodes[top[0]].children) if (tree.nodes[c].file < 0) open.add(c)
+  const { folders } = tree
+  const top = folders[0].children
+  for (const c of top) if (c < folders.length) open.add(c)
+  if (top.length === 1 && open.size === 1) for (const c of folders[top[0]].children) if (c < folders.length) open.add(c)
   return open
 }
 
 /** Node ids shown, in order: the tree with `expanded` folders open, or every file (flat). */
 export function visibleNodes(tree: FileTree, expanded: ReadonlySet<number>, flat: boolean): number[] {
-  if (flat) return Array.from(tree.order, (pos) => tree.nodeOfFile[pos])
+  const { folders } = tree
+  if (flat) return Array.from(tree.order, (pos) => folders.length + pos)
   const out: number[] = []
-  const stack = tree.nodes[0].children.slice().reverse()
+  const stack = folders[0].children.slice().reverse()
   while (stack.length) {
     const id = stack.pop()!
     out.push(id)
-    const node = tree.nodes[id]
-    if (node.file < 0 && expanded.has(id)) for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i])
+    if (id < folders.length && expanded.has(id)) for (let i = folders[id].children.length - 1; i >= 0; i--) stack.push(folders[id].children[i])
   }
   return out
 }

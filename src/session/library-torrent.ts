@@ -23,7 +23,7 @@ import { Torrent } from '../torrent/torrent.ts'
 import { MetadataTask } from '../torrent/metadata-task.ts'
 import type { MagnetLink } from '../metainfo/magnet.ts'
 import { withPieceLayers } from '../metainfo/torrent-file.ts'
-import { resumeState } from './resume.ts'
+import { resumedPieces } from './resume.ts'
 import type { SessionOptions, TorrentRecord } from './session-types.ts'
 import type { LibraryEntry, StateStore } from './state-store.ts'
 
@@ -62,10 +62,10 @@ export function newRecord(entry: LibraryEntry, meta: Metainfo, clock: Clock): To
 }
 
 /** The Torrent for a record whose files are open in `storage`, with the resume state it starts from. */
-export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared: SharedParts): Promise<{ torrent: Torrent; have?: Bitfield; recheck?: Bitfield }> {
+export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared: SharedParts): Promise<{ torrent: Torrent; have?: Bitfield }> {
   const { meta, entry } = r
   const { opts, port } = shared
-  const { have, recheck } = await resumeState(shared.store, meta, entry)
+  const have = await resumedPieces(shared.store, meta, entry)
   const torrent = new Torrent({
     meta,
     storage,
@@ -87,14 +87,13 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     webSeeds: opts.webSeeds,
     bannedHosts: shared.store.bans(),
     have,
-    recheck,
     filePriorities: entry.filePriorities,
     uploadLimiter: new LimiterChain(shared.upload, r.upload),
     downloadLimiter: new LimiterChain(shared.download, r.download),
     // BEP 52 hybrid: announced on the DHT (and LSD) under both hashes.
     sources: meta.private ? [] : [meta.infoHash, ...(meta.v2 && meta.hasV1 ? [meta.v2.infoHash.subarray(0, 20)] : [])].flatMap((infoHash) => publicSources(shared, infoHash, true)),
   })
-  return { torrent, have, recheck }
+  return { torrent, have }
 }
 
 /** A magnet link's BEP 9 metadata fetch, dialling through the session's shared parts (the DHT as a source; never announced). */

@@ -148,8 +148,8 @@ export interface SessionEvents {
   trackerError: [name: string, info: { url: string; message: string; retryAtMs: number }]
   /** Something went wrong that costs time, not data (e.g. resume data not saved). */
   warning: [message: string]
-  /** A torrent started from resume data: `trusted` pieces taken as verified, `rechecked` hashed again. */
-  resumed: [summary: TorrentSummary, trusted: number, rechecked: number]
+  /** A torrent started from resume data: `trusted` pieces taken as verified, no file looked at. */
+  resumed: [summary: TorrentSummary, trusted: number]
   /** A torrent reached its seed ratio or seed time and was paused; `reason` says which. */
   seedLimit: [summary: TorrentSummary, reason: string]
   /**

@@ -426,7 +426,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     r.baseUploaded += snap.uploadedBytes
     r.baseDownloaded += snap.downloadedBytes
     await this.#setStored(r, { uploadedBytes: r.baseUploaded, downloadedBytes: r.baseDownloaded, verifiedBytes: snap.verifiedBytes })
-    if ((opts.saveResume ?? true) && snap.state !== 'checking') await this.#saveResume(r, torrent)
+    // Only what changed: resume data still true (no piece verified since it was saved or trusted) is not written again.
+    if ((opts.saveResume ?? true) && snap.state !== 'checking' && r.dirty) await this.#saveResume(r, torrent)
   }
 
   // --- persistence ---------------------------------------------------------

@@ -39,26 +39,23 @@ export interface LibraryEntry {
   filePriorities?: FilePriority[]
 }
 
-export interface ResumeFile {
-  length: number
-  /** Whole milliseconds; a fraction is dropped when saved. */
-  mtimeMs: number
-}
-
+/**
+ * What a restart trusts without looking at the files: the verified pieces.
+ * Nothing per file (a start never stats 100,000 files); a file missing or
+ * short under a trusted piece is found when it is read or written.
+ */
 export interface ResumeData {
   infoHash: string
   pieceCount: number
   /** Verified pieces, BEP 3 bit order, spare bits zero. */
   bitfield: Buffer
-  /** One per metainfo file, padding files included (their values are ignored), as on disk when saved. */
-  files: ResumeFile[]
 }
 
 const LIBRARY_FILE = 'library.json'
 const LIBRARY_VERSION = 1
-const RESUME_FORMAT = 2
-/** Resume data written before format 2, still read. */
-const RESUME_FORMAT_LISTS = 1
+const RESUME_FORMAT = 3
+/** Resume data written before format 3, still read: their per-file sizes and mtimes (1: bencoded lists, 2: 16 bytes a file) are ignored. */
+const OLDER_RESUME_FORMATS: readonly unknown[] = [1, 2]
 const DIR_MODE = 0o700
 const STATES: readonly StoredState[] = ['queued', 'downloading', 'seeding', 'paused', 'error']
 const HASH_RE = /^[0-9a-f]{40}$/
@@ -230,7 +227,6 @@ export class StateStore {
       'info hash': Buffer.from(hash, 'hex'),
       'piece count': data.pieceCount,
       bitfield: data.bitfield,
-      files: encodeResumeFiles(data.files),
     }))
     const file = Buffer.from(bencode.encode({ format: RESUME_FORMAT, resume: body, sha1: sha1(body) }))
     await this.#enqueue(async () => {
@@ -426,18 +422,13 @@ function resumeProblem(data: ResumeData): string | undefined {
   const bytes = Math.ceil(data.pieceCount / 8)
   if (data.bitfield.length !== bytes) return `the bitfield has ${data.bitfield.length} bytes, ${data.pieceCount} pieces need ${bytes}`
   if (Bitfield.hasSpareBits(data.bitfield, data.pieceCount)) return 'the bitfield has bits set past the last piece'
-  if (!Array.isArray(data.files) || data.files.length === 0) return 'the file list is empty'
-  for (const [i, f] of data.files.entries()) {
-    if (!isCount(f?.length)) return `file ${i + 1} has length ${f?.length}, not a whole number 0 or more`
-    if (typeof f.mtimeMs !== 'number' || !Number.isFinite(f.mtimeMs) || !Number.isSafeInteger(Math.floor(f.mtimeMs))) return `file ${i + 1} has mtime ${f.mtimeMs}`
-  }
   return undefined
 }
 
 function decodeResume(raw: Buffer, hash: string): ResumeData | undefined {
   try {
     const outer: unknown = bencode.decode(raw)
-    if (!isDict(outer) || (outer.format !== RESUME_FORMAT && outer.format !== RESUME_FORMAT_LISTS)) return undefined
+    if (!isDict(outer) || (outer.format !== RESUME_FORMAT && !OLDER_RESUME_FORMATS.includes(outer.format))) return undefined
     const body = outer.resume
     const sum = outer.sha1
     if (!(body instanceof Uint8Array) || !(sum instanceof Uint8Array) || !sha1(body).equals(sum)) return undefined
@@ -445,40 +436,15 @@ function decodeResume(raw: Buffer, hash: string): ResumeData | undefined {
     if (!isDict(inner)) return undefined
     const savedHash = inner['info hash']
     if (!(savedHash instanceof Uint8Array) || Buffer.from(savedHash).toString('hex') !== hash) return undefined
-    const files = outer.format === RESUME_FORMAT_LISTS ? listedResumeFiles(inner.files) : decodeResumeFiles(inner.files)
-    if (!files) return undefined
     const data: ResumeData = {
       infoHash: hash,
       pieceCount: inner['piece count'] as number,
       bitfield: inner.bitfield instanceof Uint8Array ? Buffer.from(inner.bitfield) : Buffer.alloc(0),
-      files,
     }
     return resumeProblem(data) === undefined ? data : undefined
   } catch {
     return undefined
   }
-}
-
-/** Format 2: one string of little-endian doubles, length and whole-ms mtime per file (16 bytes a file, not a bencoded list of lists). */
-function encodeResumeFiles(files: ResumeFile[]): Buffer {
-  const out = Buffer.allocUnsafe(files.length * 16)
-  files.forEach((f, i) => {
-    out.writeDoubleLE(f.length, i * 16)
-    out.writeDoubleLE(Math.floor(f.mtimeMs), i * 16 + 8)
-  })
-  return out
-}
-
-function decodeResumeFiles(value: unknown): ResumeFile[] | undefined {
-  if (!(value instanceof Uint8Array) || value.length % 16 !== 0) return undefined
-  const bytes = Buffer.from(value.buffer, value.byteOffset, value.length)
-  return Array.from({ length: bytes.length / 16 }, (_, i) => ({ length: bytes.readDoubleLE(i * 16), mtimeMs: bytes.readDoubleLE(i * 16 + 8) }))
-}
-
-/** Format 1 (read only): [[length, mtime], …]. */
-function listedResumeFiles(value: unknown): ResumeFile[] | undefined {
-  if (!Array.isArray(value)) return undefined
-  return value.map((f: unknown) => (Array.isArray(f) && f.length === 2 ? { length: f[0], mtimeMs: f[1] } : { length: -1, mtimeMs: NaN }))
 }
 
 function isDict(value: unknown): value is Record<string, unknown> {

@@ -14,7 +14,6 @@ import type { TorrentErrorKind } from '../torrent/torrent.ts'
 import { libraryTorrent, storePieceLayers } from './library-torrent.ts'
 import type { SharedParts } from './library-torrent.ts'
 import type { IncomingHandler, Listener } from './listener.ts'
-import { trustedPieces } from './resume.ts'
 import type { SessionEvents, SessionOptions, TorrentRecord } from './session-types.ts'
 import type { LibraryEntry, StateStore } from './state-store.ts'
 import { torrentSummary } from './summary.ts'
@@ -48,8 +47,10 @@ export async function startLibraryTorrent(r: TorrentRecord, host: WiringHost): P
     return
   }
   for (const warning of storage.warnings) events.emit('warning', `${meta.name}: ${warning}`) // e.g. a BEP 47 symlink not made
-  const { torrent, have, recheck } = await libraryTorrent(r, storage, host.shared())
+  const { torrent, have } = await libraryTorrent(r, storage, host.shared())
   r.torrent = torrent
+  // Pieces found by a check are not in any resume data yet; trusted resume data needs no save until a piece changes.
+  r.dirty = have === undefined
   const incoming: IncomingHandler = (socket, decoder, handshake, rest) => torrent.handleIncoming(socket, decoder, handshake, rest)
   const unregister = [host.listener.register(meta.infoHash, incoming)]
   // BEP 52 hybrid: v2 peers come under the SHA-256's first 20 bytes.
@@ -97,7 +98,7 @@ export async function startLibraryTorrent(r: TorrentRecord, host: WiringHost): P
   // Not awaited: a check of a big torrent takes a while, and the queue (another add, a pause) must not wait for it.
   void torrent.start().then(
     () => {
-      if (have && r.torrent === torrent) events.emit('resumed', torrentSummary(r), trustedPieces(have, recheck), recheck?.count() ?? 0)
+      if (have && r.torrent === torrent) events.emit('resumed', torrentSummary(r), have.count())
     },
     (err: unknown) => {
       if (r.torrent === torrent) void host.fail(r, `cannot start: ${errorMessage(err)}`)

@@ -7,7 +7,9 @@
 // folder is missing) only when a check asks whether a piece may be there or
 // a skip needs to know, and created (extended sparse to its length) at its
 // first write; zero-length files are made by createEmptyFiles, once, by the
-// first start. So a torrent of 100,000 files opens with no file touched.
+// first start. Files under pieces resume data vouches for are taken to be
+// there (assumeOnDisk). So a torrent of 100,000 files opens, and restarts,
+// with no file touched.
 // Skipped files that are not on disk are never created: their bytes go to the
 // torrent's part file (part-file.ts) until they are un-skipped.
 // BEP 47: pad files are never created; symlinks are created (relative) only
@@ -19,6 +21,7 @@ import path from 'node:path'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { resolveInside, safePathComponents } from '../metainfo/safe-path.ts'
 import { spansFor, type Span } from '../metainfo/layout.ts'
+import type { Bitfield } from '../core/bitfield.ts'
 import type { Storage } from './storage.ts'
 import { StorageError, osError } from './storage-error.ts'
 import { readStart, writeStart } from './range.ts'
@@ -133,6 +136,27 @@ export class FileStorage implements Storage {
       throw err
     }
     return storage
+  }
+
+  /**
+   * Files under pieces resume data vouches for are on disk and whole, taken on
+   * its word: no lstat, and no create at their next write (so a deleted one
+   * fails as ENOENT rather than coming back empty under verified pieces).
+   * Skipped files keep their look-before-use: their bytes may be in the part file.
+   */
+  assumeOnDisk(pieces: Bitfield): void {
+    const { files, pieceLength } = this.#meta
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i]
+      if (file.length === 0 || this.#onDisk[i] !== UNKNOWN || this.#inPartFile[i] !== NO) continue
+      const last = Math.floor((file.offset + file.length - 1) / pieceLength)
+      for (let p = Math.floor(file.offset / pieceLength); p <= last; p++) {
+        if (!pieces.get(p)) continue
+        this.#onDisk[i] = PRESENT
+        this.#dataEnd[i] = file.length
+        break
+      }
+    }
   }
 
   /** Creates the zero-length files not skipped (no write ever creates them): once, at a torrent's first start. */
@@ -304,7 +328,7 @@ export class FileStorage implements Storage {
         const { bytesRead } = await h.read(buf, span.chunkOffset + done, span.length - done, span.fileOffset + done)
         if (bytesRead === 0) {
           const filePath = this.#pathOf(span.fileIndex)
-          throw new StorageError(`cannot read ${filePath}: it ends at ${span.fileOffset + done} bytes but should hold ${this.#meta.files[span.fileIndex].length}`, { path: filePath })
+          throw new StorageError(`cannot read ${filePath}: it ends at ${span.fileOffset + done} bytes but should hold ${this.#meta.files[span.fileIndex].length}`, { path: filePath, missing: true })
         }
         done += bytesRead
       }

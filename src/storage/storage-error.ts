@@ -6,12 +6,15 @@ export class StorageError extends FriendError {
   /** The errno code (ENOSPC, EACCES, …) when the OS refused. */
   readonly code: string | undefined
   readonly path: string | undefined
+  /** Data the torrent counts on is not on disk (a file shorter than its pieces need). */
+  readonly missing: boolean
 
-  constructor(message: string, options?: { cause?: unknown; code?: string; path?: string }) {
+  constructor(message: string, options?: { cause?: unknown; code?: string; path?: string; missing?: boolean }) {
     super(message, options)
     this.name = 'StorageError'
     this.code = options?.code
     this.path = options?.path
+    this.missing = options?.missing === true
   }
 }
 

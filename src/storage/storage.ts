@@ -2,6 +2,8 @@
 // Addresses are (piece index, offset in piece); implementations map them onto
 // files. Storage never knows a peer exists and never verifies hashes itself.
 
+import type { Bitfield } from '../core/bitfield.ts'
+
 export interface Storage {
   /**
    * `length` bytes from `begin` in piece `index`. The range may run past the
@@ -25,6 +27,14 @@ export interface Storage {
    * is there. Cheap enough to call every few seconds.
    */
   findMissing?(): Promise<string | undefined>
+  /**
+   * Resume data vouches for these pieces: the files under them are taken to be
+   * on disk and whole, without a look. Such a file is never created by a
+   * write, so one gone since fails its first read or write (ENOENT) and one
+   * cut short fails its read (StorageError.missing): "data missing", never
+   * recreated empty under verified pieces.
+   */
+  assumeOnDisk?(pieces: Bitfield): void
   /** Creates the zero-length files (no write creates them); called once, before a full check. */
   createEmptyFiles?(): Promise<void>
   flush(): Promise<void>

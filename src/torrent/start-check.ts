@@ -1,7 +1,8 @@
-// Which pieces a starting torrent already has on disk: the resume data's word
-// when its files are unchanged, a hash of just the pieces touching changed
-// files (the rest trusted), or a full check on a first start (after creating
-// the empty files no write would ever create).
+// Which pieces a starting torrent already has on disk: the resume data's word,
+// trusted without looking at a file (the storage is told which files those
+// pieces need, so a missing one fails its first read or write as "data
+// missing" instead of being recreated empty), or a full check on a first
+// start (after creating the empty files no write would ever create).
 import type { Bitfield } from '../core/bitfield.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { checkPieces } from '../storage/check.ts'
@@ -10,21 +11,14 @@ import type { Storage } from '../storage/storage.ts'
 export interface StartCheck {
   /** Verified pieces from resume data, when it matched this torrent. */
   resumeHave: Bitfield | undefined
-  /** Pieces to hash again (they touch files changed since the resume data was saved). */
-  recheck: Bitfield | undefined
   onProgress: (checked: number, total: number) => void
 }
 
-export async function piecesOnDisk(storage: Storage, meta: Metainfo, { resumeHave, recheck, onProgress }: StartCheck): Promise<Bitfield> {
-  if (resumeHave && recheck) {
-    // Trusted pieces stand; pieces touching changed files are hashed again
-    // (those verified after the resume data was saved are found this way).
-    const have = await checkPieces(storage, meta, { only: recheck, onProgress })
-    for (let i = 0; i < meta.pieceCount; i++) if (!recheck.get(i) && resumeHave.get(i)) have.set(i)
-    return have
+export async function piecesOnDisk(storage: Storage, meta: Metainfo, { resumeHave, onProgress }: StartCheck): Promise<Bitfield> {
+  if (resumeHave) {
+    storage.assumeOnDisk?.(resumeHave)
+    return resumeHave
   }
-  // Resume data matched the files on disk (sizes and mtimes): no re-hash.
-  if (resumeHave) return resumeHave
   // A first start (or a full recheck): what no write will ever create is made now.
   await storage.createEmptyFiles?.()
   return checkPieces(storage, meta, { onProgress })

@@ -69,10 +69,8 @@ export interface TorrentOptions {
   useTrackers?: boolean
   /** Other peer sources for this torrent (the DHT); started after the check, stopped with the torrent. */
   sources?: PeerSource[]
-  /** Verified pieces from resume data, trusted where their files matched it (size and mtime). */
+  /** Verified pieces from resume data, trusted without looking at the files (storage is told, so it never recreates theirs). */
   have?: Bitfield
-  /** With `have`: pieces touching files that changed since the resume data was saved; only these are re-hashed. */
-  recheck?: Bitfield
   /** One per file; skipped files are not fetched (the storage keeps them off the disk). Default all normal. */
   filePriorities?: FilePriority[]
   /** Rate limits (global and per torrent, chained); none means unlimited. */

@@ -59,7 +59,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #transports: TransportPolicy | undefined
   readonly #opts: Required<Pick<TorrentOptions, 'maxPendingRequestsPerPeer' | 'maxBufferedBytesPerPeer' | 'useTrackers' | 'numWant' | 'webSeeds' | 'requestTimeoutMs' | 'maxStrikes'>>
   #filePriorities: FilePriority[] | undefined
-  readonly #recheck: Bitfield | undefined
   readonly #resumeHave: Bitfield | undefined
   readonly #sources: PeerSource[]
   readonly #listenPort: number
@@ -93,7 +92,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#sources = opts.sources ?? []
     this.#filePriorities = opts.filePriorities
     this.#resumeHave = opts.have?.length === opts.meta.pieceCount ? opts.have.clone() : undefined
-    this.#recheck = this.#resumeHave && opts.recheck?.length === opts.meta.pieceCount ? opts.recheck : undefined
     this.#opts = {
       maxPendingRequestsPerPeer: opts.maxPendingRequestsPerPeer ?? DEFAULT_MAX_PENDING_REQUESTS_PER_PEER,
       maxBufferedBytesPerPeer: opts.maxBufferedBytesPerPeer ?? DEFAULT_MAX_BUFFERED_BYTES_PER_PEER,
@@ -222,7 +220,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     let have: Bitfield
     const onProgress = (checked: number, total: number) => this.emit('checkProgress', checked, total)
     try {
-      have = await piecesOnDisk(this.#storage, this.meta, { resumeHave: this.#resumeHave, recheck: this.#recheck, onProgress })
+      have = await piecesOnDisk(this.#storage, this.meta, { resumeHave: this.#resumeHave, onProgress })
     } catch (err) {
       this.#fail(`checking existing data failed: ${errorMessage(err)}`)
       return

@@ -1,6 +1,6 @@
-// kill -9 during a download, then restart: pieces of unchanged files come from
-// resume data (no re-hash), changed files are re-hashed, only what was in
-// flight is fetched again, and the files come out correct. Then the same
+// kill -9 during a download, then restart: the pieces saved in resume data are
+// trusted (no re-hash, no file looked at), only what was verified after the
+// last save or in flight is fetched again, and the files come out correct. Then the same
 // through twenty-odd kills at random moments: no verified piece is ever lost
 // and the resume data never claims a piece the disk does not hold.
 import assert from 'node:assert/strict'
@@ -21,7 +21,7 @@ import { StateStore } from '../../src/session/state-store.ts'
 import { ManagedProcess } from '../helpers/managed-process.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
 
-test('kill -9 mid-download, restart: resume data is trusted where files match; only in-flight pieces are fetched again', { timeout: 120_000 }, async () => {
+test('kill -9 mid-download, restart: resume data is trusted; only pieces after its last save are fetched again', { timeout: 120_000 }, async () => {
   const tracker = await startTracker({ intervalMs: 2_000 })
   const work = tempDir('ft-crash')
   const home = join(work.path, 'home')
@@ -75,12 +75,10 @@ test('kill -9 mid-download, restart: resume data is trusted where files match; o
 
     const second = startSession(0)
     await until(async () => (await progress()).state === 'seeding', 40_000, `the download completed after the restart:\n${second.state.log}`)
-    const resumed = /resumed many: (\d+) pieces from resume data, (\d+) re-checked/.exec(second.state.log)
+    const resumed = /resumed many: (\d+) pieces from resume data$/m.exec(second.state.log)
     assert.ok(resumed, `the restart used resume data:\n${second.state.log}\n--- first run ---\n${first.state.log}\n--- resume dir: ${JSON.stringify(readdirSync(join(home, ".local", "share", "friendtorrent", "resume")))}`)
-    const [trusted, rechecked] = [Number(resumed[1]), Number(resumed[2])]
-    const pieces = built.payload.length / (64 * 1024)
+    const trusted = Number(resumed[1])
     assert.ok(trusted > 0, 'some pieces were taken from resume data without re-hashing')
-    assert.ok(rechecked < pieces, `not everything was re-hashed (${rechecked} of ${pieces})`)
     const fetchedAgain = seeder.torrent.snapshot().uploadedBytes - uploadedBefore
     const missingAtKill = (1 - atKill) * built.payload.length
     assert.ok(fetchedAgain <= missingAtKill + 3 * 1024 * 1024, `fetched ${fetchedAgain} bytes after the restart; ${Math.round(missingAtKill)} were missing at the kill`)

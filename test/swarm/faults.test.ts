@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { BLOCK_SIZE } from '../../src/core/types.ts'
@@ -379,6 +379,49 @@ test('the save folder deleted under a seeding torrent: error "data missing", not
     }
   } finally {
     for (const l of leechers) await l.stop()
+    await session?.close()
+    await work.cleanup()
+  }
+})
+
+test('a restart trusts resume data without looking at a file: one deleted while stopped still resumes with every piece and is not recreated; its first read is "data missing". A fresh add creates the zero-length files', { timeout: 60_000 }, async () => {
+  const work = tempDir('faults-trusted')
+  let session: Session | undefined
+  let leecher: OurPeer | undefined
+  try {
+    const files: TestFile[] = [{ path: ['one.bin'], length: 300_000 }, { path: ['sub', 'two.bin'], length: 200_000 }, { path: ['sub', 'empty', 'none.txt'], length: 0 }]
+    const built = buildTorrent({ name: 'trusted', files, pieceLength: 32 * 1024, seed: 53 })
+    const dataDir = join(work.path, 'seed')
+    const torrentPath = writeTorrent(built, 'trusted', files, dataDir)
+    const empty = join(dataDir, 'trusted', 'sub', 'empty')
+    rmSync(empty, { recursive: true })
+    const stateDir = join(work.path, 'state')
+    session = await openTestSession(stateDir, { download: false })
+    await session.start()
+    await session.add(built.torrent, dataDir)
+    await waitUntil(() => session!.list()[0]?.state === 'seeding', WAIT_MS, 'checked and seeding')
+    assert.equal(statSync(join(empty, 'none.txt')).size, 0, 'the zero-length file was made by the first start')
+    await session.close()
+
+    const two = join(dataDir, 'trusted', 'sub', 'two.bin')
+    rmSync(two)
+    session = await openTestSession(stateDir, { download: false })
+    const trusted: number[] = []
+    session.on('resumed', (_summary, pieces) => trusted.push(pieces))
+    await session.start()
+    await waitUntil(() => trusted.length === 1 && summaryOf(session!, 'trusted').state === 'seeding', WAIT_MS, 'resumed and seeding')
+    const pieceCount = Math.ceil(built.payload.length / (32 * 1024))
+    assert.deepEqual(trusted, [pieceCount], 'every piece taken from resume data: the missing file was not looked at')
+    assert.equal(existsSync(two), false, 'nothing recreated at the start')
+
+    const failed = waitFor<TorrentSummary>(session, 'error', WAIT_MS)
+    leecher = await startOurPeer({ torrentPath, dataDir: join(work.path, 'leech'), useTrackers: false, peers: [{ host: '127.0.0.1', port: session.port, source: 'manual' }] })
+    const failure = await failed
+    assert.equal(failure.error, `data missing: ${two}; verify or remove`)
+    assert.equal(summaryOf(session, 'trusted').state, 'error')
+    assert.equal(existsSync(two), false, 'the read did not recreate it')
+  } finally {
+    await leecher?.stop()
     await session?.close()
     await work.cleanup()
   }

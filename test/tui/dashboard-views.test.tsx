@@ -7,7 +7,7 @@ import { describe, it } from 'node:test'
 import chalk from 'chalk'
 import { render } from 'ink-testing-library'
 import type { TorrentSummary } from '../../src/session/session.ts'
-import { buildTree, columnsOf, filesBelow, initialExpanded, nodeTotals, treeTotals, visibleNodes } from '../../src/session/file-tree.ts'
+import { buildTree, columnsOf, filesBelow, initialExpanded, nodeAt, nodeTotals, treeTotals, visibleNodes } from '../../src/session/file-tree.ts'
 import { filePageOf, filesWindow } from '../../src/session/file-page.ts'
 import { fitColumns, pieceMap, reuseUnchanged } from '../../src/tui/model.ts'
 import { RateGraph } from '../../src/tui/rate-graph-view.tsx'
@@ -75,20 +75,20 @@ describe('file tree', () => {
     const tree = buildTree(files)
     assert.ok(tree.hasFolders)
     const open = initialExpanded(tree)
-    const names = visibleNodes(tree, open, false).map((id) => `${'  '.repeat(tree.nodes[id].depth)}${tree.nodes[id].name}`)
+    const names = visibleNodes(tree, open, false).map((id) => `${'  '.repeat(nodeAt(tree, id).depth)}${nodeAt(tree, id).name}`)
     // A lone top folder opens one level further.
     assert.deepEqual(names, ['show', '  extras', '    a.txt', '  s01', '    e01.mkv', '    e02.mkv', '  s02', '    e01.mkv', '  notes.txt'])
     const totals = treeTotals(tree, columnsOf(files))
-    const show = tree.nodes[tree.nodes[0].children[0]]
+    const show = tree.folders[tree.folders[0].children[0]]
     assert.deepEqual(nodeTotals(show, totals), { sizeBytes: 1500, verifiedBytes: 300, priority: 'mixed' })
-    const s01 = tree.nodes.find((n) => n.name === 's01')!
+    const s01 = tree.folders.find((n) => n.name === 's01')!
     assert.deepEqual(nodeTotals(s01, totals), { sizeBytes: 300, verifiedBytes: 300, priority: 'normal' })
     assert.deepEqual(filesBelow(tree, s01).map((pos) => files[pos].index), [1, 2])
     assert.deepEqual(filesBelow(tree, show).map((pos) => files[pos].index).sort(), [1, 2, 3, 4, 5])
-    const all = new Set(tree.nodes.map((_, i) => i))
+    const all = new Set(tree.folders.map((_, i) => i))
     assert.equal(visibleNodes(tree, all, false).length, 9)
     assert.deepEqual(
-      visibleNodes(tree, open, true).map((id) => files[tree.nodes[id].file].path),
+      visibleNodes(tree, open, true).map((id) => files[nodeAt(tree, id).file].path),
       ['show/extras/a.txt', 'show/s01/e01.mkv', 'show/s01/e02.mkv', 'show/s02/e01.mkv', 'show/notes.txt'],
     )
   })

@@ -1,17 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { createHash } from 'node:crypto'
 import bencode from 'bencode'
 import { FriendError } from '../../../src/core/types.ts'
-import { metainfoFromInfo, parseTorrentFile, type Metainfo } from '../../../src/metainfo/metainfo.ts'
+import { parseTorrentFile } from '../../../src/metainfo/metainfo.ts'
 import { StateStore, type LibraryEntry, type ResumeData } from '../../../src/session/state-store.ts'
 import { buildTorrent } from '../../helpers/make-torrent.ts'
-import { diskFiles, resumeMatches, unchangedFiles } from '../../../src/session/file-stats.ts'
 
 const STORE_URL = pathToFileURL(path.resolve(import.meta.dirname, '../../../src/session/state-store.ts')).href
 const REPO_ROOT = path.resolve(import.meta.dirname, '../../..')
@@ -53,7 +52,7 @@ const B = torrentFor('beta-two')
 const C = torrentFor('gamma-three')
 
 function resumeFor(hash: string, pieceCount = 3): ResumeData {
-  return { infoHash: hash, pieceCount, bitfield: Buffer.from([0b1010_0000]), files: [{ length: 40_000, mtimeMs: 1_700_000_000_123 }] }
+  return { infoHash: hash, pieceCount, bitfield: Buffer.from([0b1010_0000]) }
 }
 
 test('open creates the folder 0700 and tightens an existing one; every file is written 0600', async () => {
@@ -182,20 +181,18 @@ test('remove deletes the library entry, the .torrent and the resume data', async
   })
 })
 
-test('resume data round trips; absent is undefined; a fractional mtime is stored as whole ms', async () => {
+test('resume data round trips (the verified pieces, nothing per file); absent is undefined', async () => {
   await withTemp(async (dir) => {
     const store = await StateStore.open(dir)
     await store.add(entryFor(A.hash), A.torrent)
     assert.equal(await store.loadResume(A.hash), undefined)
-    const data: ResumeData = {
-      infoHash: A.hash,
-      pieceCount: 11,
-      bitfield: Buffer.from([0xff, 0b1110_0000]),
-      files: [{ length: 0, mtimeMs: 5 }, { length: 2 ** 40, mtimeMs: 1_700_000_000_999.875 }],
-    }
+    const data: ResumeData = { infoHash: A.hash, pieceCount: 11, bitfield: Buffer.from([0xff, 0b1110_0000]) }
     await store.saveResume(data)
     const loaded = await (await StateStore.open(dir)).loadResume(A.hash)
-    assert.deepEqual(loaded, { ...data, files: [{ length: 0, mtimeMs: 5 }, { length: 2 ** 40, mtimeMs: 1_700_000_000_999 }] })
+    assert.deepEqual(loaded, data)
+    const saved = bencode.decode(await readFile(path.join(dir, 'resume', `${A.hash}.resume`))) as { format: number; resume: Uint8Array }
+    assert.equal(saved.format, 3)
+    assert.deepEqual(Object.keys(bencode.decode(saved.resume) as object).sort(), ['bitfield', 'info hash', 'piece count'])
     await store.clearResume(A.hash)
     assert.equal(await store.loadResume(A.hash), undefined, 'cleared')
     assert.deepEqual(await readdir(path.join(dir, 'resume')), [])
@@ -204,20 +201,21 @@ test('resume data round trips; absent is undefined; a fractional mtime is stored
   })
 })
 
-test('resume data of format 1 (files as a bencoded list) still loads; a save writes format 2, 16 bytes a file', async () => {
+test('resume data of formats 1 and 2 (with per-file sizes and mtimes) still loads, the files ignored; a save writes format 3', async () => {
   await withTemp(async (dir) => {
     const store = await StateStore.open(dir)
     await store.add(entryFor(A.hash), A.torrent)
-    const body = Buffer.from(bencode.encode({ 'info hash': Buffer.from(A.hash, 'hex'), 'piece count': 3, bitfield: Buffer.from([0b1010_0000]), files: [[7, 1_700_000_000_123], [0, -1]] }))
     const file = path.join(dir, 'resume', `${A.hash}.resume`)
-    await writeFile(file, bencode.encode({ format: 1, resume: body, sha1: createHash('sha1').update(body).digest() }))
-    const loaded = await store.loadResume(A.hash)
-    assert.deepEqual(loaded?.files, [{ length: 7, mtimeMs: 1_700_000_000_123 }, { length: 0, mtimeMs: -1 }])
-    await store.saveResume(loaded!)
-    const saved = bencode.decode(await readFile(file)) as { format: number; resume: Uint8Array }
-    assert.equal(saved.format, 2)
-    assert.equal((bencode.decode(saved.resume) as { files: Uint8Array }).files.length, 2 * 16)
-    assert.deepEqual((await store.loadResume(A.hash))?.files, loaded!.files)
+    const bitfield = Buffer.from([0b1010_0000])
+    const olderFiles = { 1: [[7, 1_700_000_000_123], [0, -1]], 2: Buffer.alloc(2 * 16, 1) }
+    for (const format of [1, 2] as const) {
+      const body = Buffer.from(bencode.encode({ 'info hash': Buffer.from(A.hash, 'hex'), 'piece count': 3, bitfield, files: olderFiles[format] }))
+      await writeFile(file, bencode.encode({ format, resume: body, sha1: createHash('sha1').update(body).digest() }))
+      assert.deepEqual(await store.loadResume(A.hash), { infoHash: A.hash, pieceCount: 3, bitfield }, `format ${format}`)
+    }
+    await store.saveResume((await store.loadResume(A.hash))!)
+    assert.equal((bencode.decode(await readFile(file)) as { format: number }).format, 3)
+    assert.deepEqual(await store.loadResume(A.hash), { infoHash: A.hash, pieceCount: 3, bitfield })
   })
 })
 
@@ -280,13 +278,13 @@ test('writes are serialised: a burst of updates and saves ends with the last val
     const jobs: Promise<void>[] = []
     for (let i = 1; i <= 50; i++) {
       jobs.push(store.update(A.hash, { uploadedBytes: i }))
-      jobs.push(store.saveResume({ ...resumeFor(A.hash), files: [{ length: i, mtimeMs: i }] }))
+      jobs.push(store.saveResume({ infoHash: A.hash, pieceCount: 8 * i, bitfield: Buffer.alloc(i, i) }))
     }
     await Promise.all(jobs)
     await store.flush()
     const again = await StateStore.open(dir)
     assert.equal(again.get(A.hash)?.uploadedBytes, 50)
-    assert.equal((await again.loadResume(A.hash))?.files[0].length, 50)
+    assert.equal((await again.loadResume(A.hash))?.pieceCount, 400)
     for (const sub of ['', 'torrents', 'resume']) {
       assert.deepEqual((await readdir(path.join(dir, sub))).filter((n) => n.endsWith('.tmp')), [])
     }
@@ -305,82 +303,14 @@ test('open removes temp files left by a dead writer and keeps other files', asyn
   })
 })
 
-/** A multi-file torrent with a BEP 47 pad file between its two real files. */
-async function paddedMeta(): Promise<Metainfo> {
-  const info = {
-    name: 'set',
-    'piece length': 16384,
-    files: [
-      { length: 10_000, path: [Buffer.from('a.bin')] },
-      { length: 6384, path: [Buffer.from('.pad'), Buffer.from('6384')], attr: 'p' },
-      { length: 20_000, path: [Buffer.from('sub'), Buffer.from('b.bin')] },
-    ],
-    pieces: Buffer.alloc(20 * 3),
-  }
-  return metainfoFromInfo(Buffer.from(bencode.encode(info)))
-}
-
-test('resumeMatches: true while sizes and mtimes hold; false on a size change, an mtime change or a missing file', async () => {
-  await withTemp(async (save) => {
-    const meta = await paddedMeta()
-    const a = path.join(save, 'set', 'a.bin')
-    const b = path.join(save, 'set', 'sub', 'b.bin')
-    await mkdir(path.dirname(b), { recursive: true })
-    await writeFile(a, Buffer.alloc(10_000, 1))
-    await writeFile(b, Buffer.alloc(20_000, 2))
-    // utimes takes float seconds: these are exact in binary, so the file gets exactly this ms.
-    const when = 1_700_000_000.5
-    await utimes(a, when, when)
-    await utimes(b, when, when)
-
-    const files = await diskFiles(meta, save)
-    assert.deepEqual(files, [{ length: 10_000, mtimeMs: 1_700_000_000_500 }, { length: 6384, mtimeMs: 0 }, { length: 20_000, mtimeMs: 1_700_000_000_500 }])
-    const data: ResumeData = { infoHash: meta.infoHashHex, pieceCount: meta.pieceCount, bitfield: Buffer.from([0b1110_0000]), files }
-    assert.deepEqual(await unchangedFiles(data, meta, save), [true, true, true])
-    await utimes(b, when + 1, when + 1)
-    assert.deepEqual(await unchangedFiles(data, meta, save), [true, true, false], 'only the touched file is changed')
-    await utimes(b, when, when)
-    assert.equal(await unchangedFiles({ ...data, pieceCount: data.pieceCount + 1 }, meta, save), undefined, 'resume data of another layout')
-    assert.equal(await resumeMatches(data, meta, save), true, 'the pad file is never on disk and is not checked')
-
-    await utimes(b, when, when + 3 / 2048)
-    assert.equal(Math.floor((await stat(b)).mtimeMs), 1_700_000_000_501)
-    assert.equal(await resumeMatches(data, meta, save), false, 'mtime in the next ms')
-    await utimes(b, when, when + 1 / 2048)
-    assert.equal(await resumeMatches(data, meta, save), true, 'a change within the same ms is not seen')
-    await utimes(b, when, when)
-    assert.equal(await resumeMatches(data, meta, save), true)
-
-    await writeFile(a, Buffer.alloc(9_999, 1))
-    await utimes(a, when, when)
-    assert.equal(await resumeMatches(data, meta, save), false, 'one byte shorter, same mtime')
-    await writeFile(a, Buffer.alloc(10_000, 1))
-    await utimes(a, when, when)
-    assert.equal(await resumeMatches(data, meta, save), true)
-
-    await rm(b)
-    assert.equal(await resumeMatches(data, meta, save), false, 'missing file')
-    await mkdir(b)
-    assert.equal(await resumeMatches(data, meta, save), false, 'a folder where the file was')
-    await rm(b, { recursive: true })
-    await writeFile(b, Buffer.alloc(20_000, 2))
-    await utimes(b, when, when)
-    assert.equal(await resumeMatches(data, meta, save), true)
-    assert.equal(await resumeMatches({ ...data, pieceCount: 4, bitfield: Buffer.from([0]) }, meta, save), false, 'another piece count')
-    assert.equal(await resumeMatches({ ...data, files: files.slice(0, 2) }, meta, save), false, 'another file count')
-    assert.equal(await resumeMatches({ ...data, infoHash: A.hash }, meta, save), false, 'another torrent')
-  })
-})
-
 /** Each save k is fully determined by k, so a loaded record can be checked for being whole. */
 function recordFor(hash: string, k: number): ResumeData {
   const pieceCount = 20_000 + (k % 50) * 997
   const bitfield = Buffer.alloc(Math.ceil(pieceCount / 8), k & 0xff)
   const spare = bitfield.length * 8 - pieceCount
+  bitfield.writeUInt32BE(k, 0)
   bitfield[bitfield.length - 1] &= (0xff << spare) & 0xff
-  const files = []
-  for (let i = 0; i < 200; i++) files.push({ length: k + i, mtimeMs: k * 1000 + i })
-  return { infoHash: hash, pieceCount, bitfield, files }
+  return { infoHash: hash, pieceCount, bitfield }
 }
 
 const CHILD_SOURCE = (hash: string) => `
@@ -456,7 +386,7 @@ test('kill -9 while saving resume data in a tight loop never leaves a torn recor
         continue
       }
       recordsSeen++
-      const k = loaded.files[0].length
+      const k = loaded.bitfield.readUInt32BE(0)
       assert.ok(k >= lastSaved, `round ${round}: loaded save ${k}, older than completed save ${lastSaved}`)
       assert.deepEqual(loaded, recordFor(A.hash, k), `round ${round}: save ${k} is not whole`)
     }

@@ -7,6 +7,8 @@ import bencode from 'bencode'
 import { metainfoFromInfo, pieceSize, type Metainfo } from '../../../src/metainfo/metainfo.ts'
 import { FileStorage } from '../../../src/storage/file-storage.ts'
 import { StorageError } from '../../../src/storage/storage-error.ts'
+import { Bitfield } from '../../../src/core/bitfield.ts'
+import { storageFailure } from '../../../src/torrent/storage-failure.ts'
 import { patternBytes } from '../metainfo/build-torrent.ts'
 import { metaFor, paddedMeta, tempDir } from './meta-for.ts'
 
@@ -309,6 +311,50 @@ test('findMissing: nothing while all is there; a file unlinked under an open han
     const lastPiece = meta.pieceCount - 1
     await assert.rejects(storage.read(lastPiece, 0, 10), (err: unknown) => err instanceof StorageError && err.code === 'ENOENT')
     await assert.rejects(stat(path.join(dir, 'kept')), { code: 'ENOENT' }, 'nothing was recreated')
+  } finally {
+    await storage.close()
+    await remove()
+  }
+})
+
+test('assumeOnDisk: files under pieces resume data vouches for are used without a look; one deleted fails as ENOENT and is never recreated, one cut short fails as missing data', async () => {
+  const { dir, remove } = await tempDir()
+  // 16 KiB pieces: a.bin is pieces 0-1, sub/b.bin pieces 1-3, c.bin piece 3.
+  const { meta, payload } = await metaFor('trusted', 16 * KiB, [
+    { path: ['a.bin'], data: patternBytes(20_000, 1) },
+    { path: ['sub', 'b.bin'], data: patternBytes(30_000, 2) },
+    { path: ['c.bin'], data: patternBytes(10_000, 3) },
+  ])
+  const first = await FileStorage.open(meta, dir)
+  await writeAll(first, meta, payload)
+  await first.close()
+  const root = path.join(dir, 'trusted')
+  await rm(path.join(root, 'sub', 'b.bin'))
+  await writeFile(path.join(root, 'a.bin'), payload.subarray(0, 10_000))
+
+  const storage = await FileStorage.open(meta, dir)
+  try {
+    const have = new Bitfield(meta.pieceCount)
+    for (const i of [0, 1, 2]) have.set(i)
+    storage.assumeOnDisk(have)
+    assert.ok((await storage.read(0, 0, 10_000)).equals(payload.subarray(0, 10_000)), 'a trusted file is read as it is')
+    assert.equal(await storage.mayHavePiece(2), true, 'taken on the resume data\'s word: no lstat says otherwise')
+    await assert.rejects(storage.read(2, 0, 100), (err: unknown) => {
+      assert.ok(err instanceof StorageError && err.code === 'ENOENT', String(err))
+      assert.deepEqual(storageFailure('cannot read piece 2', err, 'trusted'), { message: `data missing: ${path.join(root, 'sub', 'b.bin')}; verify or remove`, kind: 'data missing' })
+      return true
+    })
+    // Piece 3 was not verified: its write reaches b.bin, which must not come back empty under pieces 1 and 2.
+    await assert.rejects(storage.write(3, 0, payload.subarray(3 * 16 * KiB, 3 * 16 * KiB + 100)), (err: unknown) => err instanceof StorageError && err.code === 'ENOENT')
+    await assert.rejects(stat(path.join(root, 'sub', 'b.bin')), { code: 'ENOENT' }, 'the deleted file was not recreated')
+    await assert.rejects(storage.read(1, 0, 100), (err: unknown) => {
+      assert.ok(err instanceof StorageError && err.missing, String(err))
+      assert.deepEqual(storageFailure('cannot read piece 1', err, 'trusted'), { message: `data missing: ${path.join(root, 'a.bin')}; verify or remove`, kind: 'data missing' })
+      return true
+    }, 'a.bin ends at 10,000 bytes: piece 1 cannot be read')
+    // c.bin is under no trusted piece: its write still works as for any file.
+    await storage.write(3, 50_000 - 3 * 16 * KiB, payload.subarray(50_000, 60_000))
+    assert.ok((await readFile(path.join(root, 'c.bin'))).equals(payload.subarray(50_000)))
   } finally {
     await storage.close()
     await remove()

@@ -15,9 +15,8 @@ import { ControlClient } from '../src/cli/control-client.ts'
 import { CLI_PATH } from '../test/helpers/cli.ts'
 import { freePort, tempDir } from '../test/helpers/net.ts'
 import { hasBinary } from '../test/helpers/real-clients.ts'
-import { parseTorrentFile } from '../src/metainfo/metainfo.ts'
-import { connectIdlePeers } from './idle-peers.ts'
-import type { IdlePeers } from './idle-peers.ts'
+import { holdPeersOnSession } from './idle-peers.ts'
+import type { PeersOnSession } from './idle-peers.ts'
 import { ensureSmallTorrents } from './library-section.ts'
 import { fixed, formatTable, oneLine, peakRssBytes, sleep } from './measure.ts'
 import { startSeedSession, stopSeedSession, writeSeedingLibrary } from './our-session.ts'
@@ -96,8 +95,7 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
   const peerCount = options.peerCount ?? 0
   const name = peerCount ? 'dashboard-peers' : 'dashboard-idle'
   let session: Awaited<ReturnType<typeof startSeedSession>> | undefined
-  let peers: IdlePeers | undefined
-  let client: ControlClient | undefined
+  let held: PeersOnSession | undefined
   try {
     const { filesDir, torrents } = await ensureSmallTorrents({ benchDir: options.benchDir, torrentCount: options.torrentCount, fileBytes: options.fileBytes })
     const port = await freePort()
@@ -107,19 +105,10 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
     console.log(`${name}: friendtorrent seed over ${torrents.length} torrents…`)
     session = await startSeedSession(env, 120_000)
     const seedPid = session.proc.pid
-    const connectedPeers = async () => ((await client!.call('status', {})) as { connectedPeers: number }).connectedPeers
     if (peerCount) {
       result.peers = { wanted: peerCount }
-      const busiest = Math.ceil(peerCount / 2)
-      const rest = peerCount - busiest
-      const counts = [busiest, ...[0, 1, 2, 3].map((i) => Math.floor(rest / 4) + (i < rest % 4 ? 1 : 0))]
-      const hashes = await Promise.all(torrents.slice(0, counts.length).map(async (t) => Buffer.from((await parseTorrentFile(t)).infoHashHex, 'hex')))
-      console.log(`${name}: ${peerCount} peer connections (${counts.join(' + ')})…`)
-      peers = await connectIdlePeers(port, hashes, counts)
-      client = await ControlClient.connect(controlSocketPath(stateDir))
-      if (!client) throw new Error('the session does not answer on its control socket')
-      for (const end = Date.now() + 30_000; (await connectedPeers()) < peerCount; await sleep(200))
-        if (Date.now() > end) throw new Error(`the session has ${await connectedPeers()} of ${peerCount} peers connected after 30 s (${peers.open()} still open here)`)
+      console.log(`${name}: ${peerCount} peer connections…`)
+      held = await holdPeersOnSession(port, stateDir, torrents, peerCount)
     }
     await sleep(SETTLE_MS)
     ;[result.sessionAloneCpu] = await cpuOver([seedPid], windowMs)
@@ -145,7 +134,7 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
         if (Date.now() > end) throw new Error(`the dashboard did not show the peers tab within 30 s:\n${pane}`)
         await sleep(200)
       }
-      result.peers!.atStart = await connectedPeers()
+      result.peers!.atStart = await held!.connectedPeers()
     }
     await sleep(SETTLE_MS)
     let rssSum = 0
@@ -164,7 +153,7 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
     }
     result.dashboardRssMB = rssCount ? rssSum / rssCount / 1e6 : undefined
     result.dashboardPeakRssMB = (peakRssBytes(dashPid) ?? 0) / 1e6
-    if (peerCount) result.peers!.atEnd = await connectedPeers()
+    if (held) result.peers!.atEnd = await held.connectedPeers()
     // The session still answers: the dashboard's polls did not wedge it.
     const check = await ControlClient.connect(controlSocketPath(stateDir))
     if (!check) throw new Error('the session stopped answering on its control socket')
@@ -178,8 +167,7 @@ export async function runDashboardIdleSection(options: DashboardIdleOptions): Pr
       await sleep(options.cpuProfDir ? 5000 : 1500)
       execFileSync('tmux', ['-L', TMUX_SOCKET, 'kill-server'], { stdio: 'ignore' })
     } catch {}
-    client?.close()
-    peers?.close()
+    held?.close()
     if (session) await stopSeedSession(session.proc, 60_000).catch(() => session!.proc.stop())
     await home.cleanup()
   }

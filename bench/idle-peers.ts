@@ -1,13 +1,18 @@
 // Holds many peer connections open to a session on loopback, for the
-// dashboard's 200-peer bench: raw wire clients (test/helpers/wire-peer.ts),
+// dashboard-peers and load benches: raw wire clients (test/helpers/wire-peer.ts),
 // each from its own 127.0.x.y address (so the per-address limit never
 // refuses one), saying the handshake, `interested` and a keep-alive every
 // 30 s so the session keeps them as connected peers. They request nothing.
+import { ControlClient } from '../src/cli/control-client.ts'
+import { controlSocketPath } from '../src/cli/session-control.ts'
+import { parseTorrentFile } from '../src/metainfo/metainfo.ts'
 import { encode } from '../src/wire/index.ts'
 import { connectWirePeer } from '../test/helpers/wire-peer.ts'
 import type { WireClient } from '../test/helpers/wire-peer.ts'
+import { sleep } from './measure.ts'
 
 const KEEP_ALIVE_MS = 30_000
+const CONNECTED_TIMEOUT_MS = 30_000
 
 export interface IdlePeers {
   clients: WireClient[]
@@ -46,4 +51,44 @@ export async function connectIdlePeers(port: number, infoHashes: Buffer[], count
     throw err
   }
   return { clients, open: () => clients.filter((c) => !c.closed).length, close }
+}
+
+export interface PeersOnSession {
+  peers: IdlePeers
+  /** The session's control connection (closed by close()). */
+  client: ControlClient
+  /** What the session's `status` counts as connected peers now. */
+  connectedPeers(): Promise<number>
+  close(): void
+}
+
+/**
+ * `peerCount` idle peers on the first five of `torrents` (half on the first, the rest
+ * spread over the next four), resolved once the session (its control socket in
+ * `stateDir`) counts them all connected; throws after 30 s.
+ */
+export async function holdPeersOnSession(port: number, stateDir: string, torrents: Buffer[], peerCount: number): Promise<PeersOnSession> {
+  const busiest = Math.ceil(peerCount / 2)
+  const rest = peerCount - busiest
+  const counts = [busiest, ...[0, 1, 2, 3].map((i) => Math.floor(rest / 4) + (i < rest % 4 ? 1 : 0))]
+  const hashes = await Promise.all(torrents.slice(0, counts.length).map(async (t) => Buffer.from((await parseTorrentFile(t)).infoHashHex, 'hex')))
+  const peers = await connectIdlePeers(port, hashes, counts)
+  const client = await ControlClient.connect(controlSocketPath(stateDir))
+  if (!client) {
+    peers.close()
+    throw new Error('the session does not answer on its control socket')
+  }
+  const close = () => {
+    client.close()
+    peers.close()
+  }
+  const connectedPeers = async () => ((await client.call('status', {})) as { connectedPeers: number }).connectedPeers
+  try {
+    for (const end = Date.now() + CONNECTED_TIMEOUT_MS; (await connectedPeers()) < peerCount; await sleep(200))
+      if (Date.now() > end) throw new Error(`the session has ${await connectedPeers()} of ${peerCount} peers connected after 30 s (${peers.open()} still open here)`)
+  } catch (err) {
+    close()
+    throw err
+  }
+  return { peers, client, connectedPeers, close }
 }

@@ -81,16 +81,17 @@ export function shebangNodeFlags(): string[] {
 }
 
 /**
- * Spawns `friendtorrent seed` and resolves once it logs `session on port`;
+ * Spawns `friendtorrent seed` (with `seedArgs`, such as `--download`) and resolves once it logs `session on port`;
  * rejects (after stopping it) if it exits first or takes longer than `timeoutMs`.
  * With `cpuProfDir`, runs `node <shebang flags> --cpu-prof` on the script
  * instead (Node refuses --cpu-prof in NODE_OPTIONS); the profile is written at exit.
  */
-export async function startSeedSession(env: NodeJS.ProcessEnv, timeoutMs: number, cpuProfDir?: string): Promise<RunningSession> {
+export async function startSeedSession(env: NodeJS.ProcessEnv, timeoutMs: number, cpuProfDir?: string, seedArgs: string[] = []): Promise<RunningSession> {
   const started = performance.now()
+  const args = ['seed', ...seedArgs]
   const proc = cpuProfDir
-    ? new ManagedProcess('friendtorrent seed', process.execPath, [...shebangNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, 'seed'], { env, cwd: REPO_ROOT })
-    : new ManagedProcess('friendtorrent seed', CLI_PATH, ['seed'], { env, cwd: REPO_ROOT })
+    ? new ManagedProcess('friendtorrent seed', process.execPath, [...shebangNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...args], { env, cwd: REPO_ROOT })
+    : new ManagedProcess('friendtorrent seed', CLI_PATH, args, { env, cwd: REPO_ROOT })
   let timer: NodeJS.Timeout | undefined
   let onData: ((chunk: Buffer) => void) | undefined
   try {

@@ -13,6 +13,9 @@
 //    dashboard's RSS (bench/dashboard-idle-section.ts).
 //  dashboard-peers: the same with 200 idle peer connections held open to the
 //    session and the busiest torrent's peers tab shown, 30 s windows.
+//  load: the session's peak RSS holding 200 peers over the 1,000-torrent
+//    library, and downloading 20 torrents at once from our own seeder (and
+//    that seeder's), against one torrent alone (bench/load-section.ts).
 //  parse: the wire decoder and the metainfo parser on inputs whose speed is a
 //    goal (many small messages, hostile sizes), in-process (bench/parse-section.ts).
 //  encryption: the payload from our `seed` into our `add`, MSE required vs
@@ -33,8 +36,9 @@
 // the run because one client fails.
 //
 //   npm run bench -- [--size-mib 1024] [--piece-exp 18] [--seeder rtorrent|qbittorrent] [--timeout-s N]
-//                    [--only download,seed,library,dashboard,parse,encryption,dashboard-idle,dashboard-peers,utp,crawl,big,index | --only friendtorrent,aria2c,qbittorrent,...]
+//                    [--only download,seed,library,load,dashboard,parse,encryption,dashboard-idle,dashboard-peers,utp,crawl,big,index | --only friendtorrent,aria2c,qbittorrent,...]
 //                    [--library-count 1000] [--library-file-kib 64] [--library-max-active-seeds N]
+//                    [--load-peers 200] [--load-active 20] [--load-torrent-mib 32]
 //                    [--seed-leechers 2] [--dashboard-rounds 2] [--encryption-rounds 1] [--cpu-prof-dir DIR] [--json out.json]
 //                    [--crawl-nodes 20] [--crawl-torrents 200] [--index-count 1000000] [--index-dict-count 20000] [--big-only files|pieces]
 //
@@ -70,6 +74,7 @@ import { formatEncryptionSection, runEncryptionSection } from './encryption-sect
 import { formatDashboardSection, runDashboardSection, type DashboardRow } from './dashboard-section.ts'
 import { formatDashboardIdleSection, runDashboardIdleSection } from './dashboard-idle-section.ts'
 import { formatLibrarySection, runLibrarySection, type LibraryResult } from './library-section.ts'
+import { formatLoadSection, runLoadSection } from './load-section.ts'
 import { MIB, formatTable as formatColumns, lastLines, oneLine, runCommand, sampleRss, sha1File } from './measure.ts'
 import { formatIndexSection, runIndexSection } from './index-section.ts'
 import { formatParseSection, runParseSection } from './parse-section.ts'
@@ -80,7 +85,7 @@ import { formatCrawlSection, runCrawlSection } from './crawl-section.ts'
 const CLIENTS = ['friendtorrent', 'aria2c', 'qbittorrent'] as const
 type ClientName = (typeof CLIENTS)[number]
 type SeederName = 'rtorrent' | 'qbittorrent'
-const SECTIONS = ['download', 'seed', 'library', 'dashboard', 'dashboard-idle', 'dashboard-peers', 'parse', 'encryption', 'utp', 'crawl', 'big', 'index'] as const
+const SECTIONS = ['download', 'seed', 'library', 'load', 'dashboard', 'dashboard-idle', 'dashboard-peers', 'parse', 'encryption', 'utp', 'crawl', 'big', 'index'] as const
 type SectionName = (typeof SECTIONS)[number]
 
 const QB_POLL_INTERVAL_MS = 100
@@ -98,6 +103,9 @@ interface BenchOptions {
   libraryCount: number
   libraryFileBytes: number
   libraryMaxActiveSeeds?: number
+  loadPeers: number
+  loadActive: number
+  loadTorrentMiB: number
   dashboardRounds: number
   crawlNodes: number
   crawlTorrents: number
@@ -135,6 +143,9 @@ function parseOptions(argv: string[]): BenchOptions {
       'library-file-kib': { type: 'string', default: '64' },
       'library-max-active-seeds': { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
+      'load-peers': { type: 'string', default: '200' },
+      'load-active': { type: 'string', default: '20' },
+      'load-torrent-mib': { type: 'string', default: '32' },
       'dashboard-rounds': { type: 'string', default: '2' },
       'encryption-rounds': { type: 'string', default: '1' },
       'crawl-nodes': { type: 'string', default: '20' },
@@ -149,9 +160,9 @@ function parseOptions(argv: string[]): BenchOptions {
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,dashboard,dashboard-idle,dashboard-peers,parse,encryption,utp,crawl,big,index|friendtorrent,aria2c,qbittorrent] ' +
+      'usage: npm run bench -- [--size-mib N] [--piece-exp N] [--only download,seed,library,load,dashboard,dashboard-idle,dashboard-peers,parse,encryption,utp,crawl,big,index|friendtorrent,aria2c,qbittorrent] ' +
         '[--seeder rtorrent|qbittorrent] [--timeout-s N] [--library-count N] [--library-file-kib N] [--library-max-active-seeds N] ' +
-        '[--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--index-count N] [--index-dict-count N] [--big-only files|pieces] [--cpu-prof-dir DIR] [--json FILE]',
+        '[--load-peers N] [--load-active N] [--load-torrent-mib N] [--seed-leechers N] [--dashboard-rounds N] [--encryption-rounds N] [--crawl-nodes N] [--crawl-torrents N] [--index-count N] [--index-dict-count N] [--big-only files|pieces] [--cpu-prof-dir DIR] [--json FILE]',
     )
     process.exit(0)
   }
@@ -175,6 +186,12 @@ function parseOptions(argv: string[]): BenchOptions {
   }
   const libraryFileKiB = Number(values['library-file-kib'])
   if (!Number.isInteger(libraryFileKiB) || libraryFileKiB < 1) throw new Error(`--library-file-kib must be a whole number of KiB ≥ 1, got ${values['library-file-kib']}`)
+  const loadPeers = Number(values['load-peers'])
+  if (!Number.isInteger(loadPeers) || loadPeers < 1 || loadPeers > 60_000) throw new Error(`--load-peers must be a whole number from 1 to 60000, got ${values['load-peers']}`)
+  const loadActive = Number(values['load-active'])
+  if (!Number.isInteger(loadActive) || loadActive < 1 || loadActive > 100) throw new Error(`--load-active must be a whole number from 1 to 100, got ${values['load-active']}`)
+  const loadTorrentMiB = Number(values['load-torrent-mib'])
+  if (!Number.isInteger(loadTorrentMiB) || loadTorrentMiB < 1) throw new Error(`--load-torrent-mib must be a whole number of MiB ≥ 1, got ${values['load-torrent-mib']}`)
   const dashboardRounds = Number(values['dashboard-rounds'])
   if (!Number.isInteger(dashboardRounds) || dashboardRounds < 1) throw new Error(`--dashboard-rounds must be a whole number ≥ 1, got ${values['dashboard-rounds']}`)
   const encryptionRounds = Number(values['encryption-rounds'])
@@ -205,6 +222,9 @@ function parseOptions(argv: string[]): BenchOptions {
     libraryCount,
     libraryFileBytes: libraryFileKiB * 1024,
     libraryMaxActiveSeeds,
+    loadPeers,
+    loadActive,
+    loadTorrentMiB,
     dashboardRounds,
     encryptionRounds,
     crawlNodes,
@@ -466,6 +486,19 @@ async function main(): Promise<void> {
     })
     report.push(formatLibrarySection(result))
     json.library = result
+  }
+  if (options.sections.includes('load')) {
+    const result = await runLoadSection({
+      benchDir: options.benchDir,
+      libraryCount: options.libraryCount,
+      libraryFileBytes: options.libraryFileBytes,
+      peerCount: options.loadPeers,
+      activeCount: options.loadActive,
+      torrentMiB: options.loadTorrentMiB,
+      timeoutMs: options.timeoutMs,
+    })
+    report.push(formatLoadSection(result))
+    json.load = result
   }
   if (options.sections.includes('dashboard') && payload) {
     const rows = await runDashboardSection({ payload, timeoutMs: options.timeoutMs, rounds: options.dashboardRounds }).catch((err: unknown): DashboardRow[] => [{ mode: 'dashboard', ok: false, error: oneLine(err) }])

@@ -3,12 +3,11 @@
 // socket, so `friendtorrent add` from another shell reaches it) and stops it
 // cleanly on quit. Without a terminal it says where to go instead and exits 2.
 import { parseCommandLine } from './command-line.ts'
-import { createElement } from 'react'
 import { FriendError } from '../core/types.ts'
 import { remoteBackend, localBackend } from '../tui/backend.ts'
 import type { DashboardBackend } from '../tui/backend.ts'
-import { Dashboard } from '../tui/dashboard.tsx'
 import type { DashboardProps } from '../tui/dashboard.tsx'
+import { loadDashboardUi } from '../tui/load-ui.ts'
 import { takeTerminal } from '../tui/terminal-screen.ts'
 import { ControlClient } from './control-client.ts'
 import { loadConfig, paths, resolveDownloadDir, resolveStateDir } from './config.ts'
@@ -34,6 +33,8 @@ export async function runDashboard(argv: string[], io: CliIo, runCommand: RunCom
     return 2
   }
   const config = await loadConfig(paths(io.env).configFile)
+  // Before the session starts or is reached: loading the UI hides fetch for a moment (load-ui.ts).
+  const ui = await loadDashboardUi()
   const stateDir = resolveStateDir(config, io.env, io.cwd)
   const saveDir = values.path === undefined ? undefined : resolveDownloadDir(config, values.path, io.cwd)
   const socketPath = controlSocketPath(stateDir)
@@ -59,10 +60,9 @@ export async function runDashboard(argv: string[], io: CliIo, runCommand: RunCom
     backend = localBackend(hosted.handler)
   }
 
-  const { render } = await import('ink')
   const mouse = config.mouse && !values['no-mouse']
   // The alternate screen (the shell's scrollback is left as it was on quit) and the mouse, put back on every way out.
-  const screen = takeTerminal({ stdout: process.stdout, stdin: process.stdin, mouse, onResume: () => app.rerender(createElement(Dashboard, { ...props, resumedAt: Date.now() })) })
+  const screen = takeTerminal({ stdout: process.stdout, stdin: process.stdin, mouse, onResume: () => app.rerender(ui.dashboard({ ...props, resumedAt: Date.now() })) })
   let quit!: () => void
   const quitting = new Promise<void>((resolve) => (quit = resolve))
   const onSignal = () => quit()
@@ -85,7 +85,7 @@ export async function runDashboard(argv: string[], io: CliIo, runCommand: RunCom
       return { code, lines }
     },
   }
-  const app = render(createElement(Dashboard, props), { exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 10 })
+  const app = ui.render(ui.dashboard(props), { exitOnCtrlC: false, patchConsole: true, incrementalRendering: false, maxFps: 10 })
   try {
     await quitting
   } finally {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --max-opt=1
 // Runs the compiled, bundled CLI (dist/bundle/, built by `npm install` through `prepare`, or `npm run build`).
 // The small young generation keeps peak memory low at hundreds of MB/s (measured: −25 MB RSS, no loss of speed).
 // The old generation grows by 30 % of what survived a full GC, not by V8's up to ×4: a download's live heap
@@ -7,6 +7,10 @@
 // --optimize-for-size: V8 then lets the old generation grow by 2 MB past a full GC rather than 8 MB
 // (plus smaller JIT budgets): 256 MiB `add` peak 78 → 73.5–78 MB, `seed` 70.5 → 66–69 MB, 1 GiB `add`
 // 83 → 81 MB, download speed no lower in alternating runs (issue 15, README "Memory").
+// --max-opt=1: JavaScript runs in Ignition and Sparkplug, never TurboFan. TurboFan's first compile
+// maps ~4 MB of the compiler's code in Node's binary and its zones: `seed` up 58.5 → 54.2 MB and its
+// peak 68 → 64 MB; CPU seconds per transfer unchanged (seed and add, plain and RC4, alternating; the
+// hot paths are native: sockets, reads, SHA-1, and RC4 in WebAssembly, which this flag leaves alone).
 let cli
 try {
   cli = await import('../dist/bundle/main.js')

@@ -7,6 +7,14 @@
 // --optimize-for-size: V8 then lets the old generation grow by 2 MB past a full GC rather than 8 MB
 // (plus smaller JIT budgets): 256 MiB `add` peak 78 → 73.5–78 MB, `seed` 70.5 → 66–69 MB, 1 GiB `add`
 // 83 → 81 MB, download speed no lower in alternating runs (issue 15, README "Memory").
+// A `seed` without --download only uploads, and runs its JavaScript in Ignition and Sparkplug, never
+// TurboFan (V8's --max-opt=1, set before any of our code loads): TurboFan's first compile maps ~4 MB
+// of compiler code in Node's binary and its zones (`seed` up 58.5 → 54.2 MB, peak 68 → 64 MB at
+// 256 MiB, 73 → 67.5 at 1 GiB), and uploading is no slower without it (its hot paths are native:
+// reads, sockets, RC4 in WebAssembly). Downloads keep TurboFan: a 1 GiB `add` at 100+ MB/s took
+// 11–18 s without it against 9–10 s with it (issue 15, README "Memory").
+const args = process.argv.slice(2)
+if (args[0] === 'seed' && !args.includes('--download')) (await import('node:v8')).setFlagsFromString('--max-opt=1')
 let cli
 try {
   cli = await import('../dist/bundle/main.js')
@@ -17,7 +25,7 @@ try {
 }
 const { main } = cli
 const { processIo } = await import('../dist/bundle/io.js')
-const code = await main(process.argv.slice(2), processIo())
+const code = await main(args, processIo())
 process.exitCode = code
 // Everything is closed by now and the process ends on its own. Should something still hold
 // the event loop after a grace period, a user's shell is not kept waiting: exit anyway.

@@ -3,12 +3,12 @@
 // connection, closed after the reply, so nothing lingers in a keep-alive pool.
 // Never schedules, retries or sets a timer: the caller cancels.
 import http from 'node:http'
-import https from 'node:https'
 import bencode from 'bencode'
 import { isIP } from 'node:net'
 import { FriendError, errorMessage, type PeerAddress } from '../core/types.ts'
 import { canonicalHost } from '../core/address.ts'
 import { decodeCompactPeers } from './compact-peers.ts'
+import { httpsModule, type HttpsModule } from './https-module.ts'
 import {
   describeNetworkError,
   settleOnce,
@@ -35,14 +35,26 @@ export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCal
  */
 export function httpTrackerGet<T>(target: string, url: string, parse: (status: number, statusMessage: string, body: Uint8Array) => T): TrackerCall<T> {
   let current: http.ClientRequest | undefined
-  const { result, resolve, fail, cancel } = settleOnce<T>(() => {
+  let https: HttpsModule | undefined
+  const { result, resolve, fail, cancel, isSettled } = settleOnce<T>(() => {
     current?.destroy()
     current = undefined
   })
 
   const send = (target: URL, redirectsLeft: number): void => {
     const where = `tracker ${target.host}`
-    const client = target.protocol === 'https:' ? https : http
+    if (target.protocol === 'https:' && !https) {
+      // Loaded at the first https tracker; the call may be cancelled meanwhile.
+      httpsModule().then(
+        (m) => {
+          https = m
+          if (!isSettled()) send(target, redirectsLeft)
+        },
+        (err: unknown) => fail(`${where}: cannot load Node's https module: ${errorMessage(err)}`),
+      )
+      return
+    }
+    const client = target.protocol === 'https:' && https ? https : http
     const req = client.get(
       target,
       // agent: false gives this request its own socket, closed after the reply.

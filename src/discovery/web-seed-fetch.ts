@@ -9,8 +9,9 @@
 // the server goes quiet.
 import { Agent as HttpAgent, get as httpGet } from 'node:http'
 import type { IncomingMessage } from 'node:http'
-import { Agent as HttpsAgent, get as httpsGet } from 'node:https'
+import type { Agent as HttpsAgent } from 'node:https'
 import { errorMessage } from '../core/types.ts'
+import { httpsModule, type HttpsModule } from './https-module.ts'
 
 /** Redirects followed per request, as for a .torrent link. */
 const MAX_REDIRECTS = 5
@@ -36,8 +37,12 @@ export class WebSeedAgents {
   #http: HttpAgent | undefined
   #https: HttpsAgent | undefined
 
-  for(url: URL): HttpAgent {
-    if (url.protocol === 'https:') return (this.#https ??= new HttpsAgent({ keepAlive: true, maxSockets: 4 }))
+  /** `https`: Node's https module, which the caller loads for an https URL. */
+  for(url: URL, https: HttpsModule | undefined): HttpAgent {
+    if (url.protocol === 'https:') {
+      if (!https) throw new Error('an https URL needs the https module loaded')
+      return (this.#https ??= new https.Agent({ keepAlive: true, maxSockets: 4 }))
+    }
     return (this.#http ??= new HttpAgent({ keepAlive: true, maxSockets: 4 }))
   }
 
@@ -85,11 +90,12 @@ export async function rangeGet(opts: RangeGetOptions): Promise<void> {
   }
 }
 
-function request(url: URL, opts: RangeGetOptions): Promise<IncomingMessage> {
-  const get = url.protocol === 'https:' ? httpsGet : httpGet
+async function request(url: URL, opts: RangeGetOptions): Promise<IncomingMessage> {
+  const https = url.protocol === 'https:' ? await httpsModule() : undefined
+  const get = https ? https.get : httpGet
   return new Promise((resolve, reject) => {
     const req = get(url, {
-      agent: opts.agents.for(url),
+      agent: opts.agents.for(url, https),
       signal: opts.signal,
       headers: { range: `bytes=${opts.start}-${opts.end}`, 'accept-encoding': 'identity', 'user-agent': 'friendtorrent' },
     }, (res) => {

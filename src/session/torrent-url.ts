@@ -4,8 +4,8 @@
 // link and what went wrong. It only fetches bytes: parsing is the caller's.
 import { get as httpGet } from 'node:http'
 import type { IncomingMessage } from 'node:http'
-import { get as httpsGet } from 'node:https'
 import { errorMessage, FriendError } from '../core/types.ts'
+import { httpsModule } from '../discovery/https-module.ts'
 import { MAX_TORRENT_BYTES } from '../metainfo/torrent-file.ts'
 
 export interface TorrentUrlOptions {
@@ -65,8 +65,8 @@ export async function fetchTorrentUrl(url: string, opts: TorrentUrlOptions = {})
   }
 }
 
-function request(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
-  const get = url.protocol === 'https:' ? httpsGet : httpGet
+async function request(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+  const get = url.protocol === 'https:' ? (await httpsModule()).get : httpGet
   return new Promise((resolve, reject) => {
     // No keep-alive agent: nothing stays open once the file is in.
     const req = get(url, { agent: false, signal, headers: { accept: 'application/x-bittorrent, */*' } }, resolve)

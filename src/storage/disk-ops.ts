@@ -1,11 +1,12 @@
 // Small disk helpers for FileStorage: a bounded fan-out over file spans, one
 // syncfs for a flush of many files, and a whole write by fs.write's callback.
 // No knowledge of torrents.
-import { execFile } from 'node:child_process'
 import { write as fsWrite } from 'node:fs'
 
 /** syncfs(2) of the file system holding `dir`, through coreutils' `sync -f`; false when that cannot run. */
-export function syncFileSystem(dir: string): Promise<boolean> {
+export async function syncFileSystem(dir: string): Promise<boolean> {
+  // Loaded here, where used: a session that never flushes many files at once need not load child_process.
+  const { execFile } = await import('node:child_process')
   return new Promise((resolve) => {
     execFile('sync', ['-f', dir], (err) => resolve(err === null))
   })

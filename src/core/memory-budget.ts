@@ -5,7 +5,7 @@
 // its own limit only). Callers keep a floor themselves: a share holding nothing
 // may always take its first piece or block, so none is starved by the others.
 // A blocked consumer waits; it is woken (in a microtask) once a release leaves
-// room for it. It allocates nothing itself: it only counts.
+// room for it, or leaves it holding nothing. It allocates nothing itself: it only counts.
 
 /** What a session's torrents share: piece memory of downloads in progress, and upload bytes in flight. */
 export interface TransferBudgets {
@@ -48,10 +48,10 @@ export class MemoryBudget {
     return new BudgetShare(this)
   }
 
-  /** @internal BudgetShare's: the total moves by `delta`; a decrease wakes the waiters it makes room for. */
+  /** @internal BudgetShare's: the total moves by `delta`; a decrease wakes the waiters it makes room for (or left holding nothing: the floor). */
   adjust(delta: number): void {
     this.#usedBytes += delta
-    if (delta < 0 && this.#waiters.length > 0) this.#wake((w) => !w.share.blocked(w.limit))
+    if (delta < 0 && this.#waiters.length > 0) this.#wake((w) => w.share.heldBytes === 0 || !w.share.blocked(w.limit))
   }
 
   /** @internal */

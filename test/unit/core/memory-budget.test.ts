@@ -65,6 +65,22 @@ test('a waiter is woken after a release makes room, not before, and only once', 
   assert.equal(woken, 1, 'a waiter is woken once')
 })
 
+test('a waiter left holding nothing is woken though the others keep the budget spent (its floor)', async () => {
+  const budget = new MemoryBudget(100)
+  const a = budget.share()
+  const b = budget.share()
+  a.set(30)
+  b.set(100)
+  let woken = 0
+  a.wait(100, () => woken++)
+  a.set(10)
+  await tick()
+  assert.equal(woken, 0, 'still holding some, and no room')
+  a.set(0)
+  await tick()
+  assert.equal(woken, 1)
+})
+
 test('release gives back everything a share held and wakes its own waiters; the others wait for room', async () => {
   const budget = new MemoryBudget(100)
   const a = budget.share()

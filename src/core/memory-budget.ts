@@ -6,16 +6,19 @@
 // may always take its first piece or block, so none is starved by the others.
 // A blocked consumer waits; it is woken (in a microtask) once a release leaves
 // room for it, or leaves it holding nothing. It allocates nothing itself: it only counts.
+// TransferBudgets bundles what a session gives its torrents.
+import { BufferPools } from './buffer-pool.ts'
 
-/** What a session's torrents share: piece memory of downloads in progress, and upload bytes in flight. */
+/** What a session's torrents share: piece memory of downloads in progress, the free piece buffers kept for them, and upload bytes in flight. */
 export interface TransferBudgets {
   pieces: MemoryBudget
+  piecePools: BufferPools
   inFlight: MemoryBudget
 }
 
 /** A session's budgets: as much for all its torrents as one torrent may hold alone (8 MiB each). */
 export function transferBudgets(): TransferBudgets {
-  return { pieces: new MemoryBudget(8 * 1024 * 1024), inFlight: new MemoryBudget(8 * 1024 * 1024) }
+  return { pieces: new MemoryBudget(8 * 1024 * 1024), piecePools: new BufferPools(), inFlight: new MemoryBudget(8 * 1024 * 1024) }
 }
 
 interface Waiter {

@@ -18,6 +18,7 @@
 // events; it never dials, bans, chokes or changes the torrent's state.
 import type { Bitfield } from '../core/bitfield.ts'
 import { BufferPool } from '../core/buffer-pool.ts'
+import type { BufferPools } from '../core/buffer-pool.ts'
 import { MemoryBudget } from '../core/memory-budget.ts'
 import type { BudgetShare } from '../core/memory-budget.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
@@ -62,6 +63,8 @@ export interface DownloaderOptions {
    * open may always open one). Default: a budget of its own, maxPieceMemoryBytes.
    */
   pieceMemory?: BudgetShare
+  /** The session's pools of piece buffers (one per piece size), so free ones are kept once for all its torrents. Default: its own. */
+  bufferPools?: BufferPools
   /** Verified pieces waiting for the disk past which peers' sockets are not read (default 2 MiB, at least 2 pieces). */
   maxUnwrittenBytes?: number
   /** A peer with requests outstanding and no block for this long is snubbed. */
@@ -130,7 +133,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     this.#maxUnwrittenPieces = Math.max(2, Math.floor((opts.maxUnwrittenBytes ?? DEFAULT_MAX_UNWRITTEN_BYTES) / this.#meta.pieceLength))
     // The pool keeps what a steady download uses (pieces being written, a few assembling), so it allocates none.
     const poolSize = Math.min(Math.ceil(opts.maxPieceMemoryBytes / this.#meta.pieceLength), this.#maxUnwrittenPieces + POOL_SLACK)
-    this.#bufferPool = new BufferPool(this.#meta.pieceLength, poolSize)
+    this.#bufferPool = opts.bufferPools?.get(this.#meta.pieceLength, poolSize) ?? new BufferPool(this.#meta.pieceLength, poolSize)
     this.#meter = new RateMeter(5, this.#clock)
   }
 
@@ -495,7 +498,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     await Promise.allSettled([...this.#writes])
   }
 
-  /** A seed assembles no pieces: its pooled piece buffers (up to maxPieceMemoryBytes) go back to the GC. */
+  /** A seed assembles no pieces: the pooled piece buffers (its own, or the session's pool of its size: others refill it) go back to the GC. */
   releaseBuffers(): void {
     this.#bufferPool.drain()
   }

@@ -147,6 +147,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       isDownloading: () => this.#state === 'downloading' && (this.meta.hasV1 || !this.#hashes?.missing),
       maxPieceMemoryBytes: opts.maxPieceMemoryBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.meta.pieceLength),
       pieceMemory: opts.budgets?.pieces.share(),
+      bufferPools: opts.budgets?.piecePools,
       requestTimeoutMs: this.#opts.requestTimeoutMs,
       downloadLimiter: opts.downloadLimiter,
       blocks: this.#hashes?.blocks,

@@ -16,9 +16,9 @@ export interface TransferBudgets {
   inFlight: MemoryBudget
 }
 
-/** A session's budgets: as much for all its torrents as one torrent may hold alone (8 MiB each). */
-export function transferBudgets(): TransferBudgets {
-  return { pieces: new MemoryBudget(8 * 1024 * 1024), piecePools: new BufferPools(), inFlight: new MemoryBudget(8 * 1024 * 1024) }
+/** A session's budgets: by default as much for all its torrents as one torrent may hold alone (8 MiB each). */
+export function transferBudgets(pieceBytes = 8 * 1024 * 1024, inFlightBytes = 8 * 1024 * 1024): TransferBudgets {
+  return { pieces: new MemoryBudget(pieceBytes), piecePools: new BufferPools(), inFlight: new MemoryBudget(inFlightBytes) }
 }
 
 interface Waiter {

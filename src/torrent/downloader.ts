@@ -1,10 +1,10 @@
 // The download half of a torrent: keeps each peer's request queue about a
 // second deep (within its reqq, the download limit and the memory cap for
 // open pieces: its own, and the session's budget shared by its torrents, in
-// which a torrent with no piece open may always open one), copies arriving blocks into their piece's buffer, verifies a
-// finished piece (SHA-1, BEP 52 merkle root, or both: metainfo's checkPiece),
-// writes it in one go and only then marks
-// it ours and tells the peers. While verified pieces waiting for the disk fill
+// which a torrent with no piece open may always open one), copies arriving
+// blocks into their piece's buffer, verifies a finished piece (SHA-1, BEP 52
+// merkle root, or both: metainfo's checkPiece), writes it in one go and only
+// then marks it ours and tells the peers. While verified pieces waiting for the disk fill
 // maxUnwrittenBytes, peers' sockets are not read (until half have landed): what
 // they send waits in the kernel (flow control slows them) rather than in piece
 // buffers, while the requests stay out, so reading resumes at full speed. In endgame (the picker hands out a block to
@@ -57,11 +57,7 @@ export interface DownloaderOptions {
   isDownloading: () => boolean
   /** Memory for pieces being assembled or written; past it only started pieces are continued. */
   maxPieceMemoryBytes: number
-  /**
-   * This torrent's share of its session's piece memory: new pieces wait while
-   * the session's torrents together hold the budget (a torrent with no piece
-   * open may always open one). Default: a budget of its own, maxPieceMemoryBytes.
-   */
+  /** Its share of the session's piece memory, held by all its torrents (default: a budget of its own, maxPieceMemoryBytes). */
   pieceMemory?: BudgetShare
   /** The session's pools of piece buffers (one per piece size), so free ones are kept once for all its torrents. Default: its own. */
   bufferPools?: BufferPools
@@ -294,10 +290,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     return blocks
   }
 
-  /**
-   * Open pieces (requested, assembling, or verified and being written) each
-   * hold a piece's buffer: the budget is told what this torrent holds now.
-   */
+  /** Open pieces (requested, assembling, or verified and being written) each hold a buffer: the budget is told how many. */
   #syncMemory(): void {
     if (this.#stopped) return
     this.#pieceMemory.set((this.#picker?.openPieceCount() ?? 0) * this.#meta.pieceLength)

@@ -11,6 +11,7 @@ import type { LimitFunction } from 'p-limit'
 import type { Bitfield } from '../core/bitfield.ts'
 import type { Clock } from '../core/clock.ts'
 import type { ConnectionSlots } from '../core/connection-slots.ts'
+import type { TransferBudgets } from '../core/memory-budget.ts'
 import { LimiterChain, TokenBucket } from '../core/token-bucket.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
 import { DhtSource } from '../discovery/dht-source.ts'
@@ -41,6 +42,8 @@ export interface SharedParts {
   lsd: LsdService | undefined
   upload: TokenBucket
   download: TokenBucket
+  /** Piece memory and upload bytes in flight, for all its torrents together. */
+  budgets: TransferBudgets
   /** uTP and TCP as the session's listener allows. */
   transports: TransportPolicy
   /** The port trackers are told, when port forwarding may map another outside. */
@@ -90,6 +93,7 @@ export async function libraryTorrent(r: TorrentRecord, storage: Storage, shared:
     filePriorities: entry.filePriorities,
     uploadLimiter: new LimiterChain(shared.upload, r.upload),
     downloadLimiter: new LimiterChain(shared.download, r.download),
+    budgets: shared.budgets,
     // BEP 52 hybrid: announced on the DHT (and LSD) under both hashes.
     sources: meta.private ? [] : [meta.infoHash, ...(meta.v2 && meta.hasV1 ? [meta.v2.infoHash.subarray(0, 20)] : [])].flatMap((infoHash) => publicSources(shared, infoHash, true)),
   })

@@ -17,6 +17,7 @@ import { ConnectionSlots } from '../core/connection-slots.ts'
 import { newPeerId } from '../core/peer-id.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { TokenBucket } from '../core/token-bucket.ts'
+import { transferBudgets } from '../core/memory-budget.ts'
 import { errorMessage, FriendError, type PeerAddress } from '../core/types.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
 import { LsdService } from '../discovery/lsd.ts'
@@ -58,6 +59,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #peers: PeerActions
   readonly #upload: TokenBucket
   readonly #download: TokenBucket
+  /** Piece memory and upload bytes in flight: one budget for all the torrents (issue 15: 20 active torrents hold as much as one). */
+  readonly #budgets = transferBudgets()
   #saveTimer: TimerHandle | undefined
   readonly #scheduler: Scheduler
   #closing: Promise<void> | undefined
@@ -485,6 +488,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     return {
       opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
       dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, lsd: this.#lsd, upload: this.#upload, download: this.#download,
+      budgets: this.#budgets,
       transports: this.#listener.transports,
       announcePort: this.#portMapper && (() => this.#portMapper!.announcePort),
     }

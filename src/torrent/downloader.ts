@@ -1,9 +1,10 @@
 // The download half of a torrent: keeps each peer's request queue about a
 // second deep (within its reqq, the download limit and the memory cap for
-// open pieces), copies arriving blocks into their piece's buffer, verifies a
-// finished piece (SHA-1, BEP 52 merkle root, or both: metainfo's checkPiece),
-// writes it in one go and only then marks
-// it ours and tells the peers. While verified pieces waiting for the disk fill
+// open pieces: its own, and the session's budget shared by its torrents, in
+// which a torrent with no piece open may always open one), copies arriving
+// blocks into their piece's buffer, verifies a finished piece (SHA-1, BEP 52
+// merkle root, or both: metainfo's checkPiece), writes it in one go and only
+// then marks it ours and tells the peers. While verified pieces waiting for the disk fill
 // maxUnwrittenBytes, peers' sockets are not read (until half have landed): what
 // they send waits in the kernel (flow control slows them) rather than in piece
 // buffers, while the requests stay out, so reading resumes at full speed. In endgame (the picker hands out a block to
@@ -17,6 +18,9 @@
 // events; it never dials, bans, chokes or changes the torrent's state.
 import type { Bitfield } from '../core/bitfield.ts'
 import { BufferPool } from '../core/buffer-pool.ts'
+import type { BufferPools } from '../core/buffer-pool.ts'
+import { MemoryBudget } from '../core/memory-budget.ts'
+import type { BudgetShare } from '../core/memory-budget.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { RateMeter } from '../core/rate-meter.ts'
 import type { LimiterChain } from '../core/token-bucket.ts'
@@ -53,6 +57,10 @@ export interface DownloaderOptions {
   isDownloading: () => boolean
   /** Memory for pieces being assembled or written; past it only started pieces are continued. */
   maxPieceMemoryBytes: number
+  /** Its share of the session's piece memory, held by all its torrents (default: a budget of its own, maxPieceMemoryBytes). */
+  pieceMemory?: BudgetShare
+  /** The session's pools of piece buffers (one per piece size), so free ones are kept once for all its torrents. Default: its own. */
+  bufferPools?: BufferPools
   /** Verified pieces waiting for the disk past which peers' sockets are not read (default 2 MiB, at least 2 pieces). */
   maxUnwrittenBytes?: number
   /** A peer with requests outstanding and no block for this long is snubbed. */
@@ -82,6 +90,8 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
   readonly #connections: ReadonlyMap<string, PeerConnection>
   readonly #isDownloading: () => boolean
   readonly #maxPieceMemoryBytes: number
+  /** Open pieces' bytes, counted in the (session's) budget. */
+  readonly #pieceMemory: BudgetShare
   readonly #requestTimeoutMs: number
   readonly #limiter: LimiterChain | undefined
   readonly #blocks: BlockVerifier | undefined
@@ -97,8 +107,9 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
   readonly #meter: RateMeter
   #picker: PiecePicker | undefined
   #refillTimer: TimerHandle | undefined
-  /** New pieces were held back for memory: refill every peer once a write frees some. */
-  #memoryThrottled = false
+  /** New pieces were held back for memory: every peer is refilled once the budget has room. */
+  #waitingForMemory = false
+  #stopped = false
   #downloadedBytes = 0
   #wastedBytes = 0
 
@@ -110,6 +121,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     this.#connections = opts.connections
     this.#isDownloading = opts.isDownloading
     this.#maxPieceMemoryBytes = opts.maxPieceMemoryBytes
+    this.#pieceMemory = opts.pieceMemory ?? new MemoryBudget(opts.maxPieceMemoryBytes).share()
     this.#requestTimeoutMs = opts.requestTimeoutMs
     this.#limiter = opts.downloadLimiter
     this.#blocks = opts.blocks
@@ -117,7 +129,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     this.#maxUnwrittenPieces = Math.max(2, Math.floor((opts.maxUnwrittenBytes ?? DEFAULT_MAX_UNWRITTEN_BYTES) / this.#meta.pieceLength))
     // The pool keeps what a steady download uses (pieces being written, a few assembling), so it allocates none.
     const poolSize = Math.min(Math.ceil(opts.maxPieceMemoryBytes / this.#meta.pieceLength), this.#maxUnwrittenPieces + POOL_SLACK)
-    this.#bufferPool = new BufferPool(this.#meta.pieceLength, poolSize)
+    this.#bufferPool = opts.bufferPools?.get(this.#meta.pieceLength, poolSize) ?? new BufferPool(this.#meta.pieceLength, poolSize)
     this.#meter = new RateMeter(5, this.#clock)
   }
 
@@ -189,6 +201,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
 
   removePeer(key: string): void {
     this.#picker?.removePeer(key)
+    this.#syncMemory()
   }
 
   handleBitfield(key: string, bitfield: Bitfield): void {
@@ -247,6 +260,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
   /** Requests `key` made and will not fill (a web seed's failed or dropped range): free for others. */
   releaseRequests(key: string, blocks: Iterable<BlockRef>): void {
     for (const block of blocks) this.#picker?.releaseRequest(key, block)
+    this.#syncMemory()
   }
 
   #pick(key: string, want: number, run: boolean): BlockRef[] {
@@ -258,16 +272,38 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
 
   #pickBlocks(key: string, want: number, run: boolean): BlockRef[] {
     const picker = this.#picker!
-    // Open pieces (requested, assembling, or verified and being written) each hold a buffer.
-    const piecesInMemory = picker.openPieceCount()
-    const allowNewPieces = piecesInMemory === 0 || piecesInMemory * this.#meta.pieceLength < this.#maxPieceMemoryBytes
-    if (!allowNewPieces) this.#memoryThrottled = true
-    if (!run) return picker.pickBlocks(key, this.#allowedByLimit(want), allowNewPieces)
-    // A run is picked first and paid for after, so a short run costs only its own blocks.
-    const blocks = picker.pickRun(key, want, allowNewPieces)
-    const allowed = this.#allowedByLimit(blocks.length)
-    for (let i = allowed; i < blocks.length; i++) picker.releaseRequest(key, blocks[i])
-    return allowed < blocks.length ? blocks.slice(0, allowed) : blocks
+    this.#syncMemory()
+    // A torrent with no piece open may always open one, whatever the others hold.
+    const allowNewPieces = picker.openPieceCount() === 0 || !this.#pieceMemory.blocked(this.#maxPieceMemoryBytes)
+    if (!allowNewPieces) this.#waitForMemory()
+    let blocks: BlockRef[]
+    if (!run) {
+      blocks = picker.pickBlocks(key, this.#allowedByLimit(want), allowNewPieces)
+    } else {
+      // A run is picked first and paid for after, so a short run costs only its own blocks.
+      blocks = picker.pickRun(key, want, allowNewPieces)
+      const allowed = this.#allowedByLimit(blocks.length)
+      for (let i = allowed; i < blocks.length; i++) picker.releaseRequest(key, blocks[i])
+      if (allowed < blocks.length) blocks = blocks.slice(0, allowed)
+    }
+    this.#syncMemory()
+    return blocks
+  }
+
+  /** Open pieces (requested, assembling, or verified and being written) each hold a buffer: the budget is told how many. */
+  #syncMemory(): void {
+    if (this.#stopped) return
+    this.#pieceMemory.set((this.#picker?.openPieceCount() ?? 0) * this.#meta.pieceLength)
+  }
+
+  /** Once, until woken: every peer is refilled when a release (ours or another torrent's) leaves room. */
+  #waitForMemory(): void {
+    if (this.#waitingForMemory) return
+    this.#waitingForMemory = true
+    this.#pieceMemory.wait(this.#maxPieceMemoryBytes, () => {
+      this.#waitingForMemory = false
+      if (!this.#stopped) this.fillAll()
+    })
   }
 
   fillAll(): void {
@@ -298,11 +334,13 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
   handleChoke(pc: PeerConnection): void {
     pc.clearOutstanding()
     this.#picker!.releasePeerRequests(pc.key)
+    this.#syncMemory()
     this.fillAll()
   }
 
   handleReject(pc: PeerConnection, block: BlockRef): void {
     this.#picker!.releaseRequest(pc.key, block)
+    this.#syncMemory()
     this.fill(pc)
   }
 
@@ -322,6 +360,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
         for (const block of pc.cancelAll()) this.#picker!.releaseRequest(pc.key, block)
       }
     }
+    this.#syncMemory()
     this.fillAll()
   }
 
@@ -383,6 +422,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
       this.#wastedBytes += block.length
       this.emit('blockFailed', block, key)
     }
+    this.#syncMemory()
     this.fillAll()
   }
 
@@ -396,6 +436,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     if (verdict !== 'good') {
       this.#bufferPool.release(buffer)
       const senders = picker.markFailed(index)
+      this.#syncMemory()
       // 'unknown': a v2 piece whose layer we lack cannot blame anyone; it is fetched again.
       if (verdict === 'bad') this.emit('pieceFailed', index, senders)
       this.fillAll()
@@ -419,10 +460,8 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     }
     if (!this.#isDownloading()) return
     picker.markVerified(index)
-    if (this.#memoryThrottled) {
-      this.#memoryThrottled = false
-      this.fillAll()
-    }
+    // Its buffer is free: a torrent waiting for memory (this one or another) is woken.
+    this.#syncMemory()
     for (const pc of this.#connections.values()) {
       if (!pc.ready) continue
       if (!pc.have.get(index)) pc.sendHave(index)
@@ -452,12 +491,15 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     await Promise.allSettled([...this.#writes])
   }
 
-  /** A seed assembles no pieces: its pooled piece buffers (up to maxPieceMemoryBytes) go back to the GC. */
+  /** A seed assembles no pieces: the pooled piece buffers (its own, or the session's pool of its size: others refill it) go back to the GC. */
   releaseBuffers(): void {
     this.#bufferPool.drain()
   }
 
+  /** No more requests; everything it held in the piece budget is given back (pieces still being written land unaccounted). */
   stop(): void {
     this.#refillTimer?.cancel()
+    this.#stopped = true
+    this.#pieceMemory.release()
   }
 }

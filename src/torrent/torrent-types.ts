@@ -9,6 +9,7 @@ import type { Bitfield } from '../core/bitfield.ts'
 import type { Clock } from '../core/clock.ts'
 import type { ConnectionSlots } from '../core/connection-slots.ts'
 import type { LimiterChain } from '../core/token-bucket.ts'
+import type { TransferBudgets } from '../core/memory-budget.ts'
 import type { PeerSourceKind } from '../core/types.ts'
 import type { PeerSource } from '../discovery/peer-source.ts'
 import type { TrackerStatus } from '../discovery/tracker-source.ts'
@@ -63,6 +64,11 @@ export interface TorrentOptions {
    * are continued, so a slow disk or many open pieces cannot grow memory.
    */
   maxPieceMemoryBytes?: number
+  /**
+   * The session's budgets for piece memory and upload bytes in flight, shared
+   * by its torrents (each still within its own caps). Omitted: its own.
+   */
+  budgets?: TransferBudgets
   /** Hash failures (pieces it sent blocks of) before a peer's address is banned. */
   maxStrikes?: number
   /** Announce to the torrent's trackers (off for tests that give peers by hand). */

@@ -146,6 +146,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       // BEP 52: a v2-only torrent fetches pieces once they can be checked (every piece layer known).
       isDownloading: () => this.#state === 'downloading' && (this.meta.hasV1 || !this.#hashes?.missing),
       maxPieceMemoryBytes: opts.maxPieceMemoryBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.meta.pieceLength),
+      pieceMemory: opts.budgets?.pieces.share(),
+      bufferPools: opts.budgets?.piecePools,
       requestTimeoutMs: this.#opts.requestTimeoutMs,
       downloadLimiter: opts.downloadLimiter,
       blocks: this.#hashes?.blocks,
@@ -163,6 +165,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#uploader = new Uploader(this.meta, this.#storage, () => this.#downloader.have, {
       maxQueuePerPeer: this.#opts.maxPendingRequestsPerPeer,
       maxBacklogBytes: this.#opts.maxBufferedBytesPerPeer,
+      inFlight: opts.budgets?.inFlight.share(),
       allowUpload: uploadLimiter
         ? (bytes) => (uploadLimiter.tryTake(bytes) ? { ok: true } : { ok: false, retryInMs: Math.max(1, uploadLimiter.waitMs(bytes)) })
         : undefined,

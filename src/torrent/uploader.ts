@@ -13,6 +13,8 @@ import { BLOCK_SIZE, errorMessage } from '../core/types.ts'
 import type { BlockRef } from '../core/types.ts'
 import type { Bitfield } from '../core/bitfield.ts'
 import { BufferPool } from '../core/buffer-pool.ts'
+import { MemoryBudget } from '../core/memory-budget.ts'
+import type { BudgetShare } from '../core/memory-budget.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import { pieceSize } from '../metainfo/metainfo.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
@@ -27,6 +29,12 @@ export interface UploaderOptions {
   maxBacklogBytes?: number
   /** Bytes of blocks handed to transports and not yet sent, over all peers, past which a peer with any of its own waits. */
   maxInFlightBytes?: number
+  /**
+   * This torrent's share of its session's in-flight budget: a peer with any
+   * blocks of its own in flight also waits while the session's torrents
+   * together hold the budget. Default: a budget of its own, maxInFlightBytes.
+   */
+  inFlight?: BudgetShare
   /** Called before each block goes out; false means "not now" (rate limit), with a retry delay. */
   allowUpload?: (bytes: number) => { ok: true } | { ok: false; retryInMs: number }
   onUploaded?: (bytes: number) => void
@@ -68,15 +76,14 @@ export class Uploader {
   readonly #meta: Metainfo
   readonly #storage: Storage
   readonly #have: () => Bitfield
-  readonly #opts: Required<Omit<UploaderOptions, 'allowUpload' | 'onUploaded' | 'onReadError'>> & UploaderOptions
+  readonly #opts: Required<Omit<UploaderOptions, 'allowUpload' | 'onUploaded' | 'onReadError' | 'inFlight'>> & UploaderOptions
   readonly #queues = new Map<PeerConnection, PeerQueue>()
   /** Piece index → its bytes (or the read under way), least recently used first. */
   readonly #cache = new Map<number, CachedPiece>()
   readonly #pool: BufferPool
   readonly #maxCachedPieces: number
-  #inFlightBytes = 0
-  /** Pumps waiting for the total in flight to fall under its bound. */
-  #inFlightWaiters: (() => void)[] = []
+  /** Bytes of blocks in transports, counted in the (session's) budget; pumps wait on it for room. */
+  readonly #inFlight: BudgetShare
   #refused = 0
 
   constructor(meta: Metainfo, storage: Storage, have: () => Bitfield, opts: UploaderOptions = {}) {
@@ -92,6 +99,7 @@ export class Uploader {
       maxInFlightBytes: 8 * 1024 * 1024,
       ...opts,
     }
+    this.#inFlight = opts.inFlight ?? new MemoryBudget(this.#opts.maxInFlightBytes).share()
     // Two pieces where they fit in 2 MiB, so two peers in different pieces do not evict each other's.
     this.#maxCachedPieces = Math.max(1, Math.floor(this.#opts.cacheBytes / meta.pieceLength), Math.min(2, Math.floor(MIN_TWO_PIECES_BYTES / meta.pieceLength)))
     // Pieces in the cache are not in the pool; the free list only evens out evictions and reads.
@@ -100,7 +108,7 @@ export class Uploader {
 
   /** Bytes of blocks handed to transports and not yet sent, over all peers. */
   get inFlightBytes(): number {
-    return this.#inFlightBytes
+    return this.#inFlight.heldBytes
   }
 
   /** Piece buffers waiting in the pool for reuse. */
@@ -153,10 +161,12 @@ export class Uploader {
     if (queue) {
       queue.requests.length = 0
       // Its transport's callbacks may never come now: its blocks no longer count against the others.
-      this.#addInFlight(-queue.inFlightBytes)
+      this.#inFlight.add(-queue.inFlightBytes)
       queue.inFlightBytes = 0
     }
     this.#queues.delete(pc)
+    // No peer left, so nothing of ours in flight: pumps still waiting for room are woken to see their peer gone.
+    if (this.#queues.size === 0) this.#inFlight.release()
     // No one left to serve: an idle seed keeps no cached pieces, nor pooled buffers.
     if (this.#queues.size === 0) {
       for (const index of [...this.#cache.keys()]) this.#evict(index)
@@ -206,8 +216,9 @@ export class Uploader {
           await pc.drained()
           continue
         }
-        if (queue.inFlightBytes > 0 && this.#inFlightBytes >= this.#opts.maxInFlightBytes) {
-          await new Promise<void>((resolve) => this.#inFlightWaiters.push(resolve))
+        // A peer with nothing in flight may always send one block, whatever the others hold.
+        if (queue.inFlightBytes > 0 && this.#inFlight.blocked(this.#opts.maxInFlightBytes)) {
+          await new Promise<void>((resolve) => this.#inFlight.wait(this.#opts.maxInFlightBytes, resolve))
           continue
         }
         const block = queue.requests[0]
@@ -243,25 +254,16 @@ export class Uploader {
   #send(pc: PeerConnection, queue: PeerQueue, block: BlockRef, piece: CachedPiece): void {
     piece.holds++
     queue.inFlightBytes += block.length
-    this.#addInFlight(block.length)
+    this.#inFlight.add(block.length)
     pc.sendBlock(block.index, block.begin, piece.buf.subarray(block.begin, block.begin + block.length), () => {
       // After removePeer its bytes were already taken off the total.
       if (this.#queues.get(pc) === queue) {
         queue.inFlightBytes -= block.length
-        this.#addInFlight(-block.length)
+        this.#inFlight.add(-block.length)
       }
       this.#unhold(piece)
     })
     this.#opts.onUploaded?.(block.length)
-  }
-
-  #addInFlight(bytes: number): void {
-    this.#inFlightBytes += bytes
-    if (this.#inFlightBytes < this.#opts.maxInFlightBytes && this.#inFlightWaiters.length > 0) {
-      const waiters = this.#inFlightWaiters
-      this.#inFlightWaiters = []
-      for (const wake of waiters) wake()
-    }
   }
 
   #piece(index: number): CachedPiece {

@@ -3,6 +3,9 @@
 // and reads resume only when half of them have landed; the bytes that land are
 // the payload's. Storage here holds each write until the test lets it go.
 // And a PeerConnection's pauseReading pauses its socket, and resumeReading reads on.
+// And two downloaders sharing a session's piece budget: past it neither opens
+// new pieces, except one that holds none; a verified piece wakes the waiting
+// one; a stopped downloader gives back all it held.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, createServer } from 'node:net'
@@ -17,6 +20,7 @@ import { RateMeter } from '../../../src/core/rate-meter.ts'
 import type { BlockRef } from '../../../src/core/types.ts'
 import type { PeerConnection } from '../../../src/peer/peer-connection.ts'
 import { Downloader } from '../../../src/torrent/downloader.ts'
+import { MemoryBudget } from '../../../src/core/memory-budget.ts'
 import { FakeClock } from '../../helpers/fake-clock.ts'
 import { pseudoRandomBytes } from '../../helpers/make-torrent.ts'
 import { MemoryStorage } from '../../helpers/memory-storage.ts'
@@ -190,4 +194,67 @@ test('a paused PeerConnection reads nothing from its socket until resumed; then 
     client.destroy()
     await new Promise<void>((resolve) => server.close(() => resolve()))
   }
+})
+
+test('two torrents share one piece budget: the second still gets its first piece, a release wakes it, a stop gives back everything', async () => {
+  const PIECE = 4 * BLOCK
+  const payload = pseudoRandomBytes(8 * PIECE, 33)
+  const budget = new MemoryBudget(2 * PIECE)
+  const clock = new FakeClock()
+  const make = async (name: string) => {
+    const { meta } = await metaFor(name, PIECE, payload)
+    const storage = new HeldStorage(meta)
+    const connections = new Map<string, PeerConnection>()
+    const peer = fakePeer(name, meta.pieceCount, clock)
+    peer.maxRequests = 4 // one piece of requests at a time
+    connections.set(name, peer as unknown as PeerConnection)
+    // Its own cap is the budget's (as in a session): alone, it holds what it would without the budget.
+    const downloader = new Downloader({ meta, storage, clock, connections, isDownloading: () => true, maxPieceMemoryBytes: 2 * PIECE, requestTimeoutMs: 60_000, pieceMemory: budget.share() })
+    downloader.start(new Bitfield(meta.pieceCount))
+    downloader.addPeer(name)
+    downloader.handleHaveAll(name)
+    /** Delivers every block asked of the peer, until it asks for no more. */
+    const deliverAll = async () => {
+      for (let block = peer.requested.shift(); block; block = peer.requested.shift()) {
+        downloader.handleBlock(peer as unknown as PeerConnection, block, payload.subarray(block.index * PIECE + block.begin, block.index * PIECE + block.begin + block.length))
+        await settle()
+      }
+    }
+    const open = () => [...downloader.openPieces()].length
+    return { downloader, storage, peer, deliverAll, open }
+  }
+  const a = await make('budget-a')
+  const b = await make('budget-b')
+
+  a.downloader.updateInterest(a.peer as unknown as PeerConnection)
+  await a.deliverAll()
+  // Writes are held: whole pieces stay in memory until they land.
+  assert.equal(a.open(), 2, 'the first torrent opens pieces up to the budget')
+  assert.equal(budget.usedBytes, 2 * PIECE)
+
+  b.downloader.updateInterest(b.peer as unknown as PeerConnection)
+  assert.ok(b.peer.requested.length > 0, 'a torrent holding nothing may take its first piece though the budget is spent')
+  await b.deliverAll()
+  assert.equal(b.open(), 1, 'but no second one (alone, its own cap would allow two)')
+  assert.equal(budget.usedBytes, 3 * PIECE)
+  assert.equal(a.peer.requested.length + b.peer.requested.length, 0, 'both wait for memory')
+
+  // One of the first torrent's pieces lands: the budget is still spent. The second lands: one is woken and takes the room.
+  a.storage.releaseOne()
+  await settle()
+  await settle()
+  assert.equal(a.peer.requested.length + b.peer.requested.length, 0, 'still no room')
+  a.storage.releaseOne()
+  await settle()
+  await settle()
+  assert.equal(a.peer.requested.length + b.peer.requested.length, 4, 'a woken torrent asks for one new piece')
+  assert.equal(budget.usedBytes, 2 * PIECE)
+
+  a.downloader.stop()
+  assert.equal(budget.usedBytes, b.open() * PIECE, 'a stopped torrent gives back everything it held')
+  for (const t of [a, b]) while (t.storage.held.length > 0) t.storage.releaseOne()
+  await settle()
+  b.downloader.stop()
+  assert.equal(budget.usedBytes, 0, 'nothing leaks')
+  assert.equal(budget.waiting, 0)
 })

@@ -2,12 +2,16 @@
 // peer's socket stay under maxBacklogBytes (plus the one block that crossed
 // it) when the peer stops reading, and serving resumes once it drains; piece
 // buffers are reused from a pool once the socket is done with their blocks.
+// And two uploaders sharing a session's in-flight budget: past it a peer with
+// blocks of its own in flight waits, one with none still sends one; a block
+// done wakes the waiting; a removed peer gives back everything it held.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, createServer } from 'node:net'
 import type { AddressInfo, Socket } from 'node:net'
 import { test } from 'node:test'
 import { Bitfield } from '../../../src/core/bitfield.ts'
+import { MemoryBudget } from '../../../src/core/memory-budget.ts'
 import { newPeerId } from '../../../src/core/peer-id.ts'
 import { PeerConnection } from '../../../src/peer/peer-connection.ts'
 import { MemoryStorage } from '../../helpers/memory-storage.ts'
@@ -118,4 +122,51 @@ test('pieces are read into a few pooled buffers, each reused only once the socke
     client.destroy()
     await new Promise<void>((resolve) => server.close(() => resolve()))
   }
+})
+
+test('two uploaders share one in-flight budget: a peer with none in flight still sends, a done block wakes the waiting, a removed peer gives back all', async () => {
+  const payload = pseudoRandomBytes(8 * BLOCK, 17)
+  const budget = new MemoryBudget(4 * BLOCK)
+  const make = async (name: string) => {
+    const { meta } = await metaFor(name, BLOCK, payload)
+    const have = new Bitfield(meta.pieceCount)
+    for (let i = 0; i < meta.pieceCount; i++) have.set(i)
+    // The transport: holds each block until the test says it is sent.
+    const done: Array<() => void> = []
+    const pc = { amChoking: false, closed: false, writeBacklogBytes: 0, drained: async () => {}, sendBlock: (_i: number, _b: number, _d: Buffer, cb: () => void) => void done.push(cb) }
+    const uploader = new Uploader(meta, new MemoryStorage(meta, payload), () => have, { maxInFlightBytes: 4 * BLOCK, inFlight: budget.share() })
+    const request = (count: number) => {
+      for (let i = 0; i < count; i++) assert.equal(uploader.handleRequest(pc as unknown as PeerConnection, { index: i, begin: 0, length: BLOCK }), 'queued')
+    }
+    return { uploader, pc: pc as unknown as PeerConnection, done, request }
+  }
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+  const a = await make('inflight-a')
+  const b = await make('inflight-b')
+  a.request(8)
+  await settle()
+  assert.equal(a.done.length, 4, 'alone, up to its own bound (the budget’s)')
+  b.request(4)
+  await settle()
+  assert.equal(b.done.length, 1, 'a peer with nothing in flight sends one block though the budget is spent')
+  assert.equal(budget.usedBytes, 5 * BLOCK)
+  a.done.shift()!()
+  await settle()
+  assert.equal(a.done.length + b.done.length, 4, 'at the budget still: no one sends')
+  a.done.shift()!()
+  await settle()
+  assert.equal(a.done.length + b.done.length, 4, 'room for one block: a waiting peer was woken and sent it')
+  assert.equal(budget.usedBytes, 4 * BLOCK)
+  a.uploader.removePeer(a.pc)
+  assert.equal(a.uploader.inFlightBytes, 0, 'a removed peer’s blocks no longer count')
+  await settle()
+  assert.equal(b.done.length, 4, 'the other torrent takes the room')
+  assert.equal(budget.usedBytes, b.uploader.inFlightBytes)
+  for (const cb of b.done.splice(0)) cb()
+  for (const cb of a.done.splice(0)) cb() // late callbacks of a removed peer change nothing
+  await settle()
+  assert.equal(budget.usedBytes, 0, 'nothing leaks')
+  assert.equal(budget.waiting, 0)
 })

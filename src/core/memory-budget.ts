@@ -9,16 +9,30 @@
 // TransferBudgets bundles what a session gives its torrents.
 import { BufferPools } from './buffer-pool.ts'
 
-/** What a session's torrents share: piece memory of downloads in progress, the free piece buffers kept for them, and upload bytes in flight. */
+/**
+ * What a session's torrents share: piece memory of downloads in progress, the
+ * free piece buffers kept for downloads and uploads, upload bytes in flight,
+ * and the pieces kept in uploads' read caches.
+ */
 export interface TransferBudgets {
   pieces: MemoryBudget
   piecePools: BufferPools
   inFlight: MemoryBudget
+  readCache: MemoryBudget
 }
 
-/** A session's budgets: by default as much for all its torrents as one torrent may hold alone (8 MiB each). */
-export function transferBudgets(pieceBytes = 8 * 1024 * 1024, inFlightBytes = 8 * 1024 * 1024): TransferBudgets {
-  return { pieces: new MemoryBudget(pieceBytes), piecePools: new BufferPools(), inFlight: new MemoryBudget(inFlightBytes) }
+/**
+ * A session's budgets: by default as much for all its torrents as one torrent
+ * may hold alone (8 MiB of pieces, 8 MiB in flight), and read caches of 4 MiB
+ * together (one torrent's own cap is 1 MiB; each keeps at least one piece).
+ */
+export function transferBudgets(pieceBytes = 8 * 1024 * 1024, inFlightBytes = 8 * 1024 * 1024, readCacheBytes = 4 * 1024 * 1024): TransferBudgets {
+  return {
+    pieces: new MemoryBudget(pieceBytes),
+    piecePools: new BufferPools(),
+    inFlight: new MemoryBudget(inFlightBytes),
+    readCache: new MemoryBudget(readCacheBytes),
+  }
 }
 
 interface Waiter {
@@ -99,6 +113,12 @@ export class BudgetShare {
   blocked(limit: number): boolean {
     const used = this.#budget.usedBytes
     return this.#heldBytes >= limit || (used > this.#heldBytes && used >= this.#budget.maxBytes)
+  }
+
+  /** The budget's total is past its size and others hold part of it: this consumer should give back what it can. */
+  get over(): boolean {
+    const used = this.#budget.usedBytes
+    return used > this.#budget.maxBytes && used > this.#heldBytes
   }
 
   /** Now holds `bytes` (more or fewer than before). */

@@ -65,8 +65,9 @@ export interface TorrentOptions {
    */
   maxPieceMemoryBytes?: number
   /**
-   * The session's budgets for piece memory and upload bytes in flight, shared
-   * by its torrents (each still within its own caps). Omitted: its own.
+   * The session's budgets for piece memory, upload bytes in flight and read
+   * caches, and its free piece buffers, shared by its torrents (each still
+   * within its own caps). Omitted: its own.
    */
   budgets?: TransferBudgets
   /** Hash failures (pieces it sent blocks of) before a peer's address is banned. */

@@ -11,14 +11,12 @@ import type { TransportPolicy } from '../peer/dial.ts'
 import type { PeerSocket } from '../transport/peer-socket.ts'
 import pLimit from 'p-limit'
 import type { Bitfield } from '../core/bitfield.ts'
-import type { Clock, TimerHandle } from '../core/clock.ts'
-import { systemClock } from '../core/clock.ts'
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts'
 import { ConnectionSlots } from '../core/connection-slots.ts'
 import { ownAddressCheck } from '../core/own-address.ts'
 import { RateMeter } from '../core/rate-meter.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { errorMessage, FriendError } from '../core/types.ts'
-import type { PeerCandidate } from '../core/types.ts'
+import { errorMessage, FriendError, type PeerCandidate } from '../core/types.ts'
 import type { PeerSource } from '../discovery/peer-source.ts'
 import type { Metainfo } from '../metainfo/metainfo.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
@@ -166,6 +164,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       maxQueuePerPeer: this.#opts.maxPendingRequestsPerPeer,
       maxBacklogBytes: this.#opts.maxBufferedBytesPerPeer,
       inFlight: opts.budgets?.inFlight.share(),
+      readCache: opts.budgets?.readCache.share(),
+      bufferPools: opts.budgets?.piecePools,
       allowUpload: uploadLimiter
         ? (bytes) => (uploadLimiter.tryTake(bytes) ? { ok: true } : { ok: false, retryInMs: Math.max(1, uploadLimiter.waitMs(bytes)) })
         : undefined,

@@ -9,14 +9,11 @@
 // a peer that keeps sending far past the bound is reported as flooding, and
 // the torrent decides to drop it.
 // It never decides whom to unchoke: the torrent's choker does.
-import { BLOCK_SIZE, errorMessage } from '../core/types.ts'
-import type { BlockRef } from '../core/types.ts'
+import { BLOCK_SIZE, errorMessage, type BlockRef } from '../core/types.ts'
 import type { Bitfield } from '../core/bitfield.ts'
-import { BufferPool } from '../core/buffer-pool.ts'
-import { MemoryBudget } from '../core/memory-budget.ts'
-import type { BudgetShare } from '../core/memory-budget.ts'
-import type { Metainfo } from '../metainfo/metainfo.ts'
-import { pieceSize } from '../metainfo/metainfo.ts'
+import { BufferPool, type BufferPools } from '../core/buffer-pool.ts'
+import { MemoryBudget, type BudgetShare } from '../core/memory-budget.ts'
+import { pieceSize, type Metainfo } from '../metainfo/metainfo.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
 import type { Storage } from '../storage/storage.ts'
 
@@ -35,6 +32,14 @@ export interface UploaderOptions {
    * together hold the budget. Default: a budget of its own, maxInFlightBytes.
    */
   inFlight?: BudgetShare
+  /**
+   * This torrent's share of its session's read-cache budget: while the
+   * session's torrents together cache more than it, this one keeps one piece
+   * only. Default: none (its own cacheBytes alone).
+   */
+  readCache?: BudgetShare
+  /** The session's free piece buffers by size, shared with its other torrents. Default: a pool of its own. */
+  bufferPools?: BufferPools
   /** Called before each block goes out; false means "not now" (rate limit), with a retry delay. */
   allowUpload?: (bytes: number) => { ok: true } | { ok: false; retryInMs: number }
   onUploaded?: (bytes: number) => void
@@ -76,12 +81,14 @@ export class Uploader {
   readonly #meta: Metainfo
   readonly #storage: Storage
   readonly #have: () => Bitfield
-  readonly #opts: Required<Omit<UploaderOptions, 'allowUpload' | 'onUploaded' | 'onReadError' | 'inFlight'>> & UploaderOptions
+  readonly #opts: Required<Omit<UploaderOptions, 'allowUpload' | 'onUploaded' | 'onReadError' | 'inFlight' | 'readCache' | 'bufferPools'>> & UploaderOptions
   readonly #queues = new Map<PeerConnection, PeerQueue>()
   /** Piece index → its bytes (or the read under way), least recently used first. */
   readonly #cache = new Map<number, CachedPiece>()
   readonly #pool: BufferPool
   readonly #maxCachedPieces: number
+  /** Bytes of the pieces in #cache, told to the session's read-cache budget (if any). */
+  #cachedBytes = 0
   /** Bytes of blocks in transports, counted in the (session's) budget; pumps wait on it for room. */
   readonly #inFlight: BudgetShare
   #refused = 0
@@ -103,7 +110,7 @@ export class Uploader {
     // Two pieces where they fit in 2 MiB, so two peers in different pieces do not evict each other's.
     this.#maxCachedPieces = Math.max(1, Math.floor(this.#opts.cacheBytes / meta.pieceLength), Math.min(2, Math.floor(MIN_TWO_PIECES_BYTES / meta.pieceLength)))
     // Pieces in the cache are not in the pool; the free list only evens out evictions and reads.
-    this.#pool = new BufferPool(meta.pieceLength, this.#maxCachedPieces)
+    this.#pool = opts.bufferPools?.get(meta.pieceLength, this.#maxCachedPieces) ?? new BufferPool(meta.pieceLength, this.#maxCachedPieces)
   }
 
   /** Bytes of blocks handed to transports and not yet sent, over all peers. */
@@ -304,7 +311,11 @@ export class Uploader {
       },
     )
     this.#cache.set(index, piece)
-    while (this.#cache.size > this.#maxCachedPieces) this.#evict(this.#cache.keys().next().value as number)
+    this.#cacheBytes(size)
+    // Least recently used out first: past our own cap, or (down to one piece) while the session's caches together are past theirs.
+    while (this.#cache.size > this.#maxCachedPieces || (this.#cache.size > 1 && this.#opts.readCache?.over)) {
+      this.#evict(this.#cache.keys().next().value as number)
+    }
     return piece
   }
 
@@ -312,8 +323,14 @@ export class Uploader {
     const piece = this.#cache.get(index)
     if (!piece) return
     this.#cache.delete(index)
+    this.#cacheBytes(-pieceSize(this.#meta, index))
     piece.evicted = true
     this.#releaseIfFree(piece)
+  }
+
+  #cacheBytes(delta: number): void {
+    this.#cachedBytes += delta
+    this.#opts.readCache?.set(this.#cachedBytes)
   }
 
   #unhold(piece: CachedPiece): void {

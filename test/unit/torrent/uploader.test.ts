@@ -170,3 +170,34 @@ test('two uploaders share one in-flight budget: a peer with none in flight still
   assert.equal(budget.usedBytes, 0, 'nothing leaks')
   assert.equal(budget.waiting, 0)
 })
+
+test('uploaders sharing a read-cache budget: one alone keeps its own cap; past the budget each keeps one piece; idle ones give all back', async () => {
+  const payload = pseudoRandomBytes(8 * BLOCK, 19)
+  const cacheBudget = new MemoryBudget(2 * BLOCK)
+  const make = async (name: string) => {
+    const { meta } = await metaFor(name, BLOCK, payload)
+    const have = new Bitfield(meta.pieceCount)
+    for (let i = 0; i < meta.pieceCount; i++) have.set(i)
+    const sent: Buffer[] = []
+    const pc = { amChoking: false, closed: false, writeBacklogBytes: 0, drained: async () => {}, sendBlock: (_i: number, _b: number, d: Buffer, cb: () => void) => (sent.push(Buffer.from(d)), cb()) }
+    const uploader = new Uploader(meta, new MemoryStorage(meta, payload), () => have, { cacheBytes: 4 * BLOCK, readCache: cacheBudget.share() })
+    const serve = async (index: number) => {
+      assert.equal(uploader.handleRequest(pc as unknown as PeerConnection, { index, begin: 0, length: BLOCK }), 'queued')
+      await waitUntil(() => sent.length > 0 && sent.at(-1)!.equals(payload.subarray(index * BLOCK, (index + 1) * BLOCK)), 5_000, `piece ${index} served`)
+    }
+    return { uploader, pc: pc as unknown as PeerConnection, serve }
+  }
+  const a = await make('cache-a')
+  const b = await make('cache-b')
+  for (let i = 0; i < 4; i++) await a.serve(i)
+  assert.equal(a.uploader.cachedPieces, 4, 'alone, its own cap (4 pieces), though the session budget is 2')
+  await b.serve(0)
+  await b.serve(1)
+  assert.equal(b.uploader.cachedPieces, 1, 'past the budget, with others holding part: down to one piece')
+  await a.serve(4)
+  assert.equal(a.uploader.cachedPieces, 1, 'the one that held most gives back at its next read')
+  assert.equal(cacheBudget.usedBytes, 2 * BLOCK)
+  a.uploader.removePeer(a.pc)
+  b.uploader.removePeer(b.pc)
+  assert.equal(cacheBudget.usedBytes, 0, 'idle uploaders keep no cached pieces, and say so')
+})

@@ -30,12 +30,13 @@ import type { FileEntry, PathChange } from './file-entry.ts'
 const MAX_DUPLICATE_TRIES = 500
 const BITCOMET_PAD = '_____padding_file_'
 const ASCII = /^[\x00-\x7f]*$/
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 
 /** The "files" list whose bencoded bytes start at `start` in `info` (the info dict's bytes), read by file-list-scan. */
 export function multiFileList(info: Buffer, start: number, name: string, what: string, changes: PathChange[]): FileEntry[] {
   if (info[start] !== 0x6c) throw new MetainfoError(`${what}: its file list is not a list`)
   const files: FileEntry[] = []
-  // Folder names repeat in every path under them: one string each, shared.
+  // Folder names repeat in every path under them: each is cleaned once, and its string shared (by the name as read).
   const folders = new Map<string, string>()
   let offset = 0
   scanFileList(info, start, what, (entry, i) => {
@@ -57,13 +58,13 @@ export function multiFileList(info: Buffer, start: number, name: string, what: s
       path[0] = name
       let changed = false
       for (let n = 0; n < raw.length; n += 2) {
-        const bytes = info.subarray(raw[n], raw[n + 1])
-        const original = bytes.toString('utf8')
-        let part = sanitiseComponent(bytes)
-        if (n + 2 < raw.length) {
-          const shared = folders.get(part)
-          if (shared === undefined) folders.set(part, part)
-          else part = shared
+        const original = info.toString('utf8', raw[n], raw[n + 1])
+        const folder = n + 2 < raw.length
+        let part = folder ? folders.get(original) : undefined
+        if (part === undefined) {
+          // Printable ASCII decodes to itself: cleaned as text, with no Buffer made for it.
+          part = sanitiseComponent(PRINTABLE_ASCII.test(original) ? original : info.subarray(raw[n], raw[n + 1]))
+          if (folder) folders.set(original, part)
         }
         if (original.includes(BITCOMET_PAD)) padding = true
         if (part !== original) changed = true
@@ -205,14 +206,23 @@ function renameDuplicates(files: FileEntry[], what: string, changes: PathChange[
     }
     return at
   }
-  for (const f of files) folderOf(f.path)
+  // Files of one folder mostly follow each other, their folder names the same strings (multiFileList shares them): found once.
+  let lastPath: readonly string[] = []
+  let lastFolder = root
+  const folderOfFile = (parts: readonly string[]): Folder => {
+    if (parts.length !== lastPath.length || !parts.every((p, n) => n === parts.length - 1 || p === lastPath[n])) lastFolder = folderOf(parts)
+    lastPath = parts
+    return lastFolder
+  }
+  for (const f of files) folderOfFile(f.path)
   let tries = 0
   files.forEach((f, i) => {
-    const folder = folderOf(f.path)
+    const folder = folderOfFile(f.path)
     const last = f.path[f.path.length - 1]
-    const clash = folder.entries.get(foldPart(last))
+    const folded = foldPart(last)
+    const clash = folder.entries.get(folded)
     if (clash === undefined) {
-      folder.entries.set(foldPart(last), i)
+      folder.entries.set(folded, i)
       return
     }
     if (clash >= 0 && f.padding && files[clash].padding && files[clash].length === f.length) return

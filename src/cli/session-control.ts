@@ -33,7 +33,7 @@ export interface FilesPage {
 }
 
 function pageNumber(v: unknown, name: string, max: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw new FriendError(`files: ${name} is a whole number from 0 to ${max}, got ${JSON.stringify(v)}`)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw new FriendError(`files: ${name} is a whole number from 0${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${JSON.stringify(v)}`)
   return v
 }
 
@@ -119,7 +119,7 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
         // With `from`: one page ({ total, rows }), what the CLI asks for; without: every row in one answer.
         const rows = session.files(idOf(args))
         if (args.from === undefined) return rows
-        const from = pageNumber(args.from, 'from', rows.length)
+        const from = pageNumber(args.from, 'from', Number.MAX_SAFE_INTEGER)
         const count = pageNumber(args.count ?? FILES_PAGE_MAX, 'count', FILES_PAGE_MAX)
         return { total: rows.length, rows: rows.slice(from, from + count) } satisfies FilesPage
       }

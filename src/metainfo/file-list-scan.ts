@@ -35,7 +35,7 @@ export interface RawFileEntry {
 
 /** Calls `visit` for each entry of the bencoded list at `start`; returns how many there were. */
 export function scanFileList(buf: Buffer, start: number, what: string, visit: (entry: RawFileEntry, index: number) => void): number {
-  valueEnd(buf, start, what)
+  // Not scanned again here: the info dict's spans (metainfo.ts) framed this list, within the nesting limit.
   let pos = start + 1
   let index = 0
   const entry: RawFileEntry = { isDict: false, length: undefined, attr: '', path: undefined, symlinkPath: undefined }

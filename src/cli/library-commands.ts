@@ -127,7 +127,7 @@ export async function runFiles(argv: string[], io: CliIo): Promise<number> {
   if (values.help) return usage(io)
   const id = positionals[0]
   if (!id || positionals.length > 1) throw new FriendError('files needs one torrent: its info hash (or a unique prefix) or its name')
-  // Written a few thousand lines at a time: 100,000 files make one ~10 MB string otherwise, twice over.
+  // Written a page (1,000 lines) at a time: 100,000 files make one ~10 MB string otherwise, twice over.
   const line = values.json ? (f: FileRow) => `  ${JSON.stringify(f)}` : (f: FileRow) => `${String(f.index).padStart(4)}  ${f.priority.padEnd(6)}  ${formatBytes(f.sizeBytes).padStart(10)}  ${f.path}`
   let started = false
   const write = (rows: FileRow[], more: boolean) => {

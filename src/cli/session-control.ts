@@ -33,7 +33,7 @@ export interface FilesPage {
 }
 
 function pageNumber(v: unknown, name: string, max: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw new FriendError(`files: ${name} is a whole number from 0${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${JSON.stringify(v)}`)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw new FriendError(`files: ${name} is a whole number, ${max < Number.MAX_SAFE_INTEGER ? `0 to ${max}` : '0 or more'}, got ${JSON.stringify(v)}`)
   return v
 }
 

@@ -147,7 +147,7 @@ test('files --json in pages: a torrent of more files than one page lists every f
 
     // A page past the end is empty; one over the bound is refused in one line.
     assert.deepEqual(await client.call('files', { id: t.infoHashHex, from: 2001, count: 5 }), { total: 2001, rows: [] })
-    await assert.rejects(client.call('files', { id: t.infoHashHex, from: 0, count: FILES_PAGE_MAX + 1 }), /^FriendError: files: count is a whole number from 0 to 10000, got 10001$/)
+    await assert.rejects(client.call('files', { id: t.infoHashHex, from: 0, count: FILES_PAGE_MAX + 1 }), /^FriendError: files: count is a whole number, 0 to 10000, got 10001$/)
   })
 })
 

@@ -7,6 +7,7 @@ import { errorMessage, FriendError, parseAddress } from '../core/types.ts'
 import { fetchTorrentUrl } from '../session/torrent-url.ts'
 import type { ControlHandler } from '../session/control-server.ts'
 import type { Session } from '../session/session.ts'
+import type { FileRow } from '../session/file-choices.ts'
 import type { EventLog } from '../session/event-log.ts'
 import { parseMagnetOrInfoHash, type MagnetLink } from '../metainfo/magnet.ts'
 import { MAX_TORRENT_BYTES, overTorrentLimit } from '../metainfo/torrent-file.ts'
@@ -20,6 +21,20 @@ export function controlSocketPath(stateDir: string): string {
 
 function badLimit(v: unknown): never {
   throw new FriendError(`a limit is KiB/s, a number ≥ 0 (0 = none), got ${JSON.stringify(v)}`)
+}
+
+/** The most rows one `files` page holds: ~1 MB of JSON, well inside the control channel's line. */
+export const FILES_PAGE_MAX = 10_000
+
+/** One `files` page: rows [from, from + rows.length) of `total`. */
+export interface FilesPage {
+  total: number
+  rows: FileRow[]
+}
+
+function pageNumber(v: unknown, name: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw new FriendError(`files: ${name} is a whole number, ${max < Number.MAX_SAFE_INTEGER ? `0 to ${max}` : '0 or more'}, got ${JSON.stringify(v)}`)
+  return v
 }
 
 function idOf(args: Record<string, unknown>): string {
@@ -100,8 +115,14 @@ export function controlHandler(session: Session, cwd: string, defaultSaveDir: st
         if (args.direction !== 'up' && args.direction !== 'down') throw new FriendError('queue takes "up" or "down"')
         return session.move(idOf(args), args.direction)
       }
-      case 'files':
-        return session.files(idOf(args))
+      case 'files': {
+        // With `from`: one page ({ total, rows }), what the CLI asks for; without: every row in one answer.
+        const rows = session.files(idOf(args))
+        if (args.from === undefined) return rows
+        const from = pageNumber(args.from, 'from', Number.MAX_SAFE_INTEGER)
+        const count = pageNumber(args.count ?? FILES_PAGE_MAX, 'count', FILES_PAGE_MAX)
+        return { total: rows.length, rows: rows.slice(from, from + count) } satisfies FilesPage
+      }
       case 'priority': {
         const priority = args.priority
         if (!FILE_PRIORITIES.includes(priority as FilePriority)) throw new FriendError(`a priority is one of ${FILE_PRIORITIES.join(', ')}, got ${JSON.stringify(priority)}`)

@@ -14,7 +14,11 @@ const CH_E = 0x65
 const CH_I = 0x69
 const CH_L = 0x6c
 
-/** A path list as found: absent (or not a list), a list with a part that is not a string, or [start, end) byte ranges. */
+/**
+ * A path list as found: absent (or not a list), a list with a part that is
+ * not a string, or [start, end) byte ranges (an array reused for the next
+ * entry: read it during `visit`, don't keep it).
+ */
 export type RawPath = undefined | 'bad part' | number[]
 
 export interface RawFileEntry {
@@ -31,10 +35,14 @@ export interface RawFileEntry {
 
 /** Calls `visit` for each entry of the bencoded list at `start`; returns how many there were. */
 export function scanFileList(buf: Buffer, start: number, what: string, visit: (entry: RawFileEntry, index: number) => void): number {
-  valueEnd(buf, start, what)
+  // Not scanned again here: the info dict's spans (metainfo.ts) framed this list, within the nesting limit.
   let pos = start + 1
   let index = 0
   const entry: RawFileEntry = { isDict: false, length: undefined, attr: '', path: undefined, symlinkPath: undefined }
+  // One array each, refilled per entry: not three new ones per file.
+  const plainRanges: number[] = []
+  const utf8Ranges: number[] = []
+  const linkRanges: number[] = []
   while (buf[pos] !== CH_E) {
     entry.isDict = buf[pos] === CH_D
     entry.length = undefined
@@ -59,11 +67,11 @@ export function scanFileList(buf: Buffer, start: number, what: string, visit: (e
       // A repeated key: the last one counts, as in the decoded form.
       if (key === 'length') entry.length = buf[pos] === CH_I ? Number(buf.toString('latin1', pos + 1, buf.indexOf(CH_E, pos))) : undefined
       else if (key === 'attr') entry.attr = isString(buf[pos]) ? stringText(buf, pos) : ''
-      else if (key === 'path') plain = rawPath(buf, pos)
+      else if (key === 'path') plain = rawPath(buf, pos, plainRanges)
       else if (key === 'path.utf-8') {
-        utf8 = rawPath(buf, pos)
+        utf8 = rawPath(buf, pos, utf8Ranges)
         hasUtf8 = true
-      } else if (key === 'symlink path') entry.symlinkPath = rawPath(buf, pos)
+      } else if (key === 'symlink path') entry.symlinkPath = rawPath(buf, pos, linkRanges)
       pos = valueEnd(buf, pos, what)
     }
     pos++
@@ -82,10 +90,10 @@ function stringText(buf: Buffer, pos: number): string {
   return buf.toString('latin1', colon + 1, colon + 1 + Number(buf.toString('latin1', pos, colon)))
 }
 
-/** The byte ranges of a list of strings at `pos`. */
-function rawPath(buf: Buffer, pos: number): RawPath {
+/** The byte ranges of a list of strings at `pos`, into `ranges` (emptied first). */
+function rawPath(buf: Buffer, pos: number, ranges: number[]): RawPath {
   if (buf[pos] !== CH_L) return undefined
-  const ranges: number[] = []
+  ranges.length = 0
   pos++
   while (buf[pos] !== CH_E) {
     if (!isString(buf[pos])) return 'bad part'

@@ -30,25 +30,27 @@ import type { FileEntry, PathChange } from './file-entry.ts'
 const MAX_DUPLICATE_TRIES = 500
 const BITCOMET_PAD = '_____padding_file_'
 const ASCII = /^[\x00-\x7f]*$/
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 
 /** The "files" list whose bencoded bytes start at `start` in `info` (the info dict's bytes), read by file-list-scan. */
 export function multiFileList(info: Buffer, start: number, name: string, what: string, changes: PathChange[]): FileEntry[] {
   if (info[start] !== 0x6c) throw new MetainfoError(`${what}: its file list is not a list`)
   const files: FileEntry[] = []
-  // Folder names repeat in every path under them: one string each, shared.
+  // Folder names repeat in every path under them: each is cleaned once, and its string shared (by the name as read).
   const folders = new Map<string, string>()
   let offset = 0
   scanFileList(info, start, what, (entry, i) => {
-    const label = `file ${i + 1}`
-    if (!entry.isDict) throw new MetainfoError(`${what}: ${label} is not a dictionary`)
+    // Made only for a message: three strings per file were 300,000 for nothing in a good torrent.
+    const label = () => `file ${i + 1}`
+    if (!entry.isDict) throw new MetainfoError(`${what}: ${label()} is not a dictionary`)
     const attr = entry.attr
     let isLink = attr.includes('l')
     let length = 0
     if (!isLink) {
       length = entry.length as number
-      checkLength(length, what, `${label}'s length`)
+      if (!Number.isSafeInteger(length) || length < 0) checkLength(length, what, `${label()}'s length`)
     }
-    const raw = rawParts(entry.path, what, `${label}'s path`)
+    const raw = rawParts(entry.path, what, label, 'path')
     let padding = attr.includes('p')
     let path: string[]
     if (raw !== undefined && raw.length > 0) {
@@ -57,13 +59,13 @@ export function multiFileList(info: Buffer, start: number, name: string, what: s
       path[0] = name
       let changed = false
       for (let n = 0; n < raw.length; n += 2) {
-        const bytes = info.subarray(raw[n], raw[n + 1])
-        const original = bytes.toString('utf8')
-        let part = sanitiseComponent(bytes)
-        if (n + 2 < raw.length) {
-          const shared = folders.get(part)
-          if (shared === undefined) folders.set(part, part)
-          else part = shared
+        const original = info.toString('utf8', raw[n], raw[n + 1])
+        const folder = n + 2 < raw.length
+        let part = folder ? folders.get(original) : undefined
+        if (part === undefined) {
+          // Printable ASCII decodes to itself: cleaned as text, with no Buffer made for it.
+          part = sanitiseComponent(PRINTABLE_ASCII.test(original) ? original : info.subarray(raw[n], raw[n + 1]))
+          if (folder) folders.set(original, part)
         }
         if (original.includes(BITCOMET_PAD)) padding = true
         if (part !== original) changed = true
@@ -77,11 +79,11 @@ export function multiFileList(info: Buffer, start: number, name: string, what: s
     } else if (padding) {
       path = [name, '.pad', String(length)]
     } else {
-      throw new MetainfoError(`${what}: ${label} has no path`)
+      throw new MetainfoError(`${what}: ${label()} has no path`)
     }
     let symlink: string[] | undefined
     if (isLink) {
-      const target = rawParts(entry.symlinkPath, what, `${label}'s symlink path`)
+      const target = rawParts(entry.symlinkPath, what, label, 'symlink path')
       // BEP 47 requires a symlink path; without one libtorrent reads the entry as a plain (empty) file.
       if (target === undefined) isLink = false
       else {
@@ -114,8 +116,8 @@ export function finishFileList(files: FileEntry[], what: string, changes: PathCh
 }
 
 /** The byte ranges of a path list; undefined when it is not a list. */
-function rawParts(value: RawPath, what: string, label: string): number[] | undefined {
-  if (value === 'bad part') throw new MetainfoError(`${what}: ${label} has a part that is not a string`)
+function rawParts(value: RawPath, what: string, file: () => string, which: string): number[] | undefined {
+  if (value === 'bad part') throw new MetainfoError(`${what}: ${file()}'s ${which} has a part that is not a string`)
   return value
 }
 
@@ -205,14 +207,23 @@ function renameDuplicates(files: FileEntry[], what: string, changes: PathChange[
     }
     return at
   }
-  for (const f of files) folderOf(f.path)
+  // Files of one folder mostly follow each other, their folder names the same strings (multiFileList shares them): found once.
+  let lastPath: readonly string[] = []
+  let lastFolder = root
+  const folderOfFile = (parts: readonly string[]): Folder => {
+    if (parts.length !== lastPath.length || !parts.every((p, n) => n === parts.length - 1 || p === lastPath[n])) lastFolder = folderOf(parts)
+    lastPath = parts
+    return lastFolder
+  }
+  for (const f of files) folderOfFile(f.path)
   let tries = 0
   files.forEach((f, i) => {
-    const folder = folderOf(f.path)
+    const folder = folderOfFile(f.path)
     const last = f.path[f.path.length - 1]
-    const clash = folder.entries.get(foldPart(last))
+    const folded = foldPart(last)
+    const clash = folder.entries.get(folded)
     if (clash === undefined) {
-      folder.entries.set(foldPart(last), i)
+      folder.entries.set(folded, i)
       return
     }
     if (clash >= 0 && f.padding && files[clash].padding && files[clash].length === f.length) return

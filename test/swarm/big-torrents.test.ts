@@ -3,15 +3,19 @@
 // the dashboard's add; what is over the limit is refused naming the limit and
 // the size; and 20,000 files (tiny payload, real file count) download from
 // our own seeder on loopback byte for byte, then resume after a restart.
+// `files --json` of more files than one page reads as the one-shot answer.
 import assert from 'node:assert/strict'
-import { readFile, truncate, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { render } from 'ink-testing-library'
 import React from 'react'
 import { ControlClient } from '../../src/cli/control-client.ts'
-import { controlHandler, controlSocketPath } from '../../src/cli/session-control.ts'
+import type { CliIo } from '../../src/cli/io.ts'
+import { runFiles } from '../../src/cli/library-commands.ts'
+import { controlHandler, controlSocketPath, FILES_PAGE_MAX } from '../../src/cli/session-control.ts'
+import type { FileRow } from '../../src/session/file-choices.ts'
 import { MAX_TORRENT_BYTES } from '../../src/metainfo/torrent-file.ts'
 import { ControlServer, MAX_LINE_BYTES } from '../../src/session/control-server.ts'
 import type { Session } from '../../src/session/session.ts'
@@ -113,6 +117,37 @@ test('a multi-megabyte .torrent reaches a running session as bytes, as a path an
     })
     assert.match(answer, new RegExp(`"request refused: over ${MAX_LINE_BYTES} bytes, the control channel's limit for one line \\(a \\.torrent of up to ${MAX_TORRENT_BYTES} bytes fits\\)"`))
     assert.equal(session.list().length, 3, 'the session goes on with its three torrents')
+  })
+})
+
+test('files --json in pages: a torrent of more files than one page lists every file once, in order, as the one-shot answer does', async () => {
+  await withControl(async ({ session, client, dir }) => {
+    // Two full pages and one row more (the CLI asks 1,000 at a time), one byte each, a few priorities changed.
+    const t = buildManyFilesTorrent({ name: 'pages', fileCount: 2001, folderCount: 100, length: () => 1, pieceLength: 16 * 1024 })
+    await session.add(t.torrent, join(dir, 'downloads'))
+    await session.setFilePriority(t.infoHashHex, [0, 999, 1000, 2000], 'high')
+    await session.setFilePriority(t.infoHashHex, [1001], 'skip')
+    const oneShot = (await client.call('files', { id: t.infoHashHex })) as FileRow[]
+    assert.equal(oneShot.length, 2001)
+    const expected = ['[', oneShot.map((f) => `  ${JSON.stringify(f)}`).join(',\n'), ']'].join('\n') + '\n'
+
+    // The CLI, in this process, finding the session through a config that names its state folder.
+    const configDir = join(dir, 'config', 'friendtorrent')
+    await mkdir(configDir, { recursive: true })
+    await writeFile(join(configDir, 'config.json'), JSON.stringify({ stateDir: join(dir, 'state') }))
+    let asked = 0
+    const files = session.files.bind(session)
+    session.files = (id) => (asked++, files(id))
+    let out = ''
+    const io: CliIo = { out: (line) => (out += `${line}\n`), err: (line) => assert.fail(line), write: (text) => (out += text), env: { HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') }, cwd: dir, isTTY: false }
+    assert.equal(await runFiles([t.infoHashHex, '--json'], io), 0)
+    assert.equal(asked, 3, 'three pages from the session')
+    assert.equal(out, expected, 'byte for byte the one-shot rows in the --json format')
+    assert.deepEqual((JSON.parse(out) as FileRow[]).map((f) => f.index), Array.from({ length: 2001 }, (_, i) => i), 'every file once, in order')
+
+    // A page past the end is empty; one over the bound is refused in one line.
+    assert.deepEqual(await client.call('files', { id: t.infoHashHex, from: 2001, count: 5 }), { total: 2001, rows: [] })
+    await assert.rejects(client.call('files', { id: t.infoHashHex, from: 0, count: FILES_PAGE_MAX + 1 }), /^FriendError: files: count is a whole number, 0 to 10000, got 10001$/)
   })
 })
 

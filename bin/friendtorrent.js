@@ -7,14 +7,10 @@
 // --optimize-for-size: V8 then lets the old generation grow by 2 MB past a full GC rather than 8 MB
 // (plus smaller JIT budgets): 256 MiB `add` peak 78 → 73.5–78 MB, `seed` 70.5 → 66–69 MB, 1 GiB `add`
 // 83 → 81 MB, download speed no lower in alternating runs (issue 15, README "Memory").
-// A `seed` without --download only uploads, and runs its JavaScript in Ignition and Sparkplug, never
-// TurboFan (V8's --max-opt=1, set before any of our code loads): TurboFan's first compile maps ~4 MB
-// of compiler code in Node's binary and its zones (`seed` up 58.5 → 54.2 MB, peak 68 → 64 MB at
-// 256 MiB, 73 → 67.5 at 1 GiB), and uploading is no slower without it (its hot paths are native:
-// reads, sockets, RC4 in WebAssembly). Downloads keep TurboFan: a 1 GiB `add` at 100+ MB/s took
-// 11–18 s without it against 9–10 s with it (issue 15, README "Memory").
+// TurboFan stays on for every command. `seed` without it (V8's --max-opt=1) peaked ~4–6 MB lower while
+// uploading, but a running session also parses what `add` hands it and checks data: a 100,000-file
+// torrent's `add` to it took 1.8 s against 1.0 s, its restart 1.8 against 0.9 s (issues 15, 17; README "Memory").
 const args = process.argv.slice(2)
-if (args[0] === 'seed' && !args.includes('--download')) (await import('node:v8')).setFlagsFromString('--max-opt=1')
 let cli
 try {
   cli = await import('../dist/bundle/main.js')

@@ -1,7 +1,7 @@
 // Big torrents in a session: a multi-megabyte .torrent reaches a running
 // session through the control channel (as bytes and as a path) and through
 // the dashboard's add; what is over the limit is refused naming the limit and
-// the size; and 20,000 files (tiny payload, real file count) download from
+// the size; and 100,000 files (tiny payload, real file count) download from
 // our own seeder on loopback byte for byte, then resume after a restart.
 // `files --json` of more files than one page reads as the one-shot answer.
 import assert from 'node:assert/strict'
@@ -29,11 +29,11 @@ import { startOurSeeder } from '../helpers/our-seeder.ts'
 import { openTestSession } from '../helpers/session.ts'
 
 /**
- * The end-to-end case runs 20,000 files: each new file costs several system
- * calls, and 100,000 took 314 s here, too long for the suite; `npm run bench
- * -- --only big` runs the full 100,000.
+ * The end-to-end case runs issue 17's 100,000 files (~67 s on an idle 2-core
+ * machine: each new file costs several system calls; 20,000 took ~13 s).
+ * `npm run bench -- --only big` times the same count with 1,000-byte files.
  */
-const FILES = 20_000
+const FILES = 100_000
 const PIECES = 250_000
 /** Most files 0 to 3 bytes: the file count is real, the payload about 150 KB. */
 const tinyLength = (i: number) => [0, 1, 3, 2][i % 4]
@@ -151,11 +151,11 @@ test('files --json in pages: a torrent of more files than one page lists every f
   })
 })
 
-test('20,000 files download from our seeder on loopback byte for byte, zero-length ones included, and resume after a restart without a re-check', async () => {
-  const t = manyFiles('twenty-thousand')
+test('100,000 files download from our seeder on loopback byte for byte, zero-length ones included, and resume after a restart without a re-check', async () => {
+  const t = manyFiles('hundred-thousand')
   const payload = Buffer.concat(Array.from({ length: FILES }, (_, i) => t.fileBytes(i)))
   const dir = tempDir('big-e2e')
-  const torrentPath = join(dir.path, 'twenty-thousand.torrent')
+  const torrentPath = join(dir.path, 'hundred-thousand.torrent')
   await writeFile(torrentPath, t.torrent)
   const seeder = await startOurSeeder({ torrentPath, dataDir: dir.path, useTrackers: false, storage: (meta) => new MemoryStorage(meta, payload) })
   const stateDir = join(dir.path, 'state')

@@ -59,8 +59,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #peers: PeerActions
   readonly #upload: TokenBucket
   readonly #download: TokenBucket
-  /** Piece memory and upload bytes in flight: one budget for all the torrents (issue 15: 20 active torrents hold as much as one). */
-  readonly #budgets = transferBudgets()
+  readonly #budgets = transferBudgets() // piece memory, uploads in flight, read caches: one budget for all torrents
   #saveTimer: TimerHandle | undefined
   readonly #scheduler: Scheduler
   #closing: Promise<void> | undefined
@@ -393,7 +392,6 @@ export class Session extends TypedEmitter<SessionEvents> {
     await this.#store.flush()
   }
 
-  // --- scheduling ----------------------------------------------------------
 
   /** Starts what may run and stops what may not, in queue order (the scheduler decides). */
   #schedule(): Promise<void> {
@@ -429,7 +427,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     r.baseUploaded += snap.uploadedBytes
     r.baseDownloaded += snap.downloadedBytes
     await this.#setStored(r, { uploadedBytes: r.baseUploaded, downloadedBytes: r.baseDownloaded, verifiedBytes: snap.verifiedBytes })
-    // Only what changed: resume data still true (no piece verified since it was saved or trusted) is not written again.
+    // Resume data still true (no piece verified since it was saved or trusted) is not written again.
     if ((opts.saveResume ?? true) && snap.state !== 'checking' && r.dirty) await this.#saveResume(r, torrent)
   }
 
@@ -487,8 +485,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #shared(): SharedParts {
     return {
       opts: this.#opts, store: this.#store, peerId: this.#peerId, port: this.#port, clock: this.#clock,
-      dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, lsd: this.#lsd, upload: this.#upload, download: this.#download,
-      budgets: this.#budgets,
+      dialLimit: this.#dialLimit, slots: this.#slots, dht: this.#dht, lsd: this.#lsd, upload: this.#upload, download: this.#download, budgets: this.#budgets,
       transports: this.#listener.transports,
       announcePort: this.#portMapper && (() => this.#portMapper!.announcePort),
     }

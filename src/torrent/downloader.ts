@@ -40,8 +40,7 @@ const MAX_QUEUE_DEPTH = 256
  * buffers at the same speed).
  */
 const DEFAULT_MAX_UNWRITTEN_BYTES = 2 * 1024 * 1024
-/** Pooled piece buffers beyond the write cap: pieces being assembled meanwhile. */
-const POOL_SLACK = 4
+const POOL_SLACK = 4 // pooled piece buffers beyond the write cap: pieces being assembled meanwhile
 
 export interface DownloaderOptions {
   meta: Metainfo

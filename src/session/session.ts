@@ -392,7 +392,6 @@ export class Session extends TypedEmitter<SessionEvents> {
     await this.#store.flush()
   }
 
-
   /** Starts what may run and stops what may not, in queue order (the scheduler decides). */
   #schedule(): Promise<void> {
     return this.#scheduler.run()

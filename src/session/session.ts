@@ -63,6 +63,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #saveTimer: TimerHandle | undefined
   readonly #scheduler: Scheduler
   #closing: Promise<void> | undefined
+  readonly #background = new Set<Promise<unknown>>() // torrents' event work not awaited where it began (torrent-wiring)
 
   private constructor(opts: SessionOptions, store: StateStore) {
     super()
@@ -183,11 +184,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#peers.disconnectPeer(this.#get(infoHash), peerKey)
   }
 
-  /**
-   * Adds a magnet link: the metadata is fetched from peers (the link's
-   * trackers and x.pe, the DHT) while the torrent shows as "fetching
-   * metadata"; once verified it joins the library like any .torrent.
-   */
+  /** A magnet link: metadata fetched from peers (its trackers, x.pe, the DHT) while "fetching metadata", then a library torrent. */
   async addMagnet(link: MagnetLink, savePath: string): Promise<{ summary: TorrentSummary; added: boolean; note?: string }> {
     if (this.#records.has(link.infoHashHex)) return this.add(await this.#store.torrentFile(link.infoHashHex), savePath)
     const pending = this.#fetching.get(link.infoHashHex)
@@ -342,11 +339,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     return torrentSummary(r)
   }
 
-  /**
-   * Everything a detail view shows of one torrent: files with progress, peers,
-   * trackers, its limits, the verified and in-flight pieces, and with
-   * `availability` how many peers have each piece.
-   */
+  /** A detail view's all of one torrent: files, peers, trackers, limits, pieces (and peers per piece with `availability`). */
   async details(infoHash: string, opts: { availability?: boolean; files?: FilesWindow } = {}): Promise<TorrentDetails> {
     const r = this.#get(infoHash)
     const snap = r.torrent?.snapshot()
@@ -385,6 +378,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#fetching.clear()
     await this.#scheduler.settled()
     await Promise.allSettled([...this.#records.values()].map((r) => this.#stopTorrent(r)))
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background])
     await this.#portMapper?.close()
     await this.#lsd?.close()
     await this.#listener.close()
@@ -413,6 +407,10 @@ export class Session extends TypedEmitter<SessionEvents> {
       stopTorrent: (rec) => this.#stopTorrent(rec),
       schedule: () => this.#schedule(),
       fail: (rec, message, kind) => this.#fail(rec, message, kind),
+      background: (job) => {
+        this.#background.add(job)
+        void job.catch((err: unknown) => this.emit('warning', errorMessage(err))).finally(() => this.#background.delete(job))
+      },
     })
   }
 

@@ -32,6 +32,8 @@ export interface WiringHost {
   stopTorrent(r: TorrentRecord): Promise<void>
   schedule(): Promise<void>
   fail(r: TorrentRecord, message: string, kind?: TorrentErrorKind): Promise<void>
+  /** Work started by a torrent's event and not awaited there: the session's close waits for it before its last write. */
+  background(job: Promise<unknown>): void
 }
 
 /** Opens the record's files, builds its Torrent, wires it into the session and starts it (the start itself not awaited). */
@@ -66,7 +68,7 @@ export async function startLibraryTorrent(r: TorrentRecord, host: WiringHost): P
     events.emit('state', torrentSummary(r))
     if (state === 'downloading' && !host.opts.download) {
       r.waitsForDownload = true
-      void host.stopTorrent(r).then(() => host.setStored(r, { state: 'queued' }))
+      host.background(host.stopTorrent(r).then(() => host.setStored(r, { state: 'queued' })))
     }
   })
   torrent.on('trackerError', (info) => events.emit('trackerError', entry.name, info))
@@ -80,12 +82,12 @@ export async function startLibraryTorrent(r: TorrentRecord, host: WiringHost): P
   torrent.on('complete', () => {
     r.dirty = true
     const firstTime = entry.state !== 'seeding'
-    void host.setStored(r, { state: 'seeding', completedAtMs: entry.completedAtMs ?? Date.now() }).then(async () => {
+    host.background(host.setStored(r, { state: 'seeding', completedAtMs: entry.completedAtMs ?? Date.now() }).then(async () => {
       await host.saveResume(r)
       if (firstTime && downloaded) events.emit('completed', torrentSummary(r))
       if (r.torrent === torrent) events.emit('complete', torrentSummary(r))
       await host.schedule()
-    })
+    }))
   })
   // A torrent already let go of (paused, removed, restarted) may still report its
   // closing (e.g. "storage is closed"): that is not this entry's error.

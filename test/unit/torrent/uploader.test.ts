@@ -24,6 +24,20 @@ import type { Metainfo } from '../../../src/metainfo/metainfo.ts'
 const BLOCK = 16 * 1024
 const PIECE_FRAME = 13 + BLOCK
 
+/** A torrent of 16 KiB pieces over `payload`, every piece had. */
+async function wholeTorrent(name: string, payload: Buffer): Promise<{ meta: Metainfo; have: Bitfield }> {
+  const { meta } = await metaFor(name, BLOCK, payload)
+  const have = new Bitfield(meta.pieceCount)
+  for (let i = 0; i < meta.pieceCount; i++) have.set(i)
+  return { meta, have }
+}
+
+/** The parts of a PeerConnection an Uploader uses: unchoked, never backlogged; `send` is its transport. */
+function transportPeer(send: (data: Buffer, done: () => void) => void): PeerConnection {
+  const pc = { amChoking: false, closed: false, writeBacklogBytes: 0, drained: async () => {}, sendBlock: (_i: number, _b: number, d: Buffer, cb: () => void) => send(d, cb) }
+  return pc as unknown as PeerConnection
+}
+
 test('a peer that stops reading holds at most maxBacklogBytes plus one block in its socket; serving resumes when it drains', async () => {
   // 16 MiB: more than the kernel's socket buffers on loopback can swallow, so the backlog must build up in ours.
   const payload = pseudoRandomBytes(16 * 1024 * 1024, 5)
@@ -128,17 +142,15 @@ test('two uploaders share one in-flight budget: a peer with none in flight still
   const payload = pseudoRandomBytes(8 * BLOCK, 17)
   const budget = new MemoryBudget(4 * BLOCK)
   const make = async (name: string) => {
-    const { meta } = await metaFor(name, BLOCK, payload)
-    const have = new Bitfield(meta.pieceCount)
-    for (let i = 0; i < meta.pieceCount; i++) have.set(i)
+    const { meta, have } = await wholeTorrent(name, payload)
     // The transport: holds each block until the test says it is sent.
     const done: Array<() => void> = []
-    const pc = { amChoking: false, closed: false, writeBacklogBytes: 0, drained: async () => {}, sendBlock: (_i: number, _b: number, _d: Buffer, cb: () => void) => void done.push(cb) }
+    const pc = transportPeer((_d, cb) => void done.push(cb))
     const uploader = new Uploader(meta, new MemoryStorage(meta, payload), () => have, { maxInFlightBytes: 4 * BLOCK, inFlight: budget.share() })
     const request = (count: number) => {
-      for (let i = 0; i < count; i++) assert.equal(uploader.handleRequest(pc as unknown as PeerConnection, { index: i, begin: 0, length: BLOCK }), 'queued')
+      for (let i = 0; i < count; i++) assert.equal(uploader.handleRequest(pc, { index: i, begin: 0, length: BLOCK }), 'queued')
     }
-    return { uploader, pc: pc as unknown as PeerConnection, done, request }
+    return { uploader, pc, done, request }
   }
   const settle = async () => {
     for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve))
@@ -175,17 +187,15 @@ test('uploaders sharing a read-cache budget: one alone keeps its own cap; past t
   const payload = pseudoRandomBytes(8 * BLOCK, 19)
   const cacheBudget = new MemoryBudget(2 * BLOCK)
   const make = async (name: string) => {
-    const { meta } = await metaFor(name, BLOCK, payload)
-    const have = new Bitfield(meta.pieceCount)
-    for (let i = 0; i < meta.pieceCount; i++) have.set(i)
+    const { meta, have } = await wholeTorrent(name, payload)
     const sent: Buffer[] = []
-    const pc = { amChoking: false, closed: false, writeBacklogBytes: 0, drained: async () => {}, sendBlock: (_i: number, _b: number, d: Buffer, cb: () => void) => (sent.push(Buffer.from(d)), cb()) }
+    const pc = transportPeer((d, cb) => (sent.push(Buffer.from(d)), cb()))
     const uploader = new Uploader(meta, new MemoryStorage(meta, payload), () => have, { cacheBytes: 4 * BLOCK, readCache: cacheBudget.share() })
     const serve = async (index: number) => {
-      assert.equal(uploader.handleRequest(pc as unknown as PeerConnection, { index, begin: 0, length: BLOCK }), 'queued')
+      assert.equal(uploader.handleRequest(pc, { index, begin: 0, length: BLOCK }), 'queued')
       await waitUntil(() => sent.length > 0 && sent.at(-1)!.equals(payload.subarray(index * BLOCK, (index + 1) * BLOCK)), 5_000, `piece ${index} served`)
     }
-    return { uploader, pc: pc as unknown as PeerConnection, serve }
+    return { uploader, pc, serve }
   }
   const a = await make('cache-a')
   const b = await make('cache-b')

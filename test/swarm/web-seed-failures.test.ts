@@ -200,9 +200,11 @@ test('the download limit bounds what a web seed asks for at once', async () => {
   downloader.start(new Bitfield(meta.pieceCount))
   downloader.addPeer('ws')
   downloader.handleHaveAll('ws')
-  const first = downloader.pickRun('ws', 256)
-  assert.equal(first.length, 4, 'as many blocks as there are tokens')
-  assert.deepEqual(downloader.pickRun('ws', 256), [], 'none left')
+  // A run starts at a random piece and stops at the torrent's end, so it can be shorter
+  // than the tokens: ask until nothing comes (at most one run per piece).
+  let taken = 0
+  for (let i = 0, got = downloader.pickRun('ws', 256); got.length > 0 && i < 256; i++, got = downloader.pickRun('ws', 256)) taken += got.length
+  assert.equal(taken, 4, 'as many blocks as there are tokens, and none after')
   clock.advance(250)
   assert.equal(downloader.pickRun('ws', 256).length, 1)
   downloader.stop()

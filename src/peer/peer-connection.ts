@@ -49,6 +49,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   readonly transport: TransportKind
   readonly remoteAddress: string
   readonly remotePort: number
+  /** `host:port` (`[v6]:port`): the peer's name in the picker, the choker and the logs. */
+  readonly key: string
   readonly downloadMeter: RateMeter
   readonly uploadMeter: RateMeter
   readonly connectedAtMs: number
@@ -110,6 +112,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.transport = transportOf(opts.socket)
     this.remoteAddress = canonicalHost(opts.socket.remoteAddress ?? '?')
     this.remotePort = opts.socket.remotePort ?? 0
+    // Made once: the key is asked for on every block, and a new string each time was promoted garbage.
+    this.key = this.remoteAddress.includes(':') ? `[${this.remoteAddress}]:${this.remotePort}` : `${this.remoteAddress}:${this.remotePort}`
     this.have = new Bitfield(opts.pieceCount ?? 0)
     this.downloadMeter = new RateMeter(5, this.#clock)
     this.uploadMeter = new RateMeter(5, this.#clock)
@@ -142,10 +146,6 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   startIncoming(handshake: Handshake, rest: DecodedItem[]): void {
     this.start()
     this.#handleItems([{ type: 'handshake', ...handshake }, ...rest])
-  }
-
-  get key(): string {
-    return this.remoteAddress.includes(':') ? `[${this.remoteAddress}]:${this.remotePort}` : `${this.remoteAddress}:${this.remotePort}`
   }
 
   get closed(): boolean {
@@ -449,13 +449,12 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   }
 
   #handlePiece(index: number, begin: number, data: Buffer): void {
-    const block = this.#outstanding.get(index, begin)
+    const block = this.#outstanding.take(index, begin, data.length)
     this.downloadMeter.add(data.length)
-    if (!block || block.length !== data.length) {
+    if (!block) {
       this.emit('unexpectedBlock', { index, begin, length: data.length })
       return
     }
-    this.#outstanding.take(index, begin)
     this.lastBlockAtMs = this.#clock.now()
     this.snubbed = false
     this.emit('block', block, data)

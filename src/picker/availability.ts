@@ -28,9 +28,9 @@ export interface PeerState {
   wanted: number
   /** Indexed by RarityBuckets.id (non-seeds only). */
   fresh: (LevelCounts | undefined)[]
-  /** Block keys (index·maxBlocksPerPiece + block) outstanding at this peer. */
-  readonly requests: Set<number>
-  /** Piece → how many of its blocks are outstanding at this peer. */
+  /** Blocks outstanding at this peer. */
+  requestCount: number
+  /** Piece → how many of its blocks are outstanding at this peer (its blocks' requesters say which). */
   readonly pieces: Map<number, number>
 }
 

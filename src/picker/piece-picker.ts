@@ -35,6 +35,7 @@
 //   those few picks). Endgame picks scan the blocks of started pieces only.
 // - handleHave of an unstarted piece, markVerified, setPriority: O(P).
 //   Bitfield, removePeer of a partial peer: O(N/8 + pieces it has · P).
+// - releasePeerRequests (and removePeer): O(blocks of the pieces it has requests in).
 // - isInteresting, outstanding, missingCount, isComplete, inEndgame: O(1).
 // - Memory: a few typed arrays of N entries, a bitfield per partial peer, and
 //   block-level state only for started pieces.
@@ -72,6 +73,8 @@ export interface BlockResult {
 }
 
 const MAX_PRIORITY = 0x7fffffff
+/** Closed piece books kept for reuse: about the pieces a fast download has open at once. */
+const MAX_SPARE_PIECES = 32
 
 function rejected(): BlockResult {
   return { accepted: false, alsoRequestedBy: [], pieceComplete: false }
@@ -84,7 +87,6 @@ export class PiecePicker {
   readonly #pieceLength: number
   readonly #totalLength: number
   readonly #blockSize: number
-  readonly #maxBlocksPerPiece: number
   readonly #maxDuplicates: number
 
   /** Who has which piece; the unstarted wanted pieces by priority and rarity. */
@@ -93,6 +95,8 @@ export class PiecePicker {
   readonly #open = new Map<number, PieceProgress>()
   /** Started, wanted, still has free blocks; iteration order = oldest first. */
   readonly #openWithFree = new Set<PieceProgress>()
+  /** Closed books of full-length pieces, kept for the next pieces opened: a piece lives long enough to be promoted, and each new one was old-generation garbage (issue 15). */
+  readonly #spare: PieceProgress[] = []
 
   readonly #peers = new Map<string, PeerState>()
 
@@ -116,7 +120,6 @@ export class PiecePicker {
     this.#pieceLength = pieceLength
     this.#totalLength = totalLength
     this.#blockSize = blockSize
-    this.#maxBlocksPerPiece = Math.ceil(pieceLength / blockSize)
     this.#maxDuplicates = maxDuplicates
     this.have = opts.have ? opts.have.clone() : new Bitfield(pieceCount)
     this.#avail = new Availability(pieceCount, this.have, randomFirstPieces, opts.rng ?? Math.random)
@@ -130,7 +133,7 @@ export class PiecePicker {
       return
     }
     if (bitfield && bitfield.length !== this.#pieceCount) throw new RangeError(`peer ${peer} sent a bitfield of ${bitfield.length} pieces, the torrent has ${this.#pieceCount}`)
-    const state: PeerState = { id: peer, seed: false, bits: null, wanted: 0, fresh: [], requests: new Set(), pieces: new Map() }
+    const state: PeerState = { id: peer, seed: false, bits: null, wanted: 0, fresh: [], requestCount: 0, pieces: new Map() }
     this.#peers.set(peer, state)
     if (bitfield) this.#avail.applyBitfield(state, bitfield)
     else this.#avail.becomePartial(state)
@@ -251,21 +254,22 @@ export class PiecePicker {
 
   releasePeerRequests(peer: string): BlockRef[] {
     const state = this.#peers.get(peer)
-    if (!state || state.requests.size === 0) return []
+    if (!state || state.requestCount === 0) return []
     const released: BlockRef[] = []
-    for (const key of [...state.requests]) {
-      const index = Math.floor(key / this.#maxBlocksPerPiece)
-      const b = key - index * this.#maxBlocksPerPiece
+    for (const index of [...state.pieces.keys()]) {
       const progress = this.#open.get(index)!
-      released.push({ index, begin: b * this.#blockSize, length: progress.blockLength(b) })
-      this.#dropRequest(progress, b, peer)
+      for (let b = 0; b < progress.blockCount; b++) {
+        if (!progress.isRequestedBy(b, peer)) continue
+        released.push({ index, begin: b * this.#blockSize, length: progress.blockLength(b) })
+        this.#dropRequest(progress, b, peer)
+      }
       this.#closeIfIdle(progress)
     }
     return released
   }
 
   outstanding(peer: string): number {
-    return this.#peers.get(peer)?.requests.size ?? 0
+    return this.#peers.get(peer)?.requestCount ?? 0
   }
 
   // ---- verification and priorities ----
@@ -284,6 +288,7 @@ export class PiecePicker {
       }
       this.#open.delete(index)
       this.#openWithFree.delete(progress)
+      this.#keepSpare(progress)
     }
     if (wasWanted) this.#avail.countWanted(index, -1)
   }
@@ -394,7 +399,10 @@ export class PiecePicker {
 
   #openPiece(index: number): PieceProgress {
     this.#avail.removeFresh(index)
-    const progress = new PieceProgress(index, this.pieceSize(index), this.#blockSize, this.#maxDuplicates)
+    const length = this.pieceSize(index)
+    const spare = length === this.#pieceLength ? this.#spare.pop() : undefined
+    spare?.reuse(index)
+    const progress = spare ?? new PieceProgress(index, length, this.#blockSize, this.#maxDuplicates)
     this.#open.set(index, progress)
     this.#openWithFree.add(progress)
     return progress
@@ -439,7 +447,7 @@ export class PiecePicker {
   #addRequest(progress: PieceProgress, b: number, state: PeerState): void {
     progress.addRequester(b, state.id)
     if (progress.freeCount === 0) this.#openWithFree.delete(progress)
-    state.requests.add(progress.index * this.#maxBlocksPerPiece + b)
+    state.requestCount++
     state.pieces.set(progress.index, (state.pieces.get(progress.index) ?? 0) + 1)
   }
 
@@ -447,7 +455,7 @@ export class PiecePicker {
     if (!progress.removeRequester(b, peer)) return false
     const state = this.#peers.get(peer)
     if (state) {
-      state.requests.delete(progress.index * this.#maxBlocksPerPiece + b)
+      state.requestCount--
       const n = state.pieces.get(progress.index)! - 1
       if (n === 0) state.pieces.delete(progress.index)
       else state.pieces.set(progress.index, n)
@@ -458,10 +466,16 @@ export class PiecePicker {
 
   /** A started piece with nothing received and nothing outstanding goes back among the unstarted, where rarity applies again. */
   #closeIfIdle(progress: PieceProgress): void {
-    if (progress.outstanding > 0 || progress.receivedCount > 0) return
+    if (progress.outstanding > 0 || progress.receivedCount > 0 || this.#open.get(progress.index) !== progress) return
     this.#open.delete(progress.index)
     this.#openWithFree.delete(progress)
     if (this.#avail.wanted(progress.index)) this.#avail.addFresh(progress.index)
+    this.#keepSpare(progress)
+  }
+
+  /** A closed piece's books (no request left on it) kept for reuse, up to MAX_SPARE_PIECES. */
+  #keepSpare(progress: PieceProgress): void {
+    if (progress.length === this.#pieceLength && this.#spare.length < MAX_SPARE_PIECES) this.#spare.push(progress)
   }
 
   #inRange(index: number): boolean {

@@ -1,10 +1,11 @@
 // Block-level books of one started piece: which blocks are received, who has
 // each block outstanding, who sent data for it. Exists only while the piece is
-// open, so memory follows the pieces in flight, not the torrent size.
+// open, so memory follows the pieces in flight, not the torrent size (the
+// picker reuses a closed one for the next piece of the same size).
 // Bookkeeping only: the picker decides; this never looks at other pieces.
 
 export class PieceProgress {
-  readonly index: number
+  index: number
   readonly length: number
   readonly blockSize: number
   readonly blockCount: number
@@ -104,6 +105,20 @@ export class PieceProgress {
       this.freeCount++
       if (block < this.firstFree) this.firstFree = block
     }
+  }
+
+  /** The books of piece `index` (of the same length), nothing received or asked: the caller made sure no request is left. */
+  reuse(index: number): void {
+    this.index = index
+    this.received.fill(0)
+    this.everRequested.fill(0)
+    this.requestCount.fill(0)
+    this.#requesters.fill(undefined)
+    this.contributors.clear()
+    this.receivedCount = 0
+    this.freeCount = this.blockCount
+    this.firstFree = 0
+    this.outstanding = 0
   }
 
   /** Hash failed: every block is missing again; outstanding requests stay. */

@@ -5,6 +5,7 @@
 // logs one line a minute, and at a stop writes what it fetched, closes the
 // database and exits 0. Reads nothing from stdin; needs no terminal. The
 // crawler, the DHT and the database driver load only when it runs.
+import { isoTime } from '../core/iso-time.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
 import { parseCommandLine } from './command-line.ts'
 import { loadConfig, paths, resolveStateDir } from './config.ts'
@@ -32,7 +33,7 @@ export async function runCrawl(argv: string[], io: CliIo): Promise<number> {
   const stateDir = resolveStateDir(config, io.env, io.cwd)
   const bootstrap = values.bootstrap ?? config.dhtBootstrap
   if (bootstrap.length === 0) throw new FriendError('no DHT node to join through: give --bootstrap HOST:PORT or set dhtBootstrap in the config')
-  const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`)
+  const log = (line: string) => io.out(`${isoTime(Date.now())} ${line}`)
   const databaseSpec = config.indexDatabase
   const { openIndexStore } = await import('../index/open-store.ts')
   const { startCrawlRun } = await import('../index/crawl-run.ts')

@@ -10,6 +10,7 @@
 
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
+import { isoTime } from '../core/iso-time.ts'
 import { addressKey, errorMessage, FriendError } from '../core/types.ts'
 import { magnetUri, notAnInfoHashNote, parseMagnetOrInfoHash, type MagnetLink } from '../metainfo/magnet.ts'
 import { parseTorrentFile, type Metainfo } from '../metainfo/metainfo.ts'
@@ -131,7 +132,7 @@ function torrentJson(meta: Metainfo, source: 'file' | 'library'): TorrentInfoJso
     dhtNodes: (meta.nodes ?? []).map((n) => addressKey(n)),
     comment: meta.comment ?? null,
     createdBy: meta.createdBy ?? null,
-    creationDate: meta.creationDate !== undefined && meta.creationDate * 1000 <= 8.64e15 ? new Date(meta.creationDate * 1000).toISOString() : null,
+    creationDate: meta.creationDate !== undefined && meta.creationDate * 1000 <= 8.64e15 ? isoTime(meta.creationDate * 1000) : null,
     pathChanges: meta.pathChanges.map((c) => ({ file: c.file, original: c.original.slice(), safe: c.safe.join('/'), why: c.why })),
     magnet: magnetUri({ infoHashHex: meta.infoHashHex, infoHashV2: meta.v2?.infoHash, v1: meta.hasV1, name: meta.name, tiers: meta.announce }),
   }

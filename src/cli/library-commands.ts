@@ -2,6 +2,7 @@
 // session over its control socket; with no session running they act on the
 // stored library directly (the next `seed` picks the change up).
 import { rm } from 'node:fs/promises'
+import { isoTime } from '../core/iso-time.ts'
 import { FriendError } from '../core/types.ts'
 import { dataRoot, parseTorrentFile } from '../metainfo/metainfo.ts'
 import { resolveInside } from '../metainfo/safe-path.ts'
@@ -84,8 +85,8 @@ async function offlineSummary(store: StateStore, e: LibraryEntry): Promise<Torre
     seeds: 0,
     etaSeconds: null,
     queuePosition: e.queuePosition,
-    addedAt: new Date(e.addedAtMs).toISOString(),
-    completedAt: e.completedAtMs ? new Date(e.completedAtMs).toISOString() : null,
+    addedAt: isoTime(e.addedAtMs),
+    completedAt: e.completedAtMs ? isoTime(e.completedAtMs) : null,
   }
 }
 

@@ -7,6 +7,7 @@
 // and removes the file when it stops cleanly.
 import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
+import { isoTime } from '../core/iso-time.ts'
 import { parseCommandLine } from './command-line.ts'
 import { writeFileAtomic } from '../core/atomic-write.ts'
 import { errorMessage, FriendError } from '../core/types.ts'
@@ -33,7 +34,7 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
   const where = paths(io.env)
   const config = await loadConfig(where.configFile)
   const stateDir = resolveStateDir(config, io.env, io.cwd)
-  const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`)
+  const log = (line: string) => io.out(`${isoTime(Date.now())} ${line}`)
 
   const { session, control, close } = await hostSession({
     config,

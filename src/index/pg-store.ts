@@ -6,6 +6,7 @@
 // `?schema=NAME` in the URL keeps the tables in their own schema.
 // pg is loaded only when this module opens a database.
 import type PgTypes from 'pg'
+import { isoTime } from '../core/iso-time.ts'
 import { FriendError } from '../core/types.ts'
 import type { Blocklist } from './blocklist.ts'
 import { classify, type Category } from './classify.ts'
@@ -289,8 +290,8 @@ export class PgIndexStore implements IndexStore, IndexReader {
       sizeBytes: Number(r.sizeBytes),
       fileCount: r.fileCount,
       category: r.category,
-      discoveredAt: new Date(Number(r.firstSeen)).toISOString(),
-      lastSeenAt: new Date(Number(r.lastSeen)).toISOString(),
+      discoveredAt: isoTime(Number(r.firstSeen)),
+      lastSeenAt: isoTime(Number(r.lastSeen)),
       seeders: r.seeders,
       leechers: r.leechers,
       magnet: magnetOf(r.infoHash, r.name),

@@ -7,6 +7,7 @@
 // a database: nothing on the download path may import this file.
 import { statSync } from 'node:fs'
 import type BetterSqlite3 from 'better-sqlite3'
+import { isoTime } from '../core/iso-time.ts'
 import { FriendError } from '../core/types.ts'
 import type { Blocklist } from './blocklist.ts'
 import { classify, type Category } from './classify.ts'
@@ -275,8 +276,8 @@ function toResult(r: SqliteRow): SearchResult {
     sizeBytes: r.sizeBytes,
     fileCount: r.fileCount,
     category: r.category,
-    discoveredAt: new Date(r.firstSeen).toISOString(),
-    lastSeenAt: new Date(r.lastSeen).toISOString(),
+    discoveredAt: isoTime(r.firstSeen),
+    lastSeenAt: isoTime(r.lastSeen),
     seeders: r.seeders,
     leechers: r.leechers,
     magnet: magnetOf(r.infoHash, r.name),

@@ -2,6 +2,7 @@
 // TorrentSummary of `list --json`, made from the stored entry and, while it
 // runs, the torrent's snapshot (totals of earlier runs added). Pure.
 import type { Bitfield } from '../core/bitfield.ts'
+import { isoTime } from '../core/iso-time.ts'
 import { verifiedBytesPerFile } from '../metainfo/layout.ts'
 import type { PieceStates, TorrentSnapshot } from '../torrent/torrent.ts'
 import { filePage, type FilesWindow } from './file-page.ts'
@@ -33,8 +34,8 @@ export function torrentSummary(r: TorrentRecord): TorrentSummary {
     seeds: snap?.seeds ?? 0,
     etaSeconds: state === 'downloading' ? (snap?.etaSeconds ?? null) : null,
     queuePosition: r.entry.queuePosition,
-    addedAt: new Date(r.entry.addedAtMs).toISOString(),
-    completedAt: r.entry.completedAtMs ? new Date(r.entry.completedAtMs).toISOString() : null,
+    addedAt: isoTime(r.entry.addedAtMs),
+    completedAt: r.entry.completedAtMs ? isoTime(r.entry.completedAtMs) : null,
   }
 }
 
@@ -57,7 +58,7 @@ export function fetchSummary(f: MagnetFetch): TorrentSummary {
     seeds: 0,
     etaSeconds: null,
     queuePosition: -1,
-    addedAt: new Date(f.addedAtMs).toISOString(),
+    addedAt: isoTime(f.addedAtMs),
     completedAt: null,
   }
 }

@@ -75,6 +75,7 @@ interface CachedPiece {
 }
 
 const EMPTY = Buffer.alloc(0)
+const ALLOWED = { ok: true } as const
 
 /** Up to this piece length the cache holds at least two pieces, whatever `cacheBytes` says. */
 const MIN_TWO_PIECES_BYTES = 2 * 1024 * 1024
@@ -154,7 +155,8 @@ export class Uploader {
       return ++queue.refusedInARow > 2 * this.#opts.maxQueuePerPeer ? 'flooding' : 'refused'
     }
     queue.refusedInARow = 0
-    void this.#pump(pc, queue)
+    // Not a call per request while it pumps: an async call makes a promise even when it returns at once.
+    if (!queue.pumping) void this.#pump(pc, queue)
     return 'queued'
   }
 
@@ -247,7 +249,7 @@ export class Uploader {
           queue.requests.clear()
           return
         }
-        const allowed = this.#opts.allowUpload?.(queue.requests.firstLength) ?? { ok: true }
+        const allowed = this.#opts.allowUpload?.(queue.requests.firstLength) ?? ALLOWED
         if (!allowed.ok) {
           await new Promise((resolve) => setTimeout(resolve, allowed.retryInMs))
           continue

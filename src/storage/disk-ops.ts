@@ -1,7 +1,8 @@
 // Small disk helpers for FileStorage: a bounded fan-out over file spans, one
-// syncfs for a flush of many files, and a whole write by fs.write's callback.
+// syncfs for a flush of many files, and a whole read or write by fs.read's and
+// fs.write's callbacks.
 // No knowledge of torrents.
-import { write as fsWrite } from 'node:fs'
+import { read as fsRead, write as fsWrite } from 'node:fs'
 
 /** syncfs(2) of the file system holding `dir`, through coreutils' `sync -f`; false when that cannot run. */
 export async function syncFileSystem(dir: string): Promise<boolean> {
@@ -42,5 +43,24 @@ export function writeFully(fd: number, data: Uint8Array, offset: number, length:
       else resolve()
     }
     fsWrite(fd, data, offset, length, position, next)
+  })
+}
+
+/**
+ * Reads `length` bytes at `position` of `fd` into `buf` from `offset`, however
+ * many calls that takes; resolves with the bytes read, fewer only where the
+ * file ends. By fs.read's callback, as writeFully: a seed reads hundreds of
+ * pieces a second, and a FileHandle's read() leaves its promises behind.
+ */
+export function readFully(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let done = 0
+    const next = (err: Error | null, read: number): void => {
+      if (err) return reject(err)
+      done += read
+      if (read > 0 && done < length) fsRead(fd, buf, offset + done, length - done, position + done, next)
+      else resolve(done)
+    }
+    fsRead(fd, buf, offset, length, position, next)
   })
 }

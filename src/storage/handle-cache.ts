@@ -24,6 +24,8 @@ export class HandleCache {
   readonly #pathOf: (fileIndex: number) => string
   /** Map order is LRU order: least recently used first. */
   readonly #open = new Map<number, OpenFile>()
+  /** The file last used (the Map's last entry), or -1: using it again needs no reordering. */
+  #newest = -1
   readonly #closing = new Set<Promise<void>>()
   /** A close of an evicted handle that failed; reported by the next takeDeferredError. */
   #deferredError: unknown = null
@@ -39,16 +41,20 @@ export class HandleCache {
     // The path is made only to open or to name in an error: not for every read and write.
     let entry = this.#open.get(fileIndex)
     if (entry) {
-      this.#open.delete(fileIndex)
-      this.#open.set(fileIndex, entry)
+      // A Map's delete and set on every read of a one-file torrent filled its table with deleted entries to rebuild (issue 15).
+      if (this.#newest !== fileIndex) {
+        this.#open.delete(fileIndex)
+        this.#open.set(fileIndex, entry)
+      }
     } else {
       const opened: OpenFile = { handle: open(this.#pathOf(fileIndex), OPEN_EXISTING), users: 0 }
       opened.handle.catch(() => {
-        if (this.#open.get(fileIndex) === opened) this.#open.delete(fileIndex)
+        if (this.#open.get(fileIndex) === opened) this.#delete(fileIndex)
       })
       this.#open.set(fileIndex, opened)
       entry = opened
     }
+    this.#newest = fileIndex
     entry.users++
     this.#evict()
     try {
@@ -73,7 +79,7 @@ export class HandleCache {
   drop(fileIndex: number): void {
     const entry = this.#open.get(fileIndex)
     if (!entry) return
-    this.#open.delete(fileIndex)
+    this.#delete(fileIndex)
     this.#closeEntry(fileIndex, entry)
   }
 
@@ -86,6 +92,7 @@ export class HandleCache {
   closeAll(): Promise<void> {
     for (const [i, entry] of this.#open) this.#closeEntry(i, entry)
     this.#open.clear()
+    this.#newest = -1
     return Promise.all([...this.#closing]).then(() => {})
   }
 
@@ -100,9 +107,14 @@ export class HandleCache {
     for (const [i, entry] of this.#open) {
       if (this.#open.size <= this.#maxOpenFiles) return
       if (entry.users > 0) continue
-      this.#open.delete(i)
+      this.#delete(i)
       this.#closeEntry(i, entry)
     }
+  }
+
+  #delete(fileIndex: number): void {
+    this.#open.delete(fileIndex)
+    if (this.#newest === fileIndex) this.#newest = -1
   }
 
   #closeEntry(fileIndex: number, entry: OpenFile): void {

@@ -16,6 +16,7 @@ import { MemoryBudget, type BudgetShare } from '../core/memory-budget.ts'
 import { pieceSize, type Metainfo } from '../metainfo/metainfo.ts'
 import type { PeerConnection } from '../peer/peer-connection.ts'
 import type { Storage } from '../storage/storage.ts'
+import { BlockRequestQueue } from './block-request-queue.ts'
 
 export interface UploaderOptions {
   /** Requests queued per peer; more are dropped (BEP 10 `reqq` we advertise). */
@@ -48,7 +49,7 @@ export interface UploaderOptions {
 }
 
 interface PeerQueue {
-  requests: BlockRef[]
+  requests: BlockRequestQueue
   pumping: boolean
   /** Bytes of this peer's blocks its transport still holds. */
   inFlightBytes: number
@@ -58,9 +59,11 @@ interface PeerQueue {
 
 /** A piece in the read cache, or out of it while transports still hold blocks of it. */
 interface CachedPiece {
+  readonly index: number
   /** Its bytes once `ready` resolved; a pooled buffer when `pooled`. */
-  readonly buf: Buffer
-  readonly ready: Promise<void>
+  buf: Buffer
+  /** The read: rejects with what it threw. */
+  ready: Promise<void>
   pooled: boolean
   settled: boolean
   /** What the read threw, once it failed. */
@@ -70,6 +73,9 @@ interface CachedPiece {
   /** Blocks of it in transports. */
   holds: number
 }
+
+const EMPTY = Buffer.alloc(0)
+const ALLOWED = { ok: true } as const
 
 /** Up to this piece length the cache holds at least two pieces, whatever `cacheBytes` says. */
 const MIN_TWO_PIECES_BYTES = 2 * 1024 * 1024
@@ -83,8 +89,12 @@ export class Uploader {
   readonly #have: () => Bitfield
   readonly #opts: Required<Omit<UploaderOptions, 'allowUpload' | 'onUploaded' | 'onReadError' | 'inFlight' | 'readCache' | 'bufferPools'>> & UploaderOptions
   readonly #queues = new Map<PeerConnection, PeerQueue>()
-  /** Piece index → its bytes (or the read under way), least recently used first. */
-  readonly #cache = new Map<number, CachedPiece>()
+  /**
+   * Pieces read or being read, least recently used first. An array reordered in
+   * place, not a Map: a Map's delete and set on every block served filled its
+   * table with deleted entries and rebuilt it, garbage at hundreds per second.
+   */
+  readonly #cache: CachedPiece[] = []
   readonly #pool: BufferPool
   readonly #maxCachedPieces: number
   /** Bytes of the pieces in #cache, told to the session's read-cache budget (if any). */
@@ -139,34 +149,33 @@ export class Uploader {
    */
   handleRequest(pc: PeerConnection, block: BlockRef): RequestOutcome {
     let queue = this.#queues.get(pc)
-    if (!queue) this.#queues.set(pc, (queue = { requests: [], pumping: false, inFlightBytes: 0, refusedInARow: 0 }))
-    if (!this.#acceptable(pc, block) || queue.requests.length >= this.#opts.maxQueuePerPeer) {
+    if (!queue) this.#queues.set(pc, (queue = { requests: new BlockRequestQueue(this.#opts.maxQueuePerPeer), pumping: false, inFlightBytes: 0, refusedInARow: 0 }))
+    if (!this.#acceptable(pc, block) || !queue.requests.push(block.index, block.begin, block.length)) {
       this.#refused++
       return ++queue.refusedInARow > 2 * this.#opts.maxQueuePerPeer ? 'flooding' : 'refused'
     }
     queue.refusedInARow = 0
-    queue.requests.push(block)
-    void this.#pump(pc, queue)
+    // Not a call per request while it pumps: an async call makes a promise even when it returns at once.
+    if (!queue.pumping) void this.#pump(pc, queue)
     return 'queued'
   }
 
   handleCancel(pc: PeerConnection, block: BlockRef): void {
     const queue = this.#queues.get(pc)
     if (!queue) return
-    const i = queue.requests.findIndex((r) => r.index === block.index && r.begin === block.begin && r.length === block.length)
-    if (i >= 0) queue.requests.splice(i, 1)
+    queue.requests.remove(block.index, block.begin, block.length)
   }
 
   /** We choked the peer: BEP 3 says its pending requests are discarded. */
   handleChoked(pc: PeerConnection): void {
     const queue = this.#queues.get(pc)
-    if (queue) queue.requests.length = 0
+    if (queue) queue.requests.clear()
   }
 
   removePeer(pc: PeerConnection): void {
     const queue = this.#queues.get(pc)
     if (queue) {
-      queue.requests.length = 0
+      queue.requests.clear()
       // Its transport's callbacks may never come now: its blocks no longer count against the others.
       this.#inFlight.add(-queue.inFlightBytes)
       queue.inFlightBytes = 0
@@ -176,14 +185,14 @@ export class Uploader {
     if (this.#queues.size === 0) this.#inFlight.release()
     // No one left to serve: an idle seed keeps no cached pieces, nor pooled buffers.
     if (this.#queues.size === 0) {
-      for (const index of [...this.#cache.keys()]) this.#evict(index)
+      while (this.#cache.length > 0) this.#evict(this.#cache[0].index)
       this.#pool.drain()
     }
   }
 
   /** Pieces held in the read cache. */
   get cachedPieces(): number {
-    return this.#cache.size
+    return this.#cache.length
   }
 
   /**
@@ -228,29 +237,31 @@ export class Uploader {
           await new Promise<void>((resolve) => this.#inFlight.wait(this.#opts.maxInFlightBytes, resolve))
           continue
         }
-        const block = queue.requests[0]
-        const piece = this.#piece(block.index)
+        const index = queue.requests.firstIndex
+        const piece = this.#piece(index)
         if (!piece.settled) {
           await piece.ready.catch(() => {})
           // Then round again: the request may be cancelled, or the piece evicted, meanwhile.
           if (piece.failure === undefined) continue
         }
         if (piece.failure !== undefined) {
-          this.#opts.onReadError?.(`cannot read piece ${block.index} for upload: ${errorMessage(piece.failure)}`, piece.failure)
-          queue.requests.length = 0
+          this.#opts.onReadError?.(`cannot read piece ${index} for upload: ${errorMessage(piece.failure)}`, piece.failure)
+          queue.requests.clear()
           return
         }
-        const allowed = this.#opts.allowUpload?.(block.length) ?? { ok: true }
+        const allowed = this.#opts.allowUpload?.(queue.requests.firstLength) ?? ALLOWED
         if (!allowed.ok) {
           await new Promise((resolve) => setTimeout(resolve, allowed.retryInMs))
           continue
         }
         if (pc.amChoking) {
-          queue.requests.length = 0 // BEP 3: a choke discards the peer's requests
+          queue.requests.clear() // BEP 3: a choke discards the peer's requests
           return
         }
+        const begin = queue.requests.firstBegin
+        const length = queue.requests.firstLength
         queue.requests.shift()
-        this.#send(pc, queue, block, piece)
+        this.#send(pc, queue, piece, begin, length)
       }
     } finally {
       queue.pumping = false
@@ -258,47 +269,50 @@ export class Uploader {
   }
 
   /** Hands one block of a read piece to the peer's transport; the piece stays out of the pool until the transport is done. */
-  #send(pc: PeerConnection, queue: PeerQueue, block: BlockRef, piece: CachedPiece): void {
+  #send(pc: PeerConnection, queue: PeerQueue, piece: CachedPiece, begin: number, length: number): void {
     piece.holds++
-    queue.inFlightBytes += block.length
-    this.#inFlight.add(block.length)
-    pc.sendBlock(block.index, block.begin, piece.buf.subarray(block.begin, block.begin + block.length), () => {
+    queue.inFlightBytes += length
+    this.#inFlight.add(length)
+    pc.sendBlock(piece.index, begin, piece.buf.subarray(begin, begin + length), () => {
       // After removePeer its bytes were already taken off the total.
       if (this.#queues.get(pc) === queue) {
-        queue.inFlightBytes -= block.length
-        this.#inFlight.add(-block.length)
+        queue.inFlightBytes -= length
+        this.#inFlight.add(-length)
       }
       this.#unhold(piece)
     })
-    this.#opts.onUploaded?.(block.length)
+    this.#opts.onUploaded?.(length)
   }
 
   #piece(index: number): CachedPiece {
-    const cached = this.#cache.get(index)
-    if (cached) {
-      this.#cache.delete(index)
-      this.#cache.set(index, cached)
+    const cache = this.#cache
+    const newest = cache.length - 1
+    // Newest first: the usual hit is the piece of the block just sent.
+    for (let k = newest; k >= 0; k--) {
+      const cached = cache[k]
+      if (cached.index !== index) continue
+      for (let m = k; m < newest; m++) cache[m] = cache[m + 1]
+      cache[newest] = cached
       return cached
     }
     const size = pieceSize(this.#meta, index)
     const pooled = size === this.#pool.size && this.#storage.readInto !== undefined
-    let buf = pooled ? this.#pool.acquire() : Buffer.alloc(0)
-    const read = pooled
-      ? this.#storage.readInto!(index, 0, buf)
-      : this.#storage.read(index, 0, size).then((b) => {
-          buf = b
-        })
     const piece: CachedPiece = {
-      get buf() {
-        return buf
-      },
-      ready: read,
+      index,
+      buf: pooled ? this.#pool.acquire() : EMPTY,
+      ready: undefined as unknown as Promise<void>,
       pooled,
       settled: false,
+      failure: undefined,
       evicted: false,
       holds: 0,
     }
-    read.then(
+    piece.ready = pooled
+      ? this.#storage.readInto!(index, 0, piece.buf)
+      : this.#storage.read(index, 0, size).then((b) => {
+          piece.buf = b
+        })
+    piece.ready.then(
       () => {
         piece.settled = true
         this.#releaseIfFree(piece)
@@ -306,23 +320,26 @@ export class Uploader {
       (err: unknown) => {
         piece.settled = true
         piece.failure = err
-        if (this.#cache.get(index) === piece) this.#evict(index)
+        if (this.#cache.includes(piece)) this.#evict(index)
         else this.#releaseIfFree(piece)
       },
     )
-    this.#cache.set(index, piece)
+    cache.push(piece)
     this.#cacheBytes(size)
     // Least recently used out first: past our own cap, or (down to one piece) while the session's caches together are past theirs.
-    while (this.#cache.size > this.#maxCachedPieces || (this.#cache.size > 1 && this.#opts.readCache?.over)) {
-      this.#evict(this.#cache.keys().next().value as number)
+    while (cache.length > this.#maxCachedPieces || (cache.length > 1 && this.#opts.readCache?.over)) {
+      this.#evict(cache[0].index)
     }
     return piece
   }
 
   #evict(index: number): void {
-    const piece = this.#cache.get(index)
-    if (!piece) return
-    this.#cache.delete(index)
+    const cache = this.#cache
+    const k = cache.findIndex((p) => p.index === index)
+    if (k < 0) return
+    const piece = cache[k]
+    for (let m = k; m < cache.length - 1; m++) cache[m] = cache[m + 1]
+    cache.pop()
     this.#cacheBytes(-pieceSize(this.#meta, index))
     piece.evicted = true
     this.#releaseIfFree(piece)

@@ -9,6 +9,7 @@ import { errorMessage, FriendError } from '../core/types.ts'
 import { parseCommandLine } from './command-line.ts'
 import { loadConfig, paths, resolveStateDir } from './config.ts'
 import type { CliIo } from './io.ts'
+import { isoTime } from '../core/iso-time.ts'
 
 export const CRAWL_USAGE = `usage: friendtorrent crawl [--bootstrap HOST:PORT]… [--port N]
 
@@ -32,7 +33,7 @@ export async function runCrawl(argv: string[], io: CliIo): Promise<number> {
   const stateDir = resolveStateDir(config, io.env, io.cwd)
   const bootstrap = values.bootstrap ?? config.dhtBootstrap
   if (bootstrap.length === 0) throw new FriendError('no DHT node to join through: give --bootstrap HOST:PORT or set dhtBootstrap in the config')
-  const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`)
+  const log = (line: string) => io.out(`${isoTime()} ${line}`)
   const databaseSpec = config.indexDatabase
   const { openIndexStore } = await import('../index/open-store.ts')
   const { startCrawlRun } = await import('../index/crawl-run.ts')

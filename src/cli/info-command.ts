@@ -18,6 +18,7 @@ import { scrapeTracker, scrapeUrlFor } from '../discovery/tracker-scrape.ts'
 import { parseCommandLine } from './command-line.ts'
 import type { CliIo } from './io.ts'
 import { find, openStore } from './library-commands.ts'
+import { isoTime } from '../core/iso-time.ts'
 
 export const INFO_USAGE = `usage: friendtorrent info <file.torrent | magnet-link | info-hash | name> [--scrape] [--json]
 
@@ -131,7 +132,7 @@ function torrentJson(meta: Metainfo, source: 'file' | 'library'): TorrentInfoJso
     dhtNodes: (meta.nodes ?? []).map((n) => addressKey(n)),
     comment: meta.comment ?? null,
     createdBy: meta.createdBy ?? null,
-    creationDate: meta.creationDate !== undefined && meta.creationDate * 1000 <= 8.64e15 ? new Date(meta.creationDate * 1000).toISOString() : null,
+    creationDate: meta.creationDate !== undefined && meta.creationDate * 1000 <= 8.64e15 ? isoTime(meta.creationDate * 1000) : null,
     pathChanges: meta.pathChanges.map((c) => ({ file: c.file, original: c.original.slice(), safe: c.safe.join('/'), why: c.why })),
     magnet: magnetUri({ infoHashHex: meta.infoHashHex, infoHashV2: meta.v2?.infoHash, v1: meta.hasV1, name: meta.name, tiers: meta.announce }),
   }

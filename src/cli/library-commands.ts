@@ -16,6 +16,7 @@ import { ControlClient } from './control-client.ts'
 import { parseCommandLine } from './command-line.ts'
 import type { CliIo } from './io.ts'
 import { controlSocketPath, type FilesPage } from './session-control.ts'
+import { isoTime } from '../core/iso-time.ts'
 
 /**
  * Rows of `files` asked from the session and written at once: ~100 KB of
@@ -84,8 +85,8 @@ async function offlineSummary(store: StateStore, e: LibraryEntry): Promise<Torre
     seeds: 0,
     etaSeconds: null,
     queuePosition: e.queuePosition,
-    addedAt: new Date(e.addedAtMs).toISOString(),
-    completedAt: e.completedAtMs ? new Date(e.completedAtMs).toISOString() : null,
+    addedAt: isoTime(e.addedAtMs),
+    completedAt: e.completedAtMs ? isoTime(e.completedAtMs) : null,
   }
 }
 

@@ -15,6 +15,7 @@ import { formatPercent, formatRate } from '../tui/format/format.ts'
 import { loadConfig, paths, resolveStateDir } from './config.ts'
 import type { CliIo } from './io.ts'
 import { hostSession } from './session-host.ts'
+import { isoTime } from '../core/iso-time.ts'
 
 export const SEED_USAGE = `usage: friendtorrent seed [--download] [--pid-file PATH]
 
@@ -33,7 +34,7 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
   const where = paths(io.env)
   const config = await loadConfig(where.configFile)
   const stateDir = resolveStateDir(config, io.env, io.cwd)
-  const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`)
+  const log = (line: string) => io.out(`${isoTime()} ${line}`)
 
   const { session, control, close } = await hostSession({
     config,

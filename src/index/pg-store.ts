@@ -12,6 +12,7 @@ import { classify, type Category } from './classify.ts'
 import { HEX_INFO_HASH, type IndexedTorrent, type IndexStore } from './index-store.ts'
 import { compressInfoDict, decompressInfoDict } from './info-dict-codec.ts'
 import { magnetOf, MAX_SEARCH_LIMIT, pathWords, queryWords, searchText, type IndexReader, type SearchQuery, type SearchResult } from './search.ts'
+import { isoTime } from '../core/iso-time.ts'
 
 type Pool = PgTypes.Pool
 type PoolClient = PgTypes.PoolClient
@@ -289,8 +290,8 @@ export class PgIndexStore implements IndexStore, IndexReader {
       sizeBytes: Number(r.sizeBytes),
       fileCount: r.fileCount,
       category: r.category,
-      discoveredAt: new Date(Number(r.firstSeen)).toISOString(),
-      lastSeenAt: new Date(Number(r.lastSeen)).toISOString(),
+      discoveredAt: isoTime(Number(r.firstSeen)),
+      lastSeenAt: isoTime(Number(r.lastSeen)),
       seeders: r.seeders,
       leechers: r.leechers,
       magnet: magnetOf(r.infoHash, r.name),

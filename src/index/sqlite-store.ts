@@ -14,6 +14,7 @@ import { HEX_INFO_HASH, type IndexedTorrent, type IndexStore } from './index-sto
 import { compressInfoDict, decompressInfoDict } from './info-dict-codec.ts'
 import { ftsQuery, magnetOf, MAX_SEARCH_LIMIT, pathWords, queryWords, rankByName, searchText, type IndexReader, type RankCandidate, type SearchQuery, type SearchResult } from './search.ts'
 import { sqliteError } from './sqlite-errors.ts'
+import { isoTime } from '../core/iso-time.ts'
 
 type Database = BetterSqlite3.Database
 type Statement = BetterSqlite3.Statement
@@ -275,8 +276,8 @@ function toResult(r: SqliteRow): SearchResult {
     sizeBytes: r.sizeBytes,
     fileCount: r.fileCount,
     category: r.category,
-    discoveredAt: new Date(r.firstSeen).toISOString(),
-    lastSeenAt: new Date(r.lastSeen).toISOString(),
+    discoveredAt: isoTime(r.firstSeen),
+    lastSeenAt: isoTime(r.lastSeen),
     seeders: r.seeders,
     leechers: r.leechers,
     magnet: magnetOf(r.infoHash, r.name),

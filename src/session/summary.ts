@@ -7,6 +7,7 @@ import type { PieceStates, TorrentSnapshot } from '../torrent/torrent.ts'
 import { filePage, type FilesWindow } from './file-page.ts'
 import type { StoredState } from './state-store.ts'
 import type { MagnetFetch, SessionStatus, SessionTorrentState, TorrentDetails, TorrentRecord, TorrentSummary } from './session-types.ts'
+import { isoTime } from '../core/iso-time.ts'
 
 /** A library torrent: its stored state, or what its torrent is doing while it runs. */
 export function torrentSummary(r: TorrentRecord): TorrentSummary {
@@ -33,8 +34,8 @@ export function torrentSummary(r: TorrentRecord): TorrentSummary {
     seeds: snap?.seeds ?? 0,
     etaSeconds: state === 'downloading' ? (snap?.etaSeconds ?? null) : null,
     queuePosition: r.entry.queuePosition,
-    addedAt: new Date(r.entry.addedAtMs).toISOString(),
-    completedAt: r.entry.completedAtMs ? new Date(r.entry.completedAtMs).toISOString() : null,
+    addedAt: isoTime(r.entry.addedAtMs),
+    completedAt: r.entry.completedAtMs ? isoTime(r.entry.completedAtMs) : null,
   }
 }
 
@@ -57,7 +58,7 @@ export function fetchSummary(f: MagnetFetch): TorrentSummary {
     seeds: 0,
     etaSeconds: null,
     queuePosition: -1,
-    addedAt: new Date(f.addedAtMs).toISOString(),
+    addedAt: isoTime(f.addedAtMs),
     completedAt: null,
   }
 }

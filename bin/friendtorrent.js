@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan
 // Runs the compiled, bundled CLI (dist/bundle/, built by `npm install` through `prepare`, or `npm run build`).
 // The small young generation keeps peak memory low at hundreds of MB/s (measured: −25 MB RSS, no loss of speed).
 // The old generation grows by 30 % of what survived a full GC, not by V8's up to ×4: a download's live heap
@@ -10,6 +10,12 @@
 // TurboFan stays on for every command. `seed` without it (V8's --max-opt=1) peaked ~4–6 MB lower while
 // uploading, but a running session also parses what `add` hands it and checks data: a 100,000-file
 // torrent's `add` to it took 1.8 s against 1.0 s, its restart 1.8 against 0.9 s (issues 15, 17; README "Memory").
+// --no-turbofan holds V8's optimising compiler back while the CLI's modules load, and it is
+// switched on again (below) before the command runs. Loading the bundle's chunks calls Node's
+// module resolution (fileURLToPath, path.normalize) often enough that V8 would optimise those
+// two functions, and that first TurboFan compile alone pages in ~4 MB of the compiler's code
+// and data: a seed with nothing to do stayed 4 MB larger for it (issue 15, README "Memory").
+import { setFlagsFromString } from 'node:v8'
 const args = process.argv.slice(2)
 let cli
 try {
@@ -21,6 +27,7 @@ try {
 }
 const { main } = cli
 const { processIo } = await import('../dist/bundle/io.js')
+setFlagsFromString('--turbofan')
 const code = await main(args, processIo())
 process.exitCode = code
 // Everything is closed by now and the process ends on its own. Should something still hold

@@ -7,7 +7,7 @@
 // --optimize-for-size: V8 then lets the old generation grow by 2 MB past a full GC rather than 8 MB
 // (plus smaller JIT budgets): 256 MiB `add` peak 78 → 73.5–78 MB, `seed` 70.5 → 66–69 MB, 1 GiB `add`
 // 83 → 81 MB, download speed no lower in alternating runs (issue 15, README "Memory").
-// TurboFan stays on for every command. `seed` without it (V8's --max-opt=1) peaked ~4–6 MB lower while
+// TurboFan is on for every command's work (not while the modules load, below). `seed` without it (V8's --max-opt=1) peaked ~4–6 MB lower while
 // uploading, but a running session also parses what `add` hands it and checks data: a 100,000-file
 // torrent's `add` to it took 1.8 s against 1.0 s, its restart 1.8 against 0.9 s (issues 15, 17; README "Memory").
 // --no-turbofan holds V8's optimising compiler back while the CLI's modules load, and it is

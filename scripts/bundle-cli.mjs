@@ -9,10 +9,17 @@
 // External (loaded from node_modules as they are): better-sqlite3 (an optional native
 // dependency: the client must run without it), pg (only when the index is in PostgreSQL),
 // and ws's optional native helpers.
+// Node's built-in modules that a module imports statically are taken with `require` (the
+// banner's), not `import`: an ES import of a built-in makes Node build its ES facade, which
+// reads every export once and so runs the lazy getters behind them (node:crypto's webcrypto
+// with all of internal/crypto, node:dns's promises API, node:stream's and node:fs's). A
+// built-in's export is then read only where it is used; `import()` of one stays as it is
+// (loaded when reached).
 // Identifiers are kept (whitespace and syntax minified only) so stack traces name our
 // functions; dist/bundle/*.js.map maps them back to src/ for `node --enable-source-maps`.
 import { build } from 'esbuild'
 import { existsSync, rmSync } from 'node:fs'
+import { builtinModules, createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -26,6 +33,37 @@ for (const entry of Object.values(entries)) {
   if (!existsSync(entry)) throw new Error(`bundle-cli: ${entry} is missing; run tsc first (npm run build)`)
 }
 rmSync(outdir, { recursive: true, force: true })
+
+const builtins = new Set(builtinModules)
+const nodeRequire = createRequire(import.meta.url)
+/**
+ * A static import of a built-in becomes a small ES module in the importer's chunk that takes
+ * the built-in with `require` and exports each of its exports as `pick(m, name)`, marked pure
+ * so that esbuild drops the ones the importer does not use: an export is read only if it is
+ * imported (or the importer uses the built-in as a namespace object). One such module per
+ * importer: shared by several chunks, each built-in would become a chunk (an ES module) of its own.
+ */
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_][a-z0-9_/]*$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '')
+      if (args.kind !== 'import-statement' || !builtins.has(name)) return undefined
+      return { path: `${name}?${args.importer}`, namespace: 'node-builtin' }
+    })
+    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => {
+      const name = args.path.slice(0, args.path.indexOf('?'))
+      const exported = Object.keys(nodeRequire(`node:${name}`)).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k))
+      const contents = [
+        `const m = require(${JSON.stringify(`node:${name}`)})`,
+        'const pick = (o, k) => o[k]',
+        'export default m',
+        ...exported.map((k) => `export const ${k} = /* @__PURE__ */ pick(m, ${JSON.stringify(k)})`),
+      ].join('\n')
+      return { contents, loader: 'js' }
+    })
+  },
+}
 
 await build({
   entryPoints: entries,
@@ -45,5 +83,6 @@ await build({
   // Ink loads React DevTools only when DEV=true; it is not installed, and never needed here.
   alias: { 'react-devtools-core': devtoolsStub },
   external: ['better-sqlite3', 'pg', 'bufferutil', 'utf-8-validate'],
+  plugins: [builtinsByRequire],
   logLevel: 'warning',
 })

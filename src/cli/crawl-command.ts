@@ -33,7 +33,7 @@ export async function runCrawl(argv: string[], io: CliIo): Promise<number> {
   const stateDir = resolveStateDir(config, io.env, io.cwd)
   const bootstrap = values.bootstrap ?? config.dhtBootstrap
   if (bootstrap.length === 0) throw new FriendError('no DHT node to join through: give --bootstrap HOST:PORT or set dhtBootstrap in the config')
-  const log = (line: string) => io.out(`${isoTime(Date.now())} ${line}`)
+  const log = (line: string) => io.out(`${isoTime()} ${line}`)
   const databaseSpec = config.indexDatabase
   const { openIndexStore } = await import('../index/open-store.ts')
   const { startCrawlRun } = await import('../index/crawl-run.ts')

@@ -34,7 +34,7 @@ export async function runSeed(argv: string[], io: CliIo): Promise<number> {
   const where = paths(io.env)
   const config = await loadConfig(where.configFile)
   const stateDir = resolveStateDir(config, io.env, io.cwd)
-  const log = (line: string) => io.out(`${isoTime(Date.now())} ${line}`)
+  const log = (line: string) => io.out(`${isoTime()} ${line}`)
 
   const { session, control, close } = await hostSession({
     config,

@@ -25,3 +25,12 @@ export const systemClock: Clock = {
     return { cancel: () => clearInterval(t) }
   },
 }
+
+/**
+ * A monotonic time in milliseconds (fractional, microsecond resolution) from an
+ * arbitrary origin, for measuring spans. Not `performance.now()`: the global
+ * `performance` loads Node's perf_hooks (~0.3 MB RSS; issue 15, README "Memory").
+ */
+export function monotonicMs(): number {
+  return process.uptime() * 1000
+}

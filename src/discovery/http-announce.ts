@@ -2,13 +2,13 @@
 // BEP 7) and the parsing of its bencoded reply. Each request has its own
 // connection, closed after the reply, so nothing lingers in a keep-alive pool.
 // Never schedules, retries or sets a timer: the caller cancels.
-import http from 'node:http'
+import type { ClientRequest } from 'node:http'
 import bencode from 'bencode'
 import { isIP } from 'node:net'
 import { FriendError, errorMessage, type PeerAddress } from '../core/types.ts'
 import { canonicalHost } from '../core/address.ts'
 import { decodeCompactPeers } from './compact-peers.ts'
-import { httpsModule, type HttpsModule } from './https-module.ts'
+import { httpModuleFor, type HttpModule, type HttpsModule } from './http-modules.ts'
 import {
   describeNetworkError,
   settleOnce,
@@ -23,6 +23,8 @@ const MAX_RESPONSE_BYTES = 1 << 20
 const MAX_REDIRECTS = 3
 const USER_AGENT = 'friendtorrent/0.1'
 const PREVIEW_CHARS = 40
+/** Node's http and https modules by URL scheme, once loaded (http-modules.ts): later requests go out at once. */
+const loaded = new Map<string, HttpModule | HttpsModule>()
 
 export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCall {
   return httpTrackerGet(announceUrlWithQuery(url, request), url, (status, statusMessage, body) => parseHttpAnnounceReply(status, statusMessage, body, request.peerId))
@@ -34,8 +36,7 @@ export function httpAnnounce(url: string, request: AnnounceRequest): AnnounceCal
  * in errors. Shared by announces and scrapes.
  */
 export function httpTrackerGet<T>(target: string, url: string, parse: (status: number, statusMessage: string, body: Uint8Array) => T): TrackerCall<T> {
-  let current: http.ClientRequest | undefined
-  let https: HttpsModule | undefined
+  let current: ClientRequest | undefined
   const { result, resolve, fail, cancel, isSettled } = settleOnce<T>(() => {
     current?.destroy()
     current = undefined
@@ -43,18 +44,18 @@ export function httpTrackerGet<T>(target: string, url: string, parse: (status: n
 
   const send = (target: URL, redirectsLeft: number): void => {
     const where = `tracker ${target.host}`
-    if (target.protocol === 'https:' && !https) {
-      // Loaded at the first https tracker; the call may be cancelled meanwhile.
-      httpsModule().then(
+    const client = loaded.get(target.protocol)
+    if (!client) {
+      // Node's http (or https) module is loaded at the first tracker that needs it; the call may be cancelled meanwhile.
+      httpModuleFor(target).then(
         (m) => {
-          https = m
+          loaded.set(target.protocol, m)
           if (!isSettled()) send(target, redirectsLeft)
         },
-        (err: unknown) => fail(`${where}: cannot load Node's https module: ${errorMessage(err)}`),
+        (err: unknown) => fail(`${where}: cannot load Node's ${target.protocol.slice(0, -1)} module: ${errorMessage(err)}`),
       )
       return
     }
-    const client = target.protocol === 'https:' && https ? https : http
     const req = client.get(
       target,
       // agent: false gives this request its own socket, closed after the reply.
@@ -111,6 +112,10 @@ export function httpTrackerGet<T>(target: string, url: string, parse: (status: n
     parsed = new URL(target)
   } catch {
     fail(`"${url}" is not a valid tracker URL`)
+    return { result, cancel }
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    fail(`"${url}" is not an http or https tracker URL`)
     return { result, cancel }
   }
   send(parsed, MAX_REDIRECTS)

@@ -7,11 +7,10 @@
 // for, the response is cut off, whatever the server sends.
 // It knows nothing of pieces or peers; the caller aborts it (its signal) when
 // the server goes quiet.
-import { Agent as HttpAgent, get as httpGet } from 'node:http'
-import type { IncomingMessage } from 'node:http'
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http'
 import type { Agent as HttpsAgent } from 'node:https'
 import { errorMessage } from '../core/types.ts'
-import { httpsModule, type HttpsModule } from './https-module.ts'
+import { httpModuleFor, type HttpModule, type HttpsModule } from './http-modules.ts'
 
 /** Redirects followed per request, as for a .torrent link. */
 const MAX_REDIRECTS = 5
@@ -37,13 +36,10 @@ export class WebSeedAgents {
   #http: HttpAgent | undefined
   #https: HttpsAgent | undefined
 
-  /** `https`: Node's https module, which the caller loads for an https URL. */
-  for(url: URL, https: HttpsModule | undefined): HttpAgent {
-    if (url.protocol === 'https:') {
-      if (!https) throw new Error('an https URL needs the https module loaded')
-      return (this.#https ??= new https.Agent({ keepAlive: true, maxSockets: 4 }))
-    }
-    return (this.#http ??= new HttpAgent({ keepAlive: true, maxSockets: 4 }))
+  /** `client`: Node's http or https module for the URL's scheme, which the caller loads. */
+  for(url: URL, client: HttpModule | HttpsModule): HttpAgent {
+    if (url.protocol === 'https:') return (this.#https ??= new (client as HttpsModule).Agent({ keepAlive: true, maxSockets: 4 }))
+    return (this.#http ??= new client.Agent({ keepAlive: true, maxSockets: 4 }))
   }
 
   /** Closes every connection, idle or not; a later request opens new ones. */
@@ -91,11 +87,10 @@ export async function rangeGet(opts: RangeGetOptions): Promise<void> {
 }
 
 async function request(url: URL, opts: RangeGetOptions): Promise<IncomingMessage> {
-  const https = url.protocol === 'https:' ? await httpsModule() : undefined
-  const get = https ? https.get : httpGet
+  const client = await httpModuleFor(url)
   return new Promise((resolve, reject) => {
-    const req = get(url, {
-      agent: opts.agents.for(url, https),
+    const req = client.get(url, {
+      agent: opts.agents.for(url, client),
       signal: opts.signal,
       headers: { range: `bytes=${opts.start}-${opts.end}`, 'accept-encoding': 'identity', 'user-agent': 'friendtorrent' },
     }, (res) => {

@@ -2,10 +2,9 @@
 // aria2c and Transmission accept): at most MAX_TORRENT_BYTES, within a
 // time limit, following a few redirects. Failures are one line naming the
 // link and what went wrong. It only fetches bytes: parsing is the caller's.
-import { get as httpGet } from 'node:http'
 import type { IncomingMessage } from 'node:http'
 import { errorMessage, FriendError } from '../core/types.ts'
-import { httpsModule } from '../discovery/https-module.ts'
+import { httpModuleFor } from '../discovery/http-modules.ts'
 import { MAX_TORRENT_BYTES } from '../metainfo/torrent-file.ts'
 
 export interface TorrentUrlOptions {
@@ -66,7 +65,7 @@ export async function fetchTorrentUrl(url: string, opts: TorrentUrlOptions = {})
 }
 
 async function request(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
-  const get = url.protocol === 'https:' ? (await httpsModule()).get : httpGet
+  const { get } = await httpModuleFor(url)
   return new Promise((resolve, reject) => {
     // No keep-alive agent: nothing stays open once the file is in.
     const req = get(url, { agent: false, signal, headers: { accept: 'application/x-bittorrent, */*' } }, resolve)

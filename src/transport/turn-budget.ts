@@ -4,6 +4,8 @@
 // while this turn has spent less than `budgetMs` on them, else in order in
 // later turns (setImmediate), `budgetMs` per turn. Order is kept: a job never
 // overtakes one queued before it.
+import { monotonicMs } from '../core/clock.ts'
+
 export class TurnBudget {
   readonly #budgetMs: number
   readonly #queue: (() => void)[] = []
@@ -33,7 +35,7 @@ export class TurnBudget {
   }
 
   #spentThisTurnMs(): number {
-    const now = performance.now()
+    const now = monotonicMs()
     if (!this.#turnOpen) {
       this.#turnOpen = true
       this.#turnStartMs = now
@@ -43,8 +45,8 @@ export class TurnBudget {
   }
 
   #drain(): void {
-    const start = performance.now()
-    while (this.#queue.length > 0 && performance.now() - start < this.#budgetMs) this.#queue.shift()!()
+    const start = monotonicMs()
+    while (this.#queue.length > 0 && monotonicMs() - start < this.#budgetMs) this.#queue.shift()!()
     if (this.#queue.length > 0) setImmediate(() => this.#drain())
     else this.#draining = false
   }

@@ -5,8 +5,8 @@
 // connection with a timeout and a size limit; the XML is read with a few
 // anchored patterns, never evaluated. A refusal becomes one line naming the
 // router and its UPnP error (718 ConflictInMappingEntry, 725 OnlyPermanentLeasesSupported, …).
-import http from 'node:http'
 import { createSocket } from 'node:dgram'
+import { httpModule } from '../../discovery/http-modules.ts'
 import type { MappingMethod, Mapped } from './mapping-method.ts'
 
 const MAX_BODY_BYTES = 256 * 1024
@@ -73,7 +73,9 @@ export function soapEnvelope(serviceType: string, action: string, args: [string,
 }
 
 /** One HTTP request on its own connection: status and body (at most MAX_BODY_BYTES). */
-function request(url: string, opts: { method: string; headers?: Record<string, string>; body?: string; signal: AbortSignal }): Promise<{ status: number; body: string }> {
+async function request(url: string, opts: { method: string; headers?: Record<string, string>; body?: string; signal: AbortSignal }): Promise<{ status: number; body: string }> {
+  // Node's http module is loaded at the first router that answers the search.
+  const http = await httpModule()
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: opts.method, agent: false, headers: { connection: 'close', ...opts.headers }, timeout: REQUEST_TIMEOUT_MS, signal: opts.signal }, (res) => {
       const chunks: Buffer[] = []

@@ -12,9 +12,8 @@ import { createSocket } from 'node:dgram'
 import type { RemoteInfo, Socket as DgramSocket } from 'node:dgram'
 import { randomInt } from 'node:crypto'
 import { isIPv4 } from 'node:net'
-import { performance } from 'node:perf_hooks'
 import type { Clock, TimerHandle } from '../../core/clock.ts'
-import { systemClock } from '../../core/clock.ts'
+import { monotonicMs, systemClock } from '../../core/clock.ts'
 import { TypedEmitter } from '../../core/typed-emitter.ts'
 import { HEADER_LENGTH, ST_RESET, ST_SYN, emptyView, looksLikeUtp, parsePacket, writeHeader } from './utp-packet.ts'
 import { RouteMtu } from './route-mtu.ts'
@@ -205,7 +204,7 @@ export class UtpManager extends TypedEmitter<UtpManagerEvents> implements UtpHos
   // --- UtpHost ---------------------------------------------------------------
 
   nowUs(): number {
-    return Math.floor(performance.now() * 1000) >>> 0
+    return Math.floor(monotonicMs() * 1000) >>> 0
   }
 
   send(parts: Buffer | Buffer[], port: number, address: string): void {

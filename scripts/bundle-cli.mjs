@@ -14,7 +14,8 @@
 // builds were in the chunk: 1.2 MB of source, kept whole in V8's heap, where 0.66 MB
 // is needed; the CLI sets NODE_ENV=production before the dashboard loads, main.ts), and
 // Ink's import of @alcalzone/ansi-tokenize gets scripts/ink-ansi-tokenize.mjs (a frame
-// made without ~5 MB of garbage). Issue 15, README "Memory".
+// made without ~5 MB of garbage), its measure-text.js and wrap-text.js get
+// scripts/ink-text-caches.mjs's (caches that do not grow for ever). Issue 15, README "Memory".
 // Identifiers are kept (whitespace and syntax minified only) so stack traces name our
 // functions; dist/bundle/*.js.map maps them back to src/ for `node --enable-source-maps`.
 import { build } from 'esbuild'
@@ -28,6 +29,7 @@ const outdir = resolve(dist, 'bundle')
 const entries = { main: resolve(dist, 'cli', 'main.js'), io: resolve(dist, 'cli', 'io.js') }
 const devtoolsStub = resolve(root, 'scripts', 'react-devtools-stub.mjs')
 const inkAnsiTokenize = resolve(root, 'scripts', 'ink-ansi-tokenize.mjs')
+const inkTextCaches = { './measure-text.js': resolve(root, 'scripts', 'ink-measure-text.mjs'), './wrap-text.js': resolve(root, 'scripts', 'ink-wrap-text.mjs') }
 
 /** React's packages with `process.env.NODE_ENV` read as "production", so their development builds drop out. */
 const reactProductionOnly = {
@@ -40,11 +42,16 @@ const reactProductionOnly = {
   },
 }
 
-/** Ink's (and only Ink's) @alcalzone/ansi-tokenize is scripts/ink-ansi-tokenize.mjs, which wraps the package. */
-const inkAnsiTokenizeWrapper = {
-  name: 'ink-ansi-tokenize',
+/**
+ * In Ink's own modules: @alcalzone/ansi-tokenize is scripts/ink-ansi-tokenize.mjs (which wraps the
+ * package), ./measure-text.js and ./wrap-text.js are scripts/ink-text-caches.mjs's (bounded caches).
+ */
+const inkWrappers = {
+  name: 'ink-wrappers',
   setup(b) {
-    b.onResolve({ filter: /^@alcalzone\/ansi-tokenize$/ }, (args) => (/[\\/]node_modules[\\/]ink[\\/]/.test(args.importer) ? { path: inkAnsiTokenize } : undefined))
+    const fromInk = (args) => /[\\/]node_modules[\\/]ink[\\/]/.test(args.importer)
+    b.onResolve({ filter: /^@alcalzone\/ansi-tokenize$/ }, (args) => (fromInk(args) ? { path: inkAnsiTokenize } : undefined))
+    b.onResolve({ filter: /^\.\/(measure|wrap)-text\.js$/ }, (args) => (fromInk(args) ? { path: inkTextCaches[args.path] } : undefined))
   },
 }
 
@@ -71,6 +78,6 @@ await build({
   // Ink loads React DevTools only when DEV=true; it is not installed, and never needed here.
   alias: { 'react-devtools-core': devtoolsStub },
   external: ['better-sqlite3', 'pg', 'bufferutil', 'utf-8-validate'],
-  plugins: [reactProductionOnly, inkAnsiTokenizeWrapper],
+  plugins: [reactProductionOnly, inkWrappers],
   logLevel: 'warning',
 })

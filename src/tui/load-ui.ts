@@ -11,9 +11,9 @@
 // (ICU's segmenter only for text that needs it), and V8 compiles WebAssembly
 // with Liftoff only, never TurboFan: yoga's module stays in Liftoff code for
 // the life of the dashboard (its tier-up compiled yoga's layout functions with
-// ~7 MB of compiler memory, kept by malloc in the V8 workers' arenas; a
-// frame's layout is ~1 ms either way). Modules compiled afterwards, MSE's RC4
-// among them, tier up as usual (issue 15, README "Memory").
+// ~7 MB of compiler memory, kept by malloc in the V8 workers' arenas; the
+// dashboard's CPU did not rise, bench dashboard-idle). Modules compiled
+// afterwards, MSE's RC4 among them, tier up as usual (issue 15, README "Memory").
 import { setFlagsFromString } from 'node:v8'
 import type { Instance, RenderOptions } from 'ink'
 import type { ReactElement } from 'react'

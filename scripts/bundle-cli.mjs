@@ -15,10 +15,17 @@
 // with all of internal/crypto, node:dns's promises API, node:stream's and node:fs's). A
 // built-in's export is then read only where it is used; `import()` of one stays as it is
 // (loaded when reached).
+// For the dashboard's chunk: React, react-reconciler and scheduler are built with their
+// production code only (their index files pick a build by NODE_ENV at run time, so both
+// builds were in the chunk: 1.2 MB of source, kept whole in V8's heap, where 0.66 MB
+// is needed; the CLI sets NODE_ENV=production before the dashboard loads, main.ts), and
+// Ink's import of @alcalzone/ansi-tokenize gets scripts/ink-ansi-tokenize.mjs (a frame
+// made without ~5 MB of garbage), its measure-text.js and wrap-text.js get
+// scripts/ink-text-caches.mjs's (caches that do not grow for ever). Issue 15, README "Memory".
 // Identifiers are kept (whitespace and syntax minified only) so stack traces name our
 // functions; dist/bundle/*.js.map maps them back to src/ for `node --enable-source-maps`.
 import { build } from 'esbuild'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { builtinModules, createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +35,32 @@ const dist = resolve(root, 'dist')
 const outdir = resolve(dist, 'bundle')
 const entries = { main: resolve(dist, 'cli', 'main.js'), io: resolve(dist, 'cli', 'io.js') }
 const devtoolsStub = resolve(root, 'scripts', 'react-devtools-stub.mjs')
+const inkAnsiTokenize = resolve(root, 'scripts', 'ink-ansi-tokenize.mjs')
+const inkTextCaches = { './measure-text.js': resolve(root, 'scripts', 'ink-measure-text.mjs'), './wrap-text.js': resolve(root, 'scripts', 'ink-wrap-text.mjs') }
+
+/** React's packages with `process.env.NODE_ENV` read as "production", so their development builds drop out. */
+const reactProductionOnly = {
+  name: 'react-production-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/](react|react-reconciler|scheduler)[\\/].*\.js$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replaceAll('process.env.NODE_ENV', '"production"'),
+      loader: 'js',
+    }))
+  },
+}
+
+/**
+ * In Ink's own modules: @alcalzone/ansi-tokenize is scripts/ink-ansi-tokenize.mjs (which wraps the
+ * package), ./measure-text.js and ./wrap-text.js are scripts/ink-text-caches.mjs's (bounded caches).
+ */
+const inkWrappers = {
+  name: 'ink-wrappers',
+  setup(b) {
+    const fromInk = (args) => /[\\/]node_modules[\\/]ink[\\/]/.test(args.importer)
+    b.onResolve({ filter: /^@alcalzone\/ansi-tokenize$/ }, (args) => (fromInk(args) ? { path: inkAnsiTokenize } : undefined))
+    b.onResolve({ filter: /^\.\/(measure|wrap)-text\.js$/ }, (args) => (fromInk(args) ? { path: inkTextCaches[args.path] } : undefined))
+  },
+}
 
 for (const entry of Object.values(entries)) {
   if (!existsSync(entry)) throw new Error(`bundle-cli: ${entry} is missing; run tsc first (npm run build)`)
@@ -83,6 +116,6 @@ await build({
   // Ink loads React DevTools only when DEV=true; it is not installed, and never needed here.
   alias: { 'react-devtools-core': devtoolsStub },
   external: ['better-sqlite3', 'pg', 'bufferutil', 'utf-8-validate'],
-  plugins: [builtinsByRequire],
+  plugins: [builtinsByRequire, reactProductionOnly, inkWrappers],
   logLevel: 'warning',
 })

@@ -26,7 +26,6 @@ export async function eachLimited<T>(items: T[], limit: number, fn: (item: T) =>
   await Promise.all(Array.from({ length: limit }, worker))
 }
 
-
 /**
  * Writes `length` bytes of `data` from `offset` at `position` in `fd`, however
  * many calls that takes. By fs.write's callback in one promise: a FileHandle's

@@ -3,6 +3,9 @@
 // table with FOR UPDATE SKIP LOCKED (a claim older than the claim lifetime
 // may be taken by another worker), tsvector search over a GIN index. The
 // schema is made and migrated here, under an advisory lock, with a version.
+// Several crawlers write the same rows at once: rows are written in info-hash
+// order, and a statement or transaction PostgreSQL aborts as a deadlock or a
+// serialization failure is run again (each of ours may be repeated).
 // `?schema=NAME` in the URL keeps the tables in their own schema.
 // pg is loaded only when this module opens a database.
 import type PgTypes from 'pg'
@@ -16,6 +19,23 @@ import { magnetOf, MAX_SEARCH_LIMIT, pathWords, queryWords, searchText, type Ind
 
 type Pool = PgTypes.Pool
 type PoolClient = PgTypes.PoolClient
+
+/** A batch of new torrents as the INSERT's column arrays, in info-hash order. */
+interface InsertColumns {
+  hash: Buffer[]
+  name: string[]
+  size: number[]
+  pieceLength: number[]
+  pieceCount: number[]
+  fileCount: number[]
+  comment: (string | null)[]
+  createdAt: (number | null)[]
+  collectedAt: number[]
+  category: string[]
+  infoDict: (Buffer | null)[]
+  nameWords: string[]
+  pathWords: string[]
+}
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE torrents (
@@ -81,6 +101,27 @@ function pgText(s: string): string {
 }
 
 const bytes = (hex: string) => Buffer.from(hex, 'hex')
+
+/** SQLSTATEs that ask for the transaction to be run again: serialization_failure, deadlock_detected. */
+const RETRY_STATES = new Set(['40001', '40P01'])
+const MAX_ATTEMPTS = 5
+
+/** `run()`, again after a short random pause when PostgreSQL aborted it as a deadlock or serialization failure. */
+async function retried<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run()
+    } catch (err) {
+      if (attempt >= MAX_ATTEMPTS || !RETRY_STATES.has((err as { code?: string }).code ?? '')) throw err
+      await new Promise((resolve) => setTimeout(resolve, attempt * 20 + Math.random() * 50))
+    }
+  }
+}
+
+/** Byte order of info hashes, the order every writer locks rows in. */
+function byHash(a: Buffer, b: Buffer): number {
+  return Buffer.compare(a, b)
+}
 
 function pgError(err: unknown, where: string): FriendError {
   if (err instanceof FriendError) return err
@@ -148,7 +189,7 @@ export class PgIndexStore implements IndexStore, IndexReader {
 
   async #query<R extends PgTypes.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
     try {
-      return (await this.#pool.query<R>(sql, params)).rows
+      return (await retried(() => this.#pool.query<R>(sql, params))).rows
     } catch (err) {
       throw pgError(err, this.#where)
     }
@@ -162,12 +203,12 @@ export class PgIndexStore implements IndexStore, IndexReader {
   }
 
   async claim(infoHashes: string[], worker: string): Promise<string[]> {
-    const wanted = [...new Set(infoHashes)].filter((h) => HEX_INFO_HASH.test(h) && !this.#options.blocklist?.blocksHash(h)).map(bytes)
+    const wanted = [...new Set(infoHashes)].filter((h) => HEX_INFO_HASH.test(h) && !this.#options.blocklist?.blocksHash(h)).map(bytes).sort(byHash)
     if (wanted.length === 0) return []
     // Every hash not stored gets a claim row (unclaimed) once, whoever asks first...
     await this.#query(
       `INSERT INTO claims (info_hash) SELECT h FROM unnest($1::bytea[]) AS h
-       WHERE NOT EXISTS (SELECT 1 FROM torrents t WHERE t.info_hash = h) ON CONFLICT (info_hash) DO NOTHING`,
+       WHERE NOT EXISTS (SELECT 1 FROM torrents t WHERE t.info_hash = h) ORDER BY h ON CONFLICT (info_hash) DO NOTHING`,
       [wanted],
     )
     // ...then each worker takes the rows nobody holds (or whose holder has gone quiet), skipping rows
@@ -198,15 +239,15 @@ export class PgIndexStore implements IndexStore, IndexReader {
     const stored = await this.storedAmong(allowed.map((t) => t.infoHash))
     const fresh = new Map<string, IndexedTorrent>()
     for (const t of allowed) if (!stored.has(t.infoHash) && !fresh.has(t.infoHash)) fresh.set(t.infoHash, t)
-    const batch = [...fresh.values()]
-    const claimed = torrents.map((t) => t.infoHash).filter((h) => HEX_INFO_HASH.test(h))
+    const batch = [...fresh.values()].sort((a, b) => (a.infoHash < b.infoHash ? -1 : a.infoHash > b.infoHash ? 1 : 0))
+    const claimed = torrents.map((t) => t.infoHash).filter((h) => HEX_INFO_HASH.test(h)).sort()
     if (batch.length === 0) {
       if (claimed.length > 0) await this.#query('DELETE FROM claims WHERE info_hash = ANY($1::bytea[])', [claimed.map(bytes)])
       return
     }
     const now = this.#now()
     const keep = this.#options.keepInfoDicts !== false
-    const columns = {
+    const columns: InsertColumns = {
       hash: batch.map((t) => bytes(t.infoHash)),
       name: batch.map((t) => pgText(t.name)),
       size: batch.map((t) => t.sizeBytes),
@@ -221,6 +262,15 @@ export class PgIndexStore implements IndexStore, IndexReader {
       nameWords: batch.map((t) => searchText(t.name)),
       pathWords: batch.map((t) => pathWords(t.files)),
     }
+    try {
+      await retried(() => this.#insertBatch(columns, fresh, claimed, now))
+    } catch (err) {
+      throw pgError(err, this.#where)
+    }
+  }
+
+  /** One transaction: the new torrents, their files, their claims gone. */
+  async #insertBatch(columns: InsertColumns, fresh: Map<string, IndexedTorrent>, claimed: string[], now: number): Promise<void> {
     let client: PoolClient | undefined
     try {
       client = await this.#pool.connect()
@@ -250,7 +300,7 @@ export class PgIndexStore implements IndexStore, IndexReader {
       await client.query('COMMIT')
     } catch (err) {
       await client?.query('ROLLBACK').catch(() => {})
-      throw pgError(err, this.#where)
+      throw err
     } finally {
       client?.release()
     }

@@ -1,4 +1,4 @@
-// A peer's request queue in its Int32Array ring: first in first out across
+// A peer's request queue (a BlockRing): first in first out across
 // the ring's wrap and its growth, bounded, and a cancel removes only the first
 // equal request, keeping the others' order. Checked against a plain array.
 import assert from 'node:assert/strict'

@@ -329,7 +329,14 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     // A message completed in this chunk means whatever is buffered now began in it.
     if (this.#decoder.bufferedBytes === 0) this.#partialSinceMs = undefined
     else if (items.length > 0 || this.#partialSinceMs === undefined) this.#partialSinceMs = now
-    this.#handleItems(items)
+    // What answering one chunk sends (a request refilled per block, haves, cancels) goes out in one write, not one each.
+    if (items.length < 2) return this.#handleItems(items)
+    this.#socket.cork()
+    try {
+      this.#handleItems(items)
+    } finally {
+      this.#socket.uncork()
+    }
   }
 
   #handleItems(items: DecodedItem[]): void {

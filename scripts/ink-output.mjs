@@ -74,15 +74,19 @@ function change(from, to) {
   return codes
 }
 
-/** Whether code unit `c` is a character that is a grapheme of its own whatever is next to it. */
+/**
+ * Whether code unit `c` is a character that is a grapheme of its own whatever is next to it:
+ * the printable part of src/tui/grapheme-segmenter.ts's set (checked there against ICU for
+ * every pair).
+ */
 function isPlain(c) {
   return (
     (c >= 0x20 && c <= 0x7e) ||
     (c >= 0xa0 && c <= 0x2ff) ||
     (c >= 0x2010 && c <= 0x2027) ||
     (c >= 0x2030 && c <= 0x205e) ||
-    (c >= 0x2070 && c <= 0x20cf) ||
-    (c >= 0x2100 && c <= 0x27bf) ||
+    (c >= 0x2190 && c <= 0x23ff) ||
+    (c >= 0x2500 && c <= 0x27bf) ||
     (c >= 0x2800 && c <= 0x28ff)
   )
 }

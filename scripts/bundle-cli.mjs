@@ -21,7 +21,10 @@
 // is needed; the CLI sets NODE_ENV=production before the dashboard loads, main.ts), and
 // Ink's import of @alcalzone/ansi-tokenize gets scripts/ink-ansi-tokenize.mjs (a frame
 // made without ~5 MB of garbage), its measure-text.js and wrap-text.js get
-// scripts/ink-text-caches.mjs's (caches that do not grow for ever). Issue 15, README "Memory".
+// scripts/ink-text-caches.mjs's (caches that do not grow for ever), and its output.js is
+// scripts/ink-output.mjs (the frame's grid without an object per cell); every string-width
+// measures plain text first with scripts/ink-string-width.mjs (no emoji pattern compiled
+// for "↓" or braille). Issue 15, README "Memory".
 // Identifiers are kept (whitespace and syntax minified only) so stack traces name our
 // functions; dist/bundle/*.js.map maps them back to src/ for `node --enable-source-maps`.
 import { build } from 'esbuild'
@@ -36,7 +39,12 @@ const outdir = resolve(dist, 'bundle')
 const entries = { main: resolve(dist, 'cli', 'main.js'), io: resolve(dist, 'cli', 'io.js') }
 const devtoolsStub = resolve(root, 'scripts', 'react-devtools-stub.mjs')
 const inkAnsiTokenize = resolve(root, 'scripts', 'ink-ansi-tokenize.mjs')
-const inkTextCaches = { './measure-text.js': resolve(root, 'scripts', 'ink-measure-text.mjs'), './wrap-text.js': resolve(root, 'scripts', 'ink-wrap-text.mjs') }
+const stringWidthFast = resolve(root, 'scripts', 'ink-string-width.mjs')
+const inkModules = {
+  './measure-text.js': resolve(root, 'scripts', 'ink-measure-text.mjs'),
+  './wrap-text.js': resolve(root, 'scripts', 'ink-wrap-text.mjs'),
+  './output.js': resolve(root, 'scripts', 'ink-output.mjs'),
+}
 
 /** React's packages with `process.env.NODE_ENV` read as "production", so their development builds drop out. */
 const reactProductionOnly = {
@@ -51,14 +59,41 @@ const reactProductionOnly = {
 
 /**
  * In Ink's own modules: @alcalzone/ansi-tokenize is scripts/ink-ansi-tokenize.mjs (which wraps the
- * package), ./measure-text.js and ./wrap-text.js are scripts/ink-text-caches.mjs's (bounded caches).
+ * package), ./measure-text.js and ./wrap-text.js are scripts/ink-text-caches.mjs's (bounded caches),
+ * ./output.js is scripts/ink-output.mjs (a frame's grid without an object per cell).
  */
 const inkWrappers = {
   name: 'ink-wrappers',
   setup(b) {
     const fromInk = (args) => /[\\/]node_modules[\\/]ink[\\/]/.test(args.importer)
     b.onResolve({ filter: /^@alcalzone\/ansi-tokenize$/ }, (args) => (fromInk(args) ? { path: inkAnsiTokenize } : undefined))
-    b.onResolve({ filter: /^\.\/(measure|wrap)-text\.js$/ }, (args) => (fromInk(args) ? { path: inkTextCaches[args.path] } : undefined))
+    b.onResolve({ filter: /^\.\/(measure-text|wrap-text|output)\.js$/ }, (args) => (fromInk(args) ? { path: inkModules[args.path] } : undefined))
+  },
+}
+
+/**
+ * Every import of string-width gets a module that measures plain text itself
+ * (scripts/ink-string-width.mjs) and hands the rest to the string-width the importer resolves to.
+ */
+const stringWidthFastPath = {
+  name: 'string-width-fast-path',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      // The resolution below comes back through here: then esbuild resolves it as usual.
+      if (args.pluginData?.real) return undefined
+      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { real: true } })
+      if (real.errors.length > 0) return { errors: real.errors }
+      return { path: real.path, namespace: 'string-width-fast-path' }
+    })
+    b.onLoad({ filter: /.*/, namespace: 'string-width-fast-path' }, (args) => ({
+      contents: [
+        `import realStringWidth from ${JSON.stringify(args.path)}`,
+        `import { plainWidth } from ${JSON.stringify(stringWidthFast)}`,
+        'export default function stringWidth(text, options) { return plainWidth(text, options) ?? realStringWidth(text, options) }',
+      ].join('\n'),
+      resolveDir: root,
+      loader: 'js',
+    }))
   },
 }
 
@@ -116,6 +151,6 @@ await build({
   // Ink loads React DevTools only when DEV=true; it is not installed, and never needed here.
   alias: { 'react-devtools-core': devtoolsStub },
   external: ['better-sqlite3', 'pg', 'bufferutil', 'utf-8-validate'],
-  plugins: [builtinsByRequire, reactProductionOnly, inkWrappers],
+  plugins: [builtinsByRequire, reactProductionOnly, inkWrappers, stringWidthFastPath],
   logLevel: 'warning',
 })

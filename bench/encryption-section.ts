@@ -30,7 +30,7 @@ import { exitWithin, ManagedProcess } from '../test/helpers/managed-process.ts'
 import { freePort, tempDir } from '../test/helpers/net.ts'
 import { startTracker, type TestTracker } from '../test/helpers/tracker.ts'
 import { MIB, fixed, formatTable, lastLines, oneLine, runCommand, sha1File } from './measure.ts'
-import { shebangNodeFlags, startSeedSession, stopSeedSession, writeSeedingLibrary } from './our-session.ts'
+import { shebang, startSeedSession, stopSeedSession, writeSeedingLibrary } from './our-session.ts'
 import type { SeedBenchPayload } from './seed-section.ts'
 
 export interface EncryptionRow {
@@ -95,7 +95,7 @@ async function downloadOnce(mode: EncryptionMode, payload: SeedBenchPayload, run
     const started = performance.now()
     const addArgs = ['add', torrentPath, '-o', outDir, '--port', String(await freePort())]
     leecher = cpuProfDir
-      ? new ManagedProcess('friendtorrent', process.execPath, [...shebangNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...addArgs], { env: leechEnv, cwd: REPO_ROOT })
+      ? new ManagedProcess('friendtorrent', process.execPath, [...shebang().nodeFlags, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...addArgs], { env: { ...leechEnv, ...shebang().env }, cwd: REPO_ROOT })
       : new ManagedProcess('friendtorrent', CLI_PATH, addArgs, { env: leechEnv, cwd: REPO_ROOT })
     // The add's own figure is read until it exits (at most 100 ms of CPU short).
     let addCpu = 0

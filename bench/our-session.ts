@@ -73,11 +73,17 @@ export interface RunningSession {
 
 const READY_RE = /session on port (\d+): (\d+) torrents?,/
 
-/** The Node flags of bin/friendtorrent.js's `#!/usr/bin/env -S node …` line, so a profiled run keeps them. */
-export function shebangNodeFlags(): string[] {
+/**
+ * The `NAME=value` settings and the Node flags of bin/friendtorrent.js's
+ * `#!/usr/bin/env -S [NAME=value …] node …` line, so a profiled run keeps them.
+ */
+export function shebang(): { env: Record<string, string>; nodeFlags: string[] } {
   const first = readFileSync(CLI_PATH, 'utf8').split('\n', 1)[0]
-  const m = /^#!\S*env -S node\b(.*)$/.exec(first)
-  return m ? m[1].trim().split(/\s+/).filter(Boolean) : []
+  const m = /^#!\S*env -S ((?:\w+=\S*\s+)*)node\b(.*)$/.exec(first)
+  if (!m) return { env: {}, nodeFlags: [] }
+  const words = (s: string): string[] => s.trim().split(/\s+/).filter(Boolean)
+  const env = Object.fromEntries(words(m[1]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  return { env, nodeFlags: words(m[2]) }
 }
 
 /**
@@ -90,7 +96,7 @@ export async function startSeedSession(env: NodeJS.ProcessEnv, timeoutMs: number
   const started = performance.now()
   const args = ['seed', ...seedArgs]
   const proc = cpuProfDir
-    ? new ManagedProcess('friendtorrent seed', process.execPath, [...shebangNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...args], { env, cwd: REPO_ROOT })
+    ? new ManagedProcess('friendtorrent seed', process.execPath, [...shebang().nodeFlags, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...args], { env: { ...env, ...shebang().env }, cwd: REPO_ROOT })
     : new ManagedProcess('friendtorrent seed', CLI_PATH, args, { env, cwd: REPO_ROOT })
   let timer: NodeJS.Timeout | undefined
   let onData: ((chunk: Buffer) => void) | undefined

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls
 // Runs the compiled, bundled CLI (dist/bundle/, built by `npm install` through `prepare`, or `npm run build`).
 // The small young generation keeps peak memory low at hundreds of MB/s (measured: −25 MB RSS, no loss of speed).
 // The old generation grows by 30 % of what survived a full GC, not by V8's up to ×4: a download's live heap
@@ -18,6 +18,12 @@
 // --no-short-builtin-calls: V8 otherwise maps a second copy of its builtins' code beside the
 // JIT's code range, for shorter calls into them: −0.9 MB for an idle seed, −0.3 MB at a
 // 1 GiB `add`'s peak, CPU time no higher in alternating runs (issue 15, README "Memory").
+// MALLOC_ARENA_MAX=2: glibc's malloc gives threads that allocate at once arenas of their own, up to
+// 8 per core, and each keeps what was freed in it; V8's workers (TurboFan compiles, GC) and libuv's
+// pool are such threads. Two arenas: 1 GiB `add` peak 65.7–66.6 → 64.6–65.5 MB (5 runs each),
+// `seed` to two leechers 64.0–64.3 → 62.3–64.0 MB, CPU time no higher in alternating runs; one arena
+// was as small but the seed slower and +10 % CPU (issue 15, README "Memory"). Other mallocs ignore
+// it; the processes the CLI starts (coreutils' `sync -f`) inherit it, harmlessly.
 import { setFlagsFromString } from 'node:v8'
 const args = process.argv.slice(2)
 let cli

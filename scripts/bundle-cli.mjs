@@ -27,6 +27,8 @@
 // for "↓" or braille). Issue 15, README "Memory".
 // Identifiers are kept (whitespace and syntax minified only) so stack traces name our
 // functions; dist/bundle/*.js.map maps them back to src/ for `node --enable-source-maps`.
+// Minified identifiers were measured (issue 15, README "Memory"): with keepNames the start-up
+// chunks are 12–27 % smaller but an idle seed's heap and RSS larger; without keepNames −0.3 MB at most.
 import { build } from 'esbuild'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { builtinModules, createRequire } from 'node:module'

@@ -86,6 +86,7 @@ export const CONFIG_OPTIONS = {
   webSeeds: { kind: 'boolean', default: true, doc: "download from the web seeds a torrent lists (BEP 19 `url-list`: HTTP(S) servers holding its files), beside peers or with none" },
   indexDatabase: { kind: 'string', default: '', optional: true, doc: 'where the index (`crawl`, `search`) lives: empty = SQLite in `index.sqlite` in the state folder (needs the optional better-sqlite3); `postgres://user:password@host/db` = a PostgreSQL shared by several crawlers (`?schema=NAME` keeps its tables in that schema)' },
   mouse: { kind: 'boolean', default: true, doc: 'the dashboard takes mouse clicks and the wheel (xterm mouse reporting while it runs); the terminal then leaves plain drags to it, and Shift+drag still selects text in most terminals' },
+  crawlResampleSeconds: { kind: 'number', default: 60, min: 1, max: 86_400, integer: true, doc: '`crawl` samples a DHT node (BEP 51) again no sooner than this, whatever shorter interval the node asks for' },
   indexWhileRunning: { kind: 'boolean', default: false, doc: 'a session (`seed`, the dashboard) also crawls the DHT into the index, at a low rate (two metadata fetches at a time), over its own DHT node; needs `dht`' },
   indexBlocklist: {
     kind: 'blocklist',

@@ -49,6 +49,7 @@ export async function runCrawl(argv: string[], io: CliIo): Promise<number> {
       port,
       bootstrap,
       log,
+      tuning: { minSampleIntervalMs: config.crawlResampleSeconds * 1000 },
       onError: (message) => {
         failure = message
         wake?.()

@@ -18,6 +18,8 @@ export interface DashboardSwarm {
   work: TempDir
   tracker: TestTracker
   seeder: OurPeer
+  /** The seeder's upload limit: setRate(0) lifts it (e.g. once a test has seen what needs a slow download). */
+  uploadBucket: TokenBucket
   fixture: Fixture
   server: TmuxServer
   /** Ends the tmux server, the seeder and the tracker, and deletes the work folder. */
@@ -39,9 +41,10 @@ export async function startDashboardSwarm(label: string, uploadBytesPerSecond: n
   try {
     tracker = await startTracker()
     const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: [tracker.httpUrl] })
-    seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, uploadLimiter: new LimiterChain(new TokenBucket(uploadBytesPerSecond)) })
+    const uploadBucket = new TokenBucket(uploadBytesPerSecond)
+    seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, uploadLimiter: new LimiterChain(uploadBucket) })
     await tracker.waitForSeeders(fixture.infoHash, 1, 10_000)
-    return { work, tracker, seeder, fixture, server, stop }
+    return { work, tracker, seeder, uploadBucket, fixture, server, stop }
   } catch (err) {
     await stop()
     throw err

@@ -8,8 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { buildTorrent } from '../helpers/make-torrent.ts'
-import { tempDir } from '../helpers/net.ts'
-import { startOurSeeder } from '../helpers/our-seeder.ts'
+import { tempDir, waitUntil } from '../helpers/net.ts'
+import { startOurSeeder, type OurPeer } from '../helpers/our-seeder.ts'
 import { requireBinaries, startTransmissionLeecher } from '../helpers/real-clients.ts'
 import { startTracker } from '../helpers/tracker.ts'
 
@@ -26,19 +26,21 @@ test('our seed dials transmission-daemon over uTP and it downloads byte for byte
     writeFileSync(join(seedDir, 'to-tr.bin'), b.payload)
     const torrentPath = join(work.path, 'x.torrent')
     writeFileSync(torrentPath, b.torrent)
-    const seeder = await startOurSeeder({ torrentPath, dataDir: seedDir, utp: true })
+    // Transmission announces first, so our seeder hears of it in its first
+    // announce: ours re-announces no sooner than 30 s.
+    const outDir = join(work.path, 'out')
+    const leecher = await startTransmissionLeecher({ torrentPath, dataDir: outDir, utp: true })
+    let seeder: OurPeer | undefined
     const transports = new Set<string>()
     const look = () => {
-      for (const p of seeder.torrent.snapshot().peers) transports.add(p.transport)
+      for (const p of seeder?.torrent.snapshot().peers ?? []) transports.add(p.transport)
     }
-    seeder.torrent.on('peerConnected', look)
     const poll = setInterval(look, 50)
     try {
-      await tracker.waitForSeeders(b.infoHash.toString('hex'), 1, 15_000)
-      const outDir = join(work.path, 'out')
-      const leecher = await startTransmissionLeecher({ torrentPath, dataDir: outDir, utp: true })
       try {
-        await leecher.reannounce()
+        await waitUntil(() => tracker.peerCount(b.infoHash.toString('hex')) >= 1, 15_000, 'transmission to announce to the tracker')
+        seeder = await startOurSeeder({ torrentPath, dataDir: seedDir, utp: true })
+        seeder.torrent.on('peerConnected', look)
         await leecher.waitComplete(90_000)
       } catch (err) {
         throw new Error(`${(err as Error).message}\n--- transmission log ---\n${leecher.logs().slice(-2000)}`)
@@ -49,7 +51,7 @@ test('our seed dials transmission-daemon over uTP and it downloads byte for byte
       assert.ok(transports.has('utp'), `our seeder's peers went over ${[...transports].join(', ') || 'nothing'}, not uTP`)
     } finally {
       clearInterval(poll)
-      await seeder.stop()
+      await seeder?.stop()
     }
   } finally {
     await tracker.close()

@@ -10,9 +10,10 @@ import { test } from 'node:test'
 import { torrentFromInfoDict } from '../../src/cli/index-lookup.ts'
 import { openIndexStore } from '../../src/index/open-store.ts'
 import { parseTorrentFile } from '../../src/metainfo/metainfo.ts'
-import { describeRun, isolatedEnv, runCli, testConfigJson } from '../helpers/cli.ts'
+import { CLI_PATH, describeRun, isolatedEnv, runCli, testConfigJson } from '../helpers/cli.ts'
 import { buildTorrent, ODD_LAYOUT } from '../helpers/make-torrent.ts'
-import { freePort, tempDir } from '../helpers/net.ts'
+import { ManagedProcess } from '../helpers/managed-process.ts'
+import { freePort, tempDir, waitUntil } from '../helpers/net.ts'
 import { startWirePeer } from '../helpers/wire-peer.ts'
 
 test('add of an indexed info hash starts from the stored info dict and downloads byte for byte from a peer that serves no metadata', { timeout: 90_000 }, async () => {
@@ -68,11 +69,17 @@ test('without an index, the same bare info hash fetches metadata as before (and 
   const peer = await startWirePeer({ infoHash: built.infoHash, payload: built.payload, pieceLength: built.pieceLength })
   try {
     const home = join(work.path, 'home')
-    isolatedEnv(home)
+    const env = isolatedEnv(home)
     writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ stateDir: join(work.path, 'state') }))
-    const run = await runCli(['add', meta.infoHashHex, '-o', join(work.path, 'out'), '--port', String(await freePort()), '--peer', `127.0.0.1:${peer.port}`], { timeoutMs: 8_000, homeDir: home })
-    assert.match(run.stdout, /fetching metadata from peers/, describeRun(run))
-    assert.doesNotMatch(run.stdout, /from the index/)
+    // The index is looked at before the add: once it says it is fetching from peers, the choice is made.
+    const add = new ManagedProcess('add', process.execPath, [CLI_PATH, 'add', meta.infoHashHex, '-o', join(work.path, 'out'), '--port', String(await freePort()), '--peer', `127.0.0.1:${peer.port}`], { env, cwd: work.path })
+    try {
+      await waitUntil(() => /fetching metadata from peers/.test(add.logs()) || !add.running, 8_000, `add to fetch metadata from peers:\n${add.tail()}`)
+      assert.match(add.logs(), /fetching metadata from peers/, add.tail())
+      assert.doesNotMatch(add.logs(), /from the index/)
+    } finally {
+      await add.stop()
+    }
   } finally {
     await peer.close()
     await work.cleanup()

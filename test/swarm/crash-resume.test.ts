@@ -27,7 +27,6 @@ test('kill -9 mid-download, restart: resume data is trusted; only pieces after i
   const home = join(work.path, 'home')
   const env = isolatedEnv(home)
   const configFile = join(home, '.config', 'friendtorrent', 'config.json')
-  const port = await freePort()
   const files: TestFile[] = Array.from({ length: 96 }, (_, i) => ({ path: [`part-${String(i).padStart(2, '0')}.bin`], length: 256 * 1024 }))
   const built = buildTorrent({ name: 'many', files, pieceLength: 64 * 1024, announce: [tracker.httpUrl], seed: 77 })
   const torrentPath = join(work.path, 'many.torrent')
@@ -40,7 +39,9 @@ test('kill -9 mid-download, restart: resume data is trusted; only pieces after i
   }
   const seeder = await startOurSeeder({ torrentPath, dataDir: join(work.path, 'seed') })
   const out = join(work.path, 'out')
-  const startSession = (downloadLimitKiBps: number) => {
+  // Each run listens on a port of its own: the seeder holds the killed run's uTP
+  // connection until it times out (~30 s) and refuses the same address as a duplicate meanwhile.
+  const startSession = (downloadLimitKiBps: number, port: number) => {
     writeFileSync(configFile, JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port, resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
     const child = spawn(CLI_PATH, ['seed', '--download'], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     const state = { log: '' }
@@ -55,7 +56,7 @@ test('kill -9 mid-download, restart: resume data is trusted; only pieces after i
     assert.ok(await what(), label)
   }
   try {
-    const first = startSession(2048)
+    const first = startSession(2048, await freePort())
     await until(async () => first.state.log.includes('control socket'), 15_000, `session up: ${first.state.log}`)
     const added = await runCli(['add', torrentPath, '-o', out], { timeoutMs: 15_000, homeDir: home })
     assert.equal(added.code, 0, describeRun(added))
@@ -73,7 +74,7 @@ test('kill -9 mid-download, restart: resume data is trusted; only pieces after i
     assert.ok(atKill < 1, `killed before the end (at ${atKill})`)
     const uploadedBefore = seeder.torrent.snapshot().uploadedBytes
 
-    const second = startSession(0)
+    const second = startSession(0, await freePort())
     await until(async () => (await progress()).state === 'seeding', 40_000, `the download completed after the restart:\n${second.state.log}`)
     const resumed = /resumed many: (\d+) pieces from resume data$/m.exec(second.state.log)
     assert.ok(resumed, `the restart used resume data:\n${second.state.log}\n--- first run ---\n${first.state.log}\n--- resume dir: ${JSON.stringify(readdirSync(join(home, ".local", "share", "friendtorrent", "resume")))}`)
@@ -107,7 +108,6 @@ test('kill -9 at random moments, 22 rounds: every piece verified before a kill i
   const env = isolatedEnv(home)
   const configFile = join(home, '.config', 'friendtorrent', 'config.json')
   const stateDir = join(home, '.local', 'share', 'friendtorrent')
-  const port = await freePort()
   // Odd sizes, so pieces straddle files.
   const files: TestFile[] = Array.from({ length: 24 }, (_, i) => ({ path: [`dir-${i % 3}`, `f-${String(i).padStart(2, '0')}.bin`], length: 400_000 + i * 17_001 }))
   const built = buildTorrent({ name: 'loop', files, pieceLength: 64 * 1024, announce: [tracker.httpUrl], seed: 78 })
@@ -123,8 +123,9 @@ test('kill -9 at random moments, 22 rounds: every piece verified before a kill i
   const seeder = await startOurSeeder({ torrentPath, dataDir: join(work.path, 'seed') })
   const out = join(work.path, 'out')
   const sessions: ManagedProcess[] = []
+  // A port of its own for each run, as in the test above: the seeder refuses a killed run's address until its uTP connection times out.
   const startSession = async (downloadLimitKiBps: number): Promise<ManagedProcess> => {
-    writeFileSync(configFile, JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port, resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
+    writeFileSync(configFile, JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: await freePort(), resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
     const p = new ManagedProcess('friendtorrent seed --download', CLI_PATH, ['seed', '--download'], { env, cwd: REPO_ROOT })
     sessions.push(p)
     const deadline = Date.now() + 20_000

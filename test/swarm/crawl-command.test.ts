@@ -65,8 +65,9 @@ test('crawl indexes a 20-node, 200-torrent loopback DHT: ≥ 95 % within two min
   await waitUntil(() => storedCount(dbFile) >= 190 || !first.running, 120_000, `95 % of 200 torrents indexed (${storedCount(dbFile)} so far)`, 500)
   assert.ok(first.running, first.tail())
   const withinMs = performance.now() - startedAt
-  // Give the rest a little longer (not part of the goal), then stop as a user would.
-  await waitUntil(() => storedCount(dbFile) === 200, 30_000, 'all 200 indexed', 500).catch(() => {})
+  // Give the rest a little longer (not part of the goal), then stop as a user would. A hash
+  // whose fetch failed is retried a minute later, so what is still missing is left to the restart.
+  await waitUntil(() => storedCount(dbFile) === 200, 5_000, 'all 200 indexed', 500).catch(() => {})
   await first.stop()
   assert.equal(await first.exited, 0, first.tail())
   assert.match(first.logs(), /stopped\n/)

@@ -14,6 +14,8 @@ import { ManagedProcess } from '../helpers/managed-process.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
 
 const PG = process.env.FRIENDTORRENT_TEST_PG
+/** How often each crawl samples a node (the crawl's floor, a minute by default, and the nodes' interval). */
+const RESAMPLE_SECONDS = 10
 
 /** The last stats line's hashes seen and fetched. */
 function countsOf(output: string): { seen: number; fetched: number } {
@@ -37,19 +39,19 @@ test('two crawls against one PostgreSQL: the union complete, no duplicates, no h
   t.after(() => dir.cleanup())
   let net: CrawlNet | undefined
   t.after(() => net?.close())
-  net = await startCrawlNet({ nodes: 12, torrents: 120, dir: join(dir.path, 'seeds'), sampleIntervalSeconds: 30, subnet: 73, deferAnnounce: true })
+  net = await startCrawlNet({ nodes: 12, torrents: 120, dir: join(dir.path, 'seeds'), sampleIntervalSeconds: RESAMPLE_SECONDS, subnet: 73, deferAnnounce: true })
 
   const crawls = ['a', 'b'].map((name) => {
     const home = join(dir.path, name)
     mkdirSync(join(home, '.config', 'friendtorrent'), { recursive: true })
-    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ dht: true, dhtBootstrap: net!.bootstrap, indexDatabase: url.toString() }))
+    writeFileSync(join(home, '.config', 'friendtorrent', 'config.json'), testConfigJson({ dht: true, dhtBootstrap: net!.bootstrap, indexDatabase: url.toString(), crawlResampleSeconds: RESAMPLE_SECONDS }))
     const proc = new ManagedProcess(`crawl ${name}`, process.execPath, [CLI_PATH, 'crawl'], { env: isolatedEnv(home), cwd: home })
     t.after(() => proc.stop())
     return proc
   })
   await waitUntil(() => crawls.every((c) => /crawling the DHT from UDP port/.test(c.logs())) || crawls.some((c) => !c.running), 30_000, 'both crawls running', 200)
-  // Torrents appear over 40 s while both sample the nodes (each node once a minute, at times of their own): both get work, and race for hashes they both saw.
-  await net.announce(40_000)
+  // Torrents appear over 20 s while both sample the nodes (each node every 10 s, at times of their own): both get work, and race for hashes they both saw.
+  await net.announce(20_000)
   const count = async () => {
     try {
       return Number((await client.query(`SELECT count(*) AS n FROM ${schema}.torrents`)).rows[0].n)

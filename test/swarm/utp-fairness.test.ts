@@ -29,8 +29,8 @@ const LINK = { rate: '40mbit', burst: '64kb', latency: '300ms' }
 const LINK_BYTES_PER_S = 40e6 / 8
 const SIZE = 160 * 1024 * 1024
 const PIECE = 256 * 1024
-const ALONE_MS = 8000
-const SHARED_MS = 15000
+const ALONE_MS = 4000
+const SHARED_MS = 8000
 const BULK_PORT = 7001
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 

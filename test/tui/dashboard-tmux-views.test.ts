@@ -15,13 +15,15 @@ import type { DashboardSwarm } from '../helpers/dashboard-swarm.ts'
 import { sh } from '../helpers/tmux.ts'
 
 const BRAILLE = /[\u2801-\u28ff]/
+const UPLOAD_BYTES_PER_SECOND = 96 * 1024
 
 describe('dashboard views in real terminals (tmux)', () => {
   let swarm: DashboardSwarm
 
   before(async () => {
-    // ~3 MB at 96 KiB/s: about 30 s, long enough to ban the seeder and watch the graph mid-way.
-    swarm = await startDashboardSwarm('dash-views', 96 * 1024)
+    // ~3 MB at 96 KiB/s: about 30 s, long enough to ban the seeder and watch the
+    // graph mid-way; each case lifts the limit once it has seen those.
+    swarm = await startDashboardSwarm('dash-views', UPLOAD_BYTES_PER_SECOND)
   })
 
   after(() => swarm?.stop())
@@ -32,6 +34,7 @@ describe('dashboard views in real terminals (tmux)', () => {
   ] as const) {
     it(`${columns}×${rows}: the tree folds, the rate graph moves, a ban takes effect and lifts`, async () => {
       const session = `v${columns}`
+      swarm.uploadBucket.setRate(UPLOAD_BYTES_PER_SECOND)
       const { screen, keys, waitScreen, start } = swarm.server.pane(session)
       // One key at a time: keys sent together reach Ink as one chunk, read as typed text.
       const press = async (...k: string[]) => {
@@ -102,6 +105,8 @@ describe('dashboard views in real terminals (tmux)', () => {
       await waitScreen('the flat list', (s) => s.includes('nested/deeper/beta.bin'))
       keys('t')
 
+      // Seen what needs a download under way: the rest at full speed.
+      swarm.uploadBucket.setRate(0)
       keys('Escape')
       await waitScreen('100 % and seeding', (s) => /100\.0% seeding/.test(s), 60_000)
       await assertSameTree(swarm.fixture.payloadDir, dl)

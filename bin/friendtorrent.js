@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls --no-concurrent-recompilation
 // Runs the compiled, bundled CLI (dist/bundle/, built by `npm install` through `prepare`, or `npm run build`).
 // The small young generation keeps peak memory low at hundreds of MB/s (measured: −25 MB RSS, no loss of speed).
 // The old generation grows by 30 % of what survived a full GC, not by V8's up to ×4: a download's live heap
@@ -24,6 +24,11 @@
 // `seed` to two leechers 64.0–64.3 → 62.3–64.0 MB, CPU time no higher in alternating runs; one arena
 // was as small but the seed slower and +10 % CPU (issue 15, README "Memory"). Other mallocs ignore
 // it; the processes the CLI starts (coreutils' `sync -f`) inherit it, harmlessly.
+// --no-concurrent-recompilation: TurboFan compiles on the main thread, not on a worker, so its
+// zone memory comes from and goes back to the main thread's arena (a compile takes milliseconds,
+// and a download compiles a few dozen functions). Alternating with MALLOC_ARENA_MAX=2 alone:
+// 512 MiB `add` 64.2–65.2 → 63.9–64.4 MB, `seed` to two leechers 63.3–63.5 → 62.1–62.3 MB, the
+// dashboard's session 74–75 → 69–71 MB; download and upload speed no lower (issue 15, README "Memory").
 import { setFlagsFromString } from 'node:v8'
 const args = process.argv.slice(2)
 let cli

@@ -17,11 +17,14 @@
 // IP address while its old connection is dead at its end (killed and
 // restarted, or a NAT that reused its mapping) gets the new one, and the old
 // one is closed. Dead means: the new one comes from the old one's very
-// address and port (TCP cannot hold one address pair twice, and one UDP
-// socket redials uTP only when it lost the first), or the old one has
-// received nothing for SILENT_REPLACE_MS. Only the peer's own dial counts (a
-// live peer never dials what it is connected to), and only from the old
-// one's IP address: a stranger with a copied peer id cannot churn it.
+// address and port over the same transport (TCP cannot hold one address
+// pair twice, and one UDP socket redials uTP only when it lost the first),
+// or the old one has received nothing for SILENT_REPLACE_MS. Only the peer's
+// own dial counts (a live peer never dials what it is connected to), and
+// only from the old one's IP address: a stranger with a copied peer id or
+// listen port cannot churn it. (Someone who forges UDP source addresses can
+// pose as a peer's uTP endpoint; uTP has no defence against that anyway: a
+// forged RESET closes a connection as surely.)
 // Pure: no sockets.
 
 export interface DuplicateSide {
@@ -33,13 +36,15 @@ export interface DuplicateSide {
 
 /**
  * How long an old connection has received nothing before a new dial from its
- * peer replaces it. An active connection receives something every round
- * trip (requests, blocks, haves); the two handshakes of a simultaneous open
- * finish within a round trip or two of each other, a lost SYN adds 1 s (TCP's
- * first retry). 5 s is past both, and far below the 28 s an old uTP
- * connection took to time out.
+ * peer replaces it. Against a simultaneous open misread: its two handshakes
+ * finish within a round trip or two of each other (a lost SYN adds TCP's
+ * first retry, 1 s), and a peer sends its bitfield and extension handshake
+ * right after its handshake, so the older one has spoken well within 3 s.
+ * Not longer: the new connection refused, a peer only redials after its
+ * backoff (ours 30 s), and a client restarted by a supervisor is back in a
+ * second or two, much less than the 28 s a dead uTP connection lasted.
  */
-export const SILENT_REPLACE_MS = 5_000
+export const SILENT_REPLACE_MS = 3_000
 
 /** What tells an old connection its peer lost (see the header): measured by the swarm. */
 export interface Staleness {

@@ -3,6 +3,8 @@
 // same peer id. The seeder still holds the dead connection; the new one must
 // replace it at once (not be refused as a duplicate until the old one times
 // out), the old one closing with its reason, and the new one is served.
+// Over TCP the peer comes back from another port: its old connection, open
+// but silent, is replaced once silent SILENT_REPLACE_MS (a fake clock).
 import assert from 'node:assert/strict'
 import { createSocket } from 'node:dgram'
 import type { Socket as DgramSocket } from 'node:dgram'
@@ -10,13 +12,16 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { makeOddLayout } from '../../fixtures/make-fixtures.ts'
 import { newPeerId } from '../../src/core/peer-id.ts'
+import { DUPLICATE_CONNECTION, SILENT_REPLACE_MS } from '../../src/torrent/duplicate-connection.ts'
 import { UtpManager } from '../../src/transport/utp/utp-manager.ts'
 import type { UtpSocket } from '../../src/transport/utp/utp-socket.ts'
 import { Decoder } from '../../src/wire/decoder.ts'
 import type { DecodedItem } from '../../src/wire/decoder.ts'
 import { encodeHandshake } from '../../src/wire/handshake.ts'
 import { encode } from '../../src/wire/messages.ts'
+import { FakeClock } from '../helpers/fake-clock.ts'
 import { tempDir, waitUntil } from '../helpers/net.ts'
+import { connectWirePeer, type WireClient } from '../helpers/wire-peer.ts'
 import { startOurSeeder } from '../helpers/our-seeder.ts'
 
 interface UtpPeer {
@@ -94,6 +99,57 @@ test('a uTP peer that vanished and redials from the same port replaces its dead 
     assert.equal(peersNow[0].key, `127.0.0.1:${port}`)
   } finally {
     for (const p of peers) await p.utp.close().catch(() => {})
+    await seeder?.stop()
+    await work.cleanup()
+  }
+})
+
+test('a TCP peer whose old connection went silent comes back from another port: replaced once silent, refused while live', { timeout: 60_000 }, async () => {
+  const work = tempDir('ft-dupconn-restart-tcp')
+  const clock = new FakeClock(Date.now())
+  let seeder: Awaited<ReturnType<typeof startOurSeeder>> | undefined
+  const clients: WireClient[] = []
+  try {
+    const fixture = await makeOddLayout(join(work.path, 'fixture'), { announce: ['http://127.0.0.1:9/announce'] })
+    seeder = await startOurSeeder({ torrentPath: fixture.torrentPath, dataDir: fixture.payloadDir, useTrackers: false, clock })
+    const s = seeder
+    const disconnected: { key: string; reason: string }[] = []
+    s.torrent.on('peerDisconnected', (key, reason) => disconnected.push({ key, reason }))
+    const failed: { key: string; reason: string }[] = []
+    s.torrent.on('peerFailed', (key, reason) => failed.push({ key, reason }))
+    const peerId = newPeerId()
+    const dial = async (): Promise<WireClient> => {
+      const c = await connectWirePeer({ port: s.port, infoHash: s.meta.infoHash, peerId })
+      clients.push(c)
+      return c
+    }
+    const keys = () => s.torrent.snapshot().peers.map((p) => p.key)
+
+    // Its box stops answering: the connection stays open, nothing more comes.
+    const old = await dial()
+    await waitUntil(() => keys().includes(old.key), 10_000, 'the seeder holding the peer')
+
+    // Back at once, while the old one spoke under SILENT_REPLACE_MS ago: refused, the old one kept.
+    const early = await dial()
+    await early.until(() => early.closed, 'the early redial refused')
+    assert.deepEqual(failed.map((f) => f.reason), [DUPLICATE_CONNECTION])
+    assert.deepEqual(keys(), [old.key])
+
+    clock.advance(SILENT_REPLACE_MS)
+    const again = await dial()
+    await waitUntil(() => keys().includes(again.key), 10_000, 'the new connection a peer')
+    await old.until(() => old.closed, 'the silent connection closed')
+    assert.deepEqual(keys(), [again.key])
+    assert.deepEqual(disconnected.map((d) => d.key), [old.key])
+    assert.match(disconnected[0].reason, /^replaced: the peer connected again, this connection received nothing for 3\.0 s$/)
+    // Served over the new connection.
+    again.send(encode({ type: 'interested' }))
+    await again.until(() => again.received.includes('unchoke') || again.closed, 'unchoked on the new connection')
+    again.send(encode({ type: 'request', index: 0, begin: 0, length: 16 * 1024 }))
+    await again.until(() => again.blocks > 0 || again.closed, 'a block on the new connection')
+    assert.equal(again.closed, false)
+  } finally {
+    for (const c of clients) c.close()
     await seeder?.stop()
     await work.cleanup()
   }

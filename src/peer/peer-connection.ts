@@ -267,6 +267,11 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     return this.#outstanding.clear()
   }
 
+  /** How long nothing has arrived from the peer (a silent connection may be dead at its end). */
+  silentForMs(): number {
+    return this.#clock.now() - this.#lastReceivedAtMs
+  }
+
   /** Oldest outstanding request's age, for timeouts. */
   oldestRequestAgeMs(): number {
     return this.#outstanding.oldestAgeMs(this.#clock.now())

@@ -5,7 +5,8 @@
 // Every socket of a torrent is dialled or accepted here, and nowhere else.
 // It keeps one connection per peer: our own addresses are never dialled, and
 // of two connections with one peer (same peer id, or same IP and listen port)
-// both ends close the same one (duplicate-connection.ts).
+// both ends close the same one (duplicate-connection.ts); a new one the peer
+// dials while the old one is dead at its end replaces the old one.
 // It reports each connection's life (made, ready, closed) and each attempt
 // that never became one to its owner as events. It never reads what a peer
 // says after the handshake, nor decides what to request or whom to unchoke.
@@ -27,7 +28,8 @@ import { PeerConnection, SELF_CONNECTION } from '../peer/peer-connection.ts'
 import type { DecodedItem, Decoder } from '../wire/decoder.ts'
 import type { ExtendedHandshake } from '../wire/extension.ts'
 import type { Handshake } from '../wire/handshake.ts'
-import { DUPLICATE_CONNECTION, keepOnDuplicate } from './duplicate-connection.ts'
+import { DUPLICATE_CONNECTION, keepOnDuplicate, replacedReason, replacesStale } from './duplicate-connection.ts'
+import type { DuplicateCase } from './duplicate-connection.ts'
 import type { PeerSnapshot } from './torrent-types.ts'
 
 export interface SwarmOptions {
@@ -378,7 +380,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       release()
       this.#handshaking.delete(pc)
       if (ready) {
-        this.#connections.delete(key)
+        if (this.#connections.get(key) === pc) this.#connections.delete(key)
         const now = this.#clock.now()
         for (const listenKey of this.#listenKeysOf.get(pc) ?? []) {
           if (this.#byListenKey.get(listenKey) !== pc) continue
@@ -411,19 +413,28 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
    * duplicate-connection.ts gives up (nothing held against the peer) and
    * returns whether `fresh` stays. The address the loser was dialled at stays
    * connected, bound to the keeper, so it is not dialled again meanwhile.
+   * An existing connection replaced closes as any peer leaving does: its
+   * requests go back to the picker.
    */
   #keepFresh(existing: PeerConnection, fresh: PeerConnection, remoteListenPort: number): boolean {
-    const keep = keepOnDuplicate({
+    const silentMs = existing.silentForMs()
+    const c: DuplicateCase = {
       ourPeerId: this.#opts.peerId,
       ourListenPort: this.#opts.listenPort,
       remoteListenPort: remoteListenPort || (existing.outgoing ? existing.remotePort : 0),
       existing: { outgoing: existing.outgoing, remotePeerId: existing.remotePeerId ?? Buffer.alloc(20) },
       fresh: { outgoing: fresh.outgoing, remotePeerId: fresh.remotePeerId ?? Buffer.alloc(20) },
-    })
+      staleness: {
+        sameHost: existing.remoteAddress === fresh.remoteAddress,
+        sameEndpoint: existing.key === fresh.key && existing.transport === fresh.transport,
+        existingSilentMs: silentMs,
+      },
+    }
+    const keep = keepOnDuplicate(c)
     const [keeper, loser] = keep === 'fresh' ? [fresh, existing] : [existing, fresh]
     // Bound to the keeper first, so the loser's close neither frees them nor lets them be dialled.
     for (const listenKey of [...(this.#listenKeysOf.get(loser) ?? []), ...(loser.outgoing ? [loser.key] : [])]) this.#bindListenKey(keeper, listenKey)
-    loser.close(DUPLICATE_CONNECTION)
+    loser.close(replacesStale(c) ? replacedReason(silentMs) : DUPLICATE_CONNECTION)
     return keeper === fresh
   }
 

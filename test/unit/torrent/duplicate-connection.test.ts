@@ -2,7 +2,7 @@
 // checked from both ends: our view and the peer's (ids and directions swapped).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { keepOnDuplicate, type DuplicateCase } from '../../../src/torrent/duplicate-connection.ts'
+import { SILENT_REPLACE_MS, keepOnDuplicate, replacesStale, type DuplicateCase } from '../../../src/torrent/duplicate-connection.ts'
 
 const LOW = Buffer.from('-FT0001-aaaaaaaaaaaa')
 const HIGH = Buffer.from('-FT0001-zzzzzzzzzzzz')
@@ -71,4 +71,37 @@ test('same IP and listen port under another peer id: the lower listen port keeps
       assert.equal(libtorrentKeeps, want)
     }
   }
+})
+
+test('the peer dials again while its old connection is dead at its end: the new one replaces it', () => {
+  const base = { ourPeerId: HIGH, ourListenPort: 6881, remoteListenPort: 6882 }
+  const silent = SILENT_REPLACE_MS
+  for (const existingOutgoing of [true, false]) {
+    // Silent long enough, from the same IP address: replaced, whoever dialled the old one.
+    const c: DuplicateCase = { ...base, existing: { outgoing: existingOutgoing, remotePeerId: LOW }, fresh: { outgoing: false, remotePeerId: LOW }, staleness: { sameHost: true, sameEndpoint: false, existingSilentMs: silent } }
+    assert.equal(keepOnDuplicate(c), 'fresh')
+    assert.equal(replacesStale(c), true)
+    // Not silent long enough: the tie-break rules decide, as before.
+    const live = { ...c, staleness: { sameHost: true, sameEndpoint: false, existingSilentMs: silent - 1 } }
+    assert.equal(replacesStale(live), false)
+    assert.equal(keepOnDuplicate(live), keepOnDuplicate({ ...c, staleness: undefined }))
+    // Another IP address (a copied peer id): never replaced, however silent.
+    const stranger = { ...c, staleness: { sameHost: false, sameEndpoint: false, existingSilentMs: 10 * silent } }
+    assert.equal(replacesStale(stranger), false)
+    // Our own dial never replaces: the peer may still hold the old one and keep it.
+    const ours: DuplicateCase = { ...c, existing: { outgoing: !existingOutgoing, remotePeerId: LOW }, fresh: { outgoing: true, remotePeerId: LOW } }
+    assert.equal(replacesStale(ours), false)
+  }
+})
+
+test('a second incoming connection from the very address and port of the first replaces it at once; a uTP simultaneous open does not', () => {
+  const base = { ourPeerId: HIGH, ourListenPort: 6881, remoteListenPort: 6882 }
+  const sameEndpoint = { sameHost: true, sameEndpoint: true, existingSilentMs: 0 }
+  // Both dialled by the peer from one address and port: its old one is gone (TCP cannot hold the pair twice).
+  const redial: DuplicateCase = { ...base, existing: { outgoing: false, remotePeerId: LOW }, fresh: { outgoing: false, remotePeerId: LOW }, staleness: sameEndpoint }
+  assert.equal(keepOnDuplicate(redial), 'fresh')
+  // uTP dials from the listen port: one each way from the same endpoints is a simultaneous open, for the tie-break.
+  const simultaneous: DuplicateCase = { ...redial, existing: { outgoing: true, remotePeerId: LOW }, staleness: sameEndpoint }
+  assert.equal(replacesStale(simultaneous), false)
+  assert.equal(keepOnDuplicate(simultaneous), keepOnDuplicate({ ...simultaneous, staleness: undefined }))
 })

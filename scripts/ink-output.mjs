@@ -15,9 +15,8 @@
 import sliceAnsi from 'slice-ansi'
 import stringWidth from 'string-width'
 import { ansiCodesToString, diffAnsiCodes, reduceAnsiCodesIncremental, styledCharsFromTokens, tokenize } from '@alcalzone/ansi-tokenize'
+import { remember } from './ink-text-caches.mjs'
 
-/** Entries a cache holds before it is emptied (styles met, widths, style changes). */
-const CACHE_LIMIT = 1000
 const NO_STYLES = Object.freeze([])
 
 /** The grid, reused by every frame: per row, each cell's text (undefined: nothing) and styles. */
@@ -31,11 +30,6 @@ const afterCode = new Map()
 /** The codes that go from one style to another in a row's string. */
 const changes = new Map()
 
-function remember(cache, key, value) {
-  if (cache.size >= CACHE_LIMIT) cache.clear()
-  cache.set(key, value)
-  return value
-}
 
 function charWidth(char) {
   return widths.get(char) ?? remember(widths, char, Math.max(1, stringWidth(char)))
@@ -47,9 +41,7 @@ function applyCode(from, code) {
   let to = byCode.get(code)
   if (to === undefined) {
     to = reduceAnsiCodesIncremental(from, tokenize(code))
-    if (to.length === 0) to = NO_STYLES
-    if (byCode.size >= CACHE_LIMIT) byCode.clear()
-    byCode.set(code, to)
+    to = remember(byCode, code, to.length === 0 ? NO_STYLES : to)
   }
   return to
 }
@@ -67,9 +59,7 @@ function change(from, to) {
   if (byTo === undefined) byTo = remember(changes, from, new Map())
   let codes = byTo.get(to)
   if (codes === undefined) {
-    codes = ansiCodesToString(diffAnsiCodes(from, to))
-    if (byTo.size >= CACHE_LIMIT) byTo.clear()
-    byTo.set(to, codes)
+    codes = remember(byTo, to, ansiCodesToString(diffAnsiCodes(from, to)))
   }
   return codes
 }

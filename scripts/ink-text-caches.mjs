@@ -13,7 +13,8 @@ export const CACHE_LIMIT = 1000
 const measured = new Map()
 const wrapped = new Map()
 
-function remember(cache, key, value) {
+/** Stores `value` under `key` and returns it; a cache at CACHE_LIMIT entries is emptied first. */
+export function remember(cache, key, value) {
   if (cache.size >= CACHE_LIMIT) cache.clear()
   cache.set(key, value)
   return value

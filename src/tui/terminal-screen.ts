@@ -59,10 +59,11 @@ export function takeTerminal(opts: { stdout: NodeJS.WriteStream & { fd: number }
     write(enter)
     opts.onResume()
   }
-  write(enter)
+  // The handlers first: a stop or an exit that comes as soon as the screen is taken puts it back.
   process.on('exit', release)
   process.on('uncaughtExceptionMonitor', release)
   process.on('SIGTSTP', suspend)
   process.on('SIGCONT', onContinue)
+  write(enter)
   return { release, suspend }
 }

@@ -91,7 +91,6 @@ async function request(url: URL, opts: RangeGetOptions): Promise<IncomingMessage
   return new Promise((resolve, reject) => {
     const req = client.get(url, {
       agent: opts.agents.for(url, client),
-      signal: opts.signal,
       headers: { range: `bytes=${opts.start}-${opts.end}`, 'accept-encoding': 'identity', 'user-agent': 'friendtorrent' },
     }, (res) => {
       // An abort can error the answer before its reader listens: never an uncaught exception (the reader still sees it).
@@ -100,6 +99,17 @@ async function request(url: URL, opts: RangeGetOptions): Promise<IncomingMessage
     })
     // Kept for the request's life: an abort after the answer is in still errors it.
     req.on('error', (err) => reject(new WebSeedError(errorMessage(err), false)))
+    // Aborted by destroying the request without an error, not through Node's `signal` option:
+    // that destroys it, and its socket, with an AbortError, which a fresh-clone run saw
+    // escape as an uncaught exception when a bad web seed was dropped mid-answer. Without
+    // an error, an unanswered request fails with "socket hang up" and an answer being read
+    // ends short ("aborted"); the caller reports its own reason either way.
+    const abort = () => req.destroy()
+    if (opts.signal.aborted) abort()
+    else {
+      opts.signal.addEventListener('abort', abort, { once: true })
+      req.once('close', () => opts.signal.removeEventListener('abort', abort))
+    }
   })
 }
 

@@ -1,7 +1,7 @@
 // One connection to one remote peer for one torrent: the socket, the wire
 // codec, choke/interest state both ways, what the peer has, the requests we
 // have outstanding at it (kept by outstanding-requests.ts), keep-alive and idle
-// timeouts, and rate meters; peer-connection-types.ts holds its options and events.
+// timeouts, and rate meters; peer-connection-types.ts holds its options, events and limits.
 // The only module that reads or writes peer sockets. It decides nothing about
 // which blocks to fetch or whom to upload to: it reports, the torrent decides.
 import { transportOf } from '../transport/peer-socket.ts'
@@ -15,6 +15,7 @@ import type { BlockRef } from '../core/types.ts'
 import { Decoder, WireError } from '../wire/decoder.ts'
 import type { DecodedItem } from '../wire/decoder.ts'
 import { OutstandingRequests } from './outstanding-requests.ts'
+import { DEFAULT_PEER_REQQ, HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS, KEEP_ALIVE_MS, MAX_MESSAGE_LENGTH, MESSAGE_TIMEOUT_MS, SELF_CONNECTION } from './peer-connection-types.ts'
 import type { PeerConnectionEvents, PeerConnectionOptions } from './peer-connection-types.ts'
 import { encodeExtended, decodeExtendedHandshake, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID } from '../wire/extension.ts'
 import type { ExtendedHandshake } from '../wire/extension.ts'
@@ -23,24 +24,7 @@ import type { Handshake } from '../wire/handshake.ts'
 import { encode, encodePieceHeader } from '../wire/messages.ts'
 import type { HashRange, Message } from '../wire/messages.ts'
 
-/** BEP 3 peers drop a connection after 2 minutes of silence; we speak at least every 90 s. */
-const KEEP_ALIVE_MS = 90_000
-const IDLE_TIMEOUT_MS = 180_000
-const HANDSHAKE_TIMEOUT_MS = 15_000
-/**
- * A message begun must be finished within this long. The idle timeout alone
- * would let a peer trickle one byte a minute and hold a connection (and up to
- * a max-size message buffer) for ever; an honest 16 KiB block at this limit
- * still arrives at 270 B/s.
- */
-export const MESSAGE_TIMEOUT_MS = 60_000
-/** BEP 10 says libtorrent's default reqq is 250; we assume that when a peer does not say. */
-export const DEFAULT_PEER_REQQ = 250
-/** The close reason when the remote peer id is our own. */
-export const SELF_CONNECTION = 'connected to ourselves'
-/** Largest piece message we accept: a 16 KiB block is the norm, 128 KiB is what some clients allow. */
-const MAX_MESSAGE_LENGTH = 1024 * 1024 + 16
-
+export { DEFAULT_PEER_REQQ, MESSAGE_TIMEOUT_MS, SELF_CONNECTION } from './peer-connection-types.ts'
 export type { PeerConnectionEvents, PeerConnectionOptions } from './peer-connection-types.ts'
 
 export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {

@@ -16,6 +16,7 @@ import sliceAnsi from 'slice-ansi'
 import stringWidth from 'string-width'
 import { ansiCodesToString, diffAnsiCodes, reduceAnsiCodesIncremental, styledCharsFromTokens, tokenize } from '@alcalzone/ansi-tokenize'
 import { remember } from './ink-text-caches.mjs'
+import { sgrEnd } from './ink-string-width.mjs'
 
 const NO_STYLES = Object.freeze([])
 
@@ -79,17 +80,6 @@ function isPlain(c) {
     (c >= 0x2500 && c <= 0x27bf) ||
     (c >= 0x2800 && c <= 0x28ff)
   )
-}
-
-/** The end of the SGR sequence `\x1b[…m` at `i` (the index of its m), or -1. */
-function sgrEnd(line, i) {
-  if (line.charCodeAt(i + 1) !== 0x5b) return -1
-  for (let j = i + 2; j < line.length; j++) {
-    const c = line.charCodeAt(j)
-    if (c === 0x6d) return j
-    if (c !== 0x3b && (c < 0x30 || c > 0x39)) return -1
-  }
-  return -1
 }
 
 /** Whether `line` is only plain characters and SGR sequences. */

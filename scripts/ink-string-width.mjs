@@ -25,6 +25,17 @@ function isNarrow(c) {
   return narrow && !EMOJI_WITH_TEXT_PRESENTATION.has(c)
 }
 
+/** The end of the SGR sequence `\x1b[…m` at `i` (the index of its m), or -1. */
+export function sgrEnd(text, i) {
+  if (text.charCodeAt(i + 1) !== 0x5b) return -1
+  for (let j = i + 2; j < text.length; j++) {
+    const c = text.charCodeAt(j)
+    if (c === 0x6d) return j
+    if (c !== 0x3b && (c < 0x30 || c > 0x39)) return -1
+  }
+  return -1
+}
+
 /** The columns of `text` if it is only narrow characters and SGR sequences (`\x1b[…m`) and no options are given, else undefined. */
 export function plainWidth(text, options) {
   if (typeof text !== 'string' || options !== undefined) return undefined
@@ -32,14 +43,9 @@ export function plainWidth(text, options) {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (c === 0x1b) {
-      if (text.charCodeAt(i + 1) !== 0x5b) return undefined
-      let j = i + 2
-      for (; j < text.length; j++) {
-        const d = text.charCodeAt(j)
-        if (d !== 0x3b && (d < 0x30 || d > 0x39)) break
-      }
-      if (text.charCodeAt(j) !== 0x6d) return undefined
-      i = j
+      const end = sgrEnd(text, i)
+      if (end === -1) return undefined
+      i = end
     } else if (isNarrow(c)) width++
     else return undefined
   }

@@ -123,9 +123,13 @@ test('kill -9 at random moments, 22 rounds: every piece verified before a kill i
   const seeder = await startOurSeeder({ torrentPath, dataDir: join(work.path, 'seed') })
   const out = join(work.path, 'out')
   const sessions: ManagedProcess[] = []
-  // A port of its own for each run, as in the test above: the seeder refuses a killed run's address until its uTP connection times out.
+  // Every run on the same port, as a user restarting would: the seeder still holds the killed
+  // run's uTP connection, and the restarted run's dial from that address replaces it at once
+  // (duplicate-connection.ts); dead connections from other ports would pile up against the
+  // seeder's limit of connections per IP instead.
+  const port = await freePort()
   const startSession = async (downloadLimitKiBps: number): Promise<ManagedProcess> => {
-    writeFileSync(configFile, JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: await freePort(), resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
+    writeFileSync(configFile, JSON.stringify({ dht: false, lsd: false, portForwarding: false, listenPort: port, resumeSaveIntervalSeconds: 1, downloadLimitKiBps }))
     const p = new ManagedProcess('friendtorrent seed --download', CLI_PATH, ['seed', '--download'], { env, cwd: REPO_ROOT })
     sessions.push(p)
     const deadline = Date.now() + 20_000

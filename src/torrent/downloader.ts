@@ -37,9 +37,10 @@ const MAX_QUEUE_DEPTH = 256
  * Verified bytes waiting for the disk before peers' sockets wait too. Writes to
  * the page cache stall for tens of ms at times (writeback); the kernel's socket
  * buffers, not ours, hold what arrives meanwhile (issue 15: 8 → 2 MiB of piece
- * buffers at the same speed).
+ * buffers at the same speed; 2 → 1 MiB: a 1 GiB `add` peaks 1.3–2.5 MB lower,
+ * no slower in 10 alternating runs, ~8 % more CPU for the more frequent pauses).
  */
-const DEFAULT_MAX_UNWRITTEN_BYTES = 2 * 1024 * 1024
+const DEFAULT_MAX_UNWRITTEN_BYTES = 1024 * 1024
 const POOL_SLACK = 4 // pooled piece buffers beyond the write cap: pieces being assembled meanwhile
 
 export interface DownloaderOptions {
@@ -56,7 +57,7 @@ export interface DownloaderOptions {
   pieceMemory?: BudgetShare
   /** The session's pools of piece buffers (one per piece size), so free ones are kept once for all its torrents. Default: its own. */
   bufferPools?: BufferPools
-  /** Verified pieces waiting for the disk past which peers' sockets are not read (default 2 MiB, at least 2 pieces). */
+  /** Verified pieces waiting for the disk past which peers' sockets are not read (default 1 MiB, at least 2 pieces). */
   maxUnwrittenBytes?: number
   /** A peer with requests outstanding and no block for this long is snubbed. */
   requestTimeoutMs: number

@@ -159,7 +159,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await (await load(() => import('./crawl-command.ts'))).runCrawl(rest, io)
       case 'search': {
         // The index (and its database driver) loads only for the commands that use it.
-        const { runSearch } = await import('./search-command.ts')
+        const { runSearch } = await load(() => import('./search-command.ts'))
         return await runSearch(rest, io)
       }
       case 'version':

@@ -3,19 +3,55 @@
 // a mistyped command or option included (README: Exit codes).
 import { errorMessage, FriendError } from '../core/types.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
-import { ADD_USAGE, runAdd } from './add-command.ts'
-import { CREATE_USAGE, runCreate } from './create-command.ts'
-import { CRAWL_USAGE, runCrawl } from './crawl-command.ts'
-import { INFO_USAGE, runInfo } from './info-command.ts'
-import { runTracker, TRACKER_USAGE } from './tracker-command.ts'
+import { setFlagsFromString } from 'node:v8'
 import type { CliIo } from './io.ts'
-import { LIBRARY_USAGE, runFiles, runLibraryCommand, runLimit, runList, runPriority } from './library-commands.ts'
-import { PEER_USAGE, runBanCommand, runPeer } from './peer-commands.ts'
-import { runSeed, SEED_USAGE } from './seed-command.ts'
-import { runShare, SHARE_USAGE } from './share-command.ts'
-import { runStatus, STATUS_USAGE } from './status-command.ts'
 
-const USAGE = `usage: friendtorrent [<command>] [options]
+/**
+ * A command's modules, loaded with V8's TurboFan held back as bin/friendtorrent.js does for
+ * the CLI's own: resolving a few dozen chunks calls Node's fileURLToPath and path.normalize
+ * often enough that V8 optimises them, and that first compile pages in ~4 MB of the
+ * compiler (`list` 49.9 → 52.6 MB without this; issue 15, README "Memory"). TurboFan is on
+ * again for the command's work.
+ */
+async function load<T>(modules: () => Promise<T>): Promise<T> {
+  setFlagsFromString('--no-turbofan')
+  try {
+    return await modules()
+  } finally {
+    setFlagsFromString('--turbofan')
+  }
+}
+
+/**
+ * The help text. Each command's own usage lives in its module, and main loads a command's
+ * module only when that command runs (so `add` does not hold `create`'s code, issue 15):
+ * help loads them all.
+ */
+async function usage(): Promise<string> {
+  const [
+    { ADD_USAGE },
+    { SEED_USAGE },
+    { SHARE_USAGE },
+    { LIBRARY_USAGE },
+    { PEER_USAGE },
+    { STATUS_USAGE },
+    { INFO_USAGE },
+    { CREATE_USAGE },
+    { TRACKER_USAGE },
+    { CRAWL_USAGE },
+  ] = await load(() => Promise.all([
+    import('./add-command.ts'),
+    import('./seed-command.ts'),
+    import('./share-command.ts'),
+    import('./library-commands.ts'),
+    import('./peer-commands.ts'),
+    import('./status-command.ts'),
+    import('./info-command.ts'),
+    import('./create-command.ts'),
+    import('./tracker-command.ts'),
+    import('./crawl-command.ts'),
+  ]))
+  return `usage: friendtorrent [<command>] [options]
 
   With no command: the dashboard (needs a terminal; ? inside lists the keys)
       --debug          show a log pane
@@ -63,6 +99,7 @@ ${CREATE_USAGE}
 ${TRACKER_USAGE}
 
 ${CRAWL_USAGE}`
+}
 
 /** The dashboard loads Ink and React only when it is asked for. */
 async function dashboard(argv: string[], io: CliIo): Promise<number> {
@@ -80,47 +117,49 @@ async function dashboard(argv: string[], io: CliIo): Promise<number> {
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
+  // Each command's module is import()ed as it runs: `--version` and `list` do not load the
+  // session, and `add` not `create`'s code (issue 15, README "Memory").
   try {
     switch (command) {
       case 'add':
-        return await runAdd(rest, io)
+        return await (await load(() => import('./add-command.ts'))).runAdd(rest, io)
       case 'seed':
-        return await runSeed(rest, io)
+        return await (await load(() => import('./seed-command.ts'))).runSeed(rest, io)
       case 'list':
-        return await runList(rest, io)
+        return await (await load(() => import('./library-commands.ts'))).runList(rest, io)
       case 'status':
-        return await runStatus(rest, io)
+        return await (await load(() => import('./status-command.ts'))).runStatus(rest, io)
       case 'pause':
       case 'resume':
       case 'verify':
       case 'remove':
       case 'queue':
-        return await runLibraryCommand(command, rest, io)
+        return await (await load(() => import('./library-commands.ts'))).runLibraryCommand(command, rest, io)
       case 'limit':
-        return await runLimit(rest, io)
+        return await (await load(() => import('./library-commands.ts'))).runLimit(rest, io)
       case 'files':
-        return await runFiles(rest, io)
+        return await (await load(() => import('./library-commands.ts'))).runFiles(rest, io)
       case 'info':
-        return await runInfo(rest, io)
+        return await (await load(() => import('./info-command.ts'))).runInfo(rest, io)
       case 'priority':
-        return await runPriority(rest, io)
+        return await (await load(() => import('./library-commands.ts'))).runPriority(rest, io)
       case 'ban':
       case 'unban':
       case 'bans':
-        return await runBanCommand(command, rest, io)
+        return await (await load(() => import('./peer-commands.ts'))).runBanCommand(command, rest, io)
       case 'peer':
-        return await runPeer(rest, io)
+        return await (await load(() => import('./peer-commands.ts'))).runPeer(rest, io)
       case 'create':
-        return await runCreate(rest, io)
+        return await (await load(() => import('./create-command.ts'))).runCreate(rest, io)
       case 'share':
-        return await runShare(rest, io)
+        return await (await load(() => import('./share-command.ts'))).runShare(rest, io)
       case 'tracker':
-        return await runTracker(rest, io)
+        return await (await load(() => import('./tracker-command.ts'))).runTracker(rest, io)
       case 'crawl':
-        return await runCrawl(rest, io)
+        return await (await load(() => import('./crawl-command.ts'))).runCrawl(rest, io)
       case 'search': {
         // The index (and its database driver) loads only for the commands that use it.
-        const { runSearch } = await import('./search-command.ts')
+        const { runSearch } = await load(() => import('./search-command.ts'))
         return await runSearch(rest, io)
       }
       case 'version':
@@ -130,7 +169,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        io.out(USAGE)
+        io.out(await usage())
         return 0
       case undefined:
         return await dashboard(rest, io)

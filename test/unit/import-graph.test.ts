@@ -200,7 +200,7 @@ test('the runtime parser leaves out type-only imports and dynamic imports', () =
 
 test('the download path never loads the index or its database drivers (better-sqlite3 and pg are loaded only when an index is opened)', () => {
   const files = readSrc()
-  for (const entry of ['cli/main.ts', 'cli/add-command.ts', 'session/session.ts', 'cli/seed-command.ts']) {
+  for (const entry of ['cli/add-command.ts', 'session/session.ts', 'cli/seed-command.ts']) {
     assert.ok(files.has(entry), `${entry} is no file in src`)
     const loaded = loadedWith(entry, files)
     assert.ok(loaded.files.size > 10, `${entry} loads only ${loaded.files.size} files: the parser is broken`)
@@ -212,4 +212,10 @@ test('the download path never loads the index or its database drivers (better-sq
   for (const [file, text] of files) {
     for (const driver of ['better-sqlite3', 'pg']) assert.ok(!runtimeSpecifiers(text).includes(driver), `${file} imports ${driver} statically`)
   }
+})
+
+test('main.ts loads no command statically: each command\'s modules load only when it runs (`--version` holds no session code)', () => {
+  const files = readSrc()
+  const loaded = loadedWith('cli/main.ts', files)
+  assert.deepEqual([...loaded.files].filter((f) => f.endsWith('-command.ts') || f.endsWith('-commands.ts') || f.startsWith('session/')), [])
 })

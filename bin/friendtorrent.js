@@ -29,40 +29,30 @@
 // and a download compiles a few dozen functions). Alternating with MALLOC_ARENA_MAX=2 alone:
 // 512 MiB `add` 64.2–65.2 → 63.9–64.4 MB, `seed` to two leechers 63.3–63.5 → 62.1–62.3 MB, the
 // dashboard's session 74–75 → 69–71 MB; download and upload speed no lower (issue 15, README "Memory").
-// This file is CommonJS (bin/package.json), and so are the chunks it loads (dist/bundle/*.cjs,
-// scripts/bundle-to-cjs.mjs): every command but the dashboard then runs without Node's ES module
-// loader, whose start costs memory of its own (issue 15, README "Memory").
-'use strict'
-const { setFlagsFromString } = require('node:v8')
-
-async function run(args) {
-  let cli
-  try {
-    cli = require('../dist/bundle/main.cjs')
-  } catch (err) {
-    if (err?.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes('dist')) throw err
-    process.stderr.write('friendtorrent: not built yet; run `npm run build` (or `npm install`) in the project folder\n')
-    process.exit(1)
-  }
-  const { main } = cli
-  const { processIo } = require('../dist/bundle/io.cjs')
-  setFlagsFromString('--turbofan')
-  const code = await main(args, processIo())
-  process.exitCode = code
-  // Everything is closed by now and the process ends on its own. Should something still hold
-  // the event loop after a grace period, a user's shell is not kept waiting: exit anyway.
-  // Tests set FRIENDTORRENT_NO_FORCED_EXIT=1: then a handle left open is a bug, named on
-  // stderr, and the exit code is 70 (EX_SOFTWARE) so the test that ran the command fails.
-  const GRACE_MS = 2000
-  const strict = process.env.FRIENDTORRENT_NO_FORCED_EXIT === '1'
-  setTimeout(() => {
-    if (!strict) process.exit(code)
-    const open = process.getActiveResourcesInfo().join(', ') || 'nothing Node can name'
-    process.stderr.write(`friendtorrent: still running ${GRACE_MS} ms after the command finished (exit code ${code}); open: ${open}\n`)
-    process.exit(70)
-  }, GRACE_MS).unref()
+import { setFlagsFromString } from 'node:v8'
+const args = process.argv.slice(2)
+let cli
+try {
+  cli = await import('../dist/bundle/main.js')
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist')) throw err
+  process.stderr.write('friendtorrent: not built yet; run `npm run build` (or `npm install`) in the project folder\n')
+  process.exit(1)
 }
-
-// What escapes main (which turns every error it knows into a line and an exit code) is an
-// unhandled rejection: Node prints its stack and exits with 1, as with the top-level await before.
-run(process.argv.slice(2))
+const { main } = cli
+const { processIo } = await import('../dist/bundle/io.js')
+setFlagsFromString('--turbofan')
+const code = await main(args, processIo())
+process.exitCode = code
+// Everything is closed by now and the process ends on its own. Should something still hold
+// the event loop after a grace period, a user's shell is not kept waiting: exit anyway.
+// Tests set FRIENDTORRENT_NO_FORCED_EXIT=1: then a handle left open is a bug, named on
+// stderr, and the exit code is 70 (EX_SOFTWARE) so the test that ran the command fails.
+const GRACE_MS = 2000
+const strict = process.env.FRIENDTORRENT_NO_FORCED_EXIT === '1'
+setTimeout(() => {
+  if (!strict) process.exit(code)
+  const open = process.getActiveResourcesInfo().join(', ') || 'nothing Node can name'
+  process.stderr.write(`friendtorrent: still running ${GRACE_MS} ms after the command finished (exit code ${code}); open: ${open}\n`)
+  process.exit(70)
+}, GRACE_MS).unref()

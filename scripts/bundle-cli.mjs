@@ -1,5 +1,5 @@
 // Build step after tsc: bundles the CLI (dist/cli/main.js, dist/cli/io.js and everything they
-// import, ours and npm's) into dist/bundle/, the modules bin/friendtorrent.js loads (main.cjs, io.cjs).
+// import, ours and npm's) into dist/bundle/, the modules bin/friendtorrent.js loads.
 // Loading the CLI as ~150 separate ES modules costs memory each (module records, their
 // source kept for lazy compilation); one bundle loads in fewer MB (issue 15).
 // What the CLI import()s where used stays out of the start-up file: esbuild splits each
@@ -25,11 +25,13 @@
 // scripts/ink-output.mjs (the frame's grid without an object per cell); every string-width
 // measures plain text first with scripts/ink-string-width.mjs (no emoji pattern compiled
 // for "↓" or braille). Issue 15, README "Memory".
-// esbuild writes the split build as ES modules (*.mjs); scripts/bundle-to-cjs.mjs then turns every
-// chunk that CommonJS can express into a *.cjs, so that only the dashboard (yoga-layout's top-level
-// await) starts Node's ES module loader.
 // Identifiers are kept (whitespace and syntax minified only) so stack traces name our
 // functions; dist/bundle/*.js.map maps them back to src/ for `node --enable-source-maps`.
+// Measured, not kept (issue 15, README "Memory"): each chunk turned into CommonJS after this
+// build (esbuild's transform; yoga-layout's chunk, with top-level await, left an ES module for the
+// dashboard), so `add` and `seed` ran without Node's ES module loader: 1 GiB `add` peak −0.3 MB
+// (5 pairs), `seed` to two leechers no lower (4 pairs); the loader costs ~0.3 MB in the CLI and the
+// CommonJS chunks are 3 % more source.
 // Minified identifiers were measured (issue 15, README "Memory"): with keepNames the start-up
 // chunks are 12–27 % smaller but an idle seed's heap and RSS larger; without keepNames −0.3 MB at most.
 import { build } from 'esbuild'
@@ -37,7 +39,6 @@ import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { builtinModules, createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { toCommonJs } from './bundle-to-cjs.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = resolve(root, 'dist')
@@ -139,14 +140,9 @@ const builtinsByRequire = {
   },
 }
 
-// CommonJS parts of the bundle (react, signal-exit, …) call require for Node's own modules; the
-// chunks that become CommonJS (scripts/bundle-to-cjs.mjs) drop this line and have Node's own.
-const banner = "import { createRequire as __ftCreateRequire } from 'node:module'; const require = __ftCreateRequire(import.meta.url);"
-const result = await build({
+await build({
   entryPoints: entries,
   outdir,
-  outExtension: { '.js': '.mjs' },
-  metafile: true,
   bundle: true,
   splitting: true,
   chunkNames: 'chunk-[hash]',
@@ -157,11 +153,11 @@ const result = await build({
   minifySyntax: true,
   sourcemap: 'linked',
   legalComments: 'none',
-  banner: { js: banner },
+  // CommonJS parts of the bundle (react, signal-exit, …) call require for Node's own modules.
+  banner: { js: "import { createRequire as __ftCreateRequire } from 'node:module'; const require = __ftCreateRequire(import.meta.url);" },
   // Ink loads React DevTools only when DEV=true; it is not installed, and never needed here.
   alias: { 'react-devtools-core': devtoolsStub },
   external: ['better-sqlite3', 'pg', 'bufferutil', 'utf-8-validate'],
   plugins: [builtinsByRequire, reactProductionOnly, inkWrappers, stringWidthFastPath],
   logLevel: 'warning',
 })
-await toCommonJs(outdir, result.metafile, banner)

@@ -41,21 +41,8 @@ async function listJson(home: string): Promise<Summary[]> {
 }
 
 /** `friendtorrent ...args` left running, its output captured. */
-function startCli(args: string[], home: string, env: NodeJS.ProcessEnv = {}): ManagedProcess {
-  return new ManagedProcess(`friendtorrent ${args[0]}`, process.execPath, [CLI_PATH, ...args], { env: isolatedEnv(home, env), cwd: REPO_ROOT })
-}
-
-const RECORD_ESM_LOADER = join(REPO_ROOT, 'test', 'helpers', 'record-esm-loader.cjs')
-
-/** Env for a CLI run that writes to `file`, at exit, the internal/modules/esm/* modules it loaded (test/helpers/record-esm-loader.cjs). */
-function recordingEsmLoader(file: string): NodeJS.ProcessEnv {
-  return { NODE_OPTIONS: `--require ${RECORD_ESM_LOADER}`, FRIENDTORRENT_TEST_ESM_FILE: file }
-}
-
-/** Every command but the dashboard runs without Node's ES module loader (bin/friendtorrent.js, scripts/bundle-to-cjs.mjs). */
-function assertNoEsmLoader(file: string, command: string): void {
-  const loaded = JSON.parse(readFileSync(file, 'utf8')) as string[]
-  assert.ok(!loaded.includes('internal/modules/esm/loader'), `${command} loaded Node's ES module loader: ${loaded.join(', ')}`)
+function startCli(args: string[], home: string): ManagedProcess {
+  return new ManagedProcess(`friendtorrent ${args[0]}`, process.execPath, [CLI_PATH, ...args], { env: isolatedEnv(home), cwd: REPO_ROOT })
 }
 
 async function until(what: () => boolean | Promise<boolean>, ms: number, label: () => string): Promise<void> {
@@ -205,8 +192,7 @@ test('a foreground add from a real seed lands in the library complete; `seed --p
     assert.equal(entry.progress, 1)
 
     const pidFile = join(work.path, 'run', 'seed.pid')
-    const esmFile = join(work.path, 'seed-esm.json')
-    const seed = startCli(['seed', '--pid-file', pidFile], home, recordingEsmLoader(esmFile))
+    const seed = startCli(['seed', '--pid-file', pidFile], home)
     try {
       await until(() => /resumed /.test(seed.logs()), 30_000, () => `seed resumed the torrent:\n${seed.tail()}`)
       assert.equal(readFileSync(pidFile, 'utf8'), `${seed.pid}\n`, 'the pid file names the real process')
@@ -223,7 +209,6 @@ test('a foreground add from a real seed lands in the library complete; `seed --p
       seed.child.kill('SIGTERM')
       assert.equal(await exitWithin(seed.exited, 20_000), 0, seed.tail())
       assert.equal(existsSync(pidFile), false, 'the pid file is removed at a clean stop')
-      assertNoEsmLoader(esmFile, 'seed')
     } finally {
       await seed.stop()
     }
@@ -241,8 +226,7 @@ test('add --seed keeps seeding after completion and exits 0 on SIGTERM, the torr
     const home = homeWith(work.path)
     const torrentPath = join(work.path, 'kept.torrent')
     writeFileSync(torrentPath, built.torrent)
-    const esmFile = join(work.path, 'add-esm.json')
-    const add = startCli(['add', torrentPath, '-o', join(work.path, 'out'), '--port', String(await freePort()), '--peer', `127.0.0.1:${peer.port}`, '--seed'], home, recordingEsmLoader(esmFile))
+    const add = startCli(['add', torrentPath, '-o', join(work.path, 'out'), '--port', String(await freePort()), '--peer', `127.0.0.1:${peer.port}`, '--seed'], home)
     try {
       await until(() => /seeding kept until Ctrl-C/.test(add.logs()), 30_000, () => `add reached seeding:\n${add.tail()}`)
       assert.ok(add.running, 'still running after completion')
@@ -251,7 +235,6 @@ test('add --seed keeps seeding after completion and exits 0 on SIGTERM, the torr
       add.child.kill('SIGTERM')
       assert.equal(await exitWithin(add.exited, 20_000), 0, add.tail())
       assert.match(add.logs(), /SIGTERM: stopped seeding kept/)
-      assertNoEsmLoader(esmFile, 'add --seed')
     } finally {
       await add.stop()
     }

@@ -27,6 +27,11 @@
 // for "↓" or braille). Issue 15, README "Memory".
 // Identifiers are kept (whitespace and syntax minified only) so stack traces name our
 // functions; dist/bundle/*.js.map maps them back to src/ for `node --enable-source-maps`.
+// Measured, not kept (issue 15, README "Memory"): each chunk turned into CommonJS after this
+// build (esbuild's transform; yoga-layout's chunk, with top-level await, left an ES module for the
+// dashboard), so `add` and `seed` ran without Node's ES module loader: 1 GiB `add` peak −0.3 MB
+// (5 pairs), `seed` to two leechers no lower (4 pairs); the loader costs ~0.3 MB in the CLI and the
+// CommonJS chunks are 3 % more source.
 // Minified identifiers were measured (issue 15, README "Memory"): with keepNames the start-up
 // chunks are 12–27 % smaller but an idle seed's heap and RSS larger; without keepNames −0.3 MB at most.
 import { build } from 'esbuild'

@@ -69,6 +69,7 @@ import {
   type ClientHandle,
 } from '../test/helpers/real-clients.ts'
 import { startTracker } from '../test/helpers/tracker.ts'
+import { floorLine } from './bare-node.ts'
 import { formatBigSection, runBigSection } from './big-section.ts'
 import { formatEncryptionSection, runEncryptionSection } from './encryption-section.ts'
 import { formatDashboardSection, runDashboardSection, type DashboardRow } from './dashboard-section.ts'
@@ -394,7 +395,10 @@ function ratios(rows: Row[]): string[] {
     const rss = ft.peakRssMB !== undefined && r.peakRssMB !== undefined ? (ft.peakRssMB / r.peakRssMB).toFixed(2) : '-'
     out.push(`friendtorrent/${other}: speed ×${speed}, peak RSS ×${rss}`)
   }
-  if (ft.peakRssMB !== undefined) out.push(`friendtorrent add: peak RSS ${ft.peakRssMB.toFixed(1)} MB   goal ≤ ${ADD_RSS_GOAL_MB}: ${ft.peakRssMB <= ADD_RSS_GOAL_MB ? 'met' : 'NOT met'}`)
+  if (ft.peakRssMB !== undefined) {
+    out.push(`friendtorrent add: peak RSS ${ft.peakRssMB.toFixed(1)} MB   goal ≤ ${ADD_RSS_GOAL_MB}: ${ft.peakRssMB <= ADD_RSS_GOAL_MB ? 'met' : 'NOT met'}`)
+    out.push(`  ${floorLine(CLI_PATH, process.env, ft.peakRssMB)}`)
+  }
   return out
 }
 

@@ -36,10 +36,8 @@ const MAX_QUEUE_DEPTH = 256
 /**
  * Verified bytes waiting for the disk before peers' sockets wait too. Writes to
  * the page cache stall for tens of ms at times (writeback); the kernel's socket
- * buffers, not ours, hold what arrives meanwhile (issue 15: 8 → 2 MiB of piece
- * buffers at the same speed; 2 → 1 MiB: a 1 GiB `add` peaks 1.3–2.5 MB lower,
- * no slower in 10 alternating runs, ~8 % more CPU for the more frequent pauses).
- */
+ * buffers, not ours, hold what arrives meanwhile (issue 15: 8 → 2 → 1 MiB; at 1 MiB
+ * a 1 GiB `add` peaks ~2 MB lower, no slower, ~8 % more CPU: more pauses). */
 const DEFAULT_MAX_UNWRITTEN_BYTES = 1024 * 1024
 const POOL_SLACK = 4 // pooled piece buffers beyond the write cap: pieces being assembled meanwhile
 

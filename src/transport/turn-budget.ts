@@ -8,13 +8,16 @@ import { monotonicMs } from '../core/clock.ts'
 
 export class TurnBudget {
   readonly #budgetMs: number
+  readonly #now: () => number
   readonly #queue: (() => void)[] = []
   #turnStartMs = 0
   #turnOpen = false
   #draining = false
 
-  constructor(budgetMs = 8) {
+  /** `now`: milliseconds on a monotonic clock (tests pass their own, so a descheduled process cannot move a turn's edge). */
+  constructor(budgetMs = 8, now: () => number = monotonicMs) {
     this.#budgetMs = budgetMs
+    this.#now = now
   }
 
   /** Runs `job` now or later; `job` must handle its own errors. */
@@ -35,7 +38,7 @@ export class TurnBudget {
   }
 
   #spentThisTurnMs(): number {
-    const now = monotonicMs()
+    const now = this.#now()
     if (!this.#turnOpen) {
       this.#turnOpen = true
       this.#turnStartMs = now
@@ -45,8 +48,8 @@ export class TurnBudget {
   }
 
   #drain(): void {
-    const start = monotonicMs()
-    while (this.#queue.length > 0 && monotonicMs() - start < this.#budgetMs) this.#queue.shift()!()
+    const start = this.#now()
+    while (this.#queue.length > 0 && this.#now() - start < this.#budgetMs) this.#queue.shift()!()
     if (this.#queue.length > 0) setImmediate(() => this.#drain())
     else this.#draining = false
   }

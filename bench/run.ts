@@ -397,7 +397,7 @@ function ratios(rows: Row[]): string[] {
   }
   if (ft.peakRssMB !== undefined) {
     out.push(`friendtorrent add: peak RSS ${ft.peakRssMB.toFixed(1)} MB   goal ≤ ${ADD_RSS_GOAL_MB}: ${ft.peakRssMB <= ADD_RSS_GOAL_MB ? 'met' : 'NOT met'}`)
-    out.push(`  ${floorLine(CLI_PATH, process.env, ft.peakRssMB)}`)
+    out.push(`  ${floorLine(process.env, ft.peakRssMB)}`)
   }
   return out
 }

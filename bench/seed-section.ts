@@ -7,7 +7,6 @@ import { readFile, mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readInfoHash, writeWithAnnounce } from '../fixtures/make-fixtures.ts'
 import { freePort, tempDir } from '../test/helpers/net.ts'
-import { CLI_PATH } from '../test/helpers/cli.ts'
 import { exitWithin } from '../test/helpers/managed-process.ts'
 import { hasBinary, startAria2Leecher, startRtorrentSeeder, type ClientHandle } from '../test/helpers/real-clients.ts'
 import { startTracker, type TestTracker } from '../test/helpers/tracker.ts'
@@ -192,7 +191,7 @@ export function formatSeedSection(rows: SeedRow[], sizeBytes: number, leechers =
       `friendtorrent seed: peak RSS ${fixed(ours.seederPeakRssMB, 1)} MB, goal ≤ ${SEED_RSS_GOAL_MB}${rssMet}; up in ${fixed(ours.startupMs, 0)} ms, ` +
         `exit ${ours.exitCode ?? '-'} ${fixed(ours.shutdownMs, 0)} ms after SIGTERM`,
     )
-    if (ours.seederPeakRssMB !== undefined) lines.push(`  ${floorLine(CLI_PATH, process.env, ours.seederPeakRssMB)}`)
+    if (ours.seederPeakRssMB !== undefined) lines.push(`  ${floorLine(process.env, ours.seederPeakRssMB)}`)
   }
   return lines.join('\n')
 }

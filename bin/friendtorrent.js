@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls --no-concurrent-recompilation
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls --no-concurrent-recompilation --no-liftoff
 // Runs the compiled, bundled CLI (dist/bundle/, built by `npm install` through `prepare`, or `npm run build`).
 // The small young generation keeps peak memory low at hundreds of MB/s (measured: −25 MB RSS, no loss of speed).
 // The old generation grows by 30 % of what survived a full GC, not by V8's up to ×4: a download's live heap
@@ -7,14 +7,15 @@
 // --optimize-for-size: V8 then lets the old generation grow by 2 MB past a full GC rather than 8 MB
 // (plus smaller JIT budgets): 256 MiB `add` peak 78 → 73.5–78 MB, `seed` 70.5 → 66–69 MB, 1 GiB `add`
 // 83 → 81 MB, download speed no lower in alternating runs (issue 15, README "Memory").
-// TurboFan is on for every command's work (not while the modules load, below). `seed` without it (V8's --max-opt=1) peaked ~4–6 MB lower while
-// uploading, but a running session also parses what `add` hands it and checks data: a 100,000-file
-// torrent's `add` to it took 1.8 s against 1.0 s, its restart 1.8 against 0.9 s (issues 15, 17; README "Memory").
-// --no-turbofan holds V8's optimising compiler back while the CLI's modules load, and it is
-// switched on again (below) before the command runs. Loading the bundle's chunks calls Node's
-// module resolution (fileURLToPath, path.normalize) often enough that V8 would optimise those
-// two functions, and that first TurboFan compile alone pages in ~4 MB of the compiler's code
-// and data: a seed with nothing to do stayed 4 MB larger for it (issue 15, README "Memory").
+// --no-turbofan: V8's optimising compiler stays off unless the work is bulk JavaScript
+// (src/core/optimizer.ts switches it on: the crawler, the index, the dashboard, a metainfo of
+// 1 MiB or more). A transfer's hot loops are native or WebAssembly; TurboFan's first compile
+// pages in ~3 MB of the compiler's code, and loading the bundle's chunks alone would trigger
+// one (Node's fileURLToPath and path.normalize run hot): 1 GiB `add` peak 62.9–63.3 → 60.2–60.4 MB,
+// `seed` to two leechers 62.2 → 58.2 MB (issue 15, README "Memory").
+// --no-liftoff: WebAssembly (MSE's RC4) is compiled once, by TurboFan's backend, rather than
+// by Liftoff first and TurboFan again when hot: one compiler's code paged in, not two
+// (1 GiB `add` 63.2–63.8 → 62.7–63.3 MB, alternating).
 // --no-short-builtin-calls: V8 otherwise maps a second copy of its builtins' code beside the
 // JIT's code range, for shorter calls into them: −0.9 MB for an idle seed, −0.3 MB at a
 // 1 GiB `add`'s peak, CPU time no higher in alternating runs (issue 15, README "Memory").
@@ -29,7 +30,6 @@
 // and a download compiles a few dozen functions). Alternating with MALLOC_ARENA_MAX=2 alone:
 // 512 MiB `add` 64.2–65.2 → 63.9–64.4 MB, `seed` to two leechers 63.3–63.5 → 62.1–62.3 MB, the
 // dashboard's session 74–75 → 69–71 MB; download and upload speed no lower (issue 15, README "Memory").
-import { setFlagsFromString } from 'node:v8'
 const args = process.argv.slice(2)
 let cli
 try {
@@ -41,7 +41,6 @@ try {
 }
 const { main } = cli
 const { processIo } = await import('../dist/bundle/io.js')
-setFlagsFromString('--turbofan')
 const code = await main(args, processIo())
 process.exitCode = code
 // Everything is closed by now and the process ends on its own. Should something still hold

@@ -3,24 +3,11 @@
 // a mistyped command or option included (README: Exit codes).
 import { errorMessage, FriendError } from '../core/types.ts'
 import { CLIENT_VERSION } from '../core/peer-id.ts'
-import { setFlagsFromString } from 'node:v8'
+import { optimizeFromNowOn, withoutOptimizer } from '../core/optimizer.ts'
 import type { CliIo } from './io.ts'
 
-/**
- * A command's modules, loaded with V8's TurboFan held back as bin/friendtorrent.js does for
- * the CLI's own: resolving a few dozen chunks calls Node's fileURLToPath and path.normalize
- * often enough that V8 optimises them, and that first compile pages in ~4 MB of the
- * compiler (`list` 49.9 → 52.6 MB without this; issue 15, README "Memory"). TurboFan is on
- * again for the command's work.
- */
-async function load<T>(modules: () => Promise<T>): Promise<T> {
-  setFlagsFromString('--no-turbofan')
-  try {
-    return await modules()
-  } finally {
-    setFlagsFromString('--turbofan')
-  }
-}
+/** A command's modules, loaded with V8's TurboFan held back (core/optimizer.ts). */
+const load = withoutOptimizer
 
 /**
  * The help text. Each command's own usage lives in its module, and main loads a command's
@@ -111,6 +98,8 @@ async function dashboard(argv: string[], io: CliIo): Promise<number> {
     delete process.env.CI
     delete process.env.CONTINUOUS_INTEGRATION
   }
+  // Its redraws are JavaScript through and through (React, Ink, yoga's layout).
+  optimizeFromNowOn()
   const { runDashboard } = await import('./dashboard-command.ts')
   return runDashboard(argv, io, main)
 }
@@ -150,15 +139,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'peer':
         return await (await load(() => import('./peer-commands.ts'))).runPeer(rest, io)
       case 'create':
+        optimizeFromNowOn()
         return await (await load(() => import('./create-command.ts'))).runCreate(rest, io)
       case 'share':
         return await (await load(() => import('./share-command.ts'))).runShare(rest, io)
       case 'tracker':
+        optimizeFromNowOn()
         return await (await load(() => import('./tracker-command.ts'))).runTracker(rest, io)
       case 'crawl':
+        optimizeFromNowOn()
         return await (await load(() => import('./crawl-command.ts'))).runCrawl(rest, io)
       case 'search': {
         // The index (and its database driver) loads only for the commands that use it.
+        optimizeFromNowOn()
         const { runSearch } = await load(() => import('./search-command.ts'))
         return await runSearch(rest, io)
       }

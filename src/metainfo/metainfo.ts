@@ -42,6 +42,7 @@ import type { FileEntry, PathChange } from './file-entry.ts'
 import { fileTreeList } from './file-tree.ts'
 import { checkHybrid, checkV2PieceLength, MAX_V2_PIECES, readPieceLayers, v2Info, type V2Info } from './v2-info.ts'
 import { bencodeEnd, BencodeScanError } from '../core/bencode-scan.ts'
+import { noteMetainfoSize } from '../core/optimizer.ts'
 
 export { MetainfoError } from './metainfo-error.ts'
 export type { FileEntry, PathChange } from './file-entry.ts'
@@ -86,6 +87,7 @@ export interface Metainfo {
 
 export async function parseTorrentFile(data: Buffer): Promise<Metainfo> {
   const what = 'not a torrent file'
+  noteMetainfoSize(data.length)
   const { spans, end } = topLevelSpans(data, what)
   const infoSpan = spans.get('info')
   if (!infoSpan) throw new MetainfoError(`${what}: it has no info dictionary`)
@@ -154,6 +156,7 @@ function extras(torrent: Dict): Pick<Metainfo, 'comment' | 'createdBy' | 'creati
 /** Builds a Metainfo from a bare info dict (BEP 9 metadata); `announce` tiers are filtered like a file's. */
 export async function metainfoFromInfo(infoBuffer: Buffer, announce: string[][] = []): Promise<Metainfo> {
   const what = 'invalid info dictionary'
+  noteMetainfoSize(infoBuffer.length)
   if (infoBuffer.length === 0) throw new MetainfoError(`${what}: it is empty`)
   if (infoBuffer[0] !== 0x64) throw new MetainfoError(`${what}: it does not start with a bencoded dictionary`)
   const end = valueEnd(infoBuffer, 0, what)

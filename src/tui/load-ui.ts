@@ -28,7 +28,9 @@ export interface DashboardUi {
 export async function loadDashboardUi(): Promise<DashboardUi> {
   const fetchProperty = Object.getOwnPropertyDescriptor(globalThis, 'fetch')
   if (fetchProperty?.configurable) delete (globalThis as { fetch?: unknown }).fetch
+  // Liftoff back on (bin/friendtorrent.js starts Node with --no-liftoff) and alone; afterwards,
   // V8's defaults in Node 20: Liftoff first, TurboFan for functions that run hot.
+  setFlagsFromString('--liftoff')
   setFlagsFromString('--liftoff-only')
   try {
     const { render, dashboard } = await withLazySegmenter(() => import('./dashboard-ui.ts'))

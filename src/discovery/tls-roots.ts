@@ -7,8 +7,9 @@
 // the file is read once and ONE secure context with Node's bundled roots plus
 // the file's certificates is made and kept for the process, for every HTTPS
 // request to use (http-modules.ts). It never touches a process whose Node
-// loaded the file itself. A file that cannot be used costs one warning line on
-// stderr, worded as Node's own, and HTTPS goes on with the bundled roots.
+// loaded the file itself. A file that cannot be used costs one warning line,
+// worded as Node's own (into a running session's warnings when one listens,
+// else on stderr), and HTTPS goes on with the bundled roots.
 import { readFile } from 'node:fs/promises'
 import type { SecureContext } from 'node:tls'
 import { errorMessage } from '../core/types.ts'
@@ -53,22 +54,30 @@ export async function loadExtraRoots(file: string): Promise<ExtraRoots> {
 }
 
 let loading: Promise<SecureContext | undefined> | undefined
+const warningListeners = new Set<(line: string) => void>()
+
+/**
+ * Hands the warning about an unusable file to `listener` (a running session's warnings,
+ * cli/session-host.ts) rather than to stderr, until the returned function is called.
+ */
+export function onExtraRootsWarning(listener: (line: string) => void): () => void {
+  warningListeners.add(listener)
+  return () => warningListeners.delete(listener)
+}
 
 /**
  * The process's secure context with the deferred extra certificates, made at the first call;
  * undefined when nothing was deferred (Node's default store already has them, or there are none)
- * or when the file could not be used (then one line said so on stderr, where Node itself
- * reports a bad NODE_EXTRA_CA_CERTS; Node's process warnings would add a second, a hint).
+ * or when the file could not be used (then one warning line said why, once).
  */
 export function deferredRootsContext(): Promise<SecureContext | undefined> {
   return (loading ??= (async () => {
     const file = process.env.NODE_EXTRA_CA_CERTS
     if ((globalThis as Record<symbol, unknown>)[EXTRA_CA_DEFERRED] !== true || !file) return undefined
     const roots = await loadExtraRoots(file)
-    if ('warning' in roots) {
-      process.stderr.write(`friendtorrent: warning: ${roots.warning}\n`)
-      return undefined
-    }
-    return roots.secureContext
+    if ('secureContext' in roots) return roots.secureContext
+    if (warningListeners.size === 0) process.stderr.write(`friendtorrent: warning: ${roots.warning}\n`)
+    for (const listener of warningListeners) listener(roots.warning)
+    return undefined
   })())
 }

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { rootCertificates } from 'node:tls'
-import { loadExtraRoots, pemCertificates } from '../../../src/discovery/tls-roots.ts'
+import { deferredRootsContext, EXTRA_CA_DEFERRED, loadExtraRoots, onExtraRootsWarning, pemCertificates } from '../../../src/discovery/tls-roots.ts'
 import { tempDir } from '../../helpers/net.ts'
 
 const [first, second] = rootCertificates
@@ -39,6 +39,31 @@ test('loadExtraRoots: a context from a bundle; a missing, empty or unparsable fi
     assert.ok('warning' in bad, 'an unparsable certificate is refused')
     assert.ok(bad.warning.startsWith(`Ignoring extra certs from \`${broken}\`, load failed: `) && !bad.warning.includes('\n'), bad.warning)
   } finally {
+    await dir.cleanup()
+  }
+})
+
+test('deferred by the bin, a missing file is reported once to the listening session, and HTTPS goes on with the bundled roots', async () => {
+  const dir = tempDir('lazyca-tls-deferred')
+  const saved = process.env.NODE_EXTRA_CA_CERTS
+  const marks = globalThis as Record<symbol, unknown>
+  const lines: string[] = []
+  const stop = onExtraRootsWarning((line) => lines.push(line))
+  try {
+    const missing = join(dir.path, 'gone.pem')
+    process.env.NODE_EXTRA_CA_CERTS = missing
+    marks[EXTRA_CA_DEFERRED] = true
+    // Several requests at once, then a later one: the file is tried once.
+    const contexts = await Promise.all([deferredRootsContext(), deferredRootsContext()])
+    assert.deepEqual(contexts, [undefined, undefined])
+    assert.equal(await deferredRootsContext(), undefined)
+    assert.equal(lines.length, 1, lines.join('\n'))
+    assert.ok(lines[0].startsWith(`Ignoring extra certs from \`${missing}\`, load failed: ENOENT`), lines[0])
+  } finally {
+    stop()
+    delete marks[EXTRA_CA_DEFERRED]
+    if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS
+    else process.env.NODE_EXTRA_CA_CERTS = saved
     await dir.cleanup()
   }
 })

@@ -95,7 +95,7 @@ async function downloadOnce(mode: EncryptionMode, payload: SeedBenchPayload, run
     const started = performance.now()
     const addArgs = ['add', torrentPath, '-o', outDir, '--port', String(await freePort())]
     leecher = cpuProfDir
-      ? new ManagedProcess('friendtorrent', process.execPath, [...shebang().nodeFlags, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...addArgs], { env: { ...leechEnv, ...shebang().env }, cwd: REPO_ROOT })
+      ? new ManagedProcess('friendtorrent', process.execPath, [...shebang(leechEnv).nodeFlags, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...addArgs], { env: shebang(leechEnv).env, cwd: REPO_ROOT })
       : new ManagedProcess('friendtorrent', CLI_PATH, addArgs, { env: leechEnv, cwd: REPO_ROOT })
     // The add's own figure is read until it exits (at most 100 ms of CPU short).
     let addCpu = 0

@@ -74,16 +74,22 @@ export interface RunningSession {
 const READY_RE = /session on port (\d+): (\d+) torrents?,/
 
 /**
- * The `NAME=value` settings and the Node flags of bin/friendtorrent.js's
- * `#!/usr/bin/env -S [NAME=value …] node …` line, so a profiled run keeps them.
+ * The environment and the Node flags bin/friendtorrent.js's
+ * `#!/usr/bin/env -S [-u NAME …] [NAME=value …] node …` line gives Node when started in `base`,
+ * so a profiled run or a bare Node is launched as the bin is. As GNU env -S does: `${NAME}`
+ * in a value is `base`'s NAME (empty when unset), and `-u` unsets before the assignments.
  */
-export function shebang(): { env: Record<string, string>; nodeFlags: string[] } {
+export function shebang(base: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; nodeFlags: string[] } {
   const first = readFileSync(CLI_PATH, 'utf8').split('\n', 1)[0]
-  const m = /^#!\S*env -S ((?:\w+=\S*\s+)*)node\b(.*)$/.exec(first)
-  if (!m) return { env: {}, nodeFlags: [] }
+  const m = /^#!\S*env -S ((?:-u \w+\s+)*)((?:\w+=\S*\s+)*)node\b(.*)$/.exec(first)
+  if (!m) return { env: { ...base }, nodeFlags: [] }
   const words = (s: string): string[] => s.trim().split(/\s+/).filter(Boolean)
-  const env = Object.fromEntries(words(m[1]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
-  return { env, nodeFlags: words(m[2]) }
+  const env: NodeJS.ProcessEnv = { ...base }
+  for (const name of words(m[1]).filter((w) => w !== '-u')) delete env[name]
+  for (const kv of words(m[2])) {
+    env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1).replace(/\$\{(\w+)\}/g, (_, name: string) => base[name] ?? '')
+  }
+  return { env, nodeFlags: words(m[3]) }
 }
 
 /**
@@ -96,7 +102,7 @@ export async function startSeedSession(env: NodeJS.ProcessEnv, timeoutMs: number
   const started = performance.now()
   const args = ['seed', ...seedArgs]
   const proc = cpuProfDir
-    ? new ManagedProcess('friendtorrent seed', process.execPath, [...shebang().nodeFlags, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...args], { env: { ...env, ...shebang().env }, cwd: REPO_ROOT })
+    ? new ManagedProcess('friendtorrent seed', process.execPath, [...shebang(env).nodeFlags, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...args], { env: shebang(env).env, cwd: REPO_ROOT })
     : new ManagedProcess('friendtorrent seed', CLI_PATH, args, { env, cwd: REPO_ROOT })
   let timer: NodeJS.Timeout | undefined
   let onData: ((chunk: Buffer) => void) | undefined

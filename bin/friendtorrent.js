@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls --no-concurrent-recompilation --no-liftoff
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS FRIENDTORRENT_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls --no-concurrent-recompilation --no-liftoff
 // Runs the compiled, bundled CLI (dist/bundle/, built by `npm install` through `prepare`, or `npm run build`).
 // The small young generation keeps peak memory low at hundreds of MB/s (measured: −25 MB RSS, no loss of speed).
 // The old generation grows by 30 % of what survived a full GC, not by V8's up to ×4: a download's live heap
@@ -30,6 +30,22 @@
 // and a download compiles a few dozen functions). Alternating with MALLOC_ARENA_MAX=2 alone:
 // 512 MiB `add` 64.2–65.2 → 63.9–64.4 MB, `seed` to two leechers 63.3–63.5 → 62.1–62.3 MB, the
 // dashboard's session 74–75 → 69–71 MB; download and upload speed no lower (issue 15, README "Memory").
+// -u NODE_EXTRA_CA_CERTS FRIENDTORRENT_EXTRA_CA_CERTS=${…}: with NODE_EXTRA_CA_CERTS set (as machines
+// behind TLS-inspecting proxies set it for every process), Node 20 builds its whole root store, its
+// ~140 bundled roots plus the file's, at start-up before any JavaScript runs: 1.2–1.5 MB of peak RSS
+// (1 GiB `add` 62.9/63.3/63.1 → 62.7/61.4/61.7 MB without it), though only https trackers, web seeds
+// and .torrent links use TLS. env moves the value aside (unset: the empty string); below, it is put
+// back for the processes we start, and src/discovery/tls-roots.ts loads the file at the first HTTPS
+// request (issue 15, README "Memory").
+// The shebang kept Node from loading NODE_EXTRA_CA_CERTS: put it back for the processes we start
+// (Node reads it only at start-up), and tell tls-roots.ts that this process has not loaded it.
+// Run without the shebang (`node bin/friendtorrent.js`), Node has loaded it and nothing changes.
+const deferredCa = process.env.FRIENDTORRENT_EXTRA_CA_CERTS
+delete process.env.FRIENDTORRENT_EXTRA_CA_CERTS
+if (deferredCa) {
+  process.env.NODE_EXTRA_CA_CERTS = deferredCa
+  globalThis[Symbol.for('friendtorrent.extraCaCertsDeferred')] = true
+}
 const args = process.argv.slice(2)
 let cli
 try {

@@ -20,6 +20,7 @@ import { LazyIndex } from './index-access.ts'
 import { fromIndex } from './index-lookup.ts'
 import { controlHandler, controlSocketPath } from './session-control.ts'
 import type { DhtNode } from '../discovery/dht-node.ts'
+import { onExtraRootsWarning } from '../discovery/tls-roots.ts'
 import type { BackgroundCrawl } from '../index/background-crawl.ts'
 
 export type { LogLine }
@@ -103,6 +104,8 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
   session.on('removed', (_hash, name) => log(`removed ${name}`))
   session.on('completed', (t) => log(`completed ${t.name}`))
   session.on('warning', (message) => log(`warning: ${message}`))
+  // A NODE_EXTRA_CA_CERTS file that cannot be used, found at the first HTTPS request: a session warning, not a line over the dashboard.
+  const stopCaWarnings = onExtraRootsWarning((line) => session.emit('warning', line))
   session.on('portForwarding', (line) => log(line))
   session.on('resumed', (t, trusted) => log(`resumed ${t.name}: ${trusted} pieces from resume data`))
   session.on('seedLimit', (t, reason) => log(`paused ${t.name}: ${reason}`))
@@ -120,6 +123,7 @@ export async function hostSession(opts: HostOptions): Promise<HostedSession> {
         // Before the session, whose close stops the DHT node the crawler queries.
         await crawl?.stop()
         await session.close()
+        stopCaWarnings()
         await index.close()
       })()),
   }

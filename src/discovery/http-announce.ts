@@ -8,7 +8,7 @@ import { isIP } from 'node:net'
 import { FriendError, errorMessage, type PeerAddress } from '../core/types.ts'
 import { canonicalHost } from '../core/address.ts'
 import { decodeCompactPeers } from './compact-peers.ts'
-import { httpModuleFor, type HttpModule, type HttpsModule } from './http-modules.ts'
+import { httpModuleFor, tlsOptionsFor, type HttpModule, type HttpsModule } from './http-modules.ts'
 import {
   describeNetworkError,
   settleOnce,
@@ -59,7 +59,7 @@ export function httpTrackerGet<T>(target: string, url: string, parse: (status: n
     const req = client.get(
       target,
       // agent: false gives this request its own socket, closed after the reply.
-      { agent: false, headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' } },
+      { agent: false, ...tlsOptionsFor(target), headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' } },
       (res) => {
         const status = res.statusCode ?? 0
         const location = res.headers.location

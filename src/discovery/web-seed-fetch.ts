@@ -10,7 +10,7 @@
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http'
 import type { Agent as HttpsAgent } from 'node:https'
 import { errorMessage } from '../core/types.ts'
-import { httpModuleFor, type HttpModule, type HttpsModule } from './http-modules.ts'
+import { httpModuleFor, tlsOptionsFor, type HttpModule, type HttpsModule } from './http-modules.ts'
 
 /** Redirects followed per request, as for a .torrent link. */
 const MAX_REDIRECTS = 5
@@ -38,7 +38,7 @@ export class WebSeedAgents {
 
   /** `client`: Node's http or https module for the URL's scheme, which the caller loads. */
   for(url: URL, client: HttpModule | HttpsModule): HttpAgent {
-    if (url.protocol === 'https:') return (this.#https ??= new (client as HttpsModule).Agent({ keepAlive: true, maxSockets: 4 }))
+    if (url.protocol === 'https:') return (this.#https ??= new (client as HttpsModule).Agent({ keepAlive: true, maxSockets: 4, ...tlsOptionsFor(url) }))
     return (this.#http ??= new client.Agent({ keepAlive: true, maxSockets: 4 }))
   }
 

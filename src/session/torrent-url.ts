@@ -4,7 +4,7 @@
 // link and what went wrong. It only fetches bytes: parsing is the caller's.
 import type { IncomingMessage } from 'node:http'
 import { errorMessage, FriendError } from '../core/types.ts'
-import { httpModuleFor } from '../discovery/http-modules.ts'
+import { httpModuleFor, tlsOptionsFor } from '../discovery/http-modules.ts'
 import { MAX_TORRENT_BYTES } from '../metainfo/torrent-file.ts'
 
 export interface TorrentUrlOptions {
@@ -68,7 +68,7 @@ async function request(url: URL, signal: AbortSignal): Promise<IncomingMessage> 
   const { get } = await httpModuleFor(url)
   return new Promise((resolve, reject) => {
     // No keep-alive agent: nothing stays open once the file is in.
-    const req = get(url, { agent: false, signal, headers: { accept: 'application/x-bittorrent, */*' } }, resolve)
+    const req = get(url, { agent: false, ...tlsOptionsFor(url), signal, headers: { accept: 'application/x-bittorrent, */*' } }, resolve)
     req.once('error', reject)
   })
 }

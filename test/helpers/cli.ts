@@ -27,6 +27,8 @@ export interface RunCliOptions {
   env?: NodeJS.ProcessEnv
   /** Run the CLI as this user (root only): a check that needs an ordinary user runs under root too. */
   user?: { uid: number; gid: number }
+  /** Start the bin itself, through its shebang (`env -S … node <flags>`) as a user's shell does, not `node bin/friendtorrent.js`. */
+  shebang?: boolean
 }
 
 const OUTPUT_LIMIT_CHARS = 1024 * 1024
@@ -61,14 +63,15 @@ export function isolatedEnv(homeDir: string, extra: NodeJS.ProcessEnv = {}): Nod
   return { ...process.env, ...dirs, NO_COLOR: '1', FRIENDTORRENT_NO_FORCED_EXIT: '1', ...extra }
 }
 
-/** `node bin/friendtorrent.js ...args`, resolved when it exits or after `timeoutMs` (then killed). */
+/** `node bin/friendtorrent.js ...args` (or the bin through its shebang), resolved when it exits or after `timeoutMs` (then killed). */
 export async function runCli(args: string[], options: RunCliOptions): Promise<CliResult> {
   const home = options.homeDir === undefined ? tempDir('cli-home') : undefined
   const env = isolatedEnv(options.homeDir ?? home!.path, options.env)
   const started = performance.now()
   try {
     return await new Promise<CliResult>((resolve) => {
-      const child = spawn(process.execPath, [CLI_PATH, ...args], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options.user })
+      const [command, commandArgs] = options.shebang ? [CLI_PATH, args] : [process.execPath, [CLI_PATH, ...args]]
+      const child = spawn(command, commandArgs, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options.user })
       let stdout = ''
       let stderr = ''
       let timedOut = false
@@ -92,7 +95,7 @@ export async function runCli(args: string[], options: RunCliOptions): Promise<Cl
         resolve({ code, signal, stdout, stderr, durationMs: performance.now() - started, timedOut })
       }
       child.once('error', (err) => {
-        stderr += `could not start ${process.execPath} ${CLI_PATH}: ${err.message}\n`
+        stderr += `could not start ${options.shebang ? '' : `${process.execPath} `}${CLI_PATH}: ${err.message}\n`
         finish(127, null)
       })
       child.once('close', finish)

@@ -239,17 +239,33 @@ test('`add` from a web seed alone exits 0 with nothing left open; `info` lists t
   })
 })
 
-test('an https web seed (nginx with a certificate the client is told to trust)', { timeout: 90_000 }, async (t) => {
+test('an https web seed (nginx with a certificate the client is told to trust); through the shebang, the certificate is loaded at the first HTTPS request', { timeout: 90_000 }, async (t) => {
   await withNginx(t, 'https', () => '', async (nginx, work) => {
     const name = 'secure.bin'
     const tor = buildWebSeedTorrent({ name, files: 500_000, pieceLength: 32 * 1024, urlList: [`${nginx.origin}/s/${name}`], seed: 29 })
     await publish(tor, name, join(nginx.root, 's'))
     const torrentPath = join(work, 'https.torrent')
     await writeFile(torrentPath, tor.torrent)
-    const out = join(work, 'out')
-    const add = await runCli(['add', torrentPath, '-o', out, '-q'], { timeoutMs: 60_000, env: { NODE_EXTRA_CA_CERTS: nginx.certFile } })
+    // `node bin/friendtorrent.js`: Node loads NODE_EXTRA_CA_CERTS itself at start-up.
+    const add = await runCli(['add', torrentPath, '-o', join(work, 'out'), '-q'], { timeoutMs: 60_000, env: { NODE_EXTRA_CA_CERTS: nginx.certFile } })
     assert.equal(add.code, 0, describeRun(add))
-    assert.ok((await readFile(join(out, name))).equals(tor.payload), 'byte for byte')
+    assert.ok((await readFile(join(work, 'out', name))).equals(tor.payload), 'byte for byte')
     assert.ok((await nginx.accessLog()).some((l) => l.status === 206))
+    // The bin as a user starts it: its shebang hides NODE_EXTRA_CA_CERTS from Node, so the .torrent
+    // link (a request of its own) and the web seed (a keep-alive Agent) are trusted only through
+    // the certificates src/discovery/tls-roots.ts loads.
+    await writeFile(join(nginx.root, 's', 'https.torrent'), tor.torrent)
+    const link = `${nginx.origin}/s/https.torrent`
+    const viaShebang = await runCli(['add', link, '-o', join(work, 'out2'), '-q'], { timeoutMs: 60_000, shebang: true, env: { NODE_EXTRA_CA_CERTS: nginx.certFile } })
+    assert.equal(viaShebang.code, 0, describeRun(viaShebang))
+    assert.ok((await readFile(join(work, 'out2', name))).equals(tor.payload), 'byte for byte through the shebang')
+    assert.doesNotMatch(viaShebang.stderr, /Ignoring extra certs/)
+    // A file that is not there: one warning line, as Node's own, and the link is refused with the reason.
+    const missing = join(work, 'no-such-ca.pem')
+    const refused = await runCli(['add', link, '-o', join(work, 'out3'), '-q'], { timeoutMs: 60_000, shebang: true, env: { NODE_EXTRA_CA_CERTS: missing } })
+    assert.equal(refused.code, 1, describeRun(refused))
+    const lines = refused.stderr.trim().split('\n')
+    assert.equal(lines.filter((l) => l.includes(`Ignoring extra certs from \`${missing}\`, load failed: ENOENT`)).length, 1, describeRun(refused))
+    assert.ok(lines.some((l) => l.startsWith(`friendtorrent: cannot download ${link}: self-signed certificate`)), describeRun(refused))
   }, true)
 })

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS FRIENDTORRENT_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls --no-concurrent-recompilation --no-liftoff
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS FT_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=30 --optimize-for-size --no-turbofan --no-short-builtin-calls --no-concurrent-recompilation
 // Runs the compiled, bundled CLI (dist/bundle/, built by `npm install` through `prepare`, or `npm run build`).
 // The small young generation keeps peak memory low at hundreds of MB/s (measured: −25 MB RSS, no loss of speed).
 // The old generation grows by 30 % of what survived a full GC, not by V8's up to ×4: a download's live heap
@@ -13,9 +13,6 @@
 // pages in ~3 MB of the compiler's code, and loading the bundle's chunks alone would trigger
 // one (Node's fileURLToPath and path.normalize run hot): 1 GiB `add` peak 62.9–63.3 → 60.2–60.4 MB,
 // `seed` to two leechers 62.2 → 58.2 MB (issue 15, README "Memory").
-// --no-liftoff: WebAssembly (MSE's RC4) is compiled once, by TurboFan's backend, rather than
-// by Liftoff first and TurboFan again when hot: one compiler's code paged in, not two
-// (1 GiB `add` 63.2–63.8 → 62.7–63.3 MB, alternating).
 // --no-short-builtin-calls: V8 otherwise maps a second copy of its builtins' code beside the
 // JIT's code range, for shorter calls into them: −0.9 MB for an idle seed, −0.3 MB at a
 // 1 GiB `add`'s peak, CPU time no higher in alternating runs (issue 15, README "Memory").
@@ -30,18 +27,26 @@
 // and a download compiles a few dozen functions). Alternating with MALLOC_ARENA_MAX=2 alone:
 // 512 MiB `add` 64.2–65.2 → 63.9–64.4 MB, `seed` to two leechers 63.3–63.5 → 62.1–62.3 MB, the
 // dashboard's session 74–75 → 69–71 MB; download and upload speed no lower (issue 15, README "Memory").
-// -u NODE_EXTRA_CA_CERTS FRIENDTORRENT_EXTRA_CA_CERTS=${…}: with NODE_EXTRA_CA_CERTS set (as machines
+// -u NODE_EXTRA_CA_CERTS FT_EXTRA_CA_CERTS=${…}: with NODE_EXTRA_CA_CERTS set (as machines
 // behind TLS-inspecting proxies set it for every process), Node 20 builds its whole root store, its
 // ~140 bundled roots plus the file's, at start-up before any JavaScript runs: 1.2–1.5 MB of peak RSS
 // (1 GiB `add` 62.9/63.3/63.1 → 62.7/61.4/61.7 MB without it), though only https trackers, web seeds
 // and .torrent links use TLS. env moves the value aside (unset: the empty string); below, it is put
 // back for the processes we start, and src/discovery/tls-roots.ts loads the file at the first HTTPS
 // request (issue 15, README "Memory").
+import { setFlagsFromString } from 'node:v8'
+// The kernel reads a shebang line's first 255 bytes and drops the rest without a word
+// (test/unit/cli/bin-shebang.test.ts holds it under that), so V8 flags that need not be
+// set before Node starts are set here, before the CLI's modules load:
+// --no-liftoff: WebAssembly (MSE's RC4) is compiled once, by TurboFan's backend, rather than
+// by Liftoff first and TurboFan again when hot: one compiler's code paged in, not two
+// (1 GiB `add` 63.2–63.8 → 62.7–63.3 MB, alternating; issue 15, README "Memory").
+setFlagsFromString('--no-liftoff')
 // The shebang kept Node from loading NODE_EXTRA_CA_CERTS: put it back for the processes we start
 // (Node reads it only at start-up), and tell tls-roots.ts that this process has not loaded it.
 // Run without the shebang (`node bin/friendtorrent.js`), Node has loaded it and nothing changes.
-const deferredCa = process.env.FRIENDTORRENT_EXTRA_CA_CERTS
-delete process.env.FRIENDTORRENT_EXTRA_CA_CERTS
+const deferredCa = process.env.FT_EXTRA_CA_CERTS
+delete process.env.FT_EXTRA_CA_CERTS
 if (deferredCa) {
   process.env.NODE_EXTRA_CA_CERTS = deferredCa
   globalThis[Symbol.for('friendtorrent.extraCaCertsDeferred')] = true

@@ -6,6 +6,7 @@
 // And two downloaders sharing a session's piece budget: past it neither opens
 // new pieces, except one that holds none; a verified piece wakes the waiting
 // one; a stopped downloader gives back all it held.
+// And a peer's requests are topped up in batches of an eighth of its queue.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, createServer } from 'node:net'
@@ -257,4 +258,33 @@ test('two torrents share one piece budget: the second still gets its first piece
   b.downloader.stop()
   assert.equal(budget.usedBytes, 0, 'nothing leaks')
   assert.equal(budget.waiting, 0)
+})
+
+test("a peer's requests are topped up an eighth of its queue at a time while some are out, block by block for a short queue", async () => {
+  const payload = pseudoRandomBytes(64 * 4 * BLOCK, 22)
+  const { meta } = await metaFor('refill', 4 * BLOCK, payload)
+  const clock = new FakeClock()
+  const run = async (maxRequests: number) => {
+    const connections = new Map<string, PeerConnection>()
+    const peer = fakePeer('a', meta.pieceCount, clock)
+    peer.maxRequests = maxRequests
+    connections.set('a', peer as unknown as PeerConnection)
+    const downloader = new Downloader({ meta, storage: new MemoryStorage(meta), clock, connections, isDownloading: () => true, requestTimeoutMs: 60_000 })
+    downloader.start(new Bitfield(meta.pieceCount))
+    downloader.addPeer('a')
+    downloader.handleHaveAll('a')
+    downloader.updateInterest(peer as unknown as PeerConnection)
+    const outstanding = [peer.requested.length]
+    for (let i = 0; i < 5; i++) {
+      const block = peer.requested.shift()!
+      downloader.handleBlock(peer as unknown as PeerConnection, block, payload.subarray(block.index * 4 * BLOCK + block.begin, block.index * 4 * BLOCK + block.begin + block.length))
+      outstanding.push(peer.requested.length)
+    }
+    downloader.stop()
+    return outstanding
+  }
+  // A queue of 32 (the least, at no measured rate) is topped up 4 at a time, once 4 are free.
+  assert.deepEqual(await run(250), [32, 31, 30, 29, 32, 31])
+  // A peer that queues 6 (its reqq) gets a request for each block it sends.
+  assert.deepEqual(await run(6), [6, 6, 6, 6, 6, 6])
 })

@@ -8,7 +8,7 @@
 // (plus smaller JIT budgets): 256 MiB `add` peak 78 → 73.5–78 MB, `seed` 70.5 → 66–69 MB, 1 GiB `add`
 // 83 → 81 MB, download speed no lower in alternating runs (issue 15, README "Memory").
 // --no-turbofan: V8's optimising compiler stays off unless the work is bulk JavaScript
-// (src/core/optimizer.ts switches it on: the crawler, the index, the dashboard, a metainfo of
+// (src/core/optimizer.ts switches it on: the crawler, the index, the tracker, create, a metainfo of
 // 1 MiB or more). A transfer's hot loops are native or WebAssembly; TurboFan's first compile
 // pages in ~3 MB of the compiler's code, and loading the bundle's chunks alone would trigger
 // one (Node's fileURLToPath and path.normalize run hot): 1 GiB `add` peak 62.9–63.3 → 60.2–60.4 MB,

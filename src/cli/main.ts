@@ -98,8 +98,6 @@ async function dashboard(argv: string[], io: CliIo): Promise<number> {
     delete process.env.CI
     delete process.env.CONTINUOUS_INTEGRATION
   }
-  // Its redraws are JavaScript through and through (React, Ink, yoga's layout).
-  optimizeFromNowOn()
   const { runDashboard } = await import('./dashboard-command.ts')
   return runDashboard(argv, io, main)
 }

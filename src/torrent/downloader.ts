@@ -33,7 +33,7 @@ import type { BlockVerifier } from './block-verifier.ts'
 
 /** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
 const MAX_QUEUE_DEPTH = 256
-/** Requests topped up at most this many at a time while a peer's queue is not empty (fill). */
+/** Requests are topped up in batches (fill): picking and sending a few at a time, not one per block received, costs less CPU. */
 const MAX_REFILL_BATCH = 16
 /**
  * Verified bytes waiting for the disk before peers' sockets wait too. Writes to
@@ -234,12 +234,7 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
     return Math.min(pc.maxRequests, MAX_QUEUE_DEPTH, Math.max(32, byRate))
   }
 
-  /**
-   * Tops up `pc`'s requests to its queue depth. While requests are still outstanding, only
-   * once an eighth of the depth (at most 16 blocks) is free: picking and sending requests a
-   * few at a time rather than one per block received costs less CPU, and the queue stays
-   * at least seven eighths full (a depth of 8 or less is topped up block by block).
-   */
+  /** Tops up `pc`'s requests to its queue depth; while some are out, once an eighth of it (at most MAX_REFILL_BATCH) is free. */
   fill(pc: PeerConnection): void {
     if (!pc.ready || pc.peerChoking || !pc.amInterested || !this.#isDownloading()) return
     const depth = this.#queueDepth(pc)

@@ -269,7 +269,7 @@ test("a peer's requests are topped up an eighth of its queue at a time while som
     const peer = fakePeer('a', meta.pieceCount, clock)
     peer.maxRequests = maxRequests
     connections.set('a', peer as unknown as PeerConnection)
-    const downloader = new Downloader({ meta, storage: new MemoryStorage(meta), clock, connections, isDownloading: () => true, requestTimeoutMs: 60_000 })
+    const downloader = new Downloader({ meta, storage: new MemoryStorage(meta), clock, connections, isDownloading: () => true, maxPieceMemoryBytes: 64 * 4 * BLOCK, requestTimeoutMs: 60_000 })
     downloader.start(new Bitfield(meta.pieceCount))
     downloader.addPeer('a')
     downloader.handleHaveAll('a')

@@ -30,11 +30,8 @@ import type { PeerConnection } from '../peer/peer-connection.ts'
 import { PiecePicker } from '../picker/piece-picker.ts'
 import type { Storage } from '../storage/storage.ts'
 import type { BlockVerifier } from './block-verifier.ts'
+import { queueDepth, requestsToAdd } from './request-pipeline.ts'
 
-/** 256 × 16 KiB = 4 MiB in flight per peer: 10 ms at 400 MB/s, seconds on any WAN link. */
-const MAX_QUEUE_DEPTH = 256
-/** Requests are topped up in batches (fill): picking and sending a few at a time, not one per block received, costs less CPU. */
-const MAX_REFILL_BATCH = 16
 /**
  * Verified bytes waiting for the disk before peers' sockets wait too. Writes to
  * the page cache stall for tens of ms at times (writeback); the kernel's socket
@@ -222,24 +219,12 @@ export class Downloader extends TypedEmitter<DownloaderEvents> {
 
   // --- requesting ----------------------------------------------------------
 
-  /**
-   * How many requests to keep outstanding at a peer: about one second of its
-   * current rate (far more than any round trip), at least 32, at most what it
-   * will queue (reqq) and never over MAX_QUEUE_DEPTH: deeper queues only hold
-   * more pieces open in memory.
-   */
-  #queueDepth(pc: PeerConnection): number {
-    if (pc.snubbed) return 1
-    const byRate = Math.ceil(pc.downloadMeter.rateBytesPerSec() / BLOCK_SIZE)
-    return Math.min(pc.maxRequests, MAX_QUEUE_DEPTH, Math.max(32, byRate))
-  }
-
-  /** Tops up `pc`'s requests to its queue depth; while some are out, once an eighth of it (at most MAX_REFILL_BATCH) is free. */
+  /** Tops up `pc`'s requests, in batches (request-pipeline.ts). */
   fill(pc: PeerConnection): void {
     if (!pc.ready || pc.peerChoking || !pc.amInterested || !this.#isDownloading()) return
-    const depth = this.#queueDepth(pc)
-    const want = depth - pc.outstandingCount
-    if (want <= 0 || (pc.outstandingCount > 0 && want < Math.min(MAX_REFILL_BATCH, depth >> 3))) return
+    const depth = queueDepth(pc.snubbed, pc.downloadMeter.rateBytesPerSec(), pc.maxRequests)
+    const want = requestsToAdd(depth, pc.outstandingCount)
+    if (want === 0) return
     const blocks = this.#pick(pc.key, want, false)
     if (blocks.length > 0) pc.request(blocks)
   }

@@ -25,12 +25,12 @@ import { EncryptionPolicy } from '../src/transport/encryption-policy.ts'
 import type { EncryptionMode } from '../src/transport/encryption-policy.ts'
 import { Rc4 } from '../src/transport/rc4.ts'
 import { encodeHandshake } from '../src/wire/handshake.ts'
-import { CLI_PATH, REPO_ROOT, isolatedEnv } from '../test/helpers/cli.ts'
-import { exitWithin, ManagedProcess } from '../test/helpers/managed-process.ts'
+import { isolatedEnv } from '../test/helpers/cli.ts'
+import { exitWithin, type ManagedProcess } from '../test/helpers/managed-process.ts'
 import { freePort, tempDir } from '../test/helpers/net.ts'
 import { startTracker, type TestTracker } from '../test/helpers/tracker.ts'
 import { MIB, fixed, formatTable, lastLines, oneLine, runCommand, sha1File } from './measure.ts'
-import { shebang, startSeedSession, stopSeedSession, writeSeedingLibrary } from './our-session.ts'
+import { friendtorrentProcess, startSeedSession, stopSeedSession, writeSeedingLibrary } from './our-session.ts'
 import type { SeedBenchPayload } from './seed-section.ts'
 
 export interface EncryptionRow {
@@ -94,9 +94,7 @@ async function downloadOnce(mode: EncryptionMode, payload: SeedBenchPayload, run
     const seedCpuBefore = cpuSecondsOf(seed.proc.pid)
     const started = performance.now()
     const addArgs = ['add', torrentPath, '-o', outDir, '--port', String(await freePort())]
-    leecher = cpuProfDir
-      ? new ManagedProcess('friendtorrent', process.execPath, [...shebang(leechEnv).nodeFlags, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...addArgs], { env: shebang(leechEnv).env, cwd: REPO_ROOT })
-      : new ManagedProcess('friendtorrent', CLI_PATH, addArgs, { env: leechEnv, cwd: REPO_ROOT })
+    leecher = friendtorrentProcess('friendtorrent', addArgs, leechEnv, cpuProfDir)
     // The add's own figure is read until it exits (at most 100 ms of CPU short).
     let addCpu = 0
     const poll = setInterval(() => (addCpu = cpuSecondsOf(leecher!.pid) ?? addCpu), 100)

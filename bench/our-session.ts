@@ -93,17 +93,25 @@ export function shebang(base: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; node
 }
 
 /**
+ * `friendtorrent <args>` started as its shebang starts it, in `env`; with `cpuProfDir`, as
+ * `node <shebang flags> --cpu-prof` on the script (Node refuses --cpu-prof in NODE_OPTIONS),
+ * so its CPU profile is written there at exit.
+ */
+export function friendtorrentProcess(name: string, args: string[], env: NodeJS.ProcessEnv, cpuProfDir?: string): ManagedProcess {
+  if (!cpuProfDir) return new ManagedProcess(name, CLI_PATH, args, { env, cwd: REPO_ROOT })
+  const launch = shebang(env)
+  return new ManagedProcess(name, process.execPath, [...launch.nodeFlags, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...args], { env: launch.env, cwd: REPO_ROOT })
+}
+
+/**
  * Spawns `friendtorrent seed` (with `seedArgs`, such as `--download`) and resolves once it logs `session on port`;
  * rejects (after stopping it) if it exits first or takes longer than `timeoutMs`.
- * With `cpuProfDir`, runs `node <shebang flags> --cpu-prof` on the script
- * instead (Node refuses --cpu-prof in NODE_OPTIONS); the profile is written at exit.
+ * With `cpuProfDir`, it writes a CPU profile there (friendtorrentProcess).
  */
 export async function startSeedSession(env: NodeJS.ProcessEnv, timeoutMs: number, cpuProfDir?: string, seedArgs: string[] = []): Promise<RunningSession> {
   const started = performance.now()
   const args = ['seed', ...seedArgs]
-  const proc = cpuProfDir
-    ? new ManagedProcess('friendtorrent seed', process.execPath, [...shebang(env).nodeFlags, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, CLI_PATH, ...args], { env: shebang(env).env, cwd: REPO_ROOT })
-    : new ManagedProcess('friendtorrent seed', CLI_PATH, args, { env, cwd: REPO_ROOT })
+  const proc = friendtorrentProcess('friendtorrent seed', args, env, cpuProfDir)
   let timer: NodeJS.Timeout | undefined
   let onData: ((chunk: Buffer) => void) | undefined
   try {
